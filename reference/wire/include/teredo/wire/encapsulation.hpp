@@ -44,8 +44,8 @@ Result<Authentication> parse_authentication(Bytes buffer) noexcept;
 Result<OriginIndication> parse_origin_indication(Bytes buffer) noexcept;
 
 struct AuthenticationFields {
-  Bytes client_id;             // at most 255 bytes
-  Bytes authentication_value;  // at most 255 bytes
+  Bytes client_id{};           // at most 255 bytes
+  Bytes authentication_value{};  // at most 255 bytes
   Nonce nonce{};
   std::uint8_t confirmation = 0;
 };
