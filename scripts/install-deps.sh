@@ -9,7 +9,7 @@ packages=(
   clang llvm libfuzzer-14-dev libclang-rt-14-dev
   libpcap-dev libtins-dev nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev
-  iproute2 nftables procps miredo miredo-server tshark
+  iproute2 iputils-ping nftables procps miredo miredo-server tshark
 )
 
 missing=()

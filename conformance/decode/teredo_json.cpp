@@ -111,6 +111,26 @@ ParseError describe_icmpv6(const Ipv6PacketView& packet, ordered_json& j) {
   return error;
 }
 
+// Off port 3544 nothing but the bytes says a datagram is Teredo. tshark only
+// offers such a datagram to its teredo_udp heuristic when no dissector owns
+// either UDP port; we have no port table, so the IPv6 packet must also be
+// well formed as far as its first extension header: a 41-byte DNS query whose
+// ID starts with 0x6 reads as IPv6 with next header 0 (hop-by-hop) and a
+// 1-byte payload (pcaps-public zeek-false-teredo.pcap).
+bool first_extension_header_fits(const Ipv6PacketView& packet) noexcept {
+  const Bytes payload = packet.payload;
+  switch (packet.header.next_header) {
+    case 0:    // hop-by-hop options
+    case 43:   // routing
+    case 60:   // destination options
+      return payload.size() >= 8 && payload.size() >= (std::size_t{payload[1]} + 1) * 8;
+    case 44:   // fragment
+      return payload.size() >= 8;
+    default:
+      return true;
+  }
+}
+
 }  // namespace
 
 ordered_json decode_teredo_payload(Bytes udp_payload, bool trusted_teredo) {
@@ -121,6 +141,10 @@ ordered_json decode_teredo_payload(Bytes udp_payload, bool trusted_teredo) {
     return j;
   }
   const TeredoDatagram& d = *datagram;
+  if (!trusted_teredo && !first_extension_header_fits(d.ipv6)) {
+    j["error"] = std::string(to_string(ParseError::truncated_ipv6_extension_header));
+    return j;
+  }
   if (d.authentication) {
     const Authentication& a = *d.authentication;
     j["authentication"] = ordered_json{{"client_id", to_hex(a.client_id)},

@@ -3,7 +3,9 @@
 // datagrams are Teredo. Like tshark, a datagram to or from port 3544 is always
 // decoded (and RFC 6081 trailers are accepted there); any other datagram is
 // Teredo only if it parses strictly: encapsulations, then an IPv6 header whose
-// payload length matches the rest exactly (tshark's teredo_udp heuristic).
+// payload length matches the rest exactly (tshark's teredo_udp heuristic),
+// and whose first IPv6 extension header, if any, fits in that payload (tshark
+// never tries its heuristic on ports other dissectors own, such as DNS).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -15,7 +17,9 @@
 namespace teredo::decode {
 
 // JSON for one Teredo UDP payload. `trusted_teredo` says the datagram is known
-// to be Teredo (port 3544, or a user's --hex), which accepts trailers.
+// to be Teredo (port 3544, or a user's --hex), which accepts trailers;
+// otherwise an IPv6 first extension header that overruns the payload is an
+// error (truncated_ipv6_extension_header) too.
 // On a parse failure the object holds "error": "<ParseError name>".
 nlohmann::ordered_json decode_teredo_payload(wire::Bytes udp_payload, bool trusted_teredo);
 

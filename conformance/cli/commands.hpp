@@ -1,0 +1,34 @@
+// The subcommands of teredo-conform. Each group registers its subcommands on
+// the app and returns, for each, the function that runs it once parsed.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <stdexcept>
+#include <vector>
+
+namespace teredo::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitInput = 2;  // bad input: files, hex, addresses, topologies
+inline constexpr int kExitUsage = 3;  // unknown command or flag, missing argument
+
+// Bad input: printed as one line on stderr, exit code 2.
+struct InputError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// Bad usage that CLI11 cannot see (flags that go together): exit code 3.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+
+std::vector<Command> add_decode_commands(CLI::App& app);
+std::vector<Command> add_lab_commands(CLI::App& app);
+
+}  // namespace teredo::cli

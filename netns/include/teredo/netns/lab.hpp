@@ -1,0 +1,90 @@
+// A running lab: the namespaces, links, segments, addresses, routes, sysctl
+// baseline and NAT boxes of a Topology, all named with the run's prefix and
+// recorded in its registry before they exist. Teardown always runs: on
+// down(), in the destructor, on SIGINT/SIGTERM/SIGHUP (install_teardown_on_signals),
+// and after a crash through `lab clean`.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "teredo/netns/process.hpp"
+#include "teredo/netns/registry.hpp"
+#include "teredo/netns/topology.hpp"
+
+namespace teredo::netns {
+
+struct LabOptions {
+  std::string prefix;  // empty: make_prefix()
+  std::string run_root = default_run_root();
+  bool detached = false;     // kept by `lab clean` until `lab down PREFIX`
+  std::string nat_binary;    // empty: TEREDO_NAT_BIN, then the one built with this tree
+  std::uint64_t seed = 1;    // NAT port allocation
+};
+
+class Lab {
+ public:
+  // Builds the lab; on any failure tears down what was built and throws
+  // LabError naming the step.
+  static std::unique_ptr<Lab> up(const Topology& topology, LabOptions options = {});
+  ~Lab();
+  Lab(const Lab&) = delete;
+  Lab& operator=(const Lab&) = delete;
+
+  void down() noexcept;
+  // Keeps the lab up when this object dies (for `lab up --detach`).
+  void release() noexcept { released_ = true; }
+
+  [[nodiscard]] const std::string& prefix() const noexcept { return prefix_; }
+  [[nodiscard]] const Topology& topology() const noexcept { return topology_; }
+  [[nodiscard]] std::string netns(const std::string& host) const;  // throws on an unknown host
+  [[nodiscard]] const std::string& run_dir() const noexcept { return registry_.run_dir(); }
+  // The control socket of the NAT box on `host` (a Unix stream socket).
+  [[nodiscard]] std::string nat_control(const std::string& host) const;
+
+  // Starts a process in a host's namespace, recorded for teardown.
+  pid_t spawn(const std::string& host, const std::vector<std::string>& argv,
+              const std::string& log_path = {});
+  CommandResult exec(const std::string& host, const std::vector<std::string>& argv,
+                     const std::string& input = {});
+  int socket(const std::string& host, int domain, int type, int protocol = 0) const;
+
+  // Sends one command to a NAT box's control socket ("rebind", "expire",
+  // "blackout MS", "stats") and returns its one-line JSON answer.
+  std::string nat_command(const std::string& host, const std::string& command) const;
+
+ private:
+  Lab(Topology topology, LabOptions options, std::string prefix);
+  void build();
+  void add_namespace(const std::string& name);
+  void configure_host(const Host& host);
+  void start_nat(const Host& host);
+
+  Topology topology_;
+  LabOptions options_;
+  std::string prefix_;
+  Registry registry_;
+  bool down_ = false;
+  bool released_ = false;
+};
+
+// What `lab clean` removed.
+struct CleanReport {
+  std::vector<std::string> runs;
+  std::vector<std::string> namespaces;
+  std::vector<pid_t> processes;
+};
+// Removes the objects of every run whose owner is gone (and detached runs
+// when `include_detached`), plus namespaces of ours that no record claims.
+CleanReport clean_leftovers(const std::string& run_root, bool include_detached);
+// Removes one run by prefix, whoever owns it (`lab down PREFIX`).
+bool remove_run(const std::string& run_root, const std::string& prefix);
+
+// Blocks SIGINT, SIGTERM and SIGHUP and starts a thread that, on any of them,
+// tears down every live Lab and exits with 128+signal. Call first in main.
+void install_teardown_on_signals();
+
+}  // namespace teredo::netns

@@ -1,0 +1,65 @@
+// Running things inside a lab's network namespaces: commands whose failure
+// names the step that failed, processes started in a namespace, sockets opened
+// in a namespace (a socket stays in the namespace it was created in, so one
+// process can hold sockets in many namespaces), and sysctls.
+#pragma once
+
+#include <sys/types.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace teredo::netns {
+
+class LabError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs argv (argv[0] looked up in PATH) in `netns` (empty: the current one),
+// feeding `input` on stdin; waits for it.
+CommandResult run_command(const std::vector<std::string>& argv, const std::string& input = {},
+                          const std::string& netns = {});
+
+// run_command, throwing LabError("<step>: <command> failed (exit N): <output>")
+// unless it exits 0.
+void run_step(const std::string& step, const std::vector<std::string>& argv,
+              const std::string& input = {}, const std::string& netns = {});
+
+// Starts argv in `netns` with stdout and stderr appended to `log_path` (or
+// inherited when empty), in its own process group. Returns its PID.
+pid_t spawn_in(const std::string& netns, const std::vector<std::string>& argv,
+               const std::string& log_path = {});
+
+// Enters `netns` on this thread for the guard's lifetime (network namespaces
+// are per thread), then returns to the namespace the thread was in.
+class NetnsGuard {
+ public:
+  explicit NetnsGuard(const std::string& netns);
+  ~NetnsGuard();
+  NetnsGuard(const NetnsGuard&) = delete;
+  NetnsGuard& operator=(const NetnsGuard&) = delete;
+
+ private:
+  int original_ = -1;
+};
+
+// A socket created inside `netns`.
+int socket_in(const std::string& netns, int domain, int type, int protocol);
+
+// Writes a sysctl under /proc/sys (key "net/ipv4/ip_forward") inside `netns`.
+void write_sysctl(const std::string& netns, const std::string& key, const std::string& value);
+
+// Sends SIGTERM to a process we started, waits up to `grace_ms`, then SIGKILL.
+void stop_process(pid_t pid, int grace_ms = 1000);
+
+// True while `pid` exists and is not a zombie.
+bool process_alive(pid_t pid);
+
+}  // namespace teredo::netns

@@ -1,0 +1,146 @@
+// The NAT box's translation logic, sans I/O: IPv4 packets in (rewritten in
+// place), a decision out, time passed in by the caller. RFC 4787 mapping and
+// filtering behaviours, port preservation or random ports, hairpinning,
+// mapping lifetime, ICMP error translation, and the scripted events of the lab
+// (rebind, expire, blackout). teredo-nat wraps it in sockets; tests drive it
+// directly under a virtual clock.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <random>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "teredo/netns/topology.hpp"
+
+namespace teredo::nat {
+
+using Time = std::chrono::nanoseconds;  // monotonic, arbitrary epoch
+
+struct Endpoint {
+  std::uint32_t ip = 0;  // host order
+  std::uint16_t port = 0;
+  friend bool operator==(const Endpoint&, const Endpoint&) = default;
+  friend auto operator<=>(const Endpoint&, const Endpoint&) = default;
+};
+std::string to_string(const Endpoint& e);
+
+struct EngineConfig {
+  netns::NatConfig nat;
+  std::uint32_t inside_address = 0;
+  std::uint32_t outside_address = 0;
+  std::uint64_t seed = 1;
+  std::uint16_t first_port = 1024;  // the range external ports are drawn from
+  std::uint16_t last_port = 65535;
+};
+
+enum class Verdict : std::uint8_t { send, drop };
+
+// Why a packet was dropped (or "translated"): the counters' names.
+#define TEREDO_NAT_OUTCOMES(X) \
+  X(translated)                \
+  X(hairpinned)                \
+  X(icmp_translated)           \
+  X(malformed)                 \
+  X(fragment)                  \
+  X(unsupported_protocol)      \
+  X(blackout)                  \
+  X(hairpin_disabled)          \
+  X(no_mapping)                \
+  X(filtered)                  \
+  X(not_for_nat)               \
+  X(ports_exhausted)
+
+enum class Outcome : std::uint8_t {
+#define TEREDO_NAT_ENUM(n) n,
+  TEREDO_NAT_OUTCOMES(TEREDO_NAT_ENUM)
+#undef TEREDO_NAT_ENUM
+      count_
+};
+const char* to_string(Outcome o);
+
+struct Decision {
+  Verdict verdict = Verdict::drop;
+  Outcome outcome = Outcome::malformed;
+};
+
+struct MappingView {
+  Endpoint internal;
+  std::uint16_t external_port = 0;
+  std::vector<Endpoint> permitted;  // remotes this mapping has sent to
+};
+
+class NatEngine {
+ public:
+  explicit NatEngine(EngineConfig config);
+
+  // A packet that arrived on the inside interface. On send, the packet has
+  // been rewritten and goes to its (new) destination: outside, or back inside
+  // when hairpinned.
+  Decision from_inside(Time now, std::span<std::uint8_t> packet);
+  // A packet that arrived on the outside interface.
+  Decision from_outside(Time now, std::span<std::uint8_t> packet);
+
+  // Scripted events. rebind: every mapping moves to a new external port (and
+  // loses its filter permissions, as a fresh mapping would); expire: every
+  // mapping is gone; blackout: nothing passes until now + duration.
+  std::size_t rebind(Time now);
+  std::size_t expire_all();
+  void blackout(Time now, Time duration);
+  // Drops mappings idle longer than the lifetime (outbound refresh only,
+  // RFC 4787 REQ-6).
+  std::size_t expire_idle(Time now);
+
+  [[nodiscard]] std::size_t mapping_count() const noexcept { return by_port_.size(); }
+  [[nodiscard]] std::vector<MappingView> mappings() const;
+  [[nodiscard]] std::uint64_t counter(Outcome o) const noexcept {
+    return counters_[static_cast<std::size_t>(o)];
+  }
+
+ private:
+  // The internal endpoint, plus the remote's address (address-dependent
+  // mapping) or address and port (address-and-port-dependent), zero otherwise.
+  struct Key {
+    Endpoint internal;
+    Endpoint remote;
+    friend bool operator==(const Key&, const Key&) = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const noexcept {
+      const std::uint64_t a = (std::uint64_t{k.internal.ip} << 16) | k.internal.port;
+      const std::uint64_t b = (std::uint64_t{k.remote.ip} << 16) | k.remote.port;
+      return std::hash<std::uint64_t>{}(a * 0x9E3779B97F4A7C15ULL ^ b);
+    }
+  };
+  struct Binding {
+    Endpoint internal;
+    std::uint16_t external_port = 0;
+    Key key;
+    std::map<Endpoint, Time> permitted;
+    Time last_outbound{};
+  };
+
+  Decision count(Verdict v, Outcome o) {
+    ++counters_[static_cast<std::size_t>(o)];
+    return {v, o};
+  }
+  Key key_for(const Endpoint& internal, const Endpoint& remote) const;
+  Binding* outbound_mapping(Time now, const Endpoint& internal, const Endpoint& remote);
+  Binding* inbound_mapping(Time now, std::uint16_t external_port);
+  bool permits(const Binding& m, const Endpoint& remote) const;
+  bool allocate_port(std::uint16_t preferred, std::uint16_t avoid, std::uint16_t& out);
+  Decision icmp_from_outside(Time now, std::span<std::uint8_t> packet, std::size_t header_length);
+
+  EngineConfig config_;
+  std::mt19937_64 random_;
+  std::unordered_map<std::uint16_t, Binding> by_port_;
+  std::unordered_map<Key, std::uint16_t, KeyHash> by_key_;
+  Time blackout_until_{};
+  std::uint64_t counters_[static_cast<std::size_t>(Outcome::count_)] = {};
+};
+
+}  // namespace teredo::nat

@@ -1,0 +1,270 @@
+// teredo-nat: the lab's userspace NAT box. It runs in the NAT host's namespace,
+// reads IPv4 frames from the inside and outside interfaces (AF_PACKET), lets
+// NatEngine translate them, and sends the results through a raw IPv4 socket
+// (the kernel routes them and resolves neighbours). The lab keeps the NAT
+// host's kernel out of the way (no forwarding, an nftables guard).
+//
+//   teredo-nat --config FILE
+//
+// Control socket (Unix stream, one command per connection, one JSON line back):
+//   ping | stats | rebind | expire | blackout MS
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "teredo/nat/nat_engine.hpp"
+
+namespace {
+
+using teredo::nat::NatEngine;
+using teredo::nat::Time;
+
+[[noreturn]] void die(const std::string& what) {
+  std::cerr << "teredo-nat: " << what << std::endl;
+  std::exit(2);
+}
+
+Time now() {
+  return std::chrono::duration_cast<Time>(std::chrono::steady_clock::now().time_since_epoch());
+}
+
+std::uint32_t ipv4(const std::string& text) {
+  in_addr a{};
+  if (inet_pton(AF_INET, text.c_str(), &a) != 1) die("bad IPv4 address " + text);
+  return ntohl(a.s_addr);
+}
+
+int packet_socket(const std::string& ifname) {
+  const int fd = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_IP));
+  if (fd < 0) die(fmt::format("AF_PACKET socket: {}", std::strerror(errno)));
+  sockaddr_ll addr{};
+  addr.sll_family = AF_PACKET;
+  addr.sll_protocol = htons(ETH_P_IP);
+  addr.sll_ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+  if (addr.sll_ifindex == 0) die("no interface " + ifname);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    die(fmt::format("bind to {}: {}", ifname, std::strerror(errno)));
+  }
+  const int one = 1;
+  // Our own transmissions must not come back to us.
+  ::setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
+  const int buffer = 4 << 20;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+  return fd;
+}
+
+struct Box {
+  NatEngine engine;
+  int raw = -1;
+  std::uint64_t sent = 0, send_errors = 0;
+
+  void send(std::span<const std::uint8_t> packet) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    std::memcpy(&to.sin_addr.s_addr, packet.data() + 16, 4);
+    if (::sendto(raw, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0) {
+      ++send_errors;
+    } else {
+      ++sent;
+    }
+  }
+
+  // Drains one interface with recvmmsg batches.
+  void drain(int fd, bool inside) {
+    constexpr int kBatch = 32;
+    static std::uint8_t buffers[kBatch][2048];
+    mmsghdr messages[kBatch];
+    iovec iov[kBatch];
+    sockaddr_ll from[kBatch];
+    for (;;) {
+      for (int i = 0; i < kBatch; ++i) {
+        iov[i] = {buffers[i], sizeof buffers[i]};
+        messages[i] = {};
+        messages[i].msg_hdr.msg_iov = &iov[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+        messages[i].msg_hdr.msg_name = &from[i];
+        messages[i].msg_hdr.msg_namelen = sizeof from[i];
+      }
+      const int n = ::recvmmsg(fd, messages, kBatch, MSG_DONTWAIT, nullptr);
+      if (n <= 0) return;
+      const Time t = now();
+      for (int i = 0; i < n; ++i) {
+        // Only frames addressed to this host: a NAT forwards no broadcast or
+        // multicast (local discovery must stay on its own link).
+        if (from[i].sll_pkttype != PACKET_HOST) continue;
+        std::span<std::uint8_t> packet(buffers[i], messages[i].msg_len);
+        const auto d = inside ? engine.from_inside(t, packet) : engine.from_outside(t, packet);
+        if (d.verdict == teredo::nat::Verdict::send) send(packet);
+      }
+      if (n < kBatch) return;
+    }
+  }
+};
+
+std::string handle_command(Box& box, const std::string& line) {
+  std::istringstream in(line);
+  std::string verb;
+  in >> verb;
+  nlohmann::json j;
+  if (verb == "ping") {
+    j["pong"] = true;
+  } else if (verb == "rebind") {
+    j["rebound"] = box.engine.rebind(now());
+    std::cout << "event rebind mappings=" << j["rebound"] << std::endl;
+  } else if (verb == "expire") {
+    j["expired"] = box.engine.expire_all();
+    std::cout << "event expire mappings=" << j["expired"] << std::endl;
+  } else if (verb == "blackout") {
+    long long ms = 0;
+    if (!(in >> ms) || ms <= 0) {
+      j["error"] = "blackout needs a duration in milliseconds";
+    } else {
+      box.engine.blackout(now(), std::chrono::milliseconds(ms));
+      j["blackout_ms"] = ms;
+      std::cout << "event blackout ms=" << ms << std::endl;
+    }
+  } else if (verb == "stats") {
+    j["mappings"] = nlohmann::json::array();
+    for (const auto& m : box.engine.mappings()) {
+      nlohmann::json mj{{"internal", teredo::nat::to_string(m.internal)}, {"external_port", m.external_port}};
+      mj["permitted"] = nlohmann::json::array();
+      for (const auto& p : m.permitted) mj["permitted"].push_back(teredo::nat::to_string(p));
+      j["mappings"].push_back(mj);
+    }
+    for (int o = 0; o < static_cast<int>(teredo::nat::Outcome::count_); ++o) {
+      const auto outcome = static_cast<teredo::nat::Outcome>(o);
+      j["counters"][teredo::nat::to_string(outcome)] = box.engine.counter(outcome);
+    }
+    j["counters"]["sent"] = box.sent;
+    j["counters"]["send_errors"] = box.send_errors;
+  } else {
+    j["error"] = "unknown command '" + verb + "' (ping, stats, rebind, expire, blackout MS)";
+  }
+  return j.dump() + "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3 || std::string(argv[1]) != "--config") die("usage: teredo-nat --config FILE");
+  std::ifstream in(argv[2]);
+  if (!in) die(std::string("cannot read ") + argv[2]);
+  std::stringstream text;
+  text << in.rdbuf();
+  teredo::netns::NatBoxConfig config;
+  try {
+    config = teredo::netns::nat_box_config_from_json(text.str());
+  } catch (const std::exception& e) {
+    die(e.what());
+  }
+
+  teredo::nat::EngineConfig engine_config{config.nat, ipv4(config.inside_address), ipv4(config.outside_address),
+                                          config.seed};
+  Box box{NatEngine(engine_config)};
+  box.raw = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+  if (box.raw < 0) die(fmt::format("raw socket: {}", std::strerror(errno)));
+  const int inside = packet_socket(config.nat.inside);
+  const int outside = packet_socket(config.nat.outside);
+
+  const int control = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (config.control_socket.empty() || config.control_socket.size() >= sizeof addr.sun_path) {
+    die("bad control socket path");
+  }
+  std::memcpy(addr.sun_path, config.control_socket.c_str(), config.control_socket.size() + 1);
+  ::unlink(config.control_socket.c_str());
+  if (::bind(control, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(control, 16) != 0) {
+    die(fmt::format("control socket {}: {}", config.control_socket, std::strerror(errno)));
+  }
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigprocmask(SIG_BLOCK, &signals, nullptr);
+  const int sigfd = ::signalfd(-1, &signals, SFD_CLOEXEC);
+  const int timer = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  const itimerspec tick{{0, 50'000'000}, {0, 50'000'000}};  // 50 ms: timeline and expiry
+  ::timerfd_settime(timer, 0, &tick, nullptr);
+
+  const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  for (int fd : {inside, outside, control, sigfd, timer}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+  }
+  const Time start = now();
+  std::size_t next_event = 0;
+  auto timeline = config.nat.timeline;
+  std::sort(timeline.begin(), timeline.end(), [](const auto& a, const auto& b) { return a.at_ms < b.at_ms; });
+  std::cout << fmt::format("teredo-nat ready: profile={} inside={} outside={} ({}) hairpinning={} lifetime_ms={}",
+                           config.nat.profile, config.nat.inside, config.nat.outside, config.outside_address,
+                           config.nat.hairpinning, config.nat.mapping_lifetime_ms)
+            << std::endl;
+
+  for (;;) {
+    epoll_event events[8];
+    const int n = ::epoll_wait(ep, events, 8, -1);
+    if (n < 0 && errno == EINTR) continue;
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == inside) {
+        box.drain(inside, true);
+      } else if (fd == outside) {
+        box.drain(outside, false);
+      } else if (fd == control) {
+        for (;;) {
+          const int client = ::accept4(control, nullptr, nullptr, SOCK_CLOEXEC);
+          if (client < 0) break;
+          timeval tv{1, 0};
+          ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+          std::string line;
+          char c = 0;
+          while (line.size() < 256 && ::read(client, &c, 1) == 1 && c != '\n') line.push_back(c);
+          const std::string answer = handle_command(box, line);
+          (void)!::write(client, answer.data(), answer.size());
+          ::close(client);
+        }
+      } else if (fd == timer) {
+        std::uint64_t expirations = 0;
+        (void)!::read(timer, &expirations, sizeof expirations);
+        const Time t = now();
+        while (next_event < timeline.size() &&
+               t - start >= std::chrono::milliseconds(timeline[next_event].at_ms)) {
+          const auto& e = timeline[next_event++];
+          const std::string command =
+              e.event == "blackout" ? fmt::format("blackout {}", e.duration_ms) : e.event;
+          (void)handle_command(box, command);
+        }
+        box.engine.expire_idle(t);
+      } else if (fd == sigfd) {
+        std::cout << "teredo-nat stopping" << std::endl;
+        ::unlink(config.control_socket.c_str());
+        return 0;
+      }
+    }
+  }
+}

@@ -1,0 +1,342 @@
+#include "teredo/nat/nat_engine.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "teredo/wire/checksum.hpp"
+
+namespace teredo::nat {
+
+using netns::Filtering;
+using netns::Mapping;
+
+std::string to_string(const Endpoint& e) {
+  return fmt::format("{}.{}.{}.{}:{}", e.ip >> 24, (e.ip >> 16) & 0xFF, (e.ip >> 8) & 0xFF, e.ip & 0xFF, e.port);
+}
+
+const char* to_string(Outcome o) {
+  switch (o) {
+#define TEREDO_NAT_NAME(n) \
+  case Outcome::n:         \
+    return #n;
+    TEREDO_NAT_OUTCOMES(TEREDO_NAT_NAME)
+#undef TEREDO_NAT_NAME
+    case Outcome::count_:
+      break;
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr std::uint8_t kProtocolIcmp = 1;
+constexpr std::uint8_t kProtocolUdp = 17;
+
+std::uint16_t get16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
+std::uint32_t get32(const std::uint8_t* p) {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
+}
+void put16(std::uint8_t* p, std::uint16_t v) {
+  p[0] = static_cast<std::uint8_t>(v >> 8);
+  p[1] = static_cast<std::uint8_t>(v);
+}
+void put32(std::uint8_t* p, std::uint32_t v) {
+  put16(p, static_cast<std::uint16_t>(v >> 16));
+  put16(p + 2, static_cast<std::uint16_t>(v));
+}
+
+// A checked view of an IPv4 packet carrying UDP (or ICMP).
+struct Ipv4View {
+  std::span<std::uint8_t> packet;  // cut to the total length
+  std::size_t header_length = 0;
+  std::uint8_t protocol = 0;
+  bool fragment = false;
+  [[nodiscard]] std::uint32_t source() const { return get32(packet.data() + 12); }
+  [[nodiscard]] std::uint32_t destination() const { return get32(packet.data() + 16); }
+};
+
+bool view_ipv4(std::span<std::uint8_t> packet, Ipv4View& v) {
+  if (packet.size() < 20 || (packet[0] >> 4) != 4) return false;
+  v.header_length = std::size_t{packet[0] & 0x0Fu} * 4;
+  const std::size_t total = get16(packet.data() + 2);
+  if (v.header_length < 20 || total < v.header_length || total > packet.size()) return false;
+  v.packet = packet.first(total);
+  v.protocol = packet[9];
+  const std::uint16_t fragment_field = get16(packet.data() + 6);
+  v.fragment = (fragment_field & 0x3FFF) != 0;  // MF set or an offset
+  return true;
+}
+
+void fix_ipv4_checksum(std::span<std::uint8_t> header) {
+  put16(header.data() + 10, 0);
+  wire::ChecksumAccumulator sum;
+  sum.add(header);
+  put16(header.data() + 10, sum.finish());
+}
+
+// Recomputes the UDP checksum after a rewrite (a zero checksum means "none"
+// over IPv4 and stays zero).
+void fix_udp_checksum(const Ipv4View& v) {
+  std::span<std::uint8_t> udp = v.packet.subspan(v.header_length);
+  if (get16(udp.data() + 6) == 0) return;
+  put16(udp.data() + 6, 0);
+  wire::ChecksumAccumulator sum;
+  sum.add_u32(v.source());
+  sum.add_u32(v.destination());
+  sum.add_u16(kProtocolUdp);
+  sum.add_u16(static_cast<std::uint16_t>(udp.size()));
+  sum.add(udp);
+  std::uint16_t c = sum.finish();
+  put16(udp.data() + 6, c == 0 ? 0xFFFF : c);
+}
+
+bool valid_udp(const Ipv4View& v) {
+  if (v.packet.size() < v.header_length + 8) return false;
+  const std::size_t udp_length = get16(v.packet.data() + v.header_length + 4);
+  return udp_length >= 8 && udp_length <= v.packet.size() - v.header_length;
+}
+
+}  // namespace
+
+NatEngine::NatEngine(EngineConfig config) : config_(std::move(config)), random_(config_.seed) {}
+
+NatEngine::Key NatEngine::key_for(const Endpoint& internal, const Endpoint& remote) const {
+  Key k{internal, {}};
+  switch (config_.nat.mapping) {
+    case Mapping::endpoint_independent:
+      break;
+    case Mapping::address_dependent:
+      k.remote.ip = remote.ip;
+      break;
+    case Mapping::address_and_port_dependent:
+      k.remote = remote;
+      break;
+  }
+  return k;
+}
+
+bool NatEngine::allocate_port(std::uint16_t preferred, std::uint16_t avoid, std::uint16_t& out) {
+  const auto free = [&](std::uint32_t p) {
+    return p >= config_.first_port && p <= config_.last_port && p != avoid && !by_port_.count(static_cast<std::uint16_t>(p));
+  };
+  if (config_.nat.port_preservation && free(preferred)) {
+    out = preferred;
+    return true;
+  }
+  const std::uint32_t span = std::uint32_t{config_.last_port} - config_.first_port + 1;
+  if (by_port_.size() + 1 >= span) return false;
+  // Random draws, then a linear scan from a random start if the range is crowded.
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    const auto p = static_cast<std::uint32_t>(config_.first_port + random_() % span);
+    if (free(p)) {
+      out = static_cast<std::uint16_t>(p);
+      return true;
+    }
+  }
+  const auto start = static_cast<std::uint32_t>(random_() % span);
+  for (std::uint32_t i = 0; i < span; ++i) {
+    const std::uint32_t p = config_.first_port + (start + i) % span;
+    if (free(p)) {
+      out = static_cast<std::uint16_t>(p);
+      return true;
+    }
+  }
+  return false;
+}
+
+NatEngine::Binding* NatEngine::outbound_mapping(Time now, const Endpoint& internal, const Endpoint& remote) {
+  const Key key = key_for(internal, remote);
+  if (auto it = by_key_.find(key); it != by_key_.end()) {
+    Binding& m = by_port_.at(it->second);
+    if (now - m.last_outbound <= std::chrono::milliseconds(config_.nat.mapping_lifetime_ms)) return &m;
+    by_port_.erase(it->second);  // expired: a new mapping, maybe on a new port
+    by_key_.erase(it);
+  }
+  std::uint16_t port = 0;
+  if (!allocate_port(internal.port, 0, port)) return nullptr;
+  Binding m;
+  m.internal = internal;
+  m.external_port = port;
+  m.key = key;
+  m.last_outbound = now;
+  by_key_.emplace(key, port);
+  return &by_port_.emplace(port, std::move(m)).first->second;
+}
+
+NatEngine::Binding* NatEngine::inbound_mapping(Time now, std::uint16_t external_port) {
+  auto it = by_port_.find(external_port);
+  if (it == by_port_.end()) return nullptr;
+  if (now - it->second.last_outbound > std::chrono::milliseconds(config_.nat.mapping_lifetime_ms)) {
+    by_key_.erase(it->second.key);
+    by_port_.erase(it);
+    return nullptr;
+  }
+  return &it->second;
+}
+
+bool NatEngine::permits(const Binding& m, const Endpoint& remote) const {
+  switch (config_.nat.filtering) {
+    case Filtering::endpoint_independent:
+      return true;
+    case Filtering::address_dependent:
+      for (const auto& [e, when] : m.permitted) {
+        if (e.ip == remote.ip) return true;
+      }
+      return false;
+    case Filtering::address_and_port_dependent:
+      return m.permitted.count(remote) != 0;
+  }
+  return false;
+}
+
+Decision NatEngine::from_inside(Time now, std::span<std::uint8_t> packet) {
+  Ipv4View v;
+  if (!view_ipv4(packet, v)) return count(Verdict::drop, Outcome::malformed);
+  if (now < blackout_until_) return count(Verdict::drop, Outcome::blackout);
+  if (v.fragment) return count(Verdict::drop, Outcome::fragment);
+  if (v.protocol != kProtocolUdp) return count(Verdict::drop, Outcome::unsupported_protocol);
+  if (!valid_udp(v)) return count(Verdict::drop, Outcome::malformed);
+  std::uint8_t* udp = v.packet.data() + v.header_length;
+  const Endpoint internal{v.source(), get16(udp)};
+  const Endpoint remote{v.destination(), get16(udp + 2)};
+  const bool hairpin = remote.ip == config_.outside_address;
+  if (hairpin && !config_.nat.hairpinning) return count(Verdict::drop, Outcome::hairpin_disabled);
+
+  Binding* m = outbound_mapping(now, internal, remote);
+  if (m == nullptr) return count(Verdict::drop, Outcome::ports_exhausted);
+  m->permitted[remote] = now;
+  m->last_outbound = now;
+  const Endpoint external{config_.outside_address, m->external_port};
+  put32(v.packet.data() + 12, external.ip);
+  put16(udp, external.port);
+  if (!hairpin) {
+    fix_ipv4_checksum(v.packet.first(v.header_length));
+    fix_udp_checksum(v);
+    return count(Verdict::send, Outcome::translated);
+  }
+  // RFC 4787 REQ-9: a hairpinned packet is translated twice and is seen by
+  // its target as coming from the sender's external endpoint.
+  Binding* target = inbound_mapping(now, remote.port);
+  if (target == nullptr) return count(Verdict::drop, Outcome::no_mapping);
+  if (!permits(*target, external)) return count(Verdict::drop, Outcome::filtered);
+  put32(v.packet.data() + 16, target->internal.ip);
+  put16(udp + 2, target->internal.port);
+  fix_ipv4_checksum(v.packet.first(v.header_length));
+  fix_udp_checksum(v);
+  return count(Verdict::send, Outcome::hairpinned);
+}
+
+Decision NatEngine::from_outside(Time now, std::span<std::uint8_t> packet) {
+  Ipv4View v;
+  if (!view_ipv4(packet, v)) return count(Verdict::drop, Outcome::malformed);
+  if (now < blackout_until_) return count(Verdict::drop, Outcome::blackout);
+  if (v.destination() != config_.outside_address) return count(Verdict::drop, Outcome::not_for_nat);
+  if (v.fragment) return count(Verdict::drop, Outcome::fragment);
+  if (v.protocol == kProtocolIcmp) return icmp_from_outside(now, v.packet, v.header_length);
+  if (v.protocol != kProtocolUdp) return count(Verdict::drop, Outcome::unsupported_protocol);
+  if (!valid_udp(v)) return count(Verdict::drop, Outcome::malformed);
+  std::uint8_t* udp = v.packet.data() + v.header_length;
+  const Endpoint remote{v.source(), get16(udp)};
+  Binding* m = inbound_mapping(now, get16(udp + 2));
+  if (m == nullptr) return count(Verdict::drop, Outcome::no_mapping);
+  if (!permits(*m, remote)) return count(Verdict::drop, Outcome::filtered);
+  put32(v.packet.data() + 16, m->internal.ip);
+  put16(udp + 2, m->internal.port);
+  fix_ipv4_checksum(v.packet.first(v.header_length));
+  fix_udp_checksum(v);
+  return count(Verdict::send, Outcome::translated);
+}
+
+Decision NatEngine::icmp_from_outside(Time now, std::span<std::uint8_t> packet, std::size_t header_length) {
+  // RFC 4787 REQ-14: ICMP errors about a mapped flow go to the internal host.
+  // Destination unreachable (3), time exceeded (11), parameter problem (12)
+  // quote the original IPv4 header and at least 8 bytes of its UDP header.
+  std::span<std::uint8_t> icmp = packet.subspan(header_length);
+  if (icmp.size() < 8) return count(Verdict::drop, Outcome::malformed);
+  const std::uint8_t type = icmp[0];
+  if (type != 3 && type != 11 && type != 12) return count(Verdict::drop, Outcome::unsupported_protocol);
+  std::span<std::uint8_t> quoted = icmp.subspan(8);
+  if (quoted.size() < 20 || (quoted[0] >> 4) != 4) return count(Verdict::drop, Outcome::malformed);
+  const std::size_t quoted_header = std::size_t{quoted[0] & 0x0Fu} * 4;
+  if (quoted_header < 20 || quoted.size() < quoted_header + 8 || quoted[9] != kProtocolUdp) {
+    return count(Verdict::drop, Outcome::malformed);
+  }
+  if (get32(quoted.data() + 12) != config_.outside_address) return count(Verdict::drop, Outcome::not_for_nat);
+  std::uint8_t* quoted_udp = quoted.data() + quoted_header;
+  Binding* m = inbound_mapping(now, get16(quoted_udp));
+  if (m == nullptr) return count(Verdict::drop, Outcome::no_mapping);
+  put32(quoted.data() + 12, m->internal.ip);
+  put16(quoted_udp, m->internal.port);
+  fix_ipv4_checksum(quoted.first(quoted_header));
+  put32(packet.data() + 16, m->internal.ip);
+  fix_ipv4_checksum(packet.first(header_length));
+  put16(icmp.data() + 2, 0);
+  wire::ChecksumAccumulator sum;
+  sum.add(icmp);
+  put16(icmp.data() + 2, sum.finish());
+  return count(Verdict::send, Outcome::icmp_translated);
+}
+
+std::size_t NatEngine::rebind(Time now) {
+  std::vector<Binding> moved;
+  moved.reserve(by_port_.size());
+  for (auto& [port, m] : by_port_) moved.push_back(std::move(m));
+  by_port_.clear();
+  by_key_.clear();
+  std::size_t count_moved = 0;
+  for (Binding& m : moved) {
+    std::uint16_t port = 0;
+    const bool keep_preservation = config_.nat.port_preservation;
+    config_.nat.port_preservation = false;  // a rebind always changes the port
+    const bool ok = allocate_port(0, m.external_port, port);
+    config_.nat.port_preservation = keep_preservation;
+    if (!ok) continue;
+    m.external_port = port;
+    m.permitted.clear();
+    m.last_outbound = now;
+    by_key_.emplace(m.key, port);
+    by_port_.emplace(port, std::move(m));
+    ++count_moved;
+  }
+  return count_moved;
+}
+
+std::size_t NatEngine::expire_all() {
+  const std::size_t n = by_port_.size();
+  by_port_.clear();
+  by_key_.clear();
+  return n;
+}
+
+void NatEngine::blackout(Time now, Time duration) { blackout_until_ = now + duration; }
+
+std::size_t NatEngine::expire_idle(Time now) {
+  std::size_t n = 0;
+  const auto lifetime = std::chrono::milliseconds(config_.nat.mapping_lifetime_ms);
+  for (auto it = by_port_.begin(); it != by_port_.end();) {
+    if (now - it->second.last_outbound > lifetime) {
+      by_key_.erase(it->second.key);
+      it = by_port_.erase(it);
+      ++n;
+    } else {
+      ++it;
+    }
+  }
+  return n;
+}
+
+std::vector<MappingView> NatEngine::mappings() const {
+  std::vector<MappingView> out;
+  for (const auto& [port, m] : by_port_) {
+    MappingView view{m.internal, m.external_port, {}};
+    for (const auto& [e, when] : m.permitted) view.permitted.push_back(e);
+    out.push_back(std::move(view));
+  }
+  std::sort(out.begin(), out.end(), [](const MappingView& a, const MappingView& b) {
+    return a.external_port < b.external_port;
+  });
+  return out;
+}
+
+}  // namespace teredo::nat

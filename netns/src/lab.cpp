@@ -1,0 +1,399 @@
+#include "teredo/netns/lab.hpp"
+
+#include <arpa/inet.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace teredo::netns {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::mutex g_live_mutex;
+std::set<Lab*> g_live;
+
+std::string switch_host(const std::string& segment) { return "sw-" + segment; }
+
+std::string first_ipv4(const Interface& itf) {
+  for (const auto& a : itf.addresses) {
+    if (!a.ipv6) return a.address;
+  }
+  return {};
+}
+
+std::string nat_binary(const LabOptions& options) {
+  if (!options.nat_binary.empty()) return options.nat_binary;
+  if (const char* env = std::getenv("TEREDO_NAT_BIN"); env && *env) return env;
+#ifdef TEREDO_NAT_DEFAULT_PATH
+  return TEREDO_NAT_DEFAULT_PATH;
+#else
+  return "teredo-nat";
+#endif
+}
+
+std::string tail_of(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  return last.empty() ? "no output" : last;
+}
+
+std::string route_line(const Route& r, const Host& host) {
+  std::string to = r.to;
+  const bool via_v6 = r.via.find(':') != std::string::npos;
+  if (to == "default6" || (to == "default" && via_v6)) to = "::/0";
+  (void)host;
+  std::string line = "route add " + to;
+  if (!r.via.empty()) line += " via " + r.via;
+  if (!r.dev.empty()) line += " dev " + r.dev;
+  return line;
+}
+
+}  // namespace
+
+Lab::Lab(Topology topology, LabOptions options, std::string prefix)
+    : topology_(std::move(topology)),
+      options_(std::move(options)),
+      prefix_(std::move(prefix)),
+      registry_(options_.run_root, prefix_) {}
+
+std::unique_ptr<Lab> Lab::up(const Topology& topology, LabOptions options) {
+  std::string prefix = options.prefix.empty() ? make_prefix() : options.prefix;
+  if (!has_lab_prefix(prefix) || prefix.size() != 9) {
+    throw LabError(fmt::format("bad lab prefix '{}': expected tc- and six hex digits", prefix));
+  }
+  if (fs::exists(options.run_root + "/" + prefix)) {
+    throw LabError(fmt::format("a lab with prefix {} already exists", prefix));
+  }
+  std::unique_ptr<Lab> lab(new Lab(topology, std::move(options), prefix));
+  {
+    std::lock_guard<std::mutex> lock(g_live_mutex);
+    g_live.insert(lab.get());
+  }
+  try {
+    lab->build();
+  } catch (...) {
+    lab->down();
+    throw;
+  }
+  return lab;
+}
+
+Lab::~Lab() {
+  if (!released_) down();
+  std::lock_guard<std::mutex> lock(g_live_mutex);
+  g_live.erase(this);
+}
+
+std::string Lab::netns(const std::string& host) const {
+  if (!topology_.hosts.count(host) &&
+      !(host.rfind("sw-", 0) == 0 && topology_.segments.count(host.substr(3)))) {
+    throw LabError(fmt::format("unknown host '{}' in lab {}", host, prefix_));
+  }
+  return prefix_ + "-" + host;
+}
+
+std::string Lab::nat_control(const std::string& host) const {
+  return run_dir() + "/nat-" + host + ".sock";
+}
+
+void Lab::add_namespace(const std::string& name) {
+  run_step("create namespace " + name, {"ip", "netns", "add", name});
+  // The pinned baseline (cf. packetdrill's defaults.sh), set before any
+  // interface exists so every interface inherits the defaults.
+  for (const char* key : {"net/ipv4/conf/all/rp_filter", "net/ipv4/conf/default/rp_filter",
+                          "net/ipv6/conf/all/accept_dad", "net/ipv6/conf/default/accept_dad",
+                          "net/ipv6/conf/all/accept_ra", "net/ipv6/conf/default/accept_ra"}) {
+    write_sysctl(name, key, "0");
+  }
+}
+
+void Lab::build() {
+  RegistryRecord& rec = registry_.record();
+  rec.topology = topology_.name;
+  rec.detached = options_.detached;
+  for (const auto& [name, host] : topology_.hosts) rec.namespaces.push_back(netns(name));
+  for (const auto& [segment, members] : topology_.segments) rec.namespaces.push_back(netns(switch_host(segment)));
+  registry_.save();  // before anything exists: a crash from here on leaves a record
+
+  for (const auto& [name, host] : topology_.hosts) {
+    add_namespace(netns(name));
+    const std::string forward = host.forwarding || (host.nat && host.nat->kernel()) ? "1" : "0";
+    write_sysctl(netns(name), "net/ipv4/ip_forward", forward);
+    write_sysctl(netns(name), "net/ipv6/conf/all/forwarding", forward);
+  }
+  for (const auto& [segment, members] : topology_.segments) {
+    const std::string sw = netns(switch_host(segment));
+    add_namespace(sw);
+    // A switch speaks no IPv6 of its own (no MLD or RS noise in captures).
+    write_sysctl(sw, "net/ipv6/conf/default/disable_ipv6", "1");
+    write_sysctl(sw, "net/ipv6/conf/all/disable_ipv6", "1");
+  }
+  for (const auto& [a, b] : topology_.links) {
+    run_step(fmt::format("link {}:{} <-> {}:{}", a.host, a.interface, b.host, b.interface),
+             {"ip", "link", "add", "name", a.interface, "netns", netns(a.host), "type", "veth", "peer",
+              "name", b.interface, "netns", netns(b.host)});
+  }
+  for (const auto& [segment, members] : topology_.segments) {
+    const std::string sw = netns(switch_host(segment));
+    std::string batch = "link add br0 type bridge mcast_snooping 0\nlink set br0 up\n";
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      const Endpoint& m = members[i];
+      const std::string port = fmt::format("p{}", i);
+      run_step(fmt::format("segment {}: attach {}:{}", segment, m.host, m.interface),
+               {"ip", "link", "add", "name", m.interface, "netns", netns(m.host), "type", "veth", "peer",
+                "name", port, "netns", sw});
+      batch += fmt::format("link set {} master br0\nlink set {} up\n", port, port);
+    }
+    run_step("segment " + segment + ": bridge", {"ip", "-batch", "-"}, batch, sw);
+  }
+  for (const auto& [name, host] : topology_.hosts) configure_host(host);
+  for (const auto& [name, host] : topology_.hosts) {
+    if (host.nat) start_nat(host);
+  }
+}
+
+void Lab::configure_host(const Host& host) {
+  std::string batch = "link set lo up\n";
+  for (const auto& [ifname, itf] : host.interfaces) {
+    for (const auto& a : itf.addresses) {
+      batch += fmt::format("address add {} dev {}{}\n", a.text(), ifname, a.ipv6 ? " nodad" : "");
+    }
+    batch += fmt::format("link set {} up\n", ifname);
+  }
+  for (const auto& r : host.routes) batch += route_line(r, host) + "\n";
+  run_step("configure host " + host.name, {"ip", "-batch", "-"}, batch, netns(host.name));
+}
+
+void Lab::start_nat(const Host& host) {
+  const NatConfig& nat = *host.nat;
+  const std::string ns = netns(host.name);
+  const std::string inside_address = first_ipv4(host.interfaces.at(nat.inside));
+  const std::string outside_address = first_ipv4(host.interfaces.at(nat.outside));
+  if (inside_address.empty() || outside_address.empty()) {
+    throw LabError(fmt::format("NAT on {}: inside and outside interfaces need an IPv4 address", host.name));
+  }
+  const std::string table = "tc_" + prefix_.substr(3);
+  if (nat.kernel()) {
+    // Kernel conntrack NAT, for realism. New inbound flows to the NAT host's
+    // outside address are dropped before conntrack confirms them, so a probe
+    // from outside cannot create an entry that shifts later mappings.
+    run_step("NAT " + host.name + ": nftables masquerade", {"nft", "-f", "-"},
+             fmt::format("table ip {0} {{\n"
+                         "  chain post {{ type nat hook postrouting priority 100; oifname \"{1}\" masquerade; }}\n"
+                         "  chain guard {{ type filter hook prerouting priority -150; iifname \"{1}\" ct state new drop; }}\n"
+                         "}}\n",
+                         table, nat.outside),
+             ns);
+    return;
+  }
+  // teredo-nat reads and writes the frames itself: the kernel of the NAT host
+  // must neither forward them nor answer them (no port unreachable from the
+  // outside address, no conntrack state).
+  run_step("NAT " + host.name + ": nftables guard", {"nft", "-f", "-"},
+           fmt::format("table ip {0} {{\n"
+                       "  chain guard {{ type filter hook prerouting priority -300;\n"
+                       "    iifname \"{1}\" ip daddr != {2} drop\n"
+                       "    iifname \"{3}\" drop\n"
+                       "  }}\n"
+                       "}}\n",
+                       table, nat.inside, inside_address, nat.outside),
+           ns);
+  NatBoxConfig box{nat, inside_address, outside_address, nat_control(host.name), options_.seed};
+  const std::string config_path = run_dir() + "/nat-" + host.name + ".json";
+  {
+    std::ofstream out(config_path);
+    out << nat_box_config_to_json(box) << '\n';
+  }
+  const std::string log = run_dir() + "/nat-" + host.name + ".log";
+  const pid_t pid = spawn(host.name, {nat_binary(options_), "--config", config_path}, log);
+  // Ready when its control socket answers.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    try {
+      if (nat_command(host.name, "ping").find("pong") != std::string::npos) return;
+    } catch (const LabError&) {
+    }
+    if (!process_alive(pid)) {
+      throw LabError(fmt::format("NAT {}: teredo-nat exited: {}", host.name, tail_of(log)));
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw LabError(fmt::format("NAT {}: teredo-nat not ready after 5 s: {}", host.name, tail_of(log)));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+pid_t Lab::spawn(const std::string& host, const std::vector<std::string>& argv, const std::string& log_path) {
+  const std::string ns = netns(host);
+  std::string command;
+  for (const auto& a : argv) command += (command.empty() ? "" : " ") + a;
+  const pid_t pid = spawn_in(ns, argv, log_path);
+  registry_.record().processes.push_back({pid, host, command});
+  registry_.save();
+  return pid;
+}
+
+CommandResult Lab::exec(const std::string& host, const std::vector<std::string>& argv, const std::string& input) {
+  return run_command(argv, input, netns(host));
+}
+
+int Lab::socket(const std::string& host, int domain, int type, int protocol) const {
+  return socket_in(netns(host), domain, type, protocol);
+}
+
+std::string Lab::nat_command(const std::string& host, const std::string& command) const {
+  const std::string path = nat_control(host);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw LabError("socket: " + std::string(std::strerror(errno)));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    ::close(fd);
+    throw LabError("control socket path too long: " + path);
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    const int saved = errno;
+    ::close(fd);
+    throw LabError(fmt::format("NAT {}: control socket: {}", host, std::strerror(saved)));
+  }
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const std::string line = command + "\n";
+  (void)!::write(fd, line.data(), line.size());
+  std::string answer;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n <= 0) break;
+    answer.append(buffer, static_cast<std::size_t>(n));
+    if (answer.back() == '\n') break;
+  }
+  ::close(fd);
+  if (answer.empty()) throw LabError(fmt::format("NAT {}: no answer to '{}'", host, command));
+  answer.pop_back();
+  return answer;
+}
+
+void Lab::down() noexcept {
+  if (down_) return;
+  down_ = true;
+  try {
+    for (auto it = registry_.record().processes.rbegin(); it != registry_.record().processes.rend(); ++it) {
+      stop_process(it->pid, 500);
+    }
+    for (const auto& ns : registry_.record().namespaces) {
+      // Whatever else runs in our namespaces was started by this run.
+      const CommandResult pids = run_command({"ip", "netns", "pids", ns});
+      std::istringstream list(pids.output);
+      pid_t pid = 0;
+      while (list >> pid) ::kill(pid, SIGKILL);
+      (void)run_command({"ip", "netns", "del", ns});
+    }
+  } catch (...) {
+    // Teardown must go on; `lab clean` finds whatever is left.
+  }
+  registry_.remove();
+}
+
+CleanReport clean_leftovers(const std::string& run_root, bool include_detached) {
+  CleanReport report;
+  std::set<std::string> claimed_prefixes;
+  for (const auto& [dir, record] : Registry::list(run_root)) {
+    const bool dead = !owner_alive(record);
+    if (!dead || (record.detached && !include_detached)) {
+      claimed_prefixes.insert(record.prefix);
+      continue;
+    }
+    // The run's processes are the ones inside its namespaces: a recorded PID
+    // alone may have been reused by now, so it is never killed on its own.
+    for (const auto& ns : record.namespaces) {
+      if (!fs::exists("/run/netns/" + ns)) continue;
+      const CommandResult pids = run_command({"ip", "netns", "pids", ns});
+      std::istringstream list(pids.output);
+      pid_t pid = 0;
+      while (list >> pid) {
+        ::kill(pid, SIGKILL);
+        report.processes.push_back(pid);
+      }
+      (void)run_command({"ip", "netns", "del", ns});
+      report.namespaces.push_back(ns);
+    }
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    report.runs.push_back(record.prefix);
+  }
+  // Namespaces with our prefix that no live or kept record claims.
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/run/netns", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!has_lab_prefix(name) || claimed_prefixes.count(prefix_of(name))) continue;
+    if (fs::exists(run_root + "/" + prefix_of(name))) continue;  // being built right now
+    const CommandResult pids = run_command({"ip", "netns", "pids", name});
+    std::istringstream list(pids.output);
+    pid_t pid = 0;
+    while (list >> pid) {
+      ::kill(pid, SIGKILL);
+      report.processes.push_back(pid);
+    }
+    (void)run_command({"ip", "netns", "del", name});
+    report.namespaces.push_back(name);
+  }
+  return report;
+}
+
+bool remove_run(const std::string& run_root, const std::string& prefix) {
+  RegistryRecord record;
+  const std::string dir = run_root + "/" + prefix;
+  if (!Registry::load(dir + "/registry.json", record)) return false;
+  for (const auto& ns : record.namespaces) {
+    const CommandResult pids = run_command({"ip", "netns", "pids", ns});
+    std::istringstream list(pids.output);
+    pid_t pid = 0;
+    while (list >> pid) ::kill(pid, SIGKILL);
+    (void)run_command({"ip", "netns", "del", ns});
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return true;
+}
+
+void install_teardown_on_signals() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    std::thread([set] {
+      int sig = 0;
+      sigwait(&set, &sig);
+      std::lock_guard<std::mutex> lock(g_live_mutex);
+      for (Lab* lab : g_live) lab->down();
+      std::fprintf(stderr, "teredo-conform: stopped by signal %d; labs removed\n", sig);
+      std::_Exit(128 + sig);
+    }).detach();
+  });
+}
+
+}  // namespace teredo::netns

@@ -1,0 +1,228 @@
+#include "teredo/netns/process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+namespace teredo::netns {
+
+namespace {
+
+std::string netns_path(const std::string& netns) { return "/run/netns/" + netns; }
+
+int open_netns(const std::string& netns) {
+  const int fd = ::open(netns_path(netns).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw LabError(fmt::format("cannot open network namespace {}: {}", netns, std::strerror(errno)));
+  return fd;
+}
+
+// execvp after fork is not async-signal-safe in a threaded parent; build the
+// argv array in the parent and use execv with a resolved path.
+std::string resolve(const std::string& program) {
+  if (program.find('/') != std::string::npos) return program;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/sbin:/usr/bin:/sbin:/bin";
+  std::size_t start = 0;
+  while (start <= dirs.size()) {
+    const std::size_t end = dirs.find(':', start);
+    const std::string dir = dirs.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    const std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return program;
+}
+
+struct Argv {
+  explicit Argv(const std::vector<std::string>& args) : path(resolve(args.at(0))) {
+    for (const auto& a : args) pointers.push_back(const_cast<char*>(a.c_str()));
+    pointers.push_back(nullptr);
+  }
+  std::string path;
+  std::vector<char*> pointers;
+};
+
+std::string join(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const auto& a : argv) {
+    if (!s.empty()) s += ' ';
+    s += a;
+  }
+  return s;
+}
+
+}  // namespace
+
+CommandResult run_command(const std::vector<std::string>& argv, const std::string& input,
+                          const std::string& netns) {
+  const Argv args(argv);
+  const int ns_fd = netns.empty() ? -1 : open_netns(netns);
+  int in_pipe[2], out_pipe[2];
+  if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) {
+    throw LabError(fmt::format("pipe: {}", std::strerror(errno)));
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) throw LabError(fmt::format("fork: {}", std::strerror(errno)));
+  if (pid == 0) {
+    if (ns_fd >= 0 && ::setns(ns_fd, CLONE_NEWNET) != 0) ::_exit(126);
+    ::dup2(in_pipe[0], 0);
+    ::dup2(out_pipe[1], 1);
+    ::dup2(out_pipe[1], 2);
+    ::execv(args.path.c_str(), args.pointers.data());
+    ::_exit(127);
+  }
+  if (ns_fd >= 0) ::close(ns_fd);
+  ::close(in_pipe[0]);
+  ::close(out_pipe[1]);
+  // Small inputs only (batch files): write all, then read all.
+  std::size_t written = 0;
+  while (written < input.size()) {
+    const ssize_t n = ::write(in_pipe[1], input.data() + written, input.size() - written);
+    if (n <= 0) break;
+    written += static_cast<std::size_t>(n);
+  }
+  ::close(in_pipe[1]);
+  CommandResult result;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(out_pipe[0], buffer, sizeof buffer);
+    if (n > 0) {
+      result.output.append(buffer, static_cast<std::size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;
+    }
+  }
+  ::close(out_pipe[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  while (!result.output.empty() && (result.output.back() == '\n' || result.output.back() == ' ')) {
+    result.output.pop_back();
+  }
+  return result;
+}
+
+void run_step(const std::string& step, const std::vector<std::string>& argv, const std::string& input,
+              const std::string& netns) {
+  const CommandResult r = run_command(argv, input, netns);
+  if (r.exit_code != 0) {
+    throw LabError(fmt::format("{}: `{}`{} failed (exit {}): {}", step, join(argv),
+                               netns.empty() ? "" : " in " + netns, r.exit_code,
+                               r.output.empty() ? "no output" : r.output));
+  }
+}
+
+pid_t spawn_in(const std::string& netns, const std::vector<std::string>& argv, const std::string& log_path) {
+  const Argv args(argv);
+  const int ns_fd = netns.empty() ? -1 : open_netns(netns);
+  int log_fd = -1;
+  if (!log_path.empty()) {
+    log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log_fd < 0) throw LabError(fmt::format("cannot open log {}: {}", log_path, std::strerror(errno)));
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) throw LabError(fmt::format("fork: {}", std::strerror(errno)));
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    // A child must not inherit the parent's blocked signals (the lab's
+    // teardown thread blocks SIGINT/SIGTERM in every thread).
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (ns_fd >= 0 && ::setns(ns_fd, CLONE_NEWNET) != 0) ::_exit(126);
+    const int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, 0);
+    if (log_fd >= 0) {
+      ::dup2(log_fd, 1);
+      ::dup2(log_fd, 2);
+    }
+    ::execv(args.path.c_str(), args.pointers.data());
+    ::_exit(127);
+  }
+  if (ns_fd >= 0) ::close(ns_fd);
+  if (log_fd >= 0) ::close(log_fd);
+  return pid;
+}
+
+NetnsGuard::NetnsGuard(const std::string& netns) {
+  original_ = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (original_ < 0) throw LabError(fmt::format("cannot open own namespace: {}", std::strerror(errno)));
+  const int fd = open_netns(netns);
+  const int rc = ::setns(fd, CLONE_NEWNET);
+  const int saved = errno;
+  ::close(fd);
+  if (rc != 0) {
+    ::close(original_);
+    throw LabError(fmt::format("cannot enter namespace {}: {}", netns, std::strerror(saved)));
+  }
+}
+
+NetnsGuard::~NetnsGuard() {
+  if (original_ >= 0) {
+    (void)::setns(original_, CLONE_NEWNET);
+    ::close(original_);
+  }
+}
+
+int socket_in(const std::string& netns, int domain, int type, int protocol) {
+  NetnsGuard guard(netns);
+  const int fd = ::socket(domain, type | SOCK_CLOEXEC, protocol);
+  if (fd < 0) throw LabError(fmt::format("socket in {}: {}", netns, std::strerror(errno)));
+  return fd;
+}
+
+void write_sysctl(const std::string& netns, const std::string& key, const std::string& value) {
+  NetnsGuard guard(netns);
+  const std::string path = "/proc/sys/" + key;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || ::write(fd, value.data(), value.size()) != static_cast<ssize_t>(value.size())) {
+    const int saved = errno;
+    if (fd >= 0) ::close(fd);
+    throw LabError(fmt::format("sysctl {}={} in {}: {}", key, value, netns, std::strerror(saved)));
+  }
+  ::close(fd);
+}
+
+bool process_alive(pid_t pid) {
+  if (pid <= 0) return false;
+  int status = 0;
+  const pid_t r = ::waitpid(pid, &status, WNOHANG);
+  if (r == pid) return false;  // our child, now reaped
+  if (::kill(pid, 0) != 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto close_paren = line.rfind(')');
+  return close_paren == std::string::npos || line.size() < close_paren + 3 || line[close_paren + 2] != 'Z';
+}
+
+void stop_process(pid_t pid, int grace_ms) {
+  if (!process_alive(pid)) return;
+  ::kill(pid, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!process_alive(pid)) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+}
+
+}  // namespace teredo::netns
