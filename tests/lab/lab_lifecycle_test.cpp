@@ -1,0 +1,164 @@
+// Labs leave nothing behind: not after 20 rounds, not after their runner is
+// killed with SIGKILL (then `lab clean`), and two at once do not collide. A
+// bad topology creates nothing at all.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "lab_probe.hpp"
+#include "teredo/netns/lab.hpp"
+
+namespace teredo::labtest {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+const std::string kTopologies = std::string(TEREDO_SOURCE_DIR) + "/netns/topologies/";
+
+std::string capture(const std::string& command) {
+  std::string out;
+  FILE* p = ::popen(command.c_str(), "r");
+  if (!p) return out;
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, p)) > 0) out.append(buffer, n);
+  ::pclose(p);
+  return out;
+}
+
+// Everything a lab with this prefix could have left: namespaces, links and
+// nft tables in the root namespace, processes, its run directory.
+std::vector<std::string> leftovers(const std::string& prefix) {
+  std::vector<std::string> found;
+  const auto scan = [&](const std::string& what, const std::string& text) {
+    if (text.find(prefix) != std::string::npos) found.push_back(what + ": " + text);
+  };
+  scan("netns", capture("ip netns list"));
+  scan("link", capture("ip -o link"));
+  scan("nft", capture("nft list tables 2>/dev/null"));
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename().string();
+    if (pid.empty() || !std::isdigit(static_cast<unsigned char>(pid[0]))) continue;
+    std::ifstream cmdline(entry.path() / "cmdline");
+    std::string text((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    std::replace(text.begin(), text.end(), '\0', ' ');
+    if (text.find(prefix) != std::string::npos && text.find("teredo-nat") != std::string::npos) {
+      found.push_back("process " + pid + ": " + text);
+    }
+  }
+  if (fs::exists(netns::default_run_root() + "/" + prefix)) found.push_back("run dir of " + prefix);
+  return found;
+}
+
+class LabLifecycleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!running_as_root()) GTEST_SKIP() << "needs root for network namespaces";
+  }
+};
+
+TEST_F(LabLifecycleTest, TwentyRoundsLeaveNothing) {
+  const netns::Topology t = netns::load_topology(kTopologies + "client-nat.json");
+  for (int round = 0; round < 20; ++round) {
+    std::string prefix;
+    {
+      auto lab = netns::Lab::up(t);
+      prefix = lab->prefix();
+      ASSERT_TRUE(fs::exists("/run/netns/" + prefix + "-nat"));
+    }
+    EXPECT_EQ(leftovers(prefix), std::vector<std::string>{}) << "round " << round;
+  }
+}
+
+TEST_F(LabLifecycleTest, KilledRunnerIsCleanedByLabClean) {
+  const std::string prefix = "tc-0dead" + std::to_string(::getpid() % 10);
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  const pid_t runner = ::fork();
+  if (runner == 0) {
+    ::dup2(out[1], 1);
+    ::execl(TEREDO_CONFORM_BIN, TEREDO_CONFORM_BIN, "lab", "up", "client-nat", "--prefix", prefix.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  char line[4096] = {};
+  ASSERT_GT(::read(out[0], line, sizeof line - 1), 0) << "lab up printed nothing";
+  ::close(out[0]);
+  ASSERT_TRUE(fs::exists("/run/netns/" + prefix + "-client"));
+  ::kill(runner, SIGKILL);
+  int status = 0;
+  ::waitpid(runner, &status, 0);
+  EXPECT_NE(leftovers(prefix), std::vector<std::string>{}) << "SIGKILL allows no teardown";
+  const std::string report = capture(std::string(TEREDO_CONFORM_BIN) + " lab clean");
+  EXPECT_NE(report.find(prefix), std::string::npos) << report;
+  EXPECT_EQ(leftovers(prefix), std::vector<std::string>{});
+}
+
+TEST_F(LabLifecycleTest, TwoLabsAtOnceDoNotCollide) {
+  const netns::Topology t = netns::load_topology(kTopologies + "client-nat.json");
+  std::unique_ptr<netns::Lab> first, second;
+  std::thread a([&] { first = netns::Lab::up(t); });
+  std::thread b([&] { second = netns::Lab::up(t); });
+  a.join();
+  b.join();
+  ASSERT_TRUE(first && second);
+  EXPECT_NE(first->prefix(), second->prefix());
+  // Same addresses in both, yet each lab's traffic stays in its own lab.
+  LabSocket s1(*first, "server", {"203.0.113.1", 4000});
+  LabSocket s2(*second, "server", {"203.0.113.1", 4000});
+  LabSocket c1(*first, "client", {"192.0.2.10", 5000});
+  c1.send_to({"203.0.113.1", 4000}, "one");
+  EXPECT_TRUE(s1.receive("one"));
+  EXPECT_FALSE(s2.receive("one", 200));
+  const std::string p1 = first->prefix(), p2 = second->prefix();
+  first.reset();
+  EXPECT_EQ(leftovers(p1), std::vector<std::string>{});
+  EXPECT_TRUE(fs::exists("/run/netns/" + p2 + "-server")) << "tearing one lab down must not touch the other";
+  second.reset();
+  EXPECT_EQ(leftovers(p2), std::vector<std::string>{});
+}
+
+TEST_F(LabLifecycleTest, BadTopologiesCreateNothing) {
+  const fs::path dir = fs::temp_directory_path() / ("teredo-bad-topo-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::pair<std::string, std::string> cases[] = {
+      {"malformed", "{\"name\": \"x\", \"hosts\": {"},
+      {"unknown-host",
+       R"({"name":"x","hosts":{"a":{"interfaces":{"eth0":{"addresses":["192.0.2.1/24"]}}}},"links":[["a:eth0","ghost:eth0"]]})"},
+      {"overlap",
+       R"({"name":"x","hosts":{"a":{"interfaces":{"eth0":{"addresses":["192.0.2.1/24"]}}},"b":{"interfaces":{"eth0":{"addresses":["192.0.2.1/24"]}}}},"links":[["a:eth0","b:eth0"]]})"},
+      {"profile",
+       R"({"name":"x","hosts":{"a":{"interfaces":{"eth0":{"addresses":["192.0.2.1/24"]},"eth1":{"addresses":["198.51.100.1/24"]}},"nat":{"profile":"leaky","inside":"eth0","outside":"eth1"}},"b":{"interfaces":{"eth0":{}}},"c":{"interfaces":{"eth0":{}}}},"links":[["a:eth0","b:eth0"],["a:eth1","c:eth0"]]})"},
+  };
+  const std::string before = capture("ip netns list") + capture("ls " + netns::default_run_root() + " 2>/dev/null");
+  const std::pair<std::string, std::string> expected_words[] = {
+      {"malformed", "malformed JSON"}, {"unknown-host", "unknown host 'ghost'"},
+      {"overlap", "overlapping addresses"}, {"profile", "unknown NAT profile 'leaky'"}};
+  for (const auto& [name, text] : cases) {
+    std::ofstream(dir / (name + ".json")) << text;
+    const std::string command = std::string(TEREDO_CONFORM_BIN) + " lab up " + (dir / (name + ".json")).string() +
+                                " 2>&1; echo \"exit=$?\"";
+    const std::string out = capture(command);
+    EXPECT_NE(out.find("exit=2"), std::string::npos) << name << ": " << out;
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << name << ": one error line, then the exit code\n" << out;
+    for (const auto& [case_name, words] : expected_words) {
+      if (case_name == name) {
+        EXPECT_NE(out.find(words), std::string::npos) << out;
+      }
+    }
+  }
+  EXPECT_EQ(capture("ip netns list") + capture("ls " + netns::default_run_root() + " 2>/dev/null"), before);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace teredo::labtest
