@@ -69,8 +69,11 @@ int packet_socket(const std::string& ifname) {
   const int one = 1;
   // Our own transmissions must not come back to us.
   ::setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
-  const int buffer = 4 << 20;
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+  // Bursts must queue rather than drop: FORCE goes past rmem_max (we are root).
+  const int buffer = 8 << 20;
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof buffer) != 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+  }
   return fd;
 }
 
@@ -79,14 +82,19 @@ struct Box {
   int raw = -1;
   std::uint64_t sent = 0, send_errors = 0;
 
-  void send(std::span<const std::uint8_t> packet) {
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    std::memcpy(&to.sin_addr.s_addr, packet.data() + 16, 4);
-    if (::sendto(raw, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0) {
-      ++send_errors;
-    } else {
-      ++sent;
+  // Sends translated packets in one sendmmsg call per received batch; the
+  // kernel routes each by its destination and resolves the neighbour.
+  void send_batch(mmsghdr* messages, int count) {
+    int done = 0;
+    while (done < count) {
+      const int n = ::sendmmsg(raw, messages + done, static_cast<unsigned>(count - done), 0);
+      if (n <= 0) {
+        ++send_errors;  // skip the packet that failed and go on
+        ++done;
+        continue;
+      }
+      sent += static_cast<std::uint64_t>(n);
+      done += n;
     }
   }
 
@@ -109,14 +117,29 @@ struct Box {
       const int n = ::recvmmsg(fd, messages, kBatch, MSG_DONTWAIT, nullptr);
       if (n <= 0) return;
       const Time t = now();
+      mmsghdr out[kBatch];
+      iovec out_iov[kBatch];
+      sockaddr_in to[kBatch];
+      int count = 0;
       for (int i = 0; i < n; ++i) {
         // Only frames addressed to this host: a NAT forwards no broadcast or
         // multicast (local discovery must stay on its own link).
         if (from[i].sll_pkttype != PACKET_HOST) continue;
         std::span<std::uint8_t> packet(buffers[i], messages[i].msg_len);
         const auto d = inside ? engine.from_inside(t, packet) : engine.from_outside(t, packet);
-        if (d.verdict == teredo::nat::Verdict::send) send(packet);
+        if (d.verdict != teredo::nat::Verdict::send) continue;
+        to[count] = {};
+        to[count].sin_family = AF_INET;
+        std::memcpy(&to[count].sin_addr.s_addr, packet.data() + 16, 4);
+        out_iov[count] = {packet.data(), packet.size()};
+        out[count] = {};
+        out[count].msg_hdr.msg_name = &to[count];
+        out[count].msg_hdr.msg_namelen = sizeof to[count];
+        out[count].msg_hdr.msg_iov = &out_iov[count];
+        out[count].msg_hdr.msg_iovlen = 1;
+        ++count;
       }
+      if (count > 0) send_batch(out, count);
       if (n < kBatch) return;
     }
   }
