@@ -120,11 +120,11 @@ ParseError describe_icmpv6(const Ipv6PacketView& packet, ordered_json& j) {
 bool first_extension_header_fits(const Ipv6PacketView& packet) noexcept {
   const Bytes payload = packet.payload;
   switch (packet.header.next_header) {
-    case 0:    // hop-by-hop options
-    case 43:   // routing
-    case 60:   // destination options
+    case 0:   // hop-by-hop options
+    case 43:  // routing
+    case 60:  // destination options
       return payload.size() >= 8 && payload.size() >= (std::size_t{payload[1]} + 1) * 8;
-    case 44:   // fragment
+    case 44:  // fragment
       return payload.size() >= 8;
     default:
       return true;
