@@ -55,15 +55,21 @@ bool valid_name(const std::string& s, std::size_t max) {
   });
 }
 
+// inet_pton over the whole text: it stops at a NUL, which would let the rest
+// of the text (it ends up in an "ip -batch" script) through unchecked.
+bool parse_ip(int family, const std::string& text, unsigned char* buf) {
+  return text.find('\0') == std::string::npos && inet_pton(family, text.c_str(), buf) == 1;
+}
+
 Cidr parse_cidr(const std::string& origin, const std::string& where, const std::string& text) {
   const auto slash = text.find('/');
   if (slash == std::string::npos) fail(origin, fmt::format("{}: '{}' needs a prefix length", where, text));
   Cidr c;
   c.address = text.substr(0, slash);
   unsigned char buf[16];
-  if (inet_pton(AF_INET, c.address.c_str(), buf) == 1) {
+  if (parse_ip(AF_INET, c.address, buf)) {
     c.ipv6 = false;
-  } else if (inet_pton(AF_INET6, c.address.c_str(), buf) == 1) {
+  } else if (parse_ip(AF_INET6, c.address, buf)) {
     c.ipv6 = true;
   } else {
     fail(origin, fmt::format("{}: '{}' is not an IP address", where, c.address));
@@ -212,6 +218,10 @@ Topology parse_topology(const std::string& text, const std::string& origin) {
         if (route.to.empty()) fail(origin, where + ".routes[]: \"to\" is required");
         if (route.to != "default" && route.to != "default6") parse_cidr(origin, where + ".routes[]", route.to);
         if (route.via.empty() && route.dev.empty()) fail(origin, where + ".routes[]: give \"via\" or \"dev\"");
+        unsigned char gateway[16];
+        if (!route.via.empty() && !parse_ip(AF_INET, route.via, gateway) && !parse_ip(AF_INET6, route.via, gateway)) {
+          fail(origin, fmt::format("{}.routes[]: via '{}' is not an IP address", where, route.via));
+        }
         if (!route.dev.empty() && !h.interfaces.count(route.dev)) {
           fail(origin, fmt::format("{}.routes[]: no interface '{}'", where, route.dev));
         }

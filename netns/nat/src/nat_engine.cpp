@@ -78,7 +78,10 @@ void fix_ipv4_checksum(std::span<std::uint8_t> header) {
 // Recomputes the UDP checksum after a rewrite (a zero checksum means "none"
 // over IPv4 and stays zero).
 void fix_udp_checksum(const Ipv4View& v) {
+  // The datagram ends at the UDP length (checked by valid_udp), which may be
+  // short of the IPv4 payload: bytes after it are not checksummed.
   std::span<std::uint8_t> udp = v.packet.subspan(v.header_length);
+  udp = udp.first(get16(udp.data() + 4));
   if (get16(udp.data() + 6) == 0) return;
   put16(udp.data() + 6, 0);
   wire::ChecksumAccumulator sum;
@@ -125,7 +128,7 @@ bool NatEngine::allocate_port(std::uint16_t preferred, std::uint16_t avoid, std:
     return true;
   }
   const std::uint32_t span = std::uint32_t{config_.last_port} - config_.first_port + 1;
-  if (by_port_.size() + 1 >= span) return false;
+  if (by_port_.size() >= span) return false;  // every port of the range in use
   // Random draws, then a linear scan from a random start if the range is crowded.
   for (int attempt = 0; attempt < 64; ++attempt) {
     const auto p = static_cast<std::uint32_t>(config_.first_port + random_() % span);
@@ -279,19 +282,20 @@ Decision NatEngine::icmp_from_outside(Time now, std::span<std::uint8_t> packet, 
 }
 
 std::size_t NatEngine::rebind(Time now) {
-  std::vector<Binding> moved;
-  moved.reserve(by_port_.size());
-  for (auto& [port, m] : by_port_) moved.push_back(std::move(m));
-  by_port_.clear();
+  // Every old port stays taken until all mappings have moved, so no mapping
+  // lands on a port another one just left: a peer still sending to an old
+  // port must find no mapping, not another host.
+  std::vector<std::uint16_t> old_ports;
+  old_ports.reserve(by_port_.size());
+  for (const auto& [port, m] : by_port_) old_ports.push_back(port);
   by_key_.clear();
   std::size_t count_moved = 0;
-  for (Binding& m : moved) {
+  const bool keep_preservation = config_.nat.port_preservation;
+  config_.nat.port_preservation = false;  // a rebind always changes the port
+  for (const std::uint16_t old_port : old_ports) {
     std::uint16_t port = 0;
-    const bool keep_preservation = config_.nat.port_preservation;
-    config_.nat.port_preservation = false;  // a rebind always changes the port
-    const bool ok = allocate_port(0, m.external_port, port);
-    config_.nat.port_preservation = keep_preservation;
-    if (!ok) continue;
+    if (!allocate_port(0, old_port, port)) continue;
+    Binding m = std::move(by_port_.at(old_port));
     m.external_port = port;
     m.permitted.clear();
     m.last_outbound = now;
@@ -299,6 +303,8 @@ std::size_t NatEngine::rebind(Time now) {
     by_port_.emplace(port, std::move(m));
     ++count_moved;
   }
+  config_.nat.port_preservation = keep_preservation;
+  for (const std::uint16_t old_port : old_ports) by_port_.erase(old_port);
   return count_moved;
 }
 
