@@ -1,10 +1,14 @@
 #include "teredo/wire/datagram.hpp"
 
+#include "internal.hpp"
+
 namespace teredo::wire {
 
-Result<TeredoDatagram> parse_datagram(Bytes udp_payload, DatagramParseOptions options) noexcept {
+namespace {
+
+ParseError parse_datagram_into(Bytes udp_payload, DatagramParseOptions options,
+                               TeredoDatagram& d) noexcept {
   if (udp_payload.empty()) return ParseError::empty_datagram;
-  TeredoDatagram d;
   Bytes rest = udp_payload;
   // §5.1.1: the first two bytes tell the element apart: 0x0001 authentication,
   // 0x0000 origin indication, an IPv6 header starts with version 6. The
@@ -13,15 +17,14 @@ Result<TeredoDatagram> parse_datagram(Bytes udp_payload, DatagramParseOptions op
     if (rest[1] == 0x01) {
       if (d.origin) return ParseError::authentication_after_origin_indication;
       if (d.authentication) return ParseError::duplicate_authentication;
-      auto auth = parse_authentication(rest);
-      if (!auth) return auth.error();
-      d.authentication = auth.value();
-      rest = rest.subspan(auth->encoded.size());
+      Authentication& auth = d.authentication.emplace();
+      const ParseError error = detail::parse_authentication_into(rest, auth);
+      if (error != ParseError::none) return error;
+      rest = rest.subspan(auth.encoded.size());
     } else if (rest[1] == 0x00) {
       if (d.origin) return ParseError::duplicate_origin_indication;
-      auto origin = parse_origin_indication(rest);
-      if (!origin) return origin.error();
-      d.origin = *origin;
+      const ParseError error = detail::parse_origin_indication_into(rest, d.origin.emplace());
+      if (error != ParseError::none) return error;
       d.origin_encoded = rest.first(kOriginIndicationSize);
       rest = rest.subspan(kOriginIndicationSize);
     } else {
@@ -29,13 +32,22 @@ Result<TeredoDatagram> parse_datagram(Bytes udp_payload, DatagramParseOptions op
     }
   }
   if (rest.size() == 1 && rest[0] == 0x00) return ParseError::unknown_encapsulation;
-  auto ipv6 = parse_ipv6_packet(rest);
-  if (!ipv6) return ipv6.error();
-  if (!ipv6->trailer.empty() && !options.accept_trailers) {
+  const ParseError error = detail::parse_ipv6_packet_into(rest, d.ipv6);
+  if (error != ParseError::none) return error;
+  if (!d.ipv6.trailer.empty() && !options.accept_trailers) {
     return ParseError::trailing_bytes_after_ipv6_packet;
   }
-  d.ipv6 = ipv6.value();
-  return d;
+  return ParseError::none;
+}
+
+}  // namespace
+
+Result<TeredoDatagram> parse_datagram(Bytes udp_payload, DatagramParseOptions options) noexcept {
+  // Filled in place: a datagram is 200 bytes, and copying it through
+  // temporaries was most of the decode time (bench/README.md).
+  return detail::parse_in_place<TeredoDatagram>([udp_payload, options](TeredoDatagram& d) {
+    return parse_datagram_into(udp_payload, options, d);
+  });
 }
 
 bool append_datagram(ByteVector& out, const std::optional<AuthenticationFields>& authentication,

@@ -1,34 +1,17 @@
 #include "teredo/wire/encapsulation.hpp"
 
+#include "internal.hpp"
+
 namespace teredo::wire {
 
 Result<Authentication> parse_authentication(Bytes buffer) noexcept {
-  ByteReader r(buffer);
-  std::uint16_t indicator = 0;
-  std::uint8_t id_length = 0;
-  std::uint8_t value_length = 0;
-  Authentication a;
-  if (!r.u16(indicator) || !r.u8(id_length) || !r.u8(value_length) ||
-      !r.take(id_length, a.client_id) || !r.take(value_length, a.authentication_value) ||
-      !r.copy(a.nonce) || !r.u8(a.confirmation)) {
-    return ParseError::truncated_authentication;
-  }
-  if (indicator != kIndicatorAuthentication) return ParseError::unknown_encapsulation;
-  a.encoded = buffer.first(r.position());
-  return a;
+  return detail::parse_in_place<Authentication>(
+      [buffer](Authentication& a) { return detail::parse_authentication_into(buffer, a); });
 }
 
 Result<OriginIndication> parse_origin_indication(Bytes buffer) noexcept {
-  ByteReader r(buffer);
-  std::uint16_t indicator = 0;
-  std::uint16_t port = 0;
-  std::uint32_t address = 0;
-  if (!r.u16(indicator) || !r.u16(port) || !r.u32(address)) {
-    return ParseError::truncated_origin_indication;
-  }
-  if (indicator != kIndicatorOrigin) return ParseError::unknown_encapsulation;
-  // §5.1.1: each bit of the port and address is reversed on the wire.
-  return OriginIndication{static_cast<std::uint16_t>(~port), Ipv4Address{~address}};
+  return detail::parse_in_place<OriginIndication>(
+      [buffer](OriginIndication& o) { return detail::parse_origin_indication_into(buffer, o); });
 }
 
 bool append_authentication(ByteVector& out, const AuthenticationFields& fields) {

@@ -1,5 +1,6 @@
 #include "teredo/wire/icmpv6.hpp"
 
+#include "internal.hpp"
 #include "teredo/wire/checksum.hpp"
 
 namespace teredo::wire {
@@ -15,22 +16,32 @@ void add_pseudo_header(ChecksumAccumulator& sum, const Ipv6Address& source,
 }  // namespace
 
 Result<Icmpv6Message> parse_icmpv6(const Ipv6PacketView& packet, ChecksumPolicy policy) noexcept {
-  if (packet.header.next_header != kNextHeaderIcmpv6) return ParseError::not_icmpv6;
-  const Bytes m = packet.payload;
-  if (m.size() < 4) return ParseError::truncated_icmpv6;
-  if (policy == ChecksumPolicy::verify) {
-    ChecksumAccumulator sum;
-    add_pseudo_header(sum, packet.header.source, packet.header.destination, m.size());
-    sum.add(m);  // includes the checksum field: a correct message sums to 0
-    if (sum.finish() != 0) return ParseError::bad_icmpv6_checksum;
-  }
-  Icmpv6Message msg;
-  msg.type = m[0];
-  msg.code = m[1];
-  msg.checksum = static_cast<std::uint16_t>((m[2] << 8) | m[3]);
-  msg.body = m.subspan(4);
-  msg.message = m;
-  return msg;
+  return detail::parse_in_place<Icmpv6Message>([&packet, policy](Icmpv6Message& msg) {
+    if (packet.header.next_header != kNextHeaderIcmpv6) return ParseError::not_icmpv6;
+    const Bytes m = packet.payload;
+    if (m.size() < 4) return ParseError::truncated_icmpv6;
+    if (policy == ChecksumPolicy::verify) {
+      // The pseudo-header (RFC 8200 §8.1) and the message, checksum field
+      // included: a correct message sums to 0xFFFF (finish() == 0). The same
+      // sum as ChecksumAccumulator, with the addresses and the message in one
+      // native-order pass (internal.hpp).
+      std::uint64_t native = 0;
+      native = detail::add_native(native, packet.header.source.bytes.data(), 16);
+      native = detail::add_native(native, packet.header.destination.bytes.data(), 16);
+      native = detail::add_native(native, m.data(), m.size());
+      const auto length = static_cast<std::uint32_t>(m.size());
+      std::uint32_t sum =
+          detail::fold_native(native) + (length >> 16) + (length & 0xFFFF) + kNextHeaderIcmpv6;
+      while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+      if (sum != 0xFFFF) return ParseError::bad_icmpv6_checksum;
+    }
+    msg.type = m[0];
+    msg.code = m[1];
+    msg.checksum = detail::load_be16(m.data() + 2);
+    msg.body = m.subspan(4);
+    msg.message = m;
+    return ParseError::none;
+  });
 }
 
 std::uint16_t icmpv6_checksum(const Ipv6Address& source, const Ipv6Address& destination,

@@ -8,7 +8,10 @@ namespace teredo::wire {
 
 Result<Ipv4Address> parse_ipv4(std::string_view text) noexcept {
   char buffer[INET_ADDRSTRLEN] = {};
-  if (text.empty() || text.size() >= sizeof buffer) return ParseError::bad_ipv4_text;
+  // inet_pton reads up to a NUL: one inside the text would hide what follows it.
+  if (text.empty() || text.size() >= sizeof buffer || text.find('\0') != std::string_view::npos) {
+    return ParseError::bad_ipv4_text;
+  }
   std::memcpy(buffer, text.data(), text.size());
   in_addr addr{};
   if (inet_pton(AF_INET, buffer, &addr) != 1) return ParseError::bad_ipv4_text;

@@ -2,85 +2,38 @@
 
 #include <cstring>
 
+#include "internal.hpp"
+
 namespace teredo::wire {
 
 Result<NdOptions> parse_nd_options(Bytes options) noexcept {
-  NdOptions out;
-  out.encoded = options;
-  ByteReader r(options);
-  while (r.remaining() > 0) {
-    std::uint8_t type = 0;
-    std::uint8_t units = 0;
-    if (!r.u8(type) || !r.u8(units)) return ParseError::truncated_nd_option;
-    // RFC 4861 §4.6: length is in units of 8 bytes, and 0 is invalid (a walk
-    // over it would never advance).
-    if (units == 0) return ParseError::nd_option_zero_length;
-    const std::size_t size = std::size_t{units} * 8;
-    Bytes body;
-    if (!r.take(size - 2, body)) return ParseError::nd_option_overlong;
-    ++out.count;
-    switch (type) {
-      case kNdOptionSourceLinkLayer:
-        if (out.source_link_layer.empty()) out.source_link_layer = body;
-        break;
-      case kNdOptionPrefixInformation: {
-        if (units != 4) return ParseError::bad_prefix_information_length;
-        ++out.prefix_information_count;
-        if (!out.prefix_information) {
-          ByteReader p(body);
-          PrefixInformation pi;
-          std::uint32_t reserved = 0;
-          // The sizes match the option length checked above: these reads succeed.
-          (void)p.u8(pi.prefix_length);
-          (void)p.u8(pi.flags);
-          (void)p.u32(pi.valid_lifetime);
-          (void)p.u32(pi.preferred_lifetime);
-          (void)p.u32(reserved);
-          (void)p.copy(pi.prefix.bytes);
-          out.prefix_information = pi;
-        }
-        break;
-      }
-      case kNdOptionMtu: {
-        if (units != 1) return ParseError::bad_mtu_option_length;
-        if (!out.mtu) {
-          ByteReader p(body);
-          std::uint16_t reserved = 0;
-          std::uint32_t mtu = 0;
-          (void)p.u16(reserved);
-          (void)p.u32(mtu);
-          out.mtu = mtu;
-        }
-        break;
-      }
-      default:
-        ++out.unknown_count;  // RFC 4861 §4.6: unknown options are skipped
-        break;
-    }
-  }
-  return out;
+  return detail::parse_in_place<NdOptions>(
+      [options](NdOptions& out) { return detail::parse_nd_options_into(options, out); });
 }
 
 Result<RouterSolicitation> parse_router_solicitation(const Icmpv6Message& message) noexcept {
-  if (message.type != kIcmpv6RouterSolicitation) return ParseError::wrong_icmpv6_type;
-  if (message.body.size() < 4) return ParseError::truncated_router_solicitation;  // reserved
-  auto options = parse_nd_options(message.body.subspan(4));
-  if (!options) return options.error();
-  return RouterSolicitation{options.value()};
+  return detail::parse_in_place<RouterSolicitation>([&message](RouterSolicitation& rs) {
+    if (message.type != kIcmpv6RouterSolicitation) return ParseError::wrong_icmpv6_type;
+    if (message.body.size() < 4) return ParseError::truncated_router_solicitation;  // reserved
+    return detail::parse_nd_options_into(message.body.subspan(4), rs.options);
+  });
 }
 
 Result<RouterAdvertisement> parse_router_advertisement(const Icmpv6Message& message) noexcept {
-  if (message.type != kIcmpv6RouterAdvertisement) return ParseError::wrong_icmpv6_type;
-  ByteReader r(message.body);
-  RouterAdvertisement ra;
-  if (!r.u8(ra.cur_hop_limit) || !r.u8(ra.flags) || !r.u16(ra.router_lifetime) ||
-      !r.u32(ra.reachable_time) || !r.u32(ra.retrans_timer)) {
-    return ParseError::truncated_router_advertisement;
-  }
-  auto options = parse_nd_options(r.rest());
-  if (!options) return options.error();
-  ra.options = options.value();
-  return ra;
+  return detail::parse_in_place<RouterAdvertisement>([&message](RouterAdvertisement& ra) {
+    if (message.type != kIcmpv6RouterAdvertisement) return ParseError::wrong_icmpv6_type;
+    // cur hop limit, flags, router lifetime (2), reachable time (4), retrans
+    // timer (4), then the options.
+    const Bytes body = message.body;
+    if (body.size() < 12) return ParseError::truncated_router_advertisement;
+    const std::uint8_t* b = body.data();
+    ra.cur_hop_limit = b[0];
+    ra.flags = b[1];
+    ra.router_lifetime = detail::load_be16(b + 2);
+    ra.reachable_time = detail::load_be32(b + 4);
+    ra.retrans_timer = detail::load_be32(b + 8);
+    return detail::parse_nd_options_into(body.subspan(12), ra.options);
+  });
 }
 
 void append_source_link_layer_option(ByteVector& out, Bytes link_layer_address) {

@@ -23,4 +23,11 @@ class ChecksumAccumulator {
   std::uint64_t sum_ = 0;
 };
 
+// RFC 1624 eqn. 3: the checksum of a message after some of its bytes changed
+// from `old_bytes` to `new_bytes` (same length, starting on a 16-bit word of
+// the message), computed from the old checksum alone. A checksum that was
+// wrong stays wrong by the same amount: a NAT rewriting addresses must not
+// repair a corrupt packet that a conformance case sent on purpose.
+std::uint16_t checksum_update(std::uint16_t checksum, Bytes old_bytes, Bytes new_bytes) noexcept;
+
 }  // namespace teredo::wire
