@@ -164,7 +164,10 @@ void Lab::build() {
     }
     run_step("segment " + segment + ": bridge", {"ip", "-batch", "-"}, batch, sw);
   }
-  for (const auto& [name, host] : topology_.hosts) configure_host(host);
+  for (const auto& [name, host] : topology_.hosts) {
+    for (const auto& [ifname, itf] : host.interfaces) disable_checksum_offload(netns(name), ifname);
+    configure_host(host);
+  }
   for (const auto& [name, host] : topology_.hosts) {
     if (host.nat) start_nat(host);
   }

@@ -1,6 +1,10 @@
 #include "teredo/netns/process.hpp"
 
 #include <fcntl.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -197,6 +201,24 @@ void write_sysctl(const std::string& netns, const std::string& key, const std::s
     throw LabError(fmt::format("sysctl {}={} in {}: {}", key, value, netns, std::strerror(saved)));
   }
   ::close(fd);
+}
+
+void disable_checksum_offload(const std::string& netns, const std::string& ifname) {
+  NetnsGuard guard(netns);
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw LabError(fmt::format("socket in {}: {}", netns, std::strerror(errno)));
+  ethtool_value value{};
+  value.cmd = ETHTOOL_STXCSUM;
+  value.data = 0;
+  ifreq request{};
+  ifname.copy(request.ifr_name, IFNAMSIZ - 1);
+  request.ifr_data = reinterpret_cast<char*>(&value);
+  const int rc = ::ioctl(fd, SIOCETHTOOL, &request);
+  const int saved = errno;
+  ::close(fd);
+  if (rc != 0) {
+    throw LabError(fmt::format("turn off tx checksum offload on {} in {}: {}", ifname, netns, std::strerror(saved)));
+  }
 }
 
 bool process_alive(pid_t pid) {

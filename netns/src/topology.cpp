@@ -76,7 +76,7 @@ Cidr parse_cidr(const std::string& origin, const std::string& where, const std::
   }
   const std::string length = text.substr(slash + 1);
   const int max = c.ipv6 ? 128 : 32;
-  if (length.empty() || length.size() > 3 || !std::all_of(length.begin(), length.end(), ::isdigit) ||
+  if (length.empty() || length.size() > 3 || !std::all_of(length.begin(), length.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) ||
       std::stoi(length) > max) {
     fail(origin, fmt::format("{}: bad prefix length in '{}'", where, text));
   }
@@ -326,13 +326,22 @@ NatBoxConfig nat_box_config_from_json(const std::string& text) {
     c.nat.outside = j.at("outside").get<std::string>();
     const auto mapping = j.at("mapping").get<std::string>();
     const auto filtering = j.at("filtering").get<std::string>();
+    bool mapping_known = false, filtering_known = false;
     for (auto m : {Mapping::endpoint_independent, Mapping::address_dependent, Mapping::address_and_port_dependent}) {
-      if (mapping == mapping_name(m)) c.nat.mapping = m;
+      if (mapping == mapping_name(m)) {
+        c.nat.mapping = m;
+        mapping_known = true;
+      }
     }
     for (auto f : {Filtering::endpoint_independent, Filtering::address_dependent,
                    Filtering::address_and_port_dependent}) {
-      if (filtering == filtering_name(f)) c.nat.filtering = f;
+      if (filtering == filtering_name(f)) {
+        c.nat.filtering = f;
+        filtering_known = true;
+      }
     }
+    if (!mapping_known) throw TopologyError("unknown NAT mapping behaviour '" + mapping + "'");
+    if (!filtering_known) throw TopologyError("unknown NAT filtering behaviour '" + filtering + "'");
     c.nat.port_preservation = j.at("port_preservation").get<bool>();
     c.nat.hairpinning = j.at("hairpinning").get<bool>();
     c.nat.mapping_lifetime_ms = j.at("mapping_lifetime_ms").get<std::int64_t>();

@@ -131,7 +131,10 @@ struct Box {
         to[count] = {};
         to[count].sin_family = AF_INET;
         std::memcpy(&to[count].sin_addr.s_addr, packet.data() + 16, 4);
-        out_iov[count] = {packet.data(), packet.size()};
+        // Only the IPv4 datagram: Ethernet pads short frames, and a raw
+        // socket would count the padding into the total length.
+        const std::size_t total = static_cast<std::size_t>((packet[2] << 8) | packet[3]);
+        out_iov[count] = {packet.data(), std::min(total, packet.size())};
         out[count] = {};
         out[count].msg_hdr.msg_name = &to[count];
         out[count].msg_hdr.msg_namelen = sizeof to[count];

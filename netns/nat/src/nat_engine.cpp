@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
+#include <initializer_list>
+#include <vector>
 
 #include "teredo/wire/checksum.hpp"
 
@@ -68,30 +71,34 @@ bool view_ipv4(std::span<std::uint8_t> packet, Ipv4View& v) {
   return true;
 }
 
-void fix_ipv4_checksum(std::span<std::uint8_t> header) {
-  put16(header.data() + 10, 0);
-  wire::ChecksumAccumulator sum;
-  sum.add(header);
-  put16(header.data() + 10, sum.finish());
-}
+// A 16-bit checksum field that covers a field being rewritten.
+struct ChecksumField {
+  std::uint8_t* at = nullptr;  // nullptr: none
+  bool zero_means_none = false;  // UDP over IPv4: 0 is "no checksum" and stays 0
+};
 
-// Recomputes the UDP checksum after a rewrite (a zero checksum means "none"
-// over IPv4 and stays zero).
-void fix_udp_checksum(const Ipv4View& v) {
-  // The datagram ends at the UDP length (checked by valid_udp), which may be
-  // short of the IPv4 payload: bytes after it are not checksummed.
-  std::span<std::uint8_t> udp = v.packet.subspan(v.header_length);
-  udp = udp.first(get16(udp.data() + 4));
-  if (get16(udp.data() + 6) == 0) return;
-  put16(udp.data() + 6, 0);
-  wire::ChecksumAccumulator sum;
-  sum.add_u32(v.source());
-  sum.add_u32(v.destination());
-  sum.add_u16(kProtocolUdp);
-  sum.add_u16(static_cast<std::uint16_t>(udp.size()));
-  sum.add(udp);
-  std::uint16_t c = sum.finish();
-  put16(udp.data() + 6, c == 0 ? 0xFFFF : c);
+// Writes `size` (2 or 4) bytes of `value` at `field` and adjusts each covering
+// checksum incrementally (RFC 1624), so a checksum that arrived wrong leaves
+// the NAT wrong by the same amount: the box must not repair what a
+// conformance case corrupted on purpose.
+void rewrite(std::uint8_t* field, std::size_t size, std::uint32_t value,
+             std::initializer_list<ChecksumField> checksums) {
+  std::uint8_t before[4], after[4];
+  std::memcpy(before, field, size);
+  if (size == 2) {
+    put16(after, static_cast<std::uint16_t>(value));
+  } else {
+    put32(after, value);
+  }
+  std::memcpy(field, after, size);
+  for (const ChecksumField& c : checksums) {
+    if (c.at == nullptr) continue;
+    const std::uint16_t old_sum = get16(c.at);
+    if (c.zero_means_none && old_sum == 0) continue;
+    std::uint16_t new_sum = wire::checksum_update(old_sum, {before, size}, {after, size});
+    if (c.zero_means_none && new_sum == 0) new_sum = 0xFFFF;
+    put16(c.at, new_sum);
+  }
 }
 
 bool valid_udp(const Ipv4View& v) {
@@ -211,22 +218,18 @@ Decision NatEngine::from_inside(Time now, std::span<std::uint8_t> packet) {
   m->permitted[remote] = now;
   m->last_outbound = now;
   const Endpoint external{config_.outside_address, m->external_port};
-  put32(v.packet.data() + 12, external.ip);
-  put16(udp, external.port);
-  if (!hairpin) {
-    fix_ipv4_checksum(v.packet.first(v.header_length));
-    fix_udp_checksum(v);
-    return count(Verdict::send, Outcome::translated);
-  }
+  const ChecksumField ip_sum{v.packet.data() + 10, false};
+  const ChecksumField udp_sum{udp + 6, true};  // the pseudo-header holds the addresses
+  rewrite(v.packet.data() + 12, 4, external.ip, {ip_sum, udp_sum});
+  rewrite(udp, 2, external.port, {udp_sum});
+  if (!hairpin) return count(Verdict::send, Outcome::translated);
   // RFC 4787 REQ-9: a hairpinned packet is translated twice and is seen by
   // its target as coming from the sender's external endpoint.
   Binding* target = inbound_mapping(now, remote.port);
   if (target == nullptr) return count(Verdict::drop, Outcome::no_mapping);
   if (!permits(*target, external)) return count(Verdict::drop, Outcome::filtered);
-  put32(v.packet.data() + 16, target->internal.ip);
-  put16(udp + 2, target->internal.port);
-  fix_ipv4_checksum(v.packet.first(v.header_length));
-  fix_udp_checksum(v);
+  rewrite(v.packet.data() + 16, 4, target->internal.ip, {ip_sum, udp_sum});
+  rewrite(udp + 2, 2, target->internal.port, {udp_sum});
   return count(Verdict::send, Outcome::hairpinned);
 }
 
@@ -244,10 +247,9 @@ Decision NatEngine::from_outside(Time now, std::span<std::uint8_t> packet) {
   Binding* m = inbound_mapping(now, get16(udp + 2));
   if (m == nullptr) return count(Verdict::drop, Outcome::no_mapping);
   if (!permits(*m, remote)) return count(Verdict::drop, Outcome::filtered);
-  put32(v.packet.data() + 16, m->internal.ip);
-  put16(udp + 2, m->internal.port);
-  fix_ipv4_checksum(v.packet.first(v.header_length));
-  fix_udp_checksum(v);
+  const ChecksumField udp_sum{udp + 6, true};
+  rewrite(v.packet.data() + 16, 4, m->internal.ip, {{v.packet.data() + 10, false}, udp_sum});
+  rewrite(udp + 2, 2, m->internal.port, {udp_sum});
   return count(Verdict::send, Outcome::translated);
 }
 
@@ -269,15 +271,17 @@ Decision NatEngine::icmp_from_outside(Time now, std::span<std::uint8_t> packet, 
   std::uint8_t* quoted_udp = quoted.data() + quoted_header;
   Binding* m = inbound_mapping(now, get16(quoted_udp));
   if (m == nullptr) return count(Verdict::drop, Outcome::no_mapping);
-  put32(quoted.data() + 12, m->internal.ip);
-  put16(quoted_udp, m->internal.port);
-  fix_ipv4_checksum(quoted.first(quoted_header));
-  put32(packet.data() + 16, m->internal.ip);
-  fix_ipv4_checksum(packet.first(header_length));
-  put16(icmp.data() + 2, 0);
-  wire::ChecksumAccumulator sum;
-  sum.add(icmp);
-  put16(icmp.data() + 2, sum.finish());
+  // The quoted header and UDP header change (with their own checksums), and
+  // the ICMP checksum covers all of those bytes: it is updated from the
+  // message as it was, so an error in it survives, as for UDP.
+  const std::vector<std::uint8_t> before(icmp.begin() + 4, icmp.end());
+  const ChecksumField quoted_ip_sum{quoted.data() + 10, false};
+  const ChecksumField quoted_udp_sum{quoted_udp + 6, true};
+  rewrite(quoted.data() + 12, 4, m->internal.ip, {quoted_ip_sum, quoted_udp_sum});
+  rewrite(quoted_udp, 2, m->internal.port, {quoted_udp_sum});
+  put16(icmp.data() + 2, wire::checksum_update(get16(icmp.data() + 2), before,
+                                               std::span<const std::uint8_t>(icmp).subspan(4)));
+  rewrite(packet.data() + 16, 4, m->internal.ip, {{packet.data() + 10, false}});
   return count(Verdict::send, Outcome::icmp_translated);
 }
 

@@ -56,6 +56,12 @@ int socket_in(const std::string& netns, int domain, int type, int protocol);
 // Writes a sysctl under /proc/sys (key "net/ipv4/ip_forward") inside `netns`.
 void write_sysctl(const std::string& netns, const std::string& key, const std::string& value);
 
+// Turns off transmit checksum offload on an interface in `netns`, so every
+// packet on the lab's wires carries its real checksum: captures then show
+// what an IUT really sent, and the NAT box can update checksums
+// incrementally instead of meeting half-computed ones.
+void disable_checksum_offload(const std::string& netns, const std::string& ifname);
+
 // Sends SIGTERM to a process we started, waits up to `grace_ms`, then SIGKILL.
 void stop_process(pid_t pid, int grace_ms = 1000);
 
