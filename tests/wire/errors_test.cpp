@@ -62,7 +62,6 @@ TEST(ParseErrorNames, StableSpellings) {
   EXPECT_EQ(to_string(ParseError::bad_icmpv6_checksum), "bad_icmpv6_checksum");
   EXPECT_EQ(to_string(ParseError::trailing_bytes_after_ipv6_packet),
             "trailing_bytes_after_ipv6_packet");
-  EXPECT_EQ(to_string(ParseError::bad_hex), "bad_hex");
   EXPECT_EQ(to_string(static_cast<ParseError>(250)), "unknown_error");
 }
 
@@ -282,30 +281,16 @@ TEST(RejectionTableControls, UnflippedRsVerifies) {
   EXPECT_TRUE(parse_icmpv6(*p).ok());
 }
 
-// Codes declared in result.hpp that no function of reference/wire returns:
-// nothing parses a bubble into a Result (is_bubble() is a bool) and from_hex()
-// reports failure as a bool. Callers outside wire may map to them. If wire
-// gains a producer, add a row above and remove the code from this list.
-constexpr ParseError kNotProducedByWire[] = {ParseError::not_bubble, ParseError::bad_hex};
-
 TEST(RejectionTableCoverage, CoversEveryErrorTheCodecCanReturn) {
   std::set<ParseError> covered;
   for (const Rejection& r : kRejections) covered.insert(r.expected);
   EXPECT_EQ(covered.count(ParseError::none), 0u) << "a rejection row expects success";
   for (ParseError e : all_parse_errors()) {
     if (e == ParseError::none) continue;
-    const bool known_gap =
-        std::find(std::begin(kNotProducedByWire), std::end(kNotProducedByWire), e) !=
-        std::end(kNotProducedByWire);
-    if (known_gap) {
-      EXPECT_EQ(covered.count(e), 0u)
-          << to_string(e) << " now has a row: remove it from kNotProducedByWire";
-    } else {
-      EXPECT_EQ(covered.count(e), 1u) << "no rejection row produces " << to_string(e);
-    }
+    EXPECT_EQ(covered.count(e), 1u) << "no rejection row produces " << to_string(e);
   }
-  // Every code but none and the known gaps is covered.
-  EXPECT_EQ(covered.size(), all_parse_errors().size() - 1 - std::size(kNotProducedByWire));
+  // Every code but none is covered: a code no parser returns has no place in the list.
+  EXPECT_EQ(covered.size(), all_parse_errors().size() - 1);
 }
 
 TEST(RejectionTableCoverage, KnownGapsAreReportedAsBoolByWire) {

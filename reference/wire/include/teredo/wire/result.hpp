@@ -49,12 +49,10 @@ namespace teredo::wire {
   X(truncated_nd_option)                                                                   \
   X(bad_prefix_information_length)                                                         \
   X(bad_mtu_option_length)                                                                 \
-  X(not_bubble)                                                                            \
   /* addresses (ipv4.hpp, ipv6.hpp, teredo_address.hpp) */                                 \
   X(bad_ipv4_text)                                                                         \
   X(bad_ipv6_text)                                                                         \
-  X(not_teredo_prefix)                                                                     \
-  X(bad_hex)
+  X(not_teredo_prefix)
 
 enum class ParseError : std::uint8_t {
 #define TEREDO_WIRE_ENUM(name) name,
