@@ -78,6 +78,33 @@ TEST_F(LabLifecycleTest, TwentyRoundsLeaveNothing) {
   }
 }
 
+// `lab up` in the foreground tears its lab down on SIGINT and on SIGTERM.
+void signal_case(int signal_number, const std::string& prefix) {
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  const pid_t runner = ::fork();
+  if (runner == 0) {
+    ::dup2(out[1], 1);
+    ::execl(TEREDO_CONFORM_BIN, TEREDO_CONFORM_BIN, "lab", "up", "client-nat", "--prefix", prefix.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  char line[4096] = {};
+  ASSERT_GT(::read(out[0], line, sizeof line - 1), 0) << "lab up printed nothing";
+  ::close(out[0]);
+  ASSERT_TRUE(fs::exists("/run/netns/" + prefix + "-nat"));
+  ::kill(runner, signal_number);
+  int status = 0;
+  ::waitpid(runner, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status)) << "the runner exits by itself after tearing down";
+  EXPECT_EQ(WEXITSTATUS(status), 128 + signal_number);
+  EXPECT_EQ(leftovers(prefix), std::vector<std::string>{});
+}
+
+TEST_F(LabLifecycleTest, SigintTearsDown) { signal_case(SIGINT, "tc-0c1a" + std::to_string(10 + ::getpid() % 90)); }
+TEST_F(LabLifecycleTest, SigtermTearsDown) { signal_case(SIGTERM, "tc-0c1b" + std::to_string(10 + ::getpid() % 90)); }
+
 TEST_F(LabLifecycleTest, KilledRunnerIsCleanedByLabClean) {
   const std::string prefix = "tc-0dead" + std::to_string(::getpid() % 10);
   int out[2];
