@@ -35,8 +35,8 @@ using Clock = std::chrono::steady_clock;
 using teredo::netns::Lab;
 using namespace teredo::wire;
 
-constexpr int kClients = 32;
-constexpr int kWindowPerClient = 16;
+int kClients = 8;  // --clients
+constexpr int kWindowPerClient = 64;  // a full recvmmsg/sendmmsg batch each
 constexpr std::uint16_t kFirstClientPort = 20000;
 
 // CPU nanoseconds used so far by every thread of every process in `netns`.
@@ -175,6 +175,8 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", seconds, "At most this many seconds of load per implementation");
   app.add_option("--teredo-ref", reference_binary, "Path of teredo-ref");
   app.add_option("--iut", iuts, "Which to measure: udp-echo, reference, miredo");
+  app.add_option("--clients", kClients, "Simulated clients (one UDP socket each, 64 RSs in flight)")
+      ->check(CLI::Range(1, 256));
   CLI11_PARSE(app, argc, argv);
   if (geteuid() != 0) {
     fmt::print(stderr, "bench_server_load needs root (network namespaces)\n");
