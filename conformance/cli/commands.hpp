@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <functional>
 #include <stdexcept>
@@ -30,5 +31,9 @@ struct Command {
 
 std::vector<Command> add_decode_commands(CLI::App& app);
 std::vector<Command> add_lab_commands(CLI::App& app);
+std::vector<Command> add_run_commands(CLI::App& app);
+
+// Writes report.json (and the views rendered from it) into `out_dir`.
+void write_report_files(const nlohmann::json& report, const std::string& out_dir);
 
 }  // namespace teredo::cli

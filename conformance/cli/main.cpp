@@ -3,6 +3,7 @@
 //   address  ADDR | --server --port --ipv4  decode or build a Teredo address
 //   samples  --out FILE                     write the project's own sample capture
 //   lab      up | exec | down | list | clean   the network-namespace lab
+//   run, list, iut check                     the conformance driver
 // Exit codes: 0 done, 2 bad input, 3 bad usage (see cli/commands.hpp).
 #include <iostream>
 
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "teredo-conform 0.1.0");
   std::vector<Command> commands = add_decode_commands(app);
   for (auto& c : add_lab_commands(app)) commands.push_back(std::move(c));
+  for (auto& c : add_run_commands(app)) commands.push_back(std::move(c));
 
   try {
     app.parse(argc, argv);

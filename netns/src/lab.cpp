@@ -379,6 +379,11 @@ bool remove_run(const std::string& run_root, const std::string& prefix) {
   return true;
 }
 
+void teardown_all_labs() noexcept {
+  std::lock_guard<std::mutex> lock(g_live_mutex);
+  for (Lab* lab : g_live) lab->down();
+}
+
 void install_teardown_on_signals() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -391,8 +396,7 @@ void install_teardown_on_signals() {
     std::thread([set] {
       int sig = 0;
       sigwait(&set, &sig);
-      std::lock_guard<std::mutex> lock(g_live_mutex);
-      for (Lab* lab : g_live) lab->down();
+      teardown_all_labs();
       std::fprintf(stderr, "teredo-conform: stopped by signal %d; labs removed\n", sig);
       std::_Exit(128 + sig);
     }).detach();

@@ -83,6 +83,9 @@ CleanReport clean_leftovers(const std::string& run_root, bool include_detached);
 // Removes one run by prefix, whoever owns it (`lab down PREFIX`).
 bool remove_run(const std::string& run_root, const std::string& prefix);
 
+// Tears down every live Lab of this process (for signal handlers' threads).
+void teardown_all_labs() noexcept;
+
 // Blocks SIGINT, SIGTERM and SIGHUP and starts a thread that, on any of them,
 // tears down every live Lab and exits with 128+signal. Call first in main.
 void install_teardown_on_signals();

@@ -1,0 +1,252 @@
+// run | list | iut check: the conformance driver.
+#include <signal.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "cli/commands.hpp"
+#include "engine/catalog.hpp"
+#include "engine/iut_adapter.hpp"
+#include "engine/runner.hpp"
+#include "teredo/netns/lab.hpp"
+
+namespace teredo::cli {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace teredo::conformance;
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+// First SIGINT/SIGTERM: stop starting cases, finish the running ones, write
+// a report marked incomplete. A second one: tear every lab down and exit.
+void install_interrupt_handler() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([set] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    g_interrupted = true;
+    std::fprintf(stderr, "\nteredo-conform: interrupted: finishing the running cases (again to abort)\n");
+    sigwait(&set, &sig);
+    netns::teardown_all_labs();
+    std::fprintf(stderr, "teredo-conform: aborted; labs removed\n");
+    std::_Exit(128 + sig);
+  }).detach();
+}
+
+std::string format_duration(double seconds) {
+  const int s = static_cast<int>(seconds);
+  return fmt::format("{:02}:{:02}", s / 60, s % 60);
+}
+
+Catalog load_catalog(const std::string& path) {
+  try {
+    return Catalog::load(path.empty() ? Catalog::default_path() : path);
+  } catch (const std::exception& e) {
+    throw InputError(e.what());
+  }
+}
+
+}  // namespace
+
+std::vector<Command> add_run_commands(CLI::App& app) {
+  std::vector<Command> commands;
+
+  struct RunArgs {
+    std::string iut = "reference", out = "out", baseline, catalog;
+    std::vector<std::string> roles;
+    std::string cases = "*";
+    int jobs = 2, retries = 1;
+    std::uint64_t seed = 1;
+    bool strict = false;
+  };
+  auto r = std::make_shared<RunArgs>();
+  auto* run = app.add_subcommand("run", "Run conformance cases against an IUT and write report.json, junit.xml, report.html");
+  run->add_option("--iut", r->iut, "IUT adapter: a name from conformance/iut (reference, miredo) or a JSON file");
+  run->add_option("--role", r->roles, "Only cases of this role (server, client, relay, host-relay); repeatable");
+  run->add_option("--cases", r->cases, "Only cases whose ID matches this glob");
+  run->add_option("--jobs", r->jobs, "Cases run in parallel (one lab each)")->check(CLI::Range(1, 64));
+  run->add_option("--retries", r->retries, "Extra attempts after a failure; attempts that disagree give 'flaky'")
+      ->check(CLI::Range(0, 5));
+  run->add_option("--out", r->out, "Output directory for reports and evidence");
+  run->add_option("--seed", r->seed, "Master seed (each case derives its own; the report gives reproducers)");
+  run->add_flag("--strict", r->strict, "SHOULD failures fail the gate too");
+  run->add_option("--baseline", r->baseline, "Known failures (a previous report.json or {\"known_failures\": [...]})");
+  run->add_option("--requirements", r->catalog, "Requirement catalog (default ../shared/rfc/requirements.json)");
+  commands.push_back({run, [r] {
+                        const Catalog catalog = load_catalog(r->catalog);
+                        Adapter adapter;
+                        try {
+                          adapter = load_adapter(r->iut);
+                        } catch (const AdapterError& e) {
+                          throw InputError(e.what());
+                        }
+                        if (!r->baseline.empty() && !fs::exists(r->baseline)) {
+                          throw InputError("--baseline: no file " + r->baseline);
+                        }
+                        RunOptions options;
+                        options.roles = r->roles;
+                        options.cases = r->cases;
+                        options.jobs = r->jobs;
+                        options.retries = r->retries;
+                        options.seed = r->seed;
+                        options.out_dir = r->out;
+                        options.strict = r->strict;
+                        options.baseline = r->baseline;
+                        options.command_line = "teredo-conform run --iut " + r->iut;
+                        const auto selected = select_cases(adapter, options);
+                        if (selected.empty()) throw InputError("no case matches the selection for IUT " + adapter.name);
+                        if (::geteuid() != 0) throw InputError("run needs root: every case builds a network-namespace lab");
+                        install_interrupt_handler();
+                        const bool tty = ::isatty(2);
+                        std::cerr << fmt::format("teredo-conform: {} cases against {} ({} jobs), evidence in {}\n",
+                                                 selected.size(), adapter.name, options.jobs, options.out_dir);
+                        json report = run_suite(
+                            adapter, catalog, options,
+                            [tty](const Progress& p) {
+                              const double eta = p.done ? p.elapsed_s / static_cast<double>(p.done) *
+                                                              static_cast<double>(p.total - p.done)
+                                                        : 0;
+                              const std::string line =
+                                  fmt::format("[{}/{}] failures {}  elapsed {}  ETA {}  {} {}", p.done, p.total,
+                                              p.failures, format_duration(p.elapsed_s), format_duration(eta),
+                                              p.last_verdict, p.last_case);
+                              if (tty) {
+                                std::cerr << "\r\033[K" << line << std::flush;
+                              } else {
+                                std::cerr << line << '\n';
+                              }
+                            },
+                            g_interrupted);
+                        if (tty) std::cerr << '\n';
+                        const int code = apply_gate(report, options.strict, options.baseline);
+                        write_report_files(report, options.out_dir);
+                        const auto& s = report["summary"];
+                        std::cerr << fmt::format(
+                            "{} cases: {} pass, {} fail, {} warn, {} not-applicable, {} inconclusive, {} error, {} flaky; "
+                            "coverage {:.1f}%; gate {} (exit {}){}\n",
+                            s["total"].get<int>(), s["by_verdict"]["pass"].get<int>(), s["by_verdict"]["fail"].get<int>(),
+                            s["by_verdict"]["warn"].get<int>(), s["by_verdict"]["not-applicable"].get<int>(),
+                            s["by_verdict"]["inconclusive"].get<int>(), s["by_verdict"]["error"].get<int>(),
+                            s["by_verdict"]["flaky"].get<int>(), s["coverage"]["percent"].get<double>(),
+                            report["gate"]["result"].get<std::string>(), code,
+                            report["complete"].get<bool>() ? "" : " — INCOMPLETE: interrupted");
+                        std::cerr << "reports: " << options.out_dir << "/report.json, junit.xml, report.html\n";
+                        return code;
+                      }});
+
+  struct ListArgs {
+    std::vector<std::string> roles;
+    bool as_json = false, coverage = false;
+    std::string catalog;
+  };
+  auto l = std::make_shared<ListArgs>();
+  auto* list = app.add_subcommand("list", "List the cases (and requirement coverage)");
+  list->add_option("--role", l->roles, "Only this role; repeatable");
+  list->add_flag("--json", l->as_json, "JSON instead of text");
+  list->add_flag("--coverage", l->coverage, "Requirement coverage of the testable requirements, per role");
+  list->add_option("--requirements", l->catalog, "Requirement catalog");
+  commands.push_back({list, [l] {
+                        const Catalog catalog = load_catalog(l->catalog);
+                        std::vector<std::string> roles = l->roles;
+                        if (roles.empty()) roles = {"server", "client", "relay", "host-relay"};
+                        std::vector<const CaseSpec*> cases;
+                        for (const CaseSpec& c : case_registry()) {
+                          if (std::find(roles.begin(), roles.end(), c.role) != roles.end()) cases.push_back(&c);
+                        }
+                        if (l->coverage) {
+                          json out = json::object();
+                          for (const auto& role : roles) {
+                            std::vector<const CaseSpec*> of_role;
+                            for (const CaseSpec* c : cases) {
+                              if (c->role == role) of_role.push_back(c);
+                            }
+                            out[role] = coverage(catalog, {role}, of_role)["coverage"];
+                          }
+                          if (l->as_json) {
+                            std::cout << out.dump(2) << '\n';
+                          } else {
+                            for (const auto& [role, c] : out.items()) {
+                              std::cout << fmt::format("{:<10} {:>3}/{:<3} testable requirements covered ({:.1f}%)\n", role,
+                                                       c["covered"].get<int>(), c["testable"].get<int>(),
+                                                       c["percent"].get<double>());
+                              for (const auto& id : c["uncovered"]) std::cout << "    uncovered: " << id.get<std::string>() << '\n';
+                            }
+                          }
+                          return kExitOk;
+                        }
+                        json out = json::array();
+                        for (const CaseSpec* c : cases) {
+                          out.push_back({{"case_id", c->id}, {"role", c->role}, {"title", c->title},
+                                         {"requirements", c->requirements}, {"capabilities", c->capabilities},
+                                         {"topology", c->topology}});
+                          if (!l->as_json) {
+                            std::string reqs;
+                            for (const auto& q : c->requirements) reqs += (reqs.empty() ? "" : ",") + q;
+                            std::cout << fmt::format("{:<52} {}  [{}]\n", c->id, c->title, reqs);
+                          }
+                        }
+                        if (l->as_json) std::cout << out.dump(2) << '\n';
+                        return kExitOk;
+                      }});
+
+  auto* iut = app.add_subcommand("iut", "IUT adapters");
+  iut->require_subcommand(1);
+  auto check_file = std::make_shared<std::string>();
+  auto* check = iut->add_subcommand("check", "Validate an adapter file and try to start each of its roles in a lab");
+  check->add_option("FILE", *check_file, "Adapter JSON (or a built-in name)")->required();
+  commands.push_back({check, [check_file] {
+                        Adapter adapter;
+                        try {
+                          adapter = load_adapter(*check_file);
+                        } catch (const AdapterError& e) {
+                          throw InputError(e.what());
+                        }
+                        std::cout << fmt::format("{}: valid adapter '{}' ({}), roles:", adapter.path, adapter.name,
+                                                 adapter.version());
+                        for (const auto& [role, launch] : adapter.roles) std::cout << ' ' << role;
+                        std::cout << '\n';
+                        if (::geteuid() != 0) {
+                          std::cout << "not root: the start check (which builds a lab) was skipped\n";
+                          return kExitOk;
+                        }
+                        int failures = 0;
+                        for (const auto& [role, launch] : adapter.roles) {
+                          const std::string topology = role == "server" ? "server-only" : "client-nat";
+                          auto lab = netns::Lab::up(netns::load_topology(std::string(TEREDO_SOURCE_DIR) +
+                                                                         "/netns/topologies/" + topology + ".json"));
+                          try {
+                            Placeholders values = {{"server_v4", "203.0.113.1"}, {"server_v4_secondary", "203.0.113.2"},
+                                                   {"relay_v4", "198.51.100.20"}, {"iface", lab->prefix() + "-tun"},
+                                                   {"teredo_ref", TEREDO_REF_BIN}, {"secret", "teredo-conformance-secret"},
+                                                   {"client_id", "client-7"}};
+                            const std::string host = role == "server" ? "server" : role == "client" ? "client" : "relay";
+                            const IutProcess p = start_iut(adapter, role, *lab, host, values);
+                            stop_iut(p);
+                            std::cout << fmt::format("  {}: started and ready in the {} lab\n", role, topology);
+                          } catch (const AdapterError& e) {
+                            ++failures;
+                            std::cout << fmt::format("  {}: FAILED: {}\n", role, e.what());
+                          }
+                        }
+                        return failures ? 2 : kExitOk;
+                      }});
+  return commands;
+}
+
+}  // namespace teredo::cli

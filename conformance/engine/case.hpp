@@ -1,0 +1,123 @@
+// A conformance case: stable ID, what it checks (requirement IDs from the
+// catalog), what it needs (role, capabilities, topology), and a body that
+// plays every other party and judges what the IUT did from the captures.
+// Cases register themselves (TEREDO_CASE) from conformance/cases/<role>/.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/capture.hpp"
+#include "engine/catalog.hpp"
+#include "engine/iut_adapter.hpp"
+#include "teredo/netns/lab.hpp"
+
+namespace teredo::conformance {
+
+class CaseRun;
+
+struct VantagePoint {
+  std::string name;  // capture file <name>.pcap
+  std::string host, interface;
+};
+
+struct CaseSpec {
+  std::string id{};         // e.g. server.rs.cone-reply-from-secondary: never reused
+  std::string title{};
+  std::string description{};  // what the case does
+  std::string judgement{};    // what counts as pass
+  std::string role{};         // server | client | relay | host-relay
+  std::vector<std::string> requirements{};
+  std::vector<std::string> capabilities{};  // the adapter must declare each, else not-applicable
+  std::string topology = "server-only";
+  std::optional<std::string> nat_profile{};
+  std::vector<VantagePoint> captures = {{"driver", "driver", "eth0"}};
+  std::function<void(CaseRun&)> body{};
+};
+
+std::vector<CaseSpec>& case_registry();
+
+struct CaseRegistrar {
+  explicit CaseRegistrar(CaseSpec spec) { case_registry().push_back(std::move(spec)); }
+};
+#define TEREDO_CASE_CONCAT2(a, b) a##b
+#define TEREDO_CASE_CONCAT(a, b) TEREDO_CASE_CONCAT2(a, b)
+// TEREDO_CASE({.id = ..., ...}) at namespace scope registers a case.
+#define TEREDO_CASE(...) \
+  static const ::teredo::conformance::CaseRegistrar TEREDO_CASE_CONCAT(case_registrar_, __LINE__)(__VA_ARGS__)
+
+enum class Verdict { pass, fail, warn, not_applicable, inconclusive, error, flaky };
+const char* to_string(Verdict v);  // "pass", "not-applicable", ...
+
+struct FrameRef {
+  std::string capture;  // file name relative to the case's evidence dir
+  std::uint64_t frame = 0;
+};
+
+struct Assertion {
+  std::string requirement;
+  Level level = Level::must;
+  std::string outcome;  // pass | fail | warn | inconclusive
+  std::string expected, observed, message, code;
+  std::vector<FrameRef> frames;
+};
+
+struct Message {
+  std::int64_t t_ms = 0;
+  std::string level, text, code;
+};
+
+// What a case body works with: the lab, the running IUT, captures, sockets in
+// the driver's namespaces, and the judging calls.
+class CaseRun {
+ public:
+  CaseRun(const CaseSpec& spec, const Catalog& catalog, netns::Lab& lab, const Adapter& adapter,
+          std::map<std::string, std::unique_ptr<Capture>>& captures, std::uint64_t seed);
+  ~CaseRun();
+
+  [[nodiscard]] const CaseSpec& spec() const noexcept { return spec_; }
+  netns::Lab& lab() noexcept { return lab_; }
+  [[nodiscard]] const Adapter& adapter() const noexcept { return adapter_; }
+  [[nodiscard]] std::uint64_t seed() const noexcept { return seed_; }
+  std::mt19937_64& random() noexcept { return random_; }
+  Capture& capture(const std::string& vantage);
+
+  // A non-blocking UDP socket bound to address:port in `host`, closed when
+  // the case ends.
+  int udp_socket(const std::string& host, const std::string& address, std::uint16_t port);
+  void send_udp(int fd, const std::string& address, std::uint16_t port, wire::Bytes payload);
+
+  // Judging. The level comes from the catalog; a failed SHOULD is a warning.
+  void check(const std::string& requirement, bool ok, std::string expected, std::string observed,
+             std::vector<FrameRef> frames = {}, std::string message = {}, std::string code = {});
+  // The lab could not reach the state to judge `requirement`.
+  void inconclusive(const std::string& requirement, std::string why);
+  void info(std::string text);
+  void warn_note(std::string text);
+
+  [[nodiscard]] const std::vector<Assertion>& assertions() const noexcept { return assertions_; }
+  [[nodiscard]] const std::vector<Message>& messages() const noexcept { return messages_; }
+  [[nodiscard]] Verdict verdict() const;
+
+ private:
+  const CaseSpec& spec_;
+  const Catalog& catalog_;
+  netns::Lab& lab_;
+  const Adapter& adapter_;
+  std::map<std::string, std::unique_ptr<Capture>>& captures_;
+  std::uint64_t seed_;
+  std::mt19937_64 random_;
+  std::chrono::steady_clock::time_point started_;
+  std::vector<int> sockets_;
+  std::vector<Assertion> assertions_;
+  std::vector<Message> messages_;
+};
+
+}  // namespace teredo::conformance

@@ -1,0 +1,210 @@
+#include "engine/iut_adapter.hpp"
+
+#include <openssl/evp.h>
+#include <signal.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+namespace teredo::conformance {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string sha256_of(const std::string& text) {
+  unsigned char digest[32];
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+int signal_number(const std::string& name) {
+  static const std::map<std::string, int> kSignals = {
+      {"SIGTERM", SIGTERM}, {"SIGINT", SIGINT}, {"SIGKILL", SIGKILL}, {"SIGHUP", SIGHUP}, {"SIGQUIT", SIGQUIT}};
+  const auto it = kSignals.find(name);
+  return it == kSignals.end() ? -1 : it->second;
+}
+
+std::string last_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  return last.empty() ? "no output" : last;
+}
+
+}  // namespace
+
+std::string Adapter::version() const {
+  if (version_command.empty()) return "unknown";
+  const auto r = netns::run_command(version_command);
+  std::istringstream in(r.output);
+  std::string first;
+  std::getline(in, first);
+  return first.empty() ? "unknown" : first;
+}
+
+Adapter load_adapter(const std::string& name_or_path) {
+  std::string path = name_or_path;
+  if (name_or_path.find('/') == std::string::npos && !fs::exists(name_or_path)) {
+    path = std::string(TEREDO_SOURCE_DIR) + "/conformance/iut/" + name_or_path + ".json";
+  }
+  std::ifstream in(path);
+  if (!in) throw AdapterError(fmt::format("no IUT adapter '{}' (not a file, not in conformance/iut)", name_or_path));
+  std::stringstream text;
+  text << in.rdbuf();
+  json j;
+  try {
+    j = json::parse(text.str());
+  } catch (const json::parse_error& e) {
+    throw AdapterError(fmt::format("{}: malformed JSON at byte {}", path, e.byte));
+  }
+  std::vector<std::string> problems;
+  Adapter a;
+  a.path = path;
+  a.sha256 = sha256_of(text.str());
+  try {
+    a.name = j.value("name", "");
+    a.description = j.value("description", "");
+    a.version_command = j.value("version_command", std::vector<std::string>{});
+    for (const auto& c : j.value("capabilities", std::vector<std::string>{})) a.capabilities.insert(c);
+    const json timers = j.value("timers_ms", json::object());
+    for (const auto& [k, v] : timers.items()) a.timers_ms[k] = v.get<std::int64_t>();
+    if (a.name.empty()) problems.push_back("\"name\" is required");
+    if (!j.contains("roles") || !j["roles"].is_object() || j["roles"].empty()) {
+      problems.push_back("\"roles\" must be an object with at least one role");
+    } else {
+      for (const auto& [role, rj] : j["roles"].items()) {
+        if (role != "server" && role != "client" && role != "relay" && role != "host-relay") {
+          problems.push_back(fmt::format("roles.{}: unknown role (server, client, relay, host-relay)", role));
+          continue;
+        }
+        RoleLaunch launch;
+        launch.command = rj.value("command", std::vector<std::string>{});
+        if (launch.command.empty()) problems.push_back(fmt::format("roles.{}.command is required", role));
+        launch.config_template = rj.value("config", "");
+        const json ready = rj.value("ready", json::object());
+        launch.ready.kind = ready.value("kind", "delay");
+        launch.ready.port = ready.value("port", 0);
+        launch.ready.pattern = ready.value("pattern", "");
+        launch.ready.interface = ready.value("interface", "");
+        launch.ready.delay = std::chrono::milliseconds(ready.value("delay_ms", 300));
+        launch.ready.timeout = std::chrono::milliseconds(ready.value("timeout_ms", 5000));
+        const std::set<std::string> kinds = {"delay", "udp-port", "log-line", "interface-address"};
+        if (!kinds.count(launch.ready.kind)) {
+          problems.push_back(fmt::format("roles.{}.ready.kind '{}' is not one of delay, udp-port, log-line, "
+                                         "interface-address", role, launch.ready.kind));
+        }
+        if (launch.ready.kind == "udp-port" && (launch.ready.port <= 0 || launch.ready.port > 65535)) {
+          problems.push_back(fmt::format("roles.{}.ready.port must be 1-65535", role));
+        }
+        if ((launch.ready.kind == "log-line" || launch.ready.kind == "interface-address") &&
+            launch.ready.pattern.empty()) {
+          problems.push_back(fmt::format("roles.{}.ready.pattern is required for {}", role, launch.ready.kind));
+        }
+        launch.stop_signal = signal_number(rj.value("stop_signal", "SIGTERM"));
+        if (launch.stop_signal < 0) problems.push_back(fmt::format("roles.{}.stop_signal is not a signal name", role));
+        a.roles.emplace(role, launch);
+      }
+    }
+  } catch (const json::exception& e) {
+    problems.push_back(std::string("a field has the wrong type: ") + e.what());
+  }
+  if (!problems.empty()) {
+    std::string all;
+    for (const auto& p : problems) all += (all.empty() ? "" : "; ") + p;
+    throw AdapterError(fmt::format("{}: {}", path, all));
+  }
+  return a;
+}
+
+std::string expand(const std::string& text, const Placeholders& values) {
+  static const std::regex kPlaceholder(R"(\{([a-z0-9_]+)\})");
+  std::string out;
+  auto begin = std::sregex_iterator(text.begin(), text.end(), kPlaceholder);
+  std::size_t last = 0;
+  for (auto it = begin; it != std::sregex_iterator(); ++it) {
+    const auto& m = *it;
+    out.append(text, last, static_cast<std::size_t>(m.position()) - last);
+    const auto value = values.find(m[1].str());
+    if (value == values.end()) throw AdapterError(fmt::format("unknown placeholder {{{}}} in '{}'", m[1].str(), text));
+    out += value->second;
+    last = static_cast<std::size_t>(m.position() + m.length());
+  }
+  out.append(text, last, std::string::npos);
+  return out;
+}
+
+IutProcess start_iut(const Adapter& adapter, const std::string& role, netns::Lab& lab, const std::string& host,
+                     Placeholders values) {
+  const auto it = adapter.roles.find(role);
+  if (it == adapter.roles.end()) throw AdapterError(fmt::format("adapter {} has no role {}", adapter.name, role));
+  const RoleLaunch& launch = it->second;
+  values["run_dir"] = lab.run_dir();
+  values["prefix"] = lab.prefix();
+  values["ns"] = lab.netns(host);
+  values["config"] = lab.run_dir() + "/iut-" + role + ".conf";
+  if (!launch.config_template.empty()) {
+    std::ofstream(values["config"]) << expand(launch.config_template, values);
+  }
+  std::vector<std::string> argv;
+  for (const auto& arg : launch.command) argv.push_back(expand(arg, values));
+  IutProcess iut;
+  iut.host = host;
+  iut.role = role;
+  iut.stop_signal = launch.stop_signal;
+  iut.log_path = lab.run_dir() + "/iut-" + role + ".log";
+  iut.pid = lab.spawn(host, argv, iut.log_path);
+
+  const auto deadline = std::chrono::steady_clock::now() + launch.ready.timeout;
+  const auto started = std::chrono::steady_clock::now();
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (!netns::process_alive(iut.pid)) {
+      throw AdapterError(fmt::format("{} {} exited at start: {}", adapter.name, role, last_line(iut.log_path)));
+    }
+    bool ready = false;
+    if (launch.ready.kind == "delay") {
+      ready = std::chrono::steady_clock::now() - started >= launch.ready.delay;
+    } else if (launch.ready.kind == "udp-port") {
+      const auto r = lab.exec(host, {"ss", "-H", "-u", "-l", "-n", fmt::format("sport = :{}", launch.ready.port)});
+      ready = r.exit_code == 0 && !r.output.empty();
+    } else if (launch.ready.kind == "log-line") {
+      std::ifstream log(iut.log_path);
+      std::stringstream text;
+      text << log.rdbuf();
+      ready = text.str().find(expand(launch.ready.pattern, values)) != std::string::npos;
+    } else if (launch.ready.kind == "interface-address") {
+      const auto r = lab.exec(host, {"ip", "-o", "addr", "show", "dev", expand(launch.ready.interface, values)});
+      ready = r.exit_code == 0 && r.output.find(expand(launch.ready.pattern, values)) != std::string::npos;
+    }
+    if (ready) return iut;
+    if (std::chrono::steady_clock::now() > deadline) {
+      stop_iut(iut);
+      throw AdapterError(fmt::format("{} {} not ready after {} ms ({}): {}", adapter.name, role,
+                                     launch.ready.timeout.count(), launch.ready.kind, last_line(iut.log_path)));
+    }
+  }
+}
+
+void stop_iut(const IutProcess& iut) {
+  if (!netns::process_alive(iut.pid)) return;
+  ::kill(iut.pid, iut.stop_signal);
+  for (int i = 0; i < 200 && netns::process_alive(iut.pid); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  netns::stop_process(iut.pid, 100);
+}
+
+}  // namespace teredo::conformance

@@ -1,0 +1,77 @@
+// IUT adapters: one JSON file per implementation (conformance/iut/*.json,
+// schema conformance/iut/adapter.schema.json). A vendor writes a file, no
+// code: for each role, a start command and a config template with
+// placeholders, a readiness probe, and a stop signal; plus the capabilities
+// the implementation claims and its timers. Capabilities are never inferred
+// (ANCHORS.md §4.8): a case needing one the adapter does not declare is
+// not-applicable.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "teredo/netns/lab.hpp"
+
+namespace teredo::conformance {
+
+class AdapterError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ReadinessProbe {
+  std::string kind = "delay";  // delay | udp-port | log-line | interface-address
+  int port = 0;                // udp-port: a UDP socket listening on this port in the IUT's host
+  std::string pattern;         // log-line: a substring of the IUT's output; interface-address: an address prefix
+  std::string interface;       // interface-address: this interface (placeholders allowed)
+  std::chrono::milliseconds delay{300};
+  std::chrono::milliseconds timeout{5000};
+};
+
+struct RoleLaunch {
+  std::vector<std::string> command;  // placeholders: {config} {run_dir} {server_v4} {server_v4_secondary} ...
+  std::string config_template;       // written to {config} when not empty
+  ReadinessProbe ready;
+  int stop_signal = 15;
+};
+
+struct Adapter {
+  std::string name, description, path, sha256;
+  std::vector<std::string> version_command;
+  std::map<std::string, RoleLaunch> roles;  // server, client, relay, host-relay
+  std::set<std::string> capabilities;
+  std::map<std::string, std::int64_t> timers_ms;
+
+  [[nodiscard]] bool has(const std::string& capability) const { return capabilities.count(capability) != 0; }
+  [[nodiscard]] std::string version() const;  // first line of version_command's output, or "unknown"
+};
+
+// A name ("reference", "miredo") from conformance/iut, or a path. Throws
+// AdapterError with every problem found.
+Adapter load_adapter(const std::string& name_or_path);
+
+// A started IUT: its process in the lab, its log.
+struct IutProcess {
+  pid_t pid = 0;
+  std::string host, log_path, role;
+  int stop_signal = 15;
+};
+
+using Placeholders = std::map<std::string, std::string>;
+std::string expand(const std::string& text, const Placeholders& values);  // throws AdapterError on an unknown {name}
+
+// Starts the role's command in `host` and waits for its readiness probe.
+// Throws AdapterError (the IUT could not be started: a harness error, never
+// an IUT failure) with the last line of its log.
+IutProcess start_iut(const Adapter& adapter, const std::string& role, netns::Lab& lab, const std::string& host,
+                     Placeholders values);
+void stop_iut(const IutProcess& iut);
+
+}  // namespace teredo::conformance
