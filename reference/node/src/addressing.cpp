@@ -13,6 +13,14 @@ wire::Ipv6Address all_routers() noexcept {
   return a;
 }
 
+wire::Ipv6Address all_nodes() noexcept {
+  wire::Ipv6Address a;
+  a.bytes[0] = 0xff;
+  a.bytes[1] = 0x02;
+  a.bytes[15] = 0x01;
+  return a;
+}
+
 bool is_global_scope(const wire::Ipv6Address& address) noexcept {
   const auto& b = address.bytes;
   bool zero_to_9 = true;  // the first ten bytes are zero
@@ -42,6 +50,12 @@ wire::Ipv6Address server_link_local(wire::Ipv4Address server, std::uint16_t port
   a.bytes[13] = static_cast<std::uint8_t>(v >> 16);
   a.bytes[14] = static_cast<std::uint8_t>(v >> 8);
   a.bytes[15] = static_cast<std::uint8_t>(v);
+  return a;
+}
+
+wire::Ipv6Address client_link_local(wire::Ipv4Address local, std::uint16_t port, bool cone) noexcept {
+  wire::Ipv6Address a = server_link_local(local, port);
+  a.bytes[8] = cone ? 0x80 : 0x00;
   return a;
 }
 

@@ -18,6 +18,9 @@ namespace teredo::node {
 
 // ff02::2, the link-local all-routers group an RS is sent to (§5.2.1).
 wire::Ipv6Address all_routers() noexcept;
+// ff02::1, the link-local all-nodes group a local discovery bubble is sent
+// to (§5.2.8).
+wire::Ipv6Address all_nodes() noexcept;
 
 // RFC 4291 §2.4: true unless the address is unspecified, loopback,
 // IPv4-mapped, link-local (fe80::/10), deprecated site-local (fec0::/10) or
@@ -35,6 +38,11 @@ inline bool identifier_cone_bit(const wire::Ipv6Address& address) noexcept {
 // server: flags 0x8000 (cone, RFC 5991 §3.2), ~port, ~IPv4. For 192.0.2.45
 // and port 3544 this is fe80::8000:f227:3fff:fdd2.
 wire::Ipv6Address server_link_local(wire::Ipv4Address server, std::uint16_t port) noexcept;
+
+// A client's link-local address in Teredo format (§5.2.1 "picks a
+// link-local address"): fe80::/64 with flags (the cone bit or 0), ~port and
+// ~IPv4 of its local endpoint. R4380-4-05 lets it embed a private IPv4.
+wire::Ipv6Address client_link_local(wire::Ipv4Address local, std::uint16_t port, bool cone) noexcept;
 
 struct Ipv6Prefix {
   wire::Ipv6Address address;  // bits past `length` are ignored

@@ -17,6 +17,10 @@ struct OutgoingDatagram {
   UdpEndpoint from;  // which local address/port sends it (a server has two)
   UdpEndpoint to;
   wire::ByteVector payload;  // the UDP payload: [auth][origin] IPv6 packet
+  // IPv4 TTL for this datagram; 0 = the socket's default. A client's local
+  // discovery bubble (RFC 4380 §5.2.8, R4380-5.2.8-04) goes to the
+  // link-scope group 224.0.0.253 with TTL 1.
+  std::uint8_t ttl = 0;
 };
 
 enum class EventKind : std::uint8_t {

@@ -68,6 +68,20 @@ struct Peer {
 
   std::vector<wire::ByteVector> queue;
   std::size_t queued_bytes = 0;
+
+  // Client-only state (RFC 4380 §5.2; the server and relay leave it alone).
+  // §5.2.9: "the value of the last nonce sent to the peer", the data of the
+  // echo request of a direct IPv6 connectivity test still waiting for its reply.
+  std::array<std::uint8_t, 8> echo_nonce{};
+  bool echo_pending = false;
+  // §5.2.8: the local peer address and port learned from a discovery bubble,
+  // and when that bubble arrived (a local peer stays one for 600 s, §5.2.4).
+  std::optional<UdpEndpoint> local;
+  Time last_discovery{};
+  // RFC 6081 §5.2.1 (symmetric NAT support): the nonce of the last indirect
+  // bubble sent to the peer, and of the last one received from it (0: none).
+  std::uint32_t nonce_sent = 0;
+  std::uint32_t nonce_received = 0;
 };
 
 enum class EnqueueResult : std::uint8_t { queued, too_large, peer_queue_full, total_queue_full };

@@ -1,0 +1,306 @@
+// The reference Teredo client (RFC 4380 §5.2, updated by RFC 5991, with the
+// RFC 6081 §5.1.1 refresh range and, optionally, its §5.2 symmetric NAT
+// support), sans-I/O.
+//
+// Inputs: start() begins qualification; UDP datagrams received on the
+// service port (handle_datagram), on the local discovery group
+// 224.0.0.253:3544 (handle_discovery_datagram, §5.2.8) and on the secondary
+// port of the refresh interval determination (handle_secondary_datagram,
+// §5.2.7); IPv6 packets read from the tunnel (handle_ipv6); timers
+// (handle_timeout when next_timeout() is reached). Outputs go to the Outbox:
+// datagrams (from the service port, or the secondary port for §5.2.7),
+// IPv6 packets for the tunnel (to_tunnel) and events.
+//
+// The I/O edge watches state() and address(): it configures the tunnel with
+// the Teredo address once qualified, replaces it when it changes (§5.2.5) and
+// removes it when it goes away; it keeps a socket on the discovery group
+// while discovery_enabled() and on the secondary port while
+// secondary_port_open().
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "teredo/node/endpoint.hpp"
+#include "teredo/node/limits.hpp"
+#include "teredo/node/outbox.hpp"
+#include "teredo/node/peer_list.hpp"
+#include "teredo/node/time.hpp"
+#include "teredo/wire/bytes.hpp"
+#include "teredo/wire/datagram.hpp"
+#include "teredo/wire/encapsulation.hpp"
+#include "teredo/wire/hmac.hpp"
+#include "teredo/wire/ipv4.hpp"
+#include "teredo/wire/ipv6.hpp"
+#include "teredo/wire/nd.hpp"
+#include "teredo/wire/teredo_address.hpp"
+
+namespace teredo::node {
+
+// §5.2.1's states, with the phases of qualification told apart.
+enum class QualificationState : std::uint8_t {
+  starting,            // "Initial": start() not called yet
+  probing_cone,        // RSs with the cone bit set (strict RFC 4380 first phase)
+  probing_restricted,  // RSs with the cone bit clear, to the primary server address
+  checking_symmetric,  // the second phase: the same RS to the secondary address
+  qualified,
+  offline,
+};
+std::string_view to_string(QualificationState state) noexcept;
+
+// What qualification learned about the NAT. RFC 5991 clients never probe for
+// a cone NAT, so they report `restricted` for both cone and restricted NATs,
+// or `unknown` when the symmetric check is switched off.
+enum class NatType : std::uint8_t { unknown, cone, restricted, symmetric };
+std::string_view to_string(NatType type) noexcept;
+
+// Fills the span with random bytes. Nonces and the RFC 5991 random flag bits
+// come from here; R5991-4-01 wants a cryptographically sound generator. Tests
+// inject a deterministic one; an empty function means OpenSSL's RAND_bytes.
+using RandomSource = std::function<void(std::span<std::uint8_t>)>;
+
+// §5.2.2: secure qualification.
+struct ClientCredentials {
+  wire::ByteVector id;      // at most 255 bytes
+  wire::ByteVector secret;
+  wire::MacAlgorithm algorithm = wire::MacAlgorithm::hmac_sha1;
+};
+
+struct Ipv4Subnet {
+  wire::Ipv4Address address;
+  std::uint8_t length = 32;  // 0..32
+  [[nodiscard]] bool contains(wire::Ipv4Address candidate) const noexcept;
+};
+
+// Protocol durations before TimeScale (the peer timers are in PeerListConfig).
+struct ClientTimers {
+  Duration rs_timeout = 4s;  // §5.2.1: T = 4 s
+  // §5.2.1: N = 3 "repetitions" of the start action: each phase sends the RS
+  // once and repeats it three times (4 RSs, 16 s) before giving up on it.
+  unsigned rs_repetitions = 3;
+  // §5.2 / R6081-5.1.1-01: the Teredo refresh interval, 30 s by default
+  // (R6081-5.1.1-02), and the range the randomized interval is drawn from, as
+  // fractions of it: RFC 4380 says 75-100 % (R4380-5.2-07); RFC 6081 allows
+  // any range within 50-150 % (R6081-5.1.1-03/04). Values outside 50-150 %
+  // are clamped into it.
+  Duration refresh_interval = 30s;
+  double refresh_low = 0.75;
+  double refresh_high = 1.0;
+  Duration probe_spacing = 2s;          // §5.2.4 case 2 / §5.2.7 step 3: 2 s time-outs
+  Duration local_peer_lifetime = 600s;  // §5.2.4 case 3
+  Duration discovery_min = 200s;        // §5.2.8: uniformly between 200 and 300 s
+  Duration discovery_max = 300s;
+  // Not in the RFCs (for them "off-line" is final): restart qualification
+  // this long after going off-line. Miredo waits 100 s. Unset: stay off-line
+  // until start() is called again.
+  std::optional<Duration> offline_retry;
+};
+
+struct ClientConfig {
+  // The Teredo service port (and local IPv4 address; 0.0.0.0 when bound to
+  // all). R4380-5.2.10-01: explicitly configurable; R4380-5.2-03: the edge
+  // picks a random one when none is configured.
+  UdpEndpoint local;
+  // R4380-5.2-01: the two IPv4 addresses of the server.
+  wire::Ipv4Address server;
+  wire::Ipv4Address server_secondary;
+  std::uint16_t server_port = wire::kUdpPortTeredo;
+
+  // §5.2.2: with credentials, RSs carry the client id and an HMAC and RAs
+  // must carry a valid one. Without them the RS still carries an
+  // authentication encapsulation with a nonce (ID-len = AU-len = 0), the
+  // "first level of protection", unless send_nonce is false.
+  std::optional<ClientCredentials> secure;
+  bool send_nonce = true;
+
+  // RFC 5991 by default. Strict RFC 4380 (use_rfc4380_qualification()):
+  bool probe_cone = false;       // R5991-3.2-01: skip the cone-bit phase
+  bool random_flags = true;      // R5991-3.1-02/03: random bits under 0x3CFF
+  bool honour_cone_bit = false;  // R5991-3.2-02: every peer's cone bit read as 0
+  // R4380-5.2.4-10: a direct bubble in case 5 even behind a cone NAT.
+  bool always_direct_bubble = false;
+  // §5.2.1 second phase: after a cone-0 RA from the primary address, the
+  // same RS to the secondary address; a different mapping is a symmetric NAT.
+  bool check_symmetric = true;
+  // RFC 6081 §3.1/§5.2: behind a symmetric NAT, qualify anyway and use nonce
+  // trailers on bubbles (implies accept_trailers). Off by default.
+  bool symmetric_nat_support = false;
+  bool accept_trailers = false;  // RFC 6081 §4: bytes after the IPv6 packet
+
+  // §5.2.8 local client discovery: optional (R4380-5.2-08), off by default.
+  bool local_discovery = false;
+  // R4380-5.2.8-06: discovery bubbles from outside this subnet are dropped
+  // (unset: every discovery bubble is dropped).
+  std::optional<Ipv4Subnet> local_subnet;
+  // R4380-5.2.8-07: also drop those whose Teredo source embeds another mapped IPv4.
+  bool discovery_same_mapped_ipv4_only = false;
+
+  // §5.2.7 refresh interval determination: optional, off by default. Needs
+  // a second local port (the edge opens it while secondary_port_open()).
+  bool interval_determination = false;
+  UdpEndpoint secondary_local;
+
+  // §5.2.3 case 6: accept packets that no peer entry vouches for (after
+  // starting a direct IPv6 connectivity test for their source).
+  bool accept_unverified = true;
+  std::size_t mtu = kTeredoMtu;  // R4380-5.1.2-01
+
+  ClientTimers timers;   // unscaled
+  PeerListConfig peers;  // capacity (R4380-5.2-06, §7.3.3), queues; timers unscaled
+  TimeScale time_scale;  // applied to timers and peers.timers by the constructor
+  RandomSource random;
+
+  void use_rfc4380_qualification() noexcept {
+    probe_cone = true;
+    random_flags = false;
+    honour_cone_bit = true;
+  }
+};
+
+class Client {
+ public:
+  explicit Client(ClientConfig config);
+
+  // Begins qualification (§5.2.1) from `starting` or `offline`; ignored otherwise.
+  void start(Time now, Outbox& out);
+  // A datagram received on the service port.
+  void handle_datagram(Time now, UdpEndpoint from, wire::Bytes payload, Outbox& out);
+  // A datagram received on 224.0.0.253:3544 (§5.2.8).
+  void handle_discovery_datagram(Time now, UdpEndpoint from, wire::Bytes payload, Outbox& out);
+  // A datagram received on the §5.2.7 secondary port.
+  void handle_secondary_datagram(Time now, UdpEndpoint from, wire::Bytes payload, Outbox& out);
+  // An IPv6 packet read from the tunnel interface.
+  void handle_ipv6(Time now, wire::Bytes packet, Outbox& out);
+  void handle_timeout(Time now, Outbox& out);
+  [[nodiscard]] std::optional<Time> next_timeout() const noexcept;
+
+  [[nodiscard]] QualificationState state() const noexcept { return state_; }
+  [[nodiscard]] NatType nat_type() const noexcept { return nat_; }
+  // The Teredo address in use (qualified only).
+  [[nodiscard]] const std::optional<wire::Ipv6Address>& address() const noexcept { return address_; }
+  [[nodiscard]] std::optional<UdpEndpoint> mapped() const noexcept;
+  // The link-local address of the RSs: fe80::<cone bit>:<~port>:<~IPv4> of
+  // the local endpoint.
+  [[nodiscard]] wire::Ipv6Address link_local() const noexcept;
+  [[nodiscard]] Duration refresh_interval() const noexcept { return refresh_interval_; }
+  [[nodiscard]] Duration randomized_refresh_interval() const noexcept { return randomized_refresh_; }
+  [[nodiscard]] bool discovery_enabled() const noexcept {
+    return config_.local_discovery && state_ == QualificationState::qualified;
+  }
+  [[nodiscard]] bool secondary_port_open() const noexcept;
+  [[nodiscard]] const ClientConfig& config() const noexcept { return config_; }
+  [[nodiscard]] const PeerList& peers() const noexcept { return peers_; }
+
+ private:
+  // An RS in flight: qualification, refresh, or §5.2.7's secondary port.
+  struct Solicitation {
+    bool cone = false;
+    UdpEndpoint from;           // our port it leaves from
+    UdpEndpoint to;             // the server address it goes to
+    UdpEndpoint expected_from;  // where the RA must come from
+    wire::Ipv6Address source;   // the link-local source; the RA's destination
+    wire::Nonce nonce{};
+    unsigned sent = 0;
+    Time deadline{};
+  };
+  struct ValidRa {
+    UdpEndpoint mapping;
+    wire::Ipv6Address prefix;
+  };
+  // §5.2.7's state.
+  struct IntervalProbe {
+    enum class Phase : std::uint8_t { off, qualifying, waiting, probing, done };
+    Phase phase = Phase::off;
+    std::optional<Solicitation> rs;
+    std::optional<UdpEndpoint> mapping;
+    wire::Ipv6Address address;  // the secondary Teredo address
+    Time last_interaction{};
+    Duration candidate{};
+    Duration maximum{};
+    unsigned probes = 0;
+    Time deadline{};
+  };
+
+  // client.cpp: randomness, timers, the one way out.
+  void random_bytes(std::span<std::uint8_t> out);
+  Duration uniform(Duration low, Duration high);
+  // Every unicast datagram leaves through here: from the service port (or
+  // `from` when its port is set), never to a non-global IPv4 unless
+  // `allow_local` (a local peer, §5.2.4 note), never to port 0 or ourselves.
+  bool send(UdpEndpoint to, wire::ByteVector payload, std::string_view requirement, Outbox& out,
+            bool allow_local = false, UdpEndpoint from = {});
+  void go_offline(Time now, std::string_view code, std::string_view requirement,
+                  std::string text, Outbox& out);
+  // client_qualify.cpp: §5.2.1, §5.2.2, RFC 2461 §6.1.2.
+  void begin_phase(Time now, QualificationState phase, Outbox& out);
+  void send_rs(Time now, Solicitation& rs, Outbox& out);
+  void rs_timed_out(Time now, Outbox& out);
+  std::optional<ValidRa> validate_ra(const Solicitation& rs, UdpEndpoint from,
+                                     const wire::TeredoDatagram& d, Outbox& out);
+  void handle_ra(Time now, UdpEndpoint from, const wire::TeredoDatagram& d, Outbox& out);
+  void qualify(Time now, const ValidRa& ra, bool cone, Outbox& out);
+  // client_maintain.cpp: §5.2.5.
+  void start_refresh(Time now, Outbox& out);
+  void refreshed(Time now, const ValidRa& ra, Outbox& out);
+  void server_lost(Time now, Outbox& out);
+  void withdraw_address(std::string_view code, std::string_view requirement, Outbox& out);
+  void draw_refresh_interval();
+  // client_receive.cpp: §5.2.3.
+  // `nonce`: an RFC 6081 nonce trailer's value, 0 when there is none.
+  void receive_from_server(Time now, const wire::TeredoDatagram& d, std::uint32_t nonce,
+                           Outbox& out);
+  void receive_from_peer(Time now, UdpEndpoint from, const wire::TeredoDatagram& d,
+                         std::uint32_t nonce, Outbox& out);
+  [[nodiscard]] static bool echo_matches(const Peer& peer, const wire::TeredoDatagram& d) noexcept;
+  void trust(Time now, Peer& peer, UdpEndpoint from, std::string_view requirement, Outbox& out);
+  void deliver(const wire::TeredoDatagram& d, std::string_view requirement, Outbox& out);
+  // client_send.cpp: §5.2.4, §5.2.6, §5.2.9.
+  Peer* peer_for(Time now, const wire::Ipv6Address& address, Outbox& out);
+  void send_to_peer(Time now, Peer& peer, wire::ByteVector packet, Outbox& out);
+  bool queue_and_probe(Time now, Peer& peer, wire::Bytes packet, Outbox& out);
+  void probe(Time now, Peer& peer, Outbox& out);
+  void send_echo_test(Time now, Peer& peer, Outbox& out);
+  void send_bubbles(Time now, Peer& peer, Outbox& out);
+  // A direct bubble to `to` in answer to a packet (§5.2.3, §5.2.8), within
+  // the §5.2.6 limits.
+  void reply_bubble(Time now, Peer& peer, UdpEndpoint to, bool local, Outbox& out);
+  void retry_probes(Time now, Outbox& out);
+  // client_discovery.cpp: §5.2.8.
+  [[nodiscard]] bool is_local_peer(const Peer& peer, Time now) const noexcept;
+  void send_discovery_bubble(Time now, Outbox& out);
+  // client_symmetric.cpp: RFC 6081 §4 trailers and §5.2 nonces.
+  [[nodiscard]] bool trailers_acceptable(const wire::TeredoDatagram& d, std::uint32_t& nonce,
+                                         Outbox& out) const;
+  [[nodiscard]] wire::ByteVector bubble_datagram(const wire::Ipv6Address& destination,
+                                                 std::uint32_t nonce) const;
+  // client_interval.cpp: §5.2.7.
+  void interval_start(Time now, Outbox& out);
+  void interval_timeout(Time now, Outbox& out);
+  void interval_probe(Time now, Outbox& out);
+  void interval_result(Time now, bool success, Outbox& out);
+  void interval_stop(std::string_view code, std::string text, Outbox& out);
+
+  ClientConfig config_;
+  ClientTimers timers_;  // scaled
+  PeerList peers_;
+  QualificationState state_ = QualificationState::starting;
+  NatType nat_ = NatType::unknown;
+  bool cone_ = false;  // the cone bit that got the RA (R4380-5.2.1-06)
+  std::optional<Solicitation> rs_;
+  std::optional<UdpEndpoint> first_mapping_;  // primary's answer, for the symmetric check
+  std::optional<UdpEndpoint> mapped_;
+  std::optional<wire::Ipv6Address> address_;
+  Time last_server_interaction_{};
+  Duration refresh_interval_{};
+  Duration randomized_refresh_{};
+  std::optional<Time> restart_at_;
+  std::optional<Time> next_discovery_;
+  IntervalProbe interval_;
+};
+
+}  // namespace teredo::node
