@@ -1,0 +1,73 @@
+#include "teredo/io/host.hpp"
+
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "teredo/wire/teredo_address.hpp"
+
+namespace teredo::io {
+
+std::vector<wire::Ipv6Address> global_ipv6_addresses(const std::string& exclude_interface) {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) throw_errno("getifaddrs");
+  std::vector<wire::Ipv6Address> out;
+  for (const ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET6) continue;
+    if (!exclude_interface.empty() && exclude_interface == i->ifa_name) continue;
+    wire::Ipv6Address a;
+    std::memcpy(a.bytes.data(), &reinterpret_cast<const sockaddr_in6*>(i->ifa_addr)->sin6_addr, 16);
+    if (!node::is_global_scope(a) || wire::is_teredo(a)) continue;
+    out.push_back(a);
+  }
+  ::freeifaddrs(list);
+  return out;
+}
+
+node::SipKey random_sip_key() {
+  node::SipKey key{};
+  std::size_t filled = 0;
+  while (filled < key.size()) {
+    const ssize_t n = ::getrandom(key.data() + filled, key.size() - filled, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("getrandom for the peer list hash key");
+    }
+    filled += static_cast<std::size_t>(n);
+  }
+  return key;
+}
+
+std::optional<bool> ipv6_forwarding_enabled() {
+  std::ifstream in("/proc/sys/net/ipv6/conf/all/forwarding");
+  int value = 0;
+  if (!(in >> value)) return std::nullopt;
+  return value != 0;
+}
+
+RawIpv6Socket::RawIpv6Socket() : fd_(::socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW)) {
+  if (!fd_.valid()) throw_errno("raw IPv6 socket for native forwarding");
+  // Nothing is ever read from it: a minimal receive buffer.
+  const int small = 1;
+  (void)::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+}
+
+int RawIpv6Socket::send(wire::Bytes packet) noexcept {
+  if (packet.size() < wire::kIpv6HeaderSize) return EINVAL;
+  sockaddr_in6 to{};
+  to.sin6_family = AF_INET6;
+  std::memcpy(&to.sin6_addr, packet.data() + 24, 16);  // the destination field
+  for (;;) {
+    if (::sendto(fd_.get(), packet.data(), packet.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) >= 0) {
+      return 0;
+    }
+    if (errno != EINTR) return errno;
+  }
+}
+
+}  // namespace teredo::io

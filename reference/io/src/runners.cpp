@@ -1,0 +1,232 @@
+#include "teredo/io/runners.hpp"
+
+#include <signal.h>
+
+#include <cstring>
+#include <string>
+
+#include "teredo/io/clock.hpp"
+#include "teredo/node/limits.hpp"
+
+namespace teredo::io {
+
+namespace {
+
+std::string signal_name(int signal) {
+  switch (signal) {
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGHUP: return "SIGHUP";
+    default: return "signal " + std::to_string(signal);
+  }
+}
+
+void report_send(EventLog& log, node::Time now, const SendReport& r, node::UdpEndpoint from) {
+  if (r.failed == 0) return;
+  log.line(now, "io send_failed " + std::to_string(r.failed) + " datagrams from " + node::to_string(from) +
+                    ", first to " + node::to_string(r.first_failed_to) + ": " + std::strerror(r.first_error));
+}
+
+}  // namespace
+
+std::string to_string(const RunnerStats& s) {
+  return "datagrams-in " + std::to_string(s.datagrams_in) + " receive-batches " + std::to_string(s.receive_batches) +
+         " datagrams-out " + std::to_string(s.datagrams_out) + " send-failures " + std::to_string(s.send_failures) +
+         " packets-in " + std::to_string(s.packets_in) + " packets-out " + std::to_string(s.packets_out) +
+         " events " + std::to_string(s.events);
+}
+
+std::size_t receive_slot_size(std::size_t mtu) noexcept {
+  // One byte more than the node accepts: a datagram cut to the slot size is
+  // still longer than the node's limit, so the node drops it as oversized
+  // (drop_oversized, R4380-5.1.2-01) and no cut datagram is ever parsed.
+  const std::size_t limit = mtu + node::kMaxEncapsulationOverhead + 1;
+  return (limit + 63) / 64 * 64;
+}
+
+// --- server ---------------------------------------------------------------
+
+ServerRunner::ServerRunner(node::Server& server, EventLog& log, SignalFd& signals, RunnerOptions options,
+                           bool forward_native)
+    : server_(server),
+      log_(log),
+      signals_(signals),
+      received_(options.batch, receive_slot_size(server.config().mtu)),
+      send_scratch_(options.batch) {
+  outbox_.record_actions = options.record_actions;
+  sockets_.push_back(std::make_unique<UdpSocket>(server.primary_endpoint(), options.sockets));
+  sockets_.push_back(std::make_unique<UdpSocket>(server.secondary_endpoint(), options.sockets));
+  if (forward_native) raw_.emplace();
+  for (std::size_t i = 0; i < sockets_.size(); ++i) {
+    loop_.add(sockets_[i]->fd(), [this, i](std::uint32_t) { on_readable(i); });
+  }
+  loop_.add(signals_.fd(), [this](std::uint32_t) {
+    while (const auto s = signals_.read()) stop_signal_ = *s;
+    log_.line(monotonic_now(), "stop " + signal_name(stop_signal_));
+    log_.line(monotonic_now(), "stats " + to_string(stats_));
+    log_.flush();
+    loop_.stop();
+  });
+}
+
+int ServerRunner::run() {
+  loop_.run();
+  return stop_signal_;
+}
+
+void ServerRunner::on_readable(std::size_t index) {
+  UdpSocket& socket = *sockets_[index];
+  const int n = socket.receive(received_);
+  if (n <= 0) {
+    if (n < 0) {
+      log_.line(monotonic_now(), "io receive_failed on " + node::to_string(socket.local()) + ": " +
+                                     std::strerror(-n));
+      log_.flush();
+    }
+    return;
+  }
+  const node::Time now = monotonic_now();
+  const node::UdpEndpoint local = socket.local();
+  ++stats_.receive_batches;
+  stats_.datagrams_in += received_.size();
+  for (std::size_t i = 0; i < received_.size(); ++i) {
+    server_.handle_datagram(now, local, received_.from(i), received_.payload(i), outbox_);
+  }
+  flush(now);
+}
+
+void ServerRunner::flush(node::Time now) {
+  if (!outbox_.datagrams.empty()) {
+    std::size_t handled = 0;
+    for (const auto& socket : sockets_) {
+      const SendReport r = socket->send(outbox_.datagrams, send_scratch_);
+      handled += r.sent + r.failed;
+      stats_.datagrams_out += r.sent;
+      stats_.send_failures += r.failed;
+      report_send(log_, now, r, socket->local());
+    }
+    if (handled < outbox_.datagrams.size()) {
+      log_.line(now, "io unsent " + std::to_string(outbox_.datagrams.size() - handled) +
+                         " datagrams: no socket bound to their source endpoint");
+    }
+  }
+  for (const auto& packet : outbox_.to_tunnel) {
+    // The node emits native packets only when forwarding is configured,
+    // which is when the raw socket exists.
+    const int e = raw_ ? raw_->send(packet) : ENOTCONN;
+    if (e == 0) ++stats_.packets_out;
+    if (e != 0) {
+      wire::Ipv6Address destination;
+      if (packet.size() >= wire::kIpv6HeaderSize) std::memcpy(destination.bytes.data(), packet.data() + 24, 16);
+      log_.line(now, "io forward_failed to " + wire::to_string(destination) + ": " + std::strerror(e));
+    }
+  }
+  stats_.events += outbox_.events.size();
+  log_.events(now, outbox_.events);
+  outbox_.clear();
+  log_.flush();
+}
+
+// --- relay ----------------------------------------------------------------
+
+RelayRunner::RelayRunner(node::Relay& relay, EventLog& log, SignalFd& signals, RunnerOptions options,
+                         const TunOptions& tun)
+    : relay_(relay),
+      log_(log),
+      signals_(signals),
+      options_(options),
+      socket_(relay.config().local, options.sockets),
+      received_(options.batch, receive_slot_size(relay.config().mtu)),
+      send_scratch_(options.batch),
+      packet_(65536) {
+  outbox_.record_actions = options.record_actions;
+  tun_ = std::make_unique<TunDevice>(tun);
+  loop_.add(socket_.fd(), [this](std::uint32_t) { on_udp(); });
+  loop_.add(tun_->fd(), [this](std::uint32_t) { on_tun(); });
+  loop_.add(timer_.fd(), [this](std::uint32_t) { on_timer(); });
+  loop_.add(signals_.fd(), [this](std::uint32_t) {
+    while (const auto s = signals_.read()) stop_signal_ = *s;
+    log_.line(monotonic_now(), "stop " + signal_name(stop_signal_));
+    log_.line(monotonic_now(), "stats " + to_string(stats_));
+    log_.flush();
+    loop_.stop();
+  });
+}
+
+int RelayRunner::run() {
+  timer_.arm(relay_.next_timeout());
+  loop_.run();
+  return stop_signal_;
+}
+
+void RelayRunner::on_udp() {
+  const int n = socket_.receive(received_);
+  if (n <= 0) {
+    if (n < 0) {
+      log_.line(monotonic_now(), "io receive_failed on " + node::to_string(socket_.local()) + ": " +
+                                     std::strerror(-n));
+      log_.flush();
+    }
+    return;
+  }
+  const node::Time now = monotonic_now();
+  ++stats_.receive_batches;
+  stats_.datagrams_in += received_.size();
+  for (std::size_t i = 0; i < received_.size(); ++i) {
+    relay_.handle_datagram(now, received_.from(i), received_.payload(i), outbox_);
+  }
+  flush(now);
+}
+
+void RelayRunner::on_tun() {
+  const node::Time now = monotonic_now();
+  for (std::size_t i = 0; i < options_.batch; ++i) {
+    const ssize_t n = tun_->read(packet_.data(), packet_.size());
+    if (n == 0) break;
+    if (n < 0) {
+      log_.line(now, "io tun_read_failed on " + tun_->name() + ": " + std::strerror(static_cast<int>(-n)));
+      break;
+    }
+    ++stats_.packets_in;
+    // The relay copies what it keeps (queued packets, datagram payloads):
+    // the buffer is reused for the next read.
+    relay_.handle_ipv6(now, wire::Bytes(packet_.data(), static_cast<std::size_t>(n)), outbox_);
+  }
+  flush(now);
+}
+
+void RelayRunner::on_timer() {
+  if (!timer_.consume()) return;
+  const node::Time now = monotonic_now();
+  relay_.handle_timeout(now, outbox_);
+  flush(now);
+}
+
+void RelayRunner::flush(node::Time now) {
+  if (!outbox_.datagrams.empty()) {
+    const SendReport r = socket_.send_all(outbox_.datagrams, send_scratch_);
+    stats_.datagrams_out += r.sent;
+    stats_.send_failures += r.failed;
+    report_send(log_, now, r, socket_.local());
+  }
+  std::size_t tun_failures = 0;
+  int first_error = 0;
+  for (const auto& packet : outbox_.to_tunnel) {
+    if (const int e = tun_->write(packet); e == 0) {
+      ++stats_.packets_out;
+    } else if (tun_failures++ == 0) {
+      first_error = e;
+    }
+  }
+  if (tun_failures > 0) {
+    log_.line(now, "io tun_write_failed " + std::to_string(tun_failures) + " packets on " + tun_->name() + ": " +
+                       std::strerror(first_error));
+  }
+  stats_.events += outbox_.events.size();
+  log_.events(now, outbox_.events);
+  outbox_.clear();
+  timer_.arm(relay_.next_timeout());
+  log_.flush();
+}
+
+}  // namespace teredo::io

@@ -1,0 +1,75 @@
+// The command line of teredo-ref, and its JSON --config alternative.
+//
+//   teredo-ref server     --primary A [--secondary B] [--port 3544] [--mtu 1280]
+//                         [--secret-file F --client-id ID ...] [--forward-native auto|on|off]
+//   teredo-ref relay      --bind A[:PORT] [--interface NAME] [--peers N] [--ipv6-address X]
+//   teredo-ref host-relay --bind A[:PORT] [--interface NAME] [--host-address X ...]
+//   common:               [--time-scale F] [--batch N] [-v] [--config FILE]
+//
+// A config file is a JSON object whose keys are the flags without dashes
+// ("primary", "secret_file" or "secret-file"), plus "mode" when no
+// subcommand is given. Flags on the command line override single values of
+// the file; list values (client_id, host_address, serve) add up.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "teredo/node/relay.hpp"
+#include "teredo/node/server.hpp"
+
+namespace teredo::ref {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRuntime = 1;   // a system call failed at startup or while running
+inline constexpr int kExitBadValue = 2;  // a flag or config value that cannot be used
+inline constexpr int kExitUsage = 3;     // unknown subcommand or flag, missing argument
+
+// One line on stderr, exit 2.
+struct BadValue : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// One line on stderr, exit 3.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// --help or --version was printed: exit with this code.
+struct ExitRequest {
+  int code;
+};
+
+#ifndef TEREDO_REF_VERSION
+#define TEREDO_REF_VERSION "0.0.0"
+#endif
+inline constexpr const char* kVersion = TEREDO_REF_VERSION;
+
+enum class Mode { server, relay, host_relay };
+const char* to_string(Mode mode) noexcept;
+
+enum class ForwardNative { automatic, on, off };
+
+struct Options {
+  Mode mode = Mode::server;
+  double time_scale = 1.0;
+  std::size_t batch = 64;
+  bool verbose = false;
+
+  // server
+  node::ServerConfig server;
+  ForwardNative forward_native = ForwardNative::automatic;
+
+  // relay and host-relay
+  node::RelayConfig relay;  // ipv6_address and host_addresses may be filled at start
+  std::string interface = "teredo";
+  bool ipv6_address_given = false;
+};
+
+// Parses argv. Throws BadValue, UsageError, or ExitRequest after printing
+// --help / --version.
+Options parse_options(int argc, char** argv);
+
+}  // namespace teredo::ref

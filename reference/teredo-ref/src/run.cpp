@@ -1,0 +1,124 @@
+#include "run.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+#include "teredo/io/clock.hpp"
+#include "teredo/io/host.hpp"
+#include "teredo/io/runners.hpp"
+
+namespace teredo::ref {
+
+namespace {
+
+std::string wall_clock() {
+  const std::time_t t = std::time(nullptr);
+  std::tm utc{};
+  ::gmtime_r(&t, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+void log_start(io::EventLog& log, const Options& o) {
+  const node::Time now = io::monotonic_now();
+  char mono[32];
+  std::snprintf(mono, sizeof mono, "%.6f", static_cast<double>(log.start().count()) / 1e9);
+  char scale[32];
+  std::snprintf(scale, sizeof scale, "%g", o.time_scale);
+  log.line(now, std::string("start teredo-ref ") + kVersion + " " + to_string(o.mode) + " pid " +
+                    std::to_string(::getpid()) + " time-scale " + scale + " wall " + wall_clock() +
+                    " monotonic " + mono);
+  log.flush();
+}
+
+io::RunnerOptions runner_options(const Options& o) {
+  io::RunnerOptions r;
+  r.batch = o.batch;
+  r.record_actions = o.verbose;
+  return r;
+}
+
+}  // namespace
+
+int run_server(const Options& o, io::SignalFd& signals, io::EventLog& log) {
+  log_start(log, o);
+  node::ServerConfig config = o.server;
+  bool forward = o.forward_native == ForwardNative::on;
+  if (o.forward_native == ForwardNative::automatic) forward = !io::global_ipv6_addresses().empty();
+  config.forward_native = forward;
+  node::Server server(config);
+  io::ServerRunner runner(server, log, signals, runner_options(o), forward);
+
+  std::string ready = "ready server primary " + node::to_string(runner.primary()) + " secondary " +
+                      node::to_string(runner.secondary()) + " mtu " + std::to_string(config.mtu) +
+                      " link-local " + wire::to_string(server.link_local()) + " forward-native " +
+                      (forward ? "raw-socket" : "off");
+  if (config.secure) {
+    ready += std::string(" secure ") + std::string(wire::to_string(config.secure->algorithm)) + " " +
+             std::to_string(config.secure->clients.size()) + " clients";
+  }
+  log.line(io::monotonic_now(), ready);
+  log.flush();
+  runner.run();
+  log.line(io::monotonic_now(), "stopped");
+  return kExitOk;
+}
+
+int run_relay(const Options& o, io::SignalFd& signals, io::EventLog& log) {
+  log_start(log, o);
+  node::RelayConfig config = o.relay;
+  const auto globals = io::global_ipv6_addresses(o.interface);
+  if (config.host_specific && config.host_addresses.empty()) {
+    config.host_addresses = globals;
+    if (config.host_addresses.empty()) {
+      throw BadValue("host-relay: this host has no global IPv6 address to serve; give --host-address");
+    }
+  }
+  if (!o.ipv6_address_given) {
+    if (config.host_specific) {
+      config.ipv6_address = config.host_addresses.front();
+    } else if (!globals.empty()) {
+      config.ipv6_address = globals.front();
+    } else {
+      throw BadValue("relay: this host has no global IPv6 address to send bubbles from; give --ipv6-address");
+    }
+  }
+  // §7.3.3: peer list keys are attacker-chosen; SipHash needs a secret key.
+  config.peers.hash_key = io::random_sip_key();
+  node::Relay relay(config);
+
+  io::TunOptions tun;
+  tun.name = o.interface;
+  tun.mtu = static_cast<std::uint32_t>(config.mtu);
+  tun.routes.push_back(*node::parse_ipv6_prefix("2001::/32"));
+  io::RelayRunner runner(relay, log, signals, runner_options(o), tun);
+
+  if (!config.host_specific && io::ipv6_forwarding_enabled() == false) {
+    log.line(io::monotonic_now(),
+             "warning net.ipv6.conf.all.forwarding is 0: the kernel will not forward between the TUN and the "
+             "native side");
+  }
+  std::string ready = std::string("ready ") + to_string(o.mode) + " " + node::to_string(runner.local()) + " tun " +
+                      runner.tun().name() + " mtu " + std::to_string(runner.tun().mtu()) +
+                      " route 2001::/32 bubble-source " + wire::to_string(config.ipv6_address) + " peers " +
+                      std::to_string(config.peers.capacity);
+  if (config.host_specific) {
+    ready += " host";
+    for (const auto& a : config.host_addresses) ready += " " + wire::to_string(a);
+  } else {
+    ready += " serves";
+    for (const auto& p : config.served_prefixes) ready += " " + node::to_string(p);
+  }
+  log.line(io::monotonic_now(), ready);
+  log.flush();
+  runner.run();
+  log.line(io::monotonic_now(), "stopped: " + runner.tun().name() + " and its route removed");
+  return kExitOk;
+}
+
+}  // namespace teredo::ref
