@@ -10,6 +10,11 @@ packages=(
   libpcap-dev libtins-dev nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev
   iproute2 iputils-ping nftables procps miredo miredo-server tshark
+  # reports/ tests: python3-jsonschema validates report.json against
+  # reports/schema/teredo-compliance-report.schema.json; libxml2-utils
+  # (xmllint) validates junit.xml against reports/schema/junit.xsd; chromium
+  # renders report.html headless (label ui) to check its script and DOM.
+  python3-jsonschema libxml2-utils chromium
 )
 
 missing=()

@@ -1,0 +1,38 @@
+// The gate rule, shared by every view of a report: which cases make
+// `teredo-conform run` exit non-zero. junit.xml marks exactly these cases as
+// <failure>/<error>, and check_report() verifies that gate.blocking lists
+// exactly them, so a CI reading junit.xml sees what the exit code reflects.
+//
+//   verdict error                      -> error   (exit 2; a baseline never hides it)
+//   verdict fail, baseline not "known" -> failure (exit 1)
+//   verdict warn, baseline not "known",
+//     policy strict                    -> failure (exit 1)
+//   anything else (pass, flaky, not-applicable, inconclusive, known failures,
+//     warn under the default policy)   -> none
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace teredo::reports {
+
+enum class GateEffect { none, failure, error };
+
+// The effect of one case (an element of report.cases) under a policy.
+GateEffect gate_effect(const nlohmann::json& report_case, bool strict);
+
+// The report's policy: gate.policy == "strict", or run.options.strict when the
+// report has no gate yet.
+bool strict_policy(const nlohmann::json& report);
+
+// The IDs of the cases whose effect is not none, in run order: what
+// gate.blocking must hold.
+std::vector<std::string> blocking_cases(const nlohmann::json& report);
+
+// The exit code the cases alone decide: 2 if a case is an error, else 1 if a
+// case fails, else 0. gate.exit_code may still be 2 for a fault outside the
+// cases (a bad adapter, a lab that could not be built).
+int cases_exit_code(const nlohmann::json& report);
+
+}  // namespace teredo::reports

@@ -1,0 +1,46 @@
+#include "teredo/reports/gate.hpp"
+
+#include "text.hpp"
+
+namespace teredo::reports {
+
+using detail::field;
+using detail::text;
+
+GateEffect gate_effect(const nlohmann::json& report_case, bool strict) {
+  const std::string verdict = text(report_case, "verdict");
+  const bool known = text(report_case, "baseline") == "known";
+  if (verdict == "error") return GateEffect::error;
+  if (verdict == "fail" && !known) return GateEffect::failure;
+  if (verdict == "warn" && strict && !known) return GateEffect::failure;
+  return GateEffect::none;
+}
+
+bool strict_policy(const nlohmann::json& report) {
+  const nlohmann::json& policy = field(field(report, "gate"), "policy");
+  if (policy.is_string()) return policy.get_ref<const std::string&>() == "strict";
+  const nlohmann::json& strict = field(field(field(report, "run"), "options"), "strict");
+  return strict.is_boolean() && strict.get<bool>();
+}
+
+std::vector<std::string> blocking_cases(const nlohmann::json& report) {
+  const bool strict = strict_policy(report);
+  std::vector<std::string> out;
+  for (const nlohmann::json& c : detail::array(report, "cases")) {
+    if (gate_effect(c, strict) != GateEffect::none) out.push_back(text(c, "case_id"));
+  }
+  return out;
+}
+
+int cases_exit_code(const nlohmann::json& report) {
+  const bool strict = strict_policy(report);
+  int code = 0;
+  for (const nlohmann::json& c : detail::array(report, "cases")) {
+    const GateEffect effect = gate_effect(c, strict);
+    if (effect == GateEffect::error) return 2;
+    if (effect == GateEffect::failure) code = 1;
+  }
+  return code;
+}
+
+}  // namespace teredo::reports

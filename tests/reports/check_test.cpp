@@ -1,0 +1,104 @@
+// check_report(): the light structural checks the driver runs before writing.
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "report_fixture.hpp"
+#include "teredo/reports/check.hpp"
+#include "teredo/reports/gate.hpp"
+
+namespace teredo::reports::test {
+namespace {
+
+using nlohmann::json;
+
+std::string joined(const std::vector<std::string>& problems) {
+  std::string out;
+  for (const std::string& p : problems) out += p + "\n";
+  return out;
+}
+
+TEST(ReportCheck, FixtureVariantsHaveNoProblems) {
+  for (const FixtureOptions& o : {FixtureOptions{}, FixtureOptions{.strict = true}, FixtureOptions{.with_error = false},
+                                  FixtureOptions{.strict = true, .with_error = false}}) {
+    const json report = make_report(o);
+    EXPECT_TRUE(check_report(report).empty()) << joined(check_report(report));
+  }
+}
+
+TEST(ReportCheck, GateRuleMatchesTheFixture) {
+  const json report = make_report({.with_error = false});
+  EXPECT_EQ(blocking_cases(report), std::vector<std::string>{kFailCase});
+  EXPECT_EQ(cases_exit_code(report), 1);
+  const json strict = make_report({.strict = true, .with_error = false});
+  EXPECT_EQ(blocking_cases(strict), (std::vector<std::string>{kFailCase, kWarnCase}));
+  const json with_error = make_report();
+  EXPECT_EQ(cases_exit_code(with_error), 2);
+  // A known (baseline) failure and a flaky case never block.
+  for (const json& c : with_error["cases"]) {
+    if (c["case_id"] == kKnownCase || c["case_id"] == kFlakyCase) {
+      EXPECT_EQ(gate_effect(c, true), GateEffect::none);
+    }
+  }
+}
+
+struct Mutation {
+  const char* what;
+  std::function<void(json&)> apply;
+  const char* expect;  // a substring of one problem
+};
+
+TEST(ReportCheck, NamesEachProblem) {
+  const std::vector<Mutation> mutations = {
+      {"not an object", [](json& r) { r = json::array(); }, "report: must be a JSON object"},
+      {"major version 2", [](json& r) { r["schema_version"] = "2.0.0"; }, "major version 1 only"},
+      {"not semver", [](json& r) { r["schema_version"] = "1.0"; }, "not MAJOR.MINOR.PATCH"},
+      {"wrong schema", [](json& r) { r["schema"] = "other"; }, "schema: must be"},
+      {"missing gate", [](json& r) { r.erase("gate"); }, "gate: missing"},
+      {"unknown key", [](json& r) { r["extra"] = 1; }, "extra: unknown top-level key"},
+      {"missing run key", [](json& r) { r["run"].erase("master_seed"); }, "run.master_seed: missing"},
+      {"bad verdict", [](json& r) { r["cases"][0]["verdict"] = "passed"; }, "cases[0].verdict: \"passed\" is not one of"},
+      {"bad level", [](json& r) { r["cases"][0]["level"] = "must"; }, "cases[0].level"},
+      {"bad role", [](json& r) { r["cases"][0]["role"] = "router"; }, "cases[0].role"},
+      {"bad outcome", [](json& r) { r["cases"][0]["assertions"][0]["outcome"] = "ok"; }, "cases[0].assertions[0].outcome"},
+      {"missing case key", [](json& r) { r["cases"][1].erase("reproducer"); }, "cases[1].reproducer: missing"},
+      {"duplicate case", [](json& r) { r["cases"][1]["case_id"] = r["cases"][0]["case_id"]; }, "appears twice"},
+      {"total off", [](json& r) { r["summary"]["total"] = 99; }, "summary.total"},
+      {"by_verdict off", [](json& r) { r["summary"]["by_verdict"]["pass"] = 7; }, "summary.by_verdict.pass: says 7"},
+      {"by_verdict missing", [](json& r) { r["summary"]["by_verdict"].erase("flaky"); }, "summary.by_verdict.flaky: missing"},
+      {"by_level off", [](json& r) { r["summary"]["by_level"]["MUST"]["fail"] = 0; }, "summary.by_level.MUST.fail"},
+      {"coverage percent", [](json& r) { r["summary"]["coverage"]["percent"] = 12.5; }, "summary.coverage.percent"},
+      {"coverage uncovered", [](json& r) { r["summary"]["coverage"]["uncovered"] = json::array(); }, "summary.coverage.uncovered"},
+      {"requirement unknown", [](json& r) { r["cases"][0]["requirements"].push_back("R4380-9.9-01"); }, "is not in the report's requirements"},
+      {"covered_by unknown case", [](json& r) { r["requirements"]["R4380-5.3.2-02"]["covered_by"].push_back("no.such.case"); }, "not a case of the report"},
+      {"flaky, one attempt", [](json& r) {
+         for (json& c : r["cases"]) if (c["case_id"] == kFlakyCase) c["attempts"].erase(0);
+       }, "a flaky case has at least two attempts"},
+      {"last attempt differs", [](json& r) { r["cases"][0]["attempts"][0]["verdict"] = "fail"; }, "the last attempt's verdict"},
+      {"attempt numbering", [](json& r) {
+         for (json& c : r["cases"]) if (c["case_id"] == kFlakyCase) c["attempts"][1]["n"] = 3;
+       }, "attempts are numbered"},
+      {"known on a pass", [](json& r) { r["cases"][0]["baseline"] = "known"; }, "only a fail or warn"},
+      {"absolute evidence", [](json& r) { r["cases"][0]["evidence"]["pcaps"][0]["path"] = "/etc/passwd"; }, "must be relative"},
+      {"scheme evidence", [](json& r) { r["cases"][0]["evidence"]["logs"][0]["path"] = "javascript:alert(1)"; }, "logs[0].path"},
+      {"dotdot evidence dir", [](json& r) { r["cases"][0]["evidence"]["dir"] = "cases/../.."; }, "evidence.dir"},
+      {"blocking misses", [](json& r) { r["gate"]["blocking"] = json::array(); }, "gate.blocking: misses"},
+      {"blocking extra", [](json& r) { r["gate"]["blocking"].push_back("server.rs.answer-rs"); }, "gate.blocking: lists"},
+      {"exit code", [](json& r) { r["gate"]["exit_code"] = 0; }, "gate.exit_code"},
+      {"result vs cases", [](json& r) { r["gate"]["result"] = "fail"; r["gate"]["exit_code"] = 1; }, "gate.result"},
+      {"policy vs strict", [](json& r) { r["gate"]["policy"] = "strict"; }, "run.options.strict"},
+  };
+  const json base = make_report();
+  ASSERT_TRUE(check_report(base).empty()) << joined(check_report(base));
+  for (const Mutation& m : mutations) {
+    json report = base;
+    m.apply(report);
+    const std::vector<std::string> problems = check_report(report);
+    const bool found = std::any_of(problems.begin(), problems.end(),
+                                   [&](const std::string& p) { return p.find(m.expect) != std::string::npos; });
+    EXPECT_TRUE(found) << m.what << ": expected a problem containing \"" << m.expect << "\", got:\n" << joined(problems);
+  }
+}
+
+}  // namespace
+}  // namespace teredo::reports::test

@@ -1,0 +1,133 @@
+// report.html without a browser: self-contained, escaped, with the stable
+// hooks (ids, data attributes) tools and the ui test read.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "report_fixture.hpp"
+#include "teredo/reports/html.hpp"
+
+namespace teredo::reports::test {
+namespace {
+
+using nlohmann::json;
+
+std::size_t occurrences(const std::string& haystack, const std::string& needle) {
+  std::size_t n = 0;
+  for (std::size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + needle.size())) ++n;
+  return n;
+}
+
+// The value of attribute `attr` on the element whose id is `id`.
+std::string attribute_of(const std::string& html, const std::string& id, const std::string& attr) {
+  const std::regex tag("<[^>]*\\bid=\"" + id + "\"[^>]*>");
+  std::smatch m;
+  if (!std::regex_search(html, m, tag)) return "<no element #" + id + ">";
+  const std::string t = m.str();
+  const std::regex a("\\b" + attr + "=\"([^\"]*)\"");
+  std::smatch v;
+  return std::regex_search(t, v, a) ? v[1].str() : "<no " + attr + " on #" + id + ">";
+}
+
+TEST(ReportHtml, SelfContainedNoNetwork) {
+  const std::string html = render_html(make_report());
+  EXPECT_TRUE(html.starts_with("<!DOCTYPE html>"));
+  EXPECT_NE(html.find("<meta charset=\"utf-8\">"), std::string::npos);
+  EXPECT_NE(html.find("Content-Security-Policy\" content=\"default-src 'none';"), std::string::npos);
+  // Nothing to fetch: no external scripts, styles, fonts, images or frames.
+  for (const char* bad : {"http://", "https://", "<link", " src=", "@import", "url(", "<iframe", "<img"}) {
+    EXPECT_EQ(html.find(bad), std::string::npos) << bad;
+  }
+  EXPECT_EQ(occurrences(html, "<script"), 1u);
+  EXPECT_EQ(occurrences(html, "<style"), 1u);
+  EXPECT_TRUE(html.ends_with("</html>\n"));
+}
+
+TEST(ReportHtml, EscapesEverything) {
+  const std::string html = render_html(make_report());
+  EXPECT_EQ(html.find(kHostile), std::string::npos);
+  EXPECT_EQ(html.find("<script>alert"), std::string::npos);
+  EXPECT_NE(html.find("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;apos&#39; ]]&gt; -- &lt;&amp;&quot;&#39;&gt;"),
+            std::string::npos);
+  EXPECT_NE(html.find(kUnicode), std::string::npos);  // UTF-8 as is
+  EXPECT_NE(html.find("bytes \\x01\\x02\\x1B[31m and \\x7F, then \\xFF\\xFE end"), std::string::npos);
+  EXPECT_EQ(html.find('\x01'), std::string::npos);
+  EXPECT_EQ(html.find('\xff'), std::string::npos);
+}
+
+TEST(ReportHtml, SummaryHooksCarryTheCounts) {
+  const json report = make_report();
+  const std::string html = render_html(report);
+  const auto n = verdict_counts(report);
+  EXPECT_EQ(attribute_of(html, "count-total", "data-count"), std::to_string(report["cases"].size()));
+  for (const char* v : {"pass", "fail", "warn", "not-applicable", "inconclusive", "error", "flaky"}) {
+    const auto it = n.find(v);
+    EXPECT_EQ(attribute_of(html, std::string("count-") + v, "data-count"), std::to_string(it == n.end() ? 0 : it->second)) << v;
+  }
+  EXPECT_EQ(attribute_of(html, "count-MUST-fail", "data-count"), "2");
+  EXPECT_EQ(attribute_of(html, "count-SHOULD-warn", "data-count"), "1");
+  EXPECT_EQ(attribute_of(html, "count-MAY-total", "data-count"), "0");
+  EXPECT_EQ(attribute_of(html, "coverage", "data-covered"), report["summary"]["coverage"]["covered"].dump());
+  EXPECT_EQ(attribute_of(html, "coverage", "data-testable"), report["summary"]["coverage"]["testable"].dump());
+  EXPECT_EQ(attribute_of(html, "gate", "data-result"), "error");
+  EXPECT_EQ(attribute_of(html, "gate", "data-exit-code"), "2");
+  EXPECT_EQ(attribute_of(html, "gate", "data-policy"), "default");
+}
+
+TEST(ReportHtml, OneRowGroupPerCaseWithDetails) {
+  const json report = make_report();
+  const std::string html = render_html(report);
+  EXPECT_EQ(occurrences(html, "<tbody class=\"case "), report["cases"].size());
+  for (const json& c : report["cases"]) {
+    const std::string id = c["case_id"];
+    EXPECT_NE(html.find("data-case-id=\"" + id + "\" data-verdict=\"" + c["verdict"].get<std::string>() + "\""), std::string::npos) << id;
+    EXPECT_NE(html.find(c["reproducer"].get<std::string>().substr(0, 40)), std::string::npos) << id;
+  }
+  // Failing cases open their details; the rest are one click away.
+  EXPECT_EQ(occurrences(html, "<details open>"), 3u);  // two fail, one error
+  // The filters stay hidden until the script shows them.
+  EXPECT_NE(html.find("<form id=\"filters\" hidden>"), std::string::npos);
+  EXPECT_NE(html.find("<option value=\"RFC4380 5.3.2\">"), std::string::npos);
+  EXPECT_NE(html.find("data-sections=\"[&quot;RFC4380 5.4.1&quot;,&quot;RFC4380 5.4.2&quot;]\""), std::string::npos);
+}
+
+TEST(ReportHtml, EvidenceLinksAreRelative) {
+  const std::string html = render_html(make_report());
+  EXPECT_NE(html.find("href=\"cases/server.rs.cone-reply-from-secondary/driver.pcap\""), std::string::npos);
+  EXPECT_NE(html.find("href=\"cases/server.rs.cone-reply-from-secondary/iut.log\""), std::string::npos);
+  const std::regex href("href=\"([^\"]*)\"");
+  int links = 0;
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), href); it != std::sregex_iterator(); ++it) {
+    const std::string h = (*it)[1].str();
+    ++links;
+    EXPECT_FALSE(h.empty());
+    EXPECT_NE(h.front(), '/') << h;
+    EXPECT_EQ(h.find(':'), std::string::npos) << h;
+    EXPECT_EQ(h.find(".."), std::string::npos) << h;
+  }
+  EXPECT_GT(links, 20);
+  // A path crafted as a URL stays a relative path.
+  json report = make_report();
+  report["cases"][0]["evidence"]["logs"][0]["path"] = "javascript:alert(1)";
+  const std::string bad = render_html(report);
+  EXPECT_EQ(bad.find("href=\"javascript:"), std::string::npos);
+  EXPECT_NE(bad.find("href=\"javascript%3Aalert%281%29\""), std::string::npos);
+}
+
+TEST(ReportHtml, IncompleteRunIsFlagged) {
+  json report = make_report();
+  EXPECT_EQ(render_html(report).find("id=\"incomplete\""), std::string::npos);
+  report["complete"] = false;
+  EXPECT_NE(render_html(report).find("id=\"incomplete\""), std::string::npos);
+}
+
+TEST(ReportHtml, MalformedReportStillRenders) {
+  for (const json& report : {json::object(), json::array(), json{{"cases", json::array({json{{"verdict", 3}}, json("x")})}}}) {
+    const std::string html = render_html(report);
+    EXPECT_TRUE(html.ends_with("</html>\n"));
+    EXPECT_NE(html.find("id=\"count-total\""), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace teredo::reports::test
