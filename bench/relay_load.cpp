@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "namespace_cpu.hpp"
 #include "teredo/netns/lab.hpp"
 #include "teredo/wire/wire.hpp"
 
@@ -38,24 +39,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using teredo::bench::namespace_cpu_ns;
 using teredo::netns::Lab;
 using namespace teredo::wire;
 
-std::uint64_t namespace_cpu_ns(const std::string& netns) {
-  const auto pids = teredo::netns::run_command({"ip", "netns", "pids", netns});
-  std::istringstream list(pids.output);
-  std::uint64_t total = 0;
-  std::string pid;
-  while (list >> pid) {
-    std::error_code ec;
-    for (const auto& task : fs::directory_iterator("/proc/" + pid + "/task", ec)) {
-      std::ifstream stat(task.path() / "schedstat");
-      std::uint64_t on_cpu = 0;
-      if (stat >> on_cpu) total += on_cpu;
-    }
-  }
-  return total;
-}
 
 const Ipv4Address kClientIpv4 = Ipv4Address::from_octets(198, 51, 100, 7);
 constexpr std::uint16_t kClientPort = 40000;

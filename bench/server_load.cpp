@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "namespace_cpu.hpp"
 #include "teredo/netns/lab.hpp"
 #include "teredo/wire/wire.hpp"
 
@@ -32,6 +33,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using teredo::bench::namespace_cpu_ns;
 using teredo::netns::Lab;
 using namespace teredo::wire;
 
@@ -39,22 +41,6 @@ int kClients = 8;  // --clients
 constexpr int kWindowPerClient = 64;  // a full recvmmsg/sendmmsg batch each
 constexpr std::uint16_t kFirstClientPort = 20000;
 
-// CPU nanoseconds used so far by every thread of every process in `netns`.
-std::uint64_t namespace_cpu_ns(const std::string& netns) {
-  const auto pids = teredo::netns::run_command({"ip", "netns", "pids", netns});
-  std::istringstream list(pids.output);
-  std::uint64_t total = 0;
-  std::string pid;
-  while (list >> pid) {
-    std::error_code ec;
-    for (const auto& task : fs::directory_iterator("/proc/" + pid + "/task", ec)) {
-      std::ifstream stat(task.path() / "schedstat");
-      std::uint64_t on_cpu = 0;
-      if (stat >> on_cpu) total += on_cpu;
-    }
-  }
-  return total;
-}
 
 struct LoadResult {
   std::uint64_t sent = 0, answered = 0;

@@ -31,22 +31,10 @@ std::atomic<bool> g_interrupted{false};
 // First SIGINT/SIGTERM: stop starting cases, finish the running ones, write
 // a report marked incomplete. A second one: tear every lab down and exit.
 void install_interrupt_handler() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::thread([set] {
-    int sig = 0;
-    sigwait(&set, &sig);
+  netns::install_teardown_on_signals([](int) {
     g_interrupted = true;
     std::fprintf(stderr, "\nteredo-conform: interrupted: finishing the running cases (again to abort)\n");
-    sigwait(&set, &sig);
-    netns::teardown_all_labs();
-    std::fprintf(stderr, "teredo-conform: aborted; labs removed\n");
-    std::_Exit(128 + sig);
-  }).detach();
+  });
 }
 
 std::string format_duration(double seconds) {

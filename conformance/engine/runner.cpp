@@ -1,6 +1,9 @@
 #include "engine/runner.hpp"
 
+#include "teredo/reports/gate.hpp"
+
 #include <fnmatch.h>
+#include <cmath>
 #include <openssl/evp.h>
 #include <sys/utsname.h>
 
@@ -200,12 +203,10 @@ json run_case(const CaseSpec& spec, const Adapter& adapter, const Catalog& catal
     const Verdict v = results.back().verdict;
     if (v == Verdict::pass || v == Verdict::not_applicable || v == Verdict::inconclusive) break;
   }
-  // A real non-conformance fails every attempt (ANCHORS.md §4.6): attempts
-  // that disagree make the case flaky, never a silent pass.
-  Verdict final = results.front().verdict;
-  for (const auto& r : results) {
-    if (r.verdict != final) final = Verdict::flaky;
-  }
+  // A real non-conformance fails every attempt (ANCHORS.md §4.6): a pass
+  // after a failed attempt makes the case flaky, never a silent pass.
+  Verdict final = results.back().verdict;
+  if (final == Verdict::pass && results.size() > 1) final = Verdict::flaky;
   const AttemptResult& last = results.back();
   double total_ms = 0;
   for (const auto& r : results) total_ms += r.duration_ms;
@@ -221,11 +222,7 @@ json run_case(const CaseSpec& spec, const Adapter& adapter, const Catalog& catal
       break;
     }
   }
-  for (const auto& a : shown->assertions) {
-    json aj = assertion_json(a);
-    for (auto& f : aj["frames"]) f["capture"] = shown->evidence["dir"].get<std::string>() + "/" + f["capture"].get<std::string>();
-    assertions.push_back(aj);
-  }
+  for (const auto& a : shown->assertions) assertions.push_back(assertion_json(a));
   c["assertions"] = assertions;
   json messages = json::array();
   for (const auto& m : shown->messages) {
@@ -299,7 +296,8 @@ json coverage(const Catalog& catalog, const std::vector<std::string>& roles, con
           {"coverage",
            {{"testable", testable},
             {"covered", covered},
-            {"percent", testable ? 100.0 * static_cast<double>(covered) / static_cast<double>(testable) : 100.0},
+            {"percent", testable ? std::round(1000.0 * static_cast<double>(covered) / static_cast<double>(testable)) / 10.0
+                                 : 0.0},
             {"uncovered", uncovered}}}};
 }
 
@@ -357,7 +355,8 @@ json run_suite(const Adapter& adapter, const Catalog& catalog, const RunOptions&
                    {"started_at", started_at},
                    {"finished_at", utc_now()},
                    {"duration_ms", static_cast<std::int64_t>(std::chrono::duration<double, std::milli>(Clock::now() - start).count())},
-                   {"harness", {{"name", "teredo-conform"}, {"version", "0.1.0"}, {"git_commit", TEREDO_GIT_COMMIT}}},
+                   {"harness", {{"name", "teredo-conform"}, {"version", "0.1.0"},
+                                {"git_commit", std::string(TEREDO_GIT_COMMIT) == "unknown" ? json(nullptr) : json(TEREDO_GIT_COMMIT)}}},
                    {"host", {{"kernel", uts.release}, {"cpus", std::thread::hardware_concurrency()}}},
                    {"command_line", options.command_line},
                    {"master_seed", options.seed},
@@ -378,6 +377,24 @@ json run_suite(const Adapter& adapter, const Catalog& catalog, const RunOptions&
   }
   const json cov = coverage(catalog, roles, ran);
   report["requirements"] = cov["requirements"];
+  // A case may cite a requirement outside the roles' testable set (another
+  // role's, or one the catalog calls untestable): list it too.
+  for (const CaseSpec* spec : ran) {
+    for (const auto& id : spec->requirements) {
+      if (report["requirements"].contains(id)) continue;
+      const Requirement* r = catalog.find(id);
+      if (r == nullptr) continue;
+      json covered_by = json::array();
+      for (const CaseSpec* other : ran) {
+        if (std::find(other->requirements.begin(), other->requirements.end(), id) != other->requirements.end()) {
+          covered_by.push_back(other->id);
+        }
+      }
+      report["requirements"][id] = {{"doc", r->doc},         {"section", r->section}, {"level", to_string(r->level)},
+                                    {"role", r->role},        {"summary", r->summary}, {"testable", r->testable},
+                                    {"covered_by", covered_by}};
+    }
+  }
   report["cases"] = cases;
   json by_verdict = {{"pass", 0}, {"fail", 0}, {"warn", 0}, {"not-applicable", 0},
                      {"inconclusive", 0}, {"error", 0}, {"flaky", 0}};
@@ -397,32 +414,19 @@ json run_suite(const Adapter& adapter, const Catalog& catalog, const RunOptions&
 
 int apply_gate(json& report, bool strict, const std::string& baseline_path) {
   const std::set<std::string> known = known_failures(baseline_path);
-  std::vector<std::string> blocking;
-  bool harness_error = !report.value("complete", false);
-  bool failed = false;
   for (auto& c : report["cases"]) {
-    const std::string id = c["case_id"];
     const std::string v = c["verdict"];
-    const bool counts = v == "fail" || (strict && (v == "warn" || v == "flaky"));
-    if (v == "error") {
-      harness_error = true;
-      blocking.push_back(id);
-      continue;
-    }
-    if (!counts) continue;
-    if (known.count(id)) {
-      c["baseline"] = "known";
-      continue;
-    }
-    failed = true;
-    blocking.push_back(id);
+    if ((v == "fail" || v == "warn") && known.count(c["case_id"].get<std::string>())) c["baseline"] = "known";
   }
-  const int exit_code = harness_error ? 2 : failed ? 1 : 0;
   report["gate"] = {{"policy", strict ? "strict" : "default"},
-                    {"baseline_file", baseline_path.empty() ? json(nullptr) : json(baseline_path)},
-                    {"result", exit_code == 0 ? "pass" : exit_code == 1 ? "fail" : "error"},
-                    {"exit_code", exit_code},
-                    {"blocking", blocking}};
+                    {"baseline_file", baseline_path.empty() ? json(nullptr) : json(baseline_path)}};
+  // One gate rule for the exit code, junit.xml and the HTML (reports/gate.hpp).
+  const std::vector<std::string> blocking = reports::blocking_cases(report);
+  int exit_code = reports::cases_exit_code(report);
+  if (!report.value("complete", false)) exit_code = 2;  // an interrupted run is a harness error
+  report["gate"]["result"] = exit_code == 0 ? "pass" : exit_code == 1 ? "fail" : "error";
+  report["gate"]["exit_code"] = exit_code;
+  report["gate"]["blocking"] = blocking;
   return exit_code;
 }
 

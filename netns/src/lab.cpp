@@ -384,18 +384,22 @@ void teardown_all_labs() noexcept {
   for (Lab* lab : g_live) lab->down();
 }
 
-void install_teardown_on_signals() {
+void install_teardown_on_signals(std::function<void(int)> on_first) {
   static std::once_flag once;
-  std::call_once(once, [] {
+  std::call_once(once, [on_first = std::move(on_first)] {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    std::thread([set] {
+    std::thread([set, on_first] {
       int sig = 0;
       sigwait(&set, &sig);
+      if (on_first) {
+        on_first(sig);
+        sigwait(&set, &sig);
+      }
       teardown_all_labs();
       std::fprintf(stderr, "teredo-conform: stopped by signal %d; labs removed\n", sig);
       std::_Exit(128 + sig);

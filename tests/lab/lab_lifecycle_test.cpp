@@ -78,10 +78,11 @@ TEST_F(LabLifecycleTest, TwentyRoundsLeaveNothing) {
   }
 }
 
-// `lab up` in the foreground tears its lab down on SIGINT and on SIGTERM.
-void signal_case(int signal_number, const std::string& prefix) {
+// Starts `teredo-conform lab up client-nat --prefix PREFIX` in the foreground
+// and returns its PID once the lab is up (it prints its JSON line then).
+pid_t start_foreground_lab(const std::string& prefix) {
   int out[2];
-  ASSERT_EQ(::pipe(out), 0);
+  if (::pipe(out) != 0) return -1;
   const pid_t runner = ::fork();
   if (runner == 0) {
     ::dup2(out[1], 1);
@@ -91,8 +92,15 @@ void signal_case(int signal_number, const std::string& prefix) {
   }
   ::close(out[1]);
   char line[4096] = {};
-  ASSERT_GT(::read(out[0], line, sizeof line - 1), 0) << "lab up printed nothing";
+  const ssize_t n = ::read(out[0], line, sizeof line - 1);
   ::close(out[0]);
+  return n > 0 ? runner : -1;
+}
+
+// `lab up` in the foreground tears its lab down on SIGINT and on SIGTERM.
+void signal_case(int signal_number, const std::string& prefix) {
+  const pid_t runner = start_foreground_lab(prefix);
+  ASSERT_GT(runner, 0) << "lab up printed nothing";
   ASSERT_TRUE(fs::exists("/run/netns/" + prefix + "-nat"));
   ::kill(runner, signal_number);
   int status = 0;
@@ -107,19 +115,8 @@ TEST_F(LabLifecycleTest, SigtermTearsDown) { signal_case(SIGTERM, "tc-0c1b" + st
 
 TEST_F(LabLifecycleTest, KilledRunnerIsCleanedByLabClean) {
   const std::string prefix = "tc-0dead" + std::to_string(::getpid() % 10);
-  int out[2];
-  ASSERT_EQ(::pipe(out), 0);
-  const pid_t runner = ::fork();
-  if (runner == 0) {
-    ::dup2(out[1], 1);
-    ::execl(TEREDO_CONFORM_BIN, TEREDO_CONFORM_BIN, "lab", "up", "client-nat", "--prefix", prefix.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  char line[4096] = {};
-  ASSERT_GT(::read(out[0], line, sizeof line - 1), 0) << "lab up printed nothing";
-  ::close(out[0]);
+  const pid_t runner = start_foreground_lab(prefix);
+  ASSERT_GT(runner, 0) << "lab up printed nothing";
   ASSERT_TRUE(fs::exists("/run/netns/" + prefix + "-client"));
   ::kill(runner, SIGKILL);
   int status = 0;

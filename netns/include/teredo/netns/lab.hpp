@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -86,8 +87,11 @@ bool remove_run(const std::string& run_root, const std::string& prefix);
 // Tears down every live Lab of this process (for signal handlers' threads).
 void teardown_all_labs() noexcept;
 
-// Blocks SIGINT, SIGTERM and SIGHUP and starts a thread that, on any of them,
-// tears down every live Lab and exits with 128+signal. Call first in main.
-void install_teardown_on_signals();
+// Blocks SIGINT, SIGTERM and SIGHUP and starts a thread that handles them.
+// Without `on_first`, the first signal tears down every live Lab and exits
+// with 128+signal. With it, the first signal calls on_first(signal) (a driver
+// lets its running cases finish) and a second one tears down and exits.
+// Call first in main, before other threads start.
+void install_teardown_on_signals(std::function<void(int)> on_first = {});
 
 }  // namespace teredo::netns
