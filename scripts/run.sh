@@ -1,20 +1,14 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds, and runs the harness against
-# the reference implementation. Today the harness's runnable part is the codec:
-# it regenerates the project's sample capture from our builders and decodes it
-# (one JSON object per frame). `teredo-conform run` takes this place when the
-# conformance driver lands.
+# The main job: installs what is missing, builds, and runs the full
+# conformance suite against the reference implementation (teredo-ref) in
+# network-namespace labs. Reports and evidence land in out/ (report.json,
+# junit.xml, report.html, one folder of pcaps and logs per case). The exit
+# code is the gate's: 0 no MUST failed, 1 a MUST failed, 2 a harness error.
+# Extra arguments go to `teredo-conform run` (e.g. --iut miredo, --jobs 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 cmake --preset default >/dev/null
 cmake --build --preset default
-tool=build/default/conformance/teredo-conform
-out=${TEREDO_OUT:-out}
-mkdir -p "$out"
-"$tool" samples --out "$out/teredo-lifecycle.pcap"
-cmp -s "$out/teredo-lifecycle.pcap" pcaps/teredo-lifecycle.pcap ||
-  echo "note: pcaps/teredo-lifecycle.pcap differs from what the builders make now" >&2
-"$tool" decode --pcap pcaps/teredo-lifecycle.pcap | tee "$out/teredo-lifecycle.json"
-echo "decoded $(wc -l <"$out/teredo-lifecycle.json") frames of pcaps/teredo-lifecycle.pcap into $out/teredo-lifecycle.json" >&2
+exec build/default/conformance/teredo-conform run --out "${TEREDO_OUT:-out}" "$@"
