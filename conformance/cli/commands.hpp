@@ -32,6 +32,7 @@ struct Command {
 std::vector<Command> add_decode_commands(CLI::App& app);
 std::vector<Command> add_lab_commands(CLI::App& app);
 std::vector<Command> add_run_commands(CLI::App& app);
+std::vector<Command> add_report_commands(CLI::App& app);
 
 // Writes report.json (and the views rendered from it) into `out_dir`.
 void write_report_files(const nlohmann::json& report, const std::string& out_dir);

@@ -23,7 +23,7 @@ namespace {
 
 // A topology name from netns/topologies, or a path to a JSON file.
 std::string topology_path(const std::string& name_or_path) {
-  if (name_or_path.find('/') != std::string::npos || fs::exists(name_or_path)) return name_or_path;
+  if (name_or_path.find('/') != std::string::npos || fs::is_regular_file(name_or_path)) return name_or_path;
   const std::string bundled = std::string(TEREDO_SOURCE_DIR) + "/netns/topologies/" + name_or_path + ".json";
   if (fs::exists(bundled)) return bundled;
   throw InputError(fmt::format("no topology '{}' (not a file, not in netns/topologies)", name_or_path));

@@ -4,6 +4,7 @@
 //   samples  --out FILE                     write the project's own sample capture
 //   lab      up | exec | down | list | clean   the network-namespace lab
 //   run, list, iut check                     the conformance driver
+//   report   render | matrix                 views of report.json files
 // Exit codes: 0 done, 2 bad input, 3 bad usage (see cli/commands.hpp).
 #include <iostream>
 
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = add_decode_commands(app);
   for (auto& c : add_lab_commands(app)) commands.push_back(std::move(c));
   for (auto& c : add_run_commands(app)) commands.push_back(std::move(c));
+  for (auto& c : add_report_commands(app)) commands.push_back(std::move(c));
 
   try {
     app.parse(argc, argv);

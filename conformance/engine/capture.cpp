@@ -62,6 +62,10 @@ void Capture::stop() {
   // Let frames in flight land before the file is closed.
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   stopping_ = true;
+  // With TPACKET_V3 libpcap keeps polling inside pcap_next_ex until a frame
+  // arrives, whatever the timeout: on a quiet interface the loop would never
+  // see stopping_. pcap_breakloop wakes it (PCAP_ERROR_BREAK).
+  pcap_breakloop(handle_);
   if (thread_.joinable()) thread_.join();
   pcap_dump_close(dumper_);
   pcap_close(handle_);

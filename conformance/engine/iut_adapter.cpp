@@ -48,7 +48,9 @@ std::string last_line(const std::string& path) {
 
 std::string Adapter::version() const {
   if (version_command.empty()) return "unknown";
-  const auto r = netns::run_command(version_command);
+  std::vector<std::string> argv;
+  for (const auto& arg : version_command) argv.push_back(expand(arg, {{"teredo_ref", TEREDO_REF_BIN}}));
+  const auto r = netns::run_command(argv);
   std::istringstream in(r.output);
   std::string first;
   std::getline(in, first);
@@ -57,7 +59,7 @@ std::string Adapter::version() const {
 
 Adapter load_adapter(const std::string& name_or_path) {
   std::string path = name_or_path;
-  if (name_or_path.find('/') == std::string::npos && !fs::exists(name_or_path)) {
+  if (name_or_path.find('/') == std::string::npos && !fs::is_regular_file(name_or_path)) {
     path = std::string(TEREDO_SOURCE_DIR) + "/conformance/iut/" + name_or_path + ".json";
   }
   std::ifstream in(path);
