@@ -65,6 +65,12 @@ UdpSocket::UdpSocket(node::UdpEndpoint local, UdpSocketOptions options)
   if (!fd_.valid()) throw_errno("UDP socket for " + where);
   set_buffer(fd_.get(), SO_RCVBUFFORCE, SO_RCVBUF, options.receive_buffer);
   set_buffer(fd_.get(), SO_SNDBUFFORCE, SO_SNDBUF, options.send_buffer);
+  // RFC 4380 §5.1.2 (R4380-5.1.2-02): Teredo SHOULD NOT set DF on the
+  // encapsulating IPv4 header; Linux sets it by default (path MTU discovery).
+  const int no_pmtu_discovery = IP_PMTUDISC_DONT;
+  if (::setsockopt(fd_.get(), IPPROTO_IP, IP_MTU_DISCOVER, &no_pmtu_discovery, sizeof no_pmtu_discovery) != 0) {
+    throw_errno("IP_MTU_DISCOVER on " + where);
+  }
   const sockaddr_in a = to_sockaddr(local);
   if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) throw_errno("bind " + where);
   sockaddr_in bound{};
