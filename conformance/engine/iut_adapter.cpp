@@ -96,6 +96,12 @@ Adapter load_adapter(const std::string& name_or_path) {
         launch.command = rj.value("command", std::vector<std::string>{});
         if (launch.command.empty()) problems.push_back(fmt::format("roles.{}.command is required", role));
         launch.config_template = rj.value("config", "");
+        const json secure = rj.value("secure", json::object());
+        launch.secure_command = secure.value("command", std::vector<std::string>{});
+        launch.secure_config_template = secure.value("config", "");
+        if (!secure.empty() && launch.secure_command.empty()) {
+          problems.push_back(fmt::format("roles.{}.secure.command is required when secure is given", role));
+        }
         const json ready = rj.value("ready", json::object());
         launch.ready.kind = ready.value("kind", "delay");
         launch.ready.port = ready.value("port", 0);
@@ -149,7 +155,7 @@ std::string expand(const std::string& text, const Placeholders& values) {
 }
 
 IutProcess start_iut(const Adapter& adapter, const std::string& role, netns::Lab& lab, const std::string& host,
-                     Placeholders values) {
+                     Placeholders values, bool secure) {
   const auto it = adapter.roles.find(role);
   if (it == adapter.roles.end()) throw AdapterError(fmt::format("adapter {} has no role {}", adapter.name, role));
   const RoleLaunch& launch = it->second;
@@ -157,11 +163,11 @@ IutProcess start_iut(const Adapter& adapter, const std::string& role, netns::Lab
   values["prefix"] = lab.prefix();
   values["ns"] = lab.netns(host);
   values["config"] = lab.run_dir() + "/iut-" + role + ".conf";
-  if (!launch.config_template.empty()) {
-    std::ofstream(values["config"]) << expand(launch.config_template, values);
-  }
+  const bool use_secure = secure && !launch.secure_command.empty();
+  const std::string& config_template = use_secure ? launch.secure_config_template : launch.config_template;
+  if (!config_template.empty()) std::ofstream(values["config"]) << expand(config_template, values);
   std::vector<std::string> argv;
-  for (const auto& arg : launch.command) argv.push_back(expand(arg, values));
+  for (const auto& arg : use_secure ? launch.secure_command : launch.command) argv.push_back(expand(arg, values));
   IutProcess iut;
   iut.host = host;
   iut.role = role;

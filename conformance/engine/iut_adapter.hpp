@@ -40,6 +40,11 @@ struct RoleLaunch {
   std::string config_template;       // written to {config} when not empty
   ReadinessProbe ready;
   int stop_signal = 15;
+  // How to start the role with secure qualification required (§5.2.2), for
+  // cases that need the "secure_qualification" capability: command and
+  // config replace the plain ones; readiness and stop signal stay.
+  std::vector<std::string> secure_command;
+  std::string secure_config_template;
 };
 
 struct Adapter {
@@ -71,7 +76,7 @@ std::string expand(const std::string& text, const Placeholders& values);  // thr
 // Throws AdapterError (the IUT could not be started: a harness error, never
 // an IUT failure) with the last line of its log.
 IutProcess start_iut(const Adapter& adapter, const std::string& role, netns::Lab& lab, const std::string& host,
-                     Placeholders values);
+                     Placeholders values, bool secure = false);
 void stop_iut(const IutProcess& iut);
 
 }  // namespace teredo::conformance

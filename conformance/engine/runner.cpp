@@ -95,7 +95,9 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
     IutProcess iut;
     CaseRun run(spec, catalog, *lab, adapter, captures, seed);
     try {
-      iut = start_iut(adapter, spec.role, *lab, iut_host(spec.role), placeholders_for(*lab));
+      const bool secure = std::find(spec.capabilities.begin(), spec.capabilities.end(), "secure_qualification") !=
+                          spec.capabilities.end();
+      iut = start_iut(adapter, spec.role, *lab, iut_host(spec.role), placeholders_for(*lab), secure);
       run.info(fmt::format("{} {} started in {} (pid {})", adapter.name, spec.role, lab->netns(iut_host(spec.role)), iut.pid));
       spec.body(run);
       result.verdict = run.verdict();
