@@ -1,0 +1,200 @@
+// bench_malformed_flood (root): 10^6 malformed datagrams (mutations of valid
+// ones: bit flips, truncations, extensions, length-field damage) sent at
+// teredo-ref server and at teredo-ref relay in a lab. Prints the daemon's RSS
+// before and after, whether it is still alive, and whether a valid RS sent
+// afterwards still gets its RA (server) / a valid datagram is still forwarded
+// (relay). Bounded in count (--count) and time (--seconds).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "teredo/netns/lab.hpp"
+#include "teredo/wire/wire.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using teredo::netns::Lab;
+using namespace teredo::wire;
+
+long rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string key;
+  long value = -1;
+  while (status >> key) {
+    if (key == "VmRSS:") {
+      status >> value;
+      return value;
+    }
+    status.ignore(4096, '\n');
+  }
+  return value;
+}
+
+ByteVector valid_rs(std::uint8_t nonce_seed) {
+  ByteVector out;
+  AuthenticationFields auth;
+  auth.nonce.fill(nonce_seed);
+  append_datagram(out, auth, std::nullopt,
+                  build_router_solicitation(parse_ipv6("fe80::ffff:ffff:fffd").value(), parse_ipv6("ff02::2").value(), {}));
+  return out;
+}
+
+std::vector<ByteVector> seeds() {
+  const TeredoAddress a{Ipv4Address::from_octets(203, 0, 113, 1), 0, 40000, Ipv4Address::from_octets(198, 51, 100, 7)};
+  const TeredoAddress b{Ipv4Address::from_octets(203, 0, 113, 1), 0x8000, 50000, Ipv4Address::from_octets(198, 51, 100, 9)};
+  std::vector<ByteVector> out = {valid_rs(1)};
+  ByteVector with_origin;
+  append_datagram(with_origin, std::nullopt, OriginIndication{40000, Ipv4Address::from_octets(198, 51, 100, 7)},
+                  build_bubble(a.to_ipv6(), b.to_ipv6()));
+  out.push_back(with_origin);
+  out.push_back(build_bubble(a.to_ipv6(), b.to_ipv6()));
+  const std::uint8_t data[24] = {};
+  out.push_back(build_echo(a.to_ipv6(), parse_ipv6("2001:db8:1::10").value(), 64, EchoMessage{false, 1, 1, data}));
+  return out;
+}
+
+// One mutation of a valid datagram; never a valid one on purpose, but some
+// will be (a flipped bit in a payload byte), which is fine.
+ByteVector mutate(const ByteVector& seed, std::mt19937_64& rng) {
+  ByteVector m = seed;
+  switch (rng() % 6) {
+    case 0:  // flip 1-4 bits
+      for (int i = 0, n = 1 + static_cast<int>(rng() % 4); i < n; ++i) m[rng() % m.size()] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
+      break;
+    case 1:  // truncate
+      m.resize(rng() % m.size());
+      break;
+    case 2:  // extend with junk
+      for (int i = 0, n = 1 + static_cast<int>(rng() % 64); i < n; ++i) m.push_back(static_cast<std::uint8_t>(rng()));
+      break;
+    case 3:  // damage a length field (IPv6 payload length, auth lengths, ND option length)
+      m[std::min<std::size_t>(m.size() - 1, rng() % 64)] = static_cast<std::uint8_t>(rng());
+      break;
+    case 4:  // random bytes of the same size
+      for (auto& b : m) b = static_cast<std::uint8_t>(rng());
+      break;
+    default:  // a random-sized slice
+      m = ByteVector(m.begin() + static_cast<long>(rng() % m.size()), m.end());
+      break;
+  }
+  return m;
+}
+
+int udp_socket(Lab& lab, const char* address, std::uint16_t port) {
+  const int fd = lab.socket("driver", AF_INET, SOCK_DGRAM);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, address, &a.sin_addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind");
+  return fd;
+}
+
+std::uint64_t flood(int fd, const sockaddr_in& to, std::uint64_t count, double seconds, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  const auto base = seeds();
+  constexpr int kBatch = 64;
+  std::vector<ByteVector> batch(kBatch);
+  mmsghdr messages[kBatch];
+  iovec iov[kBatch];
+  std::uint64_t sent = 0;
+  const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+  while (sent < count && Clock::now() < deadline) {
+    for (int i = 0; i < kBatch; ++i) {
+      batch[i] = mutate(base[rng() % base.size()], rng);
+      if (batch[i].empty()) batch[i].push_back(0);
+      iov[i] = {batch[i].data(), batch[i].size()};
+      messages[i] = {};
+      messages[i].msg_hdr.msg_name = const_cast<sockaddr_in*>(&to);
+      messages[i].msg_hdr.msg_namelen = sizeof to;
+      messages[i].msg_hdr.msg_iov = &iov[i];
+      messages[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int n = sendmmsg(fd, messages, kBatch, 0);
+    if (n > 0) sent += static_cast<std::uint64_t>(n);
+    // Pace to what the daemon can take: a flood the socket drops tests nothing.
+    if (sent % 4096 < kBatch) std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  return sent;
+}
+
+bool answered(int fd, const sockaddr_in& to, const ByteVector& request, std::chrono::milliseconds timeout) {
+  char drain[2048];
+  while (recv(fd, drain, sizeof drain, MSG_DONTWAIT) > 0) {
+  }
+  sendto(fd, request.data(), request.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+  pollfd p{fd, POLLIN, 0};
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (poll(&p, 1, 100) <= 0) continue;
+    char buffer[2048];
+    const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) continue;
+    auto d = parse_datagram(Bytes(reinterpret_cast<std::uint8_t*>(buffer), static_cast<std::size_t>(n)));
+    if (!d) continue;
+    auto icmp = parse_icmpv6(d->ipv6);
+    if (icmp && icmp->type == kIcmpv6RouterAdvertisement) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bench_malformed_flood: malformed datagrams at teredo-ref server (needs root)"};
+  std::uint64_t count = 1000000;
+  double seconds = 120;
+  std::uint64_t seed = 1;
+  std::string reference_binary = TEREDO_REF_BIN;
+  app.add_option("--count", count, "Datagrams to send");
+  app.add_option("--seconds", seconds, "Stop after this long anyway");
+  app.add_option("--seed", seed, "Mutation seed");
+  app.add_option("--teredo-ref", reference_binary, "Path of teredo-ref");
+  CLI11_PARSE(app, argc, argv);
+  if (geteuid() != 0) {
+    fmt::print(stderr, "bench_malformed_flood needs root (network namespaces)\n");
+    return 2;
+  }
+  teredo::netns::install_teardown_on_signals();
+  try {
+    auto lab = Lab::up(teredo::netns::load_topology(std::string(TEREDO_SOURCE_DIR) + "/netns/topologies/server-only.json"));
+    const pid_t server = lab->spawn("server", {reference_binary, "server", "--primary", "203.0.113.1", "--secondary", "203.0.113.2"},
+                                    lab->run_dir() + "/teredo-ref.log");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const int fd = udp_socket(*lab, "198.51.100.7", 40000);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(kUdpPortTeredo);
+    inet_pton(AF_INET, "203.0.113.1", &to.sin_addr);
+    const bool before_ok = answered(fd, to, valid_rs(7), std::chrono::milliseconds(2000));
+    const long rss_before = rss_kib(server);
+    const auto t0 = Clock::now();
+    const std::uint64_t sent = flood(fd, to, count, seconds, seed);
+    const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const long rss_after = rss_kib(server);
+    const bool alive = teredo::netns::process_alive(server);
+    const bool after_ok = alive && answered(fd, to, valid_rs(9), std::chrono::milliseconds(2000));
+    fmt::print("teredo-ref server: {} malformed datagrams in {:.1f} s ({:.0f}/s, seed {}); alive: {}; RSS {} KiB -> {} KiB; "
+               "valid RS answered before: {}, after: {}\n",
+               sent, elapsed, static_cast<double>(sent) / elapsed, seed, alive ? "yes" : "NO", rss_before, rss_after,
+               before_ok ? "yes" : "no", after_ok ? "yes" : "NO");
+    close(fd);
+    return alive && after_ok ? 0 : 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "bench_malformed_flood: {}\n", e.what());
+    return 2;
+  }
+}
