@@ -7,18 +7,6 @@
 
 namespace teredo::node {
 
-namespace {
-std::string_view enqueue_code(EnqueueResult r) noexcept {
-  switch (r) {
-    case EnqueueResult::queued: return "queued";
-    case EnqueueResult::too_large: return "drop_queue_packet_too_large";
-    case EnqueueResult::peer_queue_full: return "drop_queue_full";
-    case EnqueueResult::total_queue_full: return "drop_queue_full_total";
-  }
-  return "drop_queue_full";
-}
-}  // namespace
-
 void Client::handle_ipv6(Time now, wire::Bytes packet, Outbox& out) {
   // R4380-5.2-04: nothing is sent before qualification succeeded.
   if (state_ != QualificationState::qualified || !address_) {
@@ -144,7 +132,7 @@ bool Client::queue_and_probe(Time now, Peer& peer, wire::Bytes packet, Outbox& o
   }
   const EnqueueResult queued = peers_.enqueue(peer, packet);
   if (queued != EnqueueResult::queued) {
-    out.drop(enqueue_code(queued), "R4380-5.2-06",
+    out.drop(to_event_code(queued), "R4380-5.2-06",
              wire::to_string(peer.address) + ": " + std::to_string(peer.queue.size()) + " packets, " +
                  std::to_string(peer.queued_bytes) + " bytes queued");
   }

@@ -5,6 +5,16 @@
 
 namespace teredo::node {
 
+std::string_view to_event_code(EnqueueResult r) noexcept {
+  switch (r) {
+    case EnqueueResult::queued: return "queued";
+    case EnqueueResult::too_large: return "drop_queue_packet_too_large";
+    case EnqueueResult::peer_queue_full: return "drop_queue_full";
+    case EnqueueResult::total_queue_full: return "drop_queue_full_total";
+  }
+  return "drop_queue_full";
+}
+
 PeerList::PeerList(PeerListConfig config)
     : config_(std::move(config)), map_(0, KeyHash{config_.hash_key}) {}
 

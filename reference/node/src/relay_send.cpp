@@ -7,18 +7,6 @@
 
 namespace teredo::node {
 
-namespace {
-std::string_view enqueue_code(EnqueueResult r) noexcept {
-  switch (r) {
-    case EnqueueResult::queued: return "queued";
-    case EnqueueResult::too_large: return "drop_queue_packet_too_large";
-    case EnqueueResult::peer_queue_full: return "drop_queue_full";
-    case EnqueueResult::total_queue_full: return "drop_queue_full_total";
-  }
-  return "drop_queue_full";
-}
-}  // namespace
-
 void Relay::handle_ipv6(Time now, wire::Bytes packet, Outbox& out) {
   const auto parsed = wire::parse_ipv6_packet(packet);
   if (!parsed) {
@@ -112,7 +100,7 @@ void Relay::handle_ipv6(Time now, wire::Bytes packet, Outbox& out) {
   // within the per-entry and global bounds.
   const EnqueueResult queued = peers_.enqueue(*peer, packet);
   if (queued != EnqueueResult::queued) {
-    out.drop(enqueue_code(queued), "R4380-5.4.1-10",
+    out.drop(to_event_code(queued), "R4380-5.4.1-10",
              wire::to_string(h.destination) + ": " + std::to_string(peer->queue.size()) +
                  " packets, " + std::to_string(peer->queued_bytes) + " bytes queued");
   }

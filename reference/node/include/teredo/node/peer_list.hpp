@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -85,6 +86,8 @@ struct Peer {
 };
 
 enum class EnqueueResult : std::uint8_t { queued, too_large, peer_queue_full, total_queue_full };
+// The event code a refused enqueue is logged with ("drop_queue_full", ...).
+std::string_view to_event_code(EnqueueResult r) noexcept;
 
 class PeerList {
  public:
