@@ -279,9 +279,10 @@ json coverage(const Catalog& catalog, const std::vector<std::string>& roles, con
   json requirements = json::object();
   std::vector<std::string> uncovered;
   std::size_t testable = 0, covered = 0;
-  for (const auto& [id, r] : catalog.all()) {
+  for (const auto& [id, requirement] : catalog.all()) {
+    const Requirement& r = requirement;  // a lambda cannot capture a structured binding in C++20
     if (!r.testable_black_box()) continue;
-    const bool in_scope = std::any_of(roles.begin(), roles.end(), [&](const std::string& role) { return r.applies_to(role); });
+    const bool in_scope = std::any_of(roles.begin(), roles.end(), [&r](const std::string& role) { return r.applies_to(role); });
     if (!in_scope) continue;
     ++testable;
     const auto it = covered_by.find(id);
