@@ -2,8 +2,9 @@
 // ones: bit flips, truncations, extensions, length-field damage) sent at
 // teredo-ref server and at teredo-ref relay in a lab. Prints the daemon's RSS
 // before and after, whether it is still alive, and whether a valid RS sent
-// afterwards still gets its RA (server) / a valid datagram is still forwarded
-// (relay). Bounded in count (--count) and time (--seconds).
+// afterwards still gets its RA (server) / a valid Teredo datagram is still
+// forwarded to the native host (relay). Bounded in count (--count) and time
+// (--seconds) per target.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -13,6 +14,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <array>
 #include <chrono>
 #include <fstream>
 #include <random>
@@ -94,6 +96,8 @@ ByteVector mutate(const ByteVector& seed, std::mt19937_64& rng) {
 
 int udp_socket(Lab& lab, const char* address, std::uint16_t port) {
   const int fd = lab.socket("driver", AF_INET, SOCK_DGRAM);
+  timeval tv{0, 100000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
@@ -152,6 +156,57 @@ bool answered(int fd, const sockaddr_in& to, const ByteVector& request, std::chr
 
 }  // namespace
 
+// A valid Teredo datagram from the driver's own Teredo address (its mapped
+// endpoint is its real one) to the native host; true when the native host's
+// UDP socket gets it through the relay.
+bool relay_forwards(Lab& lab, int client, int native) {
+  const TeredoAddress self{Ipv4Address::from_octets(203, 0, 113, 1), 0, 40000, Ipv4Address::from_octets(198, 51, 100, 7)};
+  const Ipv6Address destination = parse_ipv6("2001:db8:1::10").value();
+  ByteVector udp;
+  ByteWriter w(udp);
+  w.u16(40000);
+  w.u16(9000);
+  w.u16(12);
+  w.u16(0);
+  w.bytes(std::array<std::uint8_t, 4>{'p', 'i', 'n', 'g'});
+  ChecksumAccumulator sum;
+  sum.add(self.to_ipv6().bytes);
+  sum.add(destination.bytes);
+  sum.add_u32(static_cast<std::uint32_t>(udp.size()));
+  sum.add_u16(kNextHeaderUdp);
+  sum.add(udp);
+  w.patch_u16(6, sum.finish());
+  Ipv6Header h;
+  h.next_header = kNextHeaderUdp;
+  h.hop_limit = 64;
+  h.source = self.to_ipv6();
+  h.destination = destination;
+  const ByteVector packet = build_ipv6_packet(h, udp);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(3545);
+  inet_pton(AF_INET, "198.51.100.20", &to.sin_addr);
+  (void)lab;
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    sendto(client, packet.data(), packet.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+    char buffer[256];
+    if (recv(native, buffer, sizeof buffer, 0) == 4) return true;
+  }
+  return false;
+}
+
+int native_socket(Lab& lab) {
+  const int fd = lab.socket("v6host", AF_INET6, SOCK_DGRAM);
+  timeval tv{0, 200000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_port = htons(9000);
+  inet_pton(AF_INET6, "2001:db8:1::10", &a.sin6_addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind v6host");
+  return fd;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"bench_malformed_flood: malformed datagrams at teredo-ref server (needs root)"};
   std::uint64_t count = 1000000;
@@ -169,30 +224,67 @@ int main(int argc, char** argv) {
   }
   teredo::netns::install_teardown_on_signals();
   try {
-    auto lab = Lab::up(teredo::netns::load_topology(std::string(TEREDO_SOURCE_DIR) + "/netns/topologies/server-only.json"));
-    const pid_t server = lab->spawn("server", {reference_binary, "server", "--primary", "203.0.113.1", "--secondary", "203.0.113.2"},
-                                    lab->run_dir() + "/teredo-ref.log");
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    const int fd = udp_socket(*lab, "198.51.100.7", 40000);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(kUdpPortTeredo);
-    inet_pton(AF_INET, "203.0.113.1", &to.sin_addr);
-    const bool before_ok = answered(fd, to, valid_rs(7), std::chrono::milliseconds(2000));
-    const long rss_before = rss_kib(server);
-    const auto t0 = Clock::now();
-    const std::uint64_t sent = flood(fd, to, count, seconds, seed);
-    const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    const long rss_after = rss_kib(server);
-    const bool alive = teredo::netns::process_alive(server);
-    const bool after_ok = alive && answered(fd, to, valid_rs(9), std::chrono::milliseconds(2000));
-    fmt::print("teredo-ref server: {} malformed datagrams in {:.1f} s ({:.0f}/s, seed {}); alive: {}; RSS {} KiB -> {} KiB; "
-               "valid RS answered before: {}, after: {}\n",
-               sent, elapsed, static_cast<double>(sent) / elapsed, seed, alive ? "yes" : "NO", rss_before, rss_after,
-               before_ok ? "yes" : "no", after_ok ? "yes" : "NO");
-    close(fd);
-    return alive && after_ok ? 0 : 1;
+    bool all_ok = true;
+    {
+      auto lab = Lab::up(teredo::netns::load_topology(std::string(TEREDO_SOURCE_DIR) + "/netns/topologies/server-only.json"));
+      const pid_t server = lab->spawn("server", {reference_binary, "server", "--primary", "203.0.113.1", "--secondary", "203.0.113.2"},
+                                      lab->run_dir() + "/teredo-ref.log");
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      const int fd = udp_socket(*lab, "198.51.100.7", 40000);
+      sockaddr_in to{};
+      to.sin_family = AF_INET;
+      to.sin_port = htons(kUdpPortTeredo);
+      inet_pton(AF_INET, "203.0.113.1", &to.sin_addr);
+      const bool before_ok = answered(fd, to, valid_rs(7), std::chrono::milliseconds(2000));
+      const long rss_before = rss_kib(server);
+      const auto t0 = Clock::now();
+      const std::uint64_t sent = flood(fd, to, count, seconds, seed);
+      const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      const long rss_after = rss_kib(server);
+      const bool alive = teredo::netns::process_alive(server);
+      const bool after_ok = alive && answered(fd, to, valid_rs(9), std::chrono::milliseconds(2000));
+      fmt::print("teredo-ref server: {} malformed datagrams in {:.1f} s ({:.0f}/s, seed {}); alive: {}; RSS {} KiB -> {} KiB; "
+                 "valid RS answered before: {}, after: {}\n",
+                 sent, elapsed, static_cast<double>(sent) / elapsed, seed, alive ? "yes" : "NO", rss_before, rss_after,
+                 before_ok ? "yes" : "no", after_ok ? "yes" : "NO");
+      close(fd);
+      all_ok = all_ok && alive && after_ok;
+    }
+    {
+      auto topology = teredo::netns::load_topology(std::string(TEREDO_SOURCE_DIR) + "/netns/topologies/relay-bench.json");
+      auto lab = Lab::up(topology);
+      const pid_t relay = lab->spawn("relay", {reference_binary, "relay", "--bind", "198.51.100.20:3545", "--interface",
+                                               lab->prefix() + "-tun"},
+                                     lab->run_dir() + "/teredo-ref-relay.log");
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      const int client = udp_socket(*lab, "198.51.100.7", 40000);
+      const int native = native_socket(*lab);
+      const bool before_ok = relay_forwards(*lab, client, native);
+      const long rss_before = rss_kib(relay);
+      sockaddr_in to{};
+      to.sin_family = AF_INET;
+      to.sin_port = htons(3545);
+      inet_pton(AF_INET, "198.51.100.20", &to.sin_addr);
+      const auto t0 = Clock::now();
+      const std::uint64_t sent = flood(client, to, count, seconds, seed + 1);
+      const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      const long rss_after = rss_kib(relay);
+      const bool alive = teredo::netns::process_alive(relay);
+      char drain[2048];
+      while (recv(native, drain, sizeof drain, MSG_DONTWAIT) > 0) {
+      }
+      const bool after_ok = alive && relay_forwards(*lab, client, native);
+      fmt::print("teredo-ref relay:  {} malformed datagrams in {:.1f} s ({:.0f}/s, seed {}); alive: {}; RSS {} KiB -> {} KiB; "
+                 "valid datagram forwarded before: {}, after: {}\n",
+                 sent, elapsed, static_cast<double>(sent) / elapsed, seed + 1, alive ? "yes" : "NO", rss_before, rss_after,
+                 before_ok ? "yes" : "no", after_ok ? "yes" : "NO");
+      close(client);
+      close(native);
+      all_ok = all_ok && alive && after_ok;
+    }
+    return all_ok ? 0 : 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "bench_malformed_flood: {}\n", e.what());
     return 2;
