@@ -27,6 +27,19 @@ void report_send(EventLog& log, node::Time now, const SendReport& r, node::UdpEn
                     ", first to " + node::to_string(r.first_failed_to) + ": " + std::strerror(r.first_error));
 }
 
+// SIGTERM/SIGINT/SIGHUP: log the signal and the counters, then leave the loop
+// (both runners shut down the same way).
+void add_stop_handler(EventLoop& loop, SignalFd& signals, EventLog& log, const RunnerStats& stats,
+                      int& stop_signal) {
+  loop.add(signals.fd(), [&loop, &signals, &log, &stats, &stop_signal](std::uint32_t) {
+    while (const auto s = signals.read()) stop_signal = *s;
+    log.line(monotonic_now(), "stop " + signal_name(stop_signal));
+    log.line(monotonic_now(), "stats " + to_string(stats));
+    log.flush();
+    loop.stop();
+  });
+}
+
 }  // namespace
 
 std::string to_string(const RunnerStats& s) {
@@ -60,13 +73,7 @@ ServerRunner::ServerRunner(node::Server& server, EventLog& log, SignalFd& signal
   for (std::size_t i = 0; i < sockets_.size(); ++i) {
     loop_.add(sockets_[i]->fd(), [this, i](std::uint32_t) { on_readable(i); });
   }
-  loop_.add(signals_.fd(), [this](std::uint32_t) {
-    while (const auto s = signals_.read()) stop_signal_ = *s;
-    log_.line(monotonic_now(), "stop " + signal_name(stop_signal_));
-    log_.line(monotonic_now(), "stats " + to_string(stats_));
-    log_.flush();
-    loop_.stop();
-  });
+  add_stop_handler(loop_, signals_, log_, stats_, stop_signal_);
 }
 
 int ServerRunner::run() {
@@ -144,13 +151,7 @@ RelayRunner::RelayRunner(node::Relay& relay, EventLog& log, SignalFd& signals, R
   loop_.add(socket_.fd(), [this](std::uint32_t) { on_udp(); });
   loop_.add(tun_->fd(), [this](std::uint32_t) { on_tun(); });
   loop_.add(timer_.fd(), [this](std::uint32_t) { on_timer(); });
-  loop_.add(signals_.fd(), [this](std::uint32_t) {
-    while (const auto s = signals_.read()) stop_signal_ = *s;
-    log_.line(monotonic_now(), "stop " + signal_name(stop_signal_));
-    log_.line(monotonic_now(), "stats " + to_string(stats_));
-    log_.flush();
-    loop_.stop();
-  });
+  add_stop_handler(loop_, signals_, log_, stats_, stop_signal_);
 }
 
 int RelayRunner::run() {
