@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/fixtures.hpp"
 #include "teredo/node/endpoint.hpp"
 #include "teredo/node/outbox.hpp"
 #include "teredo/wire/bytes.hpp"
@@ -27,59 +28,13 @@ namespace teredo::node::test {
 using wire::ByteVector;
 using wire::Bytes;
 
-inline ByteVector hex(std::string_view text) {
-  const auto value = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  ByteVector out;
-  int high = -1;
-  for (char c : text) {
-    if (c == ' ' || c == '\n' || c == '|') continue;
-    const int v = value(c);
-    if (v < 0) throw std::invalid_argument("hex fixture: not a hex digit");
-    if (high < 0) {
-      high = v;
-    } else {
-      out.push_back(static_cast<std::uint8_t>((high << 4) | v));
-      high = -1;
-    }
-  }
-  if (high >= 0) throw std::invalid_argument("hex fixture: odd number of digits");
-  return out;
-}
-
-inline std::string hexstr(Bytes bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  for (std::uint8_t b : bytes) {
-    s.push_back(kDigits[b >> 4]);
-    s.push_back(kDigits[b & 0x0F]);
-  }
-  return s;
-}
-
-inline wire::Ipv6Address v6(const char* text) {
-  wire::Ipv6Address a;
-  if (inet_pton(AF_INET6, text, a.bytes.data()) != 1) {
-    throw std::invalid_argument(std::string("bad IPv6 fixture ") + text);
-  }
-  return a;
-}
-
-constexpr wire::Ipv4Address v4(std::uint32_t a, std::uint32_t b, std::uint32_t c, std::uint32_t d) {
-  return wire::Ipv4Address{(a << 24) | (b << 16) | (c << 8) | d};
-}
+using teredo::test::concat;
+using teredo::test::hex;
+using teredo::test::hexstr;
+using teredo::test::v4;
+using teredo::test::v6;
 
 constexpr UdpEndpoint ep(wire::Ipv4Address a, std::uint16_t port) { return UdpEndpoint{a, port}; }
-
-inline ByteVector concat(std::initializer_list<Bytes> parts) {
-  ByteVector out;
-  for (Bytes p : parts) out.insert(out.end(), p.begin(), p.end());
-  return out;
-}
 
 // RFC 1071 over the RFC 8200 §8.1 pseudo-header, written independently of
 // reference/wire: returns 0 for a message whose checksum is right.

@@ -12,71 +12,18 @@
 #include <string_view>
 #include <vector>
 
+#include "common/fixtures.hpp"
 #include "teredo/wire/bytes.hpp"
 #include "teredo/wire/ipv4.hpp"
 #include "teredo/wire/ipv6.hpp"
 
 namespace teredo::wire::test {
 
-// Hex digits with optional whitespace between bytes; throws on anything else
-// (GoogleTest reports the exception as a test failure).
-inline ByteVector hex(std::string_view text) {
-  const auto value = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  ByteVector out;
-  int high = -1;
-  for (char c : text) {
-    if (c == ' ' || c == '\n' || c == '\t') {
-      if (high >= 0) throw std::invalid_argument("hex fixture: separator inside a byte");
-      continue;
-    }
-    const int v = value(c);
-    if (v < 0) throw std::invalid_argument("hex fixture: not a hex digit");
-    if (high < 0) {
-      high = v;
-    } else {
-      out.push_back(static_cast<std::uint8_t>((high << 4) | v));
-      high = -1;
-    }
-  }
-  if (high >= 0) throw std::invalid_argument("hex fixture: odd number of digits");
-  return out;
-}
-
-// Lower-case hex, for readable failure messages (EXPECT_EQ(hexstr(x), "...")).
-inline std::string hexstr(Bytes bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  for (std::uint8_t b : bytes) {
-    s.push_back(kDigits[b >> 4]);
-    s.push_back(kDigits[b & 0x0F]);
-  }
-  return s;
-}
-
-// An IPv6 address from text through glibc, not through parse_ipv6.
-inline Ipv6Address v6(const char* text) {
-  Ipv6Address a;
-  if (inet_pton(AF_INET6, text, a.bytes.data()) != 1) {
-    throw std::invalid_argument(std::string("v6 fixture: bad address ") + text);
-  }
-  return a;
-}
-
-// An IPv4 address from its four octets, without Ipv4Address::from_octets.
-constexpr Ipv4Address v4(std::uint32_t a, std::uint32_t b, std::uint32_t c, std::uint32_t d) {
-  return Ipv4Address{(a << 24) | (b << 16) | (c << 8) | d};
-}
-
-inline ByteVector concat(std::initializer_list<Bytes> parts) {
-  ByteVector out;
-  for (Bytes p : parts) out.insert(out.end(), p.begin(), p.end());
-  return out;
-}
+using teredo::test::concat;
+using teredo::test::hex;
+using teredo::test::hexstr;
+using teredo::test::v4;
+using teredo::test::v6;
 
 inline ByteVector to_vector(Bytes b) { return ByteVector(b.begin(), b.end()); }
 
