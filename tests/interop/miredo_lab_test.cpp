@@ -4,6 +4,8 @@
 // what the Miredo client concludes and the address it gets, and requires
 // ping6 both ways through the Miredo relay behind the cone NATs.
 #include <gtest/gtest.h>
+
+#include "common/nat_profiles.hpp"
 #include <unistd.h>
 
 #include <chrono>
@@ -21,20 +23,8 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using teredo::netns::Lab;
 
-struct Case {
-  std::string profile;
-  bool ping_required;  // RFC 4380 works through this NAT: ping6 must pass
-};
-
-void PrintTo(const Case& c, std::ostream* os) { *os << c.profile; }
-
-const Case kCases[] = {
-    {"full-cone", true},
-    {"restricted-cone", true},
-    {"port-restricted-cone", true},
-    {"symmetric", false},
-    {"linux-masquerade", false},
-};
+using Case = teredo::test::NatProfileCase;
+using teredo::test::kNatProfileCases;
 
 std::optional<std::string> teredo_address(Lab& lab, const std::string& host, const std::string& ifname) {
   const auto r = lab.exec(host, {"ip", "-6", "-o", "addr", "show", "dev", ifname});
@@ -112,12 +102,7 @@ TEST_P(MiredoInteropTest, ClientQualifiesAndPingsThroughTheMiredoRelay) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Profiles, MiredoInteropTest, ::testing::ValuesIn(kCases), [](const auto& param_info) {
-  std::string name = param_info.param.profile;
-  for (char& ch : name) {
-    if (ch == '-') ch = '_';
-  }
-  return name;
-});
+INSTANTIATE_TEST_SUITE_P(Profiles, MiredoInteropTest, ::testing::ValuesIn(kNatProfileCases),
+                         [](const auto& param_info) { return teredo::test::profile_test_name(param_info.param); });
 
 }  // namespace

@@ -4,6 +4,8 @@
 // both ways; and teredo-ref relay serves a Miredo client of miredo-server.
 #include <gtest/gtest.h>
 
+#include "common/nat_profiles.hpp"
+
 #include <thread>
 
 #include "ref_harness.hpp"
@@ -14,19 +16,8 @@ namespace {
 
 using netns::Lab;
 
-struct Case {
-  std::string profile;
-  bool ping_required;  // RFC 4380 works through this NAT: ping6 must pass
-};
-void PrintTo(const Case& c, std::ostream* os) { *os << c.profile; }
-
-const Case kCases[] = {
-    {"full-cone", true},
-    {"restricted-cone", true},
-    {"port-restricted-cone", true},
-    {"symmetric", false},
-    {"linux-masquerade", false},
-};
+using Case = teredo::test::NatProfileCase;
+using teredo::test::kNatProfileCases;
 
 Daemon start_miredo(Lab& lab, const std::string& host, const std::string& name, const std::string& conf,
                     const std::string& binary = "miredo") {
@@ -95,13 +86,8 @@ TEST_P(RefInteropTest, MiredoClientQualifiesWithRefServerAndPingsThroughRefRelay
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Profiles, RefInteropTest, ::testing::ValuesIn(kCases), [](const auto& param_info) {
-  std::string name = param_info.param.profile;
-  for (char& ch : name) {
-    if (ch == '-') ch = '_';
-  }
-  return name;
-});
+INSTANTIATE_TEST_SUITE_P(Profiles, RefInteropTest, ::testing::ValuesIn(kNatProfileCases),
+                         [](const auto& param_info) { return teredo::test::profile_test_name(param_info.param); });
 
 class RefRelayMiredoInteropTest : public ::testing::Test {
  protected:
