@@ -215,21 +215,23 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                         }
                         int failures = 0;
                         for (const auto& [role, launch] : adapter.roles) {
-                          const std::string topology = role == "server" ? "server-only" : "client-nat";
-                          auto lab = netns::Lab::up(netns::load_topology(std::string(TEREDO_SOURCE_DIR) +
-                                                                         "/netns/topologies/" + topology + ".json"));
-                          try {
-                            Placeholders values = {{"server_v4", "203.0.113.1"}, {"server_v4_secondary", "203.0.113.2"},
-                                                   {"relay_v4", "198.51.100.20"}, {"iface", lab->prefix() + "-tun"},
-                                                   {"teredo_ref", TEREDO_REF_BIN}, {"secret", "teredo-conformance-secret"},
-                                                   {"client_id", "client-7"}};
-                            const std::string host = role == "server" ? "server" : role == "client" ? "client" : "relay";
-                            const IutProcess p = start_iut(adapter, role, *lab, host, values);
-                            stop_iut(p);
-                            std::cout << fmt::format("  {}: started and ready in the {} lab\n", role, topology);
-                          } catch (const AdapterError& e) {
-                            ++failures;
-                            std::cout << fmt::format("  {}: FAILED: {}\n", role, e.what());
+                          // The plain launch, then every variant (secure, relay) the role declares.
+                          std::vector<std::string> variants = {""};
+                          for (const auto& [capability, variant] : launch.variants) variants.push_back(capability);
+                          for (const auto& capability : variants) {
+                            const std::string topology = role == "server" ? "server-only" : "client-nat";
+                            const std::string what = capability.empty() ? role : role + " (" + capability + ")";
+                            auto lab = netns::Lab::up(netns::load_topology(std::string(TEREDO_SOURCE_DIR) +
+                                                                           "/netns/topologies/" + topology + ".json"));
+                            try {
+                              const IutProcess p =
+                                  start_iut(adapter, role, *lab, iut_host(role), lab_placeholders(*lab), capability);
+                              stop_iut(p);
+                              std::cout << fmt::format("  {}: started and ready in the {} lab\n", what, topology);
+                            } catch (const AdapterError& e) {
+                              ++failures;
+                              std::cout << fmt::format("  {}: FAILED: {}\n", what, e.what());
+                            }
                           }
                         }
                         return failures ? 2 : kExitOk;

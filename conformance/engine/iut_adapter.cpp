@@ -96,11 +96,17 @@ Adapter load_adapter(const std::string& name_or_path) {
         launch.command = rj.value("command", std::vector<std::string>{});
         if (launch.command.empty()) problems.push_back(fmt::format("roles.{}.command is required", role));
         launch.config_template = rj.value("config", "");
-        const json secure = rj.value("secure", json::object());
-        launch.secure_command = secure.value("command", std::vector<std::string>{});
-        launch.secure_config_template = secure.value("config", "");
-        if (!secure.empty() && launch.secure_command.empty()) {
-          problems.push_back(fmt::format("roles.{}.secure.command is required when secure is given", role));
+        for (const auto& [key, capability] : kLaunchVariants) {
+          if (!rj.contains(key)) continue;
+          const json variant = rj[key];
+          RoleLaunch::Variant v{variant.value("command", std::vector<std::string>{}), variant.value("config", "")};
+          if (v.command.empty()) {
+            problems.push_back(fmt::format("roles.{}.{}.command is required when {} is given", role, key, key));
+          }
+          if (std::string(key) == "relay" && role != "server") {
+            problems.push_back(fmt::format("roles.{}.relay: only the server role has a server+relay launch", role));
+          }
+          launch.variants.emplace(capability, std::move(v));
         }
         const json ready = rj.value("ready", json::object());
         launch.ready.kind = ready.value("kind", "delay");
@@ -154,8 +160,24 @@ std::string expand(const std::string& text, const Placeholders& values) {
   return out;
 }
 
+std::string iut_host(const std::string& role) {
+  if (role == "server") return "server";
+  if (role == "client") return "client";
+  return "relay";
+}
+
+Placeholders lab_placeholders(const netns::Lab& lab) {
+  return {{"server_v4", "203.0.113.1"},
+          {"server_v4_secondary", "203.0.113.2"},
+          {"relay_v4", "198.51.100.20"},
+          {"iface", lab.prefix() + "-tun"},
+          {"teredo_ref", TEREDO_REF_BIN},
+          {"secret", "teredo-conformance-secret"},
+          {"client_id", "client-7"}};
+}
+
 IutProcess start_iut(const Adapter& adapter, const std::string& role, netns::Lab& lab, const std::string& host,
-                     Placeholders values, bool secure) {
+                     Placeholders values, const std::string& capability) {
   const auto it = adapter.roles.find(role);
   if (it == adapter.roles.end()) throw AdapterError(fmt::format("adapter {} has no role {}", adapter.name, role));
   const RoleLaunch& launch = it->second;
@@ -163,11 +185,12 @@ IutProcess start_iut(const Adapter& adapter, const std::string& role, netns::Lab
   values["prefix"] = lab.prefix();
   values["ns"] = lab.netns(host);
   values["config"] = lab.run_dir() + "/iut-" + role + ".conf";
-  const bool use_secure = secure && !launch.secure_command.empty();
-  const std::string& config_template = use_secure ? launch.secure_config_template : launch.config_template;
+  const auto variant = launch.variants.find(capability);
+  const bool use_variant = variant != launch.variants.end();
+  const std::string& config_template = use_variant ? variant->second.config_template : launch.config_template;
   if (!config_template.empty()) std::ofstream(values["config"]) << expand(config_template, values);
   std::vector<std::string> argv;
-  for (const auto& arg : use_secure ? launch.secure_command : launch.command) argv.push_back(expand(arg, values));
+  for (const auto& arg : use_variant ? variant->second.command : launch.command) argv.push_back(expand(arg, values));
   IutProcess iut;
   iut.host = host;
   iut.role = role;

@@ -40,11 +40,16 @@ struct RoleLaunch {
   std::string config_template;       // written to {config} when not empty
   ReadinessProbe ready;
   int stop_signal = 15;
-  // How to start the role with secure qualification required (§5.2.2), for
-  // cases that need the "secure_qualification" capability: command and
-  // config replace the plain ones; readiness and stop signal stay.
-  std::vector<std::string> secure_command;
-  std::string secure_config_template;
+  // Other ways to start the role, keyed by the capability a case needs them
+  // for: "secure_qualification" (JSON key "secure": §5.2.2 required) and
+  // "server_relay" (JSON key "relay", server role only: a server that is
+  // also a relay, §5.4.3). Command and config replace the plain ones;
+  // readiness and stop signal stay.
+  struct Variant {
+    std::vector<std::string> command;
+    std::string config_template;
+  };
+  std::map<std::string, Variant> variants;
 };
 
 struct Adapter {
@@ -72,11 +77,26 @@ struct IutProcess {
 using Placeholders = std::map<std::string, std::string>;
 std::string expand(const std::string& text, const Placeholders& values);  // throws AdapterError on an unknown {name}
 
-// Starts the role's command in `host` and waits for its readiness probe.
+// Which lab host runs the IUT of each role ("server", "client", else "relay").
+std::string iut_host(const std::string& role);
+// The placeholder values a lab gives an adapter's commands and configs
+// ({server_v4}, {iface}, {teredo_ref}, {secret}, ...; start_iut adds
+// {run_dir}, {prefix}, {ns} and {config}).
+Placeholders lab_placeholders(const netns::Lab& lab);
+
+// The launch variants: adapter JSON key -> the capability it serves.
+inline constexpr std::pair<const char*, const char*> kLaunchVariants[] = {
+    {"secure", "secure_qualification"},
+    {"relay", "server_relay"},
+};
+
+// Starts the role's command in `host` (the launch variant for `capability`
+// when the role has one, else the plain command) and waits for its readiness
+// probe.
 // Throws AdapterError (the IUT could not be started: a harness error, never
 // an IUT failure) with the last line of its log.
 IutProcess start_iut(const Adapter& adapter, const std::string& role, netns::Lab& lab, const std::string& host,
-                     Placeholders values, bool secure = false);
+                     Placeholders values, const std::string& capability = {});
 void stop_iut(const IutProcess& iut);
 
 }  // namespace teredo::conformance

@@ -26,13 +26,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// Which lab host runs the IUT of each role.
-std::string iut_host(const std::string& role) {
-  if (role == "server") return "server";
-  if (role == "client") return "client";
-  return "relay";
-}
-
 std::string utc_now() {
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr)));
 }
@@ -48,16 +41,6 @@ std::string file_sha256(const std::string& path) {
   std::string hex;
   for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
   return hex;
-}
-
-Placeholders placeholders_for(const netns::Lab& lab) {
-  return {{"server_v4", "203.0.113.1"},
-          {"server_v4_secondary", "203.0.113.2"},
-          {"relay_v4", "198.51.100.20"},
-          {"iface", lab.prefix() + "-tun"},
-          {"teredo_ref", TEREDO_REF_BIN},
-          {"secret", "teredo-conformance-secret"},
-          {"client_id", "client-7"}};
 }
 
 struct AttemptResult {
@@ -95,9 +78,15 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
     IutProcess iut;
     CaseRun run(spec, catalog, *lab, adapter, captures, seed);
     try {
-      const bool secure = std::find(spec.capabilities.begin(), spec.capabilities.end(), "secure_qualification") !=
-                          spec.capabilities.end();
-      iut = start_iut(adapter, spec.role, *lab, iut_host(spec.role), placeholders_for(*lab), secure);
+      // The first capability of the case that has a launch variant picks it.
+      std::string variant;
+      for (const auto& [key, capability] : kLaunchVariants) {
+        if (variant.empty() && std::find(spec.capabilities.begin(), spec.capabilities.end(), capability) !=
+                                   spec.capabilities.end()) {
+          variant = capability;
+        }
+      }
+      iut = start_iut(adapter, spec.role, *lab, iut_host(spec.role), lab_placeholders(*lab), variant);
       run.info(fmt::format("{} {} started in {} (pid {})", adapter.name, spec.role, lab->netns(iut_host(spec.role)), iut.pid));
       spec.body(run);
       result.verdict = run.verdict();

@@ -354,6 +354,8 @@ SilenceProbe probe_carry(CaseRun& run, const Peer& from, Bytes payload, std::str
   return p;
 }
 
+bool same(Bytes a, Bytes b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); }
+
 std::string endpoint(const Ipv4Address& a, std::uint16_t port) { return fmt::format("{}:{}", to_string(a), port); }
 
 std::string describe(const Reply& reply) {

@@ -193,7 +193,8 @@ std::string describe_frame(const CapturedFrame& frame, wire::LinkType link);
 FrameRef frame_ref(const Reply& reply);             // {"driver.pcap", frame}
 FrameRef frame_ref(std::uint64_t frame, const std::string& vantage = "driver");
 std::string endpoint(const wire::Ipv4Address& a, std::uint16_t port);
-std::string hex(wire::Bytes bytes);                 // "00 00 fe ae"
+std::string hex(wire::Bytes bytes);
+bool same(wire::Bytes a, wire::Bytes b);  // byte-for-byte equal                 // "00 00 fe ae"
 std::vector<FrameRef> frames_of(std::initializer_list<std::uint64_t> numbers);  // skips 0
 
 }  // namespace teredo::conformance::server

@@ -16,8 +16,6 @@ namespace {
 
 using namespace teredo::wire;
 
-bool same(Bytes a, Bytes b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); }
-
 // Sends `packet` from a to the server and returns the datagram forwarded to
 // `to` carrying it, recording `requirement` as failed when nothing came.
 std::optional<Reply> forward_one(CaseRun& run, const std::string& requirement, const Peer& a, const Peer& to,

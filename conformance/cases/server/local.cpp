@@ -1,5 +1,5 @@
 // §5.3.1: packets for the server itself (ff02::2, its link-local address),
-// §5.4.3 (every server can be a relay) and §5.5 (sunset) as far as a server
+// §5.4.3 (a server configured as a relay too) and §5.5 (sunset) as far as a server
 // black box shows them.
 #include <fmt/format.h>
 
@@ -91,20 +91,70 @@ void bubble_to_server(CaseRun& run) {
   judge_silence(run, {"R4380-5.3.1-10"}, probes, control_rs());
 }
 
+// UDP in IPv6 (source port 5000, destination 6000, "test"; checksum 0: the
+// IUT forwards it, nobody parses it).
+ByteVector udp_packet(const Ipv6Address& source, const Ipv6Address& destination) {
+  Ipv6Header h;
+  h.next_header = kNextHeaderUdp;
+  h.hop_limit = 64;
+  h.source = source;
+  h.destination = destination;
+  return build_ipv6_packet(h, ByteVector{0x13, 0x88, 0x17, 0x70, 0x00, 0x0c, 0x00, 0x00, 't', 'e', 's', 't'});
+}
+
 void relay_capability(CaseRun& run) {
-  std::string roles;
-  for (const auto& [role, launch] : run.adapter().roles) roles += (roles.empty() ? "" : ", ") + role;
-  run.info("the adapter declares the roles: " + roles);
-  run.inconclusive("R4380-5.4.3-01",
-                   "RFC 4380 §5.4.3 'all Teredo servers must be capable of behaving as Teredo relays' is a property "
-                   "of the product, not a behaviour of the running server: the server role of this adapter starts a "
-                   "pure server (§5.3), which by §5.3.1 rule 2 SHOULD discard what a relay would carry, so no trace "
-                   "of it can show the relay capability. The relay-role cases judge relay behaviour when the adapter "
-                   "declares a relay launch (declared roles: " + roles + ").");
-  run.inconclusive("R4380-5.4.3-02",
-                   "the union of the §5.3.1 and §5.4.2 rules applies only to a node configured as server and relay at "
-                   "once; the adapter format has no combined server+relay launch, so the running server is a pure "
-                   "server and the combined rules cannot be exercised.");
+  // The IUT runs its server+relay launch (capability server_relay). A pure
+  // server SHOULD drop this UDP-in-IPv6 packet (R4380-5.3.1-03); a server
+  // that also relays forwards it (§5.4.3).
+  const Ipv6Address v6host = ipv6(kV6Host);
+  const Peer spoofer = make_peer(run, kRelayHost, 40492, 0, "relay");
+  const Peer a = make_peer(run, kRelayHost, 40491, 0, "relay");
+  // The spoofed packet first: its Teredo source embeds 198.51.100.20:40493,
+  // not the endpoint it comes from. §5.3.1 rule 7 and the §5.4.2 check of a
+  // relay both discard it; a combined node applies both (R4380-5.4.3-02).
+  const Ipv6Address forged = teredo_address(kPrimary, 0, kRelayHost, 40493);
+  const Sent spoofed = send_from(run, spoofer, encapsulate(udp_packet(forged, v6host)));
+  std::this_thread::sleep_for(kSilenceWindow);
+  const Sent sent = send_from(run, a, encapsulate(udp_packet(a.teredo, v6host)));
+  Capture& v6 = run.capture("v6host");
+  const auto link = v6.link_type();
+  const auto native_udp = [&](const Ipv6Address& source) {
+    return [&, source](const CapturedFrame& f) {
+      const auto n = native_ipv6(link, f.data);
+      return n && n->header.source == source && n->header.destination == v6host &&
+             n->header.next_header == kNextHeaderUdp;
+    };
+  };
+  const auto seen = v6.wait_for(native_udp(a.teredo), kAnswerTimeout);
+  if (!seen) {
+    run.check("R4380-5.4.3-01", false,
+              "the UDP-in-IPv6 packet routed natively to 2001:db8:1::10 (seen on v6host:eth0) by the server "
+              "configured as a relay",
+              fmt::format("nothing on v6host:eth0 within {} ms after {} -> {} (UDP) sent from {} (driver frame {})",
+                          kAnswerTimeout.count(), to_string(a.teredo), kV6Host, a.where(), sent.frame),
+              frames_of({sent.frame}));
+    run.inconclusive("R4380-5.4.3-02", "the valid packet was not forwarded either, so the silence after the spoofed "
+                                       "one proves nothing");
+    return;
+  }
+  const auto n = native_ipv6(link, seen->data);
+  const auto original = parse_ipv6_packet(udp_packet(a.teredo, v6host));
+  const bool unchanged = n && original && same(n->payload, original->payload);
+  run.check("R4380-5.4.3-01", unchanged,
+            "the UDP-in-IPv6 packet (neither bubble nor ICMPv6) routed natively to 2001:db8:1::10, payload unchanged",
+            fmt::format("native IPv6 {} -> {} next header {} on v6host:eth0 (frame {}), payload {}", to_string(a.teredo),
+                        kV6Host, n ? n->header.next_header : 0, seen->number, unchanged ? "unchanged" : "DIFFERENT"),
+            {frame_ref(sent.frame), frame_ref(seen->number, "v6host")});
+  const auto leaked = v6.frames(native_udp(forged));
+  run.check("R4380-5.4.3-02", leaked.empty(),
+            "the packet whose Teredo source does not match its outer IPv4 address and port discarded (§5.3.1 rule 7, "
+            "§5.4.2)",
+            leaked.empty() ? fmt::format("nothing from {} on v6host:eth0 within {} ms of the spoofed packet from {} "
+                                         "(driver frame {}), while the valid one that followed was forwarded",
+                                         to_string(forged), kSilenceWindow.count(), spoofer.where(), spoofed.frame)
+                           : fmt::format("forwarded natively (v6host frame {})", leaked.front().number),
+            leaked.empty() ? frames_of({spoofed.frame})
+                           : std::vector<FrameRef>{frame_ref(spoofed.frame), frame_ref(leaked.front().number, "v6host")});
 }
 
 void sunset_no_client_behaviour(CaseRun& run) {
@@ -183,14 +233,21 @@ TEREDO_CASE({.id = "server.local.bubble-to-server-not-forwarded",
              .body = bubble_to_server});
 
 TEREDO_CASE({.id = "server.local.relay-capability",
-             .title = "Relay capability of the server (recorded as not judgeable against a server black box)",
-             .description = "Nothing is sent: the case records why RFC 4380 §5.4.3 cannot be judged from the server "
-                            "role, and which roles the adapter declares.",
-             .judgement = "Always inconclusive, with the reason: a capability of the product (§5.4.3 'all Teredo "
-                          "servers must be capable of behaving as Teredo relays') and the combined server+relay "
-                          "rules need a server+relay launch the adapter format does not have.",
+             .title = "A server configured as a relay forwards any protocol and keeps the source checks",
+             .description = "Topology client-nat; the IUT is started with its server+relay launch (capability "
+                            "server_relay). From the relay host, a UDP-in-IPv6 packet whose Teredo source embeds "
+                            "198.51.100.20:40493 is sent from port 40492 (spoofed); 1 s later a UDP-in-IPv6 packet "
+                            "from a client whose Teredo address matches its endpoint (198.51.100.20:40491) to the "
+                            "native host 2001:db8:1::10.",
+             .judgement = "Pass when the valid packet shows up natively on the IPv6 side, unchanged (§5.4.3 'all "
+                          "Teredo servers must be capable of behaving as Teredo relays'; a pure server SHOULD drop "
+                          "it, §5.3.1), and the spoofed one does not (§5.4.3: the node applies 'the union of the "
+                          "rules for both' roles: §5.3.1 rule 7 and §5.4.2 both discard it).",
              .role = "server",
              .requirements = {"R4380-5.4.3-01", "R4380-5.4.3-02"},
+             .capabilities = {"server_relay"},
+             .topology = "client-nat",
+             .captures = {{"driver", "relay", "eth0"}, {"v6host", "v6host", "eth0"}},
              .body = relay_capability});
 
 TEREDO_CASE({.id = "server.local.sunset-no-client-behaviour",

@@ -1,0 +1,104 @@
+// IUT adapter files: the built-in ones validate against adapter.schema.json
+// and load; launch variants (secure, relay) are parsed into the capability
+// they serve, and misplaced or incomplete ones are refused with the reason.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "engine/iut_adapter.hpp"
+#include "reports/report_fixture.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace teredo::conformance;
+using teredo::reports::test::python_with_jsonschema;
+using teredo::reports::test::run_process;
+
+const fs::path kIutDir = fs::path(TEREDO_SOURCE_DIR) / "conformance" / "iut";
+
+class AdapterFileTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (!path_.empty()) fs::remove(path_);
+  }
+  std::string write(const std::string& text) {
+    path_ = fs::temp_directory_path() /
+            ("teredo-adapter-test-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".json");
+    std::ofstream(path_) << text;
+    return path_.string();
+  }
+  fs::path path_;
+};
+
+TEST(BuiltInAdapters, ValidateAgainstTheSchema) {
+  const std::string python = python_with_jsonschema();
+  if (python.empty()) GTEST_SKIP() << "python3 with jsonschema not found";
+  std::vector<std::string> argv = {python, (fs::path(TEREDO_SOURCE_DIR) / "tests/reports/validate_report.py").string(),
+                                   (kIutDir / "adapter.schema.json").string()};
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(kIutDir)) {
+    if (entry.path().filename() == "adapter.schema.json" || entry.path().extension() != ".json") continue;
+    argv.push_back(entry.path().string());
+    ++files;
+  }
+  ASSERT_GE(files, 2);
+  const auto r = run_process(argv);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.find("INVALID"), std::string::npos) << r.out;
+}
+
+TEST(BuiltInAdapters, ReferenceServerHasItsSecureAndRelayLaunches) {
+  const Adapter a = load_adapter("reference");
+  ASSERT_TRUE(a.roles.count("server"));
+  const RoleLaunch& server = a.roles.at("server");
+  ASSERT_TRUE(server.variants.count("secure_qualification"));
+  ASSERT_TRUE(server.variants.count("server_relay"));
+  const auto& relay = server.variants.at("server_relay").command;
+  EXPECT_NE(std::find(relay.begin(), relay.end(), "--forward-any-protocol"), relay.end());
+  // A declared variant goes with its declared capability, and back.
+  EXPECT_TRUE(a.has("server_relay"));
+  EXPECT_TRUE(a.has("secure_qualification"));
+}
+
+TEST(BuiltInAdapters, MiredoServerHasNoRelayLaunch) {
+  const Adapter a = load_adapter("miredo");
+  EXPECT_FALSE(a.has("server_relay"));
+  EXPECT_TRUE(a.roles.at("server").variants.empty());
+}
+
+TEST_F(AdapterFileTest, RelayLaunchOnAClientRoleIsRefused) {
+  const auto file = write(R"({"name": "v", "roles": {"client": {"command": ["c"], "relay": {"command": ["r"]}}}})");
+  try {
+    load_adapter(file);
+    FAIL() << "accepted a relay launch on the client role";
+  } catch (const AdapterError& e) {
+    EXPECT_NE(std::string(e.what()).find("roles.client.relay: only the server role"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(AdapterFileTest, VariantWithoutCommandIsRefused) {
+  const auto file = write(R"({"name": "v", "roles": {"server": {"command": ["s"], "secure": {"config": "x"}}}})");
+  try {
+    load_adapter(file);
+    FAIL() << "accepted a secure launch without a command";
+  } catch (const AdapterError& e) {
+    EXPECT_NE(std::string(e.what()).find("roles.server.secure.command is required"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(AdapterFileTest, VariantsAreKeyedByTheCapabilityTheyServe) {
+  const auto file = write(R"({"name": "v", "roles": {"server": {"command": ["s"], "config": "plain",
+      "secure": {"command": ["s", "--secure"], "config": "{secret}"}, "relay": {"command": ["s", "--relay"]}}}})");
+  const Adapter a = load_adapter(file);
+  const RoleLaunch& server = a.roles.at("server");
+  ASSERT_EQ(server.variants.size(), 2u);
+  EXPECT_EQ(server.variants.at("secure_qualification").command.back(), "--secure");
+  EXPECT_EQ(server.variants.at("secure_qualification").config_template, "{secret}");
+  EXPECT_EQ(server.variants.at("server_relay").command.back(), "--relay");
+  EXPECT_EQ(server.config_template, "plain");
+}
+
+}  // namespace
