@@ -262,6 +262,27 @@ int Lab::socket(const std::string& host, int domain, int type, int protocol) con
   return socket_in(netns(host), domain, type, protocol);
 }
 
+bool Lab::wait_ipv6_ready(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (const auto& [name, host] : topology_.hosts) {
+    for (const auto& [ifname, interface] : host.interfaces) {
+      const bool ipv6 = std::any_of(interface.addresses.begin(), interface.addresses.end(),
+                                    [](const Cidr& a) { return a.ipv6; });
+      if (!ipv6) continue;
+      for (;;) {
+        const auto r = exec(name, {"ip", "-6", "-o", "addr", "show", "dev", ifname, "scope", "link"});
+        if (r.exit_code == 0 && r.output.find("inet6 fe80") != std::string::npos &&
+            r.output.find("tentative") == std::string::npos) {
+          break;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+  }
+  return true;
+}
+
 std::string Lab::nat_command(const std::string& host, const std::string& command) const {
   const std::string path = nat_control(host);
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

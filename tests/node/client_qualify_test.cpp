@@ -231,6 +231,7 @@ TEST(NodeClientQualify, DifferentMappingAtTheSecondaryMeansSymmetricNatAndOfflin
   EXPECT_TRUE(has_event(out, "symmetric_nat_detected")) << dump(out);
   EXPECT_EQ(events_with(out, "symmetric_nat").at(0).requirement, "R4380-5.2.1-05");
   EXPECT_EQ(d.client.state(), QualificationState::offline);
+  EXPECT_EQ(d.client.nat_type(), NatType::symmetric);
   EXPECT_FALSE(d.client.address().has_value());
   EXPECT_TRUE(has_drop(d.tun(echo(client_teredo(), native_host())), "drop_not_qualified", "R4380-5.2-04"));
   EXPECT_FALSE(d.client.next_timeout().has_value());

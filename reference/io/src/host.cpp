@@ -1,5 +1,6 @@
 #include "teredo/io/host.hpp"
 
+#include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <sys/random.h>
@@ -41,6 +42,34 @@ node::SipKey random_sip_key() {
     filled += static_cast<std::size_t>(n);
   }
   return key;
+}
+
+std::optional<Ipv4Subnet> local_ipv4_subnet(wire::Ipv4Address local, wire::Ipv4Address destination) {
+  if (local.value == 0) {
+    // connect(2) on a UDP socket sends nothing: it only picks the route.
+    Fd probe(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!probe.valid()) return std::nullopt;
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(wire::kUdpPortTeredo);
+    to.sin_addr.s_addr = htonl(destination.value);
+    if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) return std::nullopt;
+    sockaddr_in from{};
+    socklen_t length = sizeof from;
+    if (::getsockname(probe.get(), reinterpret_cast<sockaddr*>(&from), &length) != 0) return std::nullopt;
+    local = wire::Ipv4Address{ntohl(from.sin_addr.s_addr)};
+  }
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return std::nullopt;
+  std::optional<Ipv4Subnet> found;
+  for (const ifaddrs* i = list; i != nullptr && !found; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_netmask == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
+    if (ntohl(reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr) != local.value) continue;
+    const std::uint32_t mask = ntohl(reinterpret_cast<const sockaddr_in*>(i->ifa_netmask)->sin_addr.s_addr);
+    found = Ipv4Subnet{wire::Ipv4Address{local.value & mask}, static_cast<std::uint8_t>(__builtin_popcount(mask))};
+  }
+  ::freeifaddrs(list);
+  return found;
 }
 
 std::optional<bool> ipv6_forwarding_enabled() {

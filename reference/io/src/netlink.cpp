@@ -76,10 +76,11 @@ int Netlink::transact(void* message, std::uint32_t length) noexcept {
   }
 }
 
-int Netlink::add_ipv6_address(int ifindex, const wire::Ipv6Address& address,
-                              std::uint8_t prefix_length) noexcept {
+int Netlink::address(bool add, int ifindex, const wire::Ipv6Address& address,
+                     std::uint8_t prefix_length) noexcept {
   Message m;
-  auto* a = m.start<ifaddrmsg>(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+  auto* a = m.start<ifaddrmsg>(add ? RTM_NEWADDR : RTM_DELADDR,
+                               static_cast<std::uint16_t>(add ? NLM_F_CREATE | NLM_F_EXCL : 0));
   a->ifa_family = AF_INET6;
   a->ifa_prefixlen = prefix_length;
   a->ifa_flags = IFA_F_NODAD;
@@ -87,9 +88,21 @@ int Netlink::add_ipv6_address(int ifindex, const wire::Ipv6Address& address,
   a->ifa_index = static_cast<std::uint32_t>(ifindex);
   m.attribute(IFA_LOCAL, address.bytes.data(), address.bytes.size());
   m.attribute(IFA_ADDRESS, address.bytes.data(), address.bytes.size());
-  const std::uint32_t flags = IFA_F_NODAD;
-  m.attribute(IFA_FLAGS, &flags, sizeof flags);
+  if (add) {
+    const std::uint32_t flags = IFA_F_NODAD;
+    m.attribute(IFA_FLAGS, &flags, sizeof flags);
+  }
   return transact(m.bytes.data(), m.length);
+}
+
+int Netlink::add_ipv6_address(int ifindex, const wire::Ipv6Address& address,
+                              std::uint8_t prefix_length) noexcept {
+  return this->address(true, ifindex, address, prefix_length);
+}
+
+int Netlink::delete_ipv6_address(int ifindex, const wire::Ipv6Address& address,
+                                 std::uint8_t prefix_length) noexcept {
+  return this->address(false, ifindex, address, prefix_length);
 }
 
 int Netlink::route(bool add, int ifindex, const wire::Ipv6Address& destination, std::uint8_t prefix_length,

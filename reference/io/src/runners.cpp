@@ -7,10 +7,11 @@
 
 #include "teredo/io/clock.hpp"
 #include "teredo/node/limits.hpp"
+#include "runner_common.hpp"
 
 namespace teredo::io {
 
-namespace {
+namespace detail {
 
 std::string signal_name(int signal) {
   switch (signal) {
@@ -40,7 +41,10 @@ void add_stop_handler(EventLoop& loop, SignalFd& signals, EventLog& log, const R
   });
 }
 
-}  // namespace
+}  // namespace detail
+
+using detail::add_stop_handler;
+using detail::report_send;
 
 std::string to_string(const RunnerStats& s) {
   return "datagrams-in " + std::to_string(s.datagrams_in) + " receive-batches " + std::to_string(s.receive_batches) +

@@ -112,6 +112,24 @@ int TunDevice::write(wire::Bytes packet) noexcept {
   }
 }
 
+int TunDevice::add_address(const node::Ipv6Prefix& address) noexcept {
+  try {
+    detail::Netlink netlink;
+    return netlink.add_ipv6_address(index_, address.address, address.length);
+  } catch (...) {  // no netlink socket
+    return EIO;
+  }
+}
+
+int TunDevice::remove_address(const node::Ipv6Prefix& address) noexcept {
+  try {
+    detail::Netlink netlink;
+    return netlink.delete_ipv6_address(index_, address.address, address.length);
+  } catch (...) {  // no netlink socket
+    return EIO;
+  }
+}
+
 void TunDevice::close() noexcept {
   if (!fd_.valid()) return;
   if (!routes_added_.empty()) {

@@ -133,9 +133,10 @@ void Client::handle_ra(Time now, UdpEndpoint from, const wire::TeredoDatagram& d
       out.action("symmetric_nat_detected", "R4380-5.2.1-05",
                  "primary saw " + to_string(*first_mapping_) + ", secondary saw " +
                      to_string(ra->mapping));
+      // Kept off-line too: what qualification learned, for whoever asks.
+      nat_ = NatType::symmetric;
       if (config_.symmetric_nat_support) {
         // RFC 6081 §5.2: use Teredo anyway, with the primary's mapping.
-        nat_ = NatType::symmetric;
         qualify(now, ValidRa{*first_mapping_, ra->prefix}, false, out);
         return;
       }

@@ -1,4 +1,4 @@
-// teredo-ref: the reference Teredo server, relay and host-specific relay.
+// teredo-ref: the reference Teredo server, relay, host-specific relay and client.
 // Exit codes: 0 clean shutdown (SIGTERM, SIGINT, SIGHUP) or --help;
 // 1 a system call failed (the message names the step); 2 a bad value;
 // 3 bad usage. Each failure is one line on stderr.
@@ -35,7 +35,11 @@ int main(int argc, char** argv) {
     // First: a SIGTERM from now on waits for the loop, which shuts down cleanly.
     teredo::io::SignalFd signals{SIGTERM, SIGINT, SIGHUP};
     teredo::io::EventLog log(STDOUT_FILENO, teredo::io::monotonic_now());
-    return options.mode == Mode::server ? run_server(options, signals, log) : run_relay(options, signals, log);
+    switch (options.mode) {
+      case Mode::server: return run_server(options, signals, log);
+      case Mode::client: return run_client(options, signals, log);
+      default: return run_relay(options, signals, log);
+    }
   } catch (const BadValue& e) {
     std::cerr << "teredo-ref: " << e.what() << '\n';
     return kExitBadValue;

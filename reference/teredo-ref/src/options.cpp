@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -21,6 +22,7 @@ const char* to_string(Mode mode) noexcept {
     case Mode::server: return "server";
     case Mode::relay: return "relay";
     case Mode::host_relay: return "host-relay";
+    case Mode::client: return "client";
   }
   return "?";
 }
@@ -39,6 +41,11 @@ struct Raw {
   std::vector<std::string> host_addresses, serve;
   std::size_t peers = 1024;
   bool honour_cone_bit = false, direct_bubbles = false, reject_unknown_peers = false;
+  // client (also: bind, interface, peers, secret_file, client_ids, mac, accept_trailers)
+  std::string server_address, server_secondary, local_subnet, state_file;
+  bool rfc4380 = false, no_symmetric_check = false, symmetric_nat_support = false, local_discovery = false,
+       interval_determination = false, no_default_route = false, no_nonce = false;
+  double refresh_interval = 30, offline_retry = 100;
   // common
   std::uint32_t mtu = 1280;
   double time_scale = 1.0;
@@ -99,6 +106,8 @@ bool mode_from(const std::string& name, Mode& out) {
     out = Mode::relay;
   } else if (name == "host-relay") {
     out = Mode::host_relay;
+  } else if (name == "client") {
+    out = Mode::client;
   } else {
     return false;
   }
@@ -206,6 +215,71 @@ std::vector<std::string> config_tokens(const nlohmann::json& config, const std::
   return tokens;
 }
 
+std::chrono::nanoseconds seconds_value(const std::string& flag, double seconds) {
+  if (!(seconds >= 0) || seconds > 86400) throw BadValue(flag + ": must be 0..86400 seconds");
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
+}
+
+Options convert_client(Options o, const Raw& r) {
+  node::ClientConfig& c = o.client;
+  c.server = ipv4_value("--server", r.server_address);
+  c.server_secondary = r.server_secondary.empty() ? wire::Ipv4Address{c.server.value + 1}
+                                                  : ipv4_value("--server-secondary", r.server_secondary);
+  if (c.server_secondary == c.server) throw BadValue("--server-secondary: must differ from --server");
+  // R4380-5.2-03: without a configured port the kernel picks a random one.
+  if (!r.bind.empty()) {
+    c.local = r.bind.find(':') == std::string::npos ? node::UdpEndpoint{ipv4_value("--bind", r.bind), 0}
+                                                     : endpoint_value("--bind", r.bind);
+  }
+  if (!io::valid_interface_name(r.interface)) {
+    throw BadValue("--interface: '" + r.interface + "' is not a valid interface name (1..15 bytes)");
+  }
+  o.interface = r.interface;
+  if (!r.secret_file.empty()) {
+    if (r.client_ids.size() != 1) throw BadValue("--client-id: a client has exactly one identifier");
+    const auto algorithm = wire::parse_mac_algorithm(r.mac);
+    if (!algorithm) throw BadValue("--mac: '" + r.mac + "' is not hmac-sha1 or hmac-md5");
+    const std::string& id = r.client_ids.front();
+    if (id.empty() || id.size() > 255) throw BadValue("--client-id: '" + id + "' must be 1..255 bytes");
+    c.secure = node::ClientCredentials{wire::ByteVector(id.begin(), id.end()), read_secret(r.secret_file), *algorithm};
+  }
+  if (r.rfc4380) c.use_rfc4380_qualification();
+  c.check_symmetric = !r.no_symmetric_check;
+  c.symmetric_nat_support = r.symmetric_nat_support;
+  c.accept_trailers = r.accept_trailers || r.symmetric_nat_support;
+  c.send_nonce = !r.no_nonce;
+  c.local_discovery = r.local_discovery;
+  if (!r.local_subnet.empty()) {
+    const auto slash = r.local_subnet.find('/');
+    const auto address = wire::parse_ipv4(r.local_subnet.substr(0, slash));
+    int length = 32;
+    if (slash != std::string::npos) {
+      try {
+        std::size_t used = 0;
+        length = std::stoi(r.local_subnet.substr(slash + 1), &used);
+        if (used != r.local_subnet.size() - slash - 1) length = -1;
+      } catch (const std::exception&) {
+        length = -1;
+      }
+    }
+    if (!address || length < 0 || length > 32) {
+      throw BadValue("--local-subnet: '" + r.local_subnet + "' is not an IPv4 prefix (A.B.C.D/N)");
+    }
+    c.local_subnet = node::Ipv4Subnet{*address, static_cast<std::uint8_t>(length)};
+    o.local_subnet_given = true;
+  }
+  c.interval_determination = r.interval_determination;
+  c.timers.refresh_interval = seconds_value("--refresh-interval", r.refresh_interval);
+  if (c.timers.refresh_interval < std::chrono::seconds(1)) throw BadValue("--refresh-interval: at least 1 second");
+  if (r.offline_retry > 0) c.timers.offline_retry = seconds_value("--offline-retry", r.offline_retry);
+  c.mtu = r.mtu;
+  c.peers.capacity = r.peers;
+  c.time_scale = node::TimeScale(r.time_scale);
+  o.default_route = !r.no_default_route;
+  o.state_file = r.state_file;
+  return o;
+}
+
 Options convert(Mode mode, const Raw& r) {
   Options o;
   o.mode = mode;
@@ -248,6 +322,8 @@ Options convert(Mode mode, const Raw& r) {
     }
     return o;
   }
+
+  if (mode == Mode::client) return convert_client(std::move(o), r);
 
   node::RelayConfig& c = o.relay;
   c.local = endpoint_value("--bind", r.bind);
@@ -309,7 +385,7 @@ Options parse_options(int argc, char** argv) {
   }
 
   Raw r;
-  CLI::App app{"teredo-ref: the reference Teredo server, relay and host-specific relay (RFC 4380, RFC 5991)"};
+  CLI::App app{"teredo-ref: the reference Teredo server, relay, host-specific relay and client (RFC 4380, RFC 5991)"};
   app.set_version_flag("--version", std::string("teredo-ref ") + kVersion);
   app.require_subcommand(1);
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -356,6 +432,50 @@ Options parse_options(int argc, char** argv) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   add_common(host_relay, r);
 
+  auto* client = app.add_subcommand(
+      "client", "Teredo client (RFC 4380 5.2, RFC 5991): qualifies, then carries the host's IPv6 over a TUN device");
+  client->add_option("--server", r.server_address, "IPv4 address of the Teredo server (its primary address)")
+      ->required();
+  client->add_option("--server-secondary", r.server_secondary, "The server's secondary address (default: --server + 1)");
+  client->add_option("--bind", r.bind, "Local IPv4 address and port (A or A:PORT; default: any address, random port)");
+  client->add_option("--interface", r.interface, "TUN interface name (at most 15 bytes)")->capture_default_str();
+  auto* client_secret = client->add_option("--secret-file", r.secret_file,
+                                           "Secure qualification (RFC 4380 5.2.2): file holding the shared secret");
+  auto* client_id = client->add_option("--client-id", r.client_ids, "The client identifier for --secret-file")
+                        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  client_secret->needs(client_id);
+  client_id->needs(client_secret);
+  client->add_option("--mac", r.mac, "Secure qualification algorithm")
+      ->check(CLI::IsMember({"hmac-sha1", "hmac-md5"}))
+      ->capture_default_str();
+  client->add_flag("--rfc4380", r.rfc4380,
+                   "Strict RFC 4380 qualification: probe for a cone NAT first, no random flag bits, honour peers' "
+                   "cone bits (default: RFC 5991)");
+  client->add_flag("--no-symmetric-check", r.no_symmetric_check,
+                   "Skip the second qualification phase (the RS to the secondary address)");
+  client->add_flag("--symmetric-nat-support", r.symmetric_nat_support,
+                   "Qualify behind a symmetric NAT anyway, with RFC 6081 nonce trailers on bubbles");
+  client->add_flag("--no-nonce", r.no_nonce, "RSs without the authentication encapsulation's nonce");
+  client->add_flag("--local-discovery", r.local_discovery, "Local client discovery (RFC 4380 5.2.8)");
+  client->add_option("--local-subnet", r.local_subnet,
+                     "Discovery bubbles are accepted from this IPv4 prefix (default: the subnet of the local "
+                     "address toward the server)");
+  client->add_flag("--interval-determination", r.interval_determination,
+                   "Determine the refresh interval with a second port (RFC 4380 5.2.7)");
+  client->add_option("--refresh-interval", r.refresh_interval, "Refresh interval in seconds (RFC 6081 5.1.1)")
+      ->capture_default_str();
+  client->add_option("--offline-retry", r.offline_retry,
+                     "Seconds before qualifying again after going off-line (0: stay off-line)")
+      ->capture_default_str();
+  client->add_option("--peers", r.peers, "Peer list capacity (R4380-5.2-06)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24))
+      ->capture_default_str();
+  client->add_flag("--no-default-route", r.no_default_route, "Route only 2001::/32 through the tunnel, not ::/0");
+  client->add_flag("--accept-trailers", r.accept_trailers, "Accept bytes after the IPv6 packet (RFC 6081 4)");
+  client->add_option("--state-file", r.state_file,
+                     "Keep a JSON object with the qualification state and Teredo address in this file");
+  add_common(client, r);
+
   Mode mode = Mode::server;
   bool have_mode = !args.empty() && mode_from(args[0], mode);
   if (config_path) {
@@ -372,7 +492,7 @@ Options parse_options(int argc, char** argv) {
       const auto& m = config["mode"];
       Mode from_file = Mode::server;
       if (!m.is_string() || !mode_from(m.get<std::string>(), from_file)) {
-        throw BadValue("config " + *config_path + ": 'mode' must be server, relay or host-relay");
+        throw BadValue("config " + *config_path + ": 'mode' must be server, relay, host-relay or client");
       }
       if (have_mode && mode != from_file) {
         throw UsageError(std::string("config ") + *config_path + " is for " + to_string(from_file) +
@@ -382,7 +502,9 @@ Options parse_options(int argc, char** argv) {
       mode = from_file;
       have_mode = true;
     }
-    if (!have_mode) throw UsageError("give a subcommand (server, relay, host-relay) or \"mode\" in the config file");
+    if (!have_mode) {
+      throw UsageError("give a subcommand (server, relay, host-relay, client) or \"mode\" in the config file");
+    }
     CLI::App* sub = app.get_subcommand(to_string(mode));
     const auto tokens = config_tokens(config, *config_path, *sub, args);
     args.insert(args.begin() + 1, tokens.begin(), tokens.end());
@@ -404,6 +526,7 @@ Options parse_options(int argc, char** argv) {
   }
   if (server->parsed()) return convert(Mode::server, r);
   if (relay->parsed()) return convert(Mode::relay, r);
+  if (client->parsed()) return convert(Mode::client, r);
   return convert(Mode::host_relay, r);
 }
 

@@ -4,6 +4,8 @@
 //                         [--secret-file F --client-id ID ...] [--forward-native auto|on|off]
 //   teredo-ref relay      --bind A[:PORT] [--interface NAME] [--peers N] [--ipv6-address X]
 //   teredo-ref host-relay --bind A[:PORT] [--interface NAME] [--host-address X ...]
+//   teredo-ref client     --server A [--server-secondary B] [--bind A[:PORT]] [--interface NAME]
+//                         [--secret-file F --client-id ID] [--rfc4380] [--local-discovery] [--state-file F]
 //   common:               [--time-scale F] [--batch N] [-v] [--config FILE]
 //
 // A config file is a JSON object whose keys are the flags without dashes
@@ -18,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "teredo/node/client.hpp"
 #include "teredo/node/relay.hpp"
 #include "teredo/node/server.hpp"
 
@@ -47,7 +50,7 @@ struct ExitRequest {
 #endif
 inline constexpr const char* kVersion = TEREDO_REF_VERSION;
 
-enum class Mode { server, relay, host_relay };
+enum class Mode { server, relay, host_relay, client };
 const char* to_string(Mode mode) noexcept;
 
 enum class ForwardNative { automatic, on, off };
@@ -66,6 +69,12 @@ struct Options {
   node::RelayConfig relay;  // ipv6_address and host_addresses may be filled at start
   std::string interface = "teredo";
   bool ipv6_address_given = false;
+
+  // client (interface above names its TUN device too)
+  node::ClientConfig client;
+  bool default_route = true;  // ::/0 through the tunnel, metric 1029 (as Miredo)
+  bool local_subnet_given = false;
+  std::string state_file;
 };
 
 // Parses argv. Throws BadValue, UsageError, or ExitRequest after printing

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <string>
 
+#include "teredo/io/client_runner.hpp"
 #include "teredo/io/clock.hpp"
 #include "teredo/io/host.hpp"
 #include "teredo/io/runners.hpp"
@@ -118,6 +119,45 @@ int run_relay(const Options& o, io::SignalFd& signals, io::EventLog& log) {
   log.flush();
   runner.run();
   log.line(io::monotonic_now(), "stopped: " + runner.tun().name() + " and its route removed");
+  return kExitOk;
+}
+
+int run_client(const Options& o, io::SignalFd& signals, io::EventLog& log) {
+  log_start(log, o);
+  node::ClientConfig config = o.client;
+  // R4380-5.2.8-06: discovery bubbles only from the local subnet.
+  if (config.local_discovery && !o.local_subnet_given) {
+    if (const auto subnet = io::local_ipv4_subnet(config.local.address, config.server)) {
+      config.local_subnet = node::Ipv4Subnet{subnet->address, subnet->length};
+    } else {
+      log.line(io::monotonic_now(), "warning no local IPv4 subnet toward the server: every discovery bubble will be "
+                                    "dropped; give --local-subnet");
+    }
+  }
+  io::ClientRunnerOptions options;
+  options.runner = runner_options(o);
+  options.tun.name = o.interface;
+  options.tun.mtu = static_cast<std::uint32_t>(config.mtu);
+  options.tun.route_metric = 1029;  // below any native default route (Miredo's choice)
+  options.tun.routes.push_back(*node::parse_ipv6_prefix("2001::/32"));
+  if (o.default_route) options.tun.routes.push_back(*node::parse_ipv6_prefix("::/0"));
+  options.state_file = o.state_file;
+  io::ClientRunner runner(std::move(config), log, signals, options);
+
+  const node::ClientConfig& c = runner.client().config();
+  std::string ready = "ready client " + node::to_string(runner.local()) + " server " + wire::to_string(c.server) +
+                      " secondary " + wire::to_string(c.server_secondary) + " tun " + runner.tun().name() + " mtu " +
+                      std::to_string(runner.tun().mtu()) + " routes 2001::/32" + (o.default_route ? " ::/0" : "") +
+                      " qualification " + (c.probe_cone ? "rfc4380" : "rfc5991");
+  if (c.secure) ready += std::string(" secure ") + std::string(wire::to_string(c.secure->algorithm));
+  if (c.local_discovery) {
+    ready += " local-discovery";
+    if (c.local_subnet) ready += " " + wire::to_string(c.local_subnet->address) + "/" + std::to_string(c.local_subnet->length);
+  }
+  log.line(io::monotonic_now(), ready);
+  log.flush();
+  runner.run();
+  log.line(io::monotonic_now(), "stopped: " + runner.tun().name() + ", its address and routes removed");
   return kExitOk;
 }
 

@@ -11,5 +11,6 @@ namespace teredo::ref {
 // io::IoError (exit 1) or BadValue (exit 2).
 int run_server(const Options& options, io::SignalFd& signals, io::EventLog& log);
 int run_relay(const Options& options, io::SignalFd& signals, io::EventLog& log);
+int run_client(const Options& options, io::SignalFd& signals, io::EventLog& log);
 
 }  // namespace teredo::ref

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -52,6 +53,14 @@ class Lab {
   CommandResult exec(const std::string& host, const std::vector<std::string>& argv,
                      const std::string& input = {});
   int socket(const std::string& host, int domain, int type, int protocol = 0) const;
+
+  // Waits until every interface that has an IPv6 address in the topology
+  // shows its link-local address (not tentative). The kernel only adds it
+  // once the link's carrier is up, which linkwatch may report up to a
+  // second after the veth is created; until then the interface cannot send
+  // neighbour solicitations and native IPv6 goes nowhere. IPv4-only cases
+  // need not wait. False (nothing thrown) on timeout.
+  bool wait_ipv6_ready(std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));
 
   // Sends one command to a NAT box's control socket ("rebind", "expire",
   // "blackout MS", "stats") and returns its one-line JSON answer.

@@ -23,6 +23,17 @@ std::vector<wire::Ipv6Address> global_ipv6_addresses(const std::string& exclude_
 // 16 bytes from getrandom(2) for PeerListConfig::hash_key. Throws IoError.
 node::SipKey random_sip_key();
 
+// The IPv4 address and prefix length of the interface this host would send
+// from toward `destination` (a connected UDP socket's source, matched in
+// getifaddrs), or the subnet of `local` when it is not 0.0.0.0. Nullopt when
+// there is no route or no such interface. A Teredo client's local subnet
+// (§5.2.8: discovery bubbles come from on-link peers only).
+struct Ipv4Subnet {
+  wire::Ipv4Address address;
+  std::uint8_t length = 32;
+};
+std::optional<Ipv4Subnet> local_ipv4_subnet(wire::Ipv4Address local, wire::Ipv4Address destination);
+
 // net.ipv6.conf.all.forwarding, or nullopt when unreadable.
 std::optional<bool> ipv6_forwarding_enabled();
 

@@ -55,6 +55,12 @@ class TunDevice {
   // One packet out: 0 or an errno value.
   int write(wire::Bytes packet) noexcept;
 
+  // Adds or removes an IPv6 address (no DAD) while the device runs, e.g. a
+  // Teredo client's address as qualification gives, changes or withdraws
+  // it. 0 or an errno value (EEXIST, EADDRNOTAVAIL...).
+  int add_address(const node::Ipv6Prefix& address) noexcept;
+  int remove_address(const node::Ipv6Prefix& address) noexcept;
+
   // Deletes the routes this object added and closes the device. Idempotent.
   void close() noexcept;
 

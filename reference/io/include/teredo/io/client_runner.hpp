@@ -1,0 +1,96 @@
+// The loop that connects the sans-I/O Teredo client (node::Client) to the
+// host: the service socket, the TUN device, a timer, and the two optional
+// sockets the client asks for (the local discovery group 224.0.0.253:3544,
+// §5.2.8, and the secondary port of §5.2.7).
+//
+// The runner binds the service socket first (port 0: the kernel picks a
+// random one, R4380-5.2-03), then builds the Client with the endpoint it got,
+// so the client's link-local address embeds its real port. After every batch
+// it compares the client's state with what the host shows and reconciles:
+// the Teredo address goes on the TUN when qualified, is replaced when the
+// mapping changes (§5.2.5) and is removed when qualification is lost. Each
+// change is one log line ("client qualified ...") and, when a state file is
+// given, a JSON object written atomically for whoever watches the client
+// (the conformance driver's readiness probes, scripts).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "teredo/io/event_log.hpp"
+#include "teredo/io/event_loop.hpp"
+#include "teredo/io/runners.hpp"
+#include "teredo/io/tun.hpp"
+#include "teredo/io/udp_socket.hpp"
+#include "teredo/node/client.hpp"
+
+namespace teredo::io {
+
+struct ClientRunnerOptions {
+  RunnerOptions runner;
+  TunOptions tun;          // name, MTU and routes (2001::/32, optionally ::/0); no address
+  std::string state_file;  // empty: none
+};
+
+// What the client shows the host, as written to the state file.
+struct ClientStatus {
+  node::QualificationState state = node::QualificationState::starting;
+  node::NatType nat = node::NatType::unknown;
+  std::optional<wire::Ipv6Address> address;
+  std::optional<node::UdpEndpoint> mapped;
+  bool operator==(const ClientStatus&) const = default;
+};
+// {"state":"qualified","nat":"restricted","address":"2001:0:...","mapped":"198.51.100.1:40000",
+//  "local":"192.0.2.10:53211","interface":"teredo","server":"203.0.113.1","pid":1234}
+std::string status_json(const ClientStatus& status, node::UdpEndpoint local, const std::string& interface,
+                        wire::Ipv4Address server);
+
+class ClientRunner {
+ public:
+  // Binds the service socket (config.local), the secondary socket when
+  // config.interval_determination, the discovery socket when
+  // config.local_discovery, creates the TUN device, then the Client.
+  // Throws IoError naming the step.
+  ClientRunner(node::ClientConfig config, EventLog& log, SignalFd& signals, ClientRunnerOptions options);
+  ~ClientRunner();
+  // Starts qualification and runs until a signal arrives; returns its
+  // number. The address, the TUN device and its routes go away with the
+  // runner; the state file is removed.
+  int run();
+
+  [[nodiscard]] const node::Client& client() const noexcept { return *client_; }
+  [[nodiscard]] node::UdpEndpoint local() const noexcept { return socket_.local(); }
+  [[nodiscard]] const TunDevice& tun() const noexcept { return *tun_; }
+  [[nodiscard]] const RunnerStats& stats() const noexcept { return stats_; }
+
+ private:
+  enum class Port { service, discovery, secondary };
+  void on_udp(UdpSocket& socket, Port port);
+  void on_tun();
+  void on_timer();
+  void flush(node::Time now);
+  void reconcile(node::Time now);
+
+  EventLog& log_;
+  SignalFd& signals_;
+  ClientRunnerOptions options_;
+  EventLoop loop_;
+  UdpSocket socket_;
+  std::unique_ptr<UdpSocket> discovery_;
+  std::unique_ptr<UdpSocket> secondary_;
+  std::unique_ptr<TunDevice> tun_;
+  std::unique_ptr<node::Client> client_;
+  TimerFd timer_;
+  ReceiveBatch received_;
+  SendBatch send_scratch_;
+  std::vector<std::uint8_t> packet_;  // one TUN read
+  node::Outbox outbox_;
+  RunnerStats stats_;
+  ClientStatus shown_;                          // what the host and state file show
+  std::optional<node::Ipv6Prefix> configured_;  // the address on the TUN
+  int stop_signal_ = 0;
+};
+
+}  // namespace teredo::io

@@ -1,0 +1,248 @@
+#include "teredo/io/client_runner.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "runner_common.hpp"
+#include "teredo/io/clock.hpp"
+#include "teredo/io/host.hpp"
+
+namespace teredo::io {
+
+namespace {
+
+// §5.2.8: the local discovery group and the Teredo port.
+constexpr wire::Ipv4Address kDiscoveryGroup{0xE00000FD};  // 224.0.0.253
+
+void set_int(int fd, int level, int option, int value, const std::string& step) {
+  if (::setsockopt(fd, level, option, &value, sizeof value) != 0) throw_errno(step);
+}
+
+// The service socket sends the discovery bubbles: out of the interface of
+// its own address (when bound to one), and never looped back to our own
+// discovery socket.
+void prepare_multicast_sender(const UdpSocket& socket) {
+  set_int(socket.fd(), IPPROTO_IP, IP_MULTICAST_LOOP, 0, "IP_MULTICAST_LOOP on the service socket");
+  if (socket.local().address.value != 0) {
+    in_addr interface{};
+    interface.s_addr = htonl(socket.local().address.value);
+    if (::setsockopt(socket.fd(), IPPROTO_IP, IP_MULTICAST_IF, &interface, sizeof interface) != 0) {
+      throw_errno("IP_MULTICAST_IF on the service socket");
+    }
+  }
+}
+
+void join_discovery_group(const UdpSocket& socket, wire::Ipv4Address interface) {
+  ip_mreq request{};
+  request.imr_multiaddr.s_addr = htonl(kDiscoveryGroup.value);
+  request.imr_interface.s_addr = htonl(interface.value);
+  if (::setsockopt(socket.fd(), IPPROTO_IP, IP_ADD_MEMBERSHIP, &request, sizeof request) != 0) {
+    throw_errno("join 224.0.0.253");
+  }
+}
+
+std::string quoted(const std::string& text) { return "\"" + text + "\""; }
+
+void write_state_file(const std::string& path, const std::string& json) {
+  if (path.empty()) return;
+  // Written beside, then renamed: a reader sees the old object or the new one.
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << json << '\n';
+  }
+  (void)std::rename(temporary.c_str(), path.c_str());
+}
+
+node::ClientConfig with_local(node::ClientConfig config, node::UdpEndpoint service,
+                              std::optional<node::UdpEndpoint> secondary) {
+  config.local = service;
+  if (secondary) config.secondary_local = *secondary;
+  return config;
+}
+
+}  // namespace
+
+std::string status_json(const ClientStatus& status, node::UdpEndpoint local, const std::string& interface,
+                        wire::Ipv4Address server) {
+  std::string j = "{\"state\":" + quoted(std::string(node::to_string(status.state))) +
+                  ",\"nat\":" + quoted(std::string(node::to_string(status.nat)));
+  j += ",\"address\":" + (status.address ? quoted(wire::to_string(*status.address)) : std::string("null"));
+  j += ",\"mapped\":" + (status.mapped ? quoted(node::to_string(*status.mapped)) : std::string("null"));
+  j += ",\"local\":" + quoted(node::to_string(local)) + ",\"interface\":" + quoted(interface) +
+       ",\"server\":" + quoted(wire::to_string(server)) + ",\"pid\":" + std::to_string(::getpid()) + "}";
+  return j;
+}
+
+ClientRunner::ClientRunner(node::ClientConfig config, EventLog& log, SignalFd& signals, ClientRunnerOptions options)
+    : log_(log),
+      signals_(signals),
+      options_(std::move(options)),
+      socket_(config.local, options_.runner.sockets),
+      received_(options_.runner.batch, receive_slot_size(config.mtu)),
+      send_scratch_(options_.runner.batch),
+      packet_(65536) {
+  outbox_.record_actions = options_.runner.record_actions;
+  prepare_multicast_sender(socket_);
+  std::optional<node::UdpEndpoint> secondary;
+  if (config.interval_determination) {
+    // §5.2.7: a second port on the same address, for the probe mapping.
+    secondary_ = std::make_unique<UdpSocket>(node::UdpEndpoint{socket_.local().address, config.secondary_local.port},
+                                             options_.runner.sockets);
+    secondary = secondary_->local();
+  }
+  if (config.local_discovery) {
+    // Bound to the group itself: only discovery traffic arrives here.
+    discovery_ = std::make_unique<UdpSocket>(node::UdpEndpoint{kDiscoveryGroup, wire::kUdpPortTeredo},
+                                             options_.runner.sockets);
+    join_discovery_group(*discovery_, socket_.local().address);
+  }
+  if (config.peers.hash_key == node::SipKey{}) config.peers.hash_key = random_sip_key();  // §7.3.3
+  client_ = std::make_unique<node::Client>(with_local(std::move(config), socket_.local(), secondary));
+  tun_ = std::make_unique<TunDevice>(options_.tun);
+
+  loop_.add(socket_.fd(), [this](std::uint32_t) { on_udp(socket_, Port::service); });
+  if (discovery_) loop_.add(discovery_->fd(), [this](std::uint32_t) { on_udp(*discovery_, Port::discovery); });
+  if (secondary_) loop_.add(secondary_->fd(), [this](std::uint32_t) { on_udp(*secondary_, Port::secondary); });
+  loop_.add(tun_->fd(), [this](std::uint32_t) { on_tun(); });
+  loop_.add(timer_.fd(), [this](std::uint32_t) { on_timer(); });
+  detail::add_stop_handler(loop_, signals_, log_, stats_, stop_signal_);
+}
+
+ClientRunner::~ClientRunner() {
+  if (configured_ && tun_) (void)tun_->remove_address(*configured_);
+  if (!options_.state_file.empty()) (void)std::remove(options_.state_file.c_str());
+}
+
+int ClientRunner::run() {
+  const node::Time now = monotonic_now();
+  write_state_file(options_.state_file, status_json(shown_, socket_.local(), tun_->name(), client_->config().server));
+  client_->start(now, outbox_);
+  flush(now);
+  loop_.run();
+  return stop_signal_;
+}
+
+void ClientRunner::on_udp(UdpSocket& socket, Port port) {
+  const int n = socket.receive(received_);
+  if (n <= 0) {
+    if (n < 0) {
+      log_.line(monotonic_now(), "io receive_failed on " + node::to_string(socket.local()) + ": " + std::strerror(-n));
+      log_.flush();
+    }
+    return;
+  }
+  const node::Time now = monotonic_now();
+  ++stats_.receive_batches;
+  stats_.datagrams_in += received_.size();
+  for (std::size_t i = 0; i < received_.size(); ++i) {
+    switch (port) {
+      case Port::service: client_->handle_datagram(now, received_.from(i), received_.payload(i), outbox_); break;
+      case Port::discovery:
+        client_->handle_discovery_datagram(now, received_.from(i), received_.payload(i), outbox_);
+        break;
+      case Port::secondary:
+        client_->handle_secondary_datagram(now, received_.from(i), received_.payload(i), outbox_);
+        break;
+    }
+  }
+  flush(now);
+}
+
+void ClientRunner::on_tun() {
+  const node::Time now = monotonic_now();
+  for (std::size_t i = 0; i < options_.runner.batch; ++i) {
+    const ssize_t n = tun_->read(packet_.data(), packet_.size());
+    if (n == 0) break;
+    if (n < 0) {
+      log_.line(now, "io tun_read_failed on " + tun_->name() + ": " + std::strerror(static_cast<int>(-n)));
+      break;
+    }
+    ++stats_.packets_in;
+    client_->handle_ipv6(now, wire::Bytes(packet_.data(), static_cast<std::size_t>(n)), outbox_);
+  }
+  flush(now);
+}
+
+void ClientRunner::on_timer() {
+  if (!timer_.consume()) return;
+  const node::Time now = monotonic_now();
+  client_->handle_timeout(now, outbox_);
+  flush(now);
+}
+
+void ClientRunner::flush(node::Time now) {
+  if (!outbox_.datagrams.empty()) {
+    std::size_t handled = 0;
+    for (UdpSocket* s : {&socket_, secondary_.get()}) {
+      if (s == nullptr) continue;
+      const SendReport r = s->send(outbox_.datagrams, send_scratch_);
+      handled += r.sent + r.failed;
+      stats_.datagrams_out += r.sent;
+      stats_.send_failures += r.failed;
+      detail::report_send(log_, now, r, s->local());
+    }
+    if (handled < outbox_.datagrams.size()) {
+      log_.line(now, "io unsent " + std::to_string(outbox_.datagrams.size() - handled) +
+                         " datagrams: no socket bound to their source endpoint");
+    }
+  }
+  std::size_t tun_failures = 0;
+  int first_error = 0;
+  for (const auto& packet : outbox_.to_tunnel) {
+    if (const int e = tun_->write(packet); e == 0) {
+      ++stats_.packets_out;
+    } else if (tun_failures++ == 0) {
+      first_error = e;
+    }
+  }
+  if (tun_failures > 0) {
+    log_.line(now, "io tun_write_failed " + std::to_string(tun_failures) + " packets on " + tun_->name() + ": " +
+                       std::strerror(first_error));
+  }
+  stats_.events += outbox_.events.size();
+  log_.events(now, outbox_.events);
+  outbox_.clear();
+  reconcile(now);
+  timer_.arm(client_->next_timeout());
+  log_.flush();
+}
+
+void ClientRunner::reconcile(node::Time now) {
+  const ClientStatus status{client_->state(), client_->nat_type(), client_->address(), client_->mapped()};
+  if (status == shown_) return;
+  // The TUN carries the Teredo address exactly while the client has one.
+  const std::optional<node::Ipv6Prefix> wanted =
+      status.address ? std::optional<node::Ipv6Prefix>(node::Ipv6Prefix{*status.address, 128}) : std::nullopt;
+  if (configured_ && (!wanted || !(configured_->address == wanted->address))) {
+    if (const int e = tun_->remove_address(*configured_); e != 0 && e != EADDRNOTAVAIL) {
+      log_.line(now, "io address_remove_failed " + node::to_string(*configured_) + " on " + tun_->name() + ": " +
+                         std::strerror(e));
+    }
+    configured_.reset();
+  }
+  if (wanted && !configured_) {
+    if (const int e = tun_->add_address(*wanted); e == 0 || e == EEXIST) {
+      configured_ = wanted;
+    } else {
+      log_.line(now, "io address_add_failed " + node::to_string(*wanted) + " on " + tun_->name() + ": " +
+                         std::strerror(e));
+    }
+  }
+  std::string line = std::string("client ") + std::string(node::to_string(status.state)) + " nat " +
+                     std::string(node::to_string(status.nat));
+  if (status.address) line += " address " + wire::to_string(*status.address) + " on " + tun_->name();
+  if (status.mapped) line += " mapped " + node::to_string(*status.mapped);
+  log_.line(now, line);
+  shown_ = status;
+  write_state_file(options_.state_file, status_json(shown_, socket_.local(), tun_->name(), client_->config().server));
+}
+
+}  // namespace teredo::io
