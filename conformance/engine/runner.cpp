@@ -70,6 +70,9 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
     netns::LabOptions lab_options;
     lab_options.seed = seed;
     auto lab = netns::Lab::up(topology, lab_options);
+    // Native IPv6 paths work only once the links have their link-local
+    // addresses; a case must not race the kernel's linkwatch.
+    if (!lab->wait_ipv6_ready()) throw std::runtime_error("the lab's IPv6 links did not come up within 3 s");
     std::map<std::string, std::unique_ptr<Capture>> captures;
     for (const auto& v : spec.captures) {
       captures.emplace(v.name, std::make_unique<Capture>(v.name, lab->netns(v.host), v.interface,

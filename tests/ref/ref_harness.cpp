@@ -1,5 +1,7 @@
 #include "ref_harness.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
@@ -273,6 +275,65 @@ std::optional<std::string> teredo_address_on(netns::Lab& lab, const std::string&
   static const std::regex kTeredo("inet6 (2001:0:[0-9a-f:]+)/");
   std::smatch m;
   if (r.exit_code == 0 && std::regex_search(r.output, m, kTeredo)) return m[1].str();
+  return std::nullopt;
+}
+
+Daemon start_miredo(netns::Lab& lab, const std::string& host, const std::string& name, const std::string& conf,
+                    const std::string& binary) {
+  const std::string dir = lab.run_dir();
+  Daemon d;
+  d.log = dir + "/" + name + ".log";
+  // Foreground, own pid file, no -u/-t (../shared/ANCHORS.md §8).
+  d.pid = lab.spawn(host, {binary, "-f", "-c", write_file(dir + "/" + name + ".conf", conf), "-p", dir + "/" + name + ".pid"},
+                    d.log);
+  return d;
+}
+
+RefClient start_ref_client(netns::Lab& lab, const std::string& host, const std::string& name,
+                           const std::vector<std::string>& extra, const std::string& server) {
+  RefClient c;
+  c.state_file = lab.run_dir() + "/" + name + ".state";
+  c.tun = lab.prefix() + "-tun";
+  std::vector<std::string> args = {"client", "--server", server, "--interface", c.tun, "--state-file", c.state_file,
+                                   "--time-scale", "0.1", "-v"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  c.daemon = start_ref(lab, host, args, name);
+  return c;
+}
+
+std::optional<ClientState> read_client_state(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  try {
+    const auto j = nlohmann::json::parse(in);
+    auto text = [&](const char* key) { return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : ""; };
+    return ClientState{text("state"), text("nat"), text("address"), text("mapped")};
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;  // never half-written (renamed into place), but be safe
+  }
+}
+
+std::optional<ClientState> wait_client_state(const std::string& path, const std::function<bool(const ClientState&)>& done,
+                                             std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::optional<ClientState> last;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto s = read_client_state(path)) {
+      last = s;
+      if (done(*s)) return last;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return last;
+}
+
+std::optional<std::string> wait_for_teredo_address(netns::Lab& lab, const std::string& host, const std::string& ifname,
+                                                   std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto a = teredo_address_on(lab, host, ifname)) return a;
+    std::this_thread::sleep_for(50ms);
+  }
   return std::nullopt;
 }
 

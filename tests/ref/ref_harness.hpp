@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -141,6 +142,33 @@ class PlayedClient {
   LabUdp socket_;
   wire::TeredoAddress address_{};
 };
+
+// Debian's Miredo (`binary`: miredo or miredo-server) in the foreground with
+// `conf` as its configuration file.
+Daemon start_miredo(netns::Lab& lab, const std::string& host, const std::string& name, const std::string& conf,
+                    const std::string& binary = "miredo");
+
+// teredo-ref client in `host`: --server 203.0.113.1, the TUN <prefix>-tun,
+// a state file <run_dir>/<name>.state, time scale 0.1 and -v, plus `extra`.
+struct RefClient {
+  Daemon daemon;
+  std::string state_file;
+  std::string tun;
+};
+RefClient start_ref_client(netns::Lab& lab, const std::string& host, const std::string& name,
+                           const std::vector<std::string>& extra = {}, const std::string& server = "203.0.113.1");
+// What the client's state file says.
+struct ClientState {
+  std::string state, nat, address, mapped;
+};
+std::optional<ClientState> read_client_state(const std::string& path);
+// Waits until the state file satisfies `done`; returns the last state read.
+std::optional<ClientState> wait_client_state(const std::string& path, const std::function<bool(const ClientState&)>& done,
+                                             std::chrono::milliseconds timeout);
+
+// Waits up to `timeout` for a Teredo address on `ifname`.
+std::optional<std::string> wait_for_teredo_address(netns::Lab& lab, const std::string& host, const std::string& ifname,
+                                                   std::chrono::milliseconds timeout = 10s);
 
 // The Teredo address on `ifname` in `host` (`ip -6 addr`), if any.
 std::optional<std::string> teredo_address_on(netns::Lab& lab, const std::string& host, const std::string& ifname);

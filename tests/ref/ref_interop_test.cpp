@@ -19,26 +19,6 @@ using netns::Lab;
 using Case = teredo::test::NatProfileCase;
 using teredo::test::kNatProfileCases;
 
-Daemon start_miredo(Lab& lab, const std::string& host, const std::string& name, const std::string& conf,
-                    const std::string& binary = "miredo") {
-  const std::string dir = lab.run_dir();
-  Daemon d;
-  d.log = dir + "/" + name + ".log";
-  // Foreground, own pid file, no -u/-t (../shared/ANCHORS.md §8).
-  d.pid = lab.spawn(host, {binary, "-f", "-c", write_file(dir + "/" + name + ".conf", conf), "-p", dir + "/" + name + ".pid"},
-                    d.log);
-  return d;
-}
-
-std::optional<std::string> wait_for_teredo_address(Lab& lab, const std::string& host, const std::string& tun) {
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (auto a = teredo_address_on(lab, host, tun)) return a;
-    std::this_thread::sleep_for(50ms);
-  }
-  return std::nullopt;
-}
-
 class RefInteropTest : public ::testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
