@@ -219,6 +219,25 @@ TEST(NodeClientPeer, IndirectBubbleGetsADirectBubbleToItsOrigin) {
   EXPECT_TRUE(has_drop(out, "drop_bubble_rate_limited", "R4380-5.2.6-03")) << dump(out);
 }
 
+TEST(NodeClientPeer, LinkLocalSourceIsAnsweredOnlyForABubble) {
+  Qualified d;
+  // Miredo's relay bubbles from its TUN's link-local address: answered
+  // with a direct bubble to the origin, like any indirect bubble.
+  const wire::Ipv6Address relay_link_local = v6("fe80::bc9c:31c2:2fb3:7d1");
+  Outbox out = d.receive(kPrimaryEp, concat({hex(kRelayOrigin), bubble(relay_link_local, client_teredo())}));
+  ASSERT_EQ(out.datagrams.size(), 1u) << dump(out);
+  EXPECT_EQ(out.datagrams[0].to, kRelayEp);
+  EXPECT_EQ(hexstr(out.datagrams[0].payload), hexstr(bubble(client_teredo(), relay_link_local)));
+  EXPECT_TRUE(out.to_tunnel.empty());
+  // Anything with a payload from a link-local source is still dropped.
+  out = d.receive(kRelayEp, echo(v6("fe80::1"), client_teredo()));
+  EXPECT_TRUE(has_drop(out, "drop_bad_ipv6_source", "")) << dump(out);
+  EXPECT_TRUE(out.to_tunnel.empty());
+  // And a bubble from a multicast or loopback source too.
+  EXPECT_TRUE(has_drop(d.receive(kRelayEp, bubble(v6("ff02::1"), client_teredo())), "drop_bad_ipv6_source", ""));
+  EXPECT_TRUE(has_drop(d.receive(kRelayEp, bubble(v6("::1"), client_teredo())), "drop_bad_ipv6_source", ""));
+}
+
 TEST(NodeClientPeer, PeerCacheStaysBoundedUnderAFlood) {
   ClientConfig c = client_config();
   c.peers.capacity = 64;

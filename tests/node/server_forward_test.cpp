@@ -271,10 +271,18 @@ TEST(NodeServerForward, OddInputsAreDropped) {
   // Mapped port 0 in a destination: nothing can be sent there.
   out = deliver(server, kPrimaryEp, kClient, bubble(client_teredo(), teredo_of(kPrimary, ep(kClientB.address, 0))));
   EXPECT_TRUE(out.datagrams.empty());
-  // A link-local source is never routed on (rule 6 would accept it).
-  out = deliver(server, kPrimaryEp, kRelay, bubble(v6("fe80::1"), client_b()));
+  // A link-local source is never routed on (rule 6 would accept it)...
+  out = deliver(server, kPrimaryEp, kRelay, echo_request(v6("fe80::1"), client_b(), 8));
   EXPECT_TRUE(out.datagrams.empty());
   EXPECT_TRUE(has_drop(out, "drop_non_global_ipv6_source", "")) << dump(out);
+  out = deliver(server, kPrimaryEp, kRelay, bubble(v6("ff02::1"), client_b()));
+  EXPECT_TRUE(has_drop(out, "drop_non_global_ipv6_source", "")) << dump(out);
+  // ... except a bubble to one of our clients (Miredo's relay bubbles from
+  // its TUN's link-local address): forwarded with the relay as its origin.
+  out = deliver(server, kPrimaryEp, kRelay, bubble(v6("fe80::1"), client_b()));
+  ASSERT_EQ(out.datagrams.size(), 1u) << dump(out);
+  EXPECT_EQ(out.datagrams[0].to, kClientB);
+  EXPECT_EQ(hexstr(out.datagrams[0].payload), hexstr(concat({hex(kOriginRelay), bubble(v6("fe80::1"), client_b())})));
 }
 
 }  // namespace

@@ -55,8 +55,13 @@ void Client::handle_datagram(Time now, UdpEndpoint from, wire::Bytes payload, Ou
     return;
   }
   // Hardening: no multicast, unspecified, loopback or link-local source, and
-  // not our own address coming back.
-  if (!is_global_scope(h.source) || h.source == *address_) {
+  // not our own address coming back. One exception: a bubble from a
+  // link-local address. Miredo's relay sends its bubbles from the link-local
+  // address of its TUN device, RFC 4380 puts no scope on a bubble's source,
+  // and a bubble delivers nothing: it is only answered (§5.2.3), which is
+  // what lets that relay trust us and release the packets it holds.
+  const bool link_local = h.source.bytes[0] == 0xFE && (h.source.bytes[1] & 0xC0) == 0x80;
+  if ((!is_global_scope(h.source) && !(link_local && wire::is_bubble(d.ipv6))) || h.source == *address_) {
     out.drop("drop_bad_ipv6_source", "", wire::to_string(h.source) + " " + from_text());
     return;
   }

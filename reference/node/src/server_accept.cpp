@@ -125,7 +125,15 @@ void Server::dispatch(UdpEndpoint local, UdpEndpoint from, const wire::TeredoDat
   }
   // Hardening (RFC 4291 §2.5.6, a router never forwards link-local or
   // multicast sources): the server routes, so the same holds for the source.
-  if (!is_global_scope(h.source)) {
+  // One exception: a bubble from a link-local source to one of our clients.
+  // Miredo's relay sends its bubbles from its TUN's link-local address;
+  // §5.3.1 rule 6 accepts them (a non-Teredo source to our client), Miredo's
+  // server forwards them, and a bubble carries nothing but the relay's
+  // endpoint in the origin indication: refusing it would cut every Miredo
+  // relay off from our clients.
+  const bool link_local = h.source.bytes[0] == 0xFE && (h.source.bytes[1] & 0xC0) == 0x80;
+  const bool relay_bubble = link_local && wire::is_bubble(d.ipv6) && wire::is_teredo(h.destination);
+  if (!is_global_scope(h.source) && !relay_bubble) {
     out.drop("drop_non_global_ipv6_source", "",
              wire::to_string(h.source) + " " + from_text(from));
     return;
