@@ -3,6 +3,7 @@
 // they serve, and misplaced or incomplete ones are refused with the reason.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -67,6 +68,25 @@ TEST(BuiltInAdapters, MiredoServerHasNoRelayLaunch) {
   const Adapter a = load_adapter("miredo");
   EXPECT_FALSE(a.has("server_relay"));
   EXPECT_TRUE(a.roles.at("server").variants.empty());
+}
+
+TEST(BuiltInAdapters, RelayRolesBindTheRelayAddressOnTheTeredoPort) {
+  // The relay cases (conformance/cases/relay) talk to {relay_v4}:3544.
+  const Adapter reference = load_adapter("reference");
+  ASSERT_TRUE(reference.roles.count("relay"));
+  ASSERT_TRUE(reference.roles.count("host-relay"));
+  EXPECT_TRUE(reference.has("host_specific_relay"));
+  const auto& relay = reference.roles.at("relay").command;
+  EXPECT_NE(std::find(relay.begin(), relay.end(), "{relay_v4}:3544"), relay.end());
+  EXPECT_NE(std::find(relay.begin(), relay.end(), "{iface}"), relay.end());
+  const Adapter miredo = load_adapter("miredo");
+  ASSERT_TRUE(miredo.roles.count("relay"));
+  EXPECT_FALSE(miredo.roles.count("host-relay")) << "Miredo 1.2.6 has no host-specific relay mode";
+  const RoleLaunch& m = miredo.roles.at("relay");
+  EXPECT_NE(m.config_template.find("RelayType cone"), std::string::npos);
+  EXPECT_NE(m.config_template.find("BindPort 3544"), std::string::npos);
+  EXPECT_EQ(m.ready.kind, "udp-port");
+  EXPECT_EQ(m.ready.port, 3544);
 }
 
 TEST_F(AdapterFileTest, RelayLaunchOnAClientRoleIsRefused) {

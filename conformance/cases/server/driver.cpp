@@ -14,6 +14,21 @@ namespace {
 
 constexpr std::chrono::milliseconds kOwnFrameTimeout{200};
 
+std::size_t link_header(LinkType link, Bytes frame, std::uint16_t& ethertype) {
+  if (link != LinkType::ethernet || frame.size() < 14) return 0;
+  std::size_t at = 12;
+  ethertype = static_cast<std::uint16_t>((frame[at] << 8) | frame[at + 1]);
+  while ((ethertype == 0x8100 || ethertype == 0x88a8) && frame.size() >= at + 6) {
+    at += 4;
+    ethertype = static_cast<std::uint16_t>((frame[at] << 8) | frame[at + 1]);
+  }
+  return at + 2;
+}
+
+std::string ms(std::chrono::milliseconds d) { return fmt::format("{} ms", d.count()); }
+
+}  // namespace
+
 // The IPv6 source and destination of the packet inside a Teredo UDP payload,
 // read leniently (encapsulations skipped, the payload may be truncated: a
 // first IPv4 fragment of a large datagram still names its packet).
@@ -36,21 +51,6 @@ std::optional<std::pair<Ipv6Address, Ipv6Address>> inner_addresses(Bytes payload
   std::memcpy(d.bytes.data(), payload.data() + at + 24, 16);
   return std::make_pair(s, d);
 }
-
-std::size_t link_header(LinkType link, Bytes frame, std::uint16_t& ethertype) {
-  if (link != LinkType::ethernet || frame.size() < 14) return 0;
-  std::size_t at = 12;
-  ethertype = static_cast<std::uint16_t>((frame[at] << 8) | frame[at + 1]);
-  while ((ethertype == 0x8100 || ethertype == 0x88a8) && frame.size() >= at + 6) {
-    at += 4;
-    ethertype = static_cast<std::uint16_t>((frame[at] << 8) | frame[at + 1]);
-  }
-  return at + 2;
-}
-
-std::string ms(std::chrono::milliseconds d) { return fmt::format("{} ms", d.count()); }
-
-}  // namespace
 
 Ipv4Address ipv4(const std::string& text) {
   const auto a = parse_ipv4(text);
@@ -185,19 +185,19 @@ Peer make_peer(CaseRun& run, const std::string& address, std::uint16_t port, std
   return p;
 }
 
-Sent send_from(CaseRun& run, const Peer& from, Bytes payload, const std::string& to) {
+Sent send_from(CaseRun& run, const Peer& from, Bytes payload, const std::string& to, std::uint16_t to_port) {
   Capture& capture = run.capture("driver");
   const LinkType link = capture.link_type();
   Sent s;
   s.mark = capture.count();
-  run.send_udp(from.fd, to, kTeredoPort, payload);
+  run.send_udp(from.fd, to, to_port, payload);
   const Ipv4Address source = ipv4(from.address), destination = ipv4(to);
   const std::uint16_t port = from.port;
   const auto own = capture.wait_for(
       [&](const CapturedFrame& f) {
         const auto c = find_udp_carrier(link, f.data);
         return c && !c->ipv6 && c->source4 == source && c->source_port == port && c->destination4 == destination &&
-               c->destination_port == kTeredoPort;
+               c->destination_port == to_port;
       },
       kOwnFrameTimeout, s.mark);
   if (own) s.frame = own->number;

@@ -115,7 +115,9 @@ struct Sent {
   std::uint64_t mark = 0;   // the capture's last frame before sending
   std::uint64_t frame = 0;  // the datagram itself (0 when not seen within 200 ms)
 };
-Sent send_from(CaseRun& run, const Peer& from, wire::Bytes payload, const std::string& to = kPrimary);
+// `port` is the destination port (a relay may serve on another one).
+Sent send_from(CaseRun& run, const Peer& from, wire::Bytes payload, const std::string& to = kPrimary,
+               std::uint16_t port = kTeredoPort);
 
 // Inner packets.
 wire::ByteVector encapsulate(wire::Bytes ipv6_packet);  // simple encapsulation (§5.1.1)
@@ -131,6 +133,9 @@ FrameMatch udp_to(const Capture& capture, const std::string& address, std::uint1
 // datagram from one of its addresses, or as a native IPv6 packet.
 FrameMatch carrying(const Capture& capture, const wire::Ipv6Address& source, const wire::Ipv6Address& destination);
 
+// The IPv6 source and destination of the packet inside a Teredo UDP payload,
+// read leniently (encapsulations skipped, the payload may be truncated).
+std::optional<std::pair<wire::Ipv6Address, wire::Ipv6Address>> inner_addresses(wire::Bytes payload);
 // The IPv6 packet inside a native IPv6 frame.
 std::optional<wire::Ipv6PacketView> native_ipv6(wire::LinkType link, wire::Bytes frame);
 // Fields of the outer IPv4 header of a frame.
