@@ -104,6 +104,18 @@ TEST_F(CliTest, BadValuesExit2WithOneLine) {
       {"relay", "--bind", "198.51.100.20", "--prefix", "2002::/16"},
       {"relay", "--bind", "198.51.100.20", "--peers", "0"},
       {"host-relay", "--bind", "198.51.100.20", "--host-address", "not-an-address"},
+      {"client", "--server", "203.0.113"},
+      {"client", "--server", "203.0.113.1", "--server-secondary", "203.0.113.1"},
+      {"client", "--server", "203.0.113.1", "--bind", "192.0.2.10:x"},
+      {"client", "--server", "203.0.113.1", "--interface", "a-name-far-too-long"},
+      {"client", "--server", "203.0.113.1", "--local-subnet", "192.0.2.0/40"},
+      {"client", "--server", "203.0.113.1", "--local-subnet", "192.0.2/24"},
+      {"client", "--server", "203.0.113.1", "--refresh-interval", "0.5"},
+      {"client", "--server", "203.0.113.1", "--offline-retry", "-1"},
+      {"client", "--server", "203.0.113.1", "--time-scale", "0"},
+      {"client", "--server", "203.0.113.1", "--secret-file", "/nonexistent/secret", "--client-id", "a"},
+      {"client", "--server", "203.0.113.1", "--secret-file", "/nonexistent/secret", "--client-id", "a",
+       "--client-id", "b"},
   };
   for (const auto& args : cases) {
     const Outcome r = run(args);
@@ -127,6 +139,9 @@ TEST_F(CliTest, BadUsageExits3WithOneLine) {
       {"server", "--primary", "203.0.113.1", "extra"},
       {"relay"},
       {"relay", "--bind", "198.51.100.20", "--config"},
+      {"client"},
+      {"client", "--server", "203.0.113.1", "--client-id", "alice"},
+      {"client", "--server", "203.0.113.1", "--primary", "203.0.113.1"},
   };
   for (const auto& args : cases) {
     const Outcome r = run(args);

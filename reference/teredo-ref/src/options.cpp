@@ -271,7 +271,9 @@ Options convert_client(Options o, const Raw& r) {
   c.interval_determination = r.interval_determination;
   c.timers.refresh_interval = seconds_value("--refresh-interval", r.refresh_interval);
   if (c.timers.refresh_interval < std::chrono::seconds(1)) throw BadValue("--refresh-interval: at least 1 second");
-  if (r.offline_retry > 0) c.timers.offline_retry = seconds_value("--offline-retry", r.offline_retry);
+  if (const auto retry = seconds_value("--offline-retry", r.offline_retry); retry.count() > 0) {
+    c.timers.offline_retry = retry;
+  }
   c.mtu = r.mtu;
   c.peers.capacity = r.peers;
   c.time_scale = node::TimeScale(r.time_scale);

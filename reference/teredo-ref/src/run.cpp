@@ -110,10 +110,10 @@ int run_relay(const Options& o, io::SignalFd& signals, io::EventLog& log) {
                       std::to_string(config.peers.capacity);
   if (config.host_specific) {
     ready += " host";
-    for (const auto& a : config.host_addresses) ready += " " + wire::to_string(a);
+    for (const auto& a : config.host_addresses) (ready += ' ') += wire::to_string(a);
   } else {
     ready += " serves";
-    for (const auto& p : config.served_prefixes) ready += " " + node::to_string(p);
+    for (const auto& p : config.served_prefixes) (ready += ' ') += node::to_string(p);
   }
   log.line(io::monotonic_now(), ready);
   log.flush();
@@ -152,7 +152,11 @@ int run_client(const Options& o, io::SignalFd& signals, io::EventLog& log) {
   if (c.secure) ready += std::string(" secure ") + std::string(wire::to_string(c.secure->algorithm));
   if (c.local_discovery) {
     ready += " local-discovery";
-    if (c.local_subnet) ready += " " + wire::to_string(c.local_subnet->address) + "/" + std::to_string(c.local_subnet->length);
+    if (c.local_subnet) {
+      // (Appended piece by piece: GCC 12 -O3 warns falsely on " " + string, PR105651.)
+      ((ready += ' ') += wire::to_string(c.local_subnet->address)) += '/';
+      ready += std::to_string(c.local_subnet->length);
+    }
   }
   log.line(io::monotonic_now(), ready);
   log.flush();
