@@ -197,6 +197,10 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", seconds, "Seconds of load per direction")->check(CLI::Range(0.5, 60.0));
   app.add_option("--teredo-ref", reference_binary, "Path of teredo-ref");
   app.add_option("--iut", iuts, "Which relays to measure: reference, miredo");
+  bool sender_pays = false;
+  app.add_flag("--sender-pays", sender_pays,
+               "Plain veths: a sender's system call also runs its receivers' network stacks, which then count as relay "
+               "CPU (default: threaded NAPI on the lab's links, so the relay pays for its own work only)");
   CLI11_PARSE(app, argc, argv);
   if (geteuid() != 0) {
     fmt::print(stderr, "bench_relay_load needs root (network namespaces)\n");
@@ -208,7 +212,9 @@ int main(int argc, char** argv) {
   std::vector<std::pair<std::string, std::pair<Figures, Figures>>> results;
   try {
     for (const auto& iut : iuts) {
-      auto lab = Lab::up(topology);
+      teredo::netns::LabOptions lab_options;
+      lab_options.threaded_napi = !sender_pays;
+      auto lab = Lab::up(topology, lab_options);
       const std::string dir = lab->run_dir();
       const std::string tun = lab->prefix() + "-tun";
       std::ofstream(dir + "/server.conf") << "ServerBindAddress 203.0.113.1\n";

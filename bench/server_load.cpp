@@ -163,6 +163,10 @@ int main(int argc, char** argv) {
   app.add_option("--iut", iuts, "Which to measure: udp-echo, reference, miredo");
   app.add_option("--clients", kClients, "Simulated clients (one UDP socket each, 64 RSs in flight)")
       ->check(CLI::Range(1, 256));
+  bool sender_pays = false;
+  app.add_flag("--sender-pays", sender_pays,
+               "Plain veths: a sender's system call also runs its receivers' network stacks, which then count as server "
+               "CPU (default: threaded NAPI on the lab's links, so the server pays for its own work only)");
   CLI11_PARSE(app, argc, argv);
   if (geteuid() != 0) {
     fmt::print(stderr, "bench_server_load needs root (network namespaces)\n");
@@ -178,7 +182,9 @@ int main(int argc, char** argv) {
   std::vector<std::pair<std::string, LoadResult>> results;
   try {
     for (const auto& iut : iuts) {
-      auto lab = Lab::up(topology);
+      teredo::netns::LabOptions lab_options;
+      lab_options.threaded_napi = !sender_pays;
+      auto lab = Lab::up(topology, lab_options);
       const std::string dir = lab->run_dir();
       if (iut == "udp-echo") {
         // The limit of the machine: a batched UDP echo (recvmmsg/sendmmsg, 64).

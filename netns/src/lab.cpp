@@ -1,6 +1,7 @@
 #include "teredo/netns/lab.hpp"
 
 #include <arpa/inet.h>
+#include <linux/ethtool.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -163,14 +164,40 @@ void Lab::build() {
       batch += fmt::format("link set {} master br0\nlink set {} up\n", port, port);
     }
     run_step("segment " + segment + ": bridge", {"ip", "-batch", "-"}, batch, sw);
+    // A switch is a pure layer-2 device: no netfilter on bridged frames
+    // (br_netfilter, when present, runs iptables hooks on every frame, a cost
+    // no real switch adds and that falls on whichever lab process sent the
+    // frame). Absent when the kernel has no br_netfilter: nothing to turn off.
+    for (const char* key : {"net/bridge/bridge-nf-call-iptables", "net/bridge/bridge-nf-call-ip6tables",
+                            "net/bridge/bridge-nf-call-arptables"}) {
+      if (std::filesystem::exists(std::string("/proc/sys/") + key)) write_sysctl(sw, key, "0");
+    }
+    if (options_.threaded_napi) {
+      for (std::size_t i = 0; i < members.size(); ++i) thread_napi(sw, fmt::format("p{}", i));
+    }
   }
+
   for (const auto& [name, host] : topology_.hosts) {
     for (const auto& [ifname, itf] : host.interfaces) disable_checksum_offload(netns(name), ifname);
     configure_host(host);
   }
+  // (After the hosts are configured: a veth has NAPI instances only when up.)
+  if (options_.threaded_napi) {
+    for (const auto& [a, b] : topology_.links) {
+      thread_napi(netns(a.host), a.interface);
+      thread_napi(netns(b.host), b.interface);
+    }
+  }
   for (const auto& [name, host] : topology_.hosts) {
     if (host.nat) start_nat(host);
   }
+}
+
+void Lab::thread_napi(const std::string& ns, const std::string& ifname) {
+  set_ethtool_feature(ns, ifname, ETHTOOL_SGRO, true, "GRO");  // a veth with GRO receives through NAPI
+  // sysfs shows the namespace it was mounted in: `ip netns exec` remounts it.
+  run_step("threaded NAPI on " + ifname + " in " + ns,
+           {"ip", "netns", "exec", ns, "sh", "-c", "echo 1 > /sys/class/net/" + ifname + "/threaded"}, {}, {});
 }
 
 void Lab::configure_host(const Host& host) {

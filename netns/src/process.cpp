@@ -203,13 +203,14 @@ void write_sysctl(const std::string& netns, const std::string& key, const std::s
   ::close(fd);
 }
 
-void disable_checksum_offload(const std::string& netns, const std::string& ifname) {
+void set_ethtool_feature(const std::string& netns, const std::string& ifname, std::uint32_t command, bool on,
+                         const std::string& what) {
   NetnsGuard guard(netns);
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw LabError(fmt::format("socket in {}: {}", netns, std::strerror(errno)));
   ethtool_value value{};
-  value.cmd = ETHTOOL_STXCSUM;
-  value.data = 0;
+  value.cmd = command;
+  value.data = on ? 1 : 0;
   ifreq request{};
   ifname.copy(request.ifr_name, IFNAMSIZ - 1);
   request.ifr_data = reinterpret_cast<char*>(&value);
@@ -217,8 +218,13 @@ void disable_checksum_offload(const std::string& netns, const std::string& ifnam
   const int saved = errno;
   ::close(fd);
   if (rc != 0) {
-    throw LabError(fmt::format("turn off tx checksum offload on {} in {}: {}", ifname, netns, std::strerror(saved)));
+    throw LabError(fmt::format("turn {} {} on {} in {}: {}", on ? "on" : "off", what, ifname, netns,
+                               std::strerror(saved)));
   }
+}
+
+void disable_checksum_offload(const std::string& netns, const std::string& ifname) {
+  set_ethtool_feature(netns, ifname, ETHTOOL_STXCSUM, false, "tx checksum offload");
 }
 
 bool process_alive(pid_t pid) {

@@ -25,6 +25,13 @@ struct LabOptions {
   bool detached = false;     // kept by `lab clean` until `lab down PREFIX`
   std::string nat_binary;    // empty: TEREDO_NAT_BIN, then the one built with this tree
   std::uint64_t seed = 1;    // NAT port allocation
+  // For benchmarks: every switch port and every end of a direct link gets
+  // GRO (which puts a veth in NAPI mode) and threaded NAPI, so a frame's way
+  // through the switch and the receiving host runs in a kernel thread, not
+  // inside the sender's system call. A process's CPU time then covers its
+  // own work, as behind a real NIC; without it a veth sender also pays for
+  // its receivers' stacks.
+  bool threaded_napi = false;
 };
 
 class Lab {
@@ -71,6 +78,7 @@ class Lab {
   void build();
   void add_namespace(const std::string& name);
   void configure_host(const Host& host);
+  void thread_napi(const std::string& ns, const std::string& ifname);
   void start_nat(const Host& host);
 
   Topology topology_;

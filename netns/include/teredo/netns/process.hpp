@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -61,6 +62,9 @@ void write_sysctl(const std::string& netns, const std::string& key, const std::s
 // what an IUT really sent, and the NAT box can update checksums
 // incrementally instead of meeting half-computed ones.
 void disable_checksum_offload(const std::string& netns, const std::string& ifname);
+// One ethtool feature (ETHTOOL_S* command, e.g. ETHTOOL_SGRO) on or off.
+void set_ethtool_feature(const std::string& netns, const std::string& ifname, std::uint32_t command, bool on,
+                         const std::string& what);
 
 // Sends SIGTERM to a process we started, waits up to `grace_ms`, then SIGKILL.
 void stop_process(pid_t pid, int grace_ms = 1000);
