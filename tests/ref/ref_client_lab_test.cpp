@@ -29,8 +29,6 @@ using teredo::test::kNatProfileCases;
 constexpr auto kQualifyTimeout = 8s;
 constexpr auto kRefreshInterval = 3s;
 
-bool settled(const ClientState& s) { return s.state == "qualified" || s.state == "offline"; }
-
 std::unique_ptr<Lab> lab_with_profile(const std::string& topology, const std::string& nat_host,
                                       const std::string& profile) {
   netns::Topology t = netns::load_topology(topology_path(topology));
@@ -81,7 +79,7 @@ TEST_P(RefClientProfileTest, QualifiesOrRefusesAndReachesNativeHostThroughRelay)
                                                  lab->prefix() + "-rtun", "-v"},
                                  "ref-relay");
   const RefClient client = start_ref_client(*lab, "client", "ref-client");
-  const auto state = wait_client_state(client.state_file, settled, kQualifyTimeout);
+  const auto state = wait_client_state(client.state_file, client_settled, kQualifyTimeout);
   ASSERT_TRUE(state) << client.daemon.output();
   const auto on_tun = teredo_address_on(*lab, "client", client.tun);
   const bool qualified = state->state == "qualified";
@@ -136,7 +134,7 @@ TEST_F(RefClientLabTest, NatRebindGivesNewAddressWithinOneRefreshInterval) {
   start_ref(*lab, "server", {"server", "--primary", "203.0.113.1", "-v"}, "ref-server");
   start_ref(*lab, "relay", {"relay", "--bind", "198.51.100.20", "--interface", lab->prefix() + "-rtun"}, "ref-relay");
   const RefClient client = start_ref_client(*lab, "client", "ref-client");
-  const auto first = wait_client_state(client.state_file, settled, kQualifyTimeout);
+  const auto first = wait_client_state(client.state_file, client_settled, kQualifyTimeout);
   ASSERT_TRUE(first && first->state == "qualified") << client.daemon.output();
 
   const std::string answer = lab->nat_command("nat", "rebind");
@@ -165,8 +163,8 @@ TEST_F(RefClientLabTest, ClientsBehindTwoNatsTalkDirectlyAfterBubbles) {
   const Daemon server = start_ref(*lab, "server", {"server", "--primary", "203.0.113.1", "-v"}, "ref-server");
   const RefClient a = start_ref_client(*lab, "client-a", "client-a");
   const RefClient b = start_ref_client(*lab, "client-b", "client-b");
-  const auto sa = wait_client_state(a.state_file, settled, kQualifyTimeout);
-  const auto sb = wait_client_state(b.state_file, settled, kQualifyTimeout);
+  const auto sa = wait_client_state(a.state_file, client_settled, kQualifyTimeout);
+  const auto sb = wait_client_state(b.state_file, client_settled, kQualifyTimeout);
   ASSERT_TRUE(sa && sa->state == "qualified") << a.daemon.output();
   ASSERT_TRUE(sb && sb->state == "qualified") << b.daemon.output();
 
@@ -194,8 +192,8 @@ TEST_F(RefClientLabTest, ClientsBehindOneNatWithoutHairpinningUseLocalDiscovery)
   // it has no entry for is dropped, §5.2.3).
   const RefClient a = start_ref_client(*lab, "client-a", "client-a", {"--local-discovery", "--time-scale", "0.02"});
   const RefClient b = start_ref_client(*lab, "client-b", "client-b", {"--local-discovery", "--time-scale", "0.02"});
-  const auto sa = wait_client_state(a.state_file, settled, kQualifyTimeout);
-  const auto sb = wait_client_state(b.state_file, settled, kQualifyTimeout);
+  const auto sa = wait_client_state(a.state_file, client_settled, kQualifyTimeout);
+  const auto sb = wait_client_state(b.state_file, client_settled, kQualifyTimeout);
   ASSERT_TRUE(sa && sa->state == "qualified") << a.daemon.output();
   ASSERT_TRUE(sb && sb->state == "qualified") << b.daemon.output();
   // Both embed the one NAT's outside address: only the LAN path can work.
@@ -308,7 +306,7 @@ TEST_F(RefClientLabTest, SecureQualificationWithRefServer) {
             "ref-server");
   const RefClient good =
       start_ref_client(*lab, "client", "ref-client", {"--secret-file", secret_file, "--client-id", "client-7"});
-  const auto s = wait_client_state(good.state_file, settled, kQualifyTimeout);
+  const auto s = wait_client_state(good.state_file, client_settled, kQualifyTimeout);
   ASSERT_TRUE(s && s->state == "qualified") << good.daemon.output();
 }
 

@@ -162,6 +162,8 @@ struct ClientState {
   std::string state, nat, address, mapped;
 };
 std::optional<ClientState> read_client_state(const std::string& path);
+// Qualified or off-line: qualification has come to an end.
+inline bool client_settled(const ClientState& s) { return s.state == "qualified" || s.state == "offline"; }
 // Waits until the state file satisfies `done`; returns the last state read.
 std::optional<ClientState> wait_client_state(const std::string& path, const std::function<bool(const ClientState&)>& done,
                                              std::chrono::milliseconds timeout);

@@ -121,8 +121,6 @@ bool wait_for_teredo_route(Lab& lab, const std::string& host) {
   return false;
 }
 
-bool settled(const ClientState& s) { return s.state == "qualified" || s.state == "offline"; }
-
 // teredo-ref client against Debian's miredo-server behind each NAT profile,
 // reaching the native host through teredo-ref relay.
 class RefClientMiredoServerTest : public ::testing::TestWithParam<Case> {
@@ -145,7 +143,7 @@ TEST_P(RefClientMiredoServerTest, QualifiesWithMiredoServerAndPingsThroughRefRel
                                                  lab->prefix() + "-rtun", "-v"},
                                  "ref-relay");
   const RefClient client = start_ref_client(*lab, "client", "ref-client");
-  const auto state = wait_client_state(client.state_file, settled, 8s);
+  const auto state = wait_client_state(client.state_file, client_settled, 8s);
   ASSERT_TRUE(state) << client.daemon.output();
   const bool qualified = state->state == "qualified";
   const bool out = qualified && ping6(*lab, "client", "2001:db8:1::10");
@@ -196,7 +194,7 @@ TEST_F(RefClientMiredoRelayTest, RefClientReachesNativeHostThroughMiredoRelay) {
                                           "-rtun\nBindAddress 198.51.100.20\n");
     ASSERT_TRUE(wait_for_teredo_route(*lab, "relay")) << relay.output();
     const RefClient client = start_ref_client(*lab, "client", "ref-client");
-    const auto state = wait_client_state(client.state_file, settled, 8s);
+    const auto state = wait_client_state(client.state_file, client_settled, 8s);
     ASSERT_TRUE(state && state->state == "qualified") << client.daemon.output();
     const bool out = ping6(*lab, "client", "2001:db8:1::10");
     const bool back = ping6(*lab, "v6host", state->address);

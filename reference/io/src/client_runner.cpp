@@ -158,16 +158,8 @@ void ClientRunner::on_udp(UdpSocket& socket, Port port) {
 
 void ClientRunner::on_tun() {
   const node::Time now = monotonic_now();
-  for (std::size_t i = 0; i < options_.runner.batch; ++i) {
-    const ssize_t n = tun_->read(packet_.data(), packet_.size());
-    if (n == 0) break;
-    if (n < 0) {
-      log_.line(now, "io tun_read_failed on " + tun_->name() + ": " + std::strerror(static_cast<int>(-n)));
-      break;
-    }
-    ++stats_.packets_in;
-    client_->handle_ipv6(now, wire::Bytes(packet_.data(), static_cast<std::size_t>(n)), outbox_);
-  }
+  detail::read_tun(log_, now, *tun_, packet_, options_.runner.batch, stats_,
+                   [&](wire::Bytes packet) { client_->handle_ipv6(now, packet, outbox_); });
   flush(now);
 }
 
@@ -179,34 +171,8 @@ void ClientRunner::on_timer() {
 }
 
 void ClientRunner::flush(node::Time now) {
-  if (!outbox_.datagrams.empty()) {
-    std::size_t handled = 0;
-    for (UdpSocket* s : {&socket_, secondary_.get()}) {
-      if (s == nullptr) continue;
-      const SendReport r = s->send(outbox_.datagrams, send_scratch_);
-      handled += r.sent + r.failed;
-      stats_.datagrams_out += r.sent;
-      stats_.send_failures += r.failed;
-      detail::report_send(log_, now, r, s->local());
-    }
-    if (handled < outbox_.datagrams.size()) {
-      log_.line(now, "io unsent " + std::to_string(outbox_.datagrams.size() - handled) +
-                         " datagrams: no socket bound to their source endpoint");
-    }
-  }
-  std::size_t tun_failures = 0;
-  int first_error = 0;
-  for (const auto& packet : outbox_.to_tunnel) {
-    if (const int e = tun_->write(packet); e == 0) {
-      ++stats_.packets_out;
-    } else if (tun_failures++ == 0) {
-      first_error = e;
-    }
-  }
-  if (tun_failures > 0) {
-    log_.line(now, "io tun_write_failed " + std::to_string(tun_failures) + " packets on " + tun_->name() + ": " +
-                       std::strerror(first_error));
-  }
+  detail::send_datagrams(log_, now, {&socket_, secondary_.get()}, outbox_.datagrams, send_scratch_, stats_);
+  detail::write_to_tun(log_, now, *tun_, outbox_.to_tunnel, stats_);
   stats_.events += outbox_.events.size();
   log_.events(now, outbox_.events);
   outbox_.clear();

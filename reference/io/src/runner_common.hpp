@@ -1,12 +1,17 @@
-// What every runner (server, relay, client) shares: how a failed send is
-// logged and how a stop signal ends the loop.
+// What every runner (server, relay, client) shares: how datagrams leave
+// their sockets and packets the TUN, how failures are logged, and how a stop
+// signal ends the loop.
 #pragma once
 
+#include <cstring>
+#include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "teredo/io/event_log.hpp"
 #include "teredo/io/event_loop.hpp"
 #include "teredo/io/runners.hpp"
+#include "teredo/io/tun.hpp"
 #include "teredo/io/udp_socket.hpp"
 
 namespace teredo::io::detail {
@@ -17,5 +22,31 @@ void report_send(EventLog& log, node::Time now, const SendReport& r, node::UdpEn
 // SIGTERM/SIGINT/SIGHUP: log the signal and the counters, then leave the loop.
 void add_stop_handler(EventLoop& loop, SignalFd& signals, EventLog& log, const RunnerStats& stats,
                       int& stop_signal);
+
+// Sends each datagram from the socket bound to its `from` endpoint (null
+// sockets are skipped), counts, and logs failures and datagrams no socket
+// could send.
+void send_datagrams(EventLog& log, node::Time now, std::initializer_list<UdpSocket*> sockets,
+                    const std::vector<node::OutgoingDatagram>& datagrams, SendBatch& scratch, RunnerStats& stats);
+// Reads up to `batch` packets from the TUN device into `buffer`, handing
+// each to `handle`; counts, logs a read failure.
+template <class Handle>
+void read_tun(EventLog& log, node::Time now, TunDevice& tun, std::vector<std::uint8_t>& buffer, std::size_t batch,
+              RunnerStats& stats, Handle handle) {
+  for (std::size_t i = 0; i < batch; ++i) {
+    const ssize_t n = tun.read(buffer.data(), buffer.size());
+    if (n == 0) break;
+    if (n < 0) {
+      log.line(now, "io tun_read_failed on " + tun.name() + ": " + std::strerror(static_cast<int>(-n)));
+      break;
+    }
+    ++stats.packets_in;
+    // The node copies what it keeps: the buffer is reused for the next read.
+    handle(wire::Bytes(buffer.data(), static_cast<std::size_t>(n)));
+  }
+}
+// Writes each packet to the TUN device, counts, logs one line for failures.
+void write_to_tun(EventLog& log, node::Time now, TunDevice& tun, const std::vector<wire::ByteVector>& packets,
+                  RunnerStats& stats);
 
 }  // namespace teredo::io::detail

@@ -41,6 +41,41 @@ void add_stop_handler(EventLoop& loop, SignalFd& signals, EventLog& log, const R
   });
 }
 
+void send_datagrams(EventLog& log, node::Time now, std::initializer_list<UdpSocket*> sockets,
+                    const std::vector<node::OutgoingDatagram>& datagrams, SendBatch& scratch, RunnerStats& stats) {
+  if (datagrams.empty()) return;
+  std::size_t handled = 0;
+  for (UdpSocket* socket : sockets) {
+    if (socket == nullptr) continue;
+    const SendReport r = socket->send(datagrams, scratch);
+    handled += r.sent + r.failed;
+    stats.datagrams_out += r.sent;
+    stats.send_failures += r.failed;
+    report_send(log, now, r, socket->local());
+  }
+  if (handled < datagrams.size()) {
+    log.line(now, "io unsent " + std::to_string(datagrams.size() - handled) +
+                      " datagrams: no socket bound to their source endpoint");
+  }
+}
+
+void write_to_tun(EventLog& log, node::Time now, TunDevice& tun, const std::vector<wire::ByteVector>& packets,
+                  RunnerStats& stats) {
+  std::size_t failures = 0;
+  int first_error = 0;
+  for (const auto& packet : packets) {
+    if (const int e = tun.write(packet); e == 0) {
+      ++stats.packets_out;
+    } else if (failures++ == 0) {
+      first_error = e;
+    }
+  }
+  if (failures > 0) {
+    log.line(now, "io tun_write_failed " + std::to_string(failures) + " packets on " + tun.name() + ": " +
+                      std::strerror(first_error));
+  }
+}
+
 }  // namespace detail
 
 using detail::add_stop_handler;
@@ -107,20 +142,7 @@ void ServerRunner::on_readable(std::size_t index) {
 }
 
 void ServerRunner::flush(node::Time now) {
-  if (!outbox_.datagrams.empty()) {
-    std::size_t handled = 0;
-    for (const auto& socket : sockets_) {
-      const SendReport r = socket->send(outbox_.datagrams, send_scratch_);
-      handled += r.sent + r.failed;
-      stats_.datagrams_out += r.sent;
-      stats_.send_failures += r.failed;
-      report_send(log_, now, r, socket->local());
-    }
-    if (handled < outbox_.datagrams.size()) {
-      log_.line(now, "io unsent " + std::to_string(outbox_.datagrams.size() - handled) +
-                         " datagrams: no socket bound to their source endpoint");
-    }
-  }
+  detail::send_datagrams(log_, now, {sockets_[0].get(), sockets_[1].get()}, outbox_.datagrams, send_scratch_, stats_);
   for (const auto& packet : outbox_.to_tunnel) {
     // The node emits native packets only when forwarding is configured,
     // which is when the raw socket exists.
@@ -185,18 +207,8 @@ void RelayRunner::on_udp() {
 
 void RelayRunner::on_tun() {
   const node::Time now = monotonic_now();
-  for (std::size_t i = 0; i < options_.batch; ++i) {
-    const ssize_t n = tun_->read(packet_.data(), packet_.size());
-    if (n == 0) break;
-    if (n < 0) {
-      log_.line(now, "io tun_read_failed on " + tun_->name() + ": " + std::strerror(static_cast<int>(-n)));
-      break;
-    }
-    ++stats_.packets_in;
-    // The relay copies what it keeps (queued packets, datagram payloads):
-    // the buffer is reused for the next read.
-    relay_.handle_ipv6(now, wire::Bytes(packet_.data(), static_cast<std::size_t>(n)), outbox_);
-  }
+  detail::read_tun(log_, now, *tun_, packet_, options_.batch, stats_,
+                   [&](wire::Bytes packet) { relay_.handle_ipv6(now, packet, outbox_); });
   flush(now);
 }
 
@@ -214,19 +226,7 @@ void RelayRunner::flush(node::Time now) {
     stats_.send_failures += r.failed;
     report_send(log_, now, r, socket_.local());
   }
-  std::size_t tun_failures = 0;
-  int first_error = 0;
-  for (const auto& packet : outbox_.to_tunnel) {
-    if (const int e = tun_->write(packet); e == 0) {
-      ++stats_.packets_out;
-    } else if (tun_failures++ == 0) {
-      first_error = e;
-    }
-  }
-  if (tun_failures > 0) {
-    log_.line(now, "io tun_write_failed " + std::to_string(tun_failures) + " packets on " + tun_->name() + ": " +
-                       std::strerror(first_error));
-  }
+  detail::write_to_tun(log_, now, *tun_, outbox_.to_tunnel, stats_);
   stats_.events += outbox_.events.size();
   log_.events(now, outbox_.events);
   outbox_.clear();
