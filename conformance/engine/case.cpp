@@ -40,6 +40,7 @@ CaseRun::CaseRun(const CaseSpec& spec, const Catalog& catalog, netns::Lab& lab, 
       started_(std::chrono::steady_clock::now()) {}
 
 CaseRun::~CaseRun() {
+  fixture.reset();
   for (int fd : sockets_) ::close(fd);
 }
 

@@ -40,6 +40,10 @@ struct CaseSpec {
   std::optional<std::string> nat_profile{};
   std::vector<VantagePoint> captures = {{"driver", "driver", "eth0"}};
   std::function<void(CaseRun&)> body{};
+  // Runs before the IUT is started (its result kept in CaseRun::fixture), for
+  // parties that must be listening before the IUT's first packet: the played
+  // server of the client cases. Optional.
+  std::function<void(CaseRun&)> before_iut{};
 };
 
 std::vector<CaseSpec>& case_registry();
@@ -105,6 +109,10 @@ class CaseRun {
   [[nodiscard]] const std::vector<Assertion>& assertions() const noexcept { return assertions_; }
   [[nodiscard]] const std::vector<Message>& messages() const noexcept { return messages_; }
   [[nodiscard]] Verdict verdict() const;
+
+  // What a case's before_iut hook set up for its body (released when the
+  // body returns, before the sockets close).
+  std::shared_ptr<void> fixture{};
 
  private:
   const CaseSpec& spec_;

@@ -127,6 +127,20 @@ Adapter load_adapter(const std::string& name_or_path) {
             launch.ready.pattern.empty()) {
           problems.push_back(fmt::format("roles.{}.ready.pattern is required for {}", role, launch.ready.kind));
         }
+        if (rj.contains("address")) {
+          const json address = rj["address"];
+          AddressProbe probe;
+          probe.kind = address.value("kind", "interface-address");
+          probe.interface = address.value("interface", "");
+          probe.pattern = address.value("pattern", "");
+          if (probe.kind != "interface-address") {
+            problems.push_back(fmt::format("roles.{}.address.kind '{}' is not interface-address", role, probe.kind));
+          }
+          if (probe.interface.empty() || probe.pattern.empty()) {
+            problems.push_back(fmt::format("roles.{}.address needs interface and pattern", role));
+          }
+          launch.address = probe;
+        }
         launch.stop_signal = signal_number(rj.value("stop_signal", "SIGTERM"));
         if (launch.stop_signal < 0) problems.push_back(fmt::format("roles.{}.stop_signal is not a signal name", role));
         a.roles.emplace(role, launch);
@@ -227,6 +241,33 @@ IutProcess start_iut(const Adapter& adapter, const std::string& role, netns::Lab
                                      launch.ready.timeout.count(), launch.ready.kind, last_line(iut.log_path)));
     }
   }
+}
+
+std::optional<std::string> observe_iut_address(const Adapter& adapter, const std::string& role, netns::Lab& lab,
+                                               const std::string& host) {
+  const auto it = adapter.roles.find(role);
+  if (it == adapter.roles.end() || !it->second.address) return std::nullopt;
+  const AddressProbe& probe = *it->second.address;
+  const Placeholders values = lab_placeholders(lab);
+  const auto r = lab.exec(host, {"ip", "-o", "addr", "show", "dev", expand(probe.interface, values)});
+  if (r.exit_code != 0) return std::nullopt;
+  const std::string pattern = expand(probe.pattern, values);
+  // "5: name    inet6 2001:0:cb00:7101:.../128 scope global ..." per line.
+  // A tentative address (duplicate address detection still running) is not
+  // usable yet: the kernel would pick another source for the IUT's traffic.
+  std::istringstream lines(r.output);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.find("tentative") != std::string::npos || line.find("dadfailed") != std::string::npos) continue;
+    std::istringstream words(line);
+    std::string word;
+    while (words >> word) {
+      if (word.rfind(pattern, 0) != 0) continue;
+      const auto slash = word.find('/');
+      return slash == std::string::npos ? word : word.substr(0, slash);
+    }
+  }
+  return std::nullopt;
 }
 
 void stop_iut(const IutProcess& iut) {

@@ -35,10 +35,22 @@ struct ReadinessProbe {
   std::chrono::milliseconds timeout{5000};
 };
 
+// Client role: how the driver observes the IUT's configured Teredo address
+// (JSON "address"): kind "interface-address" reads `ip -o addr show dev
+// <interface>` in the IUT's host and takes the first address starting with
+// `pattern` and is not tentative (still under duplicate address detection).
+// An observation of state, never of the IUT's log.
+struct AddressProbe {
+  std::string kind = "interface-address";
+  std::string interface;  // placeholders allowed
+  std::string pattern;    // e.g. "2001:0:"
+};
+
 struct RoleLaunch {
   std::vector<std::string> command;  // placeholders: {config} {run_dir} {server_v4} {server_v4_secondary} ...
   std::string config_template;       // written to {config} when not empty
   ReadinessProbe ready;
+  std::optional<AddressProbe> address;
   int stop_signal = 15;
   // Other ways to start the role, keyed by the capability a case needs them
   // for: "secure_qualification" (JSON key "secure": §5.2.2 required) and
@@ -98,5 +110,10 @@ inline constexpr std::pair<const char*, const char*> kLaunchVariants[] = {
 IutProcess start_iut(const Adapter& adapter, const std::string& role, netns::Lab& lab, const std::string& host,
                      Placeholders values, const std::string& capability = {});
 void stop_iut(const IutProcess& iut);
+
+// The address the role's "address" probe observes now in `host` (nullopt:
+// none configured, or the adapter declares no probe for the role).
+std::optional<std::string> observe_iut_address(const Adapter& adapter, const std::string& role, netns::Lab& lab,
+                                               const std::string& host);
 
 }  // namespace teredo::conformance

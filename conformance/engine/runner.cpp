@@ -89,9 +89,11 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
           variant = capability;
         }
       }
+      if (spec.before_iut) spec.before_iut(run);
       iut = start_iut(adapter, spec.role, *lab, iut_host(spec.role), lab_placeholders(*lab), variant);
       run.info(fmt::format("{} {} started in {} (pid {})", adapter.name, spec.role, lab->netns(iut_host(spec.role)), iut.pid));
       spec.body(run);
+      run.fixture.reset();
       result.verdict = run.verdict();
     } catch (const AdapterError& e) {
       run.info(std::string("harness error: ") + e.what());

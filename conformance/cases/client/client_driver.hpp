@@ -1,0 +1,264 @@
+// What the client-role cases share (RFC 4380 §5.2, RFC 5991, RFC 6081). The
+// lab is netns/topologies/client-lab.json: the IUT client on 192.0.2.10
+// behind a NAT (outside 198.51.100.1; the profile per case, port-restricted
+// cone by default) on a LAN shared with "lanpeer" (192.0.2.20, a played
+// local Teredo client); the "server" host is the driver: it plays the IUT's
+// Teredo server on 203.0.113.1 and .2 port 3544 (answering RSs with the RAs
+// a case asks for), the peers' server 203.0.113.3, Teredo peers
+// (198.51.100.7/.8, their Teredo addresses embed their real endpoints) and a
+// relay (198.51.100.9:3544). The application on the client is played too:
+// an IPv6 UDP socket in the client's namespace, so the IUT's kernel picks its
+// Teredo address as the source.
+//
+// Verdicts are judged from the captures: "lan" (client:eth0, what the IUT
+// itself sent and what reached it through the NAT) and "inet"
+// (server:eth0, the driver's side), with frame numbers. Timers come from the
+// adapter's timers_ms (RFC values when not declared), with explicit
+// tolerances.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cases/server/driver.hpp"
+
+namespace teredo::conformance::client {
+
+using server::FrameMatch;
+using server::Peer;
+
+inline constexpr const char* kTopology = "client-lab";
+inline constexpr const char* kServer = "203.0.113.1";       // {server_v4}
+inline constexpr const char* kServer2 = "203.0.113.2";      // {server_v4_secondary}
+inline constexpr const char* kPeerServer = "203.0.113.3";   // the peers' Teredo server
+inline constexpr const char* kPeerA = "198.51.100.7";
+inline constexpr const char* kPeerB = "198.51.100.8";
+inline constexpr const char* kRelay = "198.51.100.9";
+inline constexpr const char* kNatOutside = "198.51.100.1";
+inline constexpr const char* kClientLan = "192.0.2.10";
+inline constexpr const char* kLanPeer = "192.0.2.20";
+inline constexpr const char* kNative = "2001:db8:1::10";  // a native IPv6 host (played by the driver)
+inline constexpr std::uint16_t kTeredoPort = 3544;
+inline constexpr std::uint16_t kAppPort = 7000;  // the UDP port of the played application, both ends
+
+// The capture vantage points of every client case.
+std::vector<VantagePoint> client_captures();
+
+std::string ms_text(std::chrono::milliseconds d);
+
+// The adapter's timers (milliseconds), RFC values when not declared.
+struct Timers {
+  std::chrono::milliseconds retry{4000};         // qualification_retry: §5.2.1 T
+  std::chrono::milliseconds refresh{30000};      // refresh_interval: §5.2
+  std::chrono::milliseconds bubble{2000};        // bubble_interval: §5.2.6
+  std::chrono::milliseconds window{300000};      // bubble_window: §5.2.6
+  std::chrono::milliseconds echo{2000};          // echo_test_retry: §5.2.4 case 2
+  std::chrono::milliseconds validity{30000};     // peer_validity: §5.2.4
+  std::chrono::milliseconds discovery_max{300000};
+};
+Timers timers(const CaseRun& run);
+
+// A UDP endpoint as the driver sees it.
+struct Endpoint {
+  wire::Ipv4Address address{};
+  std::uint16_t port = 0;
+  friend bool operator==(const Endpoint&, const Endpoint&) = default;
+};
+std::string to_text(const Endpoint& e);
+
+// What the played server does with one RS.
+enum class RaFault {
+  none,                // a valid RA
+  silent,              // no answer
+  wrong_nonce,         // the nonce with one bit flipped
+  no_auth,             // no authentication encapsulation although the RS had one
+  no_origin,           // no origin indication
+  wrong_destination,   // IPv6 destination other than the RS's source
+  two_prefixes,        // two Prefix Information options
+  no_prefix,           // no Prefix Information option
+  foreign_prefix,      // 2001:db8::/64
+  other_server_prefix, // 2001:0:<198.51.100.9>::/64
+  global_source,       // IPv6 source 2001:db8:1::2 (not link-local)
+  hop_limit_64,        // IPv6 hop limit 64
+  bad_checksum,        // ICMPv6 checksum corrupted
+  code_1,              // ICMPv6 code 1
+  truncated,           // an ICMPv6 RA of 12 octets
+  zero_length_option,  // an option of length 0
+  bad_mac,             // authentication value with one byte flipped
+  other_secret,        // authentication value computed with another secret
+  wrong_source_port,   // from <server>:3545 instead of :3544
+  private_origin,      // origin indication 10.1.2.3:40000 (not a global IPv4)
+};
+const char* describe(RaFault fault);
+
+struct RaPlan {
+  RaFault fault = RaFault::none;
+  std::optional<Endpoint> origin{};  // the mapping given (default: the RS's source as seen)
+};
+
+struct RsSeen {
+  std::chrono::steady_clock::time_point at{};
+  Endpoint from{};           // the IUT's mapping, as the server sees it
+  std::string to{};          // 203.0.113.1 or .2
+  wire::ByteVector payload{};
+  bool cone = false;         // cone bit of the RS's link-local source
+  bool authenticated = false;
+  wire::Nonce nonce{};
+  RaPlan plan{};             // what was answered
+  bool answered = false;
+  std::chrono::steady_clock::time_point answered_at{};
+};
+
+// The IUT's Teredo server, played on 203.0.113.1:3544 and 203.0.113.2:3544
+// by a thread answering every RS as planned: the queued plans first, one per
+// RS, then the default plan. A cone RS is answered from the other address
+// (§5.3.2); secure RAs are signed with {secret} (HMAC-SHA1).
+class PlayedServer {
+ public:
+  explicit PlayedServer(CaseRun& run, bool secure = false);
+  ~PlayedServer();
+  PlayedServer(const PlayedServer&) = delete;
+  PlayedServer& operator=(const PlayedServer&) = delete;
+
+  void push(RaPlan plan);
+  void set_default(RaPlan plan);
+  [[nodiscard]] std::vector<RsSeen> seen() const;
+  // Waits until `count` RSs were received (true) or the timeout.
+  bool wait_rs(std::size_t count, std::chrono::milliseconds timeout) const;
+  // Sends a datagram from the primary address, port 3544 (a packet "from the server").
+  void send_from_primary(const Endpoint& to, wire::Bytes payload);
+  [[nodiscard]] std::optional<Endpoint> mapping() const;  // the source of the last RS
+
+ private:
+  void loop();
+  void answer(int fd, const std::string& to, const Endpoint& from, wire::Bytes payload);
+
+  bool secure_ = false;
+  int primary_ = -1, secondary_ = -1, primary_other_port_ = -1, secondary_other_port_ = -1;
+  mutable std::mutex mutex_;
+  std::vector<RaPlan> queue_;
+  RaPlan default_{};
+  std::vector<RsSeen> seen_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// before_iut hooks: the played server listens before the IUT starts, so its
+// first RS is answered (not met by an ICMP port unreachable).
+void open_played_server(CaseRun& run);
+void open_secure_played_server(CaseRun& run);  // secure RAs ({secret}, HMAC-SHA1)
+// The server the hook opened (one is opened now if the case has no hook).
+PlayedServer& played_server(CaseRun& run);
+
+// The RA datagram the played server sends for `plan` in answer to an RS.
+wire::ByteVector ra_datagram(const RsSeen& rs, const RaPlan& plan, const Endpoint& origin, bool secure);
+
+// The IUT's configured Teredo address from the adapter's address probe
+// (never from its log); nullopt when the adapter has none or none is set.
+std::optional<wire::Ipv6Address> iut_address(CaseRun& run);
+// Waits for an address (a different one from `not_this` when given).
+std::optional<wire::Ipv6Address> wait_address(CaseRun& run, std::chrono::milliseconds timeout,
+                                              std::optional<wire::Ipv6Address> not_this = std::nullopt);
+// Runs qualification with a valid played server; on failure records an
+// inconclusive assertion for every requirement and returns nullopt.
+std::optional<wire::Ipv6Address> qualify(CaseRun& run, PlayedServer& server,
+                                         const std::vector<std::string>& requirements);
+
+// The played application: an IPv6 UDP socket in the client's namespace.
+class App {
+ public:
+  explicit App(CaseRun& run, std::uint16_t port = kAppPort);
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+  // Sends `payload` to [to]:kAppPort; false (with the reason in `error`) when
+  // the client's stack refused it (no route, no address).
+  bool send(const wire::Ipv6Address& to, wire::Bytes payload, std::string* error = nullptr);
+
+ private:
+  int fd_ = -1;
+};
+
+// A driver socket (in the server host) and the Teredo address it plays.
+Peer make_peer(CaseRun& run, const std::string& address, std::uint16_t port, std::uint16_t flags = 0,
+               const std::string& server = kPeerServer);
+// Sends from a peer to `to`; returns the frame in the inet capture (0: not seen).
+std::uint64_t send_from(CaseRun& run, const Peer& from, wire::Bytes payload, const Endpoint& to);
+
+// Frame matchers over the lan capture (what the IUT sent: IPv4 source
+// 192.0.2.10).
+FrameMatch from_iut(const Capture& capture);
+FrameMatch iut_to(const Capture& capture, const std::string& address, std::uint16_t port = 0);  // 0: any port
+// A bubble from the IUT whose IPv6 destination is `peer` (any IPv4 destination).
+FrameMatch iut_bubble_for(const Capture& capture, const wire::Ipv6Address& peer);
+// A datagram from the IUT whose payload contains `mark`.
+FrameMatch iut_containing(const Capture& capture, const std::string& mark);
+// An ICMPv6 echo reply from the IUT with this identifier and sequence.
+FrameMatch iut_echo_reply(const Capture& capture, std::uint16_t identifier, std::uint16_t sequence);
+// An RS from the IUT.
+FrameMatch iut_rs(const Capture& capture);
+// The RA-bearing datagram from the driver to the IUT's LAN address (what got
+// through the NAT).
+FrameMatch ra_to_iut(const Capture& capture);
+
+std::uint64_t lan_mark(CaseRun& run);
+std::uint64_t inet_mark(CaseRun& run);
+
+// A parsed frame from the IUT: its UDP carrier and Teredo datagram.
+// `carrier` and `datagram` are views into `bytes`: a copy parses its own
+// bytes again (a moved vector keeps its buffer, so moves keep the views).
+struct Seen {
+  std::uint64_t frame = 0;
+  wire::ByteVector bytes{};
+  wire::UdpCarrier carrier{};
+  std::optional<wire::TeredoDatagram> datagram{};
+  std::chrono::steady_clock::time_point at{};
+
+  Seen() = default;
+  Seen(const Seen& other);
+  Seen& operator=(const Seen& other);
+  Seen(Seen&&) noexcept = default;
+  Seen& operator=(Seen&&) noexcept = default;
+  ~Seen() = default;
+  // Parses `bytes` (link type of the lan capture); false when not IPv4/UDP.
+  bool parse(wire::LinkType link);
+
+ private:
+  wire::LinkType link_ = wire::LinkType::ethernet;
+};
+std::optional<Seen> parse_seen(const CapturedFrame& frame, wire::LinkType link);
+std::vector<Seen> all_seen(CaseRun& run, const FrameMatch& match, std::uint64_t after = 0);
+std::optional<Seen> wait_seen(CaseRun& run, const FrameMatch& match, std::chrono::milliseconds timeout,
+                              std::uint64_t after = 0);
+std::string describe(const Seen& s);  // "bubble 2001:0:... -> 2001:0:... to 203.0.113.3:3544 (lan frame 12)"
+FrameRef lan(std::uint64_t frame);
+FrameRef inet(std::uint64_t frame);
+std::vector<FrameRef> lan_frames(std::initializer_list<std::uint64_t> numbers);  // skips 0
+
+// The IPv6 packet the IUT carries for its application, as it left: the
+// application sends `mark` to the Teredo peer `peer`; when the IUT's direct
+// bubble to the peer's mapping shows up, the peer answers it with a bubble
+// from that mapping to `iut` at `iut_mapping` (so a port-restricted NAT lets
+// it in), and the packet holding `mark` is waited for. Its IPv6 source is the
+// address the IUT uses (RFC 4380 puts no constraint on a bubble's source:
+// Miredo sends its bubbles from a link-local address). `story` tells what
+// happened, with frame numbers.
+std::optional<Seen> data_on_wire(CaseRun& run, App& app, const Peer& peer, const Endpoint& iut_mapping,
+                                 const wire::Ipv6Address& iut, const std::string& mark, std::string& story);
+
+// A marker carried in application payloads, unique in the case.
+std::string marker(const std::string& tag, int n);
+bool contains(wire::Bytes haystack, const std::string& needle);
+
+// The Teredo address built from its parts, the cone bit of a link-local or
+// Teredo address (flags at bytes 8-9).
+std::uint16_t flags_of(const wire::Ipv6Address& address);
+
+}  // namespace teredo::conformance::client

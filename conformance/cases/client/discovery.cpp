@@ -1,0 +1,349 @@
+// RFC 4380 §5.2.8 local client discovery (and §5.2.3 case 4/5, §5.2.4 case
+// 3): "lanpeer" (192.0.2.20, on the IUT's LAN) plays another Teredo client
+// behind the same NAT; the lan capture (client:eth0) sees the multicast and
+// unicast bubbles.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "cases/client/client_driver.hpp"
+
+namespace teredo::conformance::client {
+namespace {
+
+using namespace teredo::wire;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kGroup = "224.0.0.253";
+
+std::chrono::milliseconds timer_ms(const CaseRun& run, const char* name, std::chrono::milliseconds fallback) {
+  const auto& table = run.adapter().timers_ms;
+  const auto it = table.find(name);
+  return it == table.end() ? fallback : std::chrono::milliseconds(it->second);
+}
+
+// Sends from a lanpeer socket; returns the frame in the lan capture (0: not seen).
+std::uint64_t lan_send(CaseRun& run, int fd, std::uint16_t from_port, Bytes payload, const std::string& to,
+                       std::uint16_t port) {
+  Capture& capture = run.capture("lan");
+  const LinkType link = capture.link_type();
+  const std::uint64_t before = capture.count();
+  run.send_udp(fd, to, port, payload);
+  const Ipv4Address source = server::ipv4(kLanPeer), destination = server::ipv4(to);
+  const auto own = capture.wait_for(
+      [&](const CapturedFrame& f) {
+        const auto c = find_udp_carrier(link, f.data);
+        return c && !c->ipv6 && c->source4 == source && c->source_port == from_port &&
+               c->destination4 == destination && c->destination_port == port;
+      },
+      200ms, before);
+  return own ? own->number : 0;
+}
+
+ByteVector discovery_bubble(const Ipv6Address& source) {
+  Ipv6Header h;
+  h.next_header = kNextHeaderNone;
+  h.hop_limit = 1;
+  h.source = source;
+  h.destination = server::ipv6("ff02::1");
+  return build_ipv6_packet(h, {});
+}
+
+// An IGMP membership report (v2 or v3) for `group` from 192.0.2.10.
+bool igmp_join(LinkType link, Bytes frame, Ipv4Address group) {
+  if (link != LinkType::ethernet || frame.size() < 14 + 20) return false;
+  if (frame[12] != 0x08 || frame[13] != 0x00) return false;
+  const std::size_t ip = 14;
+  const std::size_t ihl = static_cast<std::size_t>(frame[ip] & 0x0F) * 4;
+  if (frame[ip + 9] != 2 || frame.size() < ip + ihl + 8) return false;
+  const Ipv4Address source{(std::uint32_t{frame[ip + 12]} << 24) | (std::uint32_t{frame[ip + 13]} << 16) |
+                           (std::uint32_t{frame[ip + 14]} << 8) | frame[ip + 15]};
+  if (source != server::ipv4(kClientLan)) return false;
+  const std::size_t g = ip + ihl;
+  const auto read32 = [&frame](std::size_t at) {
+    return (std::uint32_t{frame[at]} << 24) | (std::uint32_t{frame[at + 1]} << 16) | (std::uint32_t{frame[at + 2]} << 8) |
+           frame[at + 3];
+  };
+  if (frame[g] == 0x16) return read32(g + 4) == group.value;  // IGMPv2 report
+  if (frame[g] != 0x22) return false;                          // IGMPv3 report
+  const std::size_t records = static_cast<std::size_t>((frame[g + 6] << 8) | frame[g + 7]);
+  std::size_t at = g + 8;
+  for (std::size_t i = 0; i < records && at + 8 <= frame.size(); ++i) {
+    const std::uint8_t type = frame[at];
+    const std::size_t aux = frame[at + 1];
+    const std::size_t sources = static_cast<std::size_t>((frame[at + 2] << 8) | frame[at + 3]);
+    // Types 2 (MODE_IS_EXCLUDE) and 4 (CHANGE_TO_EXCLUDE_MODE) with no source: a join.
+    if (read32(at + 4) == group.value && (type == 2 || type == 4)) return true;
+    at += 8 + 4 * sources + 4 * aux;
+  }
+  return false;
+}
+
+void bubble_format(CaseRun& run) {
+  PlayedServer& server = played_server(run);
+  const Timers t = timers(run);
+  const std::vector<std::string> reqs = {"R4380-5.2.8-04", "R4380-5.2.8-01", "R4380-5.2-08"};
+  const auto address = qualify(run, server, reqs);
+  if (!address) return;
+  Capture& lan_capture = run.capture("lan");
+  const auto multicast = wait_seen(run, iut_to(lan_capture, kGroup, kTeredoPort), 3000ms, 0);
+  const auto rss = all_seen(run, iut_rs(lan_capture));
+  // The kernel sends the report a little after the join: wait for it.
+  const LinkType link = lan_capture.link_type();
+  const auto join = lan_capture.wait_for(
+      [link](const CapturedFrame& f) { return igmp_join(link, f.data, server::ipv4(kGroup)); }, 2000ms);
+  std::vector<CapturedFrame> joins;
+  if (join) joins.push_back(*join);
+  run.check("R4380-5.2.8-01", !joins.empty(), "an IGMP membership report for 224.0.0.253 from 192.0.2.10",
+            joins.empty() ? "none in lan.pcap within 2000 ms of the first discovery bubble"
+                          : fmt::format("IGMP report (lan frame {})", joins.front().number),
+            joins.empty() ? std::vector<FrameRef>{} : std::vector<FrameRef>{lan(joins.front().number)});
+  run.check("R4380-5.2-08", true, "local discovery is optional (MAY): recorded",
+            multicast ? "the IUT runs local discovery: " + describe(*multicast) : "no discovery bubble seen",
+            multicast ? std::vector<FrameRef>{lan(multicast->frame)} : std::vector<FrameRef>{});
+  if (!multicast || !multicast->datagram) {
+    run.check("R4380-5.2.8-04", false, "a local discovery bubble to 224.0.0.253:3544 after qualification",
+              fmt::format("none within 3000 ms (declared discovery_max {})", ms_text(t.discovery_max)));
+    return;
+  }
+  const auto meta = server::ipv4_meta(lan_capture.link_type(), multicast->bytes);
+  const auto& h = multicast->datagram->ipv6.header;
+  const std::uint16_t service_port = rss.empty() ? 0 : rss.back().carrier.source_port;
+  const bool ok = meta && meta->ttl == 1 && multicast->carrier.source_port == service_port &&
+                  multicast->carrier.destination_port == kTeredoPort && h.source == *address &&
+                  h.destination == server::ipv6("ff02::1") && h.next_header == kNextHeaderNone &&
+                  h.payload_length == 0 && h.hop_limit == 1;
+  run.check("R4380-5.2.8-04", ok,
+            fmt::format("IPv4 TTL 1 to 224.0.0.253, UDP from the service port {} to 3544, IPv6 {} -> ff02::1, next "
+                        "header 59, payload length 0, hop limit 1",
+                        service_port, to_string(*address)),
+            fmt::format("{}: TTL {}, next header {}, payload length {}, hop limit {}", describe(*multicast),
+                        meta ? meta->ttl : 0, h.next_header, h.payload_length, h.hop_limit),
+            {lan(multicast->frame)});
+}
+
+void reply_and_filter(CaseRun& run) {
+  PlayedServer& server = played_server(run);
+  const Timers t = timers(run);
+  const std::vector<std::string> reqs = {"R4380-5.2.8-05", "R4380-5.2.8-06", "R4380-5.2.3-12", "R4380-5.2.8-02",
+                                         "R4380-5.2.3-11", "R4380-5.2.3-13", "R4380-5.2.4-04", "R4380-5.2.8-09",
+                                         "R4380-5.2.8-07"};
+  const auto address = qualify(run, server, reqs);
+  if (!address) return;
+  Capture& lan_capture = run.capture("lan");
+  const auto rss = all_seen(run, iut_rs(lan_capture));
+  const std::uint16_t service_port = rss.back().carrier.source_port;
+  // Three local clients on lanpeer; their Teredo addresses embed the NAT's
+  // outside address (they are behind the same NAT).
+  const int fd_a = run.udp_socket("lanpeer", kLanPeer, 41500);
+  const int fd_b = run.udp_socket("lanpeer", kLanPeer, 41501);
+  const int fd_c = run.udp_socket("lanpeer", kLanPeer, 41502);
+  const Ipv6Address a = server::teredo_address(kServer, 0, kNatOutside, 41500);
+  const Ipv6Address b = server::teredo_address(kServer, 0, kNatOutside, 41501);
+  const Ipv6Address foreign = server::ipv6("2001:db8::1");
+  const auto unicast_to = [&lan_capture](std::uint16_t port) { return iut_to(lan_capture, kLanPeer, port); };
+  // Probe 1: a discovery bubble sent to the IUT's unicast address.
+  const std::uint64_t mark1 = lan_mark(run);
+  const std::uint64_t p1 = lan_send(run, fd_b, 41501, discovery_bubble(b), kClientLan, service_port);
+  // Probe 2: a discovery bubble from a non-Teredo source.
+  const std::uint64_t mark2 = lan_mark(run);
+  const std::uint64_t p2 = lan_send(run, fd_c, 41502, discovery_bubble(foreign), kGroup, kTeredoPort);
+  // Probe 3 (MAY): a valid discovery bubble whose Teredo source embeds
+  // another mapped IPv4 than the IUT's (198.51.100.99).
+  const int fd_d = run.udp_socket("lanpeer", kLanPeer, 41503);
+  const Ipv6Address other = server::teredo_address(kServer, 0, "198.51.100.99", 41503);
+  const std::uint64_t mark7 = lan_mark(run);
+  const std::uint64_t p7 = lan_send(run, fd_d, 41503, discovery_bubble(other), kGroup, kTeredoPort);
+  std::this_thread::sleep_for(1000ms);
+  const auto r7 = all_seen(run, unicast_to(41503), mark7);
+  run.check("R4380-5.2.8-07", true, "either behaviour: answering or dropping a discovery bubble from another mapped "
+                                    "IPv4 (MAY drop)",
+            fmt::format("discovery bubble from {} (embeds 198.51.100.99, lan frame {}): {}", to_string(other), p7,
+                        r7.empty() ? "dropped" : "answered (" + describe(r7.front()) + ")"),
+            lan_frames({p7, r7.empty() ? 0 : r7.front().frame}));
+  const auto r1 = all_seen(run, unicast_to(41501), mark1);
+  const auto r2 = all_seen(run, unicast_to(41502), mark2);
+  // The control: a valid discovery bubble from 192.0.2.20:41500.
+  const std::uint64_t mark3 = lan_mark(run);
+  const std::uint64_t p3 = lan_send(run, fd_a, 41500, discovery_bubble(a), kGroup, kTeredoPort);
+  const auto reply = wait_seen(run, unicast_to(41500), t.bubble + 1500ms, mark3);
+  const bool reply_ok = reply && reply->datagram && is_bubble(reply->datagram->ipv6) &&
+                        reply->datagram->ipv6.header.destination == a &&
+                        reply->datagram->ipv6.header.source == *address;
+  const std::string reply_text =
+      fmt::format("discovery bubble from {} to 224.0.0.253:3544 (lan frame {}); {}", to_string(a), p3,
+                  reply ? describe(*reply) : "no unicast bubble to 192.0.2.20:41500 within " +
+                                                 ms_text(t.bubble + 1500ms));
+  for (const char* r : {"R4380-5.2.3-12", "R4380-5.2.8-02", "R4380-5.2.3-11"}) {
+    run.check(r, reply_ok,
+              "a unicast bubble from the IUT's Teredo address to the sender's IPv4 source and port (192.0.2.20:41500) "
+              "and IPv6 source",
+              reply_text, lan_frames({p3, reply ? reply->frame : 0}));
+  }
+  const auto judge_probe = [&](const char* requirement, std::uint64_t frame, const std::vector<Seen>& reaction,
+                               const std::string& what) {
+    if (!reaction.empty()) {
+      run.check(requirement, false, "silently discarded: no bubble back",
+                what + ": answered by " + describe(reaction.front()), lan_frames({frame, reaction.front().frame}));
+    } else if (!reply_ok) {
+      run.inconclusive(requirement, what + " met silence, but the valid discovery bubble was not answered either");
+    } else {
+      run.check(requirement, true, "silently discarded: no bubble back",
+                what + ": nothing within 1000 ms; the valid one was answered (lan frame " +
+                    std::to_string(reply->frame) + ")",
+                lan_frames({frame, reply->frame}));
+    }
+  };
+  judge_probe("R4380-5.2.8-05", p1, r1,
+              fmt::format("a discovery-format bubble {} -> ff02::1 sent to the unicast {}:{} (lan frame {})",
+                          to_string(b), kClientLan, service_port, p1));
+  judge_probe("R4380-5.2.8-06", p2, r2,
+              fmt::format("a discovery bubble from the non-Teredo source 2001:db8::1 to 224.0.0.253 (lan frame {})",
+                          p2));
+  if (!reply_ok) {
+    for (const char* r : {"R4380-5.2.3-13", "R4380-5.2.4-04", "R4380-5.2.8-09"}) {
+      run.inconclusive(r, "the local peer was never discovered: " + reply_text);
+    }
+    return;
+  }
+  // The application sends to the local peer (after the 2 s bubble spacing).
+  std::this_thread::sleep_for(2 * t.bubble + 100ms);
+  App app(run);
+  const std::string m = marker("local", 1);
+  const std::uint64_t mark4 = lan_mark(run);
+  (void)app.send(a, server::bytes_of(m.c_str()));
+  // The local peer answers soon after the first unicast bubble (before the
+  // IUT's bubbles, bubble_interval apart, run out).
+  (void)wait_seen(run, iut_bubble_for(lan_capture, a), t.bubble + 1000ms, mark4);
+  std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(t.bubble / 2, 500ms));
+  const auto unicast = all_seen(run, iut_bubble_for(lan_capture, a), mark4);
+  const auto group = all_seen(run, iut_to(lan_capture, kGroup, kTeredoPort), mark4);
+  const auto early = all_seen(run, iut_containing(lan_capture, m), mark4);
+  std::optional<Seen> to_lan;
+  for (const auto& s : unicast) {
+    if (s.carrier.destination4 == server::ipv4(kLanPeer) && s.carrier.destination_port == 41500) to_lan = s;
+  }
+  const std::string sent_text =
+      fmt::format("unicast bubble: {}; multicast bubble: {}; data before any answer: {}",
+                  to_lan ? describe(*to_lan) : "none", group.empty() ? "none" : describe(group.front()),
+                  early.empty() ? "none" : describe(early.front()));
+  run.check("R4380-5.2.4-04", to_lan && !group.empty() && early.empty(),
+            "to a local peer: the packet queued, a unicast bubble to its LAN address 192.0.2.20:41500 and a "
+            "multicast local bubble",
+            sent_text, lan_frames({to_lan ? to_lan->frame : 0, group.empty() ? 0 : group.front().frame,
+                                   early.empty() ? 0 : early.front().frame}));
+  run.check("R4380-5.2.8-09", to_lan.has_value(),
+            "the discovery bubble created a local entry holding 192.0.2.20:41500: bubbles go there", sent_text,
+            lan_frames({to_lan ? to_lan->frame : 0}));
+  // The local peer answers with a bubble from its LAN address: its embedded
+  // mapping (198.51.100.1:41500) does not match, the local entry does (case 5).
+  const std::uint64_t mark5 = lan_mark(run);
+  const std::uint64_t answer = lan_send(run, fd_a, 41500, server::bubble_packet(a, *address), kClientLan, service_port);
+  const auto released = wait_seen(run, iut_containing(lan_capture, m), 1500ms, mark5);
+  const bool ok = released && released->carrier.destination4 == server::ipv4(kLanPeer) &&
+                  released->carrier.destination_port == 41500;
+  run.check("R4380-5.2.3-13", ok,
+            "the bubble from the local entry's address/port makes it trusted: the queued packet goes to "
+            "192.0.2.20:41500",
+            fmt::format("bubble from 192.0.2.20:41500 (lan frame {}); {}", answer,
+                        released ? describe(*released) : "the queued packet was not sent within 1500 ms"),
+            lan_frames({answer, released ? released->frame : 0}));
+}
+
+void discovery_interval(CaseRun& run) {
+  PlayedServer& server = played_server(run);
+  const Timers t = timers(run);
+  const std::vector<std::string> reqs = {"R4380-5.2.8-03"};
+  const auto min = timer_ms(run, "discovery_min", 200000ms);
+  if (t.discovery_max > 60000ms) {
+    run.inconclusive(reqs[0], fmt::format("the declared discovery interval ({}-{}) makes one gap longer than the "
+                                          "60 s a case may take",
+                                          ms_text(min), ms_text(t.discovery_max)));
+    return;
+  }
+  const auto address = qualify(run, server, reqs);
+  if (!address) return;
+  Capture& lan_capture = run.capture("lan");
+  const FrameMatch multicast = iut_to(lan_capture, kGroup, kTeredoPort);
+  const auto deadline = Clock::now() + t.discovery_max + 3000ms;
+  std::vector<Seen> bubbles;
+  for (int guard = 0; guard < 100000 && Clock::now() < deadline; ++guard) {
+    bubbles = all_seen(run, multicast);
+    if (bubbles.size() >= 2) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  if (bubbles.size() < 2) {
+    run.check(reqs[0], false,
+              fmt::format("a discovery bubble every {}-{} (declared discovery interval)", ms_text(min),
+                          ms_text(t.discovery_max)),
+              fmt::format("{} discovery bubble(s) within {} of qualification", bubbles.size(),
+                          ms_text(t.discovery_max + 3000ms)),
+              bubbles.empty() ? std::vector<FrameRef>{} : std::vector<FrameRef>{lan(bubbles.front().frame)});
+    return;
+  }
+  const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(bubbles[1].at - bubbles[0].at);
+  const auto tolerance = 200ms + min / 50;
+  run.check(reqs[0], gap >= min - tolerance && gap <= t.discovery_max + tolerance,
+            fmt::format("the next discovery bubble after a uniformly drawn {}-{} (+-{})", ms_text(min),
+                        ms_text(t.discovery_max), ms_text(tolerance)),
+            fmt::format("{} ms between lan frames {} and {} (one gap observed: the draw's randomness is not judged)",
+                        gap.count(), bubbles[0].frame, bubbles[1].frame),
+            {lan(bubbles[0].frame), lan(bubbles[1].frame)});
+}
+
+}  // namespace
+
+TEREDO_CASE({
+    .id = "client.discovery.interval",
+    .title = "Local discovery bubbles are repeated after the declared 200-300 s interval",
+    .description = "After qualification the lan capture is watched for the first two multicast discovery bubbles "
+                   "(at most discovery_max + 3 s; inconclusive when the declared maximum exceeds 60 s).",
+    .judgement = "The gap between them within the adapter's discovery_min-discovery_max (RFC: 200-300 s), "
+                 "tolerance 200 ms + 2 %.",
+    .role = "client",
+    .requirements = {"R4380-5.2.8-03"},
+    .capabilities = {"local_discovery"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = discovery_interval,
+    .before_iut = open_played_server,
+});
+
+TEREDO_CASE({
+    .id = "client.discovery.bubble-format",
+    .title = "Local discovery: the IUT joins 224.0.0.253 and multicasts well-formed discovery bubbles",
+    .description = "After qualification the lan capture (running since before the IUT started) is searched for "
+                   "an IGMP report for 224.0.0.253 and the IUT's first discovery bubble (3 s at most).",
+    .judgement = "An IGMP join from 192.0.2.10; a bubble to 224.0.0.253:3544 with TTL 1 from the service port, "
+                 "IPv6 from the Teredo address to ff02::1, next header 59, payload length 0, hop limit 1.",
+    .role = "client",
+    .requirements = {"R4380-5.2.8-04", "R4380-5.2.8-01", "R4380-5.2-08"},
+    .capabilities = {"local_discovery"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = bubble_format,
+    .before_iut = open_played_server,
+});
+
+TEREDO_CASE({
+    .id = "client.discovery.reply-and-filter",
+    .title = "Local discovery: valid discovery bubbles answered, unicast or non-Teredo ones dropped, local peers",
+    .description = "lanpeer sends a discovery-format bubble to the IUT's unicast address and one from "
+                   "2001:db8::1 to 224.0.0.253 (probes), then a valid one from 192.0.2.20:41500 (control). The "
+                   "application then sends to that local peer, which answers with a bubble from its LAN address.",
+    .judgement = "No reply to the probes; a unicast bubble to 192.0.2.20:41500 for the valid one; for the "
+                 "application's packet a unicast bubble there and a multicast bubble, data held; after the local "
+                 "peer's bubble the packet goes to 192.0.2.20:41500.",
+    .role = "client",
+    .requirements = {"R4380-5.2.8-05", "R4380-5.2.8-06", "R4380-5.2.3-12", "R4380-5.2.8-02", "R4380-5.2.3-11",
+                     "R4380-5.2.3-13", "R4380-5.2.4-04", "R4380-5.2.8-09", "R4380-5.2.8-07"},
+    .capabilities = {"local_discovery"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = reply_and_filter,
+    .before_iut = open_played_server,
+});
+
+}  // namespace teredo::conformance::client

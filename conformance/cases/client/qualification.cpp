@@ -1,0 +1,680 @@
+// RFC 4380 §5.2.1 qualification (as updated by RFC 5991 §3.2), §5.2.2
+// secure qualification: the driver plays the IUT's server on 203.0.113.1/.2
+// and judges the RSs it gets and what the IUT does with the RAs, from the
+// lan capture (client:eth0).
+#include <fmt/format.h>
+
+#include <thread>
+
+#include "cases/client/client_driver.hpp"
+#include "teredo/wire/nd.hpp"
+
+namespace teredo::conformance::client {
+namespace {
+
+using namespace teredo::wire;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+bool rs_cone(const Seen& s) { return s.datagram && (flags_of(s.datagram->ipv6.header.source) & kFlagCone) != 0; }
+
+void restricted_nat(CaseRun& run) {
+  PlayedServer& server = played_server(run);
+  const std::vector<std::string> reqs = {"R4380-5.2-04", "R4380-5.2.1-01", "R5991-3.2-01", "R4380-5.2.1-07",
+                                         "R4380-5.2.1-06", "R4380-4-01",   "R5991-3.1-01", "R4380-4-02",
+                                         "R4380-4-03"};
+  const auto address = qualify(run, server, reqs);
+  if (!address) return;
+  App app(run);
+  const Peer peer = make_peer(run, kPeerA, 41001);
+  (void)run.udp_socket("server", kPeerServer, kTeredoPort);
+  std::string wire_story;
+  const auto mapping_now = server.mapping();
+  const auto wire_bubble = data_on_wire(run, app, peer, *mapping_now, *address, marker("qualified", 1), wire_story);
+  Capture& lan_capture = run.capture("lan");
+  const auto all = lan_capture.frames(from_iut(lan_capture));
+  const auto first_ra = lan_capture.wait_for(ra_to_iut(lan_capture), 10ms);
+  // R4380-5.2.1-01: the first RS.
+  const auto first = all.empty() ? std::nullopt : parse_seen(all.front(), lan_capture.link_type());
+  if (!first) {
+    run.check("R4380-5.2.1-01", false, "an RS to 203.0.113.1:3544", "no datagram from the IUT in lan.pcap");
+    return;
+  }
+  bool format_ok = false;
+  std::string format_text = describe(*first);
+  if (first->datagram && first->carrier.destination4 == server::ipv4(kServer) &&
+      first->carrier.destination_port == kTeredoPort) {
+    const auto& h = first->datagram->ipv6.header;
+    const auto icmp = parse_icmpv6(first->datagram->ipv6, ChecksumPolicy::verify);
+    format_ok = h.source.is_link_local() && h.destination == server::ipv6("ff02::2") && icmp &&
+                icmp->type == kIcmpv6RouterSolicitation && h.hop_limit == 255;
+    format_text += fmt::format(", hop limit {}, ICMPv6 {}", h.hop_limit,
+                               icmp ? fmt::format("type {} checksum ok", icmp->type) : std::string("invalid"));
+  }
+  run.check("R4380-5.2.1-01", format_ok,
+            "the first datagram: an RS (ICMPv6 133, hop limit 255) from a fe80::/64 source to ff02::2, over UDP to "
+            "203.0.113.1:3544",
+            format_text, {lan(first->frame)});
+  // R4380-5.2-04: nothing but RSs before the first RA reached the IUT.
+  std::string early;
+  std::uint64_t early_frame = 0;
+  const std::uint64_t ra_frame = first_ra ? first_ra->number : 0;
+  for (const auto& f : all) {
+    if (ra_frame != 0 && f.number > ra_frame) break;
+    if (!iut_rs(lan_capture)(f)) {
+      early_frame = f.number;
+      early = describe(*parse_seen(f, lan_capture.link_type()));
+      break;
+    }
+  }
+  run.check("R4380-5.2-04", early_frame == 0,
+            "no Teredo traffic other than RSs before the first RA reached the IUT" +
+                (ra_frame ? fmt::format(" (lan frame {})", ra_frame) : std::string()),
+            early_frame == 0 ? "only RSs before it" : early, lan_frames({first->frame, early_frame, ra_frame}));
+  // R5991-3.2-01: every RS of the qualification with the cone bit clear.
+  std::uint64_t cone_frame = 0;
+  int rs_count = 0;
+  for (const auto& f : all) {
+    if (ra_frame != 0 && f.number > ra_frame) break;
+    if (!iut_rs(lan_capture)(f)) continue;
+    ++rs_count;
+    const auto s = parse_seen(f, lan_capture.link_type());
+    if (s && rs_cone(*s)) {
+      cone_frame = f.number;
+      break;
+    }
+  }
+  run.check("R5991-3.2-01", cone_frame == 0, "no cone-bit RS: qualification with the cone bit cleared only",
+            cone_frame ? fmt::format("an RS with the cone bit set (lan frame {})", cone_frame)
+                       : fmt::format("{} RS(s) before the first RA, cone bit clear in each", rs_count),
+            {lan(cone_frame ? cone_frame : first->frame)});
+  // The address on the wire.
+  const auto rs = server.seen();
+  if (!wire_bubble || !wire_bubble->datagram || rs.empty()) {
+    for (const char* r : {"R4380-5.2.1-07", "R4380-5.2.1-06", "R4380-4-01", "R5991-3.1-01", "R4380-4-02", "R4380-4-03"}) {
+      run.inconclusive(r, fmt::format("the IUT (qualified as {}) sent no data packet from its Teredo address to "
+                                      "judge: {}",
+                                      to_string(*address), wire_story));
+    }
+    return;
+  }
+  const Ipv6Address used = wire_bubble->datagram->ipv6.header.source;
+  // The mapping the server saw for the answered RS of the primary phase.
+  Endpoint mapping = rs.front().from;
+  for (const auto& r : rs) {
+    if (r.answered && r.to == kServer) mapping = r.from;
+  }
+  const auto parsed = parse_teredo(used);
+  const std::vector<FrameRef> frames = {lan(wire_bubble->frame)};
+  const std::string observed = fmt::format("source {} of the application's packet: {}", to_string(used), wire_story);
+  bool built = false;
+  if (parsed) {
+    built = parsed->server == server::ipv4(kServer) && parsed->mapped_ipv4 == mapping.address &&
+            parsed->mapped_port == mapping.port;
+  }
+  run.check("R4380-5.2.1-07", built,
+            fmt::format("2001:0:cb00:7101:<flags>:~port:~IPv4 from the RA's prefix and the origin indication {}",
+                        to_text(mapping)),
+            observed, frames);
+  const std::uint16_t flags = parsed ? parsed->flags : 0xFFFF;
+  run.check("R4380-5.2.1-06", parsed && !parsed->cone(),
+            "the cone bit of the RS that got the RA (0: every RS had it clear)", fmt::format("flags {:04x}", flags),
+            frames);
+  run.check("R4380-4-02", parsed && !parsed->cone(),
+            "cone flag 0: the IUT is behind a port-restricted NAT (and RFC 5991 never sets it)",
+            fmt::format("flags {:04x}", flags), frames);
+  run.check("R4380-4-01", parsed && (flags & (kFlagUniversalLocal | kFlagGroup)) == 0, "U and G flags clear",
+            fmt::format("flags {:04x}", flags), frames);
+  run.check("R5991-3.1-01", parsed && (flags & kFlagReserved) == 0, "flag bit 1 (z, 0x4000) zero",
+            fmt::format("flags {:04x}", flags), frames);
+  run.check("R4380-4-03", parsed && (flags & kFlagReserved) == 0, "the reserved z flag zero when sending",
+            fmt::format("flags {:04x}", flags), frames);
+  if (*address != used) {
+    run.warn_note(fmt::format("the interface shows {} but the IUT sends from {}", to_string(*address),
+                              to_string(used)));
+  }
+}
+
+void symmetric_refused(CaseRun& run) {
+  PlayedServer& server = played_server(run);
+  const Timers t = timers(run);
+  const std::vector<std::string> reqs = {"R4380-5.2.1-05"};
+  // Wait for an RS to the primary that gets answered, then for the secondary.
+  const auto deadline = Clock::now() + 3 * t.retry + 3000ms;
+  std::optional<RsSeen> first_answered;
+  for (int guard = 0; guard < 100000 && Clock::now() < deadline && !first_answered; ++guard) {
+    for (const auto& r : server.seen()) {
+      if (r.answered && r.to == kServer) {
+        first_answered = r;
+        break;
+      }
+    }
+    if (!first_answered) std::this_thread::sleep_for(20ms);
+  }
+  if (!first_answered) {
+    run.inconclusive(reqs[0], "the IUT sent no RS the played server could answer within " +
+                                  ms_text(std::chrono::duration_cast<std::chrono::milliseconds>(3 * t.retry + 3000ms)));
+    return;
+  }
+  const std::uint64_t ra_mark = lan_mark(run);
+  Capture& lan_capture = run.capture("lan");
+  // The IUT has T (the RS timeout) to ask the secondary; then give it two
+  // more retry periods to settle.
+  const auto secondary = wait_seen(run, iut_to(lan_capture, kServer2, kTeredoPort), 2 * t.retry + 1000ms, 0);
+  std::this_thread::sleep_for(2 * t.retry);
+  // The application tries to reach a Teredo peer and the native host.
+  App app(run);
+  const Peer peer = make_peer(run, kPeerA, 41011);
+  (void)run.udp_socket("server", kPeerServer, kTeredoPort);
+  const std::uint64_t app_mark = lan_mark(run);
+  const std::string m = marker("symmetric", 1);
+  std::string error1, error2;
+  const bool sent1 = app.send(peer.teredo, server::bytes_of(m.c_str()), &error1);
+  const bool sent2 = app.send(server::ipv6(kNative), server::bytes_of(m.c_str()), &error2);
+  std::this_thread::sleep_for(t.bubble + 1000ms);
+  const auto address = iut_address(run);
+  // Anything from the IUT after the first RA that is not an RS.
+  std::optional<Seen> used;
+  for (const auto& s : all_seen(run, from_iut(lan_capture), ra_mark)) {
+    if (!iut_rs(lan_capture)(CapturedFrame{s.frame, s.at, s.bytes})) {
+      used = s;
+      break;
+    }
+  }
+  const auto rs = server.seen();
+  std::string story = fmt::format("the primary saw the IUT at {} and answered (RA); ", to_text(first_answered->from));
+  std::vector<FrameRef> frames;
+  if (secondary) {
+    story += "RS to the secondary: " + describe(*secondary);
+    frames.push_back(lan(secondary->frame));
+    for (const auto& r : rs) {
+      if (r.to == kServer2) {
+        story += fmt::format(", seen from {} (a different mapping: symmetric NAT)", to_text(r.from));
+        break;
+      }
+    }
+  } else {
+    story += fmt::format("no RS to {}:3544 within {}", kServer2, ms_text(2 * t.retry + 1000ms));
+  }
+  story += fmt::format("; the application then sent to {} ({}) and {} ({})", to_string(peer.teredo),
+                       sent1 ? "accepted" : error1, kNative, sent2 ? "accepted" : error2);
+  story += used ? "; the IUT then used Teredo: " + describe(*used) : "; no Teredo packet other than RSs followed";
+  if (used) frames.push_back(lan(used->frame));
+  if (address) story += "; address configured: " + to_string(*address);
+  (void)app_mark;
+  run.check("R4380-5.2.1-05", secondary.has_value() && !used && !address,
+            "after the primary's RA (cone bit 0) an RS to the secondary address 203.0.113.2:3544; its different "
+            "mapping means a symmetric NAT: no Teredo address is used",
+            story, frames);
+}
+
+void retries_and_timeout(CaseRun& run) {
+  const Timers t = timers(run);
+  (void)played_server(run);  // silent (before_iut)
+  Capture& lan_capture = run.capture("lan");
+  // Four RSs per phase at most, T apart, then (RFC 5991: no cone phase)
+  // off-line: observe until three T of silence follow the last RS.
+  const auto budget = 10 * t.retry + 2000ms;
+  const auto start = Clock::now();
+  std::vector<Seen> rss;
+  for (int guard = 0; guard < 100000; ++guard) {
+    rss = all_seen(run, iut_rs(lan_capture));
+    const auto now = Clock::now();
+    if (!rss.empty() && now - rss.back().at > 3 * t.retry + 500ms) break;
+    if (now - start > budget) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  if (rss.empty()) {
+    run.inconclusive("R4380-5.2.1-02", "no RS from the IUT within " + ms_text(std::chrono::duration_cast<std::chrono::milliseconds>(budget)));
+    return;
+  }
+  std::vector<FrameRef> frames;
+  std::string gaps;
+  bool spacing_ok = true;
+  const auto low = t.retry * 3 / 4, high = t.retry * 3 / 2 + 300ms;
+  bool any_cone = false;
+  for (std::size_t i = 0; i < rss.size(); ++i) {
+    frames.push_back(lan(rss[i].frame));
+    any_cone |= rs_cone(rss[i]);
+    if (i == 0) continue;
+    const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(rss[i].at - rss[i - 1].at);
+    gaps += fmt::format("{}{} ms", gaps.empty() ? "" : ", ", gap.count());
+    if (gap < low || gap > high) spacing_ok = false;
+  }
+  const bool ended = Clock::now() - rss.back().at > 3 * t.retry;
+  const std::string observed =
+      fmt::format("{} RS(s) (lan frames {}-{}), gaps {}; {}", rss.size(), rss.front().frame, rss.back().frame,
+                  gaps.empty() ? "none" : gaps,
+                  ended ? fmt::format("then silence for {}", ms_text(3 * t.retry))
+                        : "still sending when the observation ended");
+  run.check("R4380-5.2.1-02", spacing_ok && rss.size() >= 2 && rss.size() <= 4 && ended,
+            fmt::format("an unanswered RS repeated every T = {} (accepted {}-{}), at most 4 in the (cone-bit 0) "
+                        "phase, then off-line (no more RSs)",
+                        ms_text(t.retry), ms_text(low), ms_text(high)),
+            observed, frames);
+  run.check("R5991-3.2-01", !any_cone, "every RS with the cone bit clear (no cone-bit phase)",
+            any_cone ? "a cone-bit RS among them" : observed, frames);
+}
+
+// RA probes: the first RSs get faulty RAs, one each; each must be ignored
+// (the IUT repeats its RS to the primary and does not qualify); the next RS
+// gets a valid RA, the control: the IUT qualifies.
+using Probes = std::vector<std::pair<RaFault, std::string>>;
+
+// The before_iut hook of an RA probe case: the played server with the
+// probes queued before the IUT's first RS.
+void open_with_probes(CaseRun& run, const Probes& probes, bool secure = false) {
+  if (secure) {
+    open_secure_played_server(run);
+  } else {
+    open_played_server(run);
+  }
+  for (const auto& probe : probes) played_server(run).push(RaPlan{.fault = probe.first});
+}
+
+void ra_probes(CaseRun& run, const Probes& probes) {
+  const Timers t = timers(run);
+  PlayedServer& server = played_server(run);
+  Capture& lan_capture = run.capture("lan");
+  struct Outcome {
+    RaFault fault;
+    std::string requirement;
+    std::optional<RsSeen> rs;
+    std::uint64_t ra_frame = 0;
+    std::optional<Seen> next;  // the next RS
+    std::optional<Ipv6Address> address;
+    std::string accepted;      // why it looks accepted, empty otherwise
+  };
+  std::vector<Outcome> outcomes;
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    Outcome o;
+    o.fault = probes[i].first;
+    o.requirement = probes[i].second;
+    if (!server.wait_rs(i + 1, 3 * t.retry + 3000ms)) {
+      outcomes.push_back(o);
+      break;
+    }
+    o.rs = server.seen()[i];
+    const std::uint64_t after = lan_mark(run);
+    // The probe RA as it reached the IUT (frames after the RS).
+    std::this_thread::sleep_for(100ms);
+    const auto ra = lan_capture.frames(ra_to_iut(lan_capture));
+    for (const auto& f : ra) o.ra_frame = f.number;  // the latest one
+    (void)after;
+    // Ignored: the next RS goes to the primary again within ~T.
+    const FrameMatch any_rs = iut_rs(lan_capture);
+    const std::uint64_t from_frame = o.ra_frame ? o.ra_frame : after;
+    o.next = wait_seen(run, any_rs, 2 * t.retry + 1000ms, from_frame);
+    // (The next RS is answered by the next plan at once: the address is
+    // only looked at when no RS followed.)
+    if (o.next && o.next->carrier.destination4 == server::ipv4(kServer2)) {
+      o.accepted = "the IUT's next RS went to the secondary address (the primary phase was over): " + describe(*o.next);
+    } else if (!o.next) {
+      // No RS followed: accepted only if an address shows up.
+      o.address = iut_address(run);
+      if (o.address) {
+        o.accepted = fmt::format("the IUT sent no further RS within {} and configured the address {}",
+                                 ms_text(2 * t.retry + 1000ms), to_string(*o.address));
+      }
+    }
+    outcomes.push_back(o);
+    if (!o.accepted.empty()) {
+      // The IUT took a faulty RA: the remaining probes cannot be tried.
+      for (std::size_t j = i + 1; j < probes.size(); ++j) {
+        run.inconclusive(probes[j].second, std::string("not tried: the IUT accepted the previous probe (") +
+                                               describe(probes[i].first) + "), so no RS was left to answer with " +
+                                               describe(probes[j].first));
+      }
+      break;
+    }
+  }
+  // The control: the next RS gets a valid RA.
+  const auto address = wait_address(run, 3 * t.retry + 3000ms);
+  for (const auto& o : outcomes) {
+    if (!o.rs) {
+      run.inconclusive(o.requirement, std::string("no RS arrived to answer with ") + describe(o.fault));
+      continue;
+    }
+    const std::string what = fmt::format("{} in answer to the RS from {} (RA at lan frame {})", describe(o.fault),
+                                         to_text(o.rs->from), o.ra_frame);
+    std::vector<FrameRef> frames = {lan(o.ra_frame)};
+    if (o.next) frames.push_back(lan(o.next->frame));
+    if (o.ra_frame == 0) {
+      run.inconclusive(o.requirement, what + ": the RA did not reach the IUT (not in lan.pcap)");
+      continue;
+    }
+    if (o.accepted.empty()) {
+      const std::string next = o.next ? "the IUT repeated its RS: " + describe(*o.next)
+                                      : fmt::format("no further RS within {} and no address",
+                                                    ms_text(2 * t.retry + 1000ms));
+      if (!address) {
+        run.inconclusive(o.requirement, what + ": ignored (" + next +
+                                            "), but the IUT did not qualify with a valid RA afterwards either");
+        continue;
+      }
+      run.check(o.requirement, true, "the RA silently discarded: the RS repeated to the primary, no address",
+                what + "; " + next + fmt::format("; the control (a valid RA) then qualified it as {}",
+                                                 to_string(*address)),
+                frames);
+    } else {
+      run.check(o.requirement, false, "the RA silently discarded: the RS repeated to the primary, no address",
+                what + "; " + o.accepted, frames);
+    }
+  }
+}
+
+const Probes kSecureProbes = {{RaFault::bad_mac, "R4380-5.2.2-04"}, {RaFault::other_secret, "R4380-5.2.2-04"}};
+const Probes kNonceProbes = {{RaFault::wrong_nonce, "R4380-5.2.2-02"}, {RaFault::no_auth, "R4380-5.2.2-02"}};
+const Probes kOriginProbes = {{RaFault::no_origin, "R4380-5.2.1-03"}, {RaFault::wrong_destination, "R4380-5.2.1-03"}};
+const Probes kPrefixCountProbes = {{RaFault::two_prefixes, "R4380-5.2.1-03"}, {RaFault::no_prefix, "R4380-5.2.1-03"}};
+const Probes kPrefixProbes = {{RaFault::foreign_prefix, "R4380-5.2.1-04"},
+                              {RaFault::other_server_prefix, "R4380-5.2.1-04"}};
+const Probes kSourceProbes = {{RaFault::global_source, "R2461-6.1.2-01"}};
+const Probes kHopProbes = {{RaFault::hop_limit_64, "R2461-6.1.2-02"}};
+const Probes kChecksumProbes = {{RaFault::bad_checksum, "R2461-6.1.2-03"}};
+const Probes kCodeProbes = {{RaFault::code_1, "R2461-6.1.2-04"}};
+const Probes kLengthOptionProbes = {{RaFault::truncated, "R2461-6.1.2-05"},
+                                    {RaFault::zero_length_option, "R2461-6.1.2-06"}};
+const Probes kPortProbes = {{RaFault::wrong_source_port, "R4380-5.2.1-03"}};
+const Probes kMappingProbes = {{RaFault::private_origin, "R4380-4-04"}};
+
+void secure_qualification(CaseRun& run) {
+  ra_probes(run, kSecureProbes);
+  // The RSs: authentication with the client id, a 20-byte HMAC-SHA1 that
+  // verifies with the shared secret, a nonce, confirmation 0.
+  Capture& lan_capture = run.capture("lan");
+  const auto rss = all_seen(run, iut_rs(lan_capture));
+  if (rss.empty()) {
+    run.inconclusive("R4380-5.2.2-01", "no RS in lan.pcap");
+    return;
+  }
+  bool ok = true, mac_ok = true;
+  std::string observed;
+  std::vector<FrameRef> frames;
+  std::vector<Nonce> nonces;
+  for (const auto& s : rss) {
+    frames.push_back(lan(s.frame));
+    if (!s.datagram || !s.datagram->authentication) {
+      ok = false;
+      mac_ok = false;
+      observed = "an RS without authentication encapsulation: " + describe(s);
+      break;
+    }
+    const auto& a = *s.datagram->authentication;
+    const std::string id(a.client_id.begin(), a.client_id.end());
+    if (id != server::kClientId || a.confirmation != 0 || a.authentication_value.size() != 20) {
+      ok = false;
+      observed = fmt::format("{}: client id '{}', AU-len {}, confirmation {}", describe(s), id,
+                             a.authentication_value.size(), a.confirmation);
+    }
+    if (!verify_authentication(*s.datagram, MacAlgorithm::hmac_sha1, server::bytes_of(server::kSecret))) {
+      mac_ok = false;
+    }
+    if (std::find(nonces.begin(), nonces.end(), a.nonce) != nonces.end()) {
+      ok = false;
+      observed = describe(s) + ": a nonce repeated from an earlier RS";
+    }
+    nonces.push_back(a.nonce);
+  }
+  if (observed.empty()) {
+    observed = fmt::format("{} RS(s) with client id '{}', a 20-byte authentication value, fresh nonces, "
+                           "confirmation 0", rss.size(), server::kClientId);
+  }
+  run.check("R4380-5.2.2-01", ok,
+            "RSs with the authentication encapsulation: the configured client id, a client-chosen nonce fresh per "
+            "RS, confirmation 0",
+            observed, frames);
+  run.check("R4380-5.2.2-05", mac_ok,
+            "the RS authentication value is HMAC-SHA1 keyed with the shared secret over nonce | confirmation | IPv6 "
+            "packet",
+            mac_ok ? "every RS's value verifies" : "an RS whose value does not verify with the shared secret",
+            frames);
+}
+
+}  // namespace
+
+TEREDO_CASE({
+    .id = "client.qualification.restricted-nat",
+    .title = "Qualification behind a port-restricted NAT: first RS, RFC 5991 cone bit, address construction",
+    .description = "The driver plays the IUT's server (203.0.113.1/.2) and answers every RS with a valid RA whose "
+                   "origin indication is the mapping it saw (the NAT's 198.51.100.1:X). Once the adapter's address "
+                   "probe shows an address, the played application sends to a Teredo peer, which answers the IUT's "
+                   "direct bubble; the application's packet then shows the address the IUT uses on the wire.",
+    .judgement = "Only RSs before the first RA; the first RS is ICMPv6 133 from fe80::/64 to ff02::2 over UDP to "
+                 "203.0.113.1:3544; no cone-bit RS; the address is 2001:0:cb00:7101:<flags>:~port:~IPv4 of the "
+                 "origin indication, cone bit 0, U/G/z clear.",
+    .role = "client",
+    .requirements = {"R4380-5.2-04", "R4380-5.2.1-01", "R5991-3.2-01", "R4380-5.2.1-07", "R4380-5.2.1-06",
+                     "R4380-4-01", "R5991-3.1-01", "R4380-4-02", "R4380-4-03"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = restricted_nat,
+    .before_iut = open_played_server,
+});
+
+TEREDO_CASE({
+    .id = "client.qualification.symmetric-nat-refused",
+    .title = "Behind a symmetric NAT the client detects it through the secondary address and stays off",
+    .description = "NAT profile symmetric. The played server answers every RS with the mapping it saw, so the "
+                   "secondary address sees a different one. Then the application sends to a Teredo peer and to a "
+                   "native host.",
+    .judgement = "After the primary's RA an RS goes to 203.0.113.2:3544; the mappings differ, so the IUT sends no "
+                 "Teredo packet other than RSs and configures no address.",
+    .role = "client",
+    .requirements = {"R4380-5.2.1-05"},
+    .topology = kTopology,
+    .nat_profile = std::string("symmetric"),
+    .captures = client_captures(),
+    .body = symmetric_refused,
+    .before_iut = open_played_server,
+});
+
+TEREDO_CASE({
+    .id = "client.qualification.retries-and-timeout",
+    .title = "An unanswered RS is repeated every T, at most 4 times, then the client goes off-line",
+    .description = "The played server receives the RSs and never answers. The case observes until three T of "
+                   "silence follow the last RS (at most 10 T).",
+    .judgement = "RS gaps within 75-150 % of the declared qualification_retry (+300 ms), 2 to 4 RSs, none with the "
+                 "cone bit (RFC 5991), then no more RSs.",
+    .role = "client",
+    .requirements = {"R4380-5.2.1-02", "R5991-3.2-01"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = retries_and_timeout,
+    .before_iut =
+        [](CaseRun& run) {
+          open_played_server(run);
+          played_server(run).set_default(RaPlan{.fault = RaFault::silent});
+        },
+});
+
+TEREDO_CASE({
+    .id = "client.ra.wrong-nonce-ignored",
+    .title = "An RA with another nonce, or without the authentication encapsulation, is discarded",
+    .description = "The first RS is answered with an RA whose nonce has one bit flipped, the second with an RA "
+                   "without authentication encapsulation, the next with a valid RA (the control).",
+    .judgement = "After each faulty RA the IUT repeats its RS to the primary and has no address; after the valid "
+                 "one it qualifies.",
+    .role = "client",
+    .requirements = {"R4380-5.2.2-02"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = [](CaseRun& run) {
+      ra_probes(run, kNonceProbes);
+    },
+    .before_iut = [](CaseRun& run) { open_with_probes(run, kNonceProbes); },
+});
+
+TEREDO_CASE({
+    .id = "client.ra.no-origin-ignored",
+    .title = "An RA without origin indication, or not addressed to the RS's source, is discarded",
+    .description = "The first RS is answered with an RA without origin indication, the second with an RA to "
+                   "fe80::1234, the next with a valid RA (the control).",
+    .judgement = "After each faulty RA the IUT repeats its RS to the primary and has no address; after the valid "
+                 "one it qualifies.",
+    .role = "client",
+    .requirements = {"R4380-5.2.1-03"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = [](CaseRun& run) {
+      ra_probes(run, kOriginProbes);
+    },
+    .before_iut = [](CaseRun& run) { open_with_probes(run, kOriginProbes); },
+});
+
+TEREDO_CASE({
+    .id = "client.ra.two-prefixes-ignored",
+    .title = "An RA with two Prefix Information options, or none, is discarded",
+    .description = "The first RS is answered with an RA carrying two Prefix Information options, the second with "
+                   "one carrying none, the next with a valid RA (the control).",
+    .judgement = "After each faulty RA the IUT repeats its RS to the primary and has no address; after the valid "
+                 "one it qualifies.",
+    .role = "client",
+    .requirements = {"R4380-5.2.1-03"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = [](CaseRun& run) {
+      ra_probes(run, kPrefixCountProbes);
+    },
+    .before_iut = [](CaseRun& run) { open_with_probes(run, kPrefixCountProbes); },
+});
+
+TEREDO_CASE({
+    .id = "client.ra.non-teredo-prefix-ignored",
+    .title = "An RA advertising a prefix other than 2001:0:<server IPv4>::/64 is discarded",
+    .description = "The first RS is answered with an RA advertising 2001:db8::/64, the second with one advertising "
+                   "2001:0:c633:6409::/64 (another server's), the next with a valid RA (the control).",
+    .judgement = "After each faulty RA the IUT repeats its RS to the primary and has no address; after the valid "
+                 "one it qualifies.",
+    .role = "client",
+    .requirements = {"R4380-5.2.1-04"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = [](CaseRun& run) {
+      ra_probes(run, kPrefixProbes);
+    },
+    .before_iut = [](CaseRun& run) { open_with_probes(run, kPrefixProbes); },
+});
+
+TEREDO_CASE({
+    .id = "client.ra.rfc2461-global-source",
+    .title = "RFC 2461 §6.1.2: an RA whose IPv6 source is not link-local is discarded",
+    .description = "The first RS is answered with an RA from 2001:db8:1::2, the next with a valid RA (the control).",
+    .judgement = "After the faulty RA the IUT repeats its RS to the primary and has no address; after the valid "
+                 "one it qualifies.",
+    .role = "client",
+    .requirements = {"R2461-6.1.2-01"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = [](CaseRun& run) { ra_probes(run, kSourceProbes); },
+    .before_iut = [](CaseRun& run) { open_with_probes(run, kSourceProbes); },
+});
+
+TEREDO_CASE({
+    .id = "client.ra.rfc2461-hop-limit",
+    .title = "RFC 2461 §6.1.2: an RA with hop limit 64 is discarded",
+    .description = "The first RS is answered with an RA of hop limit 64, the next with a valid RA (the control).",
+    .judgement = "After the faulty RA the IUT repeats its RS to the primary and has no address; after the valid "
+                 "one it qualifies.",
+    .role = "client",
+    .requirements = {"R2461-6.1.2-02"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = [](CaseRun& run) { ra_probes(run, kHopProbes); },
+    .before_iut = [](CaseRun& run) { open_with_probes(run, kHopProbes); },
+});
+
+TEREDO_CASE({
+    .id = "client.ra.rfc2461-bad-checksum",
+    .title = "RFC 2461 §6.1.2: an RA with an invalid ICMPv6 checksum is discarded",
+    .description = "The first RS is answered with an RA whose ICMPv6 checksum is corrupted, the next with a valid RA (the control).",
+    .judgement = "After the faulty RA the IUT repeats its RS to the primary and has no address; after the valid "
+                 "one it qualifies.",
+    .role = "client",
+    .requirements = {"R2461-6.1.2-03"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = [](CaseRun& run) { ra_probes(run, kChecksumProbes); },
+    .before_iut = [](CaseRun& run) { open_with_probes(run, kChecksumProbes); },
+});
+
+TEREDO_CASE({
+    .id = "client.ra.rfc2461-code",
+    .title = "RFC 2461 §6.1.2: an RA with ICMPv6 code 1 is discarded",
+    .description = "The first RS is answered with an RA of code 1 (checksum valid), the next with a valid RA (the control).",
+    .judgement = "After the faulty RA the IUT repeats its RS to the primary and has no address; after the valid "
+                 "one it qualifies.",
+    .role = "client",
+    .requirements = {"R2461-6.1.2-04"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = [](CaseRun& run) { ra_probes(run, kCodeProbes); },
+    .before_iut = [](CaseRun& run) { open_with_probes(run, kCodeProbes); },
+});
+
+TEREDO_CASE({
+    .id = "client.ra.rfc2461-length-and-zero-option",
+    .title = "RFC 2461 §6.1.2: a truncated RA, or one with a zero-length option, is discarded",
+    .description = "The first RS is answered with an ICMPv6 RA of 12 octets, the second with an RA carrying an ND "
+                   "option of length 0, the next with a valid RA (the control).",
+    .judgement = "After each faulty RA the IUT repeats its RS to the primary and has no address; after the valid "
+                 "one it qualifies.",
+    .role = "client",
+    .requirements = {"R2461-6.1.2-05", "R2461-6.1.2-06"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = [](CaseRun& run) {
+      ra_probes(run, kLengthOptionProbes);
+    },
+    .before_iut = [](CaseRun& run) { open_with_probes(run, kLengthOptionProbes); },
+});
+
+TEREDO_CASE({
+    .id = "client.ra.wrong-source-port-ignored",
+    .title = "An RA from the server's address but another UDP port is discarded",
+    .description = "NAT profile full-cone (so the NAT lets it in). The first RS is answered with a valid RA sent "
+                   "from 203.0.113.1:3545, the next with a valid RA from port 3544 (the control).",
+    .judgement = "After the RA from port 3545 the IUT repeats its RS and has no address; after the valid one it "
+                 "qualifies.",
+    .role = "client",
+    .requirements = {"R4380-5.2.1-03"},
+    .topology = kTopology,
+    .nat_profile = std::string("full-cone"),
+    .captures = client_captures(),
+    .body = [](CaseRun& run) { ra_probes(run, kPortProbes); },
+    .before_iut = [](CaseRun& run) { open_with_probes(run, kPortProbes); },
+});
+
+TEREDO_CASE({
+    .id = "client.ra.non-global-mapping-ignored",
+    .title = "An RA whose origin indication is not a global IPv4 address is discarded",
+    .description = "The first RS is answered with an RA whose origin indication is 10.1.2.3:40000 (a Teredo "
+                   "address embedding it would not be global), the next with a valid RA (the control).",
+    .judgement = "After the faulty RA the IUT repeats its RS and has no address; after the valid one it qualifies.",
+    .role = "client",
+    .requirements = {"R4380-4-04"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = [](CaseRun& run) { ra_probes(run, kMappingProbes); },
+    .before_iut = [](CaseRun& run) { open_with_probes(run, kMappingProbes); },
+});
+
+TEREDO_CASE({
+    .id = "client.qualification.secure-hmac",
+    .title = "Secure qualification: RS authentication, RAs with a wrong HMAC discarded",
+    .description = "The IUT runs with secure qualification (client id client-7, the lab's shared secret). The first "
+                   "RS is answered with an RA whose HMAC-SHA1 has one byte flipped, the second with an RA signed "
+                   "with another secret, the next with a correctly signed RA (the control). Every RS's "
+                   "authentication encapsulation is checked.",
+    .judgement = "Faulty RAs ignored (RS repeated, no address), the valid one accepted; every RS carries the "
+                 "client id, a fresh nonce, confirmation 0 and an HMAC-SHA1 that verifies.",
+    .role = "client",
+    .requirements = {"R4380-5.2.2-04", "R4380-5.2.2-01", "R4380-5.2.2-05"},
+    .capabilities = {"secure_qualification"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = secure_qualification,
+    .before_iut = [](CaseRun& run) { open_with_probes(run, kSecureProbes, true); },
+});
+
+}  // namespace teredo::conformance::client

@@ -1,0 +1,463 @@
+// RFC 4380 §5.2.3 (reception), RFC 6081 §4/§5.1.2 (trailers), §5.2.4 case 2
+// and §5.2.9 (the direct IPv6 connectivity test). The NAT is full-cone in
+// these cases so that the driver's peers and relay can reach the IUT's
+// mapping without a previous bubble; what the IUT answers is judged from the
+// lan capture. Negative probes wait the silence window, then a valid control
+// must be answered: silence only counts when the IUT is shown alive.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "cases/client/client_driver.hpp"
+
+namespace teredo::conformance::client {
+namespace {
+
+using namespace teredo::wire;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::uint16_t kEchoId = 0x7e1a;
+constexpr std::chrono::milliseconds kSilence{1000};
+constexpr std::chrono::milliseconds kReplyTimeout{1500};
+
+struct Probe {
+  std::string what{};
+  std::vector<std::string> requirements{};
+  std::uint16_t sequence = 0;
+  std::uint64_t sent_frame = 0;  // inet
+  std::uint64_t after = 0;       // lan mark before
+  bool expect_reply = false;     // a positive probe: the echo must be answered
+};
+
+ByteVector with_prefix(std::initializer_list<std::uint8_t> prefix, Bytes packet) {
+  ByteVector out(prefix);
+  out.insert(out.end(), packet.begin(), packet.end());
+  return out;
+}
+
+struct Trusted {
+  Peer peer{};
+  Endpoint mapping{};
+  Ipv6Address address{};
+};
+
+// Qualifies and makes a first echo exchange with peer P (full-cone NAT).
+std::optional<Trusted> setup(CaseRun& run, PlayedServer& server, const std::vector<std::string>& reqs,
+                             std::uint16_t port) {
+  const auto address = qualify(run, server, reqs);
+  if (!address) return std::nullopt;
+  const auto mapping = server.mapping();
+  Trusted t{make_peer(run, kPeerA, port), *mapping, *address};
+  const std::uint64_t before = lan_mark(run);
+  const std::uint64_t sent = send_from(run, t.peer, server::echo_packet(t.peer.teredo, t.address, kEchoId, 1), t.mapping);
+  const auto reply = wait_seen(run, iut_echo_reply(run.capture("lan"), kEchoId, 1), kReplyTimeout, before);
+  if (!reply) {
+    for (const auto& r : reqs) {
+      run.inconclusive(r, fmt::format("setup: a valid echo request from the Teredo peer {} (inet frame {}) to the "
+                                      "IUT's mapping {} got no echo reply within {}",
+                                      t.peer.where(), sent, to_text(t.mapping), ms_text(kReplyTimeout)));
+    }
+    return std::nullopt;
+  }
+  run.info(fmt::format("setup: echo request from {} (inet frame {}) answered: {}", t.peer.where(), sent,
+                       describe(*reply)));
+  return t;
+}
+
+Probe send_probe(CaseRun& run, const Trusted& t, ByteVector payload, std::uint16_t sequence, std::string what,
+                 std::vector<std::string> requirements, bool expect_reply = false) {
+  Probe p;
+  p.after = lan_mark(run);
+  p.sequence = sequence;
+  p.sent_frame = send_from(run, t.peer, payload, t.mapping);
+  p.what = fmt::format("{} (echo sequence {}, inet frame {})", what, sequence, p.sent_frame);
+  p.requirements = std::move(requirements);
+  p.expect_reply = expect_reply;
+  return p;
+}
+
+void judge(CaseRun& run, const Trusted& t, const std::vector<Probe>& probes) {
+  std::this_thread::sleep_for(kSilence);
+  Capture& lan_capture = run.capture("lan");
+  std::vector<std::optional<Seen>> replies;
+  for (const auto& p : probes) {
+    const auto found = all_seen(run, iut_echo_reply(lan_capture, kEchoId, p.sequence), p.after);
+    replies.push_back(found.empty() ? std::nullopt : std::optional<Seen>(found.front()));
+  }
+  // The control: a valid echo request must be answered.
+  const std::uint64_t before = lan_mark(run);
+  const std::uint64_t control =
+      send_from(run, t.peer, server::echo_packet(t.peer.teredo, t.address, kEchoId, 99), t.mapping);
+  const auto answered = wait_seen(run, iut_echo_reply(lan_capture, kEchoId, 99), kReplyTimeout, before);
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    const Probe& p = probes[i];
+    for (const auto& r : p.requirements) {
+      std::vector<FrameRef> frames = {inet(p.sent_frame)};
+      if (replies[i]) frames.push_back(lan(replies[i]->frame));
+      if (p.expect_reply) {
+        run.check(r, replies[i].has_value(), "processed: the echo request answered", 
+                  p.what + ": " + (replies[i] ? describe(*replies[i]) : "no echo reply within " + ms_text(kSilence)),
+                  frames);
+      } else if (replies[i]) {
+        run.check(r, false, "silently discarded: no echo reply", p.what + ": answered by " + describe(*replies[i]),
+                  frames);
+      } else if (!answered) {
+        run.inconclusive(r, p.what + fmt::format(" got no reply, but neither did a valid echo request (inet frame "
+                                                 "{}): the silence proves nothing",
+                                                 control));
+      } else {
+        frames.push_back(lan(answered->frame));
+        run.check(r, true, "silently discarded: no echo reply",
+                  p.what + fmt::format(": no reply within {}; the control (inet frame {}) was answered ({})",
+                                       ms_text(kSilence), control, describe(*answered)),
+                  frames);
+      }
+    }
+  }
+}
+
+void malformed(CaseRun& run) {
+  PlayedServer& server = played_server(run);
+  const std::vector<std::string> reqs = {"R4380-5.2.3-01", "R4380-5.2.3-02", "R4380-4-03"};
+  const auto t = setup(run, server, reqs, 41401);
+  if (!t) return;
+  const auto echo = [&](std::uint16_t seq) { return server::echo_packet(t->peer.teredo, t->address, kEchoId, seq); };
+  std::vector<Probe> probes;
+  probes.push_back(send_probe(run, *t, with_prefix({0x00, 0x02, 0, 0, 0, 0, 0, 0}, echo(10)), 10,
+                              "an echo request behind an unknown indicator 00 02", {"R4380-5.2.3-01"}));
+  probes.push_back(send_probe(run, *t, with_prefix({0x00, 0x01, 200, 200}, echo(11)), 11,
+                              "an authentication header whose ID-len and AU-len (200 + 200) exceed the datagram",
+                              {"R4380-5.2.3-01"}));
+  {
+    ByteVector e = echo(12);
+    e[0] = static_cast<std::uint8_t>((e[0] & 0x0F) | 0x50);
+    probes.push_back(send_probe(run, *t, with_prefix({0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}, e), 12,
+                                "an origin indication followed by a packet of IP version 5", {"R4380-5.2.3-01",
+                                "R4380-5.2.3-02"}));
+  }
+  {
+    ByteVector e = echo(13);
+    const std::uint16_t length = static_cast<std::uint16_t>(((e[4] << 8) | e[5]) + 24);
+    e[4] = static_cast<std::uint8_t>(length >> 8);
+    e[5] = static_cast<std::uint8_t>(length & 0xFF);
+    probes.push_back(send_probe(run, *t, e, 13, "an echo request whose IPv6 payload length exceeds the UDP payload "
+                                                "by 24 bytes", {"R4380-5.2.3-02"}));
+  }
+  {
+    // A Teredo source with the reserved z flag set: ignored when receiving.
+    const Ipv6Address z = server::teredo_address(kPeerServer, kFlagReserved, t->peer.address, t->peer.port);
+    probes.push_back(send_probe(run, *t, server::echo_packet(z, t->address, kEchoId, 14), 14,
+                                "an echo request from " + to_string(z) + " (z flag 0x4000 set, mapping matching)",
+                                {"R4380-4-03"}, true));
+  }
+  judge(run, *t, probes);
+}
+
+void trailers(CaseRun& run) {
+  PlayedServer& server = played_server(run);
+  const std::vector<std::string> reqs = {"R6081-4-01", "R6081-5.1.2-03", "R6081-5.1.2-02", "R6081-5.1.2-04",
+                                         "R6081-4.1-01", "R6081-5.1.2-01"};
+  const auto t = setup(run, server, reqs, 41411);
+  if (!t) return;
+  const auto echo = [&](std::uint16_t seq, std::initializer_list<std::uint8_t> trailer) {
+    ByteVector e = server::echo_packet(t->peer.teredo, t->address, kEchoId, seq);
+    e.insert(e.end(), trailer);
+    return e;
+  };
+  std::vector<Probe> probes;
+  probes.push_back(send_probe(run, *t, echo(20, {0x80, 0x04, 1, 2, 3, 4}), 20,
+                              "an echo request followed by an unknown trailer of type 0x80 (skip), 4 bytes",
+                              {"R6081-4-01", "R6081-5.1.2-03", "R6081-4.1-01"}, true));
+  probes.push_back(send_probe(run, *t, echo(21, {0x4F, 0x02, 9, 9}), 21,
+                              "an echo request followed by an unknown trailer of type 0x4F (top bits 01: drop)",
+                              {"R6081-5.1.2-02", "R6081-4.1-01"}));
+  probes.push_back(send_probe(run, *t, echo(23, {0x80, 0x02, 1, 2, 0x4F, 0x02, 9, 9}), 23,
+                              "an echo request followed by a skippable trailer (0x80) and then a 0x4F one: processed "
+                              "in order, the second drops the packet",
+                              {"R6081-5.1.2-01"}));
+  // A malformed trailer (length beyond the datagram): parsing stops there;
+  // the RFC does not say whether the packet is processed. Recorded; the
+  // requirement is that the IUT goes on working (the control is answered).
+  const Probe bad = send_probe(run, *t, echo(22, {0x80, 0x0A, 1}), 22,
+                               "an echo request followed by a truncated trailer (type 0x80, length 10, 1 byte)", {});
+  judge(run, *t, probes);
+  Capture& lan_capture = run.capture("lan");
+  const auto answered22 = all_seen(run, iut_echo_reply(lan_capture, kEchoId, 22), bad.after);
+  const auto control = all_seen(run, iut_echo_reply(lan_capture, kEchoId, 99), bad.after);
+  run.check("R6081-5.1.2-04", !control.empty(),
+            "trailer parsing stops at the malformed trailer; the IUT keeps working (a valid echo request "
+            "afterwards answered)",
+            bad.what + (answered22.empty() ? ": not answered" : ": answered (" + describe(answered22.front()) + ")") +
+                (control.empty() ? "; the later valid echo request was not answered"
+                                 : "; the later valid echo request was answered: " + describe(control.front())),
+            control.empty() ? std::vector<FrameRef>{inet(bad.sent_frame)}
+                            : std::vector<FrameRef>{inet(bad.sent_frame), lan(control.front().frame)});
+}
+
+// The IUT's echo tests (ICMPv6 echo request from its Teredo address to
+// `native`, through the server) after `after`.
+std::vector<Seen> echo_tests(CaseRun& run, const Ipv6Address& native, std::uint64_t after) {
+  Capture& lan_capture = run.capture("lan");
+  const FrameMatch to_server = iut_to(lan_capture, kServer, kTeredoPort);
+  std::vector<Seen> out;
+  for (auto& s : all_seen(run, to_server, after)) {
+    if (!s.datagram || s.datagram->ipv6.header.destination != native ||
+        s.datagram->ipv6.header.next_header != kNextHeaderIcmpv6) {
+      continue;
+    }
+    const auto icmp = parse_icmpv6(s.datagram->ipv6, ChecksumPolicy::ignore);
+    if (icmp && icmp->type == kIcmpv6EchoRequest) out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// The relay answers the IUT's echo test; `right_nonce` false flips the data.
+std::uint64_t relay_answer(CaseRun& run, const Peer& relay, const Seen& test, const Endpoint& mapping,
+                           bool right_nonce) {
+  const auto icmp = parse_icmpv6(test.datagram->ipv6, ChecksumPolicy::ignore);
+  const auto echo = parse_echo(*icmp);
+  ByteVector data;
+  data.reserve(echo->data.size() + 1);
+  for (const std::uint8_t b : echo->data) data.push_back(b);
+  if (!right_nonce) {
+    if (data.empty()) {
+      data.push_back(0x55);
+    } else {
+      data[0] = static_cast<std::uint8_t>(data[0] ^ 0xFF);
+    }
+  }
+  const ByteVector reply = build_echo(test.datagram->ipv6.header.destination, test.datagram->ipv6.header.source, 64,
+                                      EchoMessage{.reply = true, .identifier = echo->identifier,
+                                                  .sequence = echo->sequence, .data = data});
+  return send_from(run, relay, reply, mapping);
+}
+
+void native_echo_test(CaseRun& run) {
+  PlayedServer& server = played_server(run);
+  const Timers t = timers(run);
+  const std::vector<std::string> reqs = {"R4380-5.2.4-03", "R4380-5.2.9-01", "R4380-5.2.9-02", "R4380-5.2.3-06"};
+  const auto address = qualify(run, server, reqs);
+  if (!address) return;
+  const auto mapping = server.mapping();
+  App app(run);
+  Peer relay;
+  relay.fd = run.udp_socket("server", kRelay, kTeredoPort);
+  relay.address = kRelay;
+  relay.port = kTeredoPort;
+  const Ipv6Address native = server::ipv6(kNative);
+  const std::uint64_t before = lan_mark(run);
+  const std::string m = marker("native", 1);
+  const auto sent_at = Clock::now();
+  (void)app.send(native, server::bytes_of(m.c_str()));
+  // Up to 4 tests, echo_test_retry apart: observe 5 retries' worth.
+  std::this_thread::sleep_for(5 * t.echo + 500ms);
+  const auto tests = echo_tests(run, native, before);
+  Capture& lan_capture = run.capture("lan");
+  const auto early = all_seen(run, iut_containing(lan_capture, m), before);
+  if (tests.empty()) {
+    for (const char* r : {"R4380-5.2.4-03", "R4380-5.2.9-01"}) {
+      run.check(r, false,
+                "an ICMPv6 echo request from the IUT's Teredo address to " + std::string(kNative) +
+                    " through its server 203.0.113.1:3544 before sending to the native host",
+                fmt::format("none within {} after the application's packet{}",
+                            ms_text(5 * t.echo + 500ms),
+                            early.empty() ? "" : "; the packet went out at once: " + describe(early.front())),
+                early.empty() ? std::vector<FrameRef>{} : std::vector<FrameRef>{lan(early.front().frame)});
+    }
+    run.inconclusive("R4380-5.2.9-02", "no echo test to look at");
+    run.inconclusive("R4380-5.2.3-06", "no echo test to answer");
+    return;
+  }
+  std::vector<FrameRef> frames;
+  std::string gaps;
+  bool spacing = true;
+  std::size_t shortest = 64;
+  for (std::size_t i = 0; i < tests.size(); ++i) {
+    frames.push_back(lan(tests[i].frame));
+    const auto icmp = parse_icmpv6(tests[i].datagram->ipv6, ChecksumPolicy::ignore);
+    const auto echo = parse_echo(*icmp);
+    shortest = std::min<std::size_t>(shortest, echo ? echo->data.size() : 0);
+    if (i == 0) continue;
+    const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(tests[i].at - tests[i - 1].at);
+    gaps += fmt::format("{}{} ms", gaps.empty() ? "" : ", ", gap.count());
+    if (gap < t.echo * 9 / 10 - 20ms) spacing = false;
+  }
+  const auto first_delay = std::chrono::duration_cast<std::chrono::milliseconds>(tests.front().at - sent_at);
+  const std::string observed =
+      fmt::format("{} echo test(s) to 203.0.113.1:3544 (first {} ms after the packet: {}), gaps {}; the "
+                  "application's packet before any reply: {}",
+                  tests.size(), first_delay.count(), describe(tests.front()), gaps.empty() ? "none" : gaps,
+                  early.empty() ? "held" : "sent (" + describe(early.front()) + ")");
+  run.check("R4380-5.2.9-01", early.empty(),
+            "before sending to a native node without valid entry, a nonce echo test through the server", observed,
+            frames);
+  run.check("R4380-5.2.4-03", early.empty() && spacing && tests.size() <= 4,
+            fmt::format("the packet queued; the test repeated at the echo_test_retry {} (>= 90 %), at most 4 in all",
+                        ms_text(t.echo)),
+            observed, frames);
+  run.check("R4380-5.2.9-02", shortest >= 8, "the echo data (nonce) at least 64 bits",
+            fmt::format("shortest echo data {} bytes over {} test(s)", shortest, tests.size()), frames);
+  // A second packet, to another native host: a relay answers its first test
+  // at once with a wrong nonce, then (before the tests run out) the latest
+  // test with the right one.
+  const Ipv6Address native2 = server::ipv6("2001:db8:1::11");
+  const std::string m2 = marker("native", 2);
+  const std::uint64_t before2 = lan_mark(run);
+  (void)app.send(native2, server::bytes_of(m2.c_str()));
+  const auto deadline = Clock::now() + t.echo + 1000ms;
+  std::vector<Seen> tests2;
+  for (int guard = 0; guard < 100000 && Clock::now() < deadline && tests2.empty(); ++guard) {
+    tests2 = echo_tests(run, native2, before2);
+    if (tests2.empty()) std::this_thread::sleep_for(10ms);
+  }
+  if (tests2.empty()) {
+    run.inconclusive("R4380-5.2.3-06", "no echo test for the second native destination 2001:db8:1::11");
+    return;
+  }
+  const auto hold = std::clamp<std::chrono::milliseconds>(t.echo / 2, 100ms, 1000ms);
+  const std::uint64_t before_wrong = lan_mark(run);
+  const std::uint64_t wrong = relay_answer(run, relay, tests2.front(), *mapping, false);
+  std::this_thread::sleep_for(hold);
+  const auto after_wrong = all_seen(run, iut_to(lan_capture, kRelay, kTeredoPort), before_wrong);
+  tests2 = echo_tests(run, native2, before2);
+  const std::uint64_t before_right = lan_mark(run);
+  const std::uint64_t right = relay_answer(run, relay, tests2.back(), *mapping, true);
+  const auto released = wait_seen(run, iut_containing(lan_capture, m2), kReplyTimeout, before_right);
+  const bool released_to_relay = released && released->carrier.destination4 == server::ipv4(kRelay) &&
+                                 released->carrier.destination_port == kTeredoPort;
+  run.check("R4380-5.2.3-06", after_wrong.empty() && released_to_relay,
+            "an echo reply with the wrong nonce changes nothing; with the nonce the queued packet goes to the "
+            "reply's source 198.51.100.9:3544",
+            fmt::format("packet to 2001:db8:1::11, test {}; wrong-nonce reply (inet frame {}): {} within {}; "
+                        "right-nonce reply to the test of lan frame {} (inet frame {}): {}",
+                        describe(tests2.front()), wrong,
+                        after_wrong.empty() ? "nothing sent to the relay" : describe(after_wrong.front()),
+                        ms_text(hold), tests2.back().frame, right,
+                        released ? describe(*released) : "the queued packet was not sent within 1500 ms"),
+            lan_frames({tests2.front().frame, after_wrong.empty() ? 0 : after_wrong.front().frame,
+                        released ? released->frame : 0}));
+}
+
+void server_origin_test(CaseRun& run) {
+  PlayedServer& server = played_server(run);
+  const Timers t = timers(run);
+  const std::vector<std::string> reqs = {"R4380-5.2.3-04", "R4380-5.2.3-14"};
+  const auto address = qualify(run, server, reqs);
+  if (!address) return;
+  const auto mapping = server.mapping();
+  (void)run.udp_socket("server", kRelay, kTeredoPort);
+  const Ipv6Address native = server::ipv6(kNative);
+  // The server forwards a native host's echo request with the origin
+  // indication of the relay it came through (§5.3.1 / §5.4.1 case 3).
+  const ByteVector packet = server::echo_packet(native, *address, 0x7e1b, 1);
+  ByteVector payload;
+  (void)append_datagram(payload, std::nullopt, OriginIndication{kTeredoPort, server::ipv4(kRelay)}, packet);
+  const std::uint64_t before = lan_mark(run);
+  const std::uint64_t inet_before = inet_mark(run);
+  server.send_from_primary(*mapping, payload);
+  std::this_thread::sleep_for(t.echo + 1000ms);
+  const auto tests = echo_tests(run, native, before);
+  Capture& lan_capture = run.capture("lan");
+  const auto sent = lan_capture.frames(ra_to_iut(lan_capture), before);
+  const std::uint64_t in_frame = sent.empty() ? 0 : sent.front().number;
+  const auto direct_reply = all_seen(run, iut_echo_reply(lan_capture, 0x7e1b, 1), before);
+  std::optional<Seen> reply_out;
+  for (const auto& s : direct_reply) {
+    if (!(s.carrier.destination4 == server::ipv4(kServer))) reply_out = s;
+  }
+  const std::string observed = fmt::format(
+      "echo request {} -> {} from 203.0.113.1:3544 with origin 198.51.100.9:3544 (lan frame {}, inet after {}); "
+      "echo test through the server: {}; the echo reply sent straight to a relay before any test: {}",
+      kNative, to_string(*address), in_frame, inet_before, tests.empty() ? "none" : describe(tests.front()),
+      reply_out ? describe(*reply_out) : "no");
+  const std::vector<FrameRef> frames =
+      lan_frames({in_frame, tests.empty() ? 0 : tests.front().frame, reply_out ? reply_out->frame : 0});
+  run.check("R4380-5.2.3-04", !tests.empty(),
+            "a packet from the server with an origin indication: the direct IPv6 connectivity test on its source",
+            observed, frames);
+  run.check("R4380-5.2.3-14", !tests.empty() && !reply_out,
+            "a packet from a non-Teredo source with no entry: the connectivity test first, nothing sent to it "
+            "blindly",
+            observed, frames);
+}
+
+}  // namespace
+
+TEREDO_CASE({
+    .id = "client.receive.malformed-dropped",
+    .title = "Datagrams that are not (auth)(origin) IPv6, or whose IPv6 length is wrong, are discarded",
+    .description = "NAT profile full-cone. After qualification and one answered echo request from a Teredo peer "
+                   "(its address embeds its real endpoint), the peer sends echo requests behind an unknown "
+                   "indicator 00 02, behind an authentication header whose lengths exceed the datagram, after an "
+                   "origin indication with IP version 5, and with a payload length 24 bytes too long, and one "
+                   "from a Teredo source with the z flag set (mapping matching); then a valid echo request (the "
+                   "control).",
+    .judgement = "No echo reply to the malformed probes within 1 s, and the control answered; the z-flag one "
+                 "answered (the flag ignored when receiving).",
+    .role = "client",
+    .requirements = {"R4380-5.2.3-01", "R4380-5.2.3-02", "R4380-4-03"},
+    .topology = kTopology,
+    .nat_profile = std::string("full-cone"),
+    .captures = client_captures(),
+    .body = malformed,
+    .before_iut = open_played_server,
+});
+
+TEREDO_CASE({
+    .id = "client.receive.rfc6081-trailers",
+    .title = "RFC 6081 trailers: unknown skippable trailers ignored, 01-type ones drop the packet",
+    .description = "NAT profile full-cone. After one answered echo request, the peer sends echo requests followed "
+                   "by a trailer of unknown type 0x80, one of unknown type 0x4F, one with 0x80 then 0x4F, and a "
+                   "truncated trailer; then a valid echo request (the control).",
+    .judgement = "The 0x80 one answered, the 0x4F one not (control answered); after the truncated trailer the IUT "
+                 "still answers.",
+    .role = "client",
+    .requirements = {"R6081-4-01", "R6081-5.1.2-03", "R6081-5.1.2-02", "R6081-5.1.2-04", "R6081-4.1-01",
+                     "R6081-5.1.2-01"},
+    .topology = kTopology,
+    .nat_profile = std::string("full-cone"),
+    .captures = client_captures(),
+    .body = trailers,
+    .before_iut = open_played_server,
+});
+
+TEREDO_CASE({
+    .id = "client.direct-test.native-destination",
+    .title = "To a native IPv6 host: queue, nonce echo test through the server, release on the right reply",
+    .description = "NAT profile full-cone. After qualification the application sends to 2001:db8:1::10 and "
+                   "nobody answers for 5 echo_test_retry periods. Then it sends to 2001:db8:1::11; a played relay "
+                   "(198.51.100.9:3544) answers the first echo test at once with a wrong nonce, then (half an "
+                   "echo_test_retry later) the latest test with the right one.",
+    .judgement = "Echo requests from the Teredo address to 2001:db8:1::10 via 203.0.113.1:3544, data >= 8 bytes, "
+                 "spaced >= 90 % of echo_test_retry, at most 4; the packet held until the right reply, then sent to "
+                 "198.51.100.9:3544; nothing after the wrong one.",
+    .role = "client",
+    .requirements = {"R4380-5.2.4-03", "R4380-5.2.9-01", "R4380-5.2.9-02", "R4380-5.2.3-06"},
+    .capabilities = {"direct_connectivity_test"},
+    .topology = kTopology,
+    .nat_profile = std::string("full-cone"),
+    .captures = client_captures(),
+    .body = native_echo_test,
+    .before_iut = open_played_server,
+});
+
+TEREDO_CASE({
+    .id = "client.direct-test.server-origin",
+    .title = "A native packet forwarded by the server with an origin indication triggers the connectivity test",
+    .description = "NAT profile full-cone. After qualification the played server sends the IUT an echo request "
+                   "from 2001:db8:1::10 with the origin indication 198.51.100.9:3544 (a relay).",
+    .judgement = "The IUT sends an echo request (the test) to 2001:db8:1::10 through 203.0.113.1:3544 and sends "
+                 "nothing straight to the relay first.",
+    .role = "client",
+    .requirements = {"R4380-5.2.3-04", "R4380-5.2.3-14"},
+    .capabilities = {"direct_connectivity_test"},
+    .topology = kTopology,
+    .nat_profile = std::string("full-cone"),
+    .captures = client_captures(),
+    .body = server_origin_test,
+    .before_iut = open_played_server,
+});
+
+}  // namespace teredo::conformance::client
