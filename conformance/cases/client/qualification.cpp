@@ -452,6 +452,30 @@ TEREDO_CASE({
     .before_iut = open_played_server,
 });
 
+// The same qualification judged behind each other NAT profile the lab has
+// (the symmetric one refuses, below), so the interop matrix shows every
+// profile. RFC 5991 clients never probe for a cone NAT: the RS/RA exchange
+// and the address are the same behind all of them.
+static CaseSpec behind_profile(const char* profile) {
+  return {.id = std::string("client.qualification.behind-") + profile,
+          .title = std::string("Qualification behind a ") + profile + " NAT, as behind a port-restricted one",
+          .description = std::string("NAT profile ") + profile +
+                         ". As client.qualification.restricted-nat: the driver plays the server, answers every RS "
+                         "with the mapping it saw, then checks the first RS and the address on the wire.",
+          .judgement = "As client.qualification.restricted-nat.",
+          .role = "client",
+          .requirements = {"R4380-5.2-04", "R4380-5.2.1-01", "R5991-3.2-01", "R4380-5.2.1-07", "R4380-5.2.1-06",
+                           "R4380-4-01", "R5991-3.1-01", "R4380-4-02", "R4380-4-03"},
+          .topology = kTopology,
+          .nat_profile = std::string(profile),
+          .captures = client_captures(),
+          .body = restricted_nat,
+          .before_iut = open_played_server};
+}
+static const CaseRegistrar kBehindFullCone(behind_profile("full-cone"));
+static const CaseRegistrar kBehindRestrictedCone(behind_profile("restricted-cone"));
+static const CaseRegistrar kBehindLinuxMasquerade(behind_profile("linux-masquerade"));
+
 TEREDO_CASE({
     .id = "client.qualification.symmetric-nat-refused",
     .title = "Behind a symmetric NAT the client detects it through the secondary address and stays off",
