@@ -293,6 +293,107 @@ void discovery_interval(CaseRun& run) {
             {lan(bubbles[0].frame), lan(bubbles[1].frame)});
 }
 
+// R4380-5.2.8-08: a peer first trusted through direct traffic (its Teredo
+// address embeds the mapping 198.51.100.7:41611, played by the driver), then
+// a discovery bubble from lanpeer (192.0.2.20:41611) with that same Teredo
+// source: the existing entry's local address/port become 192.0.2.20:41611.
+// Once the entry is no longer valid (peer_validity without reception) the
+// application sends to the peer: §5.2.4 case 3 sends to the local address.
+void updates_existing_entry(CaseRun& run) {
+  PlayedServer& server = played_server(run);
+  const Timers t = timers(run);
+  const std::vector<std::string> reqs = {"R4380-5.2.8-08"};
+  const auto address = qualify(run, server, reqs);
+  if (!address) return;
+  const auto mapping = server.mapping();
+  Capture& lan_capture = run.capture("lan");
+  App app(run);
+  (void)run.udp_socket("server", kPeerServer, kTeredoPort);
+  constexpr std::uint16_t kPort = 41611;
+  const Peer p = make_peer(run, kPeerA, kPort);
+  // 1. Trust through direct traffic (§5.2.3 case 3): the peer answers the
+  // IUT's direct bubble from its mapping; the queued packet goes there.
+  std::string story;
+  const auto released = data_on_wire(run, app, p, *mapping, *address, marker("existing-entry", 1), story);
+  if (!released || released->carrier.destination4 != server::ipv4(kPeerA) ||
+      released->carrier.destination_port != kPort) {
+    run.inconclusive(reqs[0], "the peer could not be made trusted at its mapping " + p.where() + " first: " + story);
+    return;
+  }
+  run.info("setup: the peer is trusted at its mapping: " + story);
+  // 2. After the bubble spacing (so the IUT may answer), the discovery bubble
+  // from the peer's LAN address, its IPv6 source the same Teredo address.
+  std::this_thread::sleep_for(t.bubble + 200ms);
+  const int fd = run.udp_socket("lanpeer", kLanPeer, kPort);
+  const std::uint64_t mark_discovery = lan_mark(run);
+  const std::uint64_t discovery = lan_send(run, fd, kPort, discovery_bubble(p.teredo), kGroup, kTeredoPort);
+  const auto answered = wait_seen(run, iut_to(lan_capture, kLanPeer, kPort), t.bubble + 1500ms, mark_discovery);
+  const std::string discovery_text =
+      fmt::format("discovery bubble from {} (same Teredo address, lan frame {}) answered: {}", to_string(p.teredo),
+                  discovery, answered ? describe(*answered) : "no");
+  run.info(discovery_text);
+  // 3. The entry is left to expire (no reception for peer_validity + 1 s),
+  // then the application sends to the peer again.
+  const auto quiet = t.validity + 1000ms;
+  std::this_thread::sleep_for(quiet);
+  const std::string m = marker("existing-entry", 2);
+  const std::uint64_t mark_send = lan_mark(run);
+  (void)app.send(p.teredo, server::bytes_of(m.c_str()));
+  const FrameMatch for_peer = iut_bubble_for(lan_capture, p.teredo);
+  const FrameMatch data = iut_containing(lan_capture, m);
+  const auto first = wait_seen(
+      run, [&](const CapturedFrame& f) { return for_peer(f) || data(f); }, t.bubble + 1500ms, mark_send);
+  std::this_thread::sleep_for(300ms);
+  std::optional<Seen> to_lan, to_mapping;
+  for (auto list : {all_seen(run, for_peer, mark_send), all_seen(run, data, mark_send)}) {
+    for (const auto& s : list) {
+      if (!to_lan && s.carrier.destination4 == server::ipv4(kLanPeer) && s.carrier.destination_port == kPort) {
+        to_lan = s;
+      }
+      if (!to_mapping && s.carrier.destination4 == server::ipv4(kPeerA) && s.carrier.destination_port == kPort) {
+        to_mapping = s;
+      }
+    }
+  }
+  // 4. The local peer answers a bubble from its LAN address (case 5): the
+  // queued packet, if any, goes there too.
+  std::optional<Seen> data_to_lan;
+  std::uint64_t lan_answer = 0;
+  if (to_lan && to_lan->datagram && is_bubble(to_lan->datagram->ipv6)) {
+    const std::uint64_t mark_answer = lan_mark(run);
+    lan_answer = lan_send(run, fd, kPort, server::bubble_packet(p.teredo, *address), kClientLan,
+                          released->carrier.source_port);
+    data_to_lan = wait_seen(run, data, 1500ms, mark_answer);
+  }
+  const std::string observed = fmt::format(
+      "{}; after {} without reception the application's packet to {}: first datagram {}; to the LAN address "
+      "192.0.2.20:{}: {}; to the mapping {}: {}{}",
+      discovery_text, ms_text(quiet), to_string(p.teredo), first ? describe(*first) : "none", kPort,
+      to_lan ? describe(*to_lan) : "nothing", p.where(), to_mapping ? describe(*to_mapping) : "nothing",
+      lan_answer == 0 ? std::string()
+                      : fmt::format("; lanpeer's bubble back (lan frame {}), then {}", lan_answer,
+                                    data_to_lan ? describe(*data_to_lan) : "the packet was not released"));
+  const std::vector<FrameRef> frames =
+      lan_frames({released->frame, discovery, answered ? answered->frame : 0, to_lan ? to_lan->frame : 0,
+                  to_mapping ? to_mapping->frame : 0, data_to_lan ? data_to_lan->frame : 0});
+  if (!first) {
+    run.inconclusive(reqs[0], "the application's later packet produced nothing at all: " + observed);
+    return;
+  }
+  if (!to_lan && !answered) {
+    // The peer's address embeds 198.51.100.7, not the IUT's mapped IPv4 (the
+    // lab's NAT does not hairpin): R4380-5.2.8-07 lets the IUT drop it.
+    run.inconclusive(reqs[0], "the discovery bubble was not answered, so it may have been dropped (R4380-5.2.8-07: "
+                              "its Teredo source embeds another mapped IPv4 than the IUT's): " + observed);
+    return;
+  }
+  run.check(reqs[0], to_lan.has_value(),
+            fmt::format("the discovery bubble updated the existing entry's local address/port to 192.0.2.20:{}: "
+                        "later traffic for the peer goes to the LAN address",
+                        kPort),
+            observed, frames);
+}
+
 }  // namespace
 
 TEREDO_CASE({
@@ -343,6 +444,26 @@ TEREDO_CASE({
     .topology = kTopology,
     .captures = client_captures(),
     .body = reply_and_filter,
+    .before_iut = open_played_server,
+});
+
+TEREDO_CASE({
+    .id = "client.discovery.updates-existing-entry",
+    .title = "Local discovery: a discovery bubble matching an existing entry sets its local address and port",
+    .description = "After qualification the application sends to the Teredo peer 198.51.100.7:41611 (its address "
+                   "embeds that mapping), which answers the IUT's direct bubble from there: trusted. After the "
+                   "bubble interval lanpeer sends a discovery bubble from 192.0.2.20:41611 to 224.0.0.253:3544 "
+                   "whose IPv6 source is that same Teredo address. After peer_validity + 1 s without reception the "
+                   "application sends to the peer again; if a bubble goes to 192.0.2.20:41611, lanpeer answers it "
+                   "from there.",
+    .judgement = "The later traffic for the peer (a bubble or the packet) goes to 192.0.2.20:41611, the discovery "
+                 "bubble's IPv4 source and port.",
+    .role = "client",
+    .requirements = {"R4380-5.2.8-08"},
+    .capabilities = {"local_discovery"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = updates_existing_entry,
     .before_iut = open_played_server,
 });
 

@@ -431,6 +431,43 @@ void secure_qualification(CaseRun& run) {
             frames);
 }
 
+// R4380-4-05 (MAY): the identifier of a link-local Teredo-format address may
+// embed a private IPv4. Recorded from the first RS's fe80:: source, read as
+// flags, ~port, ~IPv4 (§4).
+void link_local_identifier(CaseRun& run) {
+  (void)played_server(run);
+  const std::vector<std::string> reqs = {"R4380-4-05"};
+  Capture& lan_capture = run.capture("lan");
+  const auto rs = wait_seen(run, iut_rs(lan_capture), 10000ms, 0);
+  if (!rs || !rs->datagram) {
+    run.inconclusive(reqs[0], "no RS from the IUT in lan.pcap within 10000 ms");
+    return;
+  }
+  const Ipv6Address& source = rs->datagram->ipv6.header.source;
+  const auto& b = source.bytes;
+  const std::uint16_t flags = flags_of(source);
+  const auto port = static_cast<std::uint16_t>(~((b[10] << 8) | b[11]));
+  const Ipv4Address embedded{~((std::uint32_t{b[12]} << 24) | (std::uint32_t{b[13]} << 16) |
+                               (std::uint32_t{b[14]} << 8) | std::uint32_t{b[15]})};
+  const bool own = embedded == server::ipv4(kClientLan) && port == rs->carrier.source_port;
+  const std::string kind = embedded.value == 0        ? "no IPv4 embedded"
+                           : is_global_unicast(embedded) ? "a global IPv4 embedded"
+                                                         : "a private (non-global) IPv4 embedded";
+  const std::string reading =
+      fmt::format("{} read as flags {:04x}, port {}, IPv4 {} ({}: {}){}", to_string(source), flags, port,
+                  to_string(embedded), to_string(classify_ipv4(embedded)), kind,
+                  own ? fmt::format(": the IUT's own local endpoint {}:{}", kClientLan, rs->carrier.source_port)
+                      : fmt::format(" (the IUT's local endpoint is {}:{})", kClientLan, rs->carrier.source_port));
+  const bool link_local = source.is_link_local();
+  run.info(fmt::format("the first RS's link-local source {}", reading));
+  run.check(reqs[0], true,
+            "either behaviour: the link-local identifier may embed a private (non-global) IPv4, or not (MAY): "
+            "recorded",
+            fmt::format("first RS {}: {}{}", describe(*rs), link_local ? "" : "not a link-local source; ",
+                        reading),
+            {lan(rs->frame)});
+}
+
 }  // namespace
 
 TEREDO_CASE({
@@ -699,6 +736,22 @@ TEREDO_CASE({
     .captures = client_captures(),
     .body = secure_qualification,
     .before_iut = [](CaseRun& run) { open_with_probes(run, kSecureProbes, true); },
+});
+
+TEREDO_CASE({
+    .id = "client.qualification.link-local-embeds-private-ipv4",
+    .title = "The link-local Teredo-format identifier of the RS's source (recorded: it may embed a private IPv4)",
+    .description = "The driver plays the IUT's server and answers RSs with valid RAs; the first RS's fe80:: source "
+                   "is read as flags, ~port, ~IPv4 and compared with the IUT's local endpoint (192.0.2.10 and its "
+                   "service port).",
+    .judgement = "Optional (MAY): what the identifier embeds is recorded; always pass (inconclusive without an "
+                 "RS).",
+    .role = "client",
+    .requirements = {"R4380-4-05"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = link_local_identifier,
+    .before_iut = open_played_server,
 });
 
 }  // namespace teredo::conformance::client

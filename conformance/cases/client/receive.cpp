@@ -383,6 +383,135 @@ void server_origin_test(CaseRun& run) {
             observed, frames);
 }
 
+// A datagram from the peer's mapping reaching the IUT (lan capture).
+FrameMatch peer_to_iut(const Capture& capture, const Peer& peer) {
+  const LinkType link = capture.link_type();
+  const Ipv4Address source = server::ipv4(peer.address), iut = server::ipv4(kClientLan);
+  const std::uint16_t port = peer.port;
+  return [link, source, iut, port](const CapturedFrame& f) {
+    const auto c = find_udp_carrier(link, f.data);
+    return c && !c->ipv6 && c->source4 == source && c->source_port == port && c->destination4 == iut;
+  };
+}
+
+// The peer's bubble as the IUT's server relays it: an origin indication
+// holding the peer's mapping, sent from 203.0.113.1:3544. Returns its frame
+// in the inet capture (0: not seen within 1000 ms).
+std::uint64_t indirect_bubble(CaseRun& run, PlayedServer& server, const Peer& peer, const Ipv6Address& iut,
+                              const Endpoint& mapping) {
+  ByteVector payload;
+  (void)append_datagram(payload, std::nullopt, OriginIndication{peer.port, server::ipv4(peer.address)},
+                        server::bubble_packet(peer.teredo, iut));
+  Capture& capture = run.capture("inet");
+  const LinkType link = capture.link_type();
+  const std::uint64_t before = capture.count();
+  server.send_from_primary(mapping, payload);
+  const Ipv4Address from = server::ipv4(kServer);
+  const auto own = capture.wait_for(
+      [link, from, mapping](const CapturedFrame& f) {
+        const auto c = find_udp_carrier(link, f.data);
+        return c && !c->ipv6 && c->source4 == from && c->source_port == kTeredoPort &&
+               c->destination4 == mapping.address && c->destination_port == mapping.port;
+      },
+      1000ms, before);
+  return own ? own->number : 0;
+}
+
+void new_entry_bubble(CaseRun& run) {
+  PlayedServer& server = played_server(run);
+  const Timers t = timers(run);
+  const std::vector<std::string> reqs = {"R4380-5.2.3-08"};
+  const auto address = qualify(run, server, reqs);
+  if (!address) return;
+  const auto mapping = server.mapping();
+  Capture& lan_capture = run.capture("lan");
+  const Peer p = make_peer(run, kPeerA, 41421);
+  // 1. A bubble from the peer's own mapping (case 3): a new entry, trusted.
+  const std::uint64_t before = lan_mark(run);
+  const std::uint64_t direct = send_from(run, p, server::bubble_packet(p.teredo, *address), *mapping);
+  const auto arrived = lan_capture.wait_for(peer_to_iut(lan_capture, p), 1000ms, before);
+  if (!arrived) {
+    run.inconclusive(reqs[0], fmt::format("the peer's bubble from {} (inet frame {}) did not reach the IUT's LAN "
+                                          "address within 1000 ms",
+                                          p.where(), direct));
+    return;
+  }
+  // 2. At once, the same peer's bubble relayed by the IUT's server with its
+  // mapping as origin indication: a client that bubbles back toward the
+  // sender (§5.2.3 last paragraph, §5.2.6) may do so only when the entry's
+  // last transmission is 2 s old.
+  const std::uint64_t relayed_inet = indirect_bubble(run, server, p, *address, *mapping);
+  const auto bubble = wait_seen(run, iut_bubble_for(lan_capture, p.teredo), t.bubble + 1500ms, before);
+  const auto relayed = lan_capture.frames(ra_to_iut(lan_capture), arrived->number);
+  const std::uint64_t relayed_frame = relayed.empty() ? 0 : relayed.front().number;
+  const std::string setup = fmt::format(
+      "the peer's bubble from its mapping {} reached the IUT (lan frame {}, a new entry by case 3); its bubble "
+      "relayed by 203.0.113.1:3544 with origin {} (inet frame {}, lan frame {})",
+      p.where(), arrived->number, p.where(), relayed_inet, relayed_frame);
+  if (!bubble) {
+    run.inconclusive(reqs[0], setup + fmt::format("; the IUT sent no bubble toward the peer within {} (sending one "
+                                                  "is optional): the new entry's last-transmission date cannot be "
+                                                  "observed",
+                                                  ms_text(t.bubble + 1500ms)));
+    return;
+  }
+  const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(bubble->at - arrived->at);
+  const auto hold_off = t.bubble * 9 / 10 - 20ms;
+  run.check(reqs[0], gap < hold_off,
+            fmt::format("the new entry starts with last transmission 30 s ago and no bubbles: a bubble toward the "
+                        "peer may go at once, less than the bubble interval {} (90 %: {}) after the entry's "
+                        "creation",
+                        ms_text(t.bubble), ms_text(hold_off)),
+            setup + fmt::format("; then {}, {} ms after the entry's creation", describe(*bubble), gap.count()),
+            lan_frames({arrived->number, relayed_frame, bubble->frame}));
+}
+
+void optional_bubble(CaseRun& run) {
+  PlayedServer& server = played_server(run);
+  const Timers t = timers(run);
+  const std::vector<std::string> reqs = {"R4380-5.2.3-15"};
+  const auto address = qualify(run, server, reqs);
+  if (!address) return;
+  const auto mapping = server.mapping();
+  Capture& lan_capture = run.capture("lan");
+  // Probe A: an echo request straight from a new Teredo peer's mapping.
+  const Peer a = make_peer(run, kPeerA, 41441);
+  const std::uint64_t before_a = lan_mark(run);
+  const std::uint64_t echo = send_from(run, a, server::echo_packet(a.teredo, *address, kEchoId, 41), *mapping);
+  // Probe B: another new peer's bubble relayed by the IUT's server (origin
+  // indication: its mapping).
+  const Peer b = make_peer(run, kPeerB, 41442);
+  const std::uint64_t before_b = lan_mark(run);
+  const std::uint64_t inet_b = indirect_bubble(run, server, b, *address, *mapping);
+  std::this_thread::sleep_for(std::max<std::chrono::milliseconds>(1500ms, t.bubble + 500ms));
+  const auto reply = all_seen(run, iut_echo_reply(lan_capture, kEchoId, 41), before_a);
+  const auto bubbles_a = all_seen(run, iut_bubble_for(lan_capture, a.teredo), before_a);
+  const auto bubbles_b = all_seen(run, iut_bubble_for(lan_capture, b.teredo), before_b);
+  const auto relayed = lan_capture.frames(ra_to_iut(lan_capture), before_b);
+  const std::uint64_t relayed_frame = relayed.empty() ? 0 : relayed.front().number;
+  const auto list = [](const std::vector<Seen>& seen) {
+    std::string out;
+    for (const auto& s : seen) out += (out.empty() ? "" : "; ") + describe(s);
+    return out.empty() ? std::string("no bubble") : out;
+  };
+  const std::string observed = fmt::format(
+      "A: echo request from the Teredo peer {} (inet frame {}): echo reply {}; bubbles toward it: {}. B: the "
+      "Teredo peer {}'s bubble relayed by 203.0.113.1:3544 with origin {} (inet frame {}, lan frame {}): "
+      "bubbles toward it: {}",
+      a.where(), echo, reply.empty() ? "none" : describe(reply.front()), list(bubbles_a), b.where(), b.where(),
+      inet_b, relayed_frame, list(bubbles_b));
+  std::vector<FrameRef> frames = {inet(echo)};
+  if (inet_b != 0) frames.push_back(inet(inet_b));
+  for (const auto* seen : {&reply, &bubbles_a, &bubbles_b}) {
+    if (!seen->empty()) frames.push_back(lan(seen->front().frame));
+  }
+  if (relayed_frame != 0) frames.push_back(lan(relayed_frame));
+  run.info(fmt::format("optional bubble on reception (MAY): after a direct packet {}; after a relayed one {}",
+                       bubbles_a.empty() ? "none" : "sent", bubbles_b.empty() ? "none" : "sent"));
+  run.check(reqs[0], true, "either behaviour: a bubble toward the sender after a reception, or none (MAY): recorded",
+            observed, frames);
+}
+
 }  // namespace
 
 TEREDO_CASE({
@@ -457,6 +586,41 @@ TEREDO_CASE({
     .nat_profile = std::string("full-cone"),
     .captures = client_captures(),
     .body = server_origin_test,
+    .before_iut = open_played_server,
+});
+
+TEREDO_CASE({
+    .id = "client.receive.new-entry-bubbles-at-once",
+    .title = "A peer entry created by a case-3 reception may bubble at once (last transmission 30 s ago)",
+    .description = "NAT profile full-cone. After qualification a new Teredo peer (198.51.100.7:41421, its address "
+                   "embeds that mapping) sends a bubble from its mapping (§5.2.3 case 3: a new entry); right after "
+                   "it, the IUT's server relays the same peer's bubble with the origin indication 198.51.100.7:41421.",
+    .judgement = "The IUT's first bubble toward the peer leaves less than 90 % of bubble_interval (-20 ms) after "
+                 "the entry's creation (lan capture times): no 2 s hold-off. No bubble at all: inconclusive (sending "
+                 "it is optional).",
+    .role = "client",
+    .requirements = {"R4380-5.2.3-08"},
+    .topology = kTopology,
+    .nat_profile = std::string("full-cone"),
+    .captures = client_captures(),
+    .body = new_entry_bubble,
+    .before_iut = open_played_server,
+});
+
+TEREDO_CASE({
+    .id = "client.receive.optional-bubble-to-sender",
+    .title = "On reception the client may send a bubble toward the sender (recorded)",
+    .description = "NAT profile full-cone. After qualification a new Teredo peer (198.51.100.7:41441) sends an echo "
+                   "request from its mapping, and the IUT's server relays another new peer's bubble "
+                   "(198.51.100.8:41442, as origin indication); the lan capture is watched for 1.5 s (at least "
+                   "bubble_interval + 0.5 s).",
+    .judgement = "Optional (MAY): bubbles toward either sender, or none, are recorded; always pass.",
+    .role = "client",
+    .requirements = {"R4380-5.2.3-15"},
+    .topology = kTopology,
+    .nat_profile = std::string("full-cone"),
+    .captures = client_captures(),
+    .body = optional_bubble,
     .before_iut = open_played_server,
 });
 
