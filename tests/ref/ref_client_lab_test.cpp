@@ -82,13 +82,8 @@ TEST_P(RefClientProfileTest, QualifiesOrRefusesAndReachesNativeHostThroughRelay)
   const auto state = wait_client_state(client.state_file, client_settled, kQualifyTimeout);
   ASSERT_TRUE(state) << client.daemon.output();
   const auto on_tun = teredo_address_on(*lab, "client", client.tun);
-  const bool qualified = state->state == "qualified";
-  const bool out = qualified && ping6(*lab, "client", "2001:db8:1::10");
-  const bool back = qualified && ping6(*lab, "v6host", state->address);
-  const std::string summary = "NAT " + c.profile + ": teredo-ref client " + state->state + " (nat " + state->nat +
-                              (qualified ? ", " + state->address : std::string()) + ") with teredo-ref server; " +
-                              "ping6 client->native " + (out ? "ok" : "failed") + ", native->client " +
-                              (back ? "ok" : "failed") + " through teredo-ref relay";
+  const auto [qualified, out, back, summary] =
+      client_outcome(*lab, c.profile, *state, "teredo-ref server", "teredo-ref relay");
   RecordProperty("outcome", summary);
   std::cout << summary << std::endl;
 

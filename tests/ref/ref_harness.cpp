@@ -327,6 +327,19 @@ std::optional<ClientState> wait_client_state(const std::string& path, const std:
   return last;
 }
 
+ClientOutcome client_outcome(netns::Lab& lab, const std::string& profile, const ClientState& state,
+                             const std::string& server, const std::string& relay) {
+  ClientOutcome o;
+  o.qualified = state.state == "qualified";
+  o.out = o.qualified && ping6(lab, "client", "2001:db8:1::10");
+  o.back = o.qualified && ping6(lab, "v6host", state.address);
+  o.summary = "NAT " + profile + ": teredo-ref client " + state.state + " (nat " + state.nat +
+              (o.qualified ? ", " + state.address : std::string()) + ") with " + server +
+              "; ping6 client->native " + (o.out ? "ok" : "failed") + ", native->client " +
+              (o.back ? "ok" : "failed") + " through " + relay;
+  return o;
+}
+
 std::optional<std::string> wait_for_teredo_address(netns::Lab& lab, const std::string& host, const std::string& ifname,
                                                    std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -164,6 +164,16 @@ struct ClientState {
 std::optional<ClientState> read_client_state(const std::string& path);
 // Qualified or off-line: qualification has come to an end.
 inline bool client_settled(const ClientState& s) { return s.state == "qualified" || s.state == "offline"; }
+// What a client run behind a NAT profile came to, and whether ping6 to
+// 2001:db8:1::10 (`out`) and back to the client (`back`) went through:
+// "NAT full-cone: teredo-ref client qualified (nat restricted, 2001:0:...)
+// with <server>; ping6 client->native ok, native->client ok through <relay>".
+struct ClientOutcome {
+  bool qualified = false, out = false, back = false;
+  std::string summary;
+};
+ClientOutcome client_outcome(netns::Lab& lab, const std::string& profile, const ClientState& state,
+                             const std::string& server, const std::string& relay);
 // Waits until the state file satisfies `done`; returns the last state read.
 std::optional<ClientState> wait_client_state(const std::string& path, const std::function<bool(const ClientState&)>& done,
                                              std::chrono::milliseconds timeout);

@@ -131,17 +131,8 @@ int ClientRunner::run() {
 }
 
 void ClientRunner::on_udp(UdpSocket& socket, Port port) {
-  const int n = socket.receive(received_);
-  if (n <= 0) {
-    if (n < 0) {
-      log_.line(monotonic_now(), "io receive_failed on " + node::to_string(socket.local()) + ": " + std::strerror(-n));
-      log_.flush();
-    }
-    return;
-  }
+  if (!detail::receive_batch(log_, socket, received_, stats_)) return;
   const node::Time now = monotonic_now();
-  ++stats_.receive_batches;
-  stats_.datagrams_in += received_.size();
   for (std::size_t i = 0; i < received_.size(); ++i) {
     switch (port) {
       case Port::service: client_->handle_datagram(now, received_.from(i), received_.payload(i), outbox_); break;

@@ -23,6 +23,9 @@ void report_send(EventLog& log, node::Time now, const SendReport& r, node::UdpEn
 void add_stop_handler(EventLoop& loop, SignalFd& signals, EventLog& log, const RunnerStats& stats,
                       int& stop_signal);
 
+// Receives one batch from `socket` into `batch`: true when datagrams arrived
+// (counted in `stats`); a receive failure is logged.
+bool receive_batch(EventLog& log, UdpSocket& socket, ReceiveBatch& batch, RunnerStats& stats);
 // Sends each datagram from the socket bound to its `from` endpoint (null
 // sockets are skipped), counts, and logs failures and datagrams no socket
 // could send.

@@ -41,6 +41,18 @@ void add_stop_handler(EventLoop& loop, SignalFd& signals, EventLog& log, const R
   });
 }
 
+bool receive_batch(EventLog& log, UdpSocket& socket, ReceiveBatch& batch, RunnerStats& stats) {
+  const int n = socket.receive(batch);
+  if (n < 0) {
+    log.line(monotonic_now(), "io receive_failed on " + node::to_string(socket.local()) + ": " + std::strerror(-n));
+    log.flush();
+  }
+  if (n <= 0) return false;
+  ++stats.receive_batches;
+  stats.datagrams_in += batch.size();
+  return true;
+}
+
 void send_datagrams(EventLog& log, node::Time now, std::initializer_list<UdpSocket*> sockets,
                     const std::vector<node::OutgoingDatagram>& datagrams, SendBatch& scratch, RunnerStats& stats) {
   if (datagrams.empty()) return;
@@ -122,19 +134,9 @@ int ServerRunner::run() {
 
 void ServerRunner::on_readable(std::size_t index) {
   UdpSocket& socket = *sockets_[index];
-  const int n = socket.receive(received_);
-  if (n <= 0) {
-    if (n < 0) {
-      log_.line(monotonic_now(), "io receive_failed on " + node::to_string(socket.local()) + ": " +
-                                     std::strerror(-n));
-      log_.flush();
-    }
-    return;
-  }
+  if (!detail::receive_batch(log_, socket, received_, stats_)) return;
   const node::Time now = monotonic_now();
   const node::UdpEndpoint local = socket.local();
-  ++stats_.receive_batches;
-  stats_.datagrams_in += received_.size();
   for (std::size_t i = 0; i < received_.size(); ++i) {
     server_.handle_datagram(now, local, received_.from(i), received_.payload(i), outbox_);
   }
@@ -187,18 +189,8 @@ int RelayRunner::run() {
 }
 
 void RelayRunner::on_udp() {
-  const int n = socket_.receive(received_);
-  if (n <= 0) {
-    if (n < 0) {
-      log_.line(monotonic_now(), "io receive_failed on " + node::to_string(socket_.local()) + ": " +
-                                     std::strerror(-n));
-      log_.flush();
-    }
-    return;
-  }
+  if (!detail::receive_batch(log_, socket_, received_, stats_)) return;
   const node::Time now = monotonic_now();
-  ++stats_.receive_batches;
-  stats_.datagrams_in += received_.size();
   for (std::size_t i = 0; i < received_.size(); ++i) {
     relay_.handle_datagram(now, received_.from(i), received_.payload(i), outbox_);
   }
