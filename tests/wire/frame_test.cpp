@@ -554,5 +554,92 @@ TEST(FrameBuilder, EthernetFrameParsesBackAndChecksumsVerify) {
   EXPECT_NE(hexstr(Bytes(frame).subspan(14 + 20 + 6, 2)), "0000");
 }
 
+// The in-place writer (a packet ring's transmit frame) is the builders' one
+// layout: same bytes, the given MACs, nothing written past the frame or
+// into a buffer too small for it.
+TEST(FrameWriter, WritesInPlaceTheBytesTheBuilderReturns) {
+  Ipv4UdpEndpoints e;
+  e.source = v4(192, 0, 2, 1);
+  e.source_port = 1000;
+  e.destination = v4(192, 0, 2, 2);
+  e.destination_port = 3544;
+  e.identification = 0x1234;
+  const EthernetAddresses macs{{0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc}, {0x02, 0x11, 0x22, 0x33, 0x44, 0x55}};
+  ByteVector buffer(200, 0xEE);
+  const std::size_t n = write_ethernet_ipv4_udp(buffer, macs, e, hex("616263"));
+  ASSERT_EQ(n, 14u + 31);
+  // Expected bytes from an independent Python builder (as OddPayloadAndZeroChecksum).
+  EXPECT_EQ(hexstr(Bytes(buffer).first(n)), "525400aabbcc" "021122334455" "0800"
+                                            "4500001f123400004011e496c0000201c0000202" "03e80dd8000ba5b1" "616263");
+  for (std::size_t i = n; i < buffer.size(); ++i) ASSERT_EQ(buffer[i], 0xEE) << "byte " << i;
+  // IPv4 alone, and the ones-complement zero sent as 0xffff.
+  ByteVector ip(40, 0xEE);
+  ASSERT_EQ(write_ipv4_udp(ip, e, hex("6a16")), 30u);
+  EXPECT_EQ(hexstr(Bytes(ip).first(30)), "4500001e123400004011e497c0000201c0000202" "03e80dd8000affff" "6a16");
+
+  // One byte short: nothing is written.
+  ByteVector small(14 + 30, 0xEE);
+  EXPECT_EQ(write_ethernet_ipv4_udp(small, macs, e, hex("616263")), 0u);
+  EXPECT_EQ(small, ByteVector(14 + 30, 0xEE));
+  ByteVector tiny(10, 0xEE);
+  EXPECT_EQ(write_ethernet_ipv4_udp(tiny, macs, e, hex("61")), 0u);
+  EXPECT_EQ(tiny, ByteVector(10, 0xEE));
+  // A payload no UDP datagram can hold.
+  const ByteVector huge_payload(65508);
+  ByteVector out(70000);
+  EXPECT_EQ(write_ipv4_udp(out, e, huge_payload), 0u);
+  EXPECT_EQ(write_ipv4_udp(out, e, Bytes(huge_payload).first(65507)), 65535u);
+}
+
+TEST(FrameWriter, RoundTripsThroughTheParserWithVerifiedChecksums) {
+  Ipv4UdpEndpoints e;
+  e.source = v4(203, 0, 113, 2);
+  e.source_port = 3544;
+  e.destination = v4(198, 51, 100, 7);
+  e.destination_port = 20001;
+  e.ttl = 1;
+  e.identification = 0xFFFF;
+  const EthernetAddresses macs{{0x02, 0, 0, 0, 0, 0x09}, {0x02, 0, 0, 0, 0, 0x0a}};
+  for (std::size_t size : {0u, 1u, 2u, 77u, 1300u}) {
+    SCOPED_TRACE(size);
+    ByteVector payload(size);
+    for (std::size_t i = 0; i < size; ++i) payload[i] = static_cast<std::uint8_t>(i * 7 + 3);
+    ByteVector frame(2048);
+    const std::size_t n = write_ethernet_ipv4_udp(frame, macs, e, payload);
+    ASSERT_EQ(n, 14 + 28 + size);
+    frame.resize(n);
+    EXPECT_EQ(hexstr(Bytes(frame).first(12)), "020000000009" "02000000000a");
+    const auto c = find_udp_carrier(LinkType::ethernet, frame);
+    ASSERT_TRUE(c.ok()) << to_string(c.error());
+    EXPECT_FALSE(c->payload_truncated);
+    EXPECT_EQ(c->source4, e.source);
+    EXPECT_EQ(c->destination4, e.destination);
+    EXPECT_EQ(c->source_port, 3544);
+    EXPECT_EQ(c->destination_port, 20001);
+    EXPECT_EQ(c->udp_length, 8 + size);
+    EXPECT_EQ(hexstr(c->payload), hexstr(payload));
+    EXPECT_EQ(frame[14 + 8], 1);  // TTL
+    ChecksumAccumulator ip_sum;
+    ip_sum.add(Bytes(frame).subspan(14, 20));
+    EXPECT_EQ(ip_sum.finish(), 0);
+    ChecksumAccumulator udp_sum;
+    udp_sum.add(Bytes(frame).subspan(14 + 12, 8));
+    udp_sum.add_u16(17);
+    udp_sum.add_u16(static_cast<std::uint16_t>(8 + size));
+    udp_sum.add(Bytes(frame).subspan(14 + 20));
+    EXPECT_EQ(udp_sum.finish(), 0);
+    // A flipped payload bit breaks the UDP checksum.
+    if (size > 0) {
+      frame.back() ^= 0x01;
+      ChecksumAccumulator bad;
+      bad.add(Bytes(frame).subspan(14 + 12, 8));
+      bad.add_u16(17);
+      bad.add_u16(static_cast<std::uint16_t>(8 + size));
+      bad.add(Bytes(frame).subspan(14 + 20));
+      EXPECT_NE(bad.finish(), 0);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace teredo::wire

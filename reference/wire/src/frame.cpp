@@ -211,46 +211,76 @@ Result<UdpCarrier> find_udp_carrier(LinkType link_type, Bytes frame) noexcept {
   return parse_ip(*ip, 0);
 }
 
-ByteVector build_ipv4_udp(const Ipv4UdpEndpoints& e, Bytes udp_payload) {
-  ByteVector out;
-  out.reserve(28 + udp_payload.size());
-  ByteWriter w(out);
+namespace {
+void put16(std::uint8_t* p, std::uint16_t v) noexcept {
+  p[0] = static_cast<std::uint8_t>(v >> 8);
+  p[1] = static_cast<std::uint8_t>(v);
+}
+void put32(std::uint8_t* p, std::uint32_t v) noexcept {
+  put16(p, static_cast<std::uint16_t>(v >> 16));
+  put16(p + 2, static_cast<std::uint16_t>(v));
+}
+}  // namespace
+
+std::size_t write_ipv4_udp(std::span<std::uint8_t> out, const Ipv4UdpEndpoints& e, Bytes udp_payload) noexcept {
+  if (udp_payload.size() > 0xFFFF - kIpv4UdpHeadersSize) return 0;
+  const std::size_t total = kIpv4UdpHeadersSize + udp_payload.size();
+  if (out.size() < total) return 0;
+  std::uint8_t* ip = out.data();
   const auto udp_length = static_cast<std::uint16_t>(8 + udp_payload.size());
-  w.u8(0x45);
-  w.u8(0);
-  w.u16(static_cast<std::uint16_t>(20 + udp_length));
-  w.u16(e.identification);
-  w.u16(0);  // §5.1.2: Teredo SHOULD NOT set DF
-  w.u8(e.ttl);
-  w.u8(kNextHeaderUdp);
-  w.u16(0);
-  w.u32(e.source.value);
-  w.u32(e.destination.value);
+  ip[0] = 0x45;
+  ip[1] = 0;
+  put16(ip + 2, static_cast<std::uint16_t>(total));
+  put16(ip + 4, e.identification);
+  put16(ip + 6, 0);  // §5.1.2: Teredo SHOULD NOT set DF
+  ip[8] = e.ttl;
+  ip[9] = kNextHeaderUdp;
+  put16(ip + 10, 0);
+  put32(ip + 12, e.source.value);
+  put32(ip + 16, e.destination.value);
   ChecksumAccumulator ip_sum;
-  ip_sum.add(Bytes(out).first(20));
-  w.patch_u16(10, ip_sum.finish());
-  w.u16(e.source_port);
-  w.u16(e.destination_port);
-  w.u16(udp_length);
-  w.u16(0);
-  w.bytes(udp_payload);
+  ip_sum.add(Bytes(ip, 20));
+  put16(ip + 10, ip_sum.finish());
+  std::uint8_t* udp = ip + 20;
+  put16(udp, e.source_port);
+  put16(udp + 2, e.destination_port);
+  put16(udp + 4, udp_length);
+  put16(udp + 6, 0);
+  if (!udp_payload.empty()) std::memcpy(udp + 8, udp_payload.data(), udp_payload.size());
   ChecksumAccumulator udp_sum;  // RFC 768 pseudo-header
   udp_sum.add_u32(e.source.value);
   udp_sum.add_u32(e.destination.value);
   udp_sum.add_u16(kNextHeaderUdp);
   udp_sum.add_u16(udp_length);
-  udp_sum.add(Bytes(out).subspan(20));
+  udp_sum.add(Bytes(udp, udp_length));
   std::uint16_t checksum = udp_sum.finish();
   if (checksum == 0) checksum = 0xFFFF;  // 0 means "no checksum" in UDP over IPv4
-  w.patch_u16(26, checksum);
+  put16(udp + 6, checksum);
+  return total;
+}
+
+std::size_t write_ethernet_ipv4_udp(std::span<std::uint8_t> out, const EthernetAddresses& macs,
+                                    const Ipv4UdpEndpoints& endpoints, Bytes udp_payload) noexcept {
+  if (out.size() < kEthernetHeaderSize) return 0;
+  const std::size_t ip = write_ipv4_udp(out.subspan(kEthernetHeaderSize), endpoints, udp_payload);
+  if (ip == 0) return 0;
+  std::memcpy(out.data(), macs.destination.data(), 6);
+  std::memcpy(out.data() + 6, macs.source.data(), 6);
+  put16(out.data() + 12, kEtherTypeIpv4);
+  return kEthernetHeaderSize + ip;
+}
+
+ByteVector build_ipv4_udp(const Ipv4UdpEndpoints& e, Bytes udp_payload) {
+  ByteVector out(kIpv4UdpHeadersSize + udp_payload.size());
+  out.resize(write_ipv4_udp(out, e, udp_payload));
   return out;
 }
 
 ByteVector build_ethernet_ipv4_udp(const Ipv4UdpEndpoints& endpoints, Bytes udp_payload) {
   // Locally administered MACs: the frame is ours, not a real host's.
-  ByteVector out = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00};
-  const ByteVector ip = build_ipv4_udp(endpoints, udp_payload);
-  out.insert(out.end(), ip.begin(), ip.end());
+  const EthernetAddresses macs{{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}, {0x02, 0x00, 0x00, 0x00, 0x00, 0x01}};
+  ByteVector out(kEthernetHeaderSize + kIpv4UdpHeadersSize + udp_payload.size());
+  out.resize(write_ethernet_ipv4_udp(out, macs, endpoints, udp_payload));
   return out;
 }
 

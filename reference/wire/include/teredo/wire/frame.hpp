@@ -6,7 +6,10 @@
 // are not_udp-like errors (non_first_fragment).
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "teredo/wire/bytes.hpp"
 #include "teredo/wire/ipv4.hpp"
@@ -56,5 +59,22 @@ struct Ipv4UdpEndpoints {
 };
 ByteVector build_ipv4_udp(const Ipv4UdpEndpoints& endpoints, Bytes udp_payload);
 ByteVector build_ethernet_ipv4_udp(const Ipv4UdpEndpoints& endpoints, Bytes udp_payload);
+
+// The same frames written in place (the one place their layout lives; the
+// builders above call these): a packet socket's transmit ring gets a frame
+// without an allocation. Each returns the length written, or 0 (and writes
+// nothing) when `out` is too small or the payload does not fit one UDP
+// datagram.
+using MacAddress = std::array<std::uint8_t, 6>;
+struct EthernetAddresses {
+  MacAddress destination{};
+  MacAddress source{};
+};
+inline constexpr std::size_t kEthernetHeaderSize = 14;
+inline constexpr std::size_t kIpv4UdpHeadersSize = 28;  // IPv4 without options + UDP
+std::size_t write_ipv4_udp(std::span<std::uint8_t> out, const Ipv4UdpEndpoints& endpoints,
+                           Bytes udp_payload) noexcept;
+std::size_t write_ethernet_ipv4_udp(std::span<std::uint8_t> out, const EthernetAddresses& macs,
+                                    const Ipv4UdpEndpoints& endpoints, Bytes udp_payload) noexcept;
 
 }  // namespace teredo::wire
