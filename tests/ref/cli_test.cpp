@@ -97,6 +97,8 @@ TEST_F(CliTest, BadValuesExit2WithOneLine) {
       {"server", "--primary", "203.0.113.1", "--time-scale", "nan"},
       {"server", "--primary", "203.0.113.1", "--forward-native", "maybe"},
       {"server", "--primary", "203.0.113.1", "--secret-file", "/nonexistent/secret", "--client-id", "a"},
+      {"server", "--primary", "203.0.113.1", "--packet-ring", "a-name-far-too-long"},
+      {"server", "--primary", "203.0.113.1", "--packet-ring", "no-such-if0"},
       {"relay", "--bind", "198.51.100.20:0"},
       {"relay", "--bind", "198.51.100.20:x"},
       {"relay", "--bind", "2001:db8::1"},

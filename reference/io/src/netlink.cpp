@@ -1,6 +1,7 @@
 #include "netlink.hpp"
 
 #include <linux/if_addr.h>
+#include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
@@ -50,6 +51,11 @@ Netlink::Netlink() : fd_(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_R
 }
 
 int Netlink::transact(void* message, std::uint32_t length) noexcept {
+  return query(message, length, NLMSG_DONE, [](const nlmsghdr&) {});
+}
+
+template <class Parse>
+int Netlink::query(void* message, std::uint32_t length, std::uint16_t reply_type, Parse parse) noexcept {
   auto* h = static_cast<nlmsghdr*>(message);
   h->nlmsg_seq = ++sequence_;
   sockaddr_nl kernel{};
@@ -67,6 +73,10 @@ int Netlink::transact(void* message, std::uint32_t length) noexcept {
     auto left = static_cast<unsigned>(n);
     for (auto* r = reinterpret_cast<nlmsghdr*>(reply.data()); NLMSG_OK(r, left); r = NLMSG_NEXT(r, left)) {
       if (r->nlmsg_seq != h->nlmsg_seq) continue;
+      if (r->nlmsg_type == reply_type && reply_type != NLMSG_DONE) {
+        parse(*r);
+        continue;
+      }
       if (r->nlmsg_type == NLMSG_ERROR) {
         const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(r));
         return -e->error;  // 0 is the ACK
@@ -131,6 +141,92 @@ int Netlink::add_ipv6_route(int ifindex, const wire::Ipv6Address& destination, s
 int Netlink::delete_ipv6_route(int ifindex, const wire::Ipv6Address& destination,
                                std::uint8_t prefix_length, std::uint32_t metric) noexcept {
   return route(false, ifindex, destination, prefix_length, metric);
+}
+
+namespace {
+
+// The attributes behind a reply's family header, each checked against the
+// message length (RTA_OK) before it is read.
+template <class Visit>
+void for_each_attribute(const nlmsghdr& reply, std::size_t body_size, Visit visit) noexcept {
+  const std::size_t header = NLMSG_LENGTH(body_size);
+  if (reply.nlmsg_len < header) return;
+  auto left = static_cast<int>(reply.nlmsg_len - header);
+  const auto* a = reinterpret_cast<const rtattr*>(static_cast<const std::uint8_t*>(NLMSG_DATA(&reply)) +
+                                                  NLMSG_ALIGN(body_size));
+  for (; RTA_OK(a, left); a = RTA_NEXT(a, left)) {
+    visit(a->rta_type, static_cast<const std::uint8_t*>(RTA_DATA(a)), RTA_PAYLOAD(a));
+  }
+}
+
+std::uint32_t network_order(wire::Ipv4Address a) noexcept {
+  const auto o = a.octets();
+  std::uint32_t v = 0;
+  std::memcpy(&v, o.data(), 4);
+  return v;
+}
+
+wire::Ipv4Address from_network_order(const std::uint8_t* p) noexcept {
+  return wire::Ipv4Address::from_octets(p[0], p[1], p[2], p[3]);
+}
+
+}  // namespace
+
+int Netlink::ipv4_route(wire::Ipv4Address destination, Ipv4Route& out) noexcept {
+  Message m;
+  auto* r = m.start<rtmsg>(RTM_GETROUTE, 0);
+  r->rtm_family = AF_INET;
+  r->rtm_dst_len = 32;
+  const std::uint32_t dst = network_order(destination);
+  m.attribute(RTA_DST, &dst, sizeof dst);
+  bool found = false, unicast = false, other_gateway = false;
+  Ipv4Route route{0, destination};
+  const int e = query(m.bytes.data(), m.length, RTM_NEWROUTE, [&](const nlmsghdr& reply) {
+    if (reply.nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) return;
+    found = true;
+    unicast = static_cast<const rtmsg*>(NLMSG_DATA(&reply))->rtm_type == RTN_UNICAST;
+    for_each_attribute(reply, sizeof(rtmsg), [&](std::uint16_t type, const std::uint8_t* data, std::size_t size) {
+      if (type == RTA_OIF && size == 4) {
+        std::uint32_t index = 0;
+        std::memcpy(&index, data, 4);
+        route.ifindex = static_cast<int>(index);
+      } else if (type == RTA_GATEWAY && size == 4) {
+        route.next_hop = from_network_order(data);
+      } else if (type == RTA_VIA) {
+        other_gateway = true;  // an IPv6 next hop for an IPv4 route
+      }
+    });
+  });
+  if (e != 0) return e;
+  if (!found || !unicast || other_gateway || route.ifindex == 0) return EHOSTUNREACH;
+  out = route;
+  return 0;
+}
+
+int Netlink::ipv4_neighbour(int ifindex, wire::Ipv4Address address, Neighbour& out) noexcept {
+  Message m;
+  auto* n = m.start<ndmsg>(RTM_GETNEIGH, 0);
+  n->ndm_family = AF_INET;
+  n->ndm_ifindex = ifindex;
+  const std::uint32_t dst = network_order(address);
+  m.attribute(NDA_DST, &dst, sizeof dst);
+  bool found = false;
+  Neighbour neighbour;
+  const int e = query(m.bytes.data(), m.length, RTM_NEWNEIGH, [&](const nlmsghdr& reply) {
+    if (reply.nlmsg_len < NLMSG_LENGTH(sizeof(ndmsg))) return;
+    found = true;
+    neighbour.state = static_cast<const ndmsg*>(NLMSG_DATA(&reply))->ndm_state;
+    for_each_attribute(reply, sizeof(ndmsg), [&](std::uint16_t type, const std::uint8_t* data, std::size_t size) {
+      if (type == NDA_LLADDR && size == neighbour.mac.size()) {
+        std::memcpy(neighbour.mac.data(), data, size);
+        neighbour.has_mac = true;
+      }
+    });
+  });
+  if (e != 0) return e;
+  if (!found) return ENOENT;
+  out = neighbour;
+  return 0;
 }
 
 }  // namespace teredo::io::detail

@@ -118,18 +118,70 @@ ServerRunner::ServerRunner(node::Server& server, EventLog& log, SignalFd& signal
       received_(options.batch, receive_slot_size(server.config().mtu)),
       send_scratch_(options.batch) {
   outbox_.record_actions = options.record_actions;
+  if (!options.packet_ring.empty()) {
+    PacketRingOptions ring;
+    ring.interface = options.packet_ring;
+    ring.locals = {server.primary_endpoint(), server.secondary_endpoint()};
+    ring_ = std::make_unique<PacketRing>(std::move(ring));
+  }
   sockets_.push_back(std::make_unique<UdpSocket>(server.primary_endpoint(), options.sockets));
   sockets_.push_back(std::make_unique<UdpSocket>(server.secondary_endpoint(), options.sockets));
   if (forward_native) raw_.emplace();
   for (std::size_t i = 0; i < sockets_.size(); ++i) {
+    // With the ring, whatever reached a socket before its filter was
+    // attached is still read (and answered) here; nothing arrives after.
+    if (ring_) drop_all_received(sockets_[i]->fd(), "UDP socket " + node::to_string(sockets_[i]->local()));
     loop_.add(sockets_[i]->fd(), [this, i](std::uint32_t) { on_readable(i); });
   }
+  if (ring_) loop_.add(ring_->fd(), [this](std::uint32_t) { on_ring(); });
   add_stop_handler(loop_, signals_, log_, stats_, stop_signal_);
 }
 
 int ServerRunner::run() {
   loop_.run();
+  if (ring_) {
+    log_.line(monotonic_now(), "stats packet-ring " + ring_->interface() + " " + to_string(ring_->stats()));
+    log_.flush();
+  }
   return stop_signal_;
+}
+
+void ServerRunner::on_ring() {
+  const node::Time now = monotonic_now();
+  std::size_t datagrams = 0;
+  const std::size_t blocks = ring_->receive([this, now, &datagrams](const RingDatagram& d) {
+    ++datagrams;
+    server_.handle_datagram(now, d.local, d.from, d.payload, outbox_);
+  });
+  if (blocks == 0) return;
+  ++stats_.receive_batches;
+  stats_.datagrams_in += datagrams;
+  flush(now);
+}
+
+// Queues what the ring can send and keeps the rest, in order, in the Outbox
+// for the sockets.
+void ServerRunner::send_through_ring(node::Time now) {
+  auto& datagrams = outbox_.datagrams;
+  std::size_t kept = 0, queued = 0;
+  for (std::size_t i = 0; i < datagrams.size(); ++i) {
+    node::OutgoingDatagram& d = datagrams[i];
+    if (ring_->queue(now, d.from, d.to, d.payload, d.ttl)) {
+      ++queued;
+      continue;
+    }
+    if (kept != i) datagrams[kept] = std::move(d);
+    ++kept;
+  }
+  datagrams.erase(datagrams.begin() + static_cast<std::ptrdiff_t>(kept), datagrams.end());
+  if (queued == 0) return;
+  if (const int e = ring_->flush(); e != 0) {
+    stats_.send_failures += queued;
+    log_.line(now, "io send_failed " + std::to_string(queued) + " datagrams through the packet ring on " +
+                       ring_->interface() + ": " + std::strerror(e));
+  } else {
+    stats_.datagrams_out += queued;
+  }
 }
 
 void ServerRunner::on_readable(std::size_t index) {
@@ -144,6 +196,7 @@ void ServerRunner::on_readable(std::size_t index) {
 }
 
 void ServerRunner::flush(node::Time now) {
+  if (ring_) send_through_ring(now);
   detail::send_datagrams(log_, now, {sockets_[0].get(), sockets_[1].get()}, outbox_.datagrams, send_scratch_, stats_);
   for (const auto& packet : outbox_.to_tunnel) {
     // The node emits native packets only when forwarding is configured,

@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include <net/if.h>
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -32,7 +34,7 @@ namespace {
 // Everything as CLI11 sees it; converted and checked after parsing.
 struct Raw {
   // server
-  std::string primary, secondary, secret_file, mac = "hmac-sha1", forward_native = "auto";
+  std::string primary, secondary, secret_file, mac = "hmac-sha1", forward_native = "auto", packet_ring;
   std::uint16_t port = wire::kUdpPortTeredo;
   std::vector<std::string> client_ids, expired_client_ids;
   bool accept_trailers = false, no_echo = false, forward_any_protocol = false;
@@ -308,6 +310,15 @@ Options convert(Mode mode, const Raw& r) {
     o.forward_native = r.forward_native == "on"    ? ForwardNative::on
                        : r.forward_native == "off" ? ForwardNative::off
                                                    : ForwardNative::automatic;
+    if (!r.packet_ring.empty()) {
+      if (!io::valid_interface_name(r.packet_ring)) {
+        throw BadValue("--packet-ring: '" + r.packet_ring + "' is not a valid interface name (1..15 bytes)");
+      }
+      if (::if_nametoindex(r.packet_ring.c_str()) == 0) {
+        throw BadValue("--packet-ring: no interface '" + r.packet_ring + "' on this host");
+      }
+      o.packet_ring = r.packet_ring;
+    }
     if (!r.secret_file.empty()) {
       node::SecureQualification secure;
       const auto algorithm = wire::parse_mac_algorithm(r.mac);
@@ -414,6 +425,9 @@ Options parse_options(int argc, char** argv) {
                      "(R4380-5.3.1-12): auto = when the host has a global IPv6 address")
       ->check(CLI::IsMember({"auto", "on", "off"}))
       ->capture_default_str();
+  server->add_option("--packet-ring", r.packet_ring,
+                     "Read and send the server's datagrams through an AF_PACKET ring on this interface, "
+                     "skipping the UDP socket layer (needs CAP_NET_RAW; IPv4 fragments are not reassembled)");
   server->add_flag("--accept-trailers", r.accept_trailers, "Accept bytes after the IPv6 packet (RFC 6081 4)");
   server->add_flag("--no-echo", r.no_echo, "Do not answer echo requests to the server (R4380-5.3.1-10)");
   server->add_flag("--forward-any-protocol", r.forward_any_protocol,

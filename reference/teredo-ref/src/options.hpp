@@ -2,6 +2,7 @@
 //
 //   teredo-ref server     --primary A [--secondary B] [--port 3544] [--mtu 1280]
 //                         [--secret-file F --client-id ID ...] [--forward-native auto|on|off]
+//                         [--packet-ring IFACE]
 //   teredo-ref relay      --bind A[:PORT] [--interface NAME] [--peers N] [--ipv6-address X]
 //   teredo-ref host-relay --bind A[:PORT] [--interface NAME] [--host-address X ...]
 //   teredo-ref client     --server A [--server-secondary B] [--bind A[:PORT]] [--interface NAME]
@@ -64,6 +65,7 @@ struct Options {
   // server
   node::ServerConfig server;
   ForwardNative forward_native = ForwardNative::automatic;
+  std::string packet_ring;  // --packet-ring IFACE: the AF_PACKET fast path (empty: off)
 
   // relay and host-relay
   node::RelayConfig relay;  // ipv6_address and host_addresses may be filled at start

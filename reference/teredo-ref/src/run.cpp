@@ -53,12 +53,15 @@ int run_server(const Options& o, io::SignalFd& signals, io::EventLog& log) {
   if (o.forward_native == ForwardNative::automatic) forward = !io::global_ipv6_addresses().empty();
   config.forward_native = forward;
   node::Server server(config);
-  io::ServerRunner runner(server, log, signals, runner_options(o), forward);
+  io::RunnerOptions options = runner_options(o);
+  options.packet_ring = o.packet_ring;
+  io::ServerRunner runner(server, log, signals, options, forward);
 
   std::string ready = "ready server primary " + node::to_string(runner.primary()) + " secondary " +
                       node::to_string(runner.secondary()) + " mtu " + std::to_string(config.mtu) +
                       " link-local " + wire::to_string(server.link_local()) + " forward-native " +
                       (forward ? "raw-socket" : "off");
+  if (runner.packet_ring() != nullptr) ready += " packet-ring " + runner.packet_ring()->interface();
   if (config.secure) {
     ready += std::string(" secure ") + std::string(wire::to_string(config.secure->algorithm)) + " " +
              std::to_string(config.secure->clients.size()) + " clients";

@@ -19,6 +19,7 @@
 #include "teredo/io/event_log.hpp"
 #include "teredo/io/event_loop.hpp"
 #include "teredo/io/host.hpp"
+#include "teredo/io/packet_ring.hpp"
 #include "teredo/io/tun.hpp"
 #include "teredo/io/udp_socket.hpp"
 #include "teredo/node/outbox.hpp"
@@ -30,7 +31,7 @@ namespace teredo::io {
 // Counters a runner logs as its last line ("stats ...") when it stops.
 struct RunnerStats {
   std::uint64_t datagrams_in = 0;
-  std::uint64_t receive_batches = 0;  // recvmmsg calls that returned datagrams
+  std::uint64_t receive_batches = 0;  // recvmmsg calls (or packet-ring reads) that returned datagrams
   std::uint64_t datagrams_out = 0;
   std::uint64_t send_failures = 0;
   std::uint64_t packets_in = 0;   // relay: read from the TUN
@@ -45,6 +46,9 @@ struct RunnerOptions {
   // Outbox::record_actions: log an action line per answered RS / forwarded
   // packet (-v). Drops are always logged.
   bool record_actions = false;
+  // Server only: read and send through an AF_PACKET ring on this interface
+  // (empty: the UDP sockets alone). See ServerRunner.
+  std::string packet_ring;
 };
 
 // Sizes receive slots so that only a datagram the node would refuse as
@@ -55,6 +59,13 @@ class ServerRunner {
  public:
   // Binds the primary and secondary endpoints of `server`, and opens the raw
   // IPv6 socket when `forward_native` (R4380-5.3.1-12). Throws IoError.
+  //
+  // With options.packet_ring, datagrams to both endpoints are read from a
+  // PacketRing on that interface and answers are sent through it; the two
+  // UDP sockets stay bound (so the kernel sends no ICMP port unreachable)
+  // behind a drop-everything filter (so their queues never hold the ring's
+  // datagrams twice), and each answer whose next hop the ring does not know
+  // leaves from the socket bound to its `from`, as without the ring.
   ServerRunner(node::Server& server, EventLog& log, SignalFd& signals, RunnerOptions options,
                bool forward_native);
   // Serves until a signal arrives on `signals`; returns its number.
@@ -64,9 +75,12 @@ class ServerRunner {
   [[nodiscard]] node::UdpEndpoint secondary() const noexcept { return sockets_[1]->local(); }
   [[nodiscard]] bool forwards_native() const noexcept { return raw_.has_value(); }
   [[nodiscard]] const RunnerStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const PacketRing* packet_ring() const noexcept { return ring_.get(); }
 
  private:
   void on_readable(std::size_t index);
+  void on_ring();
+  void send_through_ring(node::Time now);
   void flush(node::Time now);
 
   node::Server& server_;
@@ -75,6 +89,7 @@ class ServerRunner {
   EventLoop loop_;
   std::vector<std::unique_ptr<UdpSocket>> sockets_;  // primary, secondary
   std::optional<RawIpv6Socket> raw_;
+  std::unique_ptr<PacketRing> ring_;
   ReceiveBatch received_;
   SendBatch send_scratch_;
   node::Outbox outbox_;
