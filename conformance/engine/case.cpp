@@ -39,6 +39,11 @@ CaseRun::CaseRun(const CaseSpec& spec, const Catalog& catalog, netns::Lab& lab, 
       random_(seed),
       started_(std::chrono::steady_clock::now()) {}
 
+void CaseRun::restart_iut() {
+  if (!restart_iut_) throw AdapterError("this run cannot restart the IUT");
+  restart_iut_();
+}
+
 CaseRun::~CaseRun() {
   fixture.reset();
   for (int fd : sockets_) ::close(fd);

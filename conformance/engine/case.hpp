@@ -114,6 +114,14 @@ class CaseRun {
   // body returns, before the sockets close).
   std::shared_ptr<void> fixture{};
 
+  // Stops the IUT and starts it again the same way (same launch variant),
+  // waiting for its readiness probe: for requirements about what an
+  // implementation picks anew at each start (§5.2: a random service port).
+  // Throws AdapterError when it cannot be restarted.
+  void restart_iut();
+  // Set by the engine before the body runs.
+  void set_iut_restarter(std::function<void()> restart) { restart_iut_ = std::move(restart); }
+
  private:
   const CaseSpec& spec_;
   const Catalog& catalog_;
@@ -126,6 +134,7 @@ class CaseRun {
   std::vector<int> sockets_;
   std::vector<Assertion> assertions_;
   std::vector<Message> messages_;
+  std::function<void()> restart_iut_{};
 };
 
 }  // namespace teredo::conformance

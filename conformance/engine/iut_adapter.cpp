@@ -103,8 +103,8 @@ Adapter load_adapter(const std::string& name_or_path) {
           if (v.command.empty()) {
             problems.push_back(fmt::format("roles.{}.{}.command is required when {} is given", role, key, key));
           }
-          if (std::string(key) == "relay" && role != "server") {
-            problems.push_back(fmt::format("roles.{}.relay: only the server role has a server+relay launch", role));
+          if (const char* only = variant_role(key); only != nullptr && role != only) {
+            problems.push_back(fmt::format("roles.{}.{}: only the {} role has this launch", role, key, only));
           }
           launch.variants.emplace(capability, std::move(v));
         }
@@ -174,6 +174,12 @@ std::string expand(const std::string& text, const Placeholders& values) {
   return out;
 }
 
+const char* variant_role(const std::string& key) noexcept {
+  if (key == "relay") return "server";
+  if (key == "interval" || key == "service_port" || key == "default_timers") return "client";
+  return nullptr;
+}
+
 std::string iut_host(const std::string& role) {
   if (role == "server") return "server";
   if (role == "client") return "client";
@@ -187,7 +193,11 @@ Placeholders lab_placeholders(const netns::Lab& lab) {
           {"iface", lab.prefix() + "-tun"},
           {"teredo_ref", TEREDO_REF_BIN},
           {"secret", "teredo-conformance-secret"},
-          {"client_id", "client-7"}};
+          {"client_id", "client-7"},
+          // The client's LAN address and the service port a case configures
+          // (§5.2.10: it must match a NAT port reservation).
+          {"client_v4", "192.0.2.10"},
+          {"service_port", "45123"}};
 }
 
 IutProcess start_iut(const Adapter& adapter, const std::string& role, netns::Lab& lab, const std::string& host,

@@ -53,10 +53,14 @@ struct RoleLaunch {
   std::optional<AddressProbe> address;
   int stop_signal = 15;
   // Other ways to start the role, keyed by the capability a case needs them
-  // for: "secure_qualification" (JSON key "secure": §5.2.2 required) and
-  // "server_relay" (JSON key "relay", server role only: a server that is
-  // also a relay, §5.4.3). Command and config replace the plain ones;
-  // readiness and stop signal stay.
+  // for (kLaunchVariants): "secure_qualification" (JSON key "secure": §5.2.2
+  // required), "server_relay" (JSON key "relay", server role only: a server
+  // that is also a relay, §5.4.3), and for the client role only
+  // "interval_determination" ("interval": §5.2.7 enabled),
+  // "configurable_service_port" ("service_port": bound to {service_port},
+  // §5.2.10) and "default_timers" ("default_timers": every protocol timer at
+  // its default, for cases that time the defaults themselves). Command and
+  // config replace the plain ones; readiness and stop signal stay.
   struct Variant {
     std::vector<std::string> command;
     std::string config_template;
@@ -92,7 +96,8 @@ std::string expand(const std::string& text, const Placeholders& values);  // thr
 // Which lab host runs the IUT of each role ("server", "client", else "relay").
 std::string iut_host(const std::string& role);
 // The placeholder values a lab gives an adapter's commands and configs
-// ({server_v4}, {iface}, {teredo_ref}, {secret}, ...; start_iut adds
+// ({server_v4}, {iface}, {teredo_ref}, {secret}, {client_v4},
+// {service_port}, ...; start_iut adds
 // {run_dir}, {prefix}, {ns} and {config}).
 Placeholders lab_placeholders(const netns::Lab& lab);
 
@@ -100,7 +105,12 @@ Placeholders lab_placeholders(const netns::Lab& lab);
 inline constexpr std::pair<const char*, const char*> kLaunchVariants[] = {
     {"secure", "secure_qualification"},
     {"relay", "server_relay"},
+    {"interval", "interval_determination"},
+    {"service_port", "configurable_service_port"},
+    {"default_timers", "default_timers"},
 };
+// The roles a launch variant may appear in (all when not listed here).
+const char* variant_role(const std::string& key) noexcept;  // "server", "client" or nullptr
 
 // Starts the role's command in `host` (the launch variant for `capability`
 // when the role has one, else the plain command) and waits for its readiness

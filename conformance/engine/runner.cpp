@@ -90,8 +90,17 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
         }
       }
       if (spec.before_iut) spec.before_iut(run);
-      iut = start_iut(adapter, spec.role, *lab, iut_host(spec.role), lab_placeholders(*lab), variant);
-      run.info(fmt::format("{} {} started in {} (pid {})", adapter.name, spec.role, lab->netns(iut_host(spec.role)), iut.pid));
+      const auto launch = [&] {
+        iut = start_iut(adapter, spec.role, *lab, iut_host(spec.role), lab_placeholders(*lab), variant);
+        run.info(fmt::format("{} {} started in {} (pid {})", adapter.name, spec.role, lab->netns(iut_host(spec.role)),
+                             iut.pid));
+      };
+      launch();
+      run.set_iut_restarter([&] {
+        stop_iut(iut);
+        iut = IutProcess{};
+        launch();
+      });
       spec.body(run);
       run.fixture.reset();
       result.verdict = run.verdict();

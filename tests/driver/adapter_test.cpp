@@ -1,6 +1,7 @@
 // IUT adapter files: the built-in ones validate against adapter.schema.json
 // and load; launch variants (secure, relay) are parsed into the capability
 // they serve, and misplaced or incomplete ones are refused with the reason.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -96,6 +97,47 @@ TEST_F(AdapterFileTest, RelayLaunchOnAClientRoleIsRefused) {
     FAIL() << "accepted a relay launch on the client role";
   } catch (const AdapterError& e) {
     EXPECT_NE(std::string(e.what()).find("roles.client.relay: only the server role"), std::string::npos) << e.what();
+  }
+}
+
+TEST(BuiltInAdapters, ClientVariantsGoWithTheirCapabilities) {
+  const Adapter reference = load_adapter("reference");
+  const RoleLaunch& client = reference.roles.at("client");
+  const auto has_arg = [](const std::vector<std::string>& argv, const std::string& arg) {
+    return std::find(argv.begin(), argv.end(), arg) != argv.end();
+  };
+  EXPECT_TRUE(has_arg(client.variants.at("interval_determination").command, "--interval-determination"));
+  EXPECT_TRUE(has_arg(client.variants.at("configurable_service_port").command, "{client_v4}:{service_port}"));
+  // default_timers: the plain launch without its time scale.
+  EXPECT_TRUE(has_arg(client.command, "--time-scale"));
+  EXPECT_FALSE(has_arg(client.variants.at("default_timers").command, "--time-scale"));
+  for (const char* c : {"interval_determination", "configurable_service_port", "default_timers"}) {
+    EXPECT_TRUE(reference.has(c)) << c;
+  }
+  // Miredo: BindPort from {service_port}; its plain launch already runs the
+  // default timers, so it declares the capability without a variant.
+  const Adapter miredo = load_adapter("miredo");
+  const RoleLaunch& m = miredo.roles.at("client");
+  EXPECT_NE(m.variants.at("configurable_service_port").config_template.find("BindPort {service_port}"),
+            std::string::npos);
+  EXPECT_TRUE(miredo.has("default_timers"));
+  EXPECT_FALSE(m.variants.count("default_timers"));
+  EXPECT_FALSE(miredo.has("interval_determination"));
+  // The placeholders those variants use exist.
+  EXPECT_NO_THROW((void)expand("{client_v4}:{service_port}", {{"client_v4", "192.0.2.10"}, {"service_port", "1"}}));
+}
+
+TEST_F(AdapterFileTest, ClientOnlyLaunchOnAServerRoleIsRefused) {
+  for (const char* key : {"interval", "service_port", "default_timers"}) {
+    const auto file = write(fmt::format(R"({{"name": "v", "roles": {{"server": {{"command": ["s"], "{}": {{"command": ["x"]}}}}}}}})", key));
+    try {
+      load_adapter(file);
+      FAIL() << "accepted a " << key << " launch on the server role";
+    } catch (const AdapterError& e) {
+      EXPECT_NE(std::string(e.what()).find(fmt::format("roles.server.{}: only the client role", key)),
+                std::string::npos)
+          << e.what();
+    }
   }
 }
 
