@@ -233,6 +233,7 @@ TEST(NodeClientScenario, RefreshIntervalDeterminationFindsTheNatLifetime) {
   lab.net.start(a);
   // R4380-5.2.7-01: the secondary port qualifies right after the service port.
   EXPECT_TRUE(a.client.secondary_port_open());
+  EXPECT_FALSE(a.client.interval_concluded());
   EXPECT_EQ(lab.net.sent(a, kPrimaryEp).size(), 1u);
   lab.net.advance_to(Time{400s});
   // R4380-5.2.7-02, by hand: 60 s succeeds (60 < 80) -> interval 60,
@@ -240,6 +241,7 @@ TEST(NodeClientScenario, RefreshIntervalDeterminationFindsTheNatLifetime) {
   // candidate min(150, 82.5) fails -> maximum 82.5; 75 >= 75 % of 82.5: done.
   EXPECT_EQ(a.client.refresh_interval(), Duration{75s});
   EXPECT_FALSE(a.client.secondary_port_open());  // R4380-5.2.7-04
+  EXPECT_TRUE(a.client.interval_concluded());     // the edge closes the port
   EXPECT_EQ(a.client.state(), QualificationState::qualified);
   // R4380-5.2.7-03: the secondary port sent RSs only.
   for (const Logged& l : lab.net.log) {
@@ -274,6 +276,7 @@ TEST(NodeClientScenario, IntervalDeterminationGivesUpWithoutASecondaryRa) {
   lab.net.advance_to(Time{17s});
   // §5.2.7: the secondary qualification failed: the interval stays 30 s.
   EXPECT_FALSE(a.client.secondary_port_open());
+  EXPECT_TRUE(a.client.interval_concluded());
   EXPECT_EQ(a.client.refresh_interval(), Duration{30s});
 }
 

@@ -153,6 +153,39 @@ TEST_F(RefClientLabTest, NatRebindGivesNewAddressWithinOneRefreshInterval) {
   EXPECT_TRUE(ping6(*lab, "v6host", second->address));
 }
 
+// R4380-5.5-01: with a global IPv6 address of its own the host is no Teredo
+// client (the client idles, no RS); once the address is gone it qualifies;
+// when native IPv6 comes back the Teredo address is withdrawn.
+TEST_F(RefClientLabTest, NativeIpv6SunsetsTheClient) {
+  auto lab = lab_with_profile("client-nat", "nat", "port-restricted-cone");
+  const Daemon server = start_ref(*lab, "server", {"server", "--primary", "203.0.113.1", "-v"}, "ref-server");
+  const auto native = [&](const char* verb) {
+    return lab->exec("client", {"ip", "-6", "addr", verb, "2001:db8:5::10/64", "dev", "eth0", "nodad"}).exit_code;
+  };
+  ASSERT_EQ(native("add"), 0);
+  const RefClient client = start_ref_client(*lab, "client", "ref-client");
+  std::this_thread::sleep_for(2s);  // 5 qualification time-outs at time scale 0.1
+  const auto idle = read_client_state(client.state_file);
+  ASSERT_TRUE(idle) << client.daemon.output();
+  EXPECT_EQ(idle->state, "starting") << client.daemon.output();
+  EXPECT_EQ(server.output().find("rs_answered"), std::string::npos) << "an RS reached the server:\n"
+                                                                     << server.output();
+  EXPECT_NE(client.daemon.output().find("client sunset native IPv6 2001:db8:5::10"), std::string::npos)
+      << client.daemon.output();
+
+  ASSERT_EQ(lab->exec("client", {"ip", "-6", "addr", "del", "2001:db8:5::10/64", "dev", "eth0"}).exit_code, 0);
+  const auto qualified = wait_client_state(
+      client.state_file, [](const ClientState& s) { return s.state == "qualified"; }, kQualifyTimeout);
+  ASSERT_TRUE(qualified && qualified->state == "qualified") << client.daemon.output();
+  EXPECT_EQ(teredo_address_on(*lab, "client", client.tun), qualified->address);
+
+  ASSERT_EQ(native("add"), 0);
+  const auto withdrawn = wait_client_state(
+      client.state_file, [](const ClientState& s) { return s.address.empty(); }, 3s);
+  ASSERT_TRUE(withdrawn && withdrawn->address.empty()) << client.daemon.output();
+  EXPECT_FALSE(teredo_address_on(*lab, "client", client.tun)) << "the Teredo address left the TUN";
+}
+
 TEST_F(RefClientLabTest, ClientsBehindTwoNatsTalkDirectlyAfterBubbles) {
   auto lab = lab_with_profile("two-clients", "", "");  // nat-a port-restricted, nat-b restricted
   const Daemon server = start_ref(*lab, "server", {"server", "--primary", "203.0.113.1", "-v"}, "ref-server");

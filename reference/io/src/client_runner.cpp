@@ -105,7 +105,8 @@ ClientRunner::ClientRunner(node::ClientConfig config, EventLog& log, SignalFd& s
     join_discovery_group(*discovery_, socket_.local().address);
   }
   if (config.peers.hash_key == node::SipKey{}) config.peers.hash_key = random_sip_key();  // §7.3.3
-  client_ = std::make_unique<node::Client>(with_local(std::move(config), socket_.local(), secondary));
+  config_ = with_local(std::move(config), socket_.local(), secondary);
+  client_ = std::make_unique<node::Client>(config_);
   tun_ = std::make_unique<TunDevice>(options_.tun);
 
   loop_.add(socket_.fd(), [this](std::uint32_t) { on_udp(socket_, Port::service); });
@@ -113,6 +114,7 @@ ClientRunner::ClientRunner(node::ClientConfig config, EventLog& log, SignalFd& s
   if (secondary_) loop_.add(secondary_->fd(), [this](std::uint32_t) { on_udp(*secondary_, Port::secondary); });
   loop_.add(tun_->fd(), [this](std::uint32_t) { on_tun(); });
   loop_.add(timer_.fd(), [this](std::uint32_t) { on_timer(); });
+  if (options_.sunset) loop_.add(sunset_timer_.fd(), [this](std::uint32_t) { on_sunset_timer(); });
   detail::add_stop_handler(loop_, signals_, log_, stats_, stop_signal_);
 }
 
@@ -124,10 +126,41 @@ ClientRunner::~ClientRunner() {
 int ClientRunner::run() {
   const node::Time now = monotonic_now();
   write_state_file(options_.state_file, status_json(shown_, socket_.local(), tun_->name(), client_->config().server));
-  client_->start(now, outbox_);
-  flush(now);
+  apply_sunset(now);
   loop_.run();
   return stop_signal_;
+}
+
+void ClientRunner::apply_sunset(node::Time now) {
+  std::optional<wire::Ipv6Address> native;
+  if (options_.sunset) {
+    try {
+      const auto addresses = global_ipv6_addresses(tun_->name());
+      if (!addresses.empty()) native = addresses.front();
+    } catch (const IoError& e) {
+      log_.line(now, std::string("io sunset_check_failed: ") + e.what());  // nothing known: keep things as they are
+      native = in_sunset_ ? std::optional<wire::Ipv6Address>(wire::Ipv6Address{}) : std::nullopt;
+    }
+  }
+  if (native && !in_sunset_) {
+    // R4380-5.5-01: IPv6 by other means: no Teredo client here.
+    log_.line(now, "client sunset native IPv6 " + wire::to_string(*native) + ": not a Teredo client (RFC 4380 5.5)");
+    if (started_) client_ = std::make_unique<node::Client>(config_);  // idle: its address leaves the TUN
+    started_ = false;
+    in_sunset_ = true;
+  } else if (!native && !started_) {
+    if (in_sunset_) log_.line(now, "client sunset over: no native IPv6 left, qualifying");
+    in_sunset_ = false;
+    client_->start(now, outbox_);
+    started_ = true;
+  }
+  flush(now);
+  if (options_.sunset) sunset_timer_.arm(now + std::chrono::seconds(1));
+}
+
+void ClientRunner::on_sunset_timer() {
+  if (!sunset_timer_.consume()) return;
+  apply_sunset(monotonic_now());
 }
 
 void ClientRunner::on_udp(UdpSocket& socket, Port port) {
@@ -167,6 +200,12 @@ void ClientRunner::flush(node::Time now) {
   stats_.events += outbox_.events.size();
   log_.events(now, outbox_.events);
   outbox_.clear();
+  if (secondary_ && client_->interval_concluded()) {
+    // R4380-5.2.7-04: the secondary port is closed once the procedure ends.
+    log_.line(now, "io secondary_port_closed " + node::to_string(secondary_->local()));
+    loop_.remove(secondary_->fd());
+    secondary_.reset();
+  }
   reconcile(now);
   timer_.arm(client_->next_timeout());
   log_.flush();

@@ -9,6 +9,7 @@
 #include <array>
 #include <cerrno>
 #include <ctime>
+#include <vector>
 
 #include "teredo/io/clock.hpp"
 
@@ -35,6 +36,14 @@ void EventLoop::add(int fd, Handler handler, std::uint32_t events) {
   entries_.push_back(std::move(entry));
 }
 
+void EventLoop::remove(int fd) noexcept {
+  for (auto& entry : entries_) {
+    if (entry->fd != fd) continue;
+    (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    entry->fd = -1;  // freed after the current round of events
+  }
+}
+
 void EventLoop::run() {
   running_ = true;
   std::array<epoll_event, 16> ready{};
@@ -46,8 +55,9 @@ void EventLoop::run() {
     }
     for (int i = 0; i < n && running_; ++i) {
       auto* entry = static_cast<Entry*>(ready[static_cast<std::size_t>(i)].data.ptr);
-      entry->handler(ready[static_cast<std::size_t>(i)].events);
+      if (entry->fd >= 0) entry->handler(ready[static_cast<std::size_t>(i)].events);
     }
+    std::erase_if(entries_, [](const std::unique_ptr<Entry>& e) { return e->fd < 0; });
   }
 }
 

@@ -13,6 +13,8 @@ bool Client::secondary_port_open() const noexcept {
   return interval_.phase != IntervalProbe::Phase::off && interval_.phase != IntervalProbe::Phase::done;
 }
 
+bool Client::interval_concluded() const noexcept { return interval_.phase == IntervalProbe::Phase::done; }
+
 void Client::interval_start(Time now, Outbox& out) {
   // R4380-5.2.7-01: qualification of the secondary port right after the
   // service port's: an RS from it, with the same cone bit.

@@ -46,7 +46,7 @@ struct Raw {
   // client (also: bind, interface, peers, secret_file, client_ids, mac, accept_trailers)
   std::string server_address, server_secondary, local_subnet, state_file;
   bool rfc4380 = false, no_symmetric_check = false, symmetric_nat_support = false, local_discovery = false,
-       interval_determination = false, no_default_route = false, no_nonce = false;
+       interval_determination = false, no_default_route = false, no_nonce = false, no_sunset = false;
   double refresh_interval = 30, offline_retry = 100;
   // common
   std::uint32_t mtu = 1280;
@@ -280,6 +280,7 @@ Options convert_client(Options o, const Raw& r) {
   c.peers.capacity = r.peers;
   c.time_scale = node::TimeScale(r.time_scale);
   o.default_route = !r.no_default_route;
+  o.sunset = !r.no_sunset;
   o.state_file = r.state_file;
   return o;
 }
@@ -488,6 +489,8 @@ Options parse_options(int argc, char** argv) {
       ->capture_default_str();
   client->add_flag("--no-default-route", r.no_default_route, "Route only 2001::/32 through the tunnel, not ::/0");
   client->add_flag("--accept-trailers", r.accept_trailers, "Accept bytes after the IPv6 packet (RFC 6081 4)");
+  client->add_flag("--no-sunset", r.no_sunset,
+                   "Act as a Teredo client even while the host has native IPv6 (RFC 4380 5.5 says MUST NOT)");
   client->add_option("--state-file", r.state_file,
                      "Keep a JSON object with the qualification state and Teredo address in this file");
   add_common(client, r);

@@ -75,6 +75,7 @@ struct Options {
   // client (interface above names its TUN device too)
   node::ClientConfig client;
   bool default_route = true;  // ::/0 through the tunnel, metric 1029 (as Miredo)
+  bool sunset = true;         // RFC 4380 §5.5: no Teredo while the host has native IPv6
   bool local_subnet_given = false;
   std::string state_file;
 };

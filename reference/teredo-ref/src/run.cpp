@@ -145,6 +145,7 @@ int run_client(const Options& o, io::SignalFd& signals, io::EventLog& log) {
   options.tun.routes.push_back(*node::parse_ipv6_prefix("2001::/32"));
   if (o.default_route) options.tun.routes.push_back(*node::parse_ipv6_prefix("::/0"));
   options.state_file = o.state_file;
+  options.sunset = o.sunset;
   io::ClientRunner runner(std::move(config), log, signals, options);
 
   const node::ClientConfig& c = runner.client().config();

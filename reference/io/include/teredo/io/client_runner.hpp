@@ -12,6 +12,13 @@
 // change is one log line ("client qualified ...") and, when a state file is
 // given, a JSON object written atomically for whoever watches the client
 // (the conformance driver's readiness probes, scripts).
+//
+// Automatic sunset (RFC 4380 §5.5, R4380-5.5-01): while the host has a
+// global IPv6 address of its own (on any interface but the TUN: native
+// IPv6, 6to4, a configured tunnel) the runner does not act as a Teredo
+// client: the client is not started, or is replaced by a fresh, idle one
+// (its address leaves the TUN). The host is looked at once a second; when
+// the native address goes, qualification starts anew.
 #pragma once
 
 #include <memory>
@@ -32,6 +39,7 @@ struct ClientRunnerOptions {
   RunnerOptions runner;
   TunOptions tun;          // name, MTU and routes (2001::/32, optionally ::/0); no address
   std::string state_file;  // empty: none
+  bool sunset = true;      // §5.5; false only for labs that want both at once
 };
 
 // What the client shows the host, as written to the state file.
@@ -72,6 +80,9 @@ class ClientRunner {
   void on_timer();
   void flush(node::Time now);
   void reconcile(node::Time now);
+  void on_sunset_timer();
+  // Starts or idles the client as §5.5 asks for the host as it is now.
+  void apply_sunset(node::Time now);
 
   EventLog& log_;
   SignalFd& signals_;
@@ -82,7 +93,11 @@ class ClientRunner {
   std::unique_ptr<UdpSocket> secondary_;
   std::unique_ptr<TunDevice> tun_;
   std::unique_ptr<node::Client> client_;
+  node::ClientConfig config_;  // as the client was built (for a fresh one after a sunset)
+  bool started_ = false;       // client_->start() was called
+  bool in_sunset_ = false;     // native IPv6 seen, the client idle
   TimerFd timer_;
+  TimerFd sunset_timer_;
   ReceiveBatch received_;
   SendBatch send_scratch_;
   std::vector<std::uint8_t> packet_;  // one TUN read

@@ -28,6 +28,9 @@ class EventLoop {
   // Watches `fd` (which the caller keeps open until the loop is gone) for
   // `events` (EPOLLIN by default). Throws IoError.
   void add(int fd, Handler handler, std::uint32_t events = 0x001 /* EPOLLIN */);
+  // Stops watching `fd` (safe from inside a handler: an event already
+  // fetched for it in the same round is skipped). The caller closes it.
+  void remove(int fd) noexcept;
   // Runs handlers until stop(). Throws IoError if epoll_wait fails.
   void run();
   // Ends run() after the current handler returns.

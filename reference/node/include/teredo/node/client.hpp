@@ -193,6 +193,9 @@ class Client {
     return config_.local_discovery && state_ == QualificationState::qualified;
   }
   [[nodiscard]] bool secondary_port_open() const noexcept;
+  // §5.2.7 has concluded (or found itself unavailable): the edge closes the
+  // secondary port for good (R4380-5.2.7-04).
+  [[nodiscard]] bool interval_concluded() const noexcept;
   [[nodiscard]] const ClientConfig& config() const noexcept { return config_; }
   [[nodiscard]] const PeerList& peers() const noexcept { return peers_; }
 
