@@ -237,8 +237,46 @@ void PlayedServer::loop() {
   }
 }
 
+void PlayedServer::forward_bubbles(std::size_t budget) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  forward_budget_ = budget;
+}
+
+std::vector<PlayedServer::BubbleSeen> PlayedServer::bubbles() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return bubbles_;
+}
+
+void PlayedServer::forward_bubble(const Endpoint& from, const TeredoDatagram& d) {
+  const auto destination = parse_teredo(d.ipv6.header.destination);
+  if (!destination || destination->server != server::ipv4(kServer)) return;
+  BubbleSeen b;
+  b.at = Clock::now();
+  b.from = from;
+  b.to = Endpoint{destination->mapped_ipv4, destination->mapped_port};
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    b.forwarded = forward_budget_ > 0;
+    if (b.forwarded) --forward_budget_;
+  }
+  if (b.forwarded) {
+    // §5.3.1: the packet as received (no authentication), preceded by the
+    // origin indication of its source.
+    ByteVector out;
+    if (append_datagram(out, std::nullopt, OriginIndication{from.port, from.address}, d.ipv6.packet)) {
+      send_to(primary_, b.to, out);
+    }
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  bubbles_.push_back(b);
+}
+
 void PlayedServer::answer(int fd, const std::string& to, const Endpoint& from, Bytes payload) {
   const auto d = parse_datagram(payload);
+  if (d && is_bubble(d->ipv6)) {
+    forward_bubble(from, *d);
+    return;
+  }
   if (!d || d->ipv6.header.next_header != kNextHeaderIcmpv6) return;
   const auto icmp = parse_icmpv6(d->ipv6, ChecksumPolicy::ignore);
   if (!icmp || icmp->type != kIcmpv6RouterSolicitation) return;

@@ -136,9 +136,24 @@ class PlayedServer {
   void send_from_primary(const Endpoint& to, wire::Bytes payload);
   [[nodiscard]] std::optional<Endpoint> mapping() const;  // the source of the last RS
 
+  // §5.3 forwarding, which most cases leave off: the next `budget` bubbles
+  // whose IPv6 destination is a Teredo address of this server (the §5.2.7
+  // probe to the client's secondary address) are sent on to the mapping that
+  // address embeds, from the primary address, with an origin indication of
+  // their source. Every such bubble is recorded, forwarded or not.
+  void forward_bubbles(std::size_t budget);
+  struct BubbleSeen {
+    std::chrono::steady_clock::time_point at{};
+    Endpoint from{};  // as the server sees it
+    Endpoint to{};    // the mapping the destination embeds
+    bool forwarded = false;
+  };
+  [[nodiscard]] std::vector<BubbleSeen> bubbles() const;
+
  private:
   void loop();
   void answer(int fd, const std::string& to, const Endpoint& from, wire::Bytes payload);
+  void forward_bubble(const Endpoint& from, const wire::TeredoDatagram& d);
 
   bool secure_ = false;
   int primary_ = -1, secondary_ = -1, primary_other_port_ = -1, secondary_other_port_ = -1;
@@ -146,6 +161,8 @@ class PlayedServer {
   std::vector<RaPlan> queue_;
   RaPlan default_{};
   std::vector<RsSeen> seen_;
+  std::size_t forward_budget_ = 0;
+  std::vector<BubbleSeen> bubbles_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -118,6 +118,40 @@ void refresh_interval(CaseRun& run) {
             {lan(qualifying_rs.frame), lan(r1.frame)});
 }
 
+// R6081-5.1.1-02: the IUT runs with its default timers (the adapter's
+// default_timers launch); the gap from the qualifying RA to the first
+// refresh RS shows the default interval, 30 s, within the randomization
+// RFC 6081 §5.1.1 allows (50-150 %).
+void default_refresh(CaseRun& run) {
+  PlayedServer& server = played_server(run);
+  const auto address = qualify(run, server, {"R6081-5.1.1-02"});
+  if (!address) return;
+  Capture& lan_capture = run.capture("lan");
+  const auto ras = lan_capture.frames(ra_to_iut(lan_capture));
+  if (ras.empty()) {
+    run.inconclusive("R6081-5.1.1-02", "the qualifying RA is not in lan.pcap");
+    return;
+  }
+  const CapturedFrame qualifying = ras.back();
+  constexpr auto kDefault = 30000ms;
+  const auto tolerance = 300ms + kDefault / 20;
+  const auto refresh = wait_seen(run, iut_rs(lan_capture), kDefault * 3 / 2 + tolerance + 1000ms, qualifying.number);
+  if (!refresh) {
+    run.check("R6081-5.1.1-02", false, "a refresh RS at most 45 s (150 % of the 30 s default) after qualifying",
+              fmt::format("no RS within {} of the qualifying RA (lan frame {})",
+                          ms_text(kDefault * 3 / 2 + tolerance + 1000ms), qualifying.number),
+              {lan(qualifying.number)});
+    return;
+  }
+  const auto gap = since(qualifying.at, refresh->at);
+  run.check("R6081-5.1.1-02", gap >= kDefault / 2 - tolerance && gap <= kDefault * 3 / 2 + tolerance,
+            fmt::format("with default timers, the first refresh RS 15-45 s after the qualifying RA (the 30 s "
+                        "default, randomized as RFC 6081 §5.1.1 allows; +-{})",
+                        ms_text(tolerance)),
+            fmt::format("{} ms (lan {}->{})", gap.count(), qualifying.number, refresh->frame),
+            {lan(qualifying.number), lan(refresh->frame)});
+}
+
 void rebind(CaseRun& run) {
   PlayedServer& server = played_server(run);
   const Timers t = timers(run);
@@ -353,6 +387,23 @@ TEREDO_CASE({
     .topology = kTopology,
     .captures = client_captures(),
     .body = refresh_interval,
+    .before_iut = open_played_server,
+});
+
+TEREDO_CASE({
+    .id = "client.maintenance.default-refresh-interval",
+    .title = "RFC 6081 §5.1.1: the default refresh interval is 30 s",
+    .description = "The IUT starts with every timer at its default (the adapter's default_timers launch, or its "
+                   "plain one when that already runs the defaults). After qualification the played server "
+                   "answers RSs and sends nothing else; the case waits for the first refresh RS (up to about 47 s).",
+    .judgement = "The gap from the qualifying RA to the first refresh RS within 15-45 s (30 s, randomized within "
+                 "RFC 6081's 50-150 %), tolerance 300 ms + 5 %.",
+    .role = "client",
+    .requirements = {"R6081-5.1.1-02"},
+    .capabilities = {"default_timers"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = default_refresh,
     .before_iut = open_played_server,
 });
 

@@ -397,7 +397,55 @@ void peer_flood(CaseRun& run) {
                : std::vector<FrameRef>{lan(r0->frame), inet(echo)});
 }
 
+// R4380-5.2.4-10 (MAY): behind a full-cone NAT, does the IUT still send a
+// direct bubble in case 5? Either answer conforms; the case records which,
+// and needs the indirect bubble to show it reached case 5 at all.
+void case5_behind_cone(CaseRun& run) {
+  PlayedServer& server = played_server(run);
+  const Timers t = timers(run);
+  const auto address = qualify(run, server, {"R4380-5.2.4-10"});
+  if (!address) return;
+  App app(run);
+  const Peer p = make_peer(run, kPeerA, 41131);
+  Capture& lan_capture = run.capture("lan");
+  const std::uint64_t before = lan_mark(run);
+  (void)app.send(p.teredo, server::bytes_of(marker("cone", 1).c_str()));
+  (void)wait_seen(run, iut_bubble_for(lan_capture, p.teredo), t.bubble + 1500ms, before);
+  std::this_thread::sleep_for(300ms);
+  std::optional<Seen> indirect, direct;
+  for (const auto& b : all_seen(run, iut_bubble_for(lan_capture, p.teredo), before)) {
+    if (!indirect && to_endpoint(b, kPeerServer, kTeredoPort)) indirect = b;
+    if (!direct && to_endpoint(b, p.address, p.port)) direct = b;
+  }
+  if (!indirect) {
+    run.inconclusive("R4380-5.2.4-10", "no indirect bubble to the peer's server: the IUT did not take §5.2.4 case 5");
+    return;
+  }
+  const bool cone = (flags_of(*address) & kFlagCone) != 0;
+  run.check("R4380-5.2.4-10", true,
+            "behind a full-cone NAT, case 5 with or without a direct bubble (MAY): recorded",
+            fmt::format("own address {} (cone bit {}); indirect bubble {}; direct bubble {}", to_string(*address),
+                        cone ? 1 : 0, describe(*indirect), direct ? describe(*direct) : "none"),
+            lan_frames({indirect->frame, direct ? direct->frame : 0}));
+}
+
 }  // namespace
+
+TEREDO_CASE({
+    .id = "client.transmit.case5-behind-cone-nat",
+    .title = "§5.2.4 case 5 behind a full-cone NAT: whether a direct bubble goes too (MAY, recorded)",
+    .description = "Behind the full-cone NAT profile, after qualification the application sends to a Teredo peer "
+                   "with cone bit 0 (198.51.100.7:41131 via 203.0.113.3).",
+    .judgement = "An indirect bubble to 203.0.113.3:3544 shows case 5 was taken (else inconclusive); the presence "
+                 "or absence of a direct bubble to the mapping is recorded (either conforms).",
+    .role = "client",
+    .requirements = {"R4380-5.2.4-10"},
+    .topology = kTopology,
+    .nat_profile = "full-cone",
+    .captures = client_captures(),
+    .body = case5_behind_cone,
+    .before_iut = open_played_server,
+});
 
 TEREDO_CASE({
     .id = "client.transmit.peer-validity-expires",
