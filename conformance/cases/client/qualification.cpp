@@ -18,11 +18,14 @@ using Clock = std::chrono::steady_clock;
 
 bool rs_cone(const Seen& s) { return s.datagram && (flags_of(s.datagram->ipv6.header.source) & kFlagCone) != 0; }
 
+// What client.qualification.restricted-nat and its behind-<profile> twins judge.
+const std::vector<std::string> kQualificationRequirements = {
+    "R4380-5.2-04", "R4380-5.2.1-01", "R5991-3.2-01", "R4380-5.2.1-07", "R4380-5.2.1-06",
+    "R4380-4-01",   "R5991-3.1-01",   "R4380-4-02",   "R4380-4-03",     "R4380-5.2-05"};
+
 void restricted_nat(CaseRun& run) {
   PlayedServer& server = played_server(run);
-  const std::vector<std::string> reqs = {"R4380-5.2-04", "R4380-5.2.1-01", "R5991-3.2-01", "R4380-5.2.1-07",
-                                         "R4380-5.2.1-06", "R4380-4-01",   "R5991-3.1-01", "R4380-4-02",
-                                         "R4380-4-03"};
+  const std::vector<std::string>& reqs = kQualificationRequirements;
   const auto address = qualify(run, server, reqs);
   if (!address) return;
   App app(run);
@@ -87,6 +90,13 @@ void restricted_nat(CaseRun& run) {
   run.check("R5991-3.2-01", cone_frame == 0, "no cone-bit RS: qualification with the cone bit cleared only",
             cone_frame ? fmt::format("an RS with the cone bit set (lan frame {})", cone_frame)
                        : fmt::format("{} RS(s) before the first RA, cone bit clear in each", rs_count),
+            {lan(cone_frame ? cone_frame : first->frame)});
+  // §5.2's cone NAT determination phase is what RFC 5991 §3.2 removed
+  // (judged above as R5991-3.2-01). Recorded.
+  run.check("R4380-5.2-05", true,
+            "cone NAT determination superseded by RFC 5991 §3.2 (judged as R5991-3.2-01): a cone-bit phase or none, "
+            "recorded",
+            cone_frame ? fmt::format("a cone-bit RS phase (lan frame {})", cone_frame) : "no cone-bit RS phase",
             {lan(cone_frame ? cone_frame : first->frame)});
   // The address on the wire.
   const auto rs = server.seen();
@@ -481,8 +491,7 @@ TEREDO_CASE({
                  "203.0.113.1:3544; no cone-bit RS; the address is 2001:0:cb00:7101:<flags>:~port:~IPv4 of the "
                  "origin indication, cone bit 0, U/G/z clear.",
     .role = "client",
-    .requirements = {"R4380-5.2-04", "R4380-5.2.1-01", "R5991-3.2-01", "R4380-5.2.1-07", "R4380-5.2.1-06",
-                     "R4380-4-01", "R5991-3.1-01", "R4380-4-02", "R4380-4-03"},
+    .requirements = kQualificationRequirements,
     .topology = kTopology,
     .captures = client_captures(),
     .body = restricted_nat,
@@ -501,8 +510,7 @@ static CaseSpec behind_profile(const char* profile) {
                          "with the mapping it saw, then checks the first RS and the address on the wire.",
           .judgement = "As client.qualification.restricted-nat.",
           .role = "client",
-          .requirements = {"R4380-5.2-04", "R4380-5.2.1-01", "R5991-3.2-01", "R4380-5.2.1-07", "R4380-5.2.1-06",
-                           "R4380-4-01", "R5991-3.1-01", "R4380-4-02", "R4380-4-03"},
+          .requirements = kQualificationRequirements,
           .topology = kTopology,
           .nat_profile = std::string(profile),
           .captures = client_captures(),

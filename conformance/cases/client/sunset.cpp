@@ -84,7 +84,53 @@ void native_ipv6(CaseRun& run) {
             frames);
 }
 
+// §5.5 / §3.2.1: "nodes that have a global IPv4 address SHOULD obtain
+// connectivity through the 6to4 service rather than through the Teredo
+// service". In client-public the IUT owns 192.0.2.10 with no NAT in the
+// way; the played server's RA tells it so (the mapping is its own address).
+void global_ipv4(CaseRun& run) {
+  PlayedServer& server = played_server(run);
+  const Timers t = timers(run);
+  const std::vector<std::string> reqs = {"R4380-5.5-02", "R4380-3.2.1-03"};
+  const auto window = 3 * t.retry + 2000ms;
+  std::this_thread::sleep_for(window);
+  const auto address = iut_address(run);
+  const auto rs = server.seen();
+  const auto sent = all_seen(run, iut_rs(run.capture("lan")));
+  if (rs.empty()) {
+    for (const auto& r : reqs) {
+      run.inconclusive(r, fmt::format("no RS from the IUT within {}: a silent IUT proves nothing", ms_text(window)));
+    }
+    return;
+  }
+  const std::string observed = fmt::format(
+      "{} RS(s), the played server saw them from {} (the IUT's own address: no NAT); {} later: Teredo address {}",
+      rs.size(), to_text(rs.front().from), ms_text(window), address ? to_string(*address) : "none");
+  const std::vector<FrameRef> frames = lan_frames({sent.empty() ? 0 : sent.front().frame});
+  run.check("R4380-5.5-02", !address,
+            "with its own global IPv4 address the node does not keep a Teredo address (6to4 rather than Teredo)",
+            observed, frames);
+  run.check("R4380-3.2.1-03", !address, "a node owning a global IPv4 address does not use Teredo", observed,
+            frames);
+}
+
 }  // namespace
+
+TEREDO_CASE({
+    .id = "client.sunset.global-ipv4",
+    .title = "§5.5: a node with a global IPv4 address (no NAT) does not keep using Teredo",
+    .description = "Topology client-public: the IUT owns 192.0.2.10 on the driver's segment, no NAT. The played "
+                   "server answers its RSs; RAs carry its own address as the mapping. After 3 qualification "
+                   "retries + 2 s the adapter's address probe is read.",
+    .judgement = "No Teredo address configured at the end (a SHOULD: a warning otherwise). No RS at all is "
+                 "inconclusive.",
+    .role = "client",
+    .requirements = {"R4380-5.5-02", "R4380-3.2.1-03"},
+    .topology = "client-public",
+    .captures = client_captures(),
+    .body = global_ipv4,
+    .before_iut = open_played_server,
+});
 
 TEREDO_CASE({
     .id = "client.sunset.native-ipv6",

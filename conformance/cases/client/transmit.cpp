@@ -175,7 +175,8 @@ void bubbles_and_queue(CaseRun& run) {
 void no_non_global(CaseRun& run) {
   PlayedServer& server = played_server(run);
   const Timers t = timers(run);
-  const std::vector<std::string> reqs = {"R4380-5.2.4-07", "R4380-5.2.4-08", "R5991-3.2-02", "R4380-5.2.4-09"};
+  const std::vector<std::string> reqs = {"R4380-5.2.4-07", "R4380-5.2.4-08", "R5991-3.2-02", "R4380-5.2.4-09",
+                                         "R4380-5.2.4-05"};
   const auto address = qualify(run, server, reqs);
   if (!address) return;
   App app(run);
@@ -249,6 +250,12 @@ void no_non_global(CaseRun& run) {
             "straight to the mapping",
             observed, frames);
   run.check("R4380-5.2.4-09", true, "either behaviour (case 4 or case 5 for a cone-bit peer)", observed, frames);
+  // §5.2.4 case 4 (straight to a cone peer's mapping) is what RFC 5991 §3.2
+  // removed; R5991-3.2-02 above judges that. Recorded.
+  run.check("R4380-5.2.4-05", true,
+            "case 4 superseded by RFC 5991 §3.2 (judged as R5991-3.2-02): the legacy direct datagram or case 5, "
+            "recorded",
+            observed, frames);
 }
 
 void bubble_budget(CaseRun& run) {
@@ -507,7 +514,7 @@ TEREDO_CASE({
     .judgement = "No datagram to any of those IPv4 addresses; for the cone-bit peer an indirect bubble and no data "
                  "straight to its mapping (RFC 5991).",
     .role = "client",
-    .requirements = {"R4380-5.2.4-07", "R4380-5.2.4-08", "R5991-3.2-02", "R4380-5.2.4-09"},
+    .requirements = {"R4380-5.2.4-07", "R4380-5.2.4-08", "R5991-3.2-02", "R4380-5.2.4-09", "R4380-5.2.4-05"},
     .topology = kTopology,
     .captures = client_captures(),
     .body = no_non_global,

@@ -148,7 +148,7 @@ void ClientRunner::apply_sunset(node::Time now) {
     if (started_) client_ = std::make_unique<node::Client>(config_);  // idle: its address leaves the TUN
     started_ = false;
     in_sunset_ = true;
-  } else if (!native && !started_) {
+  } else if (!native && !started_ && !global_ipv4_) {
     if (in_sunset_) log_.line(now, "client sunset over: no native IPv6 left, qualifying");
     in_sunset_ = false;
     client_->start(now, outbox_);
@@ -205,6 +205,21 @@ void ClientRunner::flush(node::Time now) {
     log_.line(now, "io secondary_port_closed " + node::to_string(secondary_->local()));
     loop_.remove(secondary_->fd());
     secondary_.reset();
+  }
+  if (options_.sunset && started_ && client_->mapped() && client_->mapped() != checked_mapping_) {
+    checked_mapping_ = client_->mapped();  // once per mapping: the check costs system calls
+    // §5.5: "nodes that have a global IPv4 address SHOULD obtain connectivity
+    // through the 6to4 service rather than through the Teredo service". The
+    // server seeing our own interface address means no NAT is in the way:
+    // the address is ours and global. Idle for good (until restarted).
+    const auto own = local_ipv4_address(config_.local.address, config_.server);
+    if (own && *own == client_->mapped()->address) {
+      log_.line(now, "client sunset global IPv4 " + wire::to_string(*own) +
+                         " (no NAT): 6to4, not Teredo (RFC 4380 5.5)");
+      client_ = std::make_unique<node::Client>(config_);
+      started_ = false;
+      global_ipv4_ = true;
+    }
   }
   reconcile(now);
   timer_.arm(client_->next_timeout());

@@ -44,21 +44,26 @@ node::SipKey random_sip_key() {
   return key;
 }
 
-std::optional<Ipv4Subnet> local_ipv4_subnet(wire::Ipv4Address local, wire::Ipv4Address destination) {
-  if (local.value == 0) {
-    // connect(2) on a UDP socket sends nothing: it only picks the route.
-    Fd probe(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!probe.valid()) return std::nullopt;
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(wire::kUdpPortTeredo);
-    to.sin_addr.s_addr = htonl(destination.value);
-    if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) return std::nullopt;
-    sockaddr_in from{};
-    socklen_t length = sizeof from;
-    if (::getsockname(probe.get(), reinterpret_cast<sockaddr*>(&from), &length) != 0) return std::nullopt;
-    local = wire::Ipv4Address{ntohl(from.sin_addr.s_addr)};
-  }
+std::optional<wire::Ipv4Address> local_ipv4_address(wire::Ipv4Address local, wire::Ipv4Address destination) {
+  if (local.value != 0) return local;
+  // connect(2) on a UDP socket sends nothing: it only picks the route.
+  Fd probe(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!probe.valid()) return std::nullopt;
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(wire::kUdpPortTeredo);
+  to.sin_addr.s_addr = htonl(destination.value);
+  if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) return std::nullopt;
+  sockaddr_in from{};
+  socklen_t length = sizeof from;
+  if (::getsockname(probe.get(), reinterpret_cast<sockaddr*>(&from), &length) != 0) return std::nullopt;
+  return wire::Ipv4Address{ntohl(from.sin_addr.s_addr)};
+}
+
+std::optional<Ipv4Subnet> local_ipv4_subnet(wire::Ipv4Address given, wire::Ipv4Address destination) {
+  const auto address = local_ipv4_address(given, destination);
+  if (!address) return std::nullopt;
+  const wire::Ipv4Address local = *address;
   ifaddrs* list = nullptr;
   if (::getifaddrs(&list) != 0) return std::nullopt;
   std::optional<Ipv4Subnet> found;

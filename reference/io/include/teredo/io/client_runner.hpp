@@ -18,7 +18,10 @@
 // IPv6, 6to4, a configured tunnel) the runner does not act as a Teredo
 // client: the client is not started, or is replaced by a fresh, idle one
 // (its address leaves the TUN). The host is looked at once a second; when
-// the native address goes, qualification starts anew.
+// the native address goes, qualification starts anew. And when qualification
+// shows the server sees the host's own interface address (a global IPv4
+// address, no NAT), §5.5's SHOULD applies: 6to4 rather than Teredo, so the
+// client idles until it is restarted.
 #pragma once
 
 #include <memory>
@@ -96,6 +99,8 @@ class ClientRunner {
   node::ClientConfig config_;  // as the client was built (for a fresh one after a sunset)
   bool started_ = false;       // client_->start() was called
   bool in_sunset_ = false;     // native IPv6 seen, the client idle
+  bool global_ipv4_ = false;   // qualification showed our own global IPv4: idle for good
+  std::optional<node::UdpEndpoint> checked_mapping_;  // the mapping last compared with our own address
   TimerFd timer_;
   TimerFd sunset_timer_;
   ReceiveBatch received_;

@@ -23,6 +23,10 @@ std::vector<wire::Ipv6Address> global_ipv6_addresses(const std::string& exclude_
 // 16 bytes from getrandom(2) for PeerListConfig::hash_key. Throws IoError.
 node::SipKey random_sip_key();
 
+// The IPv4 address this host sends from toward `destination` (a connected
+// UDP socket's source), or `local` itself when it is not 0.0.0.0.
+std::optional<wire::Ipv4Address> local_ipv4_address(wire::Ipv4Address local, wire::Ipv4Address destination);
+
 // The IPv4 address and prefix length of the interface this host would send
 // from toward `destination` (a connected UDP socket's source, matched in
 // getifaddrs), or the subnet of `local` when it is not 0.0.0.0. Nullopt when
