@@ -166,6 +166,18 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                             }
                             out[role] = coverage(catalog, {role}, of_role)["coverage"];
                           }
+                          // Why each uncovered requirement has no case (conformance/uncovered.json).
+                          json reasons = json::object();
+                          if (std::ifstream in(std::string(TEREDO_SOURCE_DIR) + "/conformance/uncovered.json"); in) {
+                            reasons = json::parse(in, nullptr, false).value("requirements", json::object());
+                          }
+                          for (json& c : out) {
+                            json why = json::object();
+                            for (const auto& id : c["uncovered"]) {
+                              why[id.get<std::string>()] = reasons.value(id.get<std::string>(), "no case yet");
+                            }
+                            c["uncovered_reasons"] = why;
+                          }
                           if (l->as_json) {
                             std::cout << out.dump(2) << '\n';
                           } else {
@@ -173,7 +185,10 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                               std::cout << fmt::format("{:<10} {:>3}/{:<3} testable requirements covered ({:.1f}%)\n", role,
                                                        c["covered"].get<int>(), c["testable"].get<int>(),
                                                        c["percent"].get<double>());
-                              for (const auto& id : c["uncovered"]) std::cout << "    uncovered: " << id.get<std::string>() << '\n';
+                              for (const auto& id : c["uncovered"]) {
+                                std::cout << "    uncovered: " << id.get<std::string>() << " ("
+                                          << c["uncovered_reasons"][id.get<std::string>()].get<std::string>() << ")\n";
+                              }
                             }
                           }
                           return kExitOk;

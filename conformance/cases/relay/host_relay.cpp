@@ -116,7 +116,81 @@ void other_hosts_not_relayed(CaseRun& run) {
   judge_silence(run, {"R4380-5.5-03"}, probes, control_bubble(self, fresh));
 }
 
+// What a host-specific relay receives is for its host, which answers an
+// echo request: the reply, encapsulated back, shows the request got in.
+// §4 (R4380-4-03): flag bits other than the cone bit change nothing; RFC
+// 6081 §4.1: a trailer whose type starts with bits 01 means "discard".
+void flags_and_trailers(CaseRun& run) {
+  open_server(run);
+  NativeHost self(run, 5304, "relay", kRelayV6, "");
+  const Peer c = make_peer(run, kClients, 43021, 0x7fff);  // every flag bit but the cone bit
+  const Contact k = contact(run, self, c, marker("host-flags", 1));
+  if (!k.trusted()) {
+    for (const char* r : {"R4380-4-03", "R6081-4.1-01"}) {
+      run.inconclusive(r, "the client (flags 0x7fff) never became trusted through the host's own traffic: " +
+                              k.story(c));
+    }
+    return;
+  }
+  Capture& capture = run.capture("driver");
+  const auto ping = [&](const std::string& mark, wire::Bytes trailer) {
+    ByteVector packet = echo_with(c.teredo, server::ipv6(kRelayV6), mark);
+    packet.insert(packet.end(), trailer.begin(), trailer.end());
+    const Sent s = client_send(run, c, packet);
+    const auto reply = capture.wait_for(relay_delivery(capture, c, mark), kDeliveryTimeout, s.mark);
+    return std::make_pair(s, reply);
+  };
+  const auto [plain_sent, plain_reply] = ping(marker("host-flags", 2), {});
+  std::vector<FrameRef> frames = k.frames();
+  frames.push_back(frame_ref(plain_sent.frame));
+  if (plain_reply) frames.push_back(frame_ref(plain_reply->number));
+  run.check("R4380-4-03", plain_reply.has_value(),
+            fmt::format("a client with flags 0x7fff ({}) served like one with flags 0: bubbled, trusted, its echo "
+                        "request to the host answered",
+                        to_string(c.teredo)),
+            k.story(c) + (plain_reply ? fmt::format("; echo request (frame {}) answered (frame {})", plain_sent.frame,
+                                                    plain_reply->number)
+                                      : fmt::format("; echo request (frame {}) not answered within {} ms",
+                                                    plain_sent.frame, kDeliveryTimeout.count())),
+            frames);
+  const std::uint8_t discard[] = {0x41, 0x02, 0xab, 0xcd};
+  const auto [trailer_sent, trailer_reply] = ping(marker("host-flags", 3), wire::Bytes(discard, sizeof discard));
+  const auto [control_sent, control_reply] = ping(marker("host-flags", 4), {});
+  const std::vector<FrameRef> trailer_frames = frames_of(
+      {trailer_sent.frame, trailer_reply ? trailer_reply->number : 0, control_sent.frame,
+       control_reply ? control_reply->number : 0});
+  if (!trailer_reply && !control_reply) {
+    run.inconclusive("R6081-4.1-01", fmt::format("neither the echo request with a 0x41 trailer (frame {}) nor the "
+                                                 "plain one after it (frame {}) was answered: silence proves nothing",
+                                                 trailer_sent.frame, control_sent.frame));
+    return;
+  }
+  run.check("R6081-4.1-01", !trailer_reply.has_value(),
+            "an echo request followed by an unknown trailer of type 0x41 (high bits 01: discard) not delivered, "
+            "while a plain one is",
+            fmt::format("with the trailer (frame {}): {}; plain control (frame {}): {}", trailer_sent.frame,
+                        trailer_reply ? fmt::format("answered (frame {})", trailer_reply->number) : "no answer",
+                        control_sent.frame,
+                        control_reply ? fmt::format("answered (frame {})", control_reply->number) : "no answer"),
+            trailer_frames);
+}
+
 }  // namespace
+
+TEREDO_CASE({.id = "host-relay.receive.flags-and-trailers",
+             .title = "Host-specific relay: flag bits are ignored; a trailer of type 01xxxxxx means discard",
+             .description = "A client whose address has every flag bit but the cone bit set (0x7fff) becomes "
+                            "trusted through the host's own traffic, then sends the host three echo requests: plain, "
+                            "followed by a trailer of type 0x41 length 2, plain again.",
+             .judgement = "The first echo request answered (R4380-4-03: the z and random bits change nothing); the "
+                          "one with the 0x41 trailer not answered while the last one is (RFC 6081 §4.1: 'if the "
+                          "first two bits are 01 and the type is not recognized, the packet is discarded').",
+             .role = "host-relay",
+             .requirements = {"R4380-4-03", "R6081-4.1-01"},
+             .capabilities = {"host_specific_relay"},
+             .topology = "relay-only",
+             .captures = relay_captures(),
+             .body = flags_and_trailers});
 
 TEREDO_CASE({.id = "host-relay.transmit.own-traffic",
              .title = "A host-specific relay encapsulates its host's own traffic to Teredo clients",

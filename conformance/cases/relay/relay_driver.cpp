@@ -34,6 +34,11 @@ std::string ms(std::chrono::milliseconds d) { return fmt::format("{} ms", d.coun
 
 std::vector<VantagePoint> relay_captures() { return {{"driver", "driver", "eth0"}, {"v6host", "v6host", "eth0"}}; }
 
+NativeSide native_side(const CaseRun& run) {
+  if (run.spec().role == "host-relay") return {"relay", kRelayV6, ""};
+  return {"v6host", kV6Host, "v6host"};
+}
+
 void open_server(CaseRun& run) { (void)run.udp_socket("driver", kServer, server::kTeredoPort); }
 
 NativeHost::NativeHost(CaseRun& run, std::uint16_t port, std::string host, std::string address, std::string capture)

@@ -83,6 +83,14 @@ class NativeHost {
   std::string host_, address_, capture_;
 };
 
+// The native side a case drives: v6host for a relay; for a host-specific
+// relay (role host-relay) the relay's host itself, whose own traffic is all
+// it relays (no native capture then: what it sends is seen on the IPv4 side).
+struct NativeSide {
+  std::string host, address, capture;
+};
+NativeSide native_side(const CaseRun& run);
+
 // A marker carried in a native packet's payload, unique in the case.
 std::string marker(const std::string& tag, int n);
 bool contains(wire::Bytes haystack, const std::string& needle);

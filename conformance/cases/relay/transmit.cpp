@@ -315,7 +315,8 @@ void queue_bounded(CaseRun& run) {
 
 void no_non_global_ipv4(CaseRun& run) {
   open_server(run);
-  NativeHost host(run, 5007);
+  const NativeSide side = native_side(run);
+  NativeHost host(run, 5007, side.host, side.address, side.capture);
   Capture& capture = run.capture("driver");
   const std::vector<std::pair<const char*, const char*>> targets = {
       {kNonGlobal, "6to4 relay anycast 192.88.99.0/24"}, {"10.1.2.3", "private 10/8"},
@@ -345,7 +346,8 @@ void no_non_global_ipv4(CaseRun& run) {
 
 void ecn_and_df(CaseRun& run) {
   open_server(run);
-  NativeHost host(run, 5008);
+  const NativeSide side = native_side(run);
+  NativeHost host(run, 5008, side.host, side.address, side.capture);
   const Peer c = make_peer(run, kClients, 41081);
   const Contact k = contact(run, host, c, marker("ecn", 1));
   if (!k.trusted()) {
@@ -500,6 +502,32 @@ TEREDO_CASE({.id = "relay.transmit.ecn-and-df",
                           "R4380-5.1.2-02 when no datagram from the relay in the case has DF set.",
              .role = "relay",
              .requirements = {"R9601-6.1.3-01", "R4380-5.1.2-02"},
+             .topology = "relay-only",
+             .captures = relay_captures(),
+             .body = ecn_and_df});
+
+// The same two for a host-specific relay: its host's own packets (§5.5),
+// the rules of §4 and RFC 9601 unchanged.
+TEREDO_CASE({.id = "host-relay.transmit.no-non-global-ipv4",
+             .title = "Host-specific relay: its host's packets to Teredo addresses embedding non-global IPv4s are "
+                      "discarded",
+             .description = "As relay.transmit.no-non-global-ipv4, the packets sent by the relay's host itself "
+                            "(2001:db8:1::1) instead of v6host.",
+             .judgement = "As relay.transmit.no-non-global-ipv4.",
+             .role = "host-relay",
+             .requirements = {"R4380-5.4.1-01", "R4380-5.4.1-02", "R4380-4-04"},
+             .capabilities = {"host_specific_relay"},
+             .topology = "relay-only",
+             .captures = relay_captures(),
+             .body = no_non_global_ipv4});
+
+TEREDO_CASE({.id = "host-relay.transmit.ecn-and-df",
+             .title = "Host-specific relay: encapsulated packets carry ECN 00 and DF clear",
+             .description = "As relay.transmit.ecn-and-df, the CE-marked packet sent by the relay's host itself.",
+             .judgement = "As relay.transmit.ecn-and-df.",
+             .role = "host-relay",
+             .requirements = {"R9601-6.1.3-01", "R4380-5.1.2-02"},
+             .capabilities = {"host_specific_relay"},
              .topology = "relay-only",
              .captures = relay_captures(),
              .body = ecn_and_df});
