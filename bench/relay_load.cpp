@@ -1,5 +1,6 @@
 // bench_relay_load (root): packets per second a Teredo relay forwards, and the
-// relay's CPU time per packet, in both directions, for teredo-ref and
+// relay's CPU time per packet, in both directions, for teredo-ref (with its
+// UDP socket, and with --packet-ring on the relay's IPv4 interface) and
 // Debian's miredo (RelayType cone) in the same run, at the same offered rate.
 //
 // relay-bench topology: a synthetic Teredo client in `driver` with a global
@@ -177,7 +178,7 @@ struct Figures {
 
 void print(const std::string& name, const std::string& direction, const Figures& f) {
   const double cpu_us = f.delivered ? static_cast<double>(f.cpu_ns) / 1000.0 / static_cast<double>(f.delivered) : 0;
-  fmt::print("{:<10} {:<16} {:>9.0f} delivered/s  {:>6.2f} relay CPU-us each  {:>9.0f} per relay CPU-second  ({} sent, {} delivered)\n",
+  fmt::print("{:<14} {:<16} {:>9.0f} delivered/s  {:>6.2f} relay CPU-us each  {:>9.0f} per relay CPU-second  ({} sent, {} delivered)\n",
              name, direction, static_cast<double>(f.delivered) / f.seconds, cpu_us, cpu_us > 0 ? 1e6 / cpu_us : 0.0,
              f.sent, f.delivered);
 }
@@ -192,11 +193,12 @@ int main(int argc, char** argv) {
   CLI::App app{"bench_relay_load: Teredo relay forwarding, teredo-ref vs miredo (needs root)"};
   double rate = 50000, seconds = 4;
   std::string reference_binary = TEREDO_REF_BIN;
-  std::vector<std::string> iuts = {"reference", "miredo"};
+  std::vector<std::string> iuts = {"reference", "reference-ring", "miredo"};
   app.add_option("--rate", rate, "Offered packets per second in each direction")->check(CLI::Range(1000.0, 2e6));
   app.add_option("--seconds", seconds, "Seconds of load per direction")->check(CLI::Range(0.5, 60.0));
   app.add_option("--teredo-ref", reference_binary, "Path of teredo-ref");
-  app.add_option("--iut", iuts, "Which relays to measure: reference, miredo");
+  app.add_option("--iut", iuts,
+                 "Which relays to measure: reference, reference-ring (teredo-ref --packet-ring eth0), miredo");
   bool sender_pays = false;
   app.add_flag("--sender-pays", sender_pays,
                "Plain veths: a sender's system call also runs its receivers' network stacks, which then count as relay "
@@ -224,14 +226,17 @@ int main(int argc, char** argv) {
         std::ofstream(dir + "/relay.conf") << "RelayType cone\nInterfaceName " << tun
                                            << "\nBindAddress 198.51.100.20\nBindPort " << kRelayPort << "\n";
         lab->spawn("relay", {"miredo", "-f", "-c", dir + "/relay.conf", "-p", dir + "/relay.pid"}, dir + "/miredo.log");
-      } else if (iut == "reference") {
+      } else if (iut == "reference" || iut == "reference-ring") {
         if (!fs::exists(reference_binary)) {
-          fmt::print("reference: {} not built; skipped\n", reference_binary);
+          fmt::print("{}: {} not built; skipped\n", iut, reference_binary);
           continue;
         }
-        lab->spawn("relay", {reference_binary, "relay", "--bind", fmt::format("198.51.100.20:{}", kRelayPort),
-                             "--interface", tun},
-                   dir + "/teredo-ref.log");
+        std::vector<std::string> command = {reference_binary, "relay", "--bind",
+                                            fmt::format("198.51.100.20:{}", kRelayPort), "--interface", tun};
+        // The relay's IPv4 interface in relay-bench (its native side, eth1,
+        // stays the kernel's, through the TUN).
+        if (iut == "reference-ring") command.insert(command.end(), {"--packet-ring", "eth0"});
+        lab->spawn("relay", command, dir + (iut == "reference" ? "/teredo-ref.log" : "/teredo-ref-ring.log"));
       } else {
         fmt::print(stderr, "unknown --iut {}\n", iut);
         return 3;
@@ -300,14 +305,22 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "bench_relay_load: {}\n", e.what());
     return 2;
   }
-  if (results.size() == 2 && results[0].first == "reference" && results[1].first == "miredo") {
-    const auto& [ref_in, ref_out] = results[0].second;
-    const auto& [mir_in, mir_out] = results[1].second;
-    if (per_cpu_second(mir_in) > 0 && per_cpu_second(mir_out) > 0) {
-      fmt::print("teredo-ref / miredo, forwarded per relay CPU-second at {:.0f} pps offered: native->Teredo {:.2f}x, "
+  const Figures* mir_in = nullptr;
+  const Figures* mir_out = nullptr;
+  for (const auto& r : results) {
+    if (r.first == "miredo") {
+      mir_in = &r.second.first;
+      mir_out = &r.second.second;
+    }
+  }
+  if (mir_in != nullptr && per_cpu_second(*mir_in) > 0 && per_cpu_second(*mir_out) > 0) {
+    for (const auto& r : results) {
+      if (r.first != "reference" && r.first != "reference-ring") continue;
+      fmt::print("teredo-ref{} / miredo, forwarded per relay CPU-second at {:.0f} pps offered: native->Teredo {:.2f}x, "
                  "Teredo->native {:.2f}x (target >= 1.5x)\n",
-                 rate, per_cpu_second(ref_in) / per_cpu_second(mir_in),
-                 per_cpu_second(ref_out) / per_cpu_second(mir_out));
+                 r.first == "reference-ring" ? " --packet-ring" : "", rate,
+                 per_cpu_second(r.second.first) / per_cpu_second(*mir_in),
+                 per_cpu_second(r.second.second) / per_cpu_second(*mir_out));
     }
   }
   return 0;

@@ -214,22 +214,23 @@ TEST_F(RefLabTest, ServerOriginIsTheNatMapping) {
 // The relay, with a Teredo client played by the test behind the NAT, and the
 // native IPv6 host pinging it: native -> relay TUN -> bubble via the server ->
 // the client's direct bubble -> queued echo request -> echo reply -> native.
-TEST_F(RefLabTest, RelayCarriesNativePingToTeredoClientAndBack) {
-  auto lab = up("client-nat", "port-restricted-cone");
-  const std::string tun = lab->prefix() + "-tun";
-  const Daemon server = start_ref(*lab, "server", {"server", "--primary", "203.0.113.1", "-v"}, "ref-server");
-  const Daemon relay = start_ref(*lab, "relay",
-                                 {"relay", "--bind", "198.51.100.20", "--interface", tun, "--time-scale", "0.5", "-v"},
-                                 "ref-relay");
+// `extra`: more relay flags. The relay is stopped at the end; `relay_log`
+// gets its whole log.
+void relay_carries_native_ping(Lab& lab, const std::vector<std::string>& extra, std::string& relay_log) {
+  const std::string tun = lab.prefix() + "-tun";
+  const Daemon server = start_ref(lab, "server", {"server", "--primary", "203.0.113.1", "-v"}, "ref-server");
+  std::vector<std::string> args = {"relay", "--bind", "198.51.100.20", "--interface", tun, "--time-scale", "0.5", "-v"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const Daemon relay = start_ref(lab, "relay", args, "ref-relay");
   EXPECT_TRUE(wait_for_log(relay, "bubble-source 2001:db8:1::1")) << relay.output();
 
-  PlayedClient client(*lab, "client", endpoint("192.0.2.10", 40003));
+  PlayedClient client(lab, "client", endpoint("192.0.2.10", 40003));
   const auto address = client.qualify(*wire::parse_ipv4("203.0.113.1"));
   ASSERT_TRUE(address) << server.output();
   const std::string teredo = wire::to_string(client.ipv6());
   EXPECT_NE(teredo.find(":39cc:9bfe"), std::string::npos) << teredo;  // ~198.51.100.1
 
-  auto ping = std::async(std::launch::async, [&] { return ping6(*lab, "v6host", teredo, 3); });
+  auto ping = std::async(std::launch::async, [&] { return ping6(lab, "v6host", teredo, 3); });
   client.serve(10s, [&] { return ping.wait_for(0s) == std::future_status::ready; });
   const bool ok = ping.get();
   EXPECT_TRUE(ok) << "ping6 v6host -> " << teredo << " failed\nrelay log:\n"
@@ -243,6 +244,40 @@ TEST_F(RefLabTest, RelayCarriesNativePingToTeredoClientAndBack) {
   EXPECT_NE(relay.output().find("action peer_trusted R4380-5.4.2-03"), std::string::npos) << relay.output();
   EXPECT_NE(relay.output().find("action delivered_to_ipv6 R4380-5.4.2-04"), std::string::npos) << relay.output();
   EXPECT_NE(server.output().find("action bubble_forwarded R4380-5.3.1-16"), std::string::npos) << server.output();
+  const int status = terminate(relay);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << "\n" << relay.output();
+  relay_log = relay.output();
+}
+
+TEST_F(RefLabTest, RelayCarriesNativePingToTeredoClientAndBack) {
+  auto lab = up("client-nat", "port-restricted-cone");
+  std::string log;
+  relay_carries_native_ping(*lab, {}, log);
+  EXPECT_EQ(log.find("packet-ring"), std::string::npos) << log;
+}
+
+// The same with --packet-ring on the relay's IPv4 interface: the client's
+// datagrams come from the AF_PACKET ring, the bubbles and the queued echo
+// request leave through it (the played client's own kernel judges the
+// frames), the native side stays the kernel's.
+TEST_F(RefLabTest, RelayPacketRingCarriesNativePingToTeredoClientAndBack) {
+  auto lab = up("client-nat", "port-restricted-cone");
+  std::string log;
+  relay_carries_native_ping(*lab, {"--packet-ring", "eth0"}, log);
+  if (HasFailure()) return;
+  EXPECT_NE(log.find(" serves ::/0 packet-ring eth0\n"), std::string::npos) << log;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(log, m,
+                                std::regex(R"(stats packet-ring eth0 frames-in (\d+) bad-checksum 0 cut 0 not-ours (\d+) )"
+                                           R"(ring-full 0 sent (\d+) not-queued (\d+)\n)")))
+      << log;
+  EXPECT_GE(std::stoul(m[1]), 3u) << "the direct bubble and the echo replies came from the ring\n" << log;
+  EXPECT_EQ(m[2], "0") << log;
+  EXPECT_GE(std::stoul(m[3]), 1u) << "nothing left through the transmit ring\n" << log;
+  // Every datagram the relay received went to the node: those from the ring
+  // and any that reached the socket before its filter.
+  ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(stats datagrams-in (\d+) )"))) << log;
+  EXPECT_GE(std::stoul(m[1]), 3u) << log;
 }
 
 // SIGTERM removes the TUN device and its route; the daemon exits 0.

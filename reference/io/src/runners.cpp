@@ -71,6 +71,52 @@ void send_datagrams(EventLog& log, node::Time now, std::initializer_list<UdpSock
   }
 }
 
+std::unique_ptr<PacketRing> open_packet_ring(const std::string& interface, std::initializer_list<UdpSocket*> sockets) {
+  PacketRingOptions options;
+  options.interface = interface;
+  for (const UdpSocket* socket : sockets) {
+    // The filter matches the destination address: a wildcard bind would let
+    // nothing in (and the ring cannot tell which of the host's addresses a
+    // datagram from the wildcard should leave from).
+    if (socket->local().address.value == 0) {
+      throw IoError("packet ring on " + interface + ": needs a specific IPv4 address to read, not " +
+                    node::to_string(socket->local()));
+    }
+    options.locals.push_back(socket->local());
+  }
+  auto ring = std::make_unique<PacketRing>(std::move(options));
+  for (UdpSocket* socket : sockets) drop_all_received(socket->fd(), "UDP socket " + node::to_string(socket->local()));
+  return ring;
+}
+
+void send_through_ring(EventLog& log, node::Time now, PacketRing& ring, std::vector<node::OutgoingDatagram>& datagrams,
+                       RunnerStats& stats) {
+  std::size_t kept = 0, queued = 0;
+  for (std::size_t i = 0; i < datagrams.size(); ++i) {
+    node::OutgoingDatagram& d = datagrams[i];
+    if (ring.queue(now, d.from, d.to, d.payload, d.ttl)) {
+      ++queued;
+      continue;
+    }
+    if (kept != i) datagrams[kept] = std::move(d);
+    ++kept;
+  }
+  datagrams.erase(datagrams.begin() + static_cast<std::ptrdiff_t>(kept), datagrams.end());
+  if (queued == 0) return;
+  if (const int e = ring.flush(); e != 0) {
+    stats.send_failures += queued;
+    log.line(now, "io send_failed " + std::to_string(queued) + " datagrams through the packet ring on " +
+                      ring.interface() + ": " + std::strerror(e));
+  } else {
+    stats.datagrams_out += queued;
+  }
+}
+
+void log_ring_stats(EventLog& log, PacketRing& ring) {
+  log.line(monotonic_now(), "stats packet-ring " + ring.interface() + " " + to_string(ring.stats()));
+  log.flush();
+}
+
 void write_to_tun(EventLog& log, node::Time now, TunDevice& tun, const std::vector<wire::ByteVector>& packets,
                   RunnerStats& stats) {
   std::size_t failures = 0;
@@ -118,19 +164,15 @@ ServerRunner::ServerRunner(node::Server& server, EventLog& log, SignalFd& signal
       received_(options.batch, receive_slot_size(server.config().mtu)),
       send_scratch_(options.batch) {
   outbox_.record_actions = options.record_actions;
-  if (!options.packet_ring.empty()) {
-    PacketRingOptions ring;
-    ring.interface = options.packet_ring;
-    ring.locals = {server.primary_endpoint(), server.secondary_endpoint()};
-    ring_ = std::make_unique<PacketRing>(std::move(ring));
-  }
   sockets_.push_back(std::make_unique<UdpSocket>(server.primary_endpoint(), options.sockets));
   sockets_.push_back(std::make_unique<UdpSocket>(server.secondary_endpoint(), options.sockets));
+  if (!options.packet_ring.empty()) {
+    ring_ = detail::open_packet_ring(options.packet_ring, {sockets_[0].get(), sockets_[1].get()});
+  }
   if (forward_native) raw_.emplace();
   for (std::size_t i = 0; i < sockets_.size(); ++i) {
     // With the ring, whatever reached a socket before its filter was
     // attached is still read (and answered) here; nothing arrives after.
-    if (ring_) drop_all_received(sockets_[i]->fd(), "UDP socket " + node::to_string(sockets_[i]->local()));
     loop_.add(sockets_[i]->fd(), [this, i](std::uint32_t) { on_readable(i); });
   }
   if (ring_) loop_.add(ring_->fd(), [this](std::uint32_t) { on_ring(); });
@@ -139,49 +181,16 @@ ServerRunner::ServerRunner(node::Server& server, EventLog& log, SignalFd& signal
 
 int ServerRunner::run() {
   loop_.run();
-  if (ring_) {
-    log_.line(monotonic_now(), "stats packet-ring " + ring_->interface() + " " + to_string(ring_->stats()));
-    log_.flush();
-  }
+  if (ring_) detail::log_ring_stats(log_, *ring_);
   return stop_signal_;
 }
 
 void ServerRunner::on_ring() {
   const node::Time now = monotonic_now();
-  std::size_t datagrams = 0;
-  const std::size_t blocks = ring_->receive([this, now, &datagrams](const RingDatagram& d) {
-    ++datagrams;
+  const bool received = detail::receive_from_ring(*ring_, stats_, [this, now](const RingDatagram& d) {
     server_.handle_datagram(now, d.local, d.from, d.payload, outbox_);
   });
-  if (blocks == 0) return;
-  ++stats_.receive_batches;
-  stats_.datagrams_in += datagrams;
-  flush(now);
-}
-
-// Queues what the ring can send and keeps the rest, in order, in the Outbox
-// for the sockets.
-void ServerRunner::send_through_ring(node::Time now) {
-  auto& datagrams = outbox_.datagrams;
-  std::size_t kept = 0, queued = 0;
-  for (std::size_t i = 0; i < datagrams.size(); ++i) {
-    node::OutgoingDatagram& d = datagrams[i];
-    if (ring_->queue(now, d.from, d.to, d.payload, d.ttl)) {
-      ++queued;
-      continue;
-    }
-    if (kept != i) datagrams[kept] = std::move(d);
-    ++kept;
-  }
-  datagrams.erase(datagrams.begin() + static_cast<std::ptrdiff_t>(kept), datagrams.end());
-  if (queued == 0) return;
-  if (const int e = ring_->flush(); e != 0) {
-    stats_.send_failures += queued;
-    log_.line(now, "io send_failed " + std::to_string(queued) + " datagrams through the packet ring on " +
-                       ring_->interface() + ": " + std::strerror(e));
-  } else {
-    stats_.datagrams_out += queued;
-  }
+  if (received) flush(now);
 }
 
 void ServerRunner::on_readable(std::size_t index) {
@@ -196,7 +205,7 @@ void ServerRunner::on_readable(std::size_t index) {
 }
 
 void ServerRunner::flush(node::Time now) {
-  if (ring_) send_through_ring(now);
+  if (ring_) detail::send_through_ring(log_, now, *ring_, outbox_.datagrams, stats_);
   detail::send_datagrams(log_, now, {sockets_[0].get(), sockets_[1].get()}, outbox_.datagrams, send_scratch_, stats_);
   for (const auto& packet : outbox_.to_tunnel) {
     // The node emits native packets only when forwarding is configured,
@@ -228,8 +237,12 @@ RelayRunner::RelayRunner(node::Relay& relay, EventLog& log, SignalFd& signals, R
       send_scratch_(options.batch),
       packet_(65536) {
   outbox_.record_actions = options.record_actions;
+  if (!options.packet_ring.empty()) ring_ = detail::open_packet_ring(options.packet_ring, {&socket_});
   tun_ = std::make_unique<TunDevice>(tun);
+  // With the ring, what reached the socket before its filter was attached
+  // is still read here; nothing arrives after.
   loop_.add(socket_.fd(), [this](std::uint32_t) { on_udp(); });
+  if (ring_) loop_.add(ring_->fd(), [this](std::uint32_t) { on_ring(); });
   loop_.add(tun_->fd(), [this](std::uint32_t) { on_tun(); });
   loop_.add(timer_.fd(), [this](std::uint32_t) { on_timer(); });
   add_stop_handler(loop_, signals_, log_, stats_, stop_signal_);
@@ -238,7 +251,16 @@ RelayRunner::RelayRunner(node::Relay& relay, EventLog& log, SignalFd& signals, R
 int RelayRunner::run() {
   timer_.arm(relay_.next_timeout());
   loop_.run();
+  if (ring_) detail::log_ring_stats(log_, *ring_);
   return stop_signal_;
+}
+
+void RelayRunner::on_ring() {
+  const node::Time now = monotonic_now();
+  const bool received = detail::receive_from_ring(*ring_, stats_, [this, now](const RingDatagram& d) {
+    relay_.handle_datagram(now, d.from, d.payload, outbox_);
+  });
+  if (received) flush(now);
 }
 
 void RelayRunner::on_udp() {
@@ -265,6 +287,7 @@ void RelayRunner::on_timer() {
 }
 
 void RelayRunner::flush(node::Time now) {
+  if (ring_) detail::send_through_ring(log_, now, *ring_, outbox_.datagrams, stats_);
   if (!outbox_.datagrams.empty()) {
     const SendReport r = socket_.send_all(outbox_.datagrams, send_scratch_);
     stats_.datagrams_out += r.sent;

@@ -98,6 +98,20 @@ void add_relay_common(CLI::App* app, Raw& r) {
   app->add_flag("--reject-unknown-peers", r.reject_unknown_peers,
                 "Drop datagrams from clients not in the peer list (R4380-5.4.2-03 allows it)");
   app->add_flag("--accept-trailers", r.accept_trailers, "Accept bytes after the IPv6 packet (RFC 6081 4)");
+  app->add_option("--packet-ring", r.packet_ring,
+                  "Read and send the relay's Teredo datagrams through an AF_PACKET ring on this interface, "
+                  "skipping the UDP socket layer (needs CAP_NET_RAW and a specific --bind address; "
+                  "IPv4 fragments are not reassembled)");
+}
+
+// --packet-ring (server, relay, host-relay): empty, or an interface of this host.
+std::string packet_ring_value(const std::string& name) {
+  if (name.empty()) return name;
+  if (!io::valid_interface_name(name)) {
+    throw BadValue("--packet-ring: '" + name + "' is not a valid interface name (1..15 bytes)");
+  }
+  if (::if_nametoindex(name.c_str()) == 0) throw BadValue("--packet-ring: no interface '" + name + "' on this host");
+  return name;
 }
 
 // (A plain out-parameter: GCC 12 misreads std::optional<enum> as maybe-uninitialized.)
@@ -311,15 +325,7 @@ Options convert(Mode mode, const Raw& r) {
     o.forward_native = r.forward_native == "on"    ? ForwardNative::on
                        : r.forward_native == "off" ? ForwardNative::off
                                                    : ForwardNative::automatic;
-    if (!r.packet_ring.empty()) {
-      if (!io::valid_interface_name(r.packet_ring)) {
-        throw BadValue("--packet-ring: '" + r.packet_ring + "' is not a valid interface name (1..15 bytes)");
-      }
-      if (::if_nametoindex(r.packet_ring.c_str()) == 0) {
-        throw BadValue("--packet-ring: no interface '" + r.packet_ring + "' on this host");
-      }
-      o.packet_ring = r.packet_ring;
-    }
+    o.packet_ring = packet_ring_value(r.packet_ring);
     if (!r.secret_file.empty()) {
       node::SecureQualification secure;
       const auto algorithm = wire::parse_mac_algorithm(r.mac);
@@ -341,6 +347,10 @@ Options convert(Mode mode, const Raw& r) {
 
   node::RelayConfig& c = o.relay;
   c.local = endpoint_value("--bind", r.bind);
+  o.packet_ring = packet_ring_value(r.packet_ring);
+  if (!o.packet_ring.empty() && c.local.address.value == 0) {
+    throw BadValue("--packet-ring: needs a specific --bind address, not " + r.bind);
+  }
   if (!io::valid_interface_name(r.interface)) {
     throw BadValue("--interface: '" + r.interface + "' is not a valid interface name (1..15 bytes)");
   }

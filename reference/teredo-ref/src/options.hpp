@@ -65,7 +65,7 @@ struct Options {
   // server
   node::ServerConfig server;
   ForwardNative forward_native = ForwardNative::automatic;
-  std::string packet_ring;  // --packet-ring IFACE: the AF_PACKET fast path (empty: off)
+  std::string packet_ring;  // --packet-ring IFACE (server, relay, host-relay): the AF_PACKET fast path (empty: off)
 
   // relay and host-relay
   node::RelayConfig relay;  // ipv6_address and host_addresses may be filled at start

@@ -100,7 +100,9 @@ int run_relay(const Options& o, io::SignalFd& signals, io::EventLog& log) {
   tun.name = o.interface;
   tun.mtu = static_cast<std::uint32_t>(config.mtu);
   tun.routes.push_back(*node::parse_ipv6_prefix("2001::/32"));
-  io::RelayRunner runner(relay, log, signals, runner_options(o), tun);
+  io::RunnerOptions options = runner_options(o);
+  options.packet_ring = o.packet_ring;
+  io::RelayRunner runner(relay, log, signals, options, tun);
 
   if (!config.host_specific && io::ipv6_forwarding_enabled() == false) {
     log.line(io::monotonic_now(),
@@ -118,6 +120,7 @@ int run_relay(const Options& o, io::SignalFd& signals, io::EventLog& log) {
     ready += " serves";
     for (const auto& p : config.served_prefixes) (ready += ' ') += node::to_string(p);
   }
+  if (runner.packet_ring() != nullptr) ready += " packet-ring " + runner.packet_ring()->interface();
   log.line(io::monotonic_now(), ready);
   log.flush();
   runner.run();

@@ -46,8 +46,9 @@ struct RunnerOptions {
   // Outbox::record_actions: log an action line per answered RS / forwarded
   // packet (-v). Drops are always logged.
   bool record_actions = false;
-  // Server only: read and send through an AF_PACKET ring on this interface
-  // (empty: the UDP sockets alone). See ServerRunner.
+  // Server and relay: read and send the Teredo datagrams through an
+  // AF_PACKET ring on this interface (empty: the UDP sockets alone). See
+  // ServerRunner and RelayRunner.
   std::string packet_ring;
 };
 
@@ -80,7 +81,6 @@ class ServerRunner {
  private:
   void on_readable(std::size_t index);
   void on_ring();
-  void send_through_ring(node::Time now);
   void flush(node::Time now);
 
   node::Server& server_;
@@ -101,6 +101,12 @@ class RelayRunner {
  public:
   // Binds the relay's UDP endpoint, then creates and configures the TUN
   // device (`tun`, routes included). Throws IoError naming the step.
+  //
+  // With options.packet_ring, as ServerRunner: the datagrams to the relay's
+  // endpoint (which must name a specific IPv4 address) are read from a
+  // PacketRing on that interface and the datagrams to Teredo peers leave
+  // through it; the UDP socket stays bound behind a drop-everything filter
+  // and sends what the ring cannot. The TUN side is unchanged.
   RelayRunner(node::Relay& relay, EventLog& log, SignalFd& signals, RunnerOptions options,
               const TunOptions& tun);
   // Relays until a signal arrives; returns its number. The TUN device and
@@ -110,9 +116,11 @@ class RelayRunner {
   [[nodiscard]] node::UdpEndpoint local() const noexcept { return socket_.local(); }
   [[nodiscard]] const TunDevice& tun() const noexcept { return *tun_; }
   [[nodiscard]] const RunnerStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const PacketRing* packet_ring() const noexcept { return ring_.get(); }
 
  private:
   void on_udp();
+  void on_ring();
   void on_tun();
   void on_timer();
   void flush(node::Time now);
@@ -123,6 +131,7 @@ class RelayRunner {
   RunnerOptions options_;
   EventLoop loop_;
   UdpSocket socket_;
+  std::unique_ptr<PacketRing> ring_;
   std::unique_ptr<TunDevice> tun_;
   TimerFd timer_;
   ReceiveBatch received_;
