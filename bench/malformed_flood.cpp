@@ -213,7 +213,10 @@ int main(int argc, char** argv) {
   double seconds = 120;
   std::uint64_t seed = 1;
   std::string reference_binary = TEREDO_REF_BIN;
+  bool packet_ring = false;
   app.add_option("--count", count, "Datagrams to send");
+  app.add_flag("--packet-ring", packet_ring,
+               "Run both daemons with --packet-ring eth0 (the AF_PACKET path parses the frames itself)");
   app.add_option("--seconds", seconds, "Stop after this long anyway");
   app.add_option("--seed", seed, "Mutation seed");
   app.add_option("--teredo-ref", reference_binary, "Path of teredo-ref");
@@ -227,8 +230,10 @@ int main(int argc, char** argv) {
     bool all_ok = true;
     {
       auto lab = Lab::up(teredo::netns::load_topology(std::string(TEREDO_SOURCE_DIR) + "/netns/topologies/server-only.json"));
-      const pid_t server = lab->spawn("server", {reference_binary, "server", "--primary", "203.0.113.1", "--secondary", "203.0.113.2"},
-                                      lab->run_dir() + "/teredo-ref.log");
+      std::vector<std::string> command = {reference_binary, "server", "--primary", "203.0.113.1", "--secondary",
+                                       "203.0.113.2"};
+      if (packet_ring) command.insert(command.end(), {"--packet-ring", "eth0"});
+      const pid_t server = lab->spawn("server", command, lab->run_dir() + "/teredo-ref.log");
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
       const int fd = udp_socket(*lab, "198.51.100.7", 40000);
       sockaddr_in to{};
@@ -244,9 +249,10 @@ int main(int argc, char** argv) {
       const long rss_after = rss_kib(server);
       const bool alive = teredo::netns::process_alive(server);
       const bool after_ok = alive && answered(fd, to, valid_rs(9), std::chrono::milliseconds(2000));
-      fmt::print("teredo-ref server: {} malformed datagrams in {:.1f} s ({:.0f}/s, seed {}); alive: {}; RSS {} KiB -> {} KiB; "
+      fmt::print("teredo-ref server{}: {} malformed datagrams in {:.1f} s ({:.0f}/s, seed {}); alive: {}; RSS {} KiB -> {} KiB; "
                  "valid RS answered before: {}, after: {}\n",
-                 sent, elapsed, static_cast<double>(sent) / elapsed, seed, alive ? "yes" : "NO", rss_before, rss_after,
+                 packet_ring ? " --packet-ring" : "", sent, elapsed, static_cast<double>(sent) / elapsed, seed,
+                 alive ? "yes" : "NO", rss_before, rss_after,
                  before_ok ? "yes" : "no", after_ok ? "yes" : "NO");
       close(fd);
       all_ok = all_ok && alive && after_ok;
@@ -254,9 +260,10 @@ int main(int argc, char** argv) {
     {
       auto topology = teredo::netns::load_topology(std::string(TEREDO_SOURCE_DIR) + "/netns/topologies/relay-bench.json");
       auto lab = Lab::up(topology);
-      const pid_t relay = lab->spawn("relay", {reference_binary, "relay", "--bind", "198.51.100.20:3545", "--interface",
-                                               lab->prefix() + "-tun"},
-                                     lab->run_dir() + "/teredo-ref-relay.log");
+      std::vector<std::string> command = {reference_binary, "relay", "--bind", "198.51.100.20:3545", "--interface",
+                                       lab->prefix() + "-tun"};
+      if (packet_ring) command.insert(command.end(), {"--packet-ring", "eth0"});
+      const pid_t relay = lab->spawn("relay", command, lab->run_dir() + "/teredo-ref-relay.log");
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
       const int client = udp_socket(*lab, "198.51.100.7", 40000);
       const int native = native_socket(*lab);
@@ -276,9 +283,10 @@ int main(int argc, char** argv) {
       while (recv(native, drain, sizeof drain, MSG_DONTWAIT) > 0) {
       }
       const bool after_ok = alive && relay_forwards(*lab, client, native);
-      fmt::print("teredo-ref relay:  {} malformed datagrams in {:.1f} s ({:.0f}/s, seed {}); alive: {}; RSS {} KiB -> {} KiB; "
+      fmt::print("teredo-ref relay{}:  {} malformed datagrams in {:.1f} s ({:.0f}/s, seed {}); alive: {}; RSS {} KiB -> {} KiB; "
                  "valid datagram forwarded before: {}, after: {}\n",
-                 sent, elapsed, static_cast<double>(sent) / elapsed, seed + 1, alive ? "yes" : "NO", rss_before, rss_after,
+                 packet_ring ? " --packet-ring" : "", sent, elapsed, static_cast<double>(sent) / elapsed, seed + 1,
+                 alive ? "yes" : "NO", rss_before, rss_after,
                  before_ok ? "yes" : "no", after_ok ? "yes" : "NO");
       close(client);
       close(native);
