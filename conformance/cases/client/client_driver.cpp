@@ -147,7 +147,7 @@ ByteVector ra_datagram(const RsSeen& rs, const RaPlan& plan, const Endpoint& ori
     auth.emplace();
     auth->nonce = parsed->authentication->nonce;
     if (plan.fault == RaFault::wrong_nonce) auth->nonce[0] ^= 0x01;
-    auth->confirmation = 0;
+    auth->confirmation = plan.confirmation;
     if (secure) {
       client_id.assign(parsed->authentication->client_id.begin(), parsed->authentication->client_id.end());
       auth->client_id = client_id;

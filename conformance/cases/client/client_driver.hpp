@@ -101,6 +101,7 @@ const char* describe(RaFault fault);
 struct RaPlan {
   RaFault fault = RaFault::none;
   std::optional<Endpoint> origin{};  // the mapping given (default: the RS's source as seen)
+  std::uint8_t confirmation = 0;     // secure RAs: the confirmation byte (non-zero: "get a new key", §5.2.2)
 };
 
 struct RsSeen {

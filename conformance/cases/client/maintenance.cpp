@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <thread>
 
@@ -258,6 +259,66 @@ void random_flags(CaseRun& run) {
   run.check("R5991-3.1-01", z_ok, "flag bit 1 (z, 0x4000) zero in every address", observed);
 }
 
+// R5991-4-01: Random1 and Random2 "MUST be generated ... as specified in
+// [RFC4086]" (cryptographically sound). No finite sample proves that; what a
+// sample can show is a generator that is not random at all: a stuck bit, a
+// counter, a repeated value, a skewed one. The IUT is started kStarts times
+// (each start a new address), and its 12 random bits are tested for those.
+void random_bits_statistics(CaseRun& run) {
+  const Timers t = timers(run);
+  constexpr int kStarts = 24;
+  constexpr auto kBudget = 150s;
+  std::vector<std::uint16_t> bits;  // flags & 0x3CFF of each start's address
+  std::string text;
+  const auto start = Clock::now();
+  for (int i = 0; i < kStarts && Clock::now() - start < kBudget; ++i) {
+    if (i > 0) run.restart_iut();
+    const auto a = wait_address(run, 3 * t.retry + 3000ms);
+    if (!a) break;
+    bits.push_back(static_cast<std::uint16_t>(flags_of(*a) & kFlagRandomMask));
+    text += fmt::format("{}{:04x}", text.empty() ? "" : " ", bits.back());
+  }
+  const std::size_t n = bits.size();
+  if (n < 12) {
+    run.inconclusive("R5991-4-01", fmt::format("only {} addresses from {} starts within {} s (at least 12 needed): {}",
+                                               n, kStarts, kBudget.count(), text));
+    return;
+  }
+  // Distinct values: 12 bits give 4096; among 24 samples a second collision
+  // has a probability under 0.3 %.
+  const std::size_t distinct = std::set<std::uint16_t>(bits.begin(), bits.end()).size();
+  // Every one of the 12 bit positions takes both values (a stuck bit: 2^-23).
+  std::vector<int> stuck;
+  int ones = 0;
+  for (int b = 0; b < 16; ++b) {
+    if (((kFlagRandomMask >> b) & 1) == 0) continue;
+    const auto set = static_cast<std::size_t>(std::count_if(bits.begin(), bits.end(), [b](std::uint16_t v) {
+      return ((v >> b) & 1) != 0;
+    }));
+    ones += static_cast<int>(set);
+    if (set == 0 || set == n) stuck.push_back(b);
+  }
+  // Monobit: the ones among 12n bits within 5 standard deviations of 6n.
+  const double mean = 6.0 * static_cast<double>(n), sigma = std::sqrt(3.0 * static_cast<double>(n));
+  const bool balanced = std::abs(ones - mean) <= 5 * sigma;
+  // A counter: the same step between every two consecutive values.
+  bool counter = true;
+  for (std::size_t i = 2; i < n; ++i) {
+    if (static_cast<std::uint16_t>(bits[i] - bits[i - 1]) != static_cast<std::uint16_t>(bits[1] - bits[0])) {
+      counter = false;
+    }
+  }
+  std::string stuck_text;
+  for (const int b : stuck) stuck_text += fmt::format("{}0x{:04x}", stuck_text.empty() ? "" : " ", 1u << b);
+  run.check("R5991-4-01", distinct + 1 >= n && stuck.empty() && balanced && !counter,
+            "random bits that look random over the starts: at most one repeated value, no stuck bit, ones within "
+            "5 sigma of half, not a counter (a cryptographically sound generator passes; this cannot prove one)",
+            fmt::format("{} starts, flags & 0x3CFF: {}; {} distinct; stuck bits: {}; {} ones of {} (expected {:.0f} "
+                        "+- {:.0f}); {}",
+                        n, text, distinct, stuck.empty() ? "none" : stuck_text, ones, 12 * n, mean, 5 * sigma,
+                        counter ? "a constant step between values (a counter)" : "no constant step"));
+}
+
 void invalid_ra_during_maintenance(CaseRun& run) {
   PlayedServer& server = played_server(run);
   const Timers t = timers(run);
@@ -419,6 +480,22 @@ TEREDO_CASE({
     .topology = kTopology,
     .captures = client_captures(),
     .body = rebind,
+    .before_iut = open_played_server,
+});
+
+TEREDO_CASE({
+    .id = "client.rfc5991.random-bits-statistics",
+    .title = "RFC 5991 §4: the random flag bits pass basic randomness checks over 24 starts",
+    .description = "The IUT is started 24 times (at most 150 s); after each start the adapter's address probe "
+                   "gives its Teredo address, whose flags carry 12 random bits (Random1 0x3C00, Random2 0x00FF).",
+    .judgement = "At most one repeated 12-bit value, every bit position both 0 and 1, the ones within 5 sigma of "
+                 "half, and no constant step between consecutive values. A generator that fails is not "
+                 "cryptographically sound; one that passes may still not be (recorded in the expectation).",
+    .role = "client",
+    .requirements = {"R5991-4-01"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = random_bits_statistics,
     .before_iut = open_played_server,
 });
 

@@ -478,6 +478,36 @@ void link_local_identifier(CaseRun& run) {
             {lan(rs->frame)});
 }
 
+// §5.2.2: "a non-zero value of the confirmation byte ... signals the client
+// that it should obtain a new key": the RA is still a valid one (its HMAC
+// covers the byte); how the client gets the new key is out of band.
+void secure_confirmation(CaseRun& run) {
+  PlayedServer& server = played_server(run);
+  server.set_default(RaPlan{.confirmation = 1});
+  const Timers t = timers(run);
+  const auto timeout = 3 * t.retry + 3000ms;
+  const auto address = wait_address(run, timeout);
+  const auto rs = server.seen();
+  const std::size_t answered = static_cast<std::size_t>(
+      std::count_if(rs.begin(), rs.end(), [](const RsSeen& r) { return r.answered; }));
+  Capture& lan_capture = run.capture("lan");
+  const auto ras = all_seen(run, ra_to_iut(lan_capture));
+  const std::vector<FrameRef> frames = lan_frames({ras.empty() ? 0 : ras.front().frame});
+  if (answered == 0) {
+    run.inconclusive("R4380-5.2.2-03", fmt::format("no RS answered within {}", ms_text(timeout)));
+    return;
+  }
+  run.check("R4380-5.2.2-03", address.has_value(),
+            "an RA with confirmation 1 and a valid HMAC-SHA1 accepted (the byte asks for a new key, which the "
+            "client obtains out of band; it does not void the RA)",
+            address ? fmt::format("qualified as {} after {} RA(s) with confirmation 1 (first at lan frame {}); any "
+                                  "re-keying happens out of band",
+                                  to_string(*address), answered, ras.empty() ? 0 : ras.front().frame)
+                    : fmt::format("{} RA(s) with confirmation 1 answered, no address within {}", answered,
+                                  ms_text(timeout)),
+            frames);
+}
+
 }  // namespace
 
 TEREDO_CASE({
@@ -726,6 +756,22 @@ TEREDO_CASE({
     .captures = client_captures(),
     .body = [](CaseRun& run) { ra_probes(run, kMappingProbes); },
     .before_iut = [](CaseRun& run) { open_with_probes(run, kMappingProbes); },
+});
+
+TEREDO_CASE({
+    .id = "client.qualification.secure-confirmation-rekey",
+    .title = "Secure qualification: an RA whose confirmation byte asks for a new key is still accepted",
+    .description = "The IUT runs with secure qualification. Every RS is answered with a correctly signed RA whose "
+                   "confirmation byte is 1 (RFC 4380 §5.2.2: the client should obtain a new key).",
+    .judgement = "The IUT qualifies (the byte does not void a validly signed RA); the re-keying itself happens out "
+                 "of band and is recorded as such. No RS answered at all: inconclusive.",
+    .role = "client",
+    .requirements = {"R4380-5.2.2-03"},
+    .capabilities = {"secure_qualification"},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = secure_confirmation,
+    .before_iut = open_secure_played_server,
 });
 
 TEREDO_CASE({
