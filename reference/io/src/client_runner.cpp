@@ -105,8 +105,7 @@ ClientRunner::ClientRunner(node::ClientConfig config, EventLog& log, SignalFd& s
     join_discovery_group(*discovery_, socket_.local().address);
   }
   if (config.peers.hash_key == node::SipKey{}) config.peers.hash_key = random_sip_key();  // §7.3.3
-  config_ = with_local(std::move(config), socket_.local(), secondary);
-  client_ = std::make_unique<node::Client>(config_);
+  client_ = std::make_unique<node::Client>(with_local(std::move(config), socket_.local(), secondary));
   tun_ = std::make_unique<TunDevice>(options_.tun);
 
   loop_.add(socket_.fd(), [this](std::uint32_t) { on_udp(socket_, Port::service); });
@@ -132,31 +131,37 @@ int ClientRunner::run() {
 }
 
 void ClientRunner::apply_sunset(node::Time now) {
+  if (!options_.sunset) {
+    if (!started()) client_->start(now, outbox_);
+    flush(now);
+    return;
+  }
+  sunset_timer_.arm(now + std::chrono::seconds(1));
   std::optional<wire::Ipv6Address> native;
-  if (options_.sunset) {
-    try {
-      const auto addresses = global_ipv6_addresses(tun_->name());
-      if (!addresses.empty()) native = addresses.front();
-    } catch (const IoError& e) {
-      log_.line(now, std::string("io sunset_check_failed: ") + e.what());  // nothing known: keep things as they are
-      native = in_sunset_ ? std::optional<wire::Ipv6Address>(wire::Ipv6Address{}) : std::nullopt;
-    }
+  try {
+    const auto addresses = global_ipv6_addresses(tun_->name());
+    if (!addresses.empty()) native = addresses.front();
+  } catch (const IoError& e) {
+    // Nothing known: an idle client stays idle, a running one runs.
+    log_.line(now, std::string("io sunset_check_failed: ") + e.what());
+    if (in_sunset_) return;
   }
   if (native && !in_sunset_) {
     // R4380-5.5-01: IPv6 by other means: no Teredo client here.
     log_.line(now, "client sunset native IPv6 " + wire::to_string(*native) + ": not a Teredo client (RFC 4380 5.5)");
-    if (started_) client_ = std::make_unique<node::Client>(config_);  // idle: its address leaves the TUN
-    started_ = false;
+    if (started()) idle_client();  // its address leaves the TUN
     in_sunset_ = true;
-  } else if (!native && !started_ && !global_ipv4_) {
+  } else if (!native && !started() && !global_ipv4_) {
     if (in_sunset_) log_.line(now, "client sunset over: no native IPv6 left, qualifying");
     in_sunset_ = false;
     client_->start(now, outbox_);
-    started_ = true;
   }
   flush(now);
-  if (options_.sunset) sunset_timer_.arm(now + std::chrono::seconds(1));
 }
+
+bool ClientRunner::started() const noexcept { return client_->state() != node::QualificationState::starting; }
+
+void ClientRunner::idle_client() { client_ = std::make_unique<node::Client>(client_->config()); }
 
 void ClientRunner::on_sunset_timer() {
   if (!sunset_timer_.consume()) return;
@@ -206,18 +211,17 @@ void ClientRunner::flush(node::Time now) {
     loop_.remove(secondary_->fd());
     secondary_.reset();
   }
-  if (options_.sunset && started_ && client_->mapped() && client_->mapped() != checked_mapping_) {
+  if (options_.sunset && client_->mapped() && client_->mapped() != checked_mapping_) {
     checked_mapping_ = client_->mapped();  // once per mapping: the check costs system calls
     // §5.5: "nodes that have a global IPv4 address SHOULD obtain connectivity
     // through the 6to4 service rather than through the Teredo service". The
     // server seeing our own interface address means no NAT is in the way:
     // the address is ours and global. Idle for good (until restarted).
-    const auto own = local_ipv4_address(config_.local.address, config_.server);
+    const auto own = local_ipv4_address(client_->config().local.address, client_->config().server);
     if (own && *own == client_->mapped()->address) {
       log_.line(now, "client sunset global IPv4 " + wire::to_string(*own) +
                          " (no NAT): 6to4, not Teredo (RFC 4380 5.5)");
-      client_ = std::make_unique<node::Client>(config_);
-      started_ = false;
+      idle_client();
       global_ipv4_ = true;
     }
   }

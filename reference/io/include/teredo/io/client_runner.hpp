@@ -86,6 +86,9 @@ class ClientRunner {
   void on_sunset_timer();
   // Starts or idles the client as §5.5 asks for the host as it is now.
   void apply_sunset(node::Time now);
+  [[nodiscard]] bool started() const noexcept;  // client_->start() was called
+  // Replaces the client by a fresh one, not started: its address leaves the TUN.
+  void idle_client();
 
   EventLog& log_;
   SignalFd& signals_;
@@ -96,10 +99,8 @@ class ClientRunner {
   std::unique_ptr<UdpSocket> secondary_;
   std::unique_ptr<TunDevice> tun_;
   std::unique_ptr<node::Client> client_;
-  node::ClientConfig config_;  // as the client was built (for a fresh one after a sunset)
-  bool started_ = false;       // client_->start() was called
-  bool in_sunset_ = false;     // native IPv6 seen, the client idle
-  bool global_ipv4_ = false;   // qualification showed our own global IPv4: idle for good
+  bool in_sunset_ = false;    // native IPv6 seen, the client idle
+  bool global_ipv4_ = false;  // qualification showed our own global IPv4: idle for good
   std::optional<node::UdpEndpoint> checked_mapping_;  // the mapping last compared with our own address
   TimerFd timer_;
   TimerFd sunset_timer_;
