@@ -388,6 +388,36 @@ const Probes kLengthOptionProbes = {{RaFault::truncated, "R2461-6.1.2-05"},
 const Probes kPortProbes = {{RaFault::wrong_source_port, "R4380-5.2.1-03"}};
 const Probes kMappingProbes = {{RaFault::private_origin, "R4380-4-04"}};
 
+// An RA-probe case: the played server listens before the IUT starts and
+// answers its first RSs with `probes`' faulty RAs, then with valid ones (the
+// control); ra_probes judges each. The requirements are the probes'.
+CaseSpec ra_probe_case(std::string id, std::string title, std::string description, const Probes& probes,
+                       std::string judgement = {}, std::optional<std::string> nat_profile = std::nullopt) {
+  std::vector<std::string> requirements;
+  for (const auto& probe : probes) {
+    if (std::find(requirements.begin(), requirements.end(), probe.second) == requirements.end()) {
+      requirements.push_back(probe.second);
+    }
+  }
+  if (judgement.empty()) {
+    judgement = probes.size() == 1 ? "After the faulty RA the IUT repeats its RS to the primary and has no address; "
+                                     "after the valid one it qualifies."
+                                   : "After each faulty RA the IUT repeats its RS to the primary and has no address; "
+                                     "after the valid one it qualifies.";
+  }
+  return {.id = std::move(id),
+          .title = std::move(title),
+          .description = std::move(description),
+          .judgement = std::move(judgement),
+          .role = "client",
+          .requirements = std::move(requirements),
+          .topology = kTopology,
+          .nat_profile = std::move(nat_profile),
+          .captures = client_captures(),
+          .body = [&probes](CaseRun& run) { ra_probes(run, probes); },
+          .before_iut = [&probes](CaseRun& run) { open_with_probes(run, probes); }};
+}
+
 void secure_qualification(CaseRun& run) {
   ra_probes(run, kSecureProbes);
   // The RSs: authentication with the client id, a 20-byte HMAC-SHA1 that
@@ -587,176 +617,82 @@ TEREDO_CASE({
         },
 });
 
-TEREDO_CASE({
-    .id = "client.ra.wrong-nonce-ignored",
-    .title = "An RA with another nonce, or without the authentication encapsulation, is discarded",
-    .description = "The first RS is answered with an RA whose nonce has one bit flipped, the second with an RA "
-                   "without authentication encapsulation, the next with a valid RA (the control).",
-    .judgement = "After each faulty RA the IUT repeats its RS to the primary and has no address; after the valid "
-                 "one it qualifies.",
-    .role = "client",
-    .requirements = {"R4380-5.2.2-02"},
-    .topology = kTopology,
-    .captures = client_captures(),
-    .body = [](CaseRun& run) {
-      ra_probes(run, kNonceProbes);
-    },
-    .before_iut = [](CaseRun& run) { open_with_probes(run, kNonceProbes); },
-});
+static const CaseRegistrar kWrongNonceIgnoredCase(ra_probe_case(
+    "client.ra.wrong-nonce-ignored",
+    "An RA with another nonce, or without the authentication encapsulation, is discarded",
+    "The first RS is answered with an RA whose nonce has one bit flipped, the second with an RA without "
+    "authentication encapsulation, the next with a valid RA (the control).",
+    kNonceProbes));
 
-TEREDO_CASE({
-    .id = "client.ra.no-origin-ignored",
-    .title = "An RA without origin indication, or not addressed to the RS's source, is discarded",
-    .description = "The first RS is answered with an RA without origin indication, the second with an RA to "
-                   "fe80::1234, the next with a valid RA (the control).",
-    .judgement = "After each faulty RA the IUT repeats its RS to the primary and has no address; after the valid "
-                 "one it qualifies.",
-    .role = "client",
-    .requirements = {"R4380-5.2.1-03"},
-    .topology = kTopology,
-    .captures = client_captures(),
-    .body = [](CaseRun& run) {
-      ra_probes(run, kOriginProbes);
-    },
-    .before_iut = [](CaseRun& run) { open_with_probes(run, kOriginProbes); },
-});
+static const CaseRegistrar kNoOriginIgnoredCase(ra_probe_case(
+    "client.ra.no-origin-ignored",
+    "An RA without origin indication, or not addressed to the RS's source, is discarded",
+    "The first RS is answered with an RA without origin indication, the second with an RA to fe80::1234, the "
+    "next with a valid RA (the control).",
+    kOriginProbes));
 
-TEREDO_CASE({
-    .id = "client.ra.two-prefixes-ignored",
-    .title = "An RA with two Prefix Information options, or none, is discarded",
-    .description = "The first RS is answered with an RA carrying two Prefix Information options, the second with "
-                   "one carrying none, the next with a valid RA (the control).",
-    .judgement = "After each faulty RA the IUT repeats its RS to the primary and has no address; after the valid "
-                 "one it qualifies.",
-    .role = "client",
-    .requirements = {"R4380-5.2.1-03"},
-    .topology = kTopology,
-    .captures = client_captures(),
-    .body = [](CaseRun& run) {
-      ra_probes(run, kPrefixCountProbes);
-    },
-    .before_iut = [](CaseRun& run) { open_with_probes(run, kPrefixCountProbes); },
-});
+static const CaseRegistrar kTwoPrefixesIgnoredCase(ra_probe_case(
+    "client.ra.two-prefixes-ignored",
+    "An RA with two Prefix Information options, or none, is discarded",
+    "The first RS is answered with an RA carrying two Prefix Information options, the second with one carrying "
+    "none, the next with a valid RA (the control).",
+    kPrefixCountProbes));
 
-TEREDO_CASE({
-    .id = "client.ra.non-teredo-prefix-ignored",
-    .title = "An RA advertising a prefix other than 2001:0:<server IPv4>::/64 is discarded",
-    .description = "The first RS is answered with an RA advertising 2001:db8::/64, the second with one advertising "
-                   "2001:0:c633:6409::/64 (another server's), the next with a valid RA (the control).",
-    .judgement = "After each faulty RA the IUT repeats its RS to the primary and has no address; after the valid "
-                 "one it qualifies.",
-    .role = "client",
-    .requirements = {"R4380-5.2.1-04"},
-    .topology = kTopology,
-    .captures = client_captures(),
-    .body = [](CaseRun& run) {
-      ra_probes(run, kPrefixProbes);
-    },
-    .before_iut = [](CaseRun& run) { open_with_probes(run, kPrefixProbes); },
-});
+static const CaseRegistrar kNonTeredoPrefixIgnoredCase(ra_probe_case(
+    "client.ra.non-teredo-prefix-ignored",
+    "An RA advertising a prefix other than 2001:0:<server IPv4>::/64 is discarded",
+    "The first RS is answered with an RA advertising 2001:db8::/64, the second with one advertising "
+    "2001:0:c633:6409::/64 (another server's), the next with a valid RA (the control).",
+    kPrefixProbes));
 
-TEREDO_CASE({
-    .id = "client.ra.rfc2461-global-source",
-    .title = "RFC 2461 §6.1.2: an RA whose IPv6 source is not link-local is discarded",
-    .description = "The first RS is answered with an RA from 2001:db8:1::2, the next with a valid RA (the control).",
-    .judgement = "After the faulty RA the IUT repeats its RS to the primary and has no address; after the valid "
-                 "one it qualifies.",
-    .role = "client",
-    .requirements = {"R2461-6.1.2-01"},
-    .topology = kTopology,
-    .captures = client_captures(),
-    .body = [](CaseRun& run) { ra_probes(run, kSourceProbes); },
-    .before_iut = [](CaseRun& run) { open_with_probes(run, kSourceProbes); },
-});
+static const CaseRegistrar kRfc2461GlobalSourceCase(ra_probe_case(
+    "client.ra.rfc2461-global-source",
+    "RFC 2461 §6.1.2: an RA whose IPv6 source is not link-local is discarded",
+    "The first RS is answered with an RA from 2001:db8:1::2, the next with a valid RA (the control).",
+    kSourceProbes));
 
-TEREDO_CASE({
-    .id = "client.ra.rfc2461-hop-limit",
-    .title = "RFC 2461 §6.1.2: an RA with hop limit 64 is discarded",
-    .description = "The first RS is answered with an RA of hop limit 64, the next with a valid RA (the control).",
-    .judgement = "After the faulty RA the IUT repeats its RS to the primary and has no address; after the valid "
-                 "one it qualifies.",
-    .role = "client",
-    .requirements = {"R2461-6.1.2-02"},
-    .topology = kTopology,
-    .captures = client_captures(),
-    .body = [](CaseRun& run) { ra_probes(run, kHopProbes); },
-    .before_iut = [](CaseRun& run) { open_with_probes(run, kHopProbes); },
-});
+static const CaseRegistrar kRfc2461HopLimitCase(ra_probe_case(
+    "client.ra.rfc2461-hop-limit",
+    "RFC 2461 §6.1.2: an RA with hop limit 64 is discarded",
+    "The first RS is answered with an RA of hop limit 64, the next with a valid RA (the control).",
+    kHopProbes));
 
-TEREDO_CASE({
-    .id = "client.ra.rfc2461-bad-checksum",
-    .title = "RFC 2461 §6.1.2: an RA with an invalid ICMPv6 checksum is discarded",
-    .description = "The first RS is answered with an RA whose ICMPv6 checksum is corrupted, the next with a valid RA (the control).",
-    .judgement = "After the faulty RA the IUT repeats its RS to the primary and has no address; after the valid "
-                 "one it qualifies.",
-    .role = "client",
-    .requirements = {"R2461-6.1.2-03"},
-    .topology = kTopology,
-    .captures = client_captures(),
-    .body = [](CaseRun& run) { ra_probes(run, kChecksumProbes); },
-    .before_iut = [](CaseRun& run) { open_with_probes(run, kChecksumProbes); },
-});
+static const CaseRegistrar kRfc2461BadChecksumCase(ra_probe_case(
+    "client.ra.rfc2461-bad-checksum",
+    "RFC 2461 §6.1.2: an RA with an invalid ICMPv6 checksum is discarded",
+    "The first RS is answered with an RA whose ICMPv6 checksum is corrupted, the next with a valid RA (the "
+    "control).",
+    kChecksumProbes));
 
-TEREDO_CASE({
-    .id = "client.ra.rfc2461-code",
-    .title = "RFC 2461 §6.1.2: an RA with ICMPv6 code 1 is discarded",
-    .description = "The first RS is answered with an RA of code 1 (checksum valid), the next with a valid RA (the control).",
-    .judgement = "After the faulty RA the IUT repeats its RS to the primary and has no address; after the valid "
-                 "one it qualifies.",
-    .role = "client",
-    .requirements = {"R2461-6.1.2-04"},
-    .topology = kTopology,
-    .captures = client_captures(),
-    .body = [](CaseRun& run) { ra_probes(run, kCodeProbes); },
-    .before_iut = [](CaseRun& run) { open_with_probes(run, kCodeProbes); },
-});
+static const CaseRegistrar kRfc2461CodeCase(ra_probe_case(
+    "client.ra.rfc2461-code",
+    "RFC 2461 §6.1.2: an RA with ICMPv6 code 1 is discarded",
+    "The first RS is answered with an RA of code 1 (checksum valid), the next with a valid RA (the control).",
+    kCodeProbes));
 
-TEREDO_CASE({
-    .id = "client.ra.rfc2461-length-and-zero-option",
-    .title = "RFC 2461 §6.1.2: a truncated RA, or one with a zero-length option, is discarded",
-    .description = "The first RS is answered with an ICMPv6 RA of 12 octets, the second with an RA carrying an ND "
-                   "option of length 0, the next with a valid RA (the control).",
-    .judgement = "After each faulty RA the IUT repeats its RS to the primary and has no address; after the valid "
-                 "one it qualifies.",
-    .role = "client",
-    .requirements = {"R2461-6.1.2-05", "R2461-6.1.2-06"},
-    .topology = kTopology,
-    .captures = client_captures(),
-    .body = [](CaseRun& run) {
-      ra_probes(run, kLengthOptionProbes);
-    },
-    .before_iut = [](CaseRun& run) { open_with_probes(run, kLengthOptionProbes); },
-});
+static const CaseRegistrar kRfc2461LengthAndZeroOptionCase(ra_probe_case(
+    "client.ra.rfc2461-length-and-zero-option",
+    "RFC 2461 §6.1.2: a truncated RA, or one with a zero-length option, is discarded",
+    "The first RS is answered with an ICMPv6 RA of 12 octets, the second with an RA carrying an ND option of "
+    "length 0, the next with a valid RA (the control).",
+    kLengthOptionProbes));
 
-TEREDO_CASE({
-    .id = "client.ra.wrong-source-port-ignored",
-    .title = "An RA from the server's address but another UDP port is discarded",
-    .description = "NAT profile full-cone (so the NAT lets it in). The first RS is answered with a valid RA sent "
-                   "from 203.0.113.1:3545, the next with a valid RA from port 3544 (the control).",
-    .judgement = "After the RA from port 3545 the IUT repeats its RS and has no address; after the valid one it "
-                 "qualifies.",
-    .role = "client",
-    .requirements = {"R4380-5.2.1-03"},
-    .topology = kTopology,
-    .nat_profile = std::string("full-cone"),
-    .captures = client_captures(),
-    .body = [](CaseRun& run) { ra_probes(run, kPortProbes); },
-    .before_iut = [](CaseRun& run) { open_with_probes(run, kPortProbes); },
-});
+static const CaseRegistrar kWrongSourcePortIgnoredCase(ra_probe_case(
+    "client.ra.wrong-source-port-ignored",
+    "An RA from the server's address but another UDP port is discarded",
+    "NAT profile full-cone (so the NAT lets it in). The first RS is answered with a valid RA sent from "
+    "203.0.113.1:3545, the next with a valid RA from port 3544 (the control).",
+    kPortProbes,
+    "After the RA from port 3545 the IUT repeats its RS and has no address; after the valid one it qualifies.",
+    std::string("full-cone")));
 
-TEREDO_CASE({
-    .id = "client.ra.non-global-mapping-ignored",
-    .title = "An RA whose origin indication is not a global IPv4 address is discarded",
-    .description = "The first RS is answered with an RA whose origin indication is 10.1.2.3:40000 (a Teredo "
-                   "address embedding it would not be global), the next with a valid RA (the control).",
-    .judgement = "After the faulty RA the IUT repeats its RS and has no address; after the valid one it qualifies.",
-    .role = "client",
-    .requirements = {"R4380-4-04"},
-    .topology = kTopology,
-    .captures = client_captures(),
-    .body = [](CaseRun& run) { ra_probes(run, kMappingProbes); },
-    .before_iut = [](CaseRun& run) { open_with_probes(run, kMappingProbes); },
-});
+static const CaseRegistrar kNonGlobalMappingIgnoredCase(ra_probe_case(
+    "client.ra.non-global-mapping-ignored",
+    "An RA whose origin indication is not a global IPv4 address is discarded",
+    "The first RS is answered with an RA whose origin indication is 10.1.2.3:40000 (a Teredo address embedding "
+    "it would not be global), the next with a valid RA (the control).",
+    kMappingProbes,
+    "After the faulty RA the IUT repeats its RS and has no address; after the valid one it qualifies."));
 
 TEREDO_CASE({
     .id = "client.qualification.secure-confirmation-rekey",
