@@ -62,6 +62,10 @@ std::vector<VantagePoint> client_captures() { return {{"lan", "client", "eth0"},
 
 std::string ms_text(std::chrono::milliseconds d) { return fmt::format("{} ms", d.count()); }
 
+std::chrono::milliseconds since(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(b - a);
+}
+
 Timers timers(const CaseRun& run) {
   Timers t;
   t.retry = timer(run, "qualification_retry", t.retry);

@@ -52,6 +52,8 @@ inline constexpr std::uint16_t kAppPort = 7000;  // the UDP port of the played a
 std::vector<VantagePoint> client_captures();
 
 std::string ms_text(std::chrono::milliseconds d);
+// The time from `a` to `b` in whole milliseconds (capture times, timers).
+std::chrono::milliseconds since(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b);
 
 // The adapter's timers (milliseconds), RFC values when not declared.
 struct Timers {

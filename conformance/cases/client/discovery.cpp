@@ -283,7 +283,7 @@ void discovery_interval(CaseRun& run) {
               bubbles.empty() ? std::vector<FrameRef>{} : std::vector<FrameRef>{lan(bubbles.front().frame)});
     return;
   }
-  const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(bubbles[1].at - bubbles[0].at);
+  const auto gap = since(bubbles[0].at, bubbles[1].at);
   const auto tolerance = 200ms + min / 50;
   run.check(reqs[0], gap >= min - tolerance && gap <= t.discovery_max + tolerance,
             fmt::format("the next discovery bubble after a uniformly drawn {}-{} (+-{})", ms_text(min),

@@ -27,10 +27,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-milliseconds since(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration_cast<milliseconds>(b - a);
-}
-
 // A datagram the IUT sent from local UDP port `port`.
 FrameMatch iut_from_port(const Capture& capture, std::uint16_t port) {
   const LinkType link = capture.link_type();

@@ -18,10 +18,6 @@ using namespace teredo::wire;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-std::chrono::milliseconds since(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(b - a);
-}
-
 // The IUT's RSs in the lan capture after frame `after`.
 std::vector<Seen> rs_after(CaseRun& run, std::uint64_t after) {
   return all_seen(run, iut_rs(run.capture("lan")), after);

@@ -247,7 +247,7 @@ void retries_and_timeout(CaseRun& run) {
     frames.push_back(lan(rss[i].frame));
     any_cone |= rs_cone(rss[i]);
     if (i == 0) continue;
-    const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(rss[i].at - rss[i - 1].at);
+    const auto gap = since(rss[i - 1].at, rss[i].at);
     gaps += fmt::format("{}{} ms", gaps.empty() ? "" : ", ", gap.count());
     if (gap < low || gap > high) spacing_ok = false;
   }

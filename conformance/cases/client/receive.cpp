@@ -280,11 +280,11 @@ void native_echo_test(CaseRun& run) {
     const auto echo = parse_echo(*icmp);
     shortest = std::min<std::size_t>(shortest, echo ? echo->data.size() : 0);
     if (i == 0) continue;
-    const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(tests[i].at - tests[i - 1].at);
+    const auto gap = since(tests[i - 1].at, tests[i].at);
     gaps += fmt::format("{}{} ms", gaps.empty() ? "" : ", ", gap.count());
     if (gap < t.echo * 9 / 10 - 20ms) spacing = false;
   }
-  const auto first_delay = std::chrono::duration_cast<std::chrono::milliseconds>(tests.front().at - sent_at);
+  const auto first_delay = since(sent_at, tests.front().at);
   const std::string observed =
       fmt::format("{} echo test(s) to 203.0.113.1:3544 (first {} ms after the packet: {}), gaps {}; the "
                   "application's packet before any reply: {}",
@@ -455,7 +455,7 @@ void new_entry_bubble(CaseRun& run) {
                                                   ms_text(t.bubble + 1500ms)));
     return;
   }
-  const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(bubble->at - arrived->at);
+  const auto gap = since(arrived->at, bubble->at);
   const auto hold_off = t.bubble * 9 / 10 - 20ms;
   run.check(reqs[0], gap < hold_off,
             fmt::format("the new entry starts with last transmission 30 s ago and no bubbles: a bubble toward the "

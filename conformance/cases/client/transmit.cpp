@@ -74,7 +74,7 @@ void bubbles_and_queue(CaseRun& run) {
             case5, lan_frames({indirect ? indirect->frame : 0, direct ? direct->frame : 0,
                                early_data.empty() ? 0 : early_data.front().frame}));
   if (first) {
-    const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(first->at - sent_at);
+    const auto delay = since(sent_at, first->at);
     run.check("R4380-5.2.6-01", delay <= 500ms,
               "the first bubble for a peer without entry sent at once (its entry starts with last transmission "
               "30 s ago), within 500 ms of the application's packet",
@@ -295,7 +295,7 @@ void bubble_budget(CaseRun& run) {
     for (std::size_t i = 0; i < list->size(); ++i) {
       frames.push_back(lan((*list)[i].frame));
       if (i == 0) continue;
-      const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>((*list)[i].at - (*list)[i - 1].at);
+      const auto gap = since((*list)[i - 1].at, (*list)[i].at);
       gaps += fmt::format("{}{} {} ms (lan {}->{})", gaps.empty() ? "" : ", ", list == &indirect ? "indirect" : "direct",
                           gap.count(), (*list)[i - 1].frame, (*list)[i].frame);
       if (gap < min_gap) gaps_ok = false;
