@@ -64,14 +64,7 @@ bool ipv4_header_checksum_ok(wire::Bytes header) noexcept {
 // RFC 768: pseudo-header + UDP header + data; a zero field means the sender
 // computed none, which IPv4 allows.
 bool udp_checksum_ok(wire::Ipv4Address source, wire::Ipv4Address destination, wire::Bytes segment) noexcept {
-  if (be16(segment.data() + 6) == 0) return true;
-  wire::ChecksumAccumulator sum;
-  sum.add_u32(source.value);
-  sum.add_u32(destination.value);
-  sum.add_u16(wire::kNextHeaderUdp);
-  sum.add_u16(static_cast<std::uint16_t>(segment.size()));
-  sum.add(segment);
-  return sum.finish() == 0;
+  return be16(segment.data() + 6) == 0 || wire::udp_ipv4_checksum(source, destination, segment) == 0;
 }
 
 }  // namespace

@@ -222,6 +222,16 @@ void put32(std::uint8_t* p, std::uint32_t v) noexcept {
 }
 }  // namespace
 
+std::uint16_t udp_ipv4_checksum(Ipv4Address source, Ipv4Address destination, Bytes segment) noexcept {
+  ChecksumAccumulator sum;
+  sum.add_u32(source.value);
+  sum.add_u32(destination.value);
+  sum.add_u16(kNextHeaderUdp);
+  sum.add_u16(static_cast<std::uint16_t>(segment.size()));
+  sum.add(segment);
+  return sum.finish();
+}
+
 std::size_t write_ipv4_udp(std::span<std::uint8_t> out, const Ipv4UdpEndpoints& e, Bytes udp_payload) noexcept {
   if (udp_payload.size() > 0xFFFF - kIpv4UdpHeadersSize) return 0;
   const std::size_t total = kIpv4UdpHeadersSize + udp_payload.size();
@@ -247,13 +257,7 @@ std::size_t write_ipv4_udp(std::span<std::uint8_t> out, const Ipv4UdpEndpoints& 
   put16(udp + 4, udp_length);
   put16(udp + 6, 0);
   if (!udp_payload.empty()) std::memcpy(udp + 8, udp_payload.data(), udp_payload.size());
-  ChecksumAccumulator udp_sum;  // RFC 768 pseudo-header
-  udp_sum.add_u32(e.source.value);
-  udp_sum.add_u32(e.destination.value);
-  udp_sum.add_u16(kNextHeaderUdp);
-  udp_sum.add_u16(udp_length);
-  udp_sum.add(Bytes(udp, udp_length));
-  std::uint16_t checksum = udp_sum.finish();
+  std::uint16_t checksum = udp_ipv4_checksum(e.source, e.destination, Bytes(udp, udp_length));
   if (checksum == 0) checksum = 0xFFFF;  // 0 means "no checksum" in UDP over IPv4
   put16(udp + 6, checksum);
   return total;

@@ -58,6 +58,12 @@ struct Ipv4UdpEndpoints {
   std::uint16_t identification = 0;
 };
 ByteVector build_ipv4_udp(const Ipv4UdpEndpoints& endpoints, Bytes udp_payload);
+
+// RFC 768: the sum over the IPv4 pseudo-header and `segment` (UDP header and
+// data, its length from segment.size()). Over a segment whose checksum field
+// is 0 it is the value to put there; over a received segment it is 0 when the
+// checksum is right.
+std::uint16_t udp_ipv4_checksum(Ipv4Address source, Ipv4Address destination, Bytes segment) noexcept;
 ByteVector build_ethernet_ipv4_udp(const Ipv4UdpEndpoints& endpoints, Bytes udp_payload);
 
 // The same frames written in place (the one place their layout lives; the
