@@ -1,5 +1,7 @@
 #include "engine/case.hpp"
 
+#include "teredo/reports/gate.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -26,6 +28,17 @@ const char* to_string(Verdict v) {
     case Verdict::flaky: return "flaky";
   }
   return "error";
+}
+
+Verdict combine_attempts(const std::vector<Verdict>& attempts) {
+  std::vector<std::string> names;
+  for (const Verdict v : attempts) names.emplace_back(to_string(v));
+  const std::string combined = reports::combine_attempt_verdicts(names);
+  for (const Verdict v : {Verdict::pass, Verdict::fail, Verdict::warn, Verdict::not_applicable, Verdict::inconclusive,
+                          Verdict::flaky}) {
+    if (combined == to_string(v)) return v;
+  }
+  return Verdict::error;
 }
 
 CaseRun::CaseRun(const CaseSpec& spec, const Catalog& catalog, netns::Lab& lab, const Adapter& adapter,
@@ -115,6 +128,17 @@ void CaseRun::info(std::string text) {
 void CaseRun::warn_note(std::string text) {
   const auto t = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_);
   messages_.push_back({t.count(), "warn", std::move(text), {}});
+}
+
+void CaseRun::iut_died(std::string how) {
+  Assertion a;
+  a.level = Level::must;
+  a.outcome = "fail";
+  a.expected = "the IUT runs until the case ends";
+  a.observed = how;
+  a.message = "the IUT died during the case: " + how;
+  a.code = "iut_died";
+  assertions_.push_back(std::move(a));
 }
 
 Verdict CaseRun::verdict() const {

@@ -60,6 +60,14 @@ struct CaseRegistrar {
 enum class Verdict { pass, fail, warn, not_applicable, inconclusive, error, flaky };
 const char* to_string(Verdict v);  // "pass", "not-applicable", ...
 
+// The final verdict of a case from the verdicts of its attempts, in order
+// (conformance/JUDGING.md, "Attempts"): a fail on any attempt is final, never
+// downgraded by a later attempt; `flaky` only when the IUT varied (a warn on
+// one attempt, a pass on another); an attempt that ended in a harness error
+// says nothing about the IUT and is left out, so `error` only when every
+// attempt was one.
+Verdict combine_attempts(const std::vector<Verdict>& attempts);
+
 struct FrameRef {
   std::string capture;  // file name relative to the case's evidence dir
   std::uint64_t frame = 0;
@@ -105,6 +113,11 @@ class CaseRun {
   void inconclusive(const std::string& requirement, std::string why);
   void info(std::string text);
   void warn_note(std::string text);
+  // The IUT process exited or was killed while the case ran
+  // (conformance/JUDGING.md, "The IUT died"): the case fails with code
+  // iut_died whatever else it judged. `how` gives the exit status or signal.
+  // This rule is the harness's, not a requirement's: the assertion cites none.
+  void iut_died(std::string how);
 
   [[nodiscard]] const std::vector<Assertion>& assertions() const noexcept { return assertions_; }
   [[nodiscard]] const std::vector<Message>& messages() const noexcept { return messages_; }

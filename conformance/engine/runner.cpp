@@ -1,5 +1,6 @@
 #include "engine/runner.hpp"
 
+#include "engine/capabilities.hpp"
 #include "teredo/reports/gate.hpp"
 
 #include <fnmatch.h>
@@ -43,6 +44,11 @@ std::string file_sha256(const std::string& path) {
   return hex;
 }
 
+// TODO(merge): the exit status or signal, from iut_adapter's reaping.
+std::string describe_exit(const IutProcess& iut) {
+  return fmt::format("the IUT process (pid {}) is no longer running", iut.pid);
+}
+
 struct AttemptResult {
   Verdict verdict = Verdict::error;
   double duration_ms = 0;
@@ -79,6 +85,7 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
                                                          evidence_dir + "/" + v.name + ".pcap"));
     }
     IutProcess iut;
+    bool died = false;
     CaseRun run(spec, catalog, *lab, adapter, captures, seed);
     try {
       // The first capability of the case that has a launch variant picks it.
@@ -97,6 +104,11 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
       };
       launch();
       run.set_iut_restarter([&] {
+        // A restart the case asks for must not hide a death before it.
+        if (!netns::process_alive(iut.pid)) {
+          died = true;
+          run.iut_died(describe_exit(iut));
+        }
         stop_iut(iut);
         iut = IutProcess{};
         launch();
@@ -111,11 +123,15 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
       run.info(std::string("harness error: ") + e.what());
       result.verdict = Verdict::error;
     }
-    if (iut.pid > 0) {
-      const bool alive = netns::process_alive(iut.pid);
-      if (!alive) run.warn_note("the IUT was not running at the end of the case");
-      stop_iut(iut);
+    // An IUT that died during the case has failed it, whatever the body
+    // judged or threw (JUDGING.md, "The IUT died"): a control barrier it
+    // could not answer, a socket error it caused, an inconclusive silence.
+    if (iut.pid > 0 && !died && !netns::process_alive(iut.pid)) {
+      died = true;
+      run.iut_died(describe_exit(iut));
     }
+    if (died) result.verdict = Verdict::fail;
+    if (iut.pid > 0) stop_iut(iut);
     for (auto& [name, capture] : captures) {
       capture->stop();
       pcaps.push_back({{"path", evidence_rel + "/" + name + ".pcap"},
@@ -141,7 +157,8 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
 json assertion_json(const Assertion& a) {
   json frames = json::array();
   for (const auto& f : a.frames) frames.push_back({{"capture", f.capture}, {"frame", f.frame}});
-  return {{"requirement", a.requirement}, {"level", to_string(a.level)}, {"outcome", a.outcome},
+  // The harness's own rules (an IUT that died) cite no requirement.
+  return {{"requirement", a.requirement.empty() ? json(nullptr) : json(a.requirement)}, {"level", to_string(a.level)}, {"outcome", a.outcome},
           {"expected", a.expected},       {"observed", a.observed},      {"message", a.message},
           {"code", a.code.empty() ? json(nullptr) : json(a.code)},       {"frames", frames}};
 }
@@ -183,15 +200,32 @@ json run_case(const CaseSpec& spec, const Adapter& adapter, const Catalog& catal
   for (const auto& cap : spec.capabilities) {
     if (!adapter.has(cap)) missing.push_back(cap);
   }
-  if (!missing.empty()) {
-    std::string list;
-    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-    c["verdict"] = "not-applicable";
+  // not-applicable only for what the RFC makes optional (JUDGING.md §6,
+  // engine/capabilities.hpp); a missing launch form is inconclusive, a
+  // missing behaviour the RFC requires a fail.
+  const MissingCapabilities absent = judge_missing_capabilities(missing);
+  if (absent.outcome != MissingCapabilities::Outcome::run) {
+    json assertions = json::array();
+    const char* verdict = "not-applicable";
+    if (absent.outcome == MissingCapabilities::Outcome::inconclusive) verdict = "inconclusive";
+    if (absent.outcome == MissingCapabilities::Outcome::fail) {
+      verdict = "fail";
+      const Requirement* r = catalog.find(absent.requirement);
+      assertions.push_back({{"requirement", absent.requirement},
+                            {"level", to_string(r ? r->level : Level::must)},
+                            {"outcome", "fail"},
+                            {"expected", "the adapter declares how to use it"},
+                            {"observed", absent.reason},
+                            {"message", absent.reason},
+                            {"code", "required_capability_undeclared"},
+                            {"frames", json::array()}});
+    }
+    c["verdict"] = verdict;
     c["duration_ms"] = 0;
     c["attempts"] = json::array();
-    c["assertions"] = json::array();
-    c["messages"] = json::array({{{"t_ms", 0}, {"level", "info"},
-                                  {"text", "the adapter does not declare: " + list}, {"code", nullptr}}});
+    c["assertions"] = assertions;
+    c["messages"] = json::array({{{"t_ms", 0}, {"level", "info"}, {"text", absent.reason},
+                                  {"code", "capability_undeclared"}}});
     c["evidence"] = {{"dir", nullptr}, {"pcaps", json::array()}, {"logs", json::array()}};
     return c;
   }
@@ -205,13 +239,15 @@ json run_case(const CaseSpec& spec, const Adapter& adapter, const Catalog& catal
                         {"verdict", to_string(results.back().verdict)},
                         {"duration_ms", static_cast<std::int64_t>(results.back().duration_ms)},
                         {"seed", results.back().seed}});
+    // Only a warn (the IUT may vary: flaky) or a harness error (the harness
+    // may do better) is worth another attempt. A fail is final: no later
+    // attempt may downgrade it (JUDGING.md, "Attempts").
     const Verdict v = results.back().verdict;
-    if (v == Verdict::pass || v == Verdict::not_applicable || v == Verdict::inconclusive) break;
+    if (v != Verdict::warn && v != Verdict::error) break;
   }
-  // A real non-conformance fails every attempt (ANCHORS.md §4.6): a pass
-  // after a failed attempt makes the case flaky, never a silent pass.
-  Verdict final = results.back().verdict;
-  if (final == Verdict::pass && results.size() > 1) final = Verdict::flaky;
+  std::vector<Verdict> verdicts;
+  for (const auto& r : results) verdicts.push_back(r.verdict);
+  const Verdict final = combine_attempts(verdicts);
   const AttemptResult& last = results.back();
   double total_ms = 0;
   for (const auto& r : results) total_ms += r.duration_ms;

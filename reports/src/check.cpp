@@ -214,16 +214,16 @@ void check_attempts(Checker& ck, const json& c, const std::string& path, const s
     ck.need(a, ap, "seed", Kind::count);
   }
   if (verdict.empty()) return;
-  if (verdict == "flaky") {
-    const bool earlier_bad =
-        verdicts.size() >= 2 && std::any_of(verdicts.begin(), verdicts.end() - 1, [](const std::string& x) { return x != "pass"; });
-    if (verdicts.size() < 2 || verdicts.back() != "pass" || !earlier_bad) {
-      ck.add(path + ".attempts", "a flaky case has at least two attempts, the last one pass and an earlier one not");
+  if (verdicts.empty()) {
+    // Judged without running: a capability the adapter does not declare
+    // (not-applicable, inconclusive, or a fail on a required one).
+    if (verdict != "not-applicable" && verdict != "inconclusive" && verdict != "fail") {
+      ck.add(path + ".attempts", "empty, but only a case judged without running (not-applicable, inconclusive, fail) "
+                                 "may have no attempt");
     }
-  } else if (verdicts.empty()) {
-    if (verdict != "not-applicable") ck.add(path + ".attempts", "empty, but only a not-applicable case may have no attempt");
-  } else if (verdicts.back() != verdict) {
-    ck.add(path + ".attempts", "the last attempt's verdict \"" + verdicts.back() + "\" differs from the case's \"" + verdict + "\"");
+  } else if (const std::string combined = combine_attempt_verdicts(verdicts); combined != verdict) {
+    ck.add(path + ".attempts", "the attempts combine to \"" + combined + "\" (JUDGING.md §5), not the case's \"" +
+                                   verdict + "\"");
   }
 }
 
@@ -298,7 +298,7 @@ void check_case(Checker& ck, const json& c, const std::string& path, const json*
         ck.add(ap, "must be an object");
         continue;
       }
-      ck.need(a, ap, "requirement", Kind::string);
+      ck.need(a, ap, "requirement", Kind::nullable_string);  // null: a harness rule (JUDGING.md)
       ck.need_enum(a, ap, "level", detail::kLevels);
       ck.need_enum(a, ap, "outcome", kOutcomes);
       ck.need(a, ap, "expected", Kind::nullable_string);

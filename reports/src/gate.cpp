@@ -43,4 +43,19 @@ int cases_exit_code(const nlohmann::json& report) {
   return code;
 }
 
+std::string combine_attempt_verdicts(const std::vector<std::string>& attempts) {
+  const auto any = [&](const char* v) {
+    for (const auto& a : attempts) {
+      if (a == v) return true;
+    }
+    return false;
+  };
+  if (any("fail")) return "fail";
+  if (any("warn")) return any("pass") ? "flaky" : "warn";
+  if (any("pass")) return "pass";
+  if (any("inconclusive")) return "inconclusive";
+  if (any("not-applicable")) return "not-applicable";
+  return "error";
+}
+
 }  // namespace teredo::reports

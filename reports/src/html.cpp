@@ -16,6 +16,7 @@ using nlohmann::json;
 using detail::array;
 using detail::field;
 using detail::integer;
+using detail::requirement_label;
 using detail::text;
 
 std::string h(std::string_view s) { return detail::html_escape(s); }
@@ -323,7 +324,7 @@ std::string render_case_details(const json& c, const json& requirements) {
     x += "<h4>Assertions</h4>\n<table class=\"assertions\">\n<thead><tr><th>Outcome</th><th>Requirement</th><th>Expected</th>"
          "<th>Observed</th><th>Message</th><th>Frames</th></tr></thead>\n<tbody>\n";
     for (const json& a : assertions) {
-      x += "<tr class=\"o-" + h(text(a, "outcome")) + "\"><td>" + badge(text(a, "outcome")) + "</td><td>" + code(text(a, "requirement")) +
+      x += "<tr class=\"o-" + h(text(a, "outcome")) + "\"><td>" + badge(text(a, "outcome")) + "</td><td>" + code(requirement_label(a)) +
            "<br><span class=\"muted\">" + h(text(a, "level")) + "</span></td>";
       for (const char* key : {"expected", "observed"}) {
         x += field(a, key).is_null() ? std::string("<td class=\"muted\">—</td>") : "<td><pre>" + h(text(a, key)) + "</pre></td>";

@@ -14,6 +14,7 @@ using nlohmann::json;
 using detail::array;
 using detail::field;
 using detail::integer;
+using detail::requirement_label;
 using detail::text;
 
 std::string attr(std::string_view s) { return detail::xml_escape(s, true); }
@@ -47,7 +48,7 @@ std::string frames_text(const json& assertion) {
 
 // One assertion, as lines of text.
 std::string assertion_text(const json& a) {
-  std::string out = "[" + text(a, "outcome") + "] " + text(a, "requirement") + " " + text(a, "level");
+  std::string out = "[" + text(a, "outcome") + "] " + requirement_label(a) + " " + text(a, "level");
   const std::string message = text(a, "message");
   if (!message.empty()) out += ": " + message;
   out += "\n";
@@ -64,7 +65,7 @@ std::string assertion_text(const json& a) {
 std::string reason(const json& c, std::string_view outcome) {
   for (const json& a : array(c, "assertions")) {
     if (text(a, "outcome") != outcome) continue;
-    std::string out = text(a, "requirement") + " " + text(a, "level") + ": ";
+    std::string out = requirement_label(a) + " " + text(a, "level") + ": ";
     const std::string message = text(a, "message");
     if (!message.empty()) return out + message;
     return out + "expected " + text(a, "expected") + ", observed " + text(a, "observed");
@@ -233,8 +234,8 @@ std::string render_case(const json& c, bool strict, Counts& n, std::set<std::str
            "</stackTrace>\n";
       x += std::string(kIndent) + "</" + element + ">\n";
     }
-    preface = "FLAKY: passed on the last of " + std::to_string(attempts.size()) + " attempts (" + history +
-              "); a real non-conformance fails every attempt.\n";
+    preface = "FLAKY: the IUT varied over " + std::to_string(attempts.size()) + " attempts (" + history +
+              "): a SHOULD met on one attempt, not on another (a MUST failed on any attempt would be a fail).\n";
   }
   x += std::string(kIndent) + "<system-out>" + body(system_out(c, preface)) + "</system-out>\n";
   x += "  </testcase>\n";

@@ -239,6 +239,11 @@ std::string text(const json& value) {
 
 std::string text(const json& object, std::string_view key) { return text(field(object, key)); }
 
+std::string requirement_label(const json& assertion) {
+  const json& id = field(assertion, "requirement");
+  return id.is_null() ? std::string("harness rule") : text(id);
+}
+
 std::int64_t integer(const json& object, std::string_view key, std::int64_t fallback) {
   const json& value = field(object, key);
   if (value.is_number_integer()) return value.get<std::int64_t>();

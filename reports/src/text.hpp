@@ -58,6 +58,9 @@ const json& array(const json& object, std::string_view key);  // empty array whe
 // or absent as "".
 std::string text(const json& object, std::string_view key);
 std::string text(const json& value);
+// An assertion's requirement ID, or "harness rule" for the harness's own
+// rules (requirement null, e.g. code iut_died).
+std::string requirement_label(const json& assertion);
 std::int64_t integer(const json& object, std::string_view key, std::int64_t fallback = 0);
 std::vector<std::string> strings(const json& object, std::string_view key);
 

@@ -73,8 +73,14 @@ TEST(ReportCheck, NamesEachProblem) {
       {"covered_by unknown case", [](json& r) { r["requirements"]["R4380-5.3.2-02"]["covered_by"].push_back("no.such.case"); }, "not a case of the report"},
       {"flaky, one attempt", [](json& r) {
          for (json& c : r["cases"]) if (c["case_id"] == kFlakyCase) c["attempts"].erase(0);
-       }, "a flaky case has at least two attempts"},
-      {"last attempt differs", [](json& r) { r["cases"][0]["attempts"][0]["verdict"] = "fail"; }, "the last attempt's verdict"},
+       }, "the attempts combine to \"pass\""},
+      {"attempt differs", [](json& r) { r["cases"][0]["attempts"][0]["verdict"] = "fail"; }, "the attempts combine to \"fail\""},
+      {"a MUST fail downgraded to flaky", [](json& r) {
+         for (json& c : r["cases"]) if (c["case_id"] == kFlakyCase) c["attempts"][0]["verdict"] = "fail";
+       }, "the attempts combine to \"fail\" (JUDGING.md §5), not the case's \"flaky\""},
+      {"a harness error counted as flaky", [](json& r) {
+         for (json& c : r["cases"]) if (c["case_id"] == kFlakyCase) c["attempts"][0]["verdict"] = "error";
+       }, "the attempts combine to \"pass\""},
       {"attempt numbering", [](json& r) {
          for (json& c : r["cases"]) if (c["case_id"] == kFlakyCase) c["attempts"][1]["n"] = 3;
        }, "attempts are numbered"},

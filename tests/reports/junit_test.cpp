@@ -194,16 +194,16 @@ TEST(ReportJunit, FlakyIsAPassWithFlakyFailures) {
   const std::string flaky = std::string("//testcase[@name='") + kFlakyCase + "']";
   EXPECT_EQ(f.count(flaky + "/failure | " + flaky + "/error | " + flaky + "/skipped"), 0);
   EXPECT_EQ(f.count(flaky + "/flakyFailure"), 1);
-  EXPECT_EQ(f.xpath("string(" + flaky + "/flakyFailure/@message)"), "attempt 1 of 2: fail");
-  EXPECT_EQ(f.xpath("string(" + flaky + "/flakyFailure/@type)"), "MUST");
+  EXPECT_EQ(f.xpath("string(" + flaky + "/flakyFailure/@message)"), "attempt 1 of 2: warn");
+  EXPECT_EQ(f.xpath("string(" + flaky + "/flakyFailure/@type)"), "SHOULD");
   EXPECT_NE(f.xpath("string(" + flaky + "/flakyFailure/stackTrace)").find("with seed 17"), std::string::npos);
-  EXPECT_NE(f.xpath("string(" + flaky + "/system-out)").find("FLAKY: passed on the last of 2 attempts (attempt 1 fail, attempt 2 pass)"),
+  EXPECT_NE(f.xpath("string(" + flaky + "/system-out)").find("FLAKY: the IUT varied over 2 attempts (attempt 1 warn, attempt 2 pass)"),
             std::string::npos);
-  // Three attempts, two failing (one a harness error): one element per failed attempt.
+  // Three attempts, a warn and a harness error: one element per attempt that did not pass.
   json report = make_report();
   for (json& c : report["cases"]) {
     if (c["case_id"] != kFlakyCase) continue;
-    c["attempts"] = json::array({{{"n", 1}, {"verdict", "fail"}, {"duration_ms", 10}, {"seed", 1}},
+    c["attempts"] = json::array({{{"n", 1}, {"verdict", "warn"}, {"duration_ms", 10}, {"seed", 1}},
                                  {{"n", 2}, {"verdict", "error"}, {"duration_ms", 10}, {"seed", 2}},
                                  {{"n", 3}, {"verdict", "pass"}, {"duration_ms", 10}, {"seed", 3}}});
   }

@@ -35,4 +35,12 @@ std::vector<std::string> blocking_cases(const nlohmann::json& report);
 // cases (a bad adapter, a lab that could not be built).
 int cases_exit_code(const nlohmann::json& report);
 
+// The final verdict of a case from its attempts' verdicts, in order
+// (conformance/JUDGING.md §5): a fail on any attempt is final; "flaky" only
+// when the IUT varied (a warn and a pass); an "error" attempt (a harness
+// fault) is left out, so "error" only when every attempt was one; else
+// warn, pass, inconclusive, not-applicable. The engine decides with it and
+// check_report() verifies reports with it.
+std::string combine_attempt_verdicts(const std::vector<std::string>& attempts);
+
 }  // namespace teredo::reports

@@ -1,0 +1,78 @@
+#include "engine/capabilities.hpp"
+
+#include <algorithm>
+
+namespace teredo::conformance {
+
+const std::vector<CapabilityInfo>& capability_table() {
+  static const std::vector<CapabilityInfo> table = {
+      {"secure_qualification", CapabilityKind::optional_feature,
+       "RFC 4380 §5.2.2: \"The client may be required to perform secured qualification\"; a server that does not "
+       "require it serves every client",
+       {}},
+      {"server_relay", CapabilityKind::optional_feature,
+       "RFC 4380 §5.3.3: a server may also forward to native IPv6 (act as a relay); a plain server need not", {}},
+      {"host_specific_relay", CapabilityKind::optional_feature,
+       "RFC 4380 §5.4: \"a minimal Teredo relay may serve just a local host\"", {}},
+      {"local_discovery", CapabilityKind::optional_feature,
+       "RFC 4380 §5.2.8: \"Optional Local Client Discovery Procedure\"", {}},
+      {"interval_determination", CapabilityKind::optional_feature,
+       "RFC 4380 §5.2.7: \"Optional Refresh Interval Determination Procedure\"", {}},
+      {"default_timers", CapabilityKind::launch_form,
+       "a launch with every protocol timer at its RFC default (no time scaling), for the cases that time a default",
+       {}},
+      // §5.2.10: "The implementers of Teredo functions in hosts must make sure
+      // that the value of the service port can be explicitly provisioned".
+      {"configurable_service_port", CapabilityKind::required,
+       "RFC 4380 §5.2.10: \"implementers ... must make sure that the value of the service port can be explicitly "
+       "provisioned\"; the adapter's service_port launch is how it is provisioned",
+       "R4380-5.2.10-01"},
+      // §5.2.9 says a client "should" run the test: a SHOULD, not an option.
+      // Kept so that adapters that declare it stay valid; cases never need it.
+      {"direct_connectivity_test", CapabilityKind::required,
+       "RFC 4380 §5.2.9: the client \"should check whether a valid peer entry already exists\" and test first; a "
+       "SHOULD is judged, never declared away",
+       {}},
+  };
+  return table;
+}
+
+const CapabilityInfo* find_capability(std::string_view name) {
+  const auto& table = capability_table();
+  const auto it = std::find_if(table.begin(), table.end(), [&](const CapabilityInfo& c) { return c.name == name; });
+  return it == table.end() ? nullptr : &*it;
+}
+
+MissingCapabilities judge_missing_capabilities(const std::vector<std::string>& missing) {
+  MissingCapabilities out;
+  std::string optional, launch, required;
+  std::string requirement;
+  const auto append = [](std::string& list, const std::string& name) { list += (list.empty() ? "" : ", ") + name; };
+  for (const auto& name : missing) {
+    const CapabilityInfo* c = find_capability(name);
+    if (c == nullptr || c->kind == CapabilityKind::launch_form) {
+      append(launch, name);
+    } else if (c->kind == CapabilityKind::optional_feature) {
+      append(optional, name);
+    } else if (!c->requirement.empty()) {
+      append(required, name);
+      if (requirement.empty()) requirement = std::string(c->requirement);
+    }
+  }
+  // An optional feature the IUT does not offer makes the case moot, whatever
+  // else is missing.
+  if (!optional.empty()) {
+    out.outcome = MissingCapabilities::Outcome::not_applicable;
+    out.reason = "the adapter does not declare: " + optional + " (optional in the RFC)";
+  } else if (!required.empty()) {
+    out.outcome = MissingCapabilities::Outcome::fail;
+    out.reason = "the adapter declares no way to use " + required + ", which the RFC requires";
+    out.requirement = requirement;
+  } else if (!launch.empty()) {
+    out.outcome = MissingCapabilities::Outcome::inconclusive;
+    out.reason = "the adapter gives no launch for " + launch + ": the lab cannot reach the state this case judges";
+  }
+  return out;
+}
+
+}  // namespace teredo::conformance

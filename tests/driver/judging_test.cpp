@@ -1,0 +1,84 @@
+// The judging rules of conformance/JUDGING.md against deliberately broken
+// IUTs (tests/driver/iuts): a gate that passes a crashing IUT is worse than
+// no gate.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+
+#include "conform_process.hpp"
+
+namespace {
+
+using nlohmann::json;
+
+class Judging : public teredo::testing::ConformProcessTest {
+ protected:
+  // An adapter for tests/driver/iuts/crashing_server.py in `mode`.
+  std::string crashing_server_adapter(const std::string& mode) const {
+    const std::string path = (dir_ / ("crashing-server-" + mode + ".json")).string();
+    const json adapter = {
+        {"name", "crashing-server-" + mode},
+        {"roles",
+         {{"server",
+           {{"command",
+             {"python3", std::string(TEREDO_SOURCE_DIR) + "/tests/driver/iuts/crashing_server.py", "--crash-on", mode,
+              "{server_v4}", "{server_v4_secondary}"}},
+            {"ready", {{"kind", "log-line"}, {"pattern", "crashing_server ready"}, {"timeout_ms", 20000}}}}}}}};
+    std::ofstream(path) << adapter.dump(2);
+    return path;
+  }
+  static bool has_iut_died(const json& c) {
+    for (const auto& a : c["assertions"]) {
+      if (a["code"] == "iut_died" && a["outcome"] == "fail" && a["requirement"].is_null()) return true;
+    }
+    return false;
+  }
+};
+
+// The first row: a server that segfaults on its first datagram
+// passed the gate with exit 0 (25 pass, 24 inconclusive). Every server case
+// sends it a datagram, so every case that ran must fail on iut_died.
+TEST_F(Judging, IutThatSegfaultsOnItsFirstDatagramFailsTheGate) {
+  const int code = run({"run", "--iut", crashing_server_adapter("first"), "--role", "server", "--retries", "0",
+                        "--jobs", "3", "--out", out()});
+  EXPECT_EQ(code, 1) << err();
+  const json r = report();
+  int ran = 0;
+  for (const auto& c : r["cases"]) {
+    if (c["verdict"] == "not-applicable") continue;
+    ++ran;
+    EXPECT_EQ(c["verdict"], "fail") << c["case_id"];
+    EXPECT_TRUE(has_iut_died(c)) << c["case_id"] << ": " << c["assertions"].dump();
+  }
+  EXPECT_GT(ran, 40);
+  EXPECT_EQ(r["gate"]["result"], "fail");
+  const std::string junit = file_text(dir_ / "out" / "junit.xml");
+  EXPECT_NE(junit.find("the IUT died during the case"), std::string::npos);
+  EXPECT_NE(junit.find("failures=\"" + std::to_string(ran) + "\""), std::string::npos) << junit.substr(0, 400);
+}
+
+// The last judging row: a server that crashes only on a truncated
+// authentication encapsulation got "inconclusive" for that case and the run
+// exited 0. The same IUT without the crash stays alive and is not blamed for
+// dying: the rule looks at the process, not at the silence.
+TEST_F(Judging, IutThatSegfaultsOnlyOnATruncatedAuthEncapsulationFailsThatCase) {
+  const int code = run({"run", "--iut", crashing_server_adapter("truncated-auth"), "--cases",
+                        "server.hardening.truncated-auth", "--retries", "0", "--out", out()});
+  EXPECT_EQ(code, 1) << err();
+  const json r = report();
+  ASSERT_EQ(r["cases"].size(), 1u);
+  EXPECT_EQ(r["cases"][0]["verdict"], "fail");
+  EXPECT_TRUE(has_iut_died(r["cases"][0])) << r["cases"][0]["assertions"].dump();
+  const std::string log = file_text(dir_ / "out" / r["cases"][0]["evidence"]["logs"][0]["path"].get<std::string>());
+  EXPECT_NE(log.find("datagram of"), std::string::npos) << "the IUT saw the truncated encapsulation";
+
+  std::filesystem::remove_all(dir_ / "out");
+  run({"run", "--iut", crashing_server_adapter("never"), "--cases", "server.hardening.truncated-auth", "--retries",
+       "0", "--out", out()});
+  const json alive = report();
+  ASSERT_EQ(alive["cases"].size(), 1u);
+  EXPECT_FALSE(has_iut_died(alive["cases"][0])) << alive["cases"][0].dump();
+}
+
+}  // namespace
