@@ -1,6 +1,7 @@
 #include "engine/runner.hpp"
 
 #include "engine/capabilities.hpp"
+#include "engine/iut_watch.hpp"
 #include "teredo/reports/gate.hpp"
 
 #include <fnmatch.h>
@@ -47,6 +48,14 @@ std::string file_sha256(const std::string& path) {
 // TODO(merge): the exit status or signal, from iut_adapter's reaping.
 std::string describe_exit(const IutProcess& iut) {
   return fmt::format("the IUT process (pid {}) is no longer running", iut.pid);
+}
+
+// How the IUT died, if it did: its main process ended, or a process of its
+// tree did (a supervisor restarting a crashed worker keeps the main PID).
+std::optional<std::string> iut_death(const IutProcess& iut, const std::vector<ProcessIdentity>& processes) {
+  if (iut.pid <= 0) return std::nullopt;
+  if (!netns::process_alive(iut.pid)) return describe_exit(iut);
+  return lost_process(processes);
 }
 
 struct AttemptResult {
@@ -97,17 +106,19 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
         }
       }
       if (spec.before_iut) spec.before_iut(run);
+      std::vector<ProcessIdentity> iut_processes;
       const auto launch = [&] {
         iut = start_iut(adapter, spec.role, *lab, iut_host(spec.role), lab_placeholders(*lab), variant);
+        iut_processes = process_tree(iut.pid);
         run.info(fmt::format("{} {} started in {} (pid {})", adapter.name, spec.role, lab->netns(iut_host(spec.role)),
                              iut.pid));
       };
       launch();
       run.set_iut_restarter([&] {
         // A restart the case asks for must not hide a death before it.
-        if (!netns::process_alive(iut.pid)) {
+        if (const auto death = iut_death(iut, iut_processes); death && !died) {
           died = true;
-          run.iut_died(describe_exit(iut));
+          run.iut_died(*death);
         }
         stop_iut(iut);
         iut = IutProcess{};
@@ -116,6 +127,13 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
       spec.body(run);
       run.fixture.reset();
       result.verdict = run.verdict();
+      // An IUT that died during the case has failed it, whatever the body
+      // judged (JUDGING.md §1): a control barrier it could not answer, an
+      // inconclusive silence.
+      if (const auto death = iut_death(iut, iut_processes); death && !died) {
+        died = true;
+        run.iut_died(*death);
+      }
     } catch (const AdapterError& e) {
       run.info(std::string("harness error: ") + e.what());
       result.verdict = Verdict::error;
@@ -123,9 +141,7 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
       run.info(std::string("harness error: ") + e.what());
       result.verdict = Verdict::error;
     }
-    // An IUT that died during the case has failed it, whatever the body
-    // judged or threw (JUDGING.md, "The IUT died"): a control barrier it
-    // could not answer, a socket error it caused, an inconclusive silence.
+    // ... or threw: a socket error the death caused is not the harness's.
     if (iut.pid > 0 && !died && !netns::process_alive(iut.pid)) {
       died = true;
       run.iut_died(describe_exit(iut));

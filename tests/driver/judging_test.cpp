@@ -15,15 +15,19 @@ using nlohmann::json;
 class Judging : public teredo::testing::ConformProcessTest {
  protected:
   // An adapter for tests/driver/iuts/crashing_server.py in `mode`.
-  std::string crashing_server_adapter(const std::string& mode) const {
-    const std::string path = (dir_ / ("crashing-server-" + mode + ".json")).string();
+  std::string crashing_server_adapter(const std::string& mode, bool supervise = false) const {
+    const std::string name = "crashing-server-" + mode + (supervise ? "-supervised" : "");
+    const std::string path = (dir_ / (name + ".json")).string();
+    json command = {"python3", std::string(TEREDO_SOURCE_DIR) + "/tests/driver/iuts/crashing_server.py", "--crash-on",
+                    mode};
+    if (supervise) command.push_back("--supervise");
+    command.push_back("{server_v4}");
+    command.push_back("{server_v4_secondary}");
     const json adapter = {
-        {"name", "crashing-server-" + mode},
+        {"name", name},
         {"roles",
          {{"server",
-           {{"command",
-             {"python3", std::string(TEREDO_SOURCE_DIR) + "/tests/driver/iuts/crashing_server.py", "--crash-on", mode,
-              "{server_v4}", "{server_v4_secondary}"}},
+           {{"command", command},
             {"ready", {{"kind", "log-line"}, {"pattern", "crashing_server ready"}, {"timeout_ms", 20000}}}}}}}};
     std::ofstream(path) << adapter.dump(2);
     return path;
@@ -79,6 +83,24 @@ TEST_F(Judging, IutThatSegfaultsOnlyOnATruncatedAuthEncapsulationFailsThatCase) 
   const json alive = report();
   ASSERT_EQ(alive["cases"].size(), 1u);
   EXPECT_FALSE(has_iut_died(alive["cases"][0])) << alive["cases"][0].dump();
+}
+
+// Debian's miredo-server restarts a worker that crashed ("Child 1990
+// killed by signal 11", then "Starting..."): its main PID lives on. A worker
+// that dies is a death of the IUT all the same.
+TEST_F(Judging, AWorkerCrashHiddenByASupervisorStillFailsTheCase) {
+  const int code = run({"run", "--iut", crashing_server_adapter("first", true), "--cases", "server.rs.reply-from-primary",
+                        "--retries", "0", "--out", out()});
+  EXPECT_EQ(code, 1) << err();
+  const json r = report();
+  ASSERT_EQ(r["cases"].size(), 1u);
+  EXPECT_EQ(r["cases"][0]["verdict"], "fail");
+  ASSERT_TRUE(has_iut_died(r["cases"][0])) << r["cases"][0]["assertions"].dump();
+  bool named = false;
+  for (const auto& a : r["cases"][0]["assertions"]) {
+    if (a["code"] == "iut_died") named = a["observed"].get<std::string>().find("lived on") != std::string::npos;
+  }
+  EXPECT_TRUE(named) << "the report names the worker that died and the supervisor that lived on";
 }
 
 }  // namespace
