@@ -110,13 +110,14 @@ void CaseRun::check(const std::string& requirement, bool ok, std::string expecte
   assertions_.push_back(std::move(a));
 }
 
-void CaseRun::inconclusive(const std::string& requirement, std::string why) {
+void CaseRun::inconclusive(const std::string& requirement, std::string why, std::string code) {
   const Requirement* r = catalog_.find(requirement);
   Assertion a;
   a.requirement = requirement;
   a.level = r ? r->level : Level::must;
   a.outcome = "inconclusive";
   a.message = std::move(why);
+  a.code = std::move(code);
   assertions_.push_back(std::move(a));
 }
 

@@ -110,7 +110,7 @@ class CaseRun {
   void check(const std::string& requirement, bool ok, std::string expected, std::string observed,
              std::vector<FrameRef> frames = {}, std::string message = {}, std::string code = {});
   // The lab could not reach the state to judge `requirement`.
-  void inconclusive(const std::string& requirement, std::string why);
+  void inconclusive(const std::string& requirement, std::string why, std::string code = {});
   void info(std::string text);
   void warn_note(std::string text);
   // The IUT process exited or was killed while the case ran

@@ -23,8 +23,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::chrono::milliseconds kOwnFrameTimeout{200};
-
 std::chrono::milliseconds timer(const CaseRun& run, const char* name, std::chrono::milliseconds fallback) {
   const auto& t = run.adapter().timers_ms;
   const auto it = t.find(name);
@@ -59,12 +57,6 @@ void fix_icmpv6_checksum(ByteVector& packet) {
 }  // namespace
 
 std::vector<VantagePoint> client_captures() { return {{"lan", "client", "eth0"}, {"inet", "server", "eth0"}}; }
-
-std::string ms_text(std::chrono::milliseconds d) { return fmt::format("{} ms", d.count()); }
-
-std::chrono::milliseconds since(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(b - a);
-}
 
 Timers timers(const CaseRun& run) {
   Timers t;
@@ -107,12 +99,12 @@ const char* describe(RaFault fault) {
 }
 
 ByteVector ra_datagram(const RsSeen& rs, const RaPlan& plan, const Endpoint& origin_endpoint, bool secure) {
-  const auto parsed = parse_datagram(rs.payload);
+  const auto parsed = kit::parse_teredo_payload(rs.payload);
   if (!parsed) throw std::runtime_error("ra_datagram: the RS does not parse");
   const Ipv6Address source =
-      plan.fault == RaFault::global_source ? server::ipv6("2001:db8:1::2") : server::server_link_local(kServer);
+      plan.fault == RaFault::global_source ? kit::ipv6("2001:db8:1::2") : kit::server_link_local(kServer);
   const Ipv6Address destination =
-      plan.fault == RaFault::wrong_destination ? server::ipv6("fe80::1234") : parsed->ipv6.header.source;
+      plan.fault == RaFault::wrong_destination ? kit::ipv6("fe80::1234") : parsed->ipv6.header.source;
   const std::uint8_t hop_limit = plan.fault == RaFault::hop_limit_64 ? 64 : 255;
   ByteVector ra;
   if (plan.fault == RaFault::truncated) {
@@ -121,9 +113,9 @@ ByteVector ra_datagram(const RsSeen& rs, const RaPlan& plan, const Endpoint& ori
     ByteVector options;
     PrefixInformation prefix;
     prefix.flags = 0x40;
-    prefix.prefix = teredo_prefix(server::ipv4(kServer));
-    if (plan.fault == RaFault::foreign_prefix) prefix.prefix = server::ipv6("2001:db8::");
-    if (plan.fault == RaFault::other_server_prefix) prefix.prefix = teredo_prefix(server::ipv4(kRelay));
+    prefix.prefix = teredo_prefix(kit::ipv4(kServer));
+    if (plan.fault == RaFault::foreign_prefix) prefix.prefix = kit::ipv6("2001:db8::");
+    if (plan.fault == RaFault::other_server_prefix) prefix.prefix = teredo_prefix(kit::ipv4(kRelay));
     if (plan.fault != RaFault::no_prefix) append_prefix_information_option(options, prefix);
     if (plan.fault == RaFault::two_prefixes) append_prefix_information_option(options, prefix);
     append_mtu_option(options, 1280);
@@ -140,7 +132,7 @@ ByteVector ra_datagram(const RsSeen& rs, const RaPlan& plan, const Endpoint& ori
   }
   if (plan.fault == RaFault::bad_checksum) ra[kIpv6HeaderSize + 2] ^= 0x5A;
   const OriginIndication origin = plan.fault == RaFault::private_origin
-                                      ? OriginIndication{40000, server::ipv4("10.1.2.3")}
+                                      ? OriginIndication{40000, kit::ipv4("10.1.2.3")}
                                       : OriginIndication{origin_endpoint.port, origin_endpoint.address};
   std::optional<OriginIndication> with_origin;
   if (plan.fault != RaFault::no_origin) with_origin = origin;
@@ -157,9 +149,9 @@ ByteVector ra_datagram(const RsSeen& rs, const RaPlan& plan, const Endpoint& ori
       auth->client_id = client_id;
       ByteVector origin_encoded;
       if (with_origin) append_origin_indication(origin_encoded, *with_origin);
-      const std::string secret = plan.fault == RaFault::other_secret ? "another-secret" : server::kSecret;
+      const std::string secret = plan.fault == RaFault::other_secret ? "another-secret" : kit::lab::kSecret;
       const auto value =
-          compute_authentication_value(MacAlgorithm::hmac_sha1, server::bytes_of(secret.c_str()), auth->nonce,
+          compute_authentication_value(MacAlgorithm::hmac_sha1, kit::bytes_of(secret.c_str()), auth->nonce,
                                        auth->confirmation, origin_encoded, ra);
       if (!value) throw std::runtime_error("ra_datagram: OpenSSL could not compute the MAC");
       mac = *value;
@@ -253,7 +245,7 @@ std::vector<PlayedServer::BubbleSeen> PlayedServer::bubbles() const {
 
 void PlayedServer::forward_bubble(const Endpoint& from, const TeredoDatagram& d) {
   const auto destination = parse_teredo(d.ipv6.header.destination);
-  if (!destination || destination->server != server::ipv4(kServer)) return;
+  if (!destination || destination->server != kit::ipv4(kServer)) return;
   BubbleSeen b;
   b.at = Clock::now();
   b.from = from;
@@ -276,7 +268,7 @@ void PlayedServer::forward_bubble(const Endpoint& from, const TeredoDatagram& d)
 }
 
 void PlayedServer::answer(int fd, const std::string& to, const Endpoint& from, Bytes payload) {
-  const auto d = parse_datagram(payload);
+  const auto d = kit::parse_teredo_payload(payload);
   if (d && is_bubble(d->ipv6)) {
     forward_bubble(from, *d);
     return;
@@ -362,7 +354,8 @@ std::optional<Ipv6Address> qualify(CaseRun& run, PlayedServer& server, const std
     run.inconclusive(r, fmt::format("the IUT did not qualify with a valid played server within {} ({} RS(s) "
                                     "received and answered): the case cannot reach the state to judge",
                                     ms_text(std::chrono::duration_cast<std::chrono::milliseconds>(timeout)),
-                                    rs.size()));
+                                    rs.size()),
+                     "iut_not_qualified");
   }
   return std::nullopt;
 }
@@ -398,29 +391,11 @@ bool App::send(const Ipv6Address& to, Bytes payload, std::string* error) {
 
 Peer make_peer(CaseRun& run, const std::string& address, std::uint16_t port, std::uint16_t flags,
                const std::string& server) {
-  Peer p;
-  p.fd = run.udp_socket("server", address, port);
-  p.address = address;
-  p.port = port;
-  p.teredo = server::teredo_address(server, flags, address, port);
-  return p;
+  return kit::make_peer(run, "server", address, port, server, flags);
 }
 
 std::uint64_t send_from(CaseRun& run, const Peer& from, Bytes payload, const Endpoint& to) {
-  Capture& capture = run.capture("inet");
-  const LinkType link = capture.link_type();
-  const std::uint64_t before = capture.count();
-  run.send_udp(from.fd, to_string(to.address), to.port, payload);
-  const Ipv4Address source = server::ipv4(from.address);
-  const std::uint16_t port = from.port;
-  const auto own = capture.wait_for(
-      [&](const CapturedFrame& f) {
-        const auto c = find_udp_carrier(link, f.data);
-        return c && !c->ipv6 && c->source4 == source && c->source_port == port && c->destination4 == to.address &&
-               c->destination_port == to.port;
-      },
-      kOwnFrameTimeout, before);
-  return own ? own->number : 0;
+  return kit::send_from(run, "inet", from, payload, to_string(to.address), to.port).frame;
 }
 
 std::optional<Seen> data_on_wire(CaseRun& run, App& app, const Peer& peer, const Endpoint& iut_mapping,
@@ -429,13 +404,13 @@ std::optional<Seen> data_on_wire(CaseRun& run, App& app, const Peer& peer, const
   Capture& capture = run.capture("lan");
   const std::uint64_t before = capture.count();
   std::string error;
-  if (!app.send(peer.teredo, server::bytes_of(mark.c_str()), &error)) {
+  if (!app.send(peer.teredo, kit::bytes_of(mark.c_str()), &error)) {
     story = "the application could not send to " + to_string(peer.teredo) + ": " + error;
     return std::nullopt;
   }
   const FrameMatch data = iut_containing(capture, mark);
   const FrameMatch bubble = iut_bubble_for(capture, peer.teredo);
-  const Ipv4Address peer_address = server::ipv4(peer.address);
+  const Ipv4Address peer_address = kit::ipv4(peer.address);
   const std::uint16_t peer_port = peer.port;
   const LinkType link = capture.link_type();
   const auto first = wait_seen(
@@ -456,25 +431,18 @@ std::optional<Seen> data_on_wire(CaseRun& run, App& app, const Peer& peer, const
     story = "sent at once: " + describe(*first);
     return first;
   }
-  const std::uint64_t answer = send_from(run, peer, server::bubble_packet(peer.teredo, iut), iut_mapping);
+  const std::uint64_t answer = send_from(run, peer, kit::bubble_packet(peer.teredo, iut), iut_mapping);
   const auto released = wait_seen(run, data, 1500ms, before);
   story = fmt::format("direct bubble {}; the peer's bubble back (inet frame {}); then {}", describe(*first), answer,
                       released ? describe(*released) : "no packet holding the data within 1500 ms");
   return released;
 }
 
-FrameMatch from_iut(const Capture& capture) {
-  const LinkType link = capture.link_type();
-  const Ipv4Address iut = server::ipv4(kClientLan);
-  return [link, iut](const CapturedFrame& f) {
-    const auto c = find_udp_carrier(link, f.data);
-    return c && !c->ipv6 && c->source4 == iut;
-  };
-}
+FrameMatch from_iut(const Capture& capture) { return kit::udp_from(capture.link_type(), kClientLan); }
 
 FrameMatch iut_to(const Capture& capture, const std::string& address, std::uint16_t port) {
   const LinkType link = capture.link_type();
-  const Ipv4Address iut = server::ipv4(kClientLan);
+  const Ipv4Address iut = kit::ipv4(kClientLan);
   const auto want = parse_ipv4(address);
   const Ipv4Address to = want ? *want : Ipv4Address{0};
   return [link, iut, to, port](const CapturedFrame& f) {
@@ -484,32 +452,20 @@ FrameMatch iut_to(const Capture& capture, const std::string& address, std::uint1
 }
 
 FrameMatch iut_bubble_for(const Capture& capture, const Ipv6Address& peer) {
-  const LinkType link = capture.link_type();
-  const Ipv4Address iut = server::ipv4(kClientLan);
-  return [link, iut, peer](const CapturedFrame& f) {
-    const auto c = find_udp_carrier(link, f.data);
-    if (!c || c->ipv6 || c->source4 != iut) return false;
-    const auto d = parse_datagram(c->payload, DatagramParseOptions{.accept_trailers = true});
-    return d && d->ipv6.header.destination == peer && is_bubble(d->ipv6);
-  };
+  return kit::bubble_from(capture.link_type(), kClientLan, peer);
 }
 
 FrameMatch iut_containing(const Capture& capture, const std::string& mark) {
-  const LinkType link = capture.link_type();
-  const Ipv4Address iut = server::ipv4(kClientLan);
-  return [link, iut, mark](const CapturedFrame& f) {
-    const auto c = find_udp_carrier(link, f.data);
-    return c && !c->ipv6 && c->source4 == iut && contains(c->payload, mark);
-  };
+  return kit::udp_from_containing(capture.link_type(), kClientLan, mark);
 }
 
 FrameMatch iut_echo_reply(const Capture& capture, std::uint16_t identifier, std::uint16_t sequence) {
   const LinkType link = capture.link_type();
-  const Ipv4Address iut = server::ipv4(kClientLan);
+  const Ipv4Address iut = kit::ipv4(kClientLan);
   return [link, iut, identifier, sequence](const CapturedFrame& f) {
     const auto c = find_udp_carrier(link, f.data);
     if (!c || c->ipv6 || c->source4 != iut) return false;
-    const auto d = parse_datagram(c->payload, DatagramParseOptions{.accept_trailers = true});
+    const auto d = kit::parse_teredo_payload(c->payload);
     if (!d || d->ipv6.header.next_header != kNextHeaderIcmpv6) return false;
     const auto icmp = parse_icmpv6(d->ipv6, ChecksumPolicy::ignore);
     if (!icmp || icmp->type != kIcmpv6EchoReply) return false;
@@ -520,11 +476,11 @@ FrameMatch iut_echo_reply(const Capture& capture, std::uint16_t identifier, std:
 
 FrameMatch iut_rs(const Capture& capture) {
   const LinkType link = capture.link_type();
-  const Ipv4Address iut = server::ipv4(kClientLan);
+  const Ipv4Address iut = kit::ipv4(kClientLan);
   return [link, iut](const CapturedFrame& f) {
     const auto c = find_udp_carrier(link, f.data);
     if (!c || c->ipv6 || c->source4 != iut) return false;
-    const auto d = parse_datagram(c->payload);
+    const auto d = kit::parse_teredo_payload(c->payload);
     if (!d || d->ipv6.header.next_header != kNextHeaderIcmpv6) return false;
     const auto icmp = parse_icmpv6(d->ipv6, ChecksumPolicy::ignore);
     return icmp && icmp->type == kIcmpv6RouterSolicitation;
@@ -533,48 +489,18 @@ FrameMatch iut_rs(const Capture& capture) {
 
 FrameMatch ra_to_iut(const Capture& capture) {
   const LinkType link = capture.link_type();
-  const Ipv4Address iut = server::ipv4(kClientLan), primary = server::ipv4(kServer), secondary = server::ipv4(kServer2);
+  const Ipv4Address iut = kit::ipv4(kClientLan), primary = kit::ipv4(kServer), secondary = kit::ipv4(kServer2);
   return [link, iut, primary, secondary](const CapturedFrame& f) {
     const auto c = find_udp_carrier(link, f.data);
     if (!c || c->ipv6 || c->destination4 != iut || (c->source4 != primary && c->source4 != secondary)) return false;
-    return server::inner_addresses(c->payload).has_value();
+    return kit::inner_addresses(c->payload).has_value();
   };
 }
 
 std::uint64_t lan_mark(CaseRun& run) { return run.capture("lan").count(); }
 std::uint64_t inet_mark(CaseRun& run) { return run.capture("inet").count(); }
 
-bool Seen::parse(LinkType link) {
-  link_ = link;
-  datagram.reset();
-  const auto c = find_udp_carrier(link, bytes);
-  if (!c || c->ipv6) return false;
-  carrier = *c;
-  auto d = parse_datagram(carrier.payload, DatagramParseOptions{.accept_trailers = true});
-  if (d) datagram = d.value();
-  return true;
-}
-
-Seen::Seen(const Seen& other) : frame(other.frame), bytes(other.bytes), at(other.at) { (void)parse(other.link_); }
-
-Seen& Seen::operator=(const Seen& other) {
-  if (this != &other) {
-    frame = other.frame;
-    bytes = other.bytes;
-    at = other.at;
-    (void)parse(other.link_);
-  }
-  return *this;
-}
-
-std::optional<Seen> parse_seen(const CapturedFrame& frame, LinkType link) {
-  Seen s;
-  s.frame = frame.number;
-  s.at = frame.at;
-  s.bytes = frame.data;
-  if (!s.parse(link)) return std::nullopt;
-  return s;
-}
+std::optional<Seen> parse_seen(const CapturedFrame& frame, LinkType link) { return Seen::parse(frame, link, "lan"); }
 
 std::vector<Seen> all_seen(CaseRun& run, const FrameMatch& match, std::uint64_t after) {
   Capture& capture = run.capture("lan");
@@ -593,50 +519,8 @@ std::optional<Seen> wait_seen(CaseRun& run, const FrameMatch& match, std::chrono
   return parse_seen(*f, capture.link_type());
 }
 
-std::string describe(const Seen& s) {
-  std::string what = "datagram";
-  if (s.datagram) {
-    const auto& h = s.datagram->ipv6.header;
-    if (is_bubble(s.datagram->ipv6)) {
-      what = "bubble";
-    } else if (h.next_header == kNextHeaderIcmpv6) {
-      const auto icmp = parse_icmpv6(s.datagram->ipv6, ChecksumPolicy::ignore);
-      if (icmp) {
-        what = icmp->type == kIcmpv6RouterSolicitation    ? "RS"
-               : icmp->type == kIcmpv6RouterAdvertisement ? "RA"
-               : icmp->type == kIcmpv6EchoRequest         ? "echo request"
-               : icmp->type == kIcmpv6EchoReply           ? "echo reply"
-                                                          : fmt::format("ICMPv6 type {}", icmp->type);
-      }
-    } else if (h.next_header == 17) {
-      what = "UDP";
-    }
-    what += fmt::format(" {} -> {}", to_string(h.source), to_string(h.destination));
-  }
-  return fmt::format("{} from {}:{} to {}:{} (lan frame {})", what, to_string(s.carrier.source4),
-                     s.carrier.source_port, to_string(s.carrier.destination4), s.carrier.destination_port, s.frame);
-}
-
-FrameRef lan(std::uint64_t frame) { return {"lan.pcap", frame}; }
-FrameRef inet(std::uint64_t frame) { return {"inet.pcap", frame}; }
-std::vector<FrameRef> lan_frames(std::initializer_list<std::uint64_t> numbers) {
-  std::vector<FrameRef> out;
-  for (const std::uint64_t n : numbers) {
-    if (n != 0) out.push_back(lan(n));
-  }
-  return out;
-}
-
-std::string marker(const std::string& tag, int n) { return fmt::format("teredo-conformance {} #{};", tag, n); }
-
-bool contains(Bytes haystack, const std::string& needle) {
-  if (needle.empty() || haystack.size() < needle.size()) return false;
-  const auto* begin = reinterpret_cast<const std::uint8_t*>(needle.data());
-  return std::search(haystack.begin(), haystack.end(), begin, begin + needle.size()) != haystack.end();
-}
-
-std::uint16_t flags_of(const Ipv6Address& address) {
-  return static_cast<std::uint16_t>((address.bytes[8] << 8) | address.bytes[9]);
-}
+FrameRef lan(std::uint64_t frame) { return kit::frame_ref(frame, "lan"); }
+FrameRef inet(std::uint64_t frame) { return kit::frame_ref(frame, "inet"); }
+std::vector<FrameRef> lan_frames(std::initializer_list<std::uint64_t> numbers) { return kit::frames_of("lan", numbers); }
 
 }  // namespace teredo::conformance::client

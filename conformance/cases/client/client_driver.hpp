@@ -27,33 +27,44 @@
 #include <thread>
 #include <vector>
 
-#include "cases/server/driver.hpp"
+#include "engine/case.hpp"
+#include "kit/datagram.hpp"
+#include "kit/judge.hpp"
+#include "kit/lab_facts.hpp"
+#include "kit/match.hpp"
+#include "kit/packets.hpp"
+#include "kit/party.hpp"
+#include "kit/timing.hpp"
 
 namespace teredo::conformance::client {
 
-using server::FrameMatch;
-using server::Peer;
+using kit::contains;
+using kit::flags_of;
+using kit::FrameMatch;
+using kit::marker;
+using kit::Peer;
+using kit::since;
 
+// Lab facts (client-lab).
 inline constexpr const char* kTopology = "client-lab";
-inline constexpr const char* kServer = "203.0.113.1";       // {server_v4}
-inline constexpr const char* kServer2 = "203.0.113.2";      // {server_v4_secondary}
-inline constexpr const char* kPeerServer = "203.0.113.3";   // the peers' Teredo server
-inline constexpr const char* kPeerA = "198.51.100.7";
-inline constexpr const char* kPeerB = "198.51.100.8";
-inline constexpr const char* kRelay = "198.51.100.9";
-inline constexpr const char* kNatOutside = "198.51.100.1";
-inline constexpr const char* kClientLan = "192.0.2.10";
-inline constexpr const char* kLanPeer = "192.0.2.20";
-inline constexpr const char* kNative = "2001:db8:1::10";  // a native IPv6 host (played by the driver)
-inline constexpr std::uint16_t kTeredoPort = 3544;
-inline constexpr std::uint16_t kAppPort = 7000;  // the UDP port of the played application, both ends
+inline constexpr const char* kServer = kit::lab::kServerPrimary;     // {server_v4}
+inline constexpr const char* kServer2 = kit::lab::kServerSecondary;  // {server_v4_secondary}
+inline constexpr const char* kPeerServer = kit::lab::kPeerServer;   // the peers' Teredo server
+inline constexpr const char* kPeerA = kit::lab::kPeerA;
+inline constexpr const char* kPeerB = kit::lab::kPeerB;
+inline constexpr const char* kRelay = kit::lab::kPlayedRelay;
+inline constexpr const char* kNatOutside = kit::lab::kNatOutside;
+inline constexpr const char* kClientLan = kit::lab::kClientLan;
+inline constexpr const char* kLanPeer = kit::lab::kLanPeer;
+inline constexpr const char* kNative = kit::lab::kV6Host;  // a native IPv6 host (played by the driver)
+inline constexpr std::uint16_t kTeredoPort = kit::lab::kTeredoPort;
+inline constexpr std::uint16_t kAppPort = kit::lab::kAppPort;  // the UDP port of the played application, both ends
 
 // The capture vantage points of every client case.
 std::vector<VantagePoint> client_captures();
 
-std::string ms_text(std::chrono::milliseconds d);
-// The time from `a` to `b` in whole milliseconds (capture times, timers).
-std::chrono::milliseconds since(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b);
+// The kit's millisecond formatter, under the name the client cases use.
+inline std::string ms_text(std::chrono::milliseconds d) { return kit::ms(d); }
 
 // The adapter's timers (milliseconds), RFC values when not declared.
 struct Timers {
@@ -231,33 +242,13 @@ FrameMatch ra_to_iut(const Capture& capture);
 std::uint64_t lan_mark(CaseRun& run);
 std::uint64_t inet_mark(CaseRun& run);
 
-// A parsed frame from the IUT: its UDP carrier and Teredo datagram.
-// `carrier` and `datagram` are views into `bytes`: a copy parses its own
-// bytes again (a moved vector keeps its buffer, so moves keep the views).
-struct Seen {
-  std::uint64_t frame = 0;
-  wire::ByteVector bytes{};
-  wire::UdpCarrier carrier{};
-  std::optional<wire::TeredoDatagram> datagram{};
-  std::chrono::steady_clock::time_point at{};
-
-  Seen() = default;
-  Seen(const Seen& other);
-  Seen& operator=(const Seen& other);
-  Seen(Seen&&) noexcept = default;
-  Seen& operator=(Seen&&) noexcept = default;
-  ~Seen() = default;
-  // Parses `bytes` (link type of the lan capture); false when not IPv4/UDP.
-  bool parse(wire::LinkType link);
-
- private:
-  wire::LinkType link_ = wire::LinkType::ethernet;
-};
+// A parsed frame of the lan capture: the kit's captured datagram.
+using Seen = kit::CapturedDatagram;
 std::optional<Seen> parse_seen(const CapturedFrame& frame, wire::LinkType link);
 std::vector<Seen> all_seen(CaseRun& run, const FrameMatch& match, std::uint64_t after = 0);
 std::optional<Seen> wait_seen(CaseRun& run, const FrameMatch& match, std::chrono::milliseconds timeout,
                               std::uint64_t after = 0);
-std::string describe(const Seen& s);  // "bubble 2001:0:... -> 2001:0:... to 203.0.113.3:3544 (lan frame 12)"
+using kit::describe;  // "bubble 2001:0:... -> 2001:0:... from ... to 203.0.113.3:3544 (lan frame 12)"
 FrameRef lan(std::uint64_t frame);
 FrameRef inet(std::uint64_t frame);
 std::vector<FrameRef> lan_frames(std::initializer_list<std::uint64_t> numbers);  // skips 0
@@ -272,13 +263,5 @@ std::vector<FrameRef> lan_frames(std::initializer_list<std::uint64_t> numbers); 
 // happened, with frame numbers.
 std::optional<Seen> data_on_wire(CaseRun& run, App& app, const Peer& peer, const Endpoint& iut_mapping,
                                  const wire::Ipv6Address& iut, const std::string& mark, std::string& story);
-
-// A marker carried in application payloads, unique in the case.
-std::string marker(const std::string& tag, int n);
-bool contains(wire::Bytes haystack, const std::string& needle);
-
-// The Teredo address built from its parts, the cone bit of a link-local or
-// Teredo address (flags at bytes 8-9).
-std::uint16_t flags_of(const wire::Ipv6Address& address);
 
 }  // namespace teredo::conformance::client

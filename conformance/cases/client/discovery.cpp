@@ -31,7 +31,7 @@ std::uint64_t lan_send(CaseRun& run, int fd, std::uint16_t from_port, Bytes payl
   const LinkType link = capture.link_type();
   const std::uint64_t before = capture.count();
   run.send_udp(fd, to, port, payload);
-  const Ipv4Address source = server::ipv4(kLanPeer), destination = server::ipv4(to);
+  const Ipv4Address source = kit::ipv4(kLanPeer), destination = kit::ipv4(to);
   const auto own = capture.wait_for(
       [&](const CapturedFrame& f) {
         const auto c = find_udp_carrier(link, f.data);
@@ -47,7 +47,7 @@ ByteVector discovery_bubble(const Ipv6Address& source) {
   h.next_header = kNextHeaderNone;
   h.hop_limit = 1;
   h.source = source;
-  h.destination = server::ipv6("ff02::1");
+  h.destination = kit::ipv6("ff02::1");
   return build_ipv6_packet(h, {});
 }
 
@@ -60,7 +60,7 @@ bool igmp_join(LinkType link, Bytes frame, Ipv4Address group) {
   if (frame[ip + 9] != 2 || frame.size() < ip + ihl + 8) return false;
   const Ipv4Address source{(std::uint32_t{frame[ip + 12]} << 24) | (std::uint32_t{frame[ip + 13]} << 16) |
                            (std::uint32_t{frame[ip + 14]} << 8) | frame[ip + 15]};
-  if (source != server::ipv4(kClientLan)) return false;
+  if (source != kit::ipv4(kClientLan)) return false;
   const std::size_t g = ip + ihl;
   const auto read32 = [&frame](std::size_t at) {
     return (std::uint32_t{frame[at]} << 24) | (std::uint32_t{frame[at + 1]} << 16) | (std::uint32_t{frame[at + 2]} << 8) |
@@ -93,7 +93,7 @@ void bubble_format(CaseRun& run) {
   // The kernel sends the report a little after the join: wait for it.
   const LinkType link = lan_capture.link_type();
   const auto join = lan_capture.wait_for(
-      [link](const CapturedFrame& f) { return igmp_join(link, f.data, server::ipv4(kGroup)); }, 2000ms);
+      [link](const CapturedFrame& f) { return igmp_join(link, f.data, kit::ipv4(kGroup)); }, 2000ms);
   std::vector<CapturedFrame> joins;
   if (join) joins.push_back(*join);
   run.check("R4380-5.2.8-01", !joins.empty(), "an IGMP membership report for 224.0.0.253 from 192.0.2.10",
@@ -108,12 +108,12 @@ void bubble_format(CaseRun& run) {
               fmt::format("none within 3000 ms (declared discovery_max {})", ms_text(t.discovery_max)));
     return;
   }
-  const auto meta = server::ipv4_meta(lan_capture.link_type(), multicast->bytes);
+  const auto meta = kit::ipv4_meta(lan_capture.link_type(), multicast->bytes);
   const auto& h = multicast->datagram->ipv6.header;
   const std::uint16_t service_port = rss.empty() ? 0 : rss.back().carrier.source_port;
   const bool ok = meta && meta->ttl == 1 && multicast->carrier.source_port == service_port &&
                   multicast->carrier.destination_port == kTeredoPort && h.source == *address &&
-                  h.destination == server::ipv6("ff02::1") && h.next_header == kNextHeaderNone &&
+                  h.destination == kit::ipv6("ff02::1") && h.next_header == kNextHeaderNone &&
                   h.payload_length == 0 && h.hop_limit == 1;
   run.check("R4380-5.2.8-04", ok,
             fmt::format("IPv4 TTL 1 to 224.0.0.253, UDP from the service port {} to 3544, IPv6 {} -> ff02::1, next "
@@ -140,9 +140,9 @@ void reply_and_filter(CaseRun& run) {
   const int fd_a = run.udp_socket("lanpeer", kLanPeer, 41500);
   const int fd_b = run.udp_socket("lanpeer", kLanPeer, 41501);
   const int fd_c = run.udp_socket("lanpeer", kLanPeer, 41502);
-  const Ipv6Address a = server::teredo_address(kServer, 0, kNatOutside, 41500);
-  const Ipv6Address b = server::teredo_address(kServer, 0, kNatOutside, 41501);
-  const Ipv6Address foreign = server::ipv6("2001:db8::1");
+  const Ipv6Address a = kit::teredo_address(kServer, 0, kNatOutside, 41500);
+  const Ipv6Address b = kit::teredo_address(kServer, 0, kNatOutside, 41501);
+  const Ipv6Address foreign = kit::ipv6("2001:db8::1");
   const auto unicast_to = [&lan_capture](std::uint16_t port) { return iut_to(lan_capture, kLanPeer, port); };
   // Probe 1: a discovery bubble sent to the IUT's unicast address.
   const std::uint64_t mark1 = lan_mark(run);
@@ -153,7 +153,7 @@ void reply_and_filter(CaseRun& run) {
   // Probe 3 (MAY): a valid discovery bubble whose Teredo source embeds
   // another mapped IPv4 than the IUT's (198.51.100.99).
   const int fd_d = run.udp_socket("lanpeer", kLanPeer, 41503);
-  const Ipv6Address other = server::teredo_address(kServer, 0, "198.51.100.99", 41503);
+  const Ipv6Address other = kit::teredo_address(kServer, 0, "198.51.100.99", 41503);
   const std::uint64_t mark7 = lan_mark(run);
   const std::uint64_t p7 = lan_send(run, fd_d, 41503, discovery_bubble(other), kGroup, kTeredoPort);
   std::this_thread::sleep_for(1000ms);
@@ -213,7 +213,7 @@ void reply_and_filter(CaseRun& run) {
   App app(run);
   const std::string m = marker("local", 1);
   const std::uint64_t mark4 = lan_mark(run);
-  (void)app.send(a, server::bytes_of(m.c_str()));
+  (void)app.send(a, kit::bytes_of(m.c_str()));
   // The local peer answers soon after the first unicast bubble (before the
   // IUT's bubbles, bubble_interval apart, run out).
   (void)wait_seen(run, iut_bubble_for(lan_capture, a), t.bubble + 1000ms, mark4);
@@ -223,7 +223,7 @@ void reply_and_filter(CaseRun& run) {
   const auto early = all_seen(run, iut_containing(lan_capture, m), mark4);
   std::optional<Seen> to_lan;
   for (const auto& s : unicast) {
-    if (s.carrier.destination4 == server::ipv4(kLanPeer) && s.carrier.destination_port == 41500) to_lan = s;
+    if (s.carrier.destination4 == kit::ipv4(kLanPeer) && s.carrier.destination_port == 41500) to_lan = s;
   }
   const std::string sent_text =
       fmt::format("unicast bubble: {}; multicast bubble: {}; data before any answer: {}",
@@ -240,9 +240,9 @@ void reply_and_filter(CaseRun& run) {
   // The local peer answers with a bubble from its LAN address: its embedded
   // mapping (198.51.100.1:41500) does not match, the local entry does (case 5).
   const std::uint64_t mark5 = lan_mark(run);
-  const std::uint64_t answer = lan_send(run, fd_a, 41500, server::bubble_packet(a, *address), kClientLan, service_port);
+  const std::uint64_t answer = lan_send(run, fd_a, 41500, kit::bubble_packet(a, *address), kClientLan, service_port);
   const auto released = wait_seen(run, iut_containing(lan_capture, m), 1500ms, mark5);
-  const bool ok = released && released->carrier.destination4 == server::ipv4(kLanPeer) &&
+  const bool ok = released && released->carrier.destination4 == kit::ipv4(kLanPeer) &&
                   released->carrier.destination_port == 41500;
   run.check("R4380-5.2.3-13", ok,
             "the bubble from the local entry's address/port makes it trusted: the queued packet goes to "
@@ -315,7 +315,7 @@ void updates_existing_entry(CaseRun& run) {
   // IUT's direct bubble from its mapping; the queued packet goes there.
   std::string story;
   const auto released = data_on_wire(run, app, p, *mapping, *address, marker("existing-entry", 1), story);
-  if (!released || released->carrier.destination4 != server::ipv4(kPeerA) ||
+  if (!released || released->carrier.destination4 != kit::ipv4(kPeerA) ||
       released->carrier.destination_port != kPort) {
     run.inconclusive(reqs[0], "the peer could not be made trusted at its mapping " + p.where() + " first: " + story);
     return;
@@ -338,7 +338,7 @@ void updates_existing_entry(CaseRun& run) {
   std::this_thread::sleep_for(quiet);
   const std::string m = marker("existing-entry", 2);
   const std::uint64_t mark_send = lan_mark(run);
-  (void)app.send(p.teredo, server::bytes_of(m.c_str()));
+  (void)app.send(p.teredo, kit::bytes_of(m.c_str()));
   const FrameMatch for_peer = iut_bubble_for(lan_capture, p.teredo);
   const FrameMatch data = iut_containing(lan_capture, m);
   const auto first = wait_seen(
@@ -347,10 +347,10 @@ void updates_existing_entry(CaseRun& run) {
   std::optional<Seen> to_lan, to_mapping;
   for (auto list : {all_seen(run, for_peer, mark_send), all_seen(run, data, mark_send)}) {
     for (const auto& s : list) {
-      if (!to_lan && s.carrier.destination4 == server::ipv4(kLanPeer) && s.carrier.destination_port == kPort) {
+      if (!to_lan && s.carrier.destination4 == kit::ipv4(kLanPeer) && s.carrier.destination_port == kPort) {
         to_lan = s;
       }
-      if (!to_mapping && s.carrier.destination4 == server::ipv4(kPeerA) && s.carrier.destination_port == kPort) {
+      if (!to_mapping && s.carrier.destination4 == kit::ipv4(kPeerA) && s.carrier.destination_port == kPort) {
         to_mapping = s;
       }
     }
@@ -361,7 +361,7 @@ void updates_existing_entry(CaseRun& run) {
   std::uint64_t lan_answer = 0;
   if (to_lan && to_lan->datagram && is_bubble(to_lan->datagram->ipv6)) {
     const std::uint64_t mark_answer = lan_mark(run);
-    lan_answer = lan_send(run, fd, kPort, server::bubble_packet(p.teredo, *address), kClientLan,
+    lan_answer = lan_send(run, fd, kPort, kit::bubble_packet(p.teredo, *address), kClientLan,
                           released->carrier.source_port);
     data_to_lan = wait_seen(run, data, 1500ms, mark_answer);
   }

@@ -30,7 +30,7 @@ using std::chrono::milliseconds;
 // A datagram the IUT sent from local UDP port `port`.
 FrameMatch iut_from_port(const Capture& capture, std::uint16_t port) {
   const LinkType link = capture.link_type();
-  const Ipv4Address iut = server::ipv4(kClientLan);
+  const Ipv4Address iut = kit::ipv4(kClientLan);
   return [link, iut, port](const CapturedFrame& f) {
     const auto c = find_udp_carrier(link, f.data);
     return c && !c->ipv6 && c->source4 == iut && c->source_port == port;
@@ -84,7 +84,7 @@ FrameMatch probe_bubble(const Capture& capture, std::uint16_t service_port, cons
 // its local port `port` (Ethernet captures).
 FrameMatch port_unreachable_for(const Capture& capture, std::uint16_t port) {
   const LinkType link = capture.link_type();
-  const Ipv4Address iut = server::ipv4(kClientLan);
+  const Ipv4Address iut = kit::ipv4(kClientLan);
   return [link, iut, port](const CapturedFrame& f) {
     const Bytes b(f.data.data(), f.data.size());
     if (link != LinkType::ethernet || b.size() < 14 + 20 + 8 + 28 || b[12] != 0x08 || b[13] != 0x00) return false;
@@ -180,9 +180,9 @@ void interval_determination(CaseRun& run) {
   const std::uint16_t echo_id = 0x5271;
   {
     ByteVector forwarded;
-    const ByteVector echo = server::echo_packet(peer.teredo, *address, echo_id, 1);
+    const ByteVector echo = kit::echo_packet(peer.teredo, *address, echo_id, 1);
     (void)append_datagram(forwarded, std::nullopt,
-                          OriginIndication{peer.port, server::ipv4(peer.address)}, echo);
+                          OriginIndication{peer.port, kit::ipv4(peer.address)}, echo);
     server.send_from_primary(*secondary_mapping, forwarded);
   }
 
@@ -297,7 +297,7 @@ void interval_determination(CaseRun& run) {
     return;
   }
   const std::uint64_t before = lan_mark(run);
-  server.send_from_primary(*secondary_mapping, server::bytes_of("after the conclusion"));
+  server.send_from_primary(*secondary_mapping, kit::bytes_of("after the conclusion"));
   // (An ICMP frame, so read from the capture itself: Seen is UDP only.)
   const auto unreachable = lan_capture.wait_for(port_unreachable_for(lan_capture, secondary_port), 1500ms, before);
   const auto late = all_seen(run, iut_from_port(lan_capture, secondary_port), rounds[2].probes.empty()

@@ -102,8 +102,8 @@ void refresh_interval(CaseRun& run) {
   std::string format_text = describe(r1);
   if (r1.datagram && qualifying_rs.datagram) {
     const auto& h = r1.datagram->ipv6.header;
-    same = r1.carrier.destination4 == server::ipv4(kServer) && r1.carrier.destination_port == kTeredoPort &&
-           h.source.is_link_local() && h.destination == server::ipv6("ff02::2");
+    same = r1.carrier.destination4 == kit::ipv4(kServer) && r1.carrier.destination_port == kTeredoPort &&
+           h.source.is_link_local() && h.destination == kit::ipv6("ff02::2");
   }
   run.check("R4380-5.2.5-02", same, "the refresh RS built as in §5.2.1: to 203.0.113.1:3544, fe80::/64 -> ff02::2",
             format_text, {lan(qualifying_rs.frame), lan(r1.frame)});
@@ -359,15 +359,15 @@ void server_traffic_postpones_refresh(CaseRun& run) {
   // Every third of the refresh interval the server forwards a bubble (with
   // origin indication) for 1.6 refresh intervals: longer than any allowed
   // randomized interval (at most 1.5 I, RFC 6081).
-  const Ipv6Address peer = server::teredo_address(kPeerServer, 0, kPeerA, 41601);
+  const Ipv6Address peer = kit::teredo_address(kPeerServer, 0, kPeerA, 41601);
   const auto window = t.refresh * 8 / 5;
   const auto step = t.refresh / 3;
   const auto start = Clock::now();
   int sent = 0;
   for (int guard = 0; guard < 1000 && Clock::now() - start < window; ++guard) {
     ByteVector payload;
-    (void)append_datagram(payload, std::nullopt, OriginIndication{41601, server::ipv4(kPeerA)},
-                          server::bubble_packet(peer, *address));
+    (void)append_datagram(payload, std::nullopt, OriginIndication{41601, kit::ipv4(kPeerA)},
+                          kit::bubble_packet(peer, *address));
     server.send_from_primary(*mapping, payload);
     ++sent;
     const auto next = start + step * sent;

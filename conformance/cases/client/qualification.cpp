@@ -45,11 +45,11 @@ void restricted_nat(CaseRun& run) {
   }
   bool format_ok = false;
   std::string format_text = describe(*first);
-  if (first->datagram && first->carrier.destination4 == server::ipv4(kServer) &&
+  if (first->datagram && first->carrier.destination4 == kit::ipv4(kServer) &&
       first->carrier.destination_port == kTeredoPort) {
     const auto& h = first->datagram->ipv6.header;
     const auto icmp = parse_icmpv6(first->datagram->ipv6, ChecksumPolicy::verify);
-    format_ok = h.source.is_link_local() && h.destination == server::ipv6("ff02::2") && icmp &&
+    format_ok = h.source.is_link_local() && h.destination == kit::ipv6("ff02::2") && icmp &&
                 icmp->type == kIcmpv6RouterSolicitation && h.hop_limit == 255;
     format_text += fmt::format(", hop limit {}, ICMPv6 {}", h.hop_limit,
                                icmp ? fmt::format("type {} checksum ok", icmp->type) : std::string("invalid"));
@@ -119,7 +119,7 @@ void restricted_nat(CaseRun& run) {
   const std::string observed = fmt::format("source {} of the application's packet: {}", to_string(used), wire_story);
   bool built = false;
   if (parsed) {
-    built = parsed->server == server::ipv4(kServer) && parsed->mapped_ipv4 == mapping.address &&
+    built = parsed->server == kit::ipv4(kServer) && parsed->mapped_ipv4 == mapping.address &&
             parsed->mapped_port == mapping.port;
   }
   run.check("R4380-5.2.1-07", built,
@@ -179,8 +179,8 @@ void symmetric_refused(CaseRun& run) {
   const std::uint64_t app_mark = lan_mark(run);
   const std::string m = marker("symmetric", 1);
   std::string error1, error2;
-  const bool sent1 = app.send(peer.teredo, server::bytes_of(m.c_str()), &error1);
-  const bool sent2 = app.send(server::ipv6(kNative), server::bytes_of(m.c_str()), &error2);
+  const bool sent1 = app.send(peer.teredo, kit::bytes_of(m.c_str()), &error1);
+  const bool sent2 = app.send(kit::ipv6(kNative), kit::bytes_of(m.c_str()), &error2);
   std::this_thread::sleep_for(t.bubble + 1000ms);
   const auto address = iut_address(run);
   // Anything from the IUT after the first RA that is not an RS.
@@ -317,7 +317,7 @@ void ra_probes(CaseRun& run, const Probes& probes) {
     o.next = wait_seen(run, any_rs, 2 * t.retry + 1000ms, from_frame);
     // (The next RS is answered by the next plan at once: the address is
     // only looked at when no RS followed.)
-    if (o.next && o.next->carrier.destination4 == server::ipv4(kServer2)) {
+    if (o.next && o.next->carrier.destination4 == kit::ipv4(kServer2)) {
       o.accepted = "the IUT's next RS went to the secondary address (the primary phase was over): " + describe(*o.next);
     } else if (!o.next) {
       // No RS followed: accepted only if an address shows up.
@@ -442,12 +442,12 @@ void secure_qualification(CaseRun& run) {
     }
     const auto& a = *s.datagram->authentication;
     const std::string id(a.client_id.begin(), a.client_id.end());
-    if (id != server::kClientId || a.confirmation != 0 || a.authentication_value.size() != 20) {
+    if (id != kit::lab::kClientId || a.confirmation != 0 || a.authentication_value.size() != 20) {
       ok = false;
       observed = fmt::format("{}: client id '{}', AU-len {}, confirmation {}", describe(s), id,
                              a.authentication_value.size(), a.confirmation);
     }
-    if (!verify_authentication(*s.datagram, MacAlgorithm::hmac_sha1, server::bytes_of(server::kSecret))) {
+    if (!verify_authentication(*s.datagram, MacAlgorithm::hmac_sha1, kit::bytes_of(kit::lab::kSecret))) {
       mac_ok = false;
     }
     if (std::find(nonces.begin(), nonces.end(), a.nonce) != nonces.end()) {
@@ -458,7 +458,7 @@ void secure_qualification(CaseRun& run) {
   }
   if (observed.empty()) {
     observed = fmt::format("{} RS(s) with client id '{}', a 20-byte authentication value, fresh nonces, "
-                           "confirmation 0", rss.size(), server::kClientId);
+                           "confirmation 0", rss.size(), kit::lab::kClientId);
   }
   run.check("R4380-5.2.2-01", ok,
             "RSs with the authentication encapsulation: the configured client id, a client-chosen nonce fresh per "
@@ -489,7 +489,7 @@ void link_local_identifier(CaseRun& run) {
   const auto port = static_cast<std::uint16_t>(~((b[10] << 8) | b[11]));
   const Ipv4Address embedded{~((std::uint32_t{b[12]} << 24) | (std::uint32_t{b[13]} << 16) |
                                (std::uint32_t{b[14]} << 8) | std::uint32_t{b[15]})};
-  const bool own = embedded == server::ipv4(kClientLan) && port == rs->carrier.source_port;
+  const bool own = embedded == kit::ipv4(kClientLan) && port == rs->carrier.source_port;
   const std::string kind = embedded.value == 0        ? "no IPv4 embedded"
                            : is_global_unicast(embedded) ? "a global IPv4 embedded"
                                                          : "a private (non-global) IPv4 embedded";

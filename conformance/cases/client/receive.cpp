@@ -51,7 +51,7 @@ std::optional<Trusted> setup(CaseRun& run, PlayedServer& server, const std::vect
   const auto mapping = server.mapping();
   Trusted t{make_peer(run, kPeerA, port), *mapping, *address};
   const std::uint64_t before = lan_mark(run);
-  const std::uint64_t sent = send_from(run, t.peer, server::echo_packet(t.peer.teredo, t.address, kEchoId, 1), t.mapping);
+  const std::uint64_t sent = send_from(run, t.peer, kit::echo_packet(t.peer.teredo, t.address, kEchoId, 1), t.mapping);
   const auto reply = wait_seen(run, iut_echo_reply(run.capture("lan"), kEchoId, 1), kReplyTimeout, before);
   if (!reply) {
     for (const auto& r : reqs) {
@@ -89,7 +89,7 @@ void judge(CaseRun& run, const Trusted& t, const std::vector<Probe>& probes) {
   // The control: a valid echo request must be answered.
   const std::uint64_t before = lan_mark(run);
   const std::uint64_t control =
-      send_from(run, t.peer, server::echo_packet(t.peer.teredo, t.address, kEchoId, 99), t.mapping);
+      send_from(run, t.peer, kit::echo_packet(t.peer.teredo, t.address, kEchoId, 99), t.mapping);
   const auto answered = wait_seen(run, iut_echo_reply(lan_capture, kEchoId, 99), kReplyTimeout, before);
   for (std::size_t i = 0; i < probes.size(); ++i) {
     const Probe& p = probes[i];
@@ -123,7 +123,7 @@ void malformed(CaseRun& run) {
   const std::vector<std::string> reqs = {"R4380-5.2.3-01", "R4380-5.2.3-02", "R4380-4-03"};
   const auto t = setup(run, server, reqs, 41401);
   if (!t) return;
-  const auto echo = [&](std::uint16_t seq) { return server::echo_packet(t->peer.teredo, t->address, kEchoId, seq); };
+  const auto echo = [&](std::uint16_t seq) { return kit::echo_packet(t->peer.teredo, t->address, kEchoId, seq); };
   std::vector<Probe> probes;
   probes.push_back(send_probe(run, *t, with_prefix({0x00, 0x02, 0, 0, 0, 0, 0, 0}, echo(10)), 10,
                               "an echo request behind an unknown indicator 00 02", {"R4380-5.2.3-01"}));
@@ -147,8 +147,8 @@ void malformed(CaseRun& run) {
   }
   {
     // A Teredo source with the reserved z flag set: ignored when receiving.
-    const Ipv6Address z = server::teredo_address(kPeerServer, kFlagReserved, t->peer.address, t->peer.port);
-    probes.push_back(send_probe(run, *t, server::echo_packet(z, t->address, kEchoId, 14), 14,
+    const Ipv6Address z = kit::teredo_address(kPeerServer, kFlagReserved, t->peer.address, t->peer.port);
+    probes.push_back(send_probe(run, *t, kit::echo_packet(z, t->address, kEchoId, 14), 14,
                                 "an echo request from " + to_string(z) + " (z flag 0x4000 set, mapping matching)",
                                 {"R4380-4-03"}, true));
   }
@@ -162,7 +162,7 @@ void trailers(CaseRun& run) {
   const auto t = setup(run, server, reqs, 41411);
   if (!t) return;
   const auto echo = [&](std::uint16_t seq, std::initializer_list<std::uint8_t> trailer) {
-    ByteVector e = server::echo_packet(t->peer.teredo, t->address, kEchoId, seq);
+    ByteVector e = kit::echo_packet(t->peer.teredo, t->address, kEchoId, seq);
     e.insert(e.end(), trailer);
     return e;
   };
@@ -246,11 +246,11 @@ void native_echo_test(CaseRun& run) {
   relay.fd = run.udp_socket("server", kRelay, kTeredoPort);
   relay.address = kRelay;
   relay.port = kTeredoPort;
-  const Ipv6Address native = server::ipv6(kNative);
+  const Ipv6Address native = kit::ipv6(kNative);
   const std::uint64_t before = lan_mark(run);
   const std::string m = marker("native", 1);
   const auto sent_at = Clock::now();
-  (void)app.send(native, server::bytes_of(m.c_str()));
+  (void)app.send(native, kit::bytes_of(m.c_str()));
   // Up to 4 tests, echo_test_retry apart: observe 5 retries' worth.
   std::this_thread::sleep_for(5 * t.echo + 500ms);
   const auto tests = echo_tests(run, native, before);
@@ -302,10 +302,10 @@ void native_echo_test(CaseRun& run) {
   // A second packet, to another native host: a relay answers its first test
   // at once with a wrong nonce, then (before the tests run out) the latest
   // test with the right one.
-  const Ipv6Address native2 = server::ipv6("2001:db8:1::11");
+  const Ipv6Address native2 = kit::ipv6("2001:db8:1::11");
   const std::string m2 = marker("native", 2);
   const std::uint64_t before2 = lan_mark(run);
-  (void)app.send(native2, server::bytes_of(m2.c_str()));
+  (void)app.send(native2, kit::bytes_of(m2.c_str()));
   const auto deadline = Clock::now() + t.echo + 1000ms;
   std::vector<Seen> tests2;
   for (int guard = 0; guard < 100000 && Clock::now() < deadline && tests2.empty(); ++guard) {
@@ -325,7 +325,7 @@ void native_echo_test(CaseRun& run) {
   const std::uint64_t before_right = lan_mark(run);
   const std::uint64_t right = relay_answer(run, relay, tests2.back(), *mapping, true);
   const auto released = wait_seen(run, iut_containing(lan_capture, m2), kReplyTimeout, before_right);
-  const bool released_to_relay = released && released->carrier.destination4 == server::ipv4(kRelay) &&
+  const bool released_to_relay = released && released->carrier.destination4 == kit::ipv4(kRelay) &&
                                  released->carrier.destination_port == kTeredoPort;
   run.check("R4380-5.2.3-06", after_wrong.empty() && released_to_relay,
             "an echo reply with the wrong nonce changes nothing; with the nonce the queued packet goes to the "
@@ -348,12 +348,12 @@ void server_origin_test(CaseRun& run) {
   if (!address) return;
   const auto mapping = server.mapping();
   (void)run.udp_socket("server", kRelay, kTeredoPort);
-  const Ipv6Address native = server::ipv6(kNative);
+  const Ipv6Address native = kit::ipv6(kNative);
   // The server forwards a native host's echo request with the origin
   // indication of the relay it came through (§5.3.1 / §5.4.1 case 3).
-  const ByteVector packet = server::echo_packet(native, *address, 0x7e1b, 1);
+  const ByteVector packet = kit::echo_packet(native, *address, 0x7e1b, 1);
   ByteVector payload;
-  (void)append_datagram(payload, std::nullopt, OriginIndication{kTeredoPort, server::ipv4(kRelay)}, packet);
+  (void)append_datagram(payload, std::nullopt, OriginIndication{kTeredoPort, kit::ipv4(kRelay)}, packet);
   const std::uint64_t before = lan_mark(run);
   const std::uint64_t inet_before = inet_mark(run);
   server.send_from_primary(*mapping, payload);
@@ -365,7 +365,7 @@ void server_origin_test(CaseRun& run) {
   const auto direct_reply = all_seen(run, iut_echo_reply(lan_capture, 0x7e1b, 1), before);
   std::optional<Seen> reply_out;
   for (const auto& s : direct_reply) {
-    if (!(s.carrier.destination4 == server::ipv4(kServer))) reply_out = s;
+    if (!(s.carrier.destination4 == kit::ipv4(kServer))) reply_out = s;
   }
   const std::string observed = fmt::format(
       "echo request {} -> {} from 203.0.113.1:3544 with origin 198.51.100.9:3544 (lan frame {}, inet after {}); "
@@ -386,7 +386,7 @@ void server_origin_test(CaseRun& run) {
 // A datagram from the peer's mapping reaching the IUT (lan capture).
 FrameMatch peer_to_iut(const Capture& capture, const Peer& peer) {
   const LinkType link = capture.link_type();
-  const Ipv4Address source = server::ipv4(peer.address), iut = server::ipv4(kClientLan);
+  const Ipv4Address source = kit::ipv4(peer.address), iut = kit::ipv4(kClientLan);
   const std::uint16_t port = peer.port;
   return [link, source, iut, port](const CapturedFrame& f) {
     const auto c = find_udp_carrier(link, f.data);
@@ -400,13 +400,13 @@ FrameMatch peer_to_iut(const Capture& capture, const Peer& peer) {
 std::uint64_t indirect_bubble(CaseRun& run, PlayedServer& server, const Peer& peer, const Ipv6Address& iut,
                               const Endpoint& mapping) {
   ByteVector payload;
-  (void)append_datagram(payload, std::nullopt, OriginIndication{peer.port, server::ipv4(peer.address)},
-                        server::bubble_packet(peer.teredo, iut));
+  (void)append_datagram(payload, std::nullopt, OriginIndication{peer.port, kit::ipv4(peer.address)},
+                        kit::bubble_packet(peer.teredo, iut));
   Capture& capture = run.capture("inet");
   const LinkType link = capture.link_type();
   const std::uint64_t before = capture.count();
   server.send_from_primary(mapping, payload);
-  const Ipv4Address from = server::ipv4(kServer);
+  const Ipv4Address from = kit::ipv4(kServer);
   const auto own = capture.wait_for(
       [link, from, mapping](const CapturedFrame& f) {
         const auto c = find_udp_carrier(link, f.data);
@@ -428,7 +428,7 @@ void new_entry_bubble(CaseRun& run) {
   const Peer p = make_peer(run, kPeerA, 41421);
   // 1. A bubble from the peer's own mapping (case 3): a new entry, trusted.
   const std::uint64_t before = lan_mark(run);
-  const std::uint64_t direct = send_from(run, p, server::bubble_packet(p.teredo, *address), *mapping);
+  const std::uint64_t direct = send_from(run, p, kit::bubble_packet(p.teredo, *address), *mapping);
   const auto arrived = lan_capture.wait_for(peer_to_iut(lan_capture, p), 1000ms, before);
   if (!arrived) {
     run.inconclusive(reqs[0], fmt::format("the peer's bubble from {} (inet frame {}) did not reach the IUT's LAN "
@@ -477,7 +477,7 @@ void optional_bubble(CaseRun& run) {
   // Probe A: an echo request straight from a new Teredo peer's mapping.
   const Peer a = make_peer(run, kPeerA, 41441);
   const std::uint64_t before_a = lan_mark(run);
-  const std::uint64_t echo = send_from(run, a, server::echo_packet(a.teredo, *address, kEchoId, 41), *mapping);
+  const std::uint64_t echo = send_from(run, a, kit::echo_packet(a.teredo, *address, kEchoId, 41), *mapping);
   // Probe B: another new peer's bubble relayed by the IUT's server (origin
   // indication: its mapping).
   const Peer b = make_peer(run, kPeerB, 41442);

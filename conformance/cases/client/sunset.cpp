@@ -39,7 +39,7 @@ void native_ipv6(CaseRun& run) {
   App app(run);
   std::this_thread::sleep_for(window / 2);
   const std::string mark = marker("native", 1);
-  (void)app.send(server::ipv6(kNative), server::bytes_of(mark.c_str()));
+  (void)app.send(kit::ipv6(kNative), kit::bytes_of(mark.c_str()));
   std::this_thread::sleep_for(window / 2);
   const auto to_server = all_seen(run, iut_to(lan_capture, kServer));
   const auto to_server2 = all_seen(run, iut_to(lan_capture, kServer2));

@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 bool to_endpoint(const Seen& s, const std::string& address, std::uint16_t port) {
-  return s.carrier.destination4 == server::ipv4(address) && s.carrier.destination_port == port;
+  return s.carrier.destination4 == kit::ipv4(address) && s.carrier.destination_port == port;
 }
 
 void bubbles_and_queue(CaseRun& run) {
@@ -37,7 +37,7 @@ void bubbles_and_queue(CaseRun& run) {
   const std::string m1 = marker("queued", 1);
   const auto sent_at = Clock::now();
   std::string error;
-  if (!app.send(p.teredo, server::bytes_of(m1.c_str()), &error)) {
+  if (!app.send(p.teredo, kit::bytes_of(m1.c_str()), &error)) {
     for (const auto& r : reqs) run.inconclusive(r, "the application could not send to the peer: " + error);
     return;
   }
@@ -93,7 +93,7 @@ void bubbles_and_queue(CaseRun& run) {
   }
   // The peer answers with a bubble from its mapping (§5.2.3 case 3).
   const std::uint64_t before_answer = lan_mark(run);
-  const std::uint64_t answer = send_from(run, p, server::bubble_packet(p.teredo, *address), *mapping);
+  const std::uint64_t answer = send_from(run, p, kit::bubble_packet(p.teredo, *address), *mapping);
   const auto released = wait_seen(run, iut_containing(lan_capture, m1), 1500ms, before_answer);
   const std::vector<FrameRef> answer_frames = {inet(answer)};
   std::string released_text = released ? describe(*released) : "the queued packet was not sent within 1500 ms";
@@ -107,7 +107,7 @@ void bubbles_and_queue(CaseRun& run) {
   // Trusted: the next packet goes straight to the mapping, no bubble.
   const std::uint64_t before2 = lan_mark(run);
   const std::string m2 = marker("trusted", 2);
-  (void)app.send(p.teredo, server::bytes_of(m2.c_str()));
+  (void)app.send(p.teredo, kit::bytes_of(m2.c_str()));
   const auto direct2 = wait_seen(run, iut_containing(lan_capture, m2), 1000ms, before2);
   const auto late_bubbles = all_seen(run, bubble, before2);
   run.check("R4380-5.2.4-02", direct2 && to_endpoint(*direct2, p.address, p.port) && late_bubbles.empty(),
@@ -117,7 +117,7 @@ void bubbles_and_queue(CaseRun& run) {
             lan_frames({direct2 ? direct2->frame : 0, late_bubbles.empty() ? 0 : late_bubbles.front().frame}));
   // An echo request from the trusted peer's mapping (§5.2.3 case 1): delivered.
   const std::uint64_t before3 = lan_mark(run);
-  const std::uint64_t echo = send_from(run, p, server::echo_packet(p.teredo, *address, 0x7e1a, 5), *mapping);
+  const std::uint64_t echo = send_from(run, p, kit::echo_packet(p.teredo, *address, 0x7e1a, 5), *mapping);
   const auto reply = wait_seen(run, iut_echo_reply(lan_capture, 0x7e1a, 5), 1500ms, before3);
   const std::string reply_text = reply ? describe(*reply) : "no echo reply within 1500 ms";
   run.check("R4380-5.2.3-05", reply.has_value(),
@@ -134,7 +134,7 @@ void bubbles_and_queue(CaseRun& run) {
   std::string big = m3;
   big.resize(1400, 'x');
   std::string big_error;
-  const bool big_sent = app.send(p.teredo, server::bytes_of(big.c_str()), &big_error);
+  const bool big_sent = app.send(p.teredo, kit::bytes_of(big.c_str()), &big_error);
   std::this_thread::sleep_for(500ms);
   const auto to_peer = all_seen(run, iut_to(lan_capture, p.address, p.port), before4);
   std::size_t largest = 0;
@@ -156,7 +156,7 @@ void bubbles_and_queue(CaseRun& run) {
   std::uint64_t df_frame = 0, ecn_frame = 0;
   std::size_t total = 0;
   for (const auto& f : lan_capture.frames(from_iut(lan_capture))) {
-    const auto meta = server::ipv4_meta(lan_capture.link_type(), f.data);
+    const auto meta = kit::ipv4_meta(lan_capture.link_type(), f.data);
     if (!meta) continue;
     ++total;
     if (meta->dont_fragment && df_frame == 0) df_frame = f.number;
@@ -190,7 +190,7 @@ void no_non_global(CaseRun& run) {
   for (const auto& v4 : bad) {
     for (const std::uint16_t flags : {std::uint16_t{0}, kFlagCone}) {
       const std::string m = marker("non-global", ++n);
-      (void)app.send(server::teredo_address(kPeerServer, flags, v4, 40000), server::bytes_of(m.c_str()));
+      (void)app.send(kit::teredo_address(kPeerServer, flags, v4, 40000), kit::bytes_of(m.c_str()));
     }
   }
   std::this_thread::sleep_for(t.bubble + 1000ms);
@@ -202,7 +202,7 @@ void no_non_global(CaseRun& run) {
   const Peer q = make_peer(run, kPeerB, 41201, kFlagCone);
   const std::uint64_t before_control = lan_mark(run);
   const std::string mq = marker("cone-peer", 1);
-  (void)app.send(q.teredo, server::bytes_of(mq.c_str()));
+  (void)app.send(q.teredo, kit::bytes_of(mq.c_str()));
   const FrameMatch for_q = iut_bubble_for(lan_capture, q.teredo);
   const FrameMatch data_q = iut_containing(lan_capture, mq);
   const auto control = wait_seen(
@@ -278,7 +278,7 @@ void bubble_budget(CaseRun& run) {
   int sent = 0;
   for (int guard = 0; guard < 10000 && Clock::now() - start < window; ++guard) {
     const std::string m = marker("budget", ++sent);
-    (void)app.send(r.teredo, server::bytes_of(m.c_str()));
+    (void)app.send(r.teredo, kit::bytes_of(m.c_str()));
     std::this_thread::sleep_for(step);
   }
   std::this_thread::sleep_for(200ms);
@@ -348,7 +348,7 @@ void peer_validity(CaseRun& run) {
   std::this_thread::sleep_for(quiet);
   const std::uint64_t m1 = lan_mark(run);
   const std::string m = marker("validity", 2);
-  (void)app.send(p.teredo, server::bytes_of(m.c_str()));
+  (void)app.send(p.teredo, kit::bytes_of(m.c_str()));
   std::this_thread::sleep_for(t.bubble + 500ms);
   const auto bubbles = all_seen(run, iut_bubble_for(lan_capture, p.teredo), m1);
   const auto data = all_seen(run, iut_containing(lan_capture, m), m1);
@@ -376,7 +376,7 @@ void peer_flood(CaseRun& run) {
   // request, which must still be answered.
   const Peer first = make_peer(run, kPeerA, 41801);
   const std::uint64_t m0 = lan_mark(run);
-  (void)send_from(run, first, server::echo_packet(first.teredo, *address, 0x7e1c, 1), *mapping);
+  (void)send_from(run, first, kit::echo_packet(first.teredo, *address, 0x7e1c, 1), *mapping);
   const auto r0 = wait_seen(run, iut_echo_reply(run.capture("lan"), 0x7e1c, 1), 1500ms, m0);
   if (!r0) {
     run.inconclusive(reqs[0], "the first peer's echo request was not answered before the flood");
@@ -386,13 +386,13 @@ void peer_flood(CaseRun& run) {
   for (int i = 0; i < kPeers; ++i) {
     const std::uint16_t port = static_cast<std::uint16_t>(20000 + i);
     const int fd = run.udp_socket("server", kPeerB, port);
-    const Ipv6Address source = server::teredo_address(kPeerServer, 0, kPeerB, port);
-    run.send_udp(fd, to_string(mapping->address), mapping->port, server::bubble_packet(source, *address));
+    const Ipv6Address source = kit::teredo_address(kPeerServer, 0, kPeerB, port);
+    run.send_udp(fd, to_string(mapping->address), mapping->port, kit::bubble_packet(source, *address));
     if (i % 50 == 49) std::this_thread::sleep_for(20ms);
   }
   std::this_thread::sleep_for(500ms);
   const std::uint64_t m1 = lan_mark(run);
-  const std::uint64_t echo = send_from(run, first, server::echo_packet(first.teredo, *address, 0x7e1c, 2), *mapping);
+  const std::uint64_t echo = send_from(run, first, kit::echo_packet(first.teredo, *address, 0x7e1c, 2), *mapping);
   const auto r1 = wait_seen(run, iut_echo_reply(run.capture("lan"), 0x7e1c, 2), 3000ms, m1);
   run.check("R4380-5.2-06", r1.has_value(),
             fmt::format("after bubbles from {} distinct Teredo peers the IUT stays responsive: the older peer's echo "
@@ -416,7 +416,7 @@ void case5_behind_cone(CaseRun& run) {
   const Peer p = make_peer(run, kPeerA, 41131);
   Capture& lan_capture = run.capture("lan");
   const std::uint64_t before = lan_mark(run);
-  (void)app.send(p.teredo, server::bytes_of(marker("cone", 1).c_str()));
+  (void)app.send(p.teredo, kit::bytes_of(marker("cone", 1).c_str()));
   (void)wait_seen(run, iut_bubble_for(lan_capture, p.teredo), t.bubble + 1500ms, before);
   std::this_thread::sleep_for(300ms);
   std::optional<Seen> indirect, direct;

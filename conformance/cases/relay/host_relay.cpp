@@ -14,9 +14,6 @@ namespace {
 
 using namespace teredo::wire;
 using namespace std::chrono_literals;
-using server::frame_ref;
-using server::frames_of;
-using server::make_peer;
 
 void own_traffic(CaseRun& run) {
   open_server(run);
@@ -36,7 +33,7 @@ void own_traffic(CaseRun& run) {
   // The client pings the host; the host's echo reply carries the same data.
   Capture& capture = run.capture("driver");
   const std::string m = marker("host-relay", 2);
-  const Sent s = client_send(run, c, echo_with(c.teredo, server::ipv6(kRelayV6), m));
+  const Sent s = client_send(run, c, echo_with(c.teredo, ipv6(kRelayV6), m));
   const auto reply = capture.wait_for(relay_delivery(capture, c, m), kDeliveryTimeout, s.mark);
   std::vector<FrameRef> frames = k.frames();
   frames.push_back(frame_ref(s.frame));
@@ -48,7 +45,7 @@ void own_traffic(CaseRun& run) {
   std::size_t total = 0;
   for (const auto& f : capture.frames(from_relay(capture))) {
     ++total;
-    const auto meta = server::ipv4_meta(link, f.data);
+    const auto meta = ipv4_meta(link, f.data);
     if (meta && meta->dont_fragment) df.push_back(f.number);
     const auto x = find_udp_carrier(link, f.data);
     if (!x) continue;
@@ -69,7 +66,7 @@ void own_traffic(CaseRun& run) {
             df.empty() ? k.frames() : frames_of({df.front()}));
   run.check("R4380-5.5-03", reply.has_value(), expected,
             k.story(c) + (reply ? fmt::format("; the client's echo request to {} (frame {}) was answered: {}", kRelayV6,
-                                              s.frame, server::describe_frame(*reply, capture.link_type()))
+                                              s.frame, describe_frame(*reply, capture.link_type()))
                                 : fmt::format("; the client's echo request to {} (frame {}) got no answer within {} ms",
                                               kRelayV6, s.frame, kDeliveryTimeout.count())),
             frames);
@@ -86,7 +83,7 @@ void other_hosts_not_relayed(CaseRun& run) {
   {
     Probe p;
     const std::string m = marker("host-relay-other", 1);
-    const auto s = other.send(c2.teredo, server::bytes_of(m.c_str()));
+    const auto s = other.send(c2.teredo, bytes_of(m.c_str()));
     p.sent = other.refs(s);
     p.capture = "driver";
     p.after = s.driver_mark;
@@ -134,7 +131,7 @@ void flags_and_trailers(CaseRun& run) {
   }
   Capture& capture = run.capture("driver");
   const auto ping = [&](const std::string& mark, wire::Bytes trailer) {
-    ByteVector packet = echo_with(c.teredo, server::ipv6(kRelayV6), mark);
+    ByteVector packet = echo_with(c.teredo, ipv6(kRelayV6), mark);
     packet.insert(packet.end(), trailer.begin(), trailer.end());
     const Sent s = client_send(run, c, packet);
     const auto reply = capture.wait_for(relay_delivery(capture, c, mark), kDeliveryTimeout, s.mark);

@@ -13,9 +13,6 @@ namespace {
 
 using namespace teredo::wire;
 using namespace std::chrono_literals;
-using server::frame_ref;
-using server::frames_of;
-using server::make_peer;
 
 void peer_flood(CaseRun& run) {
   open_server(run);
@@ -31,12 +28,12 @@ void peer_flood(CaseRun& run) {
   std::set<Ipv6Address, bool (*)(const Ipv6Address&, const Ipv6Address&)> flood(
       [](const Ipv6Address& a, const Ipv6Address& b) { return a.bytes < b.bytes; });
   for (int i = 0; i < kDestinations; ++i) {
-    const Ipv6Address d = server::teredo_address(kServer, 0, kClients2, static_cast<std::uint16_t>(kFirstPort + i));
+    const Ipv6Address d = teredo_address(kServer, 0, kClients2, static_cast<std::uint16_t>(kFirstPort + i));
     flood.insert(d);
     const std::string m = marker("flood", i);
     for (int attempt = 0; attempt < 20; ++attempt) {  // the socket may be momentarily full
       try {
-        host.send(d, server::bytes_of(m.c_str()), 0, false);
+        host.send(d, bytes_of(m.c_str()), 0, false);
         break;
       } catch (const std::runtime_error&) {
         std::this_thread::sleep_for(5ms);
@@ -50,7 +47,7 @@ void peer_flood(CaseRun& run) {
   std::uint64_t first_bubble = 0, last_bubble = 0;
   for (const auto& f : capture.frames(from_relay(capture), start)) {
     const auto c = find_udp_carrier(link, f.data);
-    const auto inner = c ? server::inner_addresses(c->payload) : std::nullopt;
+    const auto inner = c ? inner_addresses(c->payload) : std::nullopt;
     if (!inner || !flood.count(inner->second)) continue;
     ++per_destination[inner->second];
     if (!first_bubble) first_bubble = f.number;
@@ -118,7 +115,7 @@ void sunset_no_client_behaviour(CaseRun& run) {
   // A Teredo client shows itself by qualifying: router solicitations over UDP.
   const auto client_traffic = capture.frames([&](const CapturedFrame& f) {
     const auto c = find_udp_carrier(link, f.data);
-    if (!c || c->ipv6 || c->source4 != server::ipv4(kRelay)) return false;
+    if (!c || c->ipv6 || c->source4 != ipv4(kRelay)) return false;
     const auto d = parse_datagram(c->payload);
     if (!d) return false;
     const auto icmp = parse_icmpv6(d->ipv6, ChecksumPolicy::ignore);
@@ -139,7 +136,7 @@ void sunset_no_client_behaviour(CaseRun& run) {
     run.check("R4380-5-01", true, expected,
               fmt::format("{} frames on driver:eth0, none a router solicitation from the relay", capture.count()));
   } else {
-    run.check("R4380-5-01", false, expected, server::describe_frame(client_traffic.front(), link),
+    run.check("R4380-5-01", false, expected, describe_frame(client_traffic.front(), link),
               {frame_ref(client_traffic.front().number)});
   }
 }

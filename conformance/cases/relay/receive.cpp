@@ -15,9 +15,6 @@ namespace {
 
 using namespace teredo::wire;
 using namespace std::chrono_literals;
-using server::frame_ref;
-using server::frames_of;
-using server::make_peer;
 
 // A trusted client, or an inconclusive assertion on every requirement.
 bool trusted_client(CaseRun& run, NativeHost& host, const Peer& c, const std::string& tag,
@@ -55,9 +52,9 @@ void reply_forwarded_native(CaseRun& run) {
     }
     return;
   }
-  const auto n = server::native_ipv6(run.capture("v6host").link_type(), f->data);
+  const auto n = native_ipv6(run.capture("v6host").link_type(), f->data);
   const auto sent = parse_ipv6_packet(packet);
-  const bool same_payload = n && sent && server::same(n->payload, sent->payload);
+  const bool same_payload = n && sent && same(n->payload, sent->payload);
   const std::vector<FrameRef> frames = {frame_ref(s.frame), frame_ref(f->number, "v6host")};
   const std::string observed = fmt::format("{} (v6host frame {}), payload {}", describe_native(*f, run.capture("v6host").link_type()),
                                            f->number, same_payload ? "identical" : "changed");
@@ -88,7 +85,7 @@ void spoofed_source_dropped(CaseRun& run) {
   probes.push_back(probe_native(run, other_address, echo_with(c.teredo, native, m2),
                                 "an echo request with C's Teredo source from 198.51.100.8:42011", c.teredo, native));
   // 3: a non-Teredo source from C's real endpoint.
-  const Ipv6Address foreign = server::ipv6("2001:db8:5::7");
+  const Ipv6Address foreign = ipv6("2001:db8:5::7");
   const std::string m3 = marker("spoofed", 3);
   probes.push_back(probe_native(run, c, echo_with(foreign, native, m3),
                                 "an echo request with the non-Teredo source 2001:db8:5::7 from C's endpoint", foreign,
@@ -129,11 +126,11 @@ void spoofed_bubble_no_remap(CaseRun& run) {
   // relay's bubble source (which it could have learnt as C's server).
   Peer attacker = make_peer(run, kClients, 42032);
   attacker.teredo = c.teredo;
-  const Sent spoof = client_send(run, attacker, server::bubble_packet(c.teredo, k.bubble->datagram->ipv6.header.source),
+  const Sent spoof = client_send(run, attacker, bubble_packet(c.teredo, k.bubble->datagram->ipv6.header.source),
                                  k.relay_address, k.relay_port);
   std::this_thread::sleep_for(200ms);
   const std::string m = marker("remap", 1);
-  const auto sent = host.send(c.teredo, server::bytes_of(m.c_str()));
+  const auto sent = host.send(c.teredo, bytes_of(m.c_str()));
   const auto to_c = relay_delivery(capture, c, m);
   const auto to_attacker = relay_delivery(capture, attacker, m);
   const auto f = capture.wait_for([&](const CapturedFrame& x) { return to_c(x) || to_attacker(x); }, kDeliveryTimeout,
@@ -153,7 +150,7 @@ void spoofed_bubble_no_remap(CaseRun& run) {
   frames.push_back(frame_ref(f->number));
   run.check("R4380-5.4.2-02", to_c(*f), expected,
             fmt::format("after the spoofed bubble (driver frame {}): {}", spoof.frame,
-                        server::describe_frame(*f, capture.link_type())),
+                        describe_frame(*f, capture.link_type())),
             frames);
 }
 
@@ -194,7 +191,7 @@ void invalid_ipv6_dropped(CaseRun& run) {
   {  // junk that is no IPv6 at all
     const std::string m = marker("invalid", 3);
     ByteVector p(24, 0xa5);
-    const Bytes b = server::bytes_of(m.c_str());
+    const Bytes b = bytes_of(m.c_str());
     p.insert(p.end(), b.begin(), b.end());
     add(p, m, "a datagram of 0xa5 bytes and text (not an IPv6 packet)");
   }
@@ -223,7 +220,7 @@ void unknown_peer(CaseRun& run) {
   if (f) {
     // Accepted: the new entry is trusted, so the way back needs no bubble.
     const std::string back = marker("unknown-peer", 2);
-    const auto sent = host.send(u.teredo, server::bytes_of(back.c_str()));
+    const auto sent = host.send(u.teredo, bytes_of(back.c_str()));
     const auto direct = capture.wait_for(relay_delivery(capture, u, back), kDeliveryTimeout, sent.driver_mark);
     const auto bubbles = capture.frames(relay_bubble_for(capture, u.teredo), sent.driver_mark);
     run.check("R4380-5.4.2-03", true,
@@ -284,7 +281,7 @@ void outside_served_range(CaseRun& run) {
   std::vector<Probe> probes;
   int n = 0;
   for (const char* text : {"fe80::10", "ff0e::10", "ff02::1", "::1"}) {
-    const Ipv6Address d = server::ipv6(text);
+    const Ipv6Address d = ipv6(text);
     const std::string m = marker("outside", ++n);
     Probe p = probe_native(run, c, echo_with(c.teredo, d, m), fmt::format("an echo request C -> {}", text), c.teredo, d);
     p.reaction = native_containing(v6, m);
@@ -292,7 +289,7 @@ void outside_served_range(CaseRun& run) {
   }
   // Another Teredo client: the relay serves the native side, not Teredo to
   // Teredo (its own prefix comes back to it).
-  const Ipv6Address d = server::teredo_address(kServer, 0, kClients2, 42062);
+  const Ipv6Address d = teredo_address(kServer, 0, kClients2, 42062);
   const std::string m = marker("outside", ++n);
   Probe p;
   p.capture = "driver";

@@ -16,21 +16,21 @@
 namespace teredo::conformance::relay {
 
 using namespace teredo::wire;
-using server::as_reply;
-using server::frame_ref;
-using server::frames_of;
-using server::inner_addresses;
-using server::ipv4;
-using server::ipv6;
-using server::native_ipv6;
+using kit::ms;
 
-namespace {
+Peer make_peer(CaseRun& run, const std::string& address, std::uint16_t port, std::uint16_t flags) {
+  return kit::make_peer(run, "driver", address, port, kServer, flags);
+}
 
-constexpr std::chrono::milliseconds kOwnFrameTimeout{200};
+std::optional<Reply> as_reply(const CapturedFrame& frame, LinkType link) { return Reply::parse(frame, link, "driver"); }
 
-std::string ms(std::chrono::milliseconds d) { return fmt::format("{} ms", d.count()); }
+FrameRef frame_ref(std::uint64_t frame) { return kit::frame_ref(frame, "driver"); }
 
-}  // namespace
+std::vector<FrameRef> frames_of(std::initializer_list<std::uint64_t> numbers) {
+  return kit::frames_of("driver", numbers);
+}
+
+std::string describe_frame(const CapturedFrame& frame, LinkType link) { return kit::describe_frame(frame, link); }
 
 std::vector<VantagePoint> relay_captures() { return {{"driver", "driver", "eth0"}, {"v6host", "v6host", "eth0"}}; }
 
@@ -39,7 +39,7 @@ NativeSide native_side(const CaseRun& run) {
   return {"v6host", kV6Host, "v6host"};
 }
 
-void open_server(CaseRun& run) { (void)run.udp_socket("driver", kServer, server::kTeredoPort); }
+void open_server(CaseRun& run) { (void)run.udp_socket("driver", kServer, kit::lab::kTeredoPort); }
 
 NativeHost::NativeHost(CaseRun& run, std::uint16_t port, std::string host, std::string address, std::string capture)
     : run_(run), port_(port), host_(std::move(host)), address_(std::move(address)), capture_(std::move(capture)) {
@@ -79,7 +79,7 @@ NativeHost::Sent NativeHost::send(const Ipv6Address& to, Bytes payload, std::uin
   }
   if (!capture_.empty() && wait_own) {
     Capture& capture = run_.capture(capture_);
-    const auto own = capture.wait_for(native_carrying(capture, address(), to), kOwnFrameTimeout, s.native_mark);
+    const auto own = capture.wait_for(native_carrying(capture, address(), to), kit::timeout::own_frame, s.native_mark);
     if (own) s.frame = own->number;
   }
   return s;
@@ -90,32 +90,10 @@ std::vector<FrameRef> NativeHost::refs(const Sent& sent) const {
   return {frame_ref(sent.frame, capture_)};
 }
 
-std::string marker(const std::string& tag, int n) { return fmt::format("teredo-conformance {} #{};", tag, n); }
-
-bool contains(Bytes haystack, const std::string& needle) {
-  if (needle.empty() || haystack.size() < needle.size()) return false;
-  const auto* begin = reinterpret_cast<const std::uint8_t*>(needle.data());
-  return std::search(haystack.begin(), haystack.end(), begin, begin + needle.size()) != haystack.end();
-}
-
-FrameMatch from_relay(const Capture& capture) {
-  const LinkType link = capture.link_type();
-  const Ipv4Address relay = ipv4(kRelay);
-  return [link, relay](const CapturedFrame& f) {
-    const auto c = find_udp_carrier(link, f.data);
-    return c && !c->ipv6 && c->source4 == relay;
-  };
-}
+FrameMatch from_relay(const Capture& capture) { return kit::udp_from(capture.link_type(), kRelay); }
 
 FrameMatch relay_bubble_for(const Capture& capture, const Ipv6Address& client) {
-  const LinkType link = capture.link_type();
-  const Ipv4Address relay = ipv4(kRelay);
-  return [link, relay, client](const CapturedFrame& f) {
-    const auto c = find_udp_carrier(link, f.data);
-    if (!c || c->ipv6 || c->source4 != relay) return false;
-    const auto d = parse_datagram(c->payload);
-    return d && d->ipv6.header.destination == client && is_bubble(d->ipv6);
-  };
+  return kit::bubble_from(capture.link_type(), kRelay, client);
 }
 
 FrameMatch relay_delivery(const Capture& capture, const Peer& to, const std::string& mark) {
@@ -148,11 +126,7 @@ FrameMatch relay_carrying(const Capture& capture, const Ipv6Address& destination
 }
 
 FrameMatch native_carrying(const Capture& capture, const Ipv6Address& source, const Ipv6Address& destination) {
-  const LinkType link = capture.link_type();
-  return [link, source, destination](const CapturedFrame& f) {
-    const auto n = native_ipv6(link, f.data);
-    return n && n->header.source == source && n->header.destination == destination;
-  };
+  return kit::native_carrying(capture.link_type(), source, destination);
 }
 
 FrameMatch native_containing(const Capture& capture, const std::string& mark) {
@@ -166,27 +140,27 @@ FrameMatch native_containing(const Capture& capture, const std::string& mark) {
 
 ByteVector echo_with(const Ipv6Address& source, const Ipv6Address& destination, const std::string& mark,
                      std::uint16_t sequence) {
-  const Bytes data = server::bytes_of(mark.c_str());
+  const Bytes data = bytes_of(mark.c_str());
   return build_echo(source, destination, 64,
                     EchoMessage{.reply = false, .identifier = 0x7e1a, .sequence = sequence, .data = data});
 }
 
 bool indirect(const Reply& bubble, const Peer& client) {
   const auto t = parse_teredo(client.teredo);
-  return t && bubble.carrier.destination4 == t->server && bubble.carrier.destination_port == server::kTeredoPort;
+  return t && bubble.carrier.destination4 == t->server && bubble.carrier.destination_port == kit::lab::kTeredoPort;
 }
 
 std::string Contact::story(const Peer& client) const {
   std::string s = fmt::format("native packet to {} (v6host frame {})", to_string(client.teredo), sent.frame);
-  if (early) s += "; delivered at once, before any bubble was answered: " + server::describe(*early);
+  if (early) s += "; delivered at once, before any bubble was answered: " + describe(*early);
   if (bubble) {
-    s += "; the relay's bubble: " + server::describe(*bubble);
+    s += "; the relay's bubble: " + describe(*bubble);
   }
   if (!bubble && !early) s += "; no bubble and no delivery from the relay";
   if (answer.frame) s += fmt::format("; the client answered with a bubble to {}:{} (frame {})", relay_address,
                                      relay_port, answer.frame);
   if (answer.frame) {
-    s += delivered ? "; queued packet delivered: " + server::describe(*delivered)
+    s += delivered ? "; queued packet delivered: " + describe(*delivered)
                    : "; the queued packet was not delivered within " + ms(kDeliveryTimeout);
   }
   return s;
@@ -205,7 +179,7 @@ std::vector<FrameRef> Contact::frames() const {
 Contact contact(CaseRun& run, NativeHost& host, const Peer& client, const std::string& mark, bool answer) {
   Capture& capture = run.capture("driver");
   Contact c;
-  c.sent = host.send(client.teredo, server::bytes_of(mark.c_str()));
+  c.sent = host.send(client.teredo, bytes_of(mark.c_str()));
   const FrameMatch bubble = relay_bubble_for(capture, client.teredo);
   const FrameMatch delivery = relay_delivery(capture, client, mark);
   const auto first = capture.wait_for([&](const CapturedFrame& f) { return bubble(f) || delivery(f); },
@@ -224,15 +198,15 @@ Contact contact(CaseRun& run, NativeHost& host, const Peer& client, const std::s
   // The client's server forwarded the bubble (§5.3.1); the client answers it
   // from its mapped endpoint to the relay's, source its Teredo address,
   // destination the bubble's source (§5.2.3).
-  const ByteVector back = server::bubble_packet(client.teredo, reply->datagram->ipv6.header.source);
-  c.answer = server::send_from(run, client, back, c.relay_address, c.relay_port);
+  const ByteVector back = bubble_packet(client.teredo, reply->datagram->ipv6.header.source);
+  c.answer = kit::send_from(run, "driver", client, back, c.relay_address, c.relay_port);
   const auto delivered = capture.wait_for(delivery, kDeliveryTimeout, c.answer.mark);
   if (delivered) c.delivered = as_reply(*delivered, capture.link_type());
   return c;
 }
 
 Sent client_send(CaseRun& run, const Peer& client, Bytes packet, const std::string& relay, std::uint16_t port) {
-  return server::send_from(run, client, packet, relay, port);
+  return kit::send_from(run, "driver", client, packet, relay, port);
 }
 
 std::uint64_t native_mark(CaseRun& run) { return run.capture("v6host").count(); }
@@ -247,14 +221,14 @@ Control control_bubble(NativeHost& host, const Peer& fresh) {
   return [&host, fresh](CaseRun& run) -> std::optional<std::string> {
     Capture& capture = run.capture("driver");
     const std::string mark = marker("control", 0);
-    const auto sent = host.send(fresh.teredo, server::bytes_of(mark.c_str()));
+    const auto sent = host.send(fresh.teredo, bytes_of(mark.c_str()));
     const FrameMatch bubble = relay_bubble_for(capture, fresh.teredo);
     const FrameMatch delivery = relay_delivery(capture, fresh, mark);
     const auto f = capture.wait_for([&](const CapturedFrame& x) { return bubble(x) || delivery(x); },
                                     kBubbleTimeout, sent.driver_mark);
     if (f) {
       run.info(fmt::format("control: a native packet to the valid client {} (v6host frame {}) made the relay act: {}",
-                           to_string(fresh.teredo), sent.frame, server::describe_frame(*f, capture.link_type())));
+                           to_string(fresh.teredo), sent.frame, describe_frame(*f, capture.link_type())));
       return std::nullopt;
     }
     return fmt::format("the relay sent no bubble for, and nothing to, the valid client {} within {} after a native "
@@ -265,7 +239,7 @@ Control control_bubble(NativeHost& host, const Peer& fresh) {
 
 Control control_forward(const Peer& client, const Ipv6Address& native) {
   return [client, native](CaseRun& run) -> std::optional<std::string> {
-    const ByteVector packet = server::echo_packet(client.teredo, native, 0x7e1a, 1);
+    const ByteVector packet = echo_packet(client.teredo, native, 0x7e1a, 1);
     const std::uint64_t after = native_mark(run);
     const Sent s = client_send(run, client, packet);
     const auto f = wait_native(run, client.teredo, native, after);
@@ -281,39 +255,6 @@ Control control_forward(const Peer& client, const Ipv6Address& native) {
   };
 }
 
-void judge_silence(CaseRun& run, const std::vector<std::string>& requirements, const std::vector<Probe>& probes,
-                   const Control& control) {
-  std::this_thread::sleep_for(kSilenceWindow);
-  std::vector<std::optional<CapturedFrame>> reactions;
-  bool any_silent = false;
-  for (const auto& p : probes) {
-    const auto found = run.capture(p.capture).frames(p.reaction, p.after);
-    reactions.push_back(found.empty() ? std::nullopt : std::optional<CapturedFrame>(found.front()));
-    any_silent |= found.empty();
-  }
-  std::optional<std::string> control_failure;
-  if (any_silent && control) control_failure = control(run);
-  for (std::size_t i = 0; i < probes.size(); ++i) {
-    const Probe& p = probes[i];
-    for (const auto& requirement : requirements) {
-      if (reactions[i]) {
-        std::vector<FrameRef> frames = p.sent;
-        frames.push_back(frame_ref(reactions[i]->number, p.capture));
-        run.check(requirement, false, p.expected,
-                  fmt::format("{} in {}.pcap after {}", describe(run, p.capture, reactions[i]->number), p.capture,
-                              p.what),
-                  frames);
-      } else if (control_failure) {
-        run.inconclusive(requirement, "no reaction to " + p.what + " within " + ms(kSilenceWindow) + ", but " +
-                                          *control_failure + ": the silence proves nothing");
-      } else {
-        run.check(requirement, true, p.expected,
-                  "nothing within " + ms(kSilenceWindow) + " after " + p.what + " (and the control worked)", p.sent);
-      }
-    }
-  }
-}
-
 Probe probe_native(CaseRun& run, const Peer& client, Bytes payload, std::string what, const Ipv6Address& source,
                    const Ipv6Address& destination) {
   Probe p;
@@ -325,25 +266,19 @@ Probe probe_native(CaseRun& run, const Peer& client, Bytes payload, std::string 
   p.reaction = native_carrying(run.capture("v6host"), source, destination);
   p.expected = fmt::format("silently discarded: no native packet {} -> {} on v6host:eth0 within {}",
                            to_string(source), to_string(destination), ms(kSilenceWindow));
+  p.code = "probe_forwarded_natively";
   return p;
 }
 
 std::string describe_native(const CapturedFrame& frame, LinkType link) {
-  return server::describe_frame(frame, link);
+  return kit::describe_frame(frame, link, "v6host");
 }
 
 std::string describe(CaseRun& run, const std::string& capture, std::uint64_t frame) {
   Capture& c = run.capture(capture);
   const auto found = c.frames([frame](const CapturedFrame& f) { return f.number == frame; });
   if (found.empty()) return fmt::format("frame {}", frame);
-  std::string text = server::describe_frame(found.front(), c.link_type());
-  // A datagram: name the IPv6 packet it carries too.
-  if (const auto x = find_udp_carrier(c.link_type(), found.front().data); x && !x->ipv6) {
-    if (const auto inner = inner_addresses(x->payload)) {
-      text += fmt::format(" carrying {} -> {}", to_string(inner->first), to_string(inner->second));
-    }
-  }
-  return text;
+  return kit::describe_frame(found.front(), c.link_type(), capture);
 }
 
 }  // namespace teredo::conformance::relay

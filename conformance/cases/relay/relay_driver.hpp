@@ -14,7 +14,8 @@
 // Verdicts are judged from the captures: "driver" (driver:eth0, the IPv4
 // side) and "v6host" (v6host:eth0, the native side), with frame numbers.
 // Negative cases send the probe, wait the silence window, then run a valid
-// control; silence counts only when the control shows the relay working.
+// control (the kit's judgement); silence counts only when the control shows
+// the relay working.
 #pragma once
 
 #include <chrono>
@@ -24,28 +25,60 @@
 #include <string>
 #include <vector>
 
-#include "cases/server/driver.hpp"
+#include "engine/case.hpp"
+#include "kit/datagram.hpp"
+#include "kit/judge.hpp"
+#include "kit/lab_facts.hpp"
+#include "kit/match.hpp"
+#include "kit/packets.hpp"
+#include "kit/party.hpp"
+#include "kit/timing.hpp"
 
 namespace teredo::conformance::relay {
 
-using server::FrameMatch;
-using server::Peer;
-using server::Reply;
-using server::Sent;
+using kit::bubble_packet;
+using kit::bytes_of;
+using kit::contains;
+using kit::echo_packet;
+using kit::FrameMatch;
+using kit::inner_addresses;
+using kit::ipv4;
+using kit::ipv4_meta;
+using kit::ipv6;
+using kit::marker;
+using kit::native_ipv6;
+using kit::Peer;
+using kit::same;
+using kit::Sent;
+using kit::teredo_address;
+using Reply = kit::CapturedDatagram;  // a datagram the relay sent, as captured by the driver
+using Probe = kit::Probe;
+using Control = kit::Control;
+using kit::judge_silence;
 
-inline constexpr const char* kRelay = "198.51.100.20";  // {relay_v4}: the relay's IPv4 address
-inline constexpr const char* kRelayV6 = "2001:db8:1::1";  // the relay's native IPv6 address
-inline constexpr const char* kV6Host = "2001:db8:1::10";  // the native IPv6 host
-inline constexpr const char* kServer = "203.0.113.1";     // the clients' Teredo server (the driver)
-inline constexpr const char* kClients = "198.51.100.7";   // driver addresses playing clients
-inline constexpr const char* kClients2 = "198.51.100.8";
-inline constexpr const char* kNonGlobal = "192.88.99.7";  // not global (RFC 4380 §5.2.4), yet on the driver
-inline constexpr std::uint16_t kRelayPort = 3544;          // both adapters bind the relay to it
-inline constexpr std::uint16_t kNativeSink = 6000;         // the UDP port native packets are addressed to
-// The relay has 2 s per bubble (§5.4.1): its first one comes at once.
-inline constexpr std::chrono::milliseconds kBubbleTimeout{2500};
-inline constexpr std::chrono::milliseconds kDeliveryTimeout{1500};
-inline constexpr std::chrono::milliseconds kSilenceWindow{1000};
+// Lab facts (relay-only).
+inline constexpr const char* kRelay = kit::lab::kRelay;        // {relay_v4}: the relay's IPv4 address
+inline constexpr const char* kRelayV6 = kit::lab::kRelayV6;    // the relay's native IPv6 address
+inline constexpr const char* kV6Host = kit::lab::kV6Host;      // the native IPv6 host
+inline constexpr const char* kServer = kit::lab::kServerPrimary;  // the clients' Teredo server (the driver)
+inline constexpr const char* kClients = kit::lab::kClients;    // driver addresses playing clients
+inline constexpr const char* kClients2 = kit::lab::kClients2;
+inline constexpr const char* kNonGlobal = kit::lab::kNonGlobalDriver;  // not global (RFC 4380 §5.2.4), yet on the driver
+inline constexpr std::uint16_t kRelayPort = kit::lab::kTeredoPort;    // both adapters bind the relay to it
+inline constexpr std::uint16_t kNativeSink = kit::lab::kNativeSink;  // the UDP port native packets are addressed to
+inline constexpr std::chrono::milliseconds kBubbleTimeout = kit::timeout::bubble;
+inline constexpr std::chrono::milliseconds kDeliveryTimeout = kit::timeout::delivery;
+inline constexpr std::chrono::milliseconds kSilenceWindow = kit::timeout::silence_window;
+
+// A driver socket playing a Teredo client of the server 203.0.113.1 (the driver).
+Peer make_peer(CaseRun& run, const std::string& address, std::uint16_t port, std::uint16_t flags = 0);
+// A captured frame of the driver capture, parsed.
+std::optional<Reply> as_reply(const CapturedFrame& frame, wire::LinkType link);
+using kit::describe;
+using kit::frame_ref;
+FrameRef frame_ref(std::uint64_t frame);                                        // {"driver.pcap", frame}
+std::vector<FrameRef> frames_of(std::initializer_list<std::uint64_t> numbers);  // driver capture; skips 0
+std::string describe_frame(const CapturedFrame& frame, wire::LinkType link);
 
 // The capture vantage points of every relay case: driver:eth0 and v6host:eth0.
 std::vector<VantagePoint> relay_captures();
@@ -71,7 +104,7 @@ class NativeHost {
   // A UDP packet to [to]:kNativeSink carrying `payload`, traffic class
   // `tclass`; `wait_own`: look for it in the native capture (200 ms at most).
   Sent send(const wire::Ipv6Address& to, wire::Bytes payload, std::uint8_t tclass = 0, bool wait_own = true);
-  [[nodiscard]] wire::Ipv6Address address() const { return server::ipv6(address_); }
+  [[nodiscard]] wire::Ipv6Address address() const { return kit::ipv6(address_); }
   [[nodiscard]] std::string where() const;  // "[2001:db8:1::10]:5001"
   // "frame 3 of v6host.pcap" style references for a send.
   [[nodiscard]] std::vector<FrameRef> refs(const Sent& sent) const;
@@ -90,10 +123,6 @@ struct NativeSide {
   std::string host, address, capture;
 };
 NativeSide native_side(const CaseRun& run);
-
-// A marker carried in a native packet's payload, unique in the case.
-std::string marker(const std::string& tag, int n);
-bool contains(wire::Bytes haystack, const std::string& needle);
 
 // Frame matchers over the driver capture (the relay's IPv4 side).
 FrameMatch from_relay(const Capture& capture);
@@ -148,26 +177,11 @@ std::optional<CapturedFrame> wait_native(CaseRun& run, const wire::Ipv6Address& 
                                          std::chrono::milliseconds timeout = kDeliveryTimeout);
 std::uint64_t native_mark(CaseRun& run);
 
-// Negative cases over both captures.
-struct Probe {
-  std::string what{};            // "... (driver frame 7)"
-  std::vector<FrameRef> sent{};  // the probe itself
-  std::string capture{};         // where a reaction would show ("driver" or "v6host")
-  std::uint64_t after = 0;       // that capture's mark before the probe
-  FrameMatch reaction{};
-  std::string expected{};
-};
-// nullopt when the relay did what a valid packet asks, else why not.
-using Control = std::function<std::optional<std::string>(CaseRun&)>;
+// Negative cases over both captures use the kit's Probe and judge_silence.
 // A native packet to a fresh client must make the relay bubble it (or deliver).
 Control control_bubble(NativeHost& host, const Peer& fresh);
 // A packet from a trusted client to the native host must show up natively.
 Control control_forward(const Peer& client, const wire::Ipv6Address& native);
-// Waits the silence window, runs `control` when a probe met silence, and
-// records a check per probe and requirement (silence = pass) or an
-// inconclusive assertion when the control failed too.
-void judge_silence(CaseRun& run, const std::vector<std::string>& requirements, const std::vector<Probe>& probes,
-                   const Control& control);
 
 // A packet from the client to the native host, as a probe: the reaction is
 // the packet (source -> destination) showing up in the v6host capture.

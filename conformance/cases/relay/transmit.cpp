@@ -15,9 +15,6 @@ namespace {
 
 using namespace teredo::wire;
 using namespace std::chrono_literals;
-using server::frame_ref;
-using server::frames_of;
-using server::make_peer;
 
 std::string join_frames(const std::vector<CapturedFrame>& frames) {
   std::string out;
@@ -49,10 +46,10 @@ void bubble_through_server(CaseRun& run) {
   const auto bubbles = capture.frames(relay_bubble_for(capture, c.teredo), k.sent.driver_mark);
   std::optional<Reply> via_server, direct;
   for (const auto& f : bubbles) {
-    const auto r = server::as_reply(f, capture.link_type());
+    const auto r = as_reply(f, capture.link_type());
     if (!r) continue;
     if (indirect(*r, c) && !via_server) via_server = r;
-    if (r->carrier.destination4 == server::ipv4(c.address) && r->carrier.destination_port == c.port && !direct) {
+    if (r->carrier.destination4 == ipv4(c.address) && r->carrier.destination_port == c.port && !direct) {
       direct = r;
     }
   }
@@ -68,12 +65,12 @@ void bubble_through_server(CaseRun& run) {
   }
   const Ipv6Address source = via_server->datagram->ipv6.header.source;
   run.check("R4380-5.4.1-05", local_unicast_source(source), expected,
-            fmt::format("{} with IPv6 source {} (v6host frame {} triggered it)", server::describe(*via_server),
+            fmt::format("{} with IPv6 source {} (v6host frame {} triggered it)", describe(*via_server),
                         to_string(source), k.sent.frame),
             {frame_ref(k.sent.frame, "v6host"), frame_ref(via_server->frame)});
   run.check("R4380-5.4.1-13", true,
             "either behaviour conforms: a direct bubble to the client's mapping 198.51.100.7:41001 as well, or none",
-            direct ? "a direct bubble too: " + server::describe(*direct) : std::string("no direct bubble, only the one via the server"),
+            direct ? "a direct bubble too: " + describe(*direct) : std::string("no direct bubble, only the one via the server"),
             frames_of({via_server->frame, direct ? direct->frame : 0}));
 }
 
@@ -122,7 +119,7 @@ void trusted_direct(CaseRun& run) {
   }
   Capture& capture = run.capture("driver");
   const std::string second = marker("trusted-direct", 2);
-  const auto sent = host.send(c.teredo, server::bytes_of(second.c_str()));
+  const auto sent = host.send(c.teredo, bytes_of(second.c_str()));
   const auto delivered = capture.wait_for(relay_delivery(capture, c, second), kDeliveryTimeout, sent.driver_mark);
   const auto bubbles = capture.frames(relay_bubble_for(capture, c.teredo), sent.driver_mark);
   std::vector<FrameRef> frames = k.frames();
@@ -133,7 +130,7 @@ void trusted_direct(CaseRun& run) {
                         "without a new bubble",
                         k.story(c), sent.frame, c.where()),
             delivered ? fmt::format("{}; bubbles for the client after it: {}",
-                                    server::describe_frame(*delivered, capture.link_type()), join_frames(bubbles))
+                                    describe_frame(*delivered, capture.link_type()), join_frames(bubbles))
                       : fmt::format("nothing delivered within {} ms; bubbles: {}", kDeliveryTimeout.count(),
                                     join_frames(bubbles)),
             frames);
@@ -184,7 +181,7 @@ void bubble_retry(CaseRun& run) {
   std::vector<NativeHost::Sent> sent;
   for (int i = 1; i <= 20; ++i) {
     const std::string m = marker("retry", i);
-    sent.push_back(host.send(c.teredo, server::bytes_of(m.c_str()), 0, false));
+    sent.push_back(host.send(c.teredo, bytes_of(m.c_str()), 0, false));
     std::this_thread::sleep_for(500ms);
   }
   std::this_thread::sleep_for(2000ms);
@@ -221,20 +218,20 @@ void bubble_retry(CaseRun& run) {
             refs(bubbles));
   // The attempt failed: the entry is removed with its queue. A late answer
   // from the client must not bring the old packets out.
-  const auto last = server::as_reply(bubbles.back(), capture.link_type());
-  const ByteVector back = server::bubble_packet(c.teredo, last->datagram->ipv6.header.source);
+  const auto last = as_reply(bubbles.back(), capture.link_type());
+  const ByteVector back = bubble_packet(c.teredo, last->datagram->ipv6.header.source);
   const Sent answer = client_send(run, c, back, to_string(last->carrier.source4), last->carrier.source_port);
   std::this_thread::sleep_for(kDeliveryTimeout);
   const auto old = capture.frames(
       [&](const CapturedFrame& f) {
         const auto x = find_udp_carrier(capture.link_type(), f.data);
-        return x && !x->ipv6 && x->source4 == server::ipv4(kRelay) && contains(x->payload, "teredo-conformance retry #");
+        return x && !x->ipv6 && x->source4 == ipv4(kRelay) && contains(x->payload, "teredo-conformance retry #");
       },
       answer.mark);
   // Control: the relay still serves this client (a new packet is bubbled or,
   // if the late answer made the entry trusted, delivered).
   const std::string fresh = marker("after-retry", 1);
-  const auto after = host.send(c.teredo, server::bytes_of(fresh.c_str()));
+  const auto after = host.send(c.teredo, bytes_of(fresh.c_str()));
   const auto alive = capture.wait_for(
       [&, bubble = relay_bubble_for(capture, c.teredo), delivery = relay_delivery(capture, c, fresh)](
           const CapturedFrame& f) { return bubble(f) || delivery(f); },
@@ -259,7 +256,7 @@ void bubble_retry(CaseRun& run) {
     run.check("R4380-5.4.1-09", true, expected,
               fmt::format("nothing old delivered within {} ms; a new packet (v6host frame {}) was handled: {}",
                           kDeliveryTimeout.count(), after.frame,
-                          server::describe_frame(*alive, capture.link_type())),
+                          describe_frame(*alive, capture.link_type())),
               frames_of({answer.frame, alive->number}));
   }
 }
@@ -276,7 +273,7 @@ void queue_bounded(CaseRun& run) {
     // ~100-byte UDP payloads, as fast as the socket takes them.
     std::string m = marker("bounded", i);
     m.resize(100, '.');
-    const auto s = host.send(c.teredo, server::bytes_of(m.c_str()), 0, i == 1);
+    const auto s = host.send(c.teredo, bytes_of(m.c_str()), 0, i == 1);
     if (i == 1) first = s;
     if (i % 32 == 0) std::this_thread::sleep_for(5ms);
   }
@@ -285,14 +282,14 @@ void queue_bounded(CaseRun& run) {
     run.inconclusive("R4380-5.4.1-10", "the relay sent no bubble for the client the packets were addressed to");
     return;
   }
-  const auto b = server::as_reply(*bubble, capture.link_type());
-  const ByteVector back = server::bubble_packet(c.teredo, b->datagram->ipv6.header.source);
+  const auto b = as_reply(*bubble, capture.link_type());
+  const ByteVector back = bubble_packet(c.teredo, b->datagram->ipv6.header.source);
   const Sent answer = client_send(run, c, back, to_string(b->carrier.source4), b->carrier.source_port);
   std::this_thread::sleep_for(2000ms);
   const auto delivered = capture.frames(
       [&](const CapturedFrame& f) {
         const auto x = find_udp_carrier(capture.link_type(), f.data);
-        return x && !x->ipv6 && x->source4 == server::ipv4(kRelay) && x->destination_port == c.port &&
+        return x && !x->ipv6 && x->source4 == ipv4(kRelay) && x->destination_port == c.port &&
                contains(x->payload, "teredo-conformance bounded #");
       },
       answer.mark);
@@ -327,10 +324,10 @@ void no_non_global_ipv4(CaseRun& run) {
   std::vector<Probe> probes;
   std::uint16_t port = 41061;
   for (const auto& [address, kind] : targets) {
-    const Ipv6Address d = server::teredo_address(kServer, 0, address, port++);
+    const Ipv6Address d = teredo_address(kServer, 0, address, port++);
     Probe p;
     const std::string m = marker("non-global", port);
-    const auto s = host.send(d, server::bytes_of(m.c_str()));
+    const auto s = host.send(d, bytes_of(m.c_str()));
     p.sent = host.refs(s);
     p.capture = "driver";
     p.after = s.driver_mark;
@@ -356,24 +353,24 @@ void ecn_and_df(CaseRun& run) {
   }
   Capture& capture = run.capture("driver");
   const std::string m = marker("ecn", 2);
-  const auto sent = host.send(c.teredo, server::bytes_of(m.c_str()), 0x03);  // CE
+  const auto sent = host.send(c.teredo, bytes_of(m.c_str()), 0x03);  // CE
   const auto f = capture.wait_for(relay_delivery(capture, c, m), kDeliveryTimeout, sent.driver_mark);
   if (!f) {
     run.inconclusive("R9601-6.1.3-01", fmt::format("the CE-marked packet (v6host frame {}) was not delivered", sent.frame));
     return;
   }
-  const auto meta = server::ipv4_meta(capture.link_type(), f->data);
-  const auto r = server::as_reply(*f, capture.link_type());
+  const auto meta = ipv4_meta(capture.link_type(), f->data);
+  const auto r = as_reply(*f, capture.link_type());
   const bool inner_ce = r && r->datagram && (r->datagram->ipv6.header.traffic_class & 0x03) == 0x03;
   run.check("R9601-6.1.3-01", meta && (meta->tos & 0x03) == 0,
             "the outer IPv4 ECN field 00 (Not-ECT) for an encapsulator without ECN propagation",
             fmt::format("outer TOS 0x{:02x} on {}; inner traffic class ECN {}", meta ? meta->tos : 0,
-                        server::describe_frame(*f, capture.link_type()), inner_ce ? "CE (kept)" : "not CE"),
+                        describe_frame(*f, capture.link_type()), inner_ce ? "CE (kept)" : "not CE"),
             {frame_ref(sent.frame, "v6host"), frame_ref(f->number)});
   std::vector<std::uint64_t> df;
   std::vector<FrameRef> checked;
   for (const auto& x : capture.frames(from_relay(capture))) {
-    const auto m4 = server::ipv4_meta(capture.link_type(), x.data);
+    const auto m4 = ipv4_meta(capture.link_type(), x.data);
     checked.push_back(frame_ref(x.number));
     if (m4 && m4->dont_fragment) df.push_back(x.number);
   }

@@ -66,7 +66,7 @@ void echo_local(CaseRun& run, const Peer& a, const Ipv6Address& destination, con
                    "native packet carrying " + to_string(a.teredo) + " -> " + to_string(destination) +
                    " within 1000 ms)";
   judge_silence(run, {"R4380-5.3.1-10"}, {probe}, control_rs());
-  judge_echo_reply(run, a, probe.sent.mark, request, probe.sent);
+  judge_echo_reply(run, a, probe.stimulus.mark, request, probe.stimulus);
 }
 
 void echo_to_all_routers(CaseRun& run) {

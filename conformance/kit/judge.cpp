@@ -1,0 +1,123 @@
+#include "kit/judge.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "kit/datagram.hpp"
+
+namespace teredo::conformance::kit {
+
+const char* to_string(Outcome o) {
+  switch (o) {
+    case Outcome::pass: return "pass";
+    case Outcome::fail: return "fail";
+    case Outcome::inconclusive: return "inconclusive";
+  }
+  return "?";
+}
+
+std::optional<CapturedFrame> find_reaction(const Probe& probe, const std::vector<CapturedFrame>& frames) {
+  const std::string own_file = probe.capture + ".pcap";
+  const auto own = [&](std::uint64_t number) {
+    return std::any_of(probe.sent.begin(), probe.sent.end(),
+                        [&](const FrameRef& r) { return r.capture == own_file && r.frame == number; });
+  };
+  for (const CapturedFrame& f : frames) {
+    if (f.number <= probe.after || own(f.number)) continue;
+    if (probe.reaction && probe.reaction(f)) return f;
+  }
+  return std::nullopt;
+}
+
+std::vector<Judgement> judge_silence(const std::vector<std::string>& requirements, const std::vector<Probe>& probes,
+                                     const std::vector<std::optional<Reaction>>& reactions, bool control_ran,
+                                     const std::optional<std::string>& control_failure,
+                                     std::chrono::milliseconds window) {
+  std::vector<Judgement> out;
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    const Probe& p = probes[i];
+    const std::optional<Reaction> reaction = i < reactions.size() ? reactions[i] : std::nullopt;
+    for (const auto& requirement : requirements) {
+      Judgement j;
+      j.requirement = requirement;
+      j.expected = p.expected;
+      j.frames = p.sent;
+      if (reaction) {
+        j.outcome = Outcome::fail;
+        j.observed = reaction->description + " after " + p.what;
+        j.frames.push_back(FrameRef{p.capture + ".pcap", reaction->frame});
+        j.code = p.code;
+      } else if (!control_ran) {
+        j.outcome = Outcome::inconclusive;
+        j.observed = "no reaction to " + p.what + " within " + ms(window) +
+                     ", but no control packet followed: the silence proves nothing";
+        j.code = kNoControl;
+      } else if (control_failure) {
+        j.outcome = Outcome::inconclusive;
+        j.observed = "no reaction to " + p.what + " within " + ms(window) + ", but " + *control_failure +
+                     ": the silence proves nothing";
+        j.code = kControlUnanswered;
+      } else {
+        j.outcome = Outcome::pass;
+        j.observed = "nothing within " + ms(window) + " after " + p.what + " (and the control was answered)";
+        j.code = kDiscardProven;
+      }
+      out.push_back(std::move(j));
+    }
+  }
+  return out;
+}
+
+Judgement sent_judgement(const std::string& requirement, bool seen, bool ok, std::string expected,
+                         std::string observed, std::vector<FrameRef> frames, std::string fail_code,
+                         std::string why_silent) {
+  Judgement j;
+  j.requirement = requirement;
+  j.expected = std::move(expected);
+  j.frames = std::move(frames);
+  if (!seen) {
+    j.outcome = Outcome::inconclusive;
+    j.observed = std::move(why_silent) + ": silence proves nothing about what the IUT sends";
+    j.code = kNothingSent;
+    return j;
+  }
+  j.observed = std::move(observed);
+  j.outcome = ok ? Outcome::pass : Outcome::fail;
+  j.code = ok ? kSentAsRequired : std::move(fail_code);
+  return j;
+}
+
+void record(CaseRun& run, const std::vector<Judgement>& judgements) {
+  for (const Judgement& j : judgements) {
+    if (j.outcome == Outcome::inconclusive) {
+      run.inconclusive(j.requirement, j.observed, j.code);
+    } else {
+      run.check(j.requirement, j.outcome == Outcome::pass, j.expected, j.observed, j.frames, {}, j.code);
+    }
+  }
+}
+
+void judge_silence(CaseRun& run, const std::vector<std::string>& requirements, const std::vector<Probe>& probes,
+                   const Control& control) {
+  std::this_thread::sleep_for(timeout::silence_window);
+  std::vector<std::optional<Reaction>> reactions;
+  bool any_silent = false;
+  for (const Probe& p : probes) {
+    Capture& capture = run.capture(p.capture);
+    const auto found = find_reaction(p, capture.frames(p.reaction, p.after));
+    if (found) {
+      reactions.push_back(Reaction{found->number, describe_frame(*found, capture.link_type(), p.capture)});
+    } else {
+      reactions.emplace_back();
+      any_silent = true;
+    }
+  }
+  std::optional<std::string> control_failure;
+  const bool control_ran = any_silent && static_cast<bool>(control);
+  if (control_ran) control_failure = control(run);
+  record(run, judge_silence(requirements, probes, reactions, control_ran, control_failure));
+}
+
+}  // namespace teredo::conformance::kit
