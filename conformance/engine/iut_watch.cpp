@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -35,6 +36,8 @@ std::optional<ProcessIdentity> read_process(pid_t pid) {
   p.parent = static_cast<pid_t>(parent);
   p.start_time = start;
   p.name = line.substr(open + 1, close - open - 1);
+  std::error_code ec;
+  p.executable = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec).string();
   return p;
 }
 
@@ -55,7 +58,9 @@ std::vector<ProcessIdentity> process_tree(pid_t root) {
   out.push_back(*top);
   for (std::size_t i = 0; i < out.size(); ++i) {
     const auto [first, last] = by_parent.equal_range(out[i].pid);
-    for (auto it = first; it != last; ++it) out.push_back(it->second);
+    for (auto it = first; it != last; ++it) {
+      if (it->second.executable == top->executable) out.push_back(it->second);
+    }
   }
   return out;
 }

@@ -6,6 +6,10 @@
 // end of the case every process of the snapshot must still be the same
 // process (same PID, same start time), else the IUT died
 // (conformance/JUDGING.md §1).
+//
+// Only processes running the IUT's own executable count: a daemon's workers
+// are forks of it, while the programs it runs (miredo's client-hook, a shell
+// script run at every address change) may come and go as they please.
 #pragma once
 
 #include <sys/types.h>
@@ -22,9 +26,11 @@ struct ProcessIdentity {
   pid_t parent = 0;
   std::uint64_t start_time = 0;  // clock ticks after boot (/proc/PID/stat field 22): tells PID reuse apart
   std::string name;              // /proc/PID/comm
+  std::string executable;        // /proc/PID/exe
 };
 
-// `root` and its descendants now (a scan of /proc); empty when root is gone.
+// `root` and those of its descendants that run the same executable, now (a
+// scan of /proc); empty when root is gone.
 std::vector<ProcessIdentity> process_tree(pid_t root);
 
 // The first process of `snapshot` that is no longer running as the same

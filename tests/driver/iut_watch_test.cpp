@@ -5,7 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <thread>
 
 #include "engine/iut_watch.hpp"
@@ -82,6 +85,42 @@ TEST(IutWatch, AReusedPidIsNotTheSameProcess) {
   ASSERT_EQ(tree.size(), 2u);
   tree[1].start_time += 1;  // as if the PID now named a later process
   EXPECT_TRUE(lost_process(tree).has_value());
+}
+
+// miredo's privileged helper runs client-hook, a shell script, at every
+// address change: a program the IUT runs may end; only its own forks count.
+TEST(IutWatch, AProgramTheIutRunsMayEnd) {
+  const pid_t root = ::fork();
+  if (root == 0) {
+    const pid_t hook = ::fork();
+    if (hook == 0) {
+      ::execl("/bin/sleep", "sleep", "0.3", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::sleep(30);
+    ::_exit(0);
+  }
+  std::vector<ProcessIdentity> tree;
+  bool hook_seen = false;
+  for (int i = 0; i < 200 && !hook_seen; ++i) {
+    std::this_thread::sleep_for(5ms);
+    hook_seen = false;
+    if (::DIR* dir = ::opendir("/proc")) {
+      while (const dirent* e = ::readdir(dir)) {
+        const auto p = read_process(static_cast<pid_t>(std::atoi(e->d_name)));
+        hook_seen |= p && p->parent == root && p->name == "sleep";
+      }
+      ::closedir(dir);
+    }
+  }
+  ASSERT_TRUE(hook_seen);
+  tree = process_tree(root);
+  EXPECT_EQ(tree.size(), 1u) << "the hook runs another executable";
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(lost_process(tree), std::nullopt);
+  ::kill(root, SIGKILL);
+  int status = 0;
+  ::waitpid(root, &status, 0);
 }
 
 TEST(IutWatch, AGoneRootHasNoTree) { EXPECT_TRUE(process_tree(0x3ffffff0).empty()); }
