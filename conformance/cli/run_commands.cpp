@@ -75,7 +75,7 @@ std::vector<Command> add_run_commands(CLI::App& app) {
   run->add_option("--seed", r->seed, "Master seed (each case derives its own; the report gives reproducers)");
   run->add_flag("--strict", r->strict, "SHOULD failures fail the gate too");
   run->add_option("--baseline", r->baseline, "Known failures (a previous report.json or {\"known_failures\": [...]})");
-  run->add_option("--requirements", r->catalog, "Requirement catalog (default ../shared/rfc/requirements.json)");
+  run->add_option("--requirements", r->catalog, "Requirement catalog (default conformance/catalog/requirements.json)");
   commands.push_back({run, [r] {
                         const Catalog catalog = load_catalog(r->catalog);
                         Adapter adapter;

@@ -46,7 +46,7 @@ bool Requirement::applies_to(const std::string& role_name) const {
 
 std::string Catalog::default_path() {
   if (const char* env = std::getenv("TEREDO_REQUIREMENTS"); env && *env) return env;
-  return std::string(TEREDO_SOURCE_DIR) + "/../shared/rfc/requirements.json";
+  return std::string(TEREDO_SOURCE_DIR) + "/conformance/catalog/requirements.json";
 }
 
 Catalog Catalog::load(const std::string& path) {
@@ -68,6 +68,8 @@ Catalog Catalog::load(const std::string& path) {
     q.level_text = r.value("level", "");
     q.summary = r.value("summary", "");
     q.testable = r.value("testable", "");
+    q.quote = r.value("quote", "");
+    q.quote_from = r.value("quote_from", "");
     q.level = level_from_catalog(q.level_text);
     q.doc = q.id.size() > 5 ? "RFC" + q.id.substr(1, q.id.find('-') - 1) : "";
     if (!q.id.empty()) c.by_id_.emplace(q.id, q);

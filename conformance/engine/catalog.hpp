@@ -1,6 +1,7 @@
-// The requirement catalog (../shared/rfc/requirements.json): every normative
-// statement with a stable ID. Cases cite IDs; a case's level and the coverage
-// figures come from here, never from the case itself.
+// The requirement catalog (conformance/catalog/requirements.json): every
+// normative statement with a stable ID and the RFC sentence it rests on.
+// Cases cite IDs; a case's level and the coverage figures come from here,
+// never from the case itself.
 #pragma once
 
 #include <map>
@@ -18,6 +19,10 @@ Level level_from_catalog(const std::string& text);
 
 struct Requirement {
   std::string id, doc, section, role, level_text, summary, testable;
+  // The normative sentence(s) verbatim from the RFC, whitespace folded; " [...] "
+  // marks an elision. quote_from ("RFC4380 5.2.1") names the source when it is
+  // not the entry's own document and section (the RFC 2461 entries).
+  std::string quote, quote_from;
   Level level = Level::must;
   [[nodiscard]] bool testable_black_box() const { return testable == "yes" || testable == "partly"; }
   [[nodiscard]] bool applies_to(const std::string& role_name) const;  // "all" applies to every role
@@ -26,7 +31,7 @@ struct Requirement {
 class Catalog {
  public:
   static Catalog load(const std::string& path);  // throws std::runtime_error naming the problem
-  static std::string default_path();             // $TEREDO_REQUIREMENTS, else <source>/../shared/rfc/requirements.json
+  static std::string default_path();             // $TEREDO_REQUIREMENTS, else <source>/conformance/catalog/requirements.json
   [[nodiscard]] const Requirement* find(const std::string& id) const;
   [[nodiscard]] std::vector<const Requirement*> testable_for(const std::string& role) const;
   [[nodiscard]] const std::map<std::string, Requirement>& all() const noexcept { return by_id_; }

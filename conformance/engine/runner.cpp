@@ -347,7 +347,7 @@ json coverage(const Catalog& catalog, const std::vector<std::string>& roles, con
       uncovered.push_back(id);
     }
     requirements[id] = {{"doc", r.doc},           {"section", r.section}, {"level", to_string(r.level)},
-                        {"role", r.role},          {"summary", r.summary}, {"testable", r.testable},
+                        {"role", r.role},          {"summary", r.summary}, {"quote", r.quote}, {"testable", r.testable},
                         {"covered_by", it != covered_by.end() ? json(it->second) : json::array()}};
   }
   return {{"requirements", requirements},
@@ -449,7 +449,7 @@ json run_suite(const Adapter& adapter, const Catalog& catalog, const RunOptions&
         }
       }
       report["requirements"][id] = {{"doc", r->doc},         {"section", r->section}, {"level", to_string(r->level)},
-                                    {"role", r->role},        {"summary", r->summary}, {"testable", r->testable},
+                                    {"role", r->role},        {"summary", r->summary}, {"quote", r->quote}, {"testable", r->testable},
                                     {"covered_by", covered_by}};
     }
   }

@@ -189,6 +189,7 @@ void check_requirements(Checker& ck, const json& requirements) {
     ck.need_enum(req, path, "level", detail::kLevels);
     ck.need(req, path, "role", Kind::string);
     ck.need(req, path, "summary", Kind::string);
+    ck.need(req, path, "quote", Kind::string);
     ck.need_enum(req, path, "testable", kTestable);
     ck.need(req, path, "covered_by", Kind::array);
   }

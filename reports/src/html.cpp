@@ -148,6 +148,7 @@ details[open]>summary{margin-bottom:.3rem}
 .detail table{margin:.2rem 0}
 .detail table th,.detail table td{font-size:13px}
 .known{font-weight:600;color:var(--warn)}
+.rfc-quote{margin:.2rem 0 .4rem;padding:.1rem .6rem;border-left:3px solid var(--line);color:var(--muted);font-style:italic}
 )css";
   x += "</style>\n</head>\n";
   return x;
@@ -313,6 +314,8 @@ std::string render_case_details(const json& c, const json& requirements) {
       if (req.is_object()) {
         x += " <strong>" + h(text(req, "level")) + "</strong> " + h(text(req, "doc")) + " §" + h(text(req, "section")) + " (" +
              h(text(req, "role")) + "): " + h(text(req, "summary"));
+        // The RFC's own sentence, beside our paraphrase: the verdict is judged against it.
+        if (!text(req, "quote").empty()) x += "\n<blockquote class=\"rfc-quote\">" + h(text(req, "quote")) + "</blockquote>";
       }
       x += "</li>\n";
     }

@@ -46,12 +46,18 @@ std::string frames_text(const json& assertion) {
   return out;
 }
 
-// One assertion, as lines of text.
-std::string assertion_text(const json& a) {
+// The RFC sentence a requirement rests on (report["requirements"][id].quote),
+// empty when the report does not hold it.
+std::string quote_of(const json& requirements, const std::string& id) { return text(field(requirements, id), "quote"); }
+
+// One assertion, as lines of text, with the sentence it is judged against.
+std::string assertion_text(const json& a, const json& requirements) {
   std::string out = "[" + text(a, "outcome") + "] " + requirement_label(a) + " " + text(a, "level");
   const std::string message = text(a, "message");
   if (!message.empty()) out += ": " + message;
   out += "\n";
+  const std::string quote = quote_of(requirements, text(a, "requirement"));
+  if (!quote.empty()) out += "    RFC: \"" + quote + "\"\n";
   if (!field(a, "expected").is_null()) out += "    expected: " + text(a, "expected") + "\n";
   if (!field(a, "observed").is_null()) out += "    observed: " + text(a, "observed") + "\n";
   if (!field(a, "code").is_null()) out += "    code: " + text(a, "code") + "\n";
@@ -89,10 +95,10 @@ std::string failing_level(const json& c, std::string_view outcome, std::string_v
 }
 
 // The assertions that did not pass, as text.
-std::string non_pass_assertions(const json& c) {
+std::string non_pass_assertions(const json& c, const json& requirements) {
   std::string out;
   for (const json& a : array(c, "assertions")) {
-    if (text(a, "outcome") != "pass") out += assertion_text(a);
+    if (text(a, "outcome") != "pass") out += assertion_text(a, requirements);
   }
   return out;
 }
@@ -102,22 +108,26 @@ std::string reproduce_line(const json& c) {
   return r.empty() ? std::string() : "reproduce: " + r + "\n";
 }
 
-std::string system_out(const json& c, std::string_view preface) {
+std::string system_out(const json& c, const json& requirements, std::string_view preface) {
   std::string out(preface);
   out += text(c, "title") + "\n";
   out += "verdict: " + text(c, "verdict") + " | level " + text(c, "level") + " | role " + text(c, "role") + " | topology " +
          text(c, "topology");
   const std::string nat = text(c, "nat_profile");
   out += " | NAT " + (nat.empty() ? std::string("none") : nat) + "\n";
-  std::string reqs;
-  for (const json& r : array(c, "requirements")) reqs += (reqs.empty() ? "" : ", ") + text(r);
-  if (!reqs.empty()) out += "requirements: " + reqs + "\n";
+  if (!array(c, "requirements").empty()) {
+    out += "requirements:\n";
+    for (const json& r : array(c, "requirements")) {
+      const std::string quote = quote_of(requirements, text(r));
+      out += "  " + text(r) + (quote.empty() ? std::string() : ": \"" + quote + "\"") + "\n";
+    }
+  }
   std::string sections;
   for (const json& s : array(c, "rfc_sections")) sections += (sections.empty() ? "" : ", ") + text(s);
   if (!sections.empty()) out += "sections: " + sections + "\n";
   if (!array(c, "assertions").empty()) {
     out += "assertions:\n";
-    for (const json& a : array(c, "assertions")) out += "  " + assertion_text(a);
+    for (const json& a : array(c, "assertions")) out += "  " + assertion_text(a, requirements);
   }
   if (!array(c, "messages").empty()) {
     out += "messages:\n";
@@ -177,7 +187,7 @@ std::string testcase_name(const json& c, std::set<std::string>& used) {
   return unique;
 }
 
-std::string render_case(const json& c, bool strict, Counts& n, std::set<std::string>& names) {
+std::string render_case(const json& c, const json& requirements, bool strict, Counts& n, std::set<std::string>& names) {
   const std::string verdict = text(c, "verdict");
   const std::int64_t ms = integer(c, "duration_ms");
   ++n.tests;
@@ -190,13 +200,13 @@ std::string render_case(const json& c, bool strict, Counts& n, std::set<std::str
   if (effect == GateEffect::error) {
     ++n.errors;
     x += std::string(kIndent) + "<error message=\"" + attr(detail::truncate(reason(c, "fail"), 1024)) +
-         "\" type=\"harness-error\">" + body(non_pass_assertions(c) + reproduce_line(c)) + "</error>\n";
+         "\" type=\"harness-error\">" + body(non_pass_assertions(c, requirements) + reproduce_line(c)) + "</error>\n";
   } else if (effect == GateEffect::failure) {
     ++n.failures;
     const std::string outcome = verdict == "warn" ? "warn" : "fail";
     const std::string type = failing_level(c, outcome, verdict == "warn" ? "SHOULD" : "MUST");
     x += std::string(kIndent) + "<failure message=\"" + attr(detail::truncate(reason(c, outcome), 1024)) + "\" type=\"" + attr(type) +
-         "\">" + body(non_pass_assertions(c) + reproduce_line(c)) + "</failure>\n";
+         "\">" + body(non_pass_assertions(c, requirements) + reproduce_line(c)) + "</failure>\n";
     if (verdict == "warn") preface = "WARNING: a SHOULD is not met; the strict policy makes it a failure.\n";
   } else if (known && (verdict == "fail" || (verdict == "warn" && strict))) {
     // A failure the baseline lists: reported, not counted against the gate.
@@ -237,7 +247,7 @@ std::string render_case(const json& c, bool strict, Counts& n, std::set<std::str
     preface = "FLAKY: the IUT varied over " + std::to_string(attempts.size()) + " attempts (" + history +
               "): a SHOULD met on one attempt, not on another (a MUST failed on any attempt would be a fail).\n";
   }
-  x += std::string(kIndent) + "<system-out>" + body(system_out(c, preface)) + "</system-out>\n";
+  x += std::string(kIndent) + "<system-out>" + body(system_out(c, requirements, preface)) + "</system-out>\n";
   x += "  </testcase>\n";
   return x;
 }
@@ -305,7 +315,7 @@ std::string render_junit(const nlohmann::json& report) {
     std::string cases;
     std::set<std::string> names;
     for (const json* c : by_role[role]) {
-      cases += render_case(*c, strict, n, names);
+      cases += render_case(*c, field(report, "requirements"), strict, n, names);
       error_case = error_case || gate_effect(*c, strict) == GateEffect::error;
     }
     suites += " <testsuite name=\"" + attr("teredo." + (role.empty() ? std::string("unknown") : role)) + "\"" +

@@ -70,6 +70,7 @@ TEST(ReportCheck, NamesEachProblem) {
       {"coverage percent", [](json& r) { r["summary"]["coverage"]["percent"] = 12.5; }, "summary.coverage.percent"},
       {"coverage uncovered", [](json& r) { r["summary"]["coverage"]["uncovered"] = json::array(); }, "summary.coverage.uncovered"},
       {"requirement unknown", [](json& r) { r["cases"][0]["requirements"].push_back("R4380-9.9-01"); }, "is not in the report's requirements"},
+      {"requirement without quote", [](json& r) { r["requirements"]["R4380-5.3.2-07"].erase("quote"); }, "requirements[\"R4380-5.3.2-07\"].quote: missing"},
       {"covered_by unknown case", [](json& r) { r["requirements"]["R4380-5.3.2-02"]["covered_by"].push_back("no.such.case"); }, "not a case of the report"},
       {"flaky, one attempt", [](json& r) {
          for (json& c : r["cases"]) if (c["case_id"] == kFlakyCase) c["attempts"].erase(0);

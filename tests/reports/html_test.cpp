@@ -91,6 +91,21 @@ TEST(ReportHtml, OneRowGroupPerCaseWithDetails) {
   EXPECT_NE(html.find("data-sections=\"[&quot;RFC4380 5.4.1&quot;,&quot;RFC4380 5.4.2&quot;]\""), std::string::npos);
 }
 
+TEST(ReportHtml, RequirementsShowTheRfcSentence) {
+  const std::string html = render_html(make_report());
+  // The quote sits in the failing case's details, escaped ("client's"), once:
+  // only R4380-5.3.2-07 has one, and only that case cites it.
+  std::string escaped = kConeQuote;
+  escaped.replace(escaped.find('\''), 1, "&#39;");
+  EXPECT_EQ(occurrences(html, "<blockquote class=\"rfc-quote\">"), 1u);
+  const std::size_t quote = html.find("<blockquote class=\"rfc-quote\">" + escaped + "</blockquote>");
+  ASSERT_NE(quote, std::string::npos);
+  const std::size_t case_start = html.find(std::string("data-case-id=\"") + kFailCase + "\"");
+  ASSERT_NE(case_start, std::string::npos);
+  EXPECT_GT(quote, case_start);
+  EXPECT_LT(quote, html.find("</tbody>", case_start));
+}
+
 TEST(ReportHtml, EvidenceLinksAreRelative) {
   const std::string html = render_html(make_report());
   EXPECT_NE(html.find("href=\"cases/server.rs.cone-reply-from-secondary/driver.pcap\""), std::string::npos);

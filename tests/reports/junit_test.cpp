@@ -135,6 +135,21 @@ TEST(ReportJunit, FailureCarriesTheAssertionAndSurvivesHostileText) {
   EXPECT_NE(out.find("log cases/server.rs.cone-reply-from-secondary/iut.log"), std::string::npos) << out;
 }
 
+TEST(ReportJunit, FailureAndSystemOutQuoteTheRfcSentence) {
+  REQUIRE_XMLLINT();
+  const JunitFile f(make_report());
+  // Beside the failing assertion: the sentence of its requirement, from report["requirements"].
+  const std::string failure = f.xpath(std::string("string(//testcase[@name='") + kFailCase + "']/failure)");
+  EXPECT_NE(failure.find("[fail] R4380-5.3.2-07 MUST: source was the primary address"), std::string::npos) << failure;
+  EXPECT_NE(failure.find("    RFC: \"" + kConeQuote + "\"\n"), std::string::npos) << failure;
+  const std::string out = f.xpath(std::string("string(//testcase[@name='") + kFailCase + "']/system-out)");
+  EXPECT_NE(out.find("requirements:\n  R4380-5.3.2-07: \"" + kConeQuote + "\"\n"), std::string::npos) << out;
+  // A requirement whose quote is empty is listed bare, with no empty quotation.
+  const std::string pass = f.xpath("string(//testcase[@name='server.rs.answer-rs']/system-out)");
+  EXPECT_NE(pass.find("requirements:\n  R4380-5.3.2-02\n"), std::string::npos) << pass;
+  EXPECT_EQ(pass.find("RFC: "), std::string::npos) << pass;
+}
+
 TEST(ReportJunit, WarnFailsOnlyUnderStrict) {
   REQUIRE_XMLLINT();
   const std::string warn = std::string("//testcase[@name='") + kWarnCase + "']";

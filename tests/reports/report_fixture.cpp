@@ -31,7 +31,7 @@ const char* const kSha = "3f0a6b1c2d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293
 json requirement(const std::string& section, const std::string& level, const std::string& role, const std::string& summary,
                  const std::string& testable = "yes") {
   return {{"doc", "RFC4380"}, {"section", section}, {"level", level}, {"role", role},
-          {"summary", summary}, {"testable", testable}, {"covered_by", json::array()}};
+          {"summary", summary}, {"quote", ""}, {"testable", testable}, {"covered_by", json::array()}};
 }
 
 json assertion(const std::string& req, const std::string& level, const std::string& outcome, const json& expected,
@@ -148,6 +148,7 @@ json make_report(const FixtureOptions& o) {
   json& reqs = report["requirements"];
   reqs["R4380-5.3.2-02"] = requirement("5.3.2", "MUST", "server", "The RA advertises 2001:0::/32 plus the server's IPv4.");
   reqs["R4380-5.3.2-07"] = requirement("5.3.2", "MUST", "server", "An RS with the cone bit is answered from the secondary address.");
+  reqs["R4380-5.3.2-07"]["quote"] = kConeQuote;
   reqs["R4380-5.3.1-03"] = requirement("5.3.1", "SHOULD", "server", "Packets that are neither bubbles nor ICMPv6 should be dropped.");
   reqs["R4380-5.3.1-04"] = requirement("5.3.1", "MUST", "server", "Packets from a non-global IPv4 source are dropped silently.");
   reqs["R4380-5.2.1-01"] = requirement("5.2.1", "MUST", "client", "Qualification starts with an RS to the server with the cone bit set.");

@@ -33,6 +33,13 @@ inline const std::string kHostile = "<script>alert(\"x\")</script> & 'apos' ]]> 
 inline const std::string kUnicode = "Zürich – 東京 ✓";
 inline const std::string kBinary = std::string("bytes \x01\x02\x1b[31m and \x7f, then \xff\xfe end");
 
+// The RFC sentence of R4380-5.3.2-07 (the failing case's requirement), as the
+// catalog quotes it; the other requirements of the fixture carry an empty quote.
+inline const std::string kConeQuote =
+    "If the cone bit of the client's IPv6 address is set to 1, the RA must be sent from a different IPv4 source address than "
+    "the server address over which the RS was received; if the cone bit is set to zero, the response must be sent back from the "
+    "same address.";
+
 constexpr const char* kFailCase = "server.rs.cone-reply-from-secondary";
 constexpr const char* kWarnCase = "server.secure.unauthenticated-rs-ignored";
 constexpr const char* kKnownCase = "client.qualification.cone";

@@ -103,6 +103,7 @@ TEST(ReportSchema, RejectsBrokenReports) {
       {"dotdot-evidence", [](json& r) { r["cases"][0]["evidence"]["dir"] = "cases/../../etc"; }},
       {"bad-sha", [](json& r) { r["cases"][0]["evidence"]["pcaps"][0]["sha256"] = "xyz"; }},
       {"case-id-with-space", [](json& r) { r["cases"][0]["case_id"] = "server rs"; }},
+      {"requirement-without-quote", [](json& r) { r["requirements"]["R4380-5.3.2-07"].erase("quote"); }},
       {"bad-requirement-id", [](json& r) { r["cases"][0]["requirements"][0] = "5.3.2"; }},
       {"by-verdict-missing", [](json& r) { r["summary"]["by_verdict"].erase("flaky"); }},
       {"by-level-bad-key", [](json& r) { r["summary"]["by_level"]["must"] = json::object(); }},

@@ -35,7 +35,7 @@ struct Event {
   // wire ParseError name such as "truncated_origin_indication"). Always a
   // string with static storage duration.
   std::string_view code;
-  // The requirement ID from ../shared/rfc/requirements.md it relates to
+  // The requirement ID from conformance/catalog/requirements.json it relates to
   // ("R4380-5.3.1-04"), or empty for hardening the RFCs do not ask for (the
   // text then names the reason, e.g. Miredo advisory MTFL-SA-0603).
   std::string_view requirement;
