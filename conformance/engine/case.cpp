@@ -132,6 +132,16 @@ void CaseRun::warn_note(std::string text) {
 }
 
 void CaseRun::iut_died(std::string how) {
+  // What the case judged before it found the IUT dead may blame a
+  // requirement for the death's silence ("no echo reply within 1000 ms" for
+  // a client that had crashed): such a judgement proves nothing, and the
+  // case fails on the death itself (JUDGING.md §1).
+  for (Assertion& earlier : assertions_) {
+    if (earlier.outcome != "fail" && earlier.outcome != "warn") continue;
+    earlier.message = "not judged: the IUT died during the case (" + earlier.outcome + " before that was known: " +
+                      earlier.message + ")";
+    earlier.outcome = "inconclusive";
+  }
   Assertion a;
   a.level = Level::must;
   a.outcome = "fail";

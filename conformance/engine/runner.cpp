@@ -2,6 +2,7 @@
 
 #include "engine/capabilities.hpp"
 #include "engine/iut_watch.hpp"
+#include "teredo/reports/check.hpp"
 #include "teredo/reports/gate.hpp"
 
 #include <fnmatch.h>
@@ -400,8 +401,8 @@ json run_suite(const Adapter& adapter, const Catalog& catalog, const RunOptions&
   for (auto& t : threads) t.join();
 
   json report;
-  report["schema"] = "teredo-compliance-report";
-  report["schema_version"] = "1.0.0";
+  report["schema"] = std::string(reports::kSchemaName);
+  report["schema_version"] = std::string(reports::kSchemaVersion);
   report["complete"] = !interrupted && p.done == selected.size();
   utsname uts{};
   ::uname(&uts);

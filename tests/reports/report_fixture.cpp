@@ -1,5 +1,7 @@
 #include "report_fixture.hpp"
 
+#include "teredo/reports/check.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -120,7 +122,7 @@ void set_verdict(json& c, const std::string& verdict) {
 json make_report(const FixtureOptions& o) {
   json report = {
       {"schema", "teredo-compliance-report"},
-      {"schema_version", "1.0.0"},
+      {"schema_version", std::string(teredo::reports::kSchemaVersion)},
       {"complete", true},
       {"run",
        {{"run_id", "tc-1a2b3c"},
