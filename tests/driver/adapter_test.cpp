@@ -4,7 +4,8 @@
 // The loader runs the schema itself (engine/json_schema.hpp): a misspelled
 // capability, an unknown key at any level, an unknown placeholder, a number
 // out of range or of the wrong type is one line naming the JSON pointer.
-// Also here: how a dead IUT's end is worded.
+// Also here: how a dead IUT's end is worded, shell quoting for reproducers
+// and command lines, and the seed range.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -19,6 +20,7 @@
 
 #include "engine/iut_adapter.hpp"
 #include "engine/json_schema.hpp"
+#include "engine/runner.hpp"
 #include "reports/report_fixture.hpp"
 #include "teredo/netns/process.hpp"
 
@@ -456,6 +458,55 @@ TEST(IutExitStatus, AProgramThatCannotBeExecutedIsRefusedAtSpawn) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/teredo-iut"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("No such file"), std::string::npos) << e.what();
   }
+}
+
+// --- shell quoting and seeds -------------------------------------------------------
+
+TEST(ShellQuote, PlainWordsStayAsTheyAre) {
+  EXPECT_EQ(shell_quote("server.rs.reply-from-primary"), "server.rs.reply-from-primary");
+  EXPECT_EQ(shell_quote("/work/conformance/iut/reference.json"), "/work/conformance/iut/reference.json");
+  EXPECT_EQ(shell_quote("it's"), R"('it'\''s')");
+  EXPECT_EQ(shell_quote(""), "''");
+  EXPECT_EQ(shell_join({"run", "--cases", "server.*", "--out", "a b"}), "run --cases 'server.*' --out 'a b'");
+}
+
+TEST(ShellQuote, EveryWordSurvivesARealShell) {
+  const std::vector<std::string> words = {"plain", "with space", "it's", "'", "''", "", "$HOME", "`id`",
+                                          "a\"b",  "back\\slash", "*",   "a;b", "new\nline", "~", "x=y", "!"};
+  // printf prints each argument the shell parsed, terminated by a '|'.
+  const auto r = run_process({"/bin/sh", "-c", "printf '%s|' " + shell_join(words)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string expected;
+  for (const auto& w : words) expected += w + "|";
+  EXPECT_EQ(r.out, expected);
+}
+
+TEST(Seeds, CaseSeedIsTheMasterSeedTimesAThousandPlusTheIndexUnlessGiven) {
+  RunOptions options;
+  options.seed = 7;
+  EXPECT_EQ(case_seed(options, 0), 7000u);
+  EXPECT_EQ(case_seed(options, 5), 7005u);
+  options.case_seed = 7005;
+  EXPECT_EQ(case_seed(options, 0), 7005u);
+}
+
+TEST(Seeds, OutOfRangeSeedsAreRefused) {
+  RunOptions options;
+  options.retries = 1;
+  options.seed = kMaxMasterSeed;
+  EXPECT_EQ(check_seeds(options, 100), "");
+  options.seed = kMaxMasterSeed + 1;
+  EXPECT_NE(check_seeds(options, 1), "");
+  options.seed = kMaxMasterSeed;
+  EXPECT_NE(check_seeds(options, 5000), "") << "seed*1000+index past 2^53-1";
+  options.case_seed = kMaxSeed - 1;
+  EXPECT_EQ(check_seeds(options, 1), "");
+  options.case_seed = kMaxSeed;
+  EXPECT_NE(check_seeds(options, 1), "") << "the retry's seed would pass 2^53-1";
+  options.case_seed = 5;
+  EXPECT_NE(check_seeds(options, 2), "") << "--case-seed names one case";
+  EXPECT_EQ(kMaxSeed, 9007199254740991u);
+  EXPECT_EQ(kMaxMasterSeed, 9007199254739u);
 }
 
 }  // namespace
