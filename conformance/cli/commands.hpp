@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace teredo::cli {
@@ -33,6 +34,11 @@ std::vector<Command> add_decode_commands(CLI::App& app);
 std::vector<Command> add_lab_commands(CLI::App& app);
 std::vector<Command> add_run_commands(CLI::App& app);
 std::vector<Command> add_report_commands(CLI::App& app);
+
+// The process's argv as main received it, shell-quoted: report.json's
+// run.command_line. main sets it before parsing.
+void set_command_line(const std::vector<std::string>& argv);
+const std::string& command_line();
 
 // Writes report.json (and the views rendered from it) into `out_dir`.
 void write_report_files(const nlohmann::json& report, const std::string& out_dir);

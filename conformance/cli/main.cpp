@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   for (auto& c : add_run_commands(app)) commands.push_back(std::move(c));
   for (auto& c : add_report_commands(app)) commands.push_back(std::move(c));
 
+  set_command_line(std::vector<std::string>(argv, argv + argc));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -42,6 +43,32 @@ std::string format_duration(double seconds) {
   return fmt::format("{:02}:{:02}", s / 60, s % 60);
 }
 
+// A seed as the command line gives it: decimal digits only (no sign, no
+// blanks), from 0 to `max`; anything else is bad usage (exit 3), never a
+// number that wraps around.
+CLI::Validator seed_range(std::uint64_t max) {
+  return CLI::Validator(
+      [max](std::string& text) -> std::string {
+        std::uint64_t value = 0;
+        const char* end = text.data() + text.size();
+        const auto [stop, error] = std::from_chars(text.data(), end, value);
+        const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (!digits || error != std::errc{} || stop != end || value > max) {
+          return fmt::format("'{}' is not a seed: an integer from 0 to {}", text, max);
+        }
+        return {};
+      },
+      fmt::format("0..{}", max), "seed");
+}
+
+std::uint64_t to_seed(const std::string& text) {
+  std::uint64_t value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
+}
+
+std::string g_command_line;
+
 Catalog load_catalog(const std::string& path) {
   try {
     return Catalog::load(path.empty() ? Catalog::default_path() : path);
@@ -52,6 +79,9 @@ Catalog load_catalog(const std::string& path) {
 
 }  // namespace
 
+void set_command_line(const std::vector<std::string>& argv) { g_command_line = shell_join(argv); }
+const std::string& command_line() { return g_command_line; }
+
 std::vector<Command> add_run_commands(CLI::App& app) {
   std::vector<Command> commands;
 
@@ -60,7 +90,7 @@ std::vector<Command> add_run_commands(CLI::App& app) {
     std::vector<std::string> roles;
     std::string cases = "*";
     int jobs = 2, retries = 1;
-    std::uint64_t seed = 1;
+    std::string seed = "1", case_seed;
     bool strict = false;
   };
   auto r = std::make_shared<RunArgs>();
@@ -72,7 +102,15 @@ std::vector<Command> add_run_commands(CLI::App& app) {
   run->add_option("--retries", r->retries, "Extra attempts after a failure; attempts that disagree give 'flaky'")
       ->check(CLI::Range(0, 5));
   run->add_option("--out", r->out, "Output directory for reports and evidence");
-  run->add_option("--seed", r->seed, "Master seed (each case derives its own; the report gives reproducers)");
+  run->add_option("--seed", r->seed,
+                  "Master seed: case i of the selection runs with seed*1000+i (attempt n: +n-1); "
+                  "the report gives each case's reproducer")
+      ->check(seed_range(kMaxMasterSeed));
+  run->add_option("--case-seed", r->case_seed,
+                  "The seed of the one case selected (--cases ID), as a reproducer in report.json gives it; "
+                  "replaces --seed")
+      ->check(seed_range(kMaxSeed))
+      ->excludes("--seed");
   run->add_flag("--strict", r->strict, "SHOULD failures fail the gate too");
   run->add_option("--baseline", r->baseline, "Known failures (a previous report.json or {\"known_failures\": [...]})");
   run->add_option("--requirements", r->catalog, "Requirement catalog (default conformance/catalog/requirements.json)");
@@ -92,13 +130,17 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                         options.cases = r->cases;
                         options.jobs = r->jobs;
                         options.retries = r->retries;
-                        options.seed = r->seed;
+                        options.seed = to_seed(r->seed);
+                        if (!r->case_seed.empty()) options.case_seed = to_seed(r->case_seed);
                         options.out_dir = r->out;
                         options.strict = r->strict;
                         options.baseline = r->baseline;
-                        options.command_line = "teredo-conform run --iut " + r->iut;
+                        options.command_line = command_line();
                         const auto selected = select_cases(adapter, options);
                         if (selected.empty()) throw InputError("no case matches the selection for IUT " + adapter.name);
+                        if (const std::string problem = check_seeds(options, selected.size()); !problem.empty()) {
+                          throw UsageError("run: " + problem);
+                        }
                         if (::geteuid() != 0) throw InputError("run needs root: every case builds a network-namespace lab");
                         install_interrupt_handler();
                         const bool tty = ::isatty(2);

@@ -1,5 +1,7 @@
 #include "engine/iut_adapter.hpp"
 
+#include "engine/json_schema.hpp"
+
 #include <openssl/evp.h>
 #include <signal.h>
 
@@ -44,6 +46,11 @@ std::string last_line(const std::string& path) {
   return last.empty() ? "no output" : last;
 }
 
+std::string last_output(const std::string& path) {
+  const std::string last = last_line(path);
+  return last == "no output" ? "it printed nothing" : "its last output: " + last;
+}
+
 }  // namespace
 
 std::string Adapter::version() const {
@@ -56,6 +63,56 @@ std::string Adapter::version() const {
   std::getline(in, first);
   return first.empty() ? "unknown" : first;
 }
+
+std::string adapter_schema_path() { return std::string(TEREDO_SOURCE_DIR) + "/conformance/iut/adapter.schema.json"; }
+
+namespace {
+
+// adapter.schema.json, read once: the one definition of a valid adapter.
+const JsonSchema& adapter_schema() {
+  static const JsonSchema schema = [] {
+    try {
+      return JsonSchema::load(adapter_schema_path());
+    } catch (const SchemaError& e) {
+      throw AdapterError(fmt::format("the adapter schema is unusable: {}", e.what()));
+    }
+  }();
+  return schema;
+}
+
+// The parts of a launch; the schema has vouched for every key and type.
+ReadinessProbe readiness(const json& ready) {
+  ReadinessProbe probe;
+  probe.kind = ready.value("kind", probe.kind);
+  probe.port = ready.value("port", 0);
+  probe.pattern = ready.value("pattern", "");
+  probe.interface = ready.value("interface", "");
+  probe.delay = std::chrono::milliseconds(ready.value("delay_ms", probe.delay.count()));
+  probe.timeout = std::chrono::milliseconds(ready.value("timeout_ms", probe.timeout.count()));
+  return probe;
+}
+
+RoleLaunch role_launch(const json& rj) {
+  RoleLaunch launch;
+  launch.command = rj.at("command").get<std::vector<std::string>>();
+  launch.config_template = rj.value("config", "");
+  for (const auto& [key, capability] : kLaunchVariants) {
+    if (!rj.contains(key)) continue;
+    const json& variant = rj.at(key);
+    launch.variants.emplace(capability, RoleLaunch::Variant{variant.at("command").get<std::vector<std::string>>(),
+                                                            variant.value("config", "")});
+  }
+  if (rj.contains("ready")) launch.ready = readiness(rj.at("ready"));
+  if (rj.contains("address")) {
+    const json& address = rj.at("address");
+    launch.address = AddressProbe{address.at("kind").get<std::string>(), address.at("interface").get<std::string>(),
+                                  address.at("pattern").get<std::string>()};
+  }
+  launch.stop_signal = signal_number(rj.value("stop_signal", "SIGTERM"));
+  return launch;
+}
+
+}  // namespace
 
 Adapter load_adapter(const std::string& name_or_path) {
   std::string path = name_or_path;
@@ -72,88 +129,23 @@ Adapter load_adapter(const std::string& name_or_path) {
   } catch (const json::parse_error& e) {
     throw AdapterError(fmt::format("{}: malformed JSON at byte {}", path, e.byte));
   }
-  std::vector<std::string> problems;
+  // Every rule of a valid adapter is in the schema: keys, types, ranges,
+  // capabilities, placeholders, which launch goes with which role.
+  const std::vector<SchemaProblem> problems = adapter_schema().validate(j);
+  if (!problems.empty()) {
+    throw AdapterError(fmt::format("{}: {}{}", path, to_string(problems.front()),
+                                   problems.size() > 1 ? fmt::format(" (and {} more)", problems.size() - 1) : ""));
+  }
   Adapter a;
   a.path = path;
   a.sha256 = sha256_of(text.str());
-  try {
-    a.name = j.value("name", "");
-    a.description = j.value("description", "");
-    a.version_command = j.value("version_command", std::vector<std::string>{});
-    for (const auto& c : j.value("capabilities", std::vector<std::string>{})) a.capabilities.insert(c);
-    const json timers = j.value("timers_ms", json::object());
-    for (const auto& [k, v] : timers.items()) a.timers_ms[k] = v.get<std::int64_t>();
-    if (a.name.empty()) problems.push_back("\"name\" is required");
-    if (!j.contains("roles") || !j["roles"].is_object() || j["roles"].empty()) {
-      problems.push_back("\"roles\" must be an object with at least one role");
-    } else {
-      for (const auto& [role, rj] : j["roles"].items()) {
-        if (role != "server" && role != "client" && role != "relay" && role != "host-relay") {
-          problems.push_back(fmt::format("roles.{}: unknown role (server, client, relay, host-relay)", role));
-          continue;
-        }
-        RoleLaunch launch;
-        launch.command = rj.value("command", std::vector<std::string>{});
-        if (launch.command.empty()) problems.push_back(fmt::format("roles.{}.command is required", role));
-        launch.config_template = rj.value("config", "");
-        for (const auto& [key, capability] : kLaunchVariants) {
-          if (!rj.contains(key)) continue;
-          const json variant = rj[key];
-          RoleLaunch::Variant v{variant.value("command", std::vector<std::string>{}), variant.value("config", "")};
-          if (v.command.empty()) {
-            problems.push_back(fmt::format("roles.{}.{}.command is required when {} is given", role, key, key));
-          }
-          if (const char* only = variant_role(key); only != nullptr && role != only) {
-            problems.push_back(fmt::format("roles.{}.{}: only the {} role has this launch", role, key, only));
-          }
-          launch.variants.emplace(capability, std::move(v));
-        }
-        const json ready = rj.value("ready", json::object());
-        launch.ready.kind = ready.value("kind", "delay");
-        launch.ready.port = ready.value("port", 0);
-        launch.ready.pattern = ready.value("pattern", "");
-        launch.ready.interface = ready.value("interface", "");
-        launch.ready.delay = std::chrono::milliseconds(ready.value("delay_ms", 300));
-        launch.ready.timeout = std::chrono::milliseconds(ready.value("timeout_ms", 5000));
-        const std::set<std::string> kinds = {"delay", "udp-port", "log-line", "interface-address"};
-        if (!kinds.count(launch.ready.kind)) {
-          problems.push_back(fmt::format("roles.{}.ready.kind '{}' is not one of delay, udp-port, log-line, "
-                                         "interface-address", role, launch.ready.kind));
-        }
-        if (launch.ready.kind == "udp-port" && (launch.ready.port <= 0 || launch.ready.port > 65535)) {
-          problems.push_back(fmt::format("roles.{}.ready.port must be 1-65535", role));
-        }
-        if ((launch.ready.kind == "log-line" || launch.ready.kind == "interface-address") &&
-            launch.ready.pattern.empty()) {
-          problems.push_back(fmt::format("roles.{}.ready.pattern is required for {}", role, launch.ready.kind));
-        }
-        if (rj.contains("address")) {
-          const json address = rj["address"];
-          AddressProbe probe;
-          probe.kind = address.value("kind", "interface-address");
-          probe.interface = address.value("interface", "");
-          probe.pattern = address.value("pattern", "");
-          if (probe.kind != "interface-address") {
-            problems.push_back(fmt::format("roles.{}.address.kind '{}' is not interface-address", role, probe.kind));
-          }
-          if (probe.interface.empty() || probe.pattern.empty()) {
-            problems.push_back(fmt::format("roles.{}.address needs interface and pattern", role));
-          }
-          launch.address = probe;
-        }
-        launch.stop_signal = signal_number(rj.value("stop_signal", "SIGTERM"));
-        if (launch.stop_signal < 0) problems.push_back(fmt::format("roles.{}.stop_signal is not a signal name", role));
-        a.roles.emplace(role, launch);
-      }
-    }
-  } catch (const json::exception& e) {
-    problems.push_back(std::string("a field has the wrong type: ") + e.what());
-  }
-  if (!problems.empty()) {
-    std::string all;
-    for (const auto& p : problems) all += (all.empty() ? "" : "; ") + p;
-    throw AdapterError(fmt::format("{}: {}", path, all));
-  }
+  a.name = j.at("name").get<std::string>();
+  a.description = j.value("description", "");
+  a.version_command = j.value("version_command", std::vector<std::string>{});
+  for (const auto& c : j.value("capabilities", std::vector<std::string>{})) a.capabilities.insert(c);
+  const json timers = j.value("timers_ms", json::object());
+  for (const auto& [k, v] : timers.items()) a.timers_ms[k] = v.get<std::int64_t>();
+  for (const auto& [role, rj] : j.at("roles").items()) a.roles.emplace(role, role_launch(rj));
   return a;
 }
 
@@ -174,23 +166,20 @@ std::string expand(const std::string& text, const Placeholders& values) {
   return out;
 }
 
-const char* variant_role(const std::string& key) noexcept {
-  if (key == "relay") return "server";
-  if (key == "interval" || key == "service_port" || key == "default_timers") return "client";
-  return nullptr;
-}
-
 std::string iut_host(const std::string& role) {
   if (role == "server") return "server";
   if (role == "client") return "client";
   return "relay";
 }
 
-Placeholders lab_placeholders(const netns::Lab& lab) {
+namespace {
+
+// The values every lab gives, whatever the launch.
+Placeholders lab_level_placeholders(const std::string& prefix) {
   return {{"server_v4", "203.0.113.1"},
           {"server_v4_secondary", "203.0.113.2"},
           {"relay_v4", "198.51.100.20"},
-          {"iface", lab.prefix() + "-tun"},
+          {"iface", prefix + "-tun"},
           {"teredo_ref", TEREDO_REF_BIN},
           {"secret", "teredo-conformance-secret"},
           {"client_id", "client-7"},
@@ -200,15 +189,33 @@ Placeholders lab_placeholders(const netns::Lab& lab) {
           {"service_port", "45123"}};
 }
 
+}  // namespace
+
+Placeholders lab_placeholders(const netns::Lab& lab) { return lab_level_placeholders(lab.prefix()); }
+
+Placeholders launch_placeholders(const std::string& prefix, const std::string& run_dir, const std::string& ns,
+                                 const std::string& role) {
+  Placeholders values = lab_level_placeholders(prefix);
+  values["run_dir"] = run_dir;
+  values["prefix"] = prefix;
+  values["ns"] = ns;
+  values["config"] = run_dir + "/iut-" + role + ".conf";
+  return values;
+}
+
+std::optional<netns::ExitStatus> iut_exit_status(const IutProcess& iut) {
+  if (iut.pid <= 0) return std::nullopt;
+  return netns::exit_status(iut.pid);
+}
+
 IutProcess start_iut(const Adapter& adapter, const std::string& role, netns::Lab& lab, const std::string& host,
                      Placeholders values, const std::string& capability) {
   const auto it = adapter.roles.find(role);
   if (it == adapter.roles.end()) throw AdapterError(fmt::format("adapter {} has no role {}", adapter.name, role));
   const RoleLaunch& launch = it->second;
-  values["run_dir"] = lab.run_dir();
-  values["prefix"] = lab.prefix();
-  values["ns"] = lab.netns(host);
-  values["config"] = lab.run_dir() + "/iut-" + role + ".conf";
+  for (auto& [name, value] : launch_placeholders(lab.prefix(), lab.run_dir(), lab.netns(host), role)) {
+    values[name] = std::move(value);
+  }
   const auto variant = launch.variants.find(capability);
   const bool use_variant = variant != launch.variants.end();
   const std::string& config_template = use_variant ? variant->second.config_template : launch.config_template;
@@ -220,14 +227,19 @@ IutProcess start_iut(const Adapter& adapter, const std::string& role, netns::Lab
   iut.role = role;
   iut.stop_signal = launch.stop_signal;
   iut.log_path = lab.run_dir() + "/iut-" + role + ".log";
-  iut.pid = lab.spawn(host, argv, iut.log_path);
+  try {
+    iut.pid = lab.spawn(host, argv, iut.log_path);
+  } catch (const netns::LabError& e) {
+    throw AdapterError(fmt::format("{} {} could not be started: {}", adapter.name, role, e.what()));
+  }
 
   const auto deadline = std::chrono::steady_clock::now() + launch.ready.timeout;
   const auto started = std::chrono::steady_clock::now();
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (!netns::process_alive(iut.pid)) {
-      throw AdapterError(fmt::format("{} {} exited at start: {}", adapter.name, role, last_line(iut.log_path)));
+    if (const auto ended = iut_exit_status(iut)) {
+      throw AdapterError(fmt::format("{} {} {} at start; {}", adapter.name, role, netns::describe(*ended),
+                                     last_output(iut.log_path)));
     }
     bool ready = false;
     if (launch.ready.kind == "delay") {
@@ -258,7 +270,7 @@ std::optional<std::string> observe_iut_address(const Adapter& adapter, const std
   const auto it = adapter.roles.find(role);
   if (it == adapter.roles.end() || !it->second.address) return std::nullopt;
   const AddressProbe& probe = *it->second.address;
-  const Placeholders values = lab_placeholders(lab);
+  const Placeholders values = launch_placeholders(lab.prefix(), lab.run_dir(), lab.netns(host), role);
   const auto r = lab.exec(host, {"ip", "-o", "addr", "show", "dev", expand(probe.interface, values)});
   if (r.exit_code != 0) return std::nullopt;
   const std::string pattern = expand(probe.pattern, values);

@@ -79,16 +79,28 @@ struct Adapter {
   [[nodiscard]] std::string version() const;  // first line of version_command's output, or "unknown"
 };
 
-// A name ("reference", "miredo") from conformance/iut, or a path. Throws
-// AdapterError with every problem found.
+// A name ("reference", "miredo") from conformance/iut, or a path. The file
+// is validated against adapter.schema.json (adapter_schema_path()), the one
+// definition of a valid adapter: unknown keys at any level, unknown
+// capabilities, unknown placeholders, numbers out of range and wrong types
+// are refused before anything starts. Throws AdapterError with one line:
+// "<path>: <JSON pointer>: <the first problem> (and N more)".
 Adapter load_adapter(const std::string& name_or_path);
+std::string adapter_schema_path();
 
-// A started IUT: its process in the lab, its log.
+// A started IUT: its process in the lab (a child of this process), its log.
 struct IutProcess {
   pid_t pid = 0;
   std::string host, log_path, role;
   int stop_signal = 15;
 };
+
+// How the IUT ended: nullopt while it runs (or was never started). Never
+// blocks; asking again gives the same answer, also after stop_iut (which
+// reports the stop signal, or SIGKILL when it had to force the IUT).
+// netns::describe(status) words it: "exited with status 3", "killed by
+// SIGSEGV (core dumped)".
+std::optional<netns::ExitStatus> iut_exit_status(const IutProcess& iut);
 
 using Placeholders = std::map<std::string, std::string>;
 std::string expand(const std::string& text, const Placeholders& values);  // throws AdapterError on an unknown {name}
@@ -100,6 +112,12 @@ std::string iut_host(const std::string& role);
 // {service_port}, ...; start_iut adds
 // {run_dir}, {prefix}, {ns} and {config}).
 Placeholders lab_placeholders(const netns::Lab& lab);
+// Every placeholder a launch of `role` in a lab with this prefix and run dir,
+// in namespace `ns`, gives: the lab's and {run_dir}, {prefix}, {ns},
+// {config}. adapter.schema.json lists the same names ($defs/template), a
+// unit test keeps the two equal.
+Placeholders launch_placeholders(const std::string& prefix, const std::string& run_dir, const std::string& ns,
+                                 const std::string& role);
 
 // The launch variants: adapter JSON key -> the capability it serves.
 inline constexpr std::pair<const char*, const char*> kLaunchVariants[] = {
@@ -109,14 +127,13 @@ inline constexpr std::pair<const char*, const char*> kLaunchVariants[] = {
     {"service_port", "configurable_service_port"},
     {"default_timers", "default_timers"},
 };
-// The roles a launch variant may appear in (all when not listed here).
-const char* variant_role(const std::string& key) noexcept;  // "server", "client" or nullptr
 
 // Starts the role's command in `host` (the launch variant for `capability`
 // when the role has one, else the plain command) and waits for its readiness
 // probe.
 // Throws AdapterError (the IUT could not be started: a harness error, never
-// an IUT failure) with the last line of its log.
+// an IUT failure) saying how it ended when it ended (its exit status or
+// signal) and the last line of its log.
 IutProcess start_iut(const Adapter& adapter, const std::string& role, netns::Lab& lab, const std::string& host,
                      Placeholders values, const std::string& capability = {});
 void stop_iut(const IutProcess& iut);

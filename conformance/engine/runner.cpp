@@ -13,6 +13,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -46,9 +47,11 @@ std::string file_sha256(const std::string& path) {
   return hex;
 }
 
-// TODO(merge): the exit status or signal, from iut_adapter's reaping.
+// "pid 4242 killed by SIGSEGV (core dumped)", from the status kept when the
+// IUT (a child of ours) was reaped.
 std::string describe_exit(const IutProcess& iut) {
-  return fmt::format("the IUT process (pid {}) is no longer running", iut.pid);
+  const auto status = iut_exit_status(iut);
+  return fmt::format("pid {} {}", iut.pid, status ? netns::describe(*status) : std::string("is no longer running"));
 }
 
 // How the IUT died, if it did: its main process ended, or a process of its
@@ -190,8 +193,6 @@ Level case_level(const CaseSpec& spec, const Catalog& catalog) {
   return strongest;
 }
 
-std::string shell_quote(const std::string& s) { return "'" + s + "'"; }
-
 json run_case(const CaseSpec& spec, const Adapter& adapter, const Catalog& catalog, const RunOptions& options,
               std::uint64_t seed) {
   json c;
@@ -209,8 +210,10 @@ json run_case(const CaseSpec& spec, const Adapter& adapter, const Catalog& catal
   c["rfc_sections"] = std::vector<std::string>(sections.begin(), sections.end());
   c["topology"] = spec.topology;
   c["nat_profile"] = spec.nat_profile ? json(*spec.nat_profile) : json(nullptr);
-  c["reproducer"] = fmt::format("teredo-conform run --iut {} --cases {} --seed {}", shell_quote(adapter.path),
-                                shell_quote(spec.id), seed);
+  // Exactly this case with exactly its seed and number of attempts; the run's
+  // --out, --jobs and gate options do not change a verdict.
+  c["reproducer"] = shell_join({"teredo-conform", "run", "--iut", adapter.path, "--role", spec.role, "--cases", spec.id,
+                                "--case-seed", std::to_string(seed), "--retries", std::to_string(options.retries)});
   c["baseline"] = nullptr;
   json attempts = json::array();
   std::vector<std::string> missing;
@@ -313,6 +316,47 @@ std::set<std::string> known_failures(const std::string& path) {
 
 }  // namespace
 
+std::string shell_quote(const std::string& text) {
+  const bool plain = !text.empty() && std::all_of(text.begin(), text.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || std::strchr("_-./:@%+,", ch) != nullptr;
+  });
+  if (plain) return text;
+  std::string quoted = "'";
+  for (const char ch : text) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return quoted + "'";
+}
+
+std::string shell_join(const std::vector<std::string>& words) {
+  std::string line;
+  for (const auto& w : words) line += (line.empty() ? "" : " ") + shell_quote(w);
+  return line;
+}
+
+std::uint64_t case_seed(const RunOptions& options, std::size_t index) {
+  return options.case_seed ? *options.case_seed : options.seed * 1000 + index;
+}
+
+std::string check_seeds(const RunOptions& options, std::size_t selected) {
+  const auto retries = static_cast<std::uint64_t>(std::max(0, options.retries));
+  if (options.case_seed) {
+    if (selected != 1) {
+      return fmt::format("--case-seed is the seed of one case, but the selection has {} (give --cases one case ID)",
+                         selected);
+    }
+    if (*options.case_seed > kMaxSeed - retries) {
+      return fmt::format("--case-seed {} with --retries {} goes past the largest seed {}", *options.case_seed,
+                         retries, kMaxSeed);
+    }
+    return "";
+  }
+  const std::uint64_t last = selected == 0 ? 0 : selected - 1;
+  if (options.seed > kMaxMasterSeed || options.seed * 1000 > kMaxSeed - last - retries) {
+    return fmt::format("--seed {} is too large for {} cases (case seeds seed*1000+index must stay at most {})",
+                       options.seed, selected, kMaxSeed);
+  }
+  return "";
+}
+
 std::vector<const CaseSpec*> select_cases(const Adapter& adapter, const RunOptions& options) {
   std::vector<const CaseSpec*> out;
   for (const CaseSpec& spec : case_registry()) {
@@ -382,7 +426,7 @@ json run_suite(const Adapter& adapter, const Catalog& catalog, const RunOptions&
         index = next++;
       }
       const CaseSpec& spec = *selected[index];
-      json result = run_case(spec, adapter, catalog, options, options.seed * 1000 + index);
+      json result = run_case(spec, adapter, catalog, options, case_seed(options, index));
       std::lock_guard<std::mutex> lock(mutex);
       if (interrupted) return;  // a case cut short by Ctrl-C is not reported as a verdict
       results[index] = std::move(result);

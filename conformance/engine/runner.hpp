@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,12 +23,34 @@ struct RunOptions {
   std::string cases = "*";         // glob over case IDs
   int jobs = 1;
   int retries = 1;                 // extra attempts after a fail/warn/error; disagreement is "flaky"
-  std::uint64_t seed = 1;
+  std::uint64_t seed = 1;                  // the master seed: case i of the selection gets seed*1000+i
+  std::optional<std::uint64_t> case_seed;  // --case-seed: the seed of the run's only case (its reproducer)
   std::string out_dir = "out";
   bool strict = false;             // SHOULD failures fail the gate too
   std::string baseline;            // report.json or {"known_failures": [...]}: accepted failures
   std::string command_line;
 };
+
+// Seeds stay at most 2^53-1, so every seed in report.json reads back exactly
+// in any JSON reader (JavaScript and many others hold numbers as doubles).
+inline constexpr std::uint64_t kMaxSeed = (std::uint64_t{1} << 53) - 1;
+// The largest master seed: case i gets seed*1000+i and its retries the seeds
+// after it, all within kMaxSeed (check_seeds checks the actual selection).
+inline constexpr std::uint64_t kMaxMasterSeed = kMaxSeed / 1000 - 1;
+
+// The seed of the case at `index` of the selection: --case-seed when given,
+// else seed*1000+index. Attempt n of the case runs with this seed + n - 1.
+std::uint64_t case_seed(const RunOptions& options, std::size_t index);
+// Why the seeds of a run of `selected` cases are refused ("" when they are
+// not): --case-seed with more than one case, or a seed of some attempt past
+// kMaxSeed.
+std::string check_seeds(const RunOptions& options, std::size_t selected);
+
+// `text` as one word of a POSIX shell: as is when it has only characters no
+// shell treats specially, else in single quotes, a ' inside written '\''.
+std::string shell_quote(const std::string& text);
+// Each word shell_quote'd, joined by spaces.
+std::string shell_join(const std::vector<std::string>& words);
 
 struct Progress {
   std::size_t done = 0, total = 0, failures = 0;

@@ -18,6 +18,8 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <thread>
 
 namespace teredo::netns {
@@ -48,6 +50,17 @@ std::string resolve(const std::string& program) {
     start = end + 1;
   }
   return program;
+}
+
+// The wait status of every child this process reaped, by PID: a process
+// that died can still be asked how (exit_status). A PID that spawn_in hands
+// out again loses its old entry.
+std::mutex g_reaped_mutex;
+std::map<pid_t, int> g_reaped;
+
+void remember_reaped(pid_t pid, int status) {
+  const std::lock_guard<std::mutex> lock(g_reaped_mutex);
+  g_reaped[pid] = status;
 }
 
 struct Argv {
@@ -140,6 +153,10 @@ pid_t spawn_in(const std::string& netns, const std::vector<std::string>& argv, c
     log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (log_fd < 0) throw LabError(fmt::format("cannot open log {}: {}", log_path, std::strerror(errno)));
   }
+  // The child writes errno here when it cannot become argv; a successful
+  // exec closes the pipe (O_CLOEXEC) and the parent reads end of file.
+  int exec_pipe[2];
+  if (::pipe2(exec_pipe, O_CLOEXEC) != 0) throw LabError(fmt::format("pipe: {}", std::strerror(errno)));
   const pid_t pid = ::fork();
   if (pid < 0) throw LabError(fmt::format("fork: {}", std::strerror(errno)));
   if (pid == 0) {
@@ -149,7 +166,13 @@ pid_t spawn_in(const std::string& netns, const std::vector<std::string>& argv, c
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (ns_fd >= 0 && ::setns(ns_fd, CLONE_NEWNET) != 0) ::_exit(126);
+    int failure[2] = {0, 0};  // {step, errno}: 1 setns, 2 exec
+    if (ns_fd >= 0 && ::setns(ns_fd, CLONE_NEWNET) != 0) {
+      failure[0] = 1;
+      failure[1] = errno;
+      (void)!::write(exec_pipe[1], failure, sizeof failure);
+      ::_exit(126);
+    }
     const int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
     if (log_fd >= 0) {
@@ -157,10 +180,30 @@ pid_t spawn_in(const std::string& netns, const std::vector<std::string>& argv, c
       ::dup2(log_fd, 2);
     }
     ::execv(args.path.c_str(), args.pointers.data());
+    failure[0] = 2;
+    failure[1] = errno;
+    (void)!::write(exec_pipe[1], failure, sizeof failure);
     ::_exit(127);
   }
+  ::close(exec_pipe[1]);
   if (ns_fd >= 0) ::close(ns_fd);
   if (log_fd >= 0) ::close(log_fd);
+  {
+    const std::lock_guard<std::mutex> lock(g_reaped_mutex);
+    g_reaped.erase(pid);
+  }
+  int failure[2] = {0, 0};
+  ssize_t n = 0;
+  while ((n = ::read(exec_pipe[0], failure, sizeof failure)) < 0 && errno == EINTR) {
+  }
+  ::close(exec_pipe[0]);
+  if (n == static_cast<ssize_t>(sizeof failure)) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    throw LabError(fmt::format("cannot {} `{}`: {}", failure[0] == 1 ? "enter " + netns + " for" : "execute",
+                               args.path, std::strerror(failure[1])));
+  }
   return pid;
 }
 
@@ -227,11 +270,44 @@ void disable_checksum_offload(const std::string& netns, const std::string& ifnam
   set_ethtool_feature(netns, ifname, ETHTOOL_STXCSUM, false, "tx checksum offload");
 }
 
+ExitStatus ExitStatus::from_wait_status(int status) {
+  ExitStatus s;
+  if (WIFSIGNALED(status)) {
+    s.signal = WTERMSIG(status);
+    s.core_dumped = WCOREDUMP(status);
+  } else {
+    s.code = WEXITSTATUS(status);
+  }
+  return s;
+}
+
+std::string describe(const ExitStatus& status) {
+  if (status.signal == 0) return fmt::format("exited with status {}", status.code);
+  const char* name = ::sigabbrev_np(status.signal);
+  return fmt::format("killed by {}{}", name ? fmt::format("SIG{}", name) : fmt::format("signal {}", status.signal),
+                     status.core_dumped ? " (core dumped)" : "");
+}
+
+std::optional<ExitStatus> exit_status(pid_t pid) {
+  if (pid <= 0) return std::nullopt;
+  const std::lock_guard<std::mutex> lock(g_reaped_mutex);
+  if (const auto it = g_reaped.find(pid); it != g_reaped.end()) return ExitStatus::from_wait_status(it->second);
+  int status = 0;
+  pid_t r = 0;
+  while ((r = ::waitpid(pid, &status, WNOHANG)) < 0 && errno == EINTR) {
+  }
+  if (r != pid) return std::nullopt;
+  g_reaped[pid] = status;
+  return ExitStatus::from_wait_status(status);
+}
+
 bool process_alive(pid_t pid) {
   if (pid <= 0) return false;
   int status = 0;
-  const pid_t r = ::waitpid(pid, &status, WNOHANG);
-  if (r == pid) return false;  // our child, now reaped
+  if (::waitpid(pid, &status, WNOHANG) == pid) {  // our child, now reaped
+    remember_reaped(pid, status);
+    return false;
+  }
   if (::kill(pid, 0) != 0) return false;
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
@@ -250,7 +326,7 @@ void stop_process(pid_t pid, int grace_ms) {
   }
   ::kill(pid, SIGKILL);
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  if (::waitpid(pid, &status, 0) == pid) remember_reaped(pid, status);
 }
 
 }  // namespace teredo::netns

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -34,7 +35,9 @@ void run_step(const std::string& step, const std::vector<std::string>& argv,
               const std::string& input = {}, const std::string& netns = {});
 
 // Starts argv in `netns` with stdout and stderr appended to `log_path` (or
-// inherited when empty), in its own process group. Returns its PID.
+// inherited when empty), in its own process group. Returns its PID. Throws
+// LabError when the program cannot be executed (not found, not executable):
+// that is a harness or adapter fault, not a process that ran and died.
 pid_t spawn_in(const std::string& netns, const std::vector<std::string>& argv,
                const std::string& log_path = {});
 
@@ -65,6 +68,24 @@ void disable_checksum_offload(const std::string& netns, const std::string& ifnam
 // One ethtool feature (ETHTOOL_S* command, e.g. ETHTOOL_SGRO) on or off.
 void set_ethtool_feature(const std::string& netns, const std::string& ifname, std::uint32_t command, bool on,
                          const std::string& what);
+
+// How a child process ended: exited with `code`, or killed by `signal`.
+struct ExitStatus {
+  int code = 0;
+  int signal = 0;  // 0: it exited
+  bool core_dumped = false;
+
+  static ExitStatus from_wait_status(int status);
+  bool operator==(const ExitStatus&) const = default;
+};
+// "exited with status 3", "killed by SIGSEGV (core dumped)".
+std::string describe(const ExitStatus& status);
+
+// How the child `pid` (from spawn_in) ended; nullopt while it runs, or when
+// it is not a child of this process. Never blocks. The status is kept when
+// the child is reaped (here, by process_alive or by stop_process), so it can
+// be asked again after the process is gone.
+std::optional<ExitStatus> exit_status(pid_t pid);
 
 // Sends SIGTERM to a process we started, waits up to `grace_ms`, then SIGKILL.
 void stop_process(pid_t pid, int grace_ms = 1000);
