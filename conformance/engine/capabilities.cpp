@@ -10,6 +10,18 @@ const std::vector<CapabilityInfo>& capability_table() {
        "RFC 4380 §5.2.2: \"The client may be required to perform secured qualification\"; a server that does not "
        "require it serves every client",
        {}},
+      {"secure_qualification:hmac-md5", CapabilityKind::optional_feature,
+       "RFC 4380 §7.2.1 names HMAC-MD5 where §5.2.2 names HMAC-SHA1 (erratum 107): a legacy algorithm some "
+       "implementations offer",
+       {}},
+      {"symmetric_nat_workaround", CapabilityKind::optional_feature,
+       "RFC 6081 §3: \"The UPnP-enabled Symmetric NAT Extension is optional\" (and so is each symmetric NAT "
+       "extension after it)",
+       {}},
+      {"rfc4380_cone_probing", CapabilityKind::optional_feature,
+       "RFC 5991 §3.2: \"Teredo clients SHOULD completely skip the first phase of the qualification procedure\": "
+       "the cone probe of RFC 4380 §5.2.1 is a legacy behaviour",
+       {}},
       {"server_relay", CapabilityKind::optional_feature,
        "RFC 4380 §5.3.3: a server may also forward to native IPv6 (act as a relay); a plain server need not", {}},
       {"host_specific_relay", CapabilityKind::optional_feature,

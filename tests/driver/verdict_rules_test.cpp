@@ -3,6 +3,12 @@
 // never counts as the IUT's flakiness.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
 #include "engine/capabilities.hpp"
 #include "engine/case.hpp"
 
@@ -70,6 +76,19 @@ TEST(VerdictRules, EveryOptionalCapabilityCitesTheRfc) {
     if (c.kind == teredo::conformance::CapabilityKind::launch_form) continue;
     EXPECT_NE(c.why.find("RFC "), std::string_view::npos) << c.name;
   }
+}
+
+// One list of capabilities: the adapter schema refuses any name outside it
+// (conformance/iut/adapter.schema.json) and the engine knows what each one's
+// absence means.
+TEST(VerdictRules, TheAdapterSchemaKnowsExactlyTheCapabilitiesTheEngineJudges) {
+  std::ifstream in(std::string(TEREDO_SOURCE_DIR) + "/conformance/iut/adapter.schema.json");
+  const auto schema = nlohmann::json::parse(in);
+  std::set<std::string> in_schema;
+  for (const auto& name : schema["properties"]["capabilities"]["items"]["enum"]) in_schema.insert(name.get<std::string>());
+  std::set<std::string> in_table;
+  for (const auto& c : teredo::conformance::capability_table()) in_table.insert(std::string(c.name));
+  EXPECT_EQ(in_schema, in_table);
 }
 
 }  // namespace
