@@ -1,6 +1,7 @@
 #include "engine/runner.hpp"
 
 #include "teredo/reports/gate.hpp"
+#include "teredo/reports/check.hpp"
 
 #include <fnmatch.h>
 #include <cmath>
@@ -410,7 +411,7 @@ json Suite::report(bool interrupted) const {
   const RunOptions& options = options_;
   json report;
   report["schema"] = "teredo-compliance-report";
-  report["schema_version"] = "1.1.0";
+  report["schema_version"] = std::string(reports::kSchemaVersion);
   report["complete"] = !interrupted && finished_cases.size() == selected_.size();
   utsname uts{};
   ::uname(&uts);

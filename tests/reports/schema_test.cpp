@@ -46,8 +46,8 @@ std::map<std::string, std::string> validate(const std::vector<fs::path>& files) 
 TEST(ReportSchema, SchemaHasIdAndVersion) {
   const json schema = json::parse(read_file(kSchema));
   EXPECT_EQ(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
-  EXPECT_TRUE(schema["$id"].get<std::string>().ends_with(":1.0.0"));
-  EXPECT_EQ(schema["version"], "1.0.0");
+  EXPECT_TRUE(schema["$id"].get<std::string>().ends_with(":1.1.0"));
+  EXPECT_EQ(schema["version"], "1.1.0");
   EXPECT_EQ(schema["version"], std::string(kSchemaVersion));
   EXPECT_EQ(schema["properties"]["schema"]["const"], std::string(kSchemaName));
   EXPECT_EQ(schema["additionalProperties"], false);
