@@ -143,13 +143,15 @@ std::vector<Command> add_lab_commands(CLI::App& app) {
                       }});
 
   auto all = std::make_shared<bool>(false);
-  auto* clean = lab->add_subcommand("clean", "Remove what dead runs left behind");
+  auto* clean = lab->add_subcommand(
+      "clean", "Remove what dead runs left behind (a namespace only when its owner is known to be dead)");
   clean->add_flag("--all", *all, "Also remove detached labs");
   commands.push_back({clean, [all] {
                         const auto report = netns::clean_leftovers(netns::default_run_root(), *all);
                         std::cout << ordered_json{{"runs", report.runs},
                                                   {"namespaces", report.namespaces},
-                                                  {"processes", report.processes}}
+                                                  {"processes", report.processes},
+                                                  {"unknown_owner", report.unknown_owner}}
                                          .dump()
                                   << std::endl;
                         return kExitOk;

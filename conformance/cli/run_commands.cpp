@@ -1,5 +1,8 @@
 // run | list | iut check: the conformance driver.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -7,10 +10,14 @@
 
 #include <atomic>
 #include <charconv>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "cli/commands.hpp"
@@ -29,14 +36,61 @@ namespace {
 
 std::atomic<bool> g_interrupted{false};
 
-// First SIGINT/SIGTERM: stop starting cases, finish the running ones, write
-// a report marked incomplete. A second one: tear every lab down and exit.
-void install_interrupt_handler() {
-  netns::install_teardown_on_signals([](int) {
-    g_interrupted = true;
-    std::fprintf(stderr, "\nteredo-conform: interrupted: finishing the running cases (again to abort)\n");
-  });
-}
+// OUT/.lock, held (flock) for the whole run: two runs writing one directory
+// would overwrite each other's evidence under each other's report. Creating
+// it is also the check that --out can be written at all.
+class OutDirLock {
+ public:
+  explicit OutDirLock(const std::string& out_dir) : path_(out_dir + "/.lock") {
+    std::error_code ec;
+    fs::create_directories(out_dir, ec);
+    if (ec) throw InputError(fmt::format("--out {}: cannot create it: {}", out_dir, ec.message()));
+    for (int attempt = 0; attempt < 3 && fd_ < 0; ++attempt) {
+      const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      if (fd < 0) throw InputError(fmt::format("--out {}: cannot write in it: {}", out_dir, std::strerror(errno)));
+      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        const int saved = errno;
+        char text[32] = {};
+        const ssize_t n = ::pread(fd, text, sizeof text - 1, 0);
+        ::close(fd);
+        std::string pid = n > 0 ? std::string(text, static_cast<std::size_t>(n)) : "";
+        while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+        if (saved == EWOULDBLOCK) {
+          throw InputError(fmt::format("--out {} is in use by another run (pid {})", out_dir,
+                                       pid.empty() ? "unknown" : pid));
+        }
+        throw InputError(fmt::format("--out {}: cannot lock {}: {}", out_dir, path_, std::strerror(saved)));
+      }
+      // The previous holder removes the file when it ends: a lock on a file
+      // no longer at that path guards nothing, so take the new one.
+      struct stat held {}, named {};
+      if (::fstat(fd, &held) == 0 && ::stat(path_.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
+          held.st_dev == named.st_dev) {
+        fd_ = fd;
+      } else {
+        ::close(fd);
+      }
+    }
+    if (fd_ < 0) throw InputError(fmt::format("--out {}: cannot lock {}", out_dir, path_));
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+      throw InputError(fmt::format("--out {}: cannot write in it: {}", out_dir, std::strerror(errno)));
+    }
+  }
+  OutDirLock(const OutDirLock&) = delete;
+  OutDirLock& operator=(const OutDirLock&) = delete;
+  ~OutDirLock() { release(); }
+  void release() noexcept {
+    if (fd_ < 0) return;
+    ::unlink(path_.c_str());
+    ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
 
 std::string format_duration(double seconds) {
   const int s = static_cast<int>(seconds);
@@ -69,6 +123,69 @@ std::uint64_t to_seed(const std::string& text) {
 
 std::string g_command_line;
 
+// The end of a run: the report is written once, by the main thread when the
+// cases are done or by the signal thread on a second Ctrl-C, whichever comes
+// first; the other waits and keeps its exit code.
+struct RunEnd {
+  std::mutex mutex;
+  bool written = false;
+  int code = 2;
+};
+
+void print_summary(const json& report, int code, const std::string& out_dir) {
+  const auto& s = report["summary"];
+  std::cerr << fmt::format(
+      "{} cases: {} pass, {} fail, {} warn, {} not-applicable, {} inconclusive, {} error, {} flaky; "
+      "coverage {:.1f}%; gate {} (exit {}){}\n",
+      s["total"].get<int>(), s["by_verdict"]["pass"].get<int>(), s["by_verdict"]["fail"].get<int>(),
+      s["by_verdict"]["warn"].get<int>(), s["by_verdict"]["not-applicable"].get<int>(),
+      s["by_verdict"]["inconclusive"].get<int>(), s["by_verdict"]["error"].get<int>(),
+      s["by_verdict"]["flaky"].get<int>(), s["coverage"]["percent"].get<double>(),
+      report["gate"]["result"].get<std::string>(), code,
+      report["complete"].get<bool>() ? "" : " — INCOMPLETE: interrupted");
+  std::cerr << "reports: " << out_dir << "/report.json, junit.xml, report.html\n";
+}
+
+// Writes the report of what `suite` finished (once, see RunEnd) and returns
+// the exit code.
+int finish_run(Suite& suite, RunEnd& end, const RunOptions& options, const std::set<std::string>& known,
+               bool interrupted) {
+  std::lock_guard<std::mutex> lock(end.mutex);
+  if (end.written) return end.code;
+  json report = suite.report(interrupted);
+  end.code = apply_gate(report, options.strict, options.baseline, known);
+  end.written = true;
+  write_report_files(report, options.out_dir);
+  print_summary(report, end.code, options.out_dir);
+  return end.code;
+}
+
+// Every signal that ends the process: the first stops starting cases and lets
+// the running ones finish, then the report is written as usual. A second one
+// writes the report of the cases finished so far (incomplete, exit 2), then
+// tears every lab down and exits.
+void install_interrupt_handler(const std::shared_ptr<Suite>& suite, const std::shared_ptr<RunEnd>& end,
+                               const std::shared_ptr<OutDirLock>& lock, const RunOptions& options,
+                               const std::set<std::string>& known) {
+  netns::install_teardown_on_signals(
+      [](int) {
+        g_interrupted = true;
+        std::fprintf(stderr, "\nteredo-conform: interrupted: finishing the running cases (again to abort)\n");
+      },
+      [suite, end, lock, options, known](int) {
+        std::fprintf(stderr, "\nteredo-conform: aborting: writing the report of the finished cases\n");
+        suite->freeze();
+        int code = 2;
+        try {
+          code = finish_run(*suite, *end, options, known, true);
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "teredo-conform: cannot write the report: %s\n", e.what());
+        }
+        lock->release();
+        return code;
+      });
+}
+
 Catalog load_catalog(const std::string& path) {
   try {
     return Catalog::load(path.empty() ? Catalog::default_path() : path);
@@ -91,6 +208,7 @@ std::vector<Command> add_run_commands(CLI::App& app) {
     std::string cases = "*";
     int jobs = 2, retries = 1;
     std::string seed = "1", case_seed;
+    std::uint64_t evidence_cap_mb = 64;
     bool strict = false;
   };
   auto r = std::make_shared<RunArgs>();
@@ -114,6 +232,10 @@ std::vector<Command> add_run_commands(CLI::App& app) {
   run->add_flag("--strict", r->strict, "SHOULD failures fail the gate too");
   run->add_option("--baseline", r->baseline, "Known failures (a previous report.json or {\"known_failures\": [...]})");
   run->add_option("--requirements", r->catalog, "Requirement catalog (default conformance/catalog/requirements.json)");
+  run->add_option("--evidence-cap-mb", r->evidence_cap_mb,
+                  "Per case attempt, each capture and the IUT's log keep at most this many MiB (default 64); "
+                  "the report says when a cap was hit")
+      ->check(CLI::Range(1, 4096));
   commands.push_back({run, [r] {
                         const Catalog catalog = load_catalog(r->catalog);
                         Adapter adapter;
@@ -122,8 +244,13 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                         } catch (const AdapterError& e) {
                           throw InputError(e.what());
                         }
-                        if (!r->baseline.empty() && !fs::exists(r->baseline)) {
-                          throw InputError("--baseline: no file " + r->baseline);
+                        // Read before anything is built: a bad baseline found after the run
+                        // would cost the whole report.
+                        std::set<std::string> known;
+                        try {
+                          known = load_baseline(r->baseline);
+                        } catch (const std::exception& e) {
+                          throw InputError(std::string("--baseline: ") + e.what());
                         }
                         RunOptions options;
                         options.roles = r->roles;
@@ -135,19 +262,24 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                         options.out_dir = r->out;
                         options.strict = r->strict;
                         options.baseline = r->baseline;
+                        options.evidence_cap_bytes = r->evidence_cap_mb << 20;
                         options.command_line = command_line();
-                        const auto selected = select_cases(adapter, options);
-                        if (selected.empty()) throw InputError("no case matches the selection for IUT " + adapter.name);
-                        if (const std::string problem = check_seeds(options, selected.size()); !problem.empty()) {
+                        auto suite = std::make_shared<Suite>(adapter, catalog, options);
+                        if (suite->selected().empty()) {
+                          throw InputError("no case matches the selection for IUT " + adapter.name);
+                        }
+                        if (const std::string problem = check_seeds(options, suite->selected().size());
+                            !problem.empty()) {
                           throw UsageError("run: " + problem);
                         }
                         if (::geteuid() != 0) throw InputError("run needs root: every case builds a network-namespace lab");
-                        install_interrupt_handler();
+                        auto lock = std::make_shared<OutDirLock>(options.out_dir);
+                        auto end = std::make_shared<RunEnd>();
+                        install_interrupt_handler(suite, end, lock, options, known);
                         const bool tty = ::isatty(2);
                         std::cerr << fmt::format("teredo-conform: {} cases against {} ({} jobs), evidence in {}\n",
-                                                 selected.size(), adapter.name, options.jobs, options.out_dir);
-                        json report = run_suite(
-                            adapter, catalog, options,
+                                                 suite->selected().size(), adapter.name, options.jobs, options.out_dir);
+                        suite->run(
                             [tty](const Progress& p) {
                               const double eta = p.done ? p.elapsed_s / static_cast<double>(p.done) *
                                                               static_cast<double>(p.total - p.done)
@@ -164,19 +296,8 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                             },
                             g_interrupted);
                         if (tty) std::cerr << '\n';
-                        const int code = apply_gate(report, options.strict, options.baseline);
-                        write_report_files(report, options.out_dir);
-                        const auto& s = report["summary"];
-                        std::cerr << fmt::format(
-                            "{} cases: {} pass, {} fail, {} warn, {} not-applicable, {} inconclusive, {} error, {} flaky; "
-                            "coverage {:.1f}%; gate {} (exit {}){}\n",
-                            s["total"].get<int>(), s["by_verdict"]["pass"].get<int>(), s["by_verdict"]["fail"].get<int>(),
-                            s["by_verdict"]["warn"].get<int>(), s["by_verdict"]["not-applicable"].get<int>(),
-                            s["by_verdict"]["inconclusive"].get<int>(), s["by_verdict"]["error"].get<int>(),
-                            s["by_verdict"]["flaky"].get<int>(), s["coverage"]["percent"].get<double>(),
-                            report["gate"]["result"].get<std::string>(), code,
-                            report["complete"].get<bool>() ? "" : " — INCOMPLETE: interrupted");
-                        std::cerr << "reports: " << options.out_dir << "/report.json, junit.xml, report.html\n";
+                        const int code = finish_run(*suite, *end, options, known, g_interrupted);
+                        lock->release();
                         return code;
                       }});
 

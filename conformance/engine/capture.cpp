@@ -1,13 +1,25 @@
 #include "engine/capture.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 #include "teredo/netns/process.hpp"
 
 namespace teredo::conformance {
 
-Capture::Capture(std::string vantage, const std::string& netns, const std::string& ifname, std::string pcap_path)
-    : vantage_(std::move(vantage)), path_(std::move(pcap_path)) {
+namespace {
+
+constexpr std::uint64_t kRecordHeaderBytes = 16;  // a classic pcap record header
+
+}  // namespace
+
+Capture::Capture(std::string vantage, const std::string& netns, const std::string& ifname, std::string pcap_path,
+                 std::uint64_t cap_bytes)
+    : vantage_(std::move(vantage)), path_(std::move(pcap_path)), cap_bytes_(cap_bytes) {
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   {
     // The capture socket is created inside the namespace and stays there.
@@ -32,10 +44,23 @@ Capture::Capture(std::string vantage, const std::string& netns, const std::strin
     pcap_close(handle_);
     throw std::runtime_error("capture " + vantage_ + ": cannot write " + path_ + ": " + why);
   }
+  read_fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  const std::int64_t header = pcap_dump_ftell64(dumper_);
+  if (read_fd_ < 0 || header < 0) {
+    const std::string why = std::strerror(errno);
+    pcap_dump_close(dumper_);
+    pcap_close(handle_);
+    if (read_fd_ >= 0) ::close(read_fd_);
+    throw std::runtime_error("capture " + vantage_ + ": cannot read back " + path_ + ": " + why);
+  }
+  file_bytes_ = static_cast<std::uint64_t>(header);
   thread_ = std::thread([this] { loop(); });
 }
 
-Capture::~Capture() { stop(); }
+Capture::~Capture() {
+  stop();
+  if (read_fd_ >= 0) ::close(read_fd_);
+}
 
 void Capture::loop() {
   while (!stopping_) {
@@ -46,13 +71,29 @@ void Capture::loop() {
       if (rc < 0) break;
       continue;  // timeout: check stopping_
     }
+    const std::uint64_t record = kRecordHeaderBytes + header->caplen;
+    std::string error;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      // Once full, always full: the file keeps a gapless prefix of the traffic.
+      if (write_error_.empty() && file_bytes_ + record > cap_bytes_) full_ = true;
+      if (full_ || !write_error_.empty()) {
+        ++dropped_;
+        continue;
+      }
+    }
+    // Written and flushed before it is indexed: a reader finds every indexed
+    // frame in the file.
     pcap_dump(reinterpret_cast<u_char*>(dumper_), header, data);
+    if (pcap_dump_flush(dumper_) != 0) error = std::string("cannot write ") + path_ + ": " + std::strerror(errno);
     std::lock_guard<std::mutex> lock(mutex_);
-    CapturedFrame f;
-    f.number = frames_.size() + 1;
-    f.at = std::chrono::steady_clock::now();
-    f.data.assign(data, data + header->caplen);
-    frames_.push_back(std::move(f));
+    if (!error.empty()) {
+      write_error_ = error;
+      ++dropped_;
+      continue;
+    }
+    index_.push_back({file_bytes_ + kRecordHeaderBytes, header->caplen, std::chrono::steady_clock::now()});
+    file_bytes_ += record;
     arrived_.notify_all();
   }
 }
@@ -75,33 +116,82 @@ void Capture::stop() {
 
 std::uint64_t Capture::count() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return frames_.size();
+  return index_.size();
+}
+
+std::uint64_t Capture::dropped() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return dropped_;
+}
+
+std::string Capture::write_error() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return write_error_;
+}
+
+std::vector<Capture::Entry> Capture::entries(std::size_t from, std::size_t& end) const {
+  // (the caller holds mutex_)
+  end = index_.size();
+  if (from >= end) return {};
+  return {index_.begin() + static_cast<std::ptrdiff_t>(from), index_.end()};
+}
+
+CapturedFrame Capture::read(std::uint64_t number, const Entry& entry) const {
+  CapturedFrame f;
+  f.number = number;
+  f.at = entry.at;
+  f.data.resize(entry.length);
+  std::size_t done = 0;
+  while (done < entry.length) {
+    const ssize_t n = ::pread(read_fd_, f.data.data() + done, entry.length - done,
+                              static_cast<off_t>(entry.offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      throw std::runtime_error("capture " + vantage_ + ": cannot read frame " + std::to_string(number) + " back from " +
+                               path_ + (n < 0 ? std::string(": ") + std::strerror(errno) : std::string(": truncated")));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return f;
 }
 
 std::optional<CapturedFrame> Capture::wait_for(const std::function<bool(const CapturedFrame&)>& match,
                                                std::chrono::milliseconds timeout, std::uint64_t after) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::unique_lock<std::mutex> lock(mutex_);
   std::size_t next = static_cast<std::size_t>(after);
   for (;;) {
-    for (; next < frames_.size(); ++next) {
-      if (match(frames_[next])) return frames_[next];
+    std::vector<Entry> batch;
+    std::size_t end = 0;
+    bool last = false;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      arrived_.wait_until(lock, deadline, [&] { return index_.size() > next; });
+      batch = entries(next, end);
+      // A batch taken at the deadline is the last one looked at, even while
+      // frames keep arriving.
+      last = std::chrono::steady_clock::now() >= deadline;
     }
-    if (arrived_.wait_until(lock, deadline) == std::cv_status::timeout) {
-      for (; next < frames_.size(); ++next) {
-        if (match(frames_[next])) return frames_[next];
-      }
-      return std::nullopt;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      CapturedFrame f = read(next + i + 1, batch[i]);
+      if (match(f)) return f;
     }
+    next = std::max(next, end);
+    if (last) return std::nullopt;
   }
 }
 
 std::vector<CapturedFrame> Capture::frames(const std::function<bool(const CapturedFrame&)>& match,
                                            std::uint64_t after) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<Entry> batch;
+  std::size_t end = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    batch = entries(static_cast<std::size_t>(after), end);
+  }
   std::vector<CapturedFrame> out;
-  for (std::size_t i = static_cast<std::size_t>(after); i < frames_.size(); ++i) {
-    if (match(frames_[i])) out.push_back(frames_[i]);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    CapturedFrame f = read(after + i + 1, batch[i]);
+    if (match(f)) out.push_back(std::move(f));
   }
   return out;
 }

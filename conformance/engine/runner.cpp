@@ -13,6 +13,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -34,14 +35,20 @@ std::string utc_now() {
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr)));
 }
 
+// Streamed: a capture may be as large as the evidence cap.
 std::string file_sha256(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string data = text.str();
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  std::vector<char> buffer(1 << 16);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    if (in.gcount() > 0) EVP_DigestUpdate(ctx, buffer.data(), static_cast<std::size_t>(in.gcount()));
+  }
   unsigned char digest[32];
   unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  EVP_DigestFinal_ex(ctx, digest, &length);
+  EVP_MD_CTX_free(ctx);
   std::string hex;
   for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
   return hex;
@@ -72,12 +79,27 @@ struct AttemptResult {
 };
 
 AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Catalog& catalog, std::uint64_t seed,
-                          const std::string& evidence_dir, const std::string& evidence_rel) {
+                          const std::string& evidence_dir, const std::string& evidence_rel,
+                          std::uint64_t evidence_cap_bytes) {
   AttemptResult result;
   result.seed = seed;
   const auto start = Clock::now();
-  fs::create_directories(evidence_dir);
+  const auto t_ms = [&start] {
+    return static_cast<std::int64_t>(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+  };
   json pcaps = json::array(), logs = json::array();
+  // Evidence that cannot be written makes the attempt a harness error; the
+  // run goes on with the next case.
+  std::error_code unwritable;
+  fs::create_directories(evidence_dir, unwritable);
+  if (unwritable) {
+    result.messages.push_back({0, "error",
+                               fmt::format("harness error: the case's evidence cannot be written: {}: {}", evidence_dir,
+                                           unwritable.message()),
+                               "evidence_unwritable"});
+    result.evidence = {{"dir", nullptr}, {"pcaps", pcaps}, {"logs", logs}, {"cap_bytes", evidence_cap_bytes}};
+    return result;
+  }
   try {
     netns::Topology topology =
         netns::load_topology(std::string(TEREDO_SOURCE_DIR) + "/netns/topologies/" + spec.topology + ".json");
@@ -88,6 +110,7 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
     }
     netns::LabOptions lab_options;
     lab_options.seed = seed;
+    lab_options.log_cap_bytes = evidence_cap_bytes;
     auto lab = netns::Lab::up(topology, lab_options);
     // Native IPv6 paths work only once the links have their link-local
     // addresses; a case must not race the kernel's linkwatch.
@@ -95,7 +118,7 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
     std::map<std::string, std::unique_ptr<Capture>> captures;
     for (const auto& v : spec.captures) {
       captures.emplace(v.name, std::make_unique<Capture>(v.name, lab->netns(v.host), v.interface,
-                                                         evidence_dir + "/" + v.name + ".pcap"));
+                                                         evidence_dir + "/" + v.name + ".pcap", evidence_cap_bytes));
     }
     IutProcess iut;
     bool died = false;
@@ -152,25 +175,52 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
     }
     if (died) result.verdict = Verdict::fail;
     if (iut.pid > 0) stop_iut(iut);
+    std::vector<Message> evidence_notes;
     for (auto& [name, capture] : captures) {
       capture->stop();
+      if (!capture->write_error().empty()) {
+        result.verdict = Verdict::error;
+        evidence_notes.push_back({t_ms(), "error", "harness error: the case's evidence cannot be written: " +
+                                                       capture->write_error(), "evidence_unwritable"});
+      }
+      const std::uint64_t dropped = capture->dropped();
+      if (dropped > 0 && capture->write_error().empty()) {
+        evidence_notes.push_back(
+            {t_ms(), "warn",
+             fmt::format("evidence capped: {}.pcap keeps the first {} frames ({} bytes at most, --evidence-cap-mb); "
+                         "{} later frames were not kept, and the case judged without them",
+                         name, capture->count(), evidence_cap_bytes, dropped),
+             "evidence_capped"});
+      }
       pcaps.push_back({{"path", evidence_rel + "/" + name + ".pcap"},
                        {"vantage", name},
                        {"packets", capture->count()},
-                       {"sha256", file_sha256(capture->path())}});
+                       {"sha256", file_sha256(capture->path())},
+                       {"capped", dropped > 0}});
     }
     if (!iut.log_path.empty() && fs::exists(iut.log_path)) {
+      // The IUT is stopped; whatever it started may still hold its output
+      // open until the lab goes down.
+      const std::uint64_t discarded = lab->log_discarded(iut.log_path, std::chrono::milliseconds(1000));
       fs::copy_file(iut.log_path, evidence_dir + "/iut.log", fs::copy_options::overwrite_existing);
-      logs.push_back({{"path", evidence_rel + "/iut.log"}, {"what", "IUT stdout and stderr"}});
+      logs.push_back({{"path", evidence_rel + "/iut.log"}, {"what", "IUT stdout and stderr"}, {"capped", discarded > 0}});
+      if (discarded > 0) {
+        evidence_notes.push_back({t_ms(), "warn",
+                                  fmt::format("evidence capped: iut.log keeps the first {} bytes of the IUT's output "
+                                              "(--evidence-cap-mb); {} later bytes were discarded",
+                                              evidence_cap_bytes, discarded),
+                                  "evidence_capped"});
+      }
     }
     result.assertions = run.assertions();
     result.messages = run.messages();
+    result.messages.insert(result.messages.end(), evidence_notes.begin(), evidence_notes.end());
   } catch (const std::exception& e) {
     result.verdict = Verdict::error;
     result.messages.push_back({0, "error", std::string("harness error: ") + e.what(), {}});
   }
   result.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-  result.evidence = {{"dir", evidence_rel}, {"pcaps", pcaps}, {"logs", logs}};
+  result.evidence = {{"dir", evidence_rel}, {"pcaps", pcaps}, {"logs", logs}, {"cap_bytes", evidence_cap_bytes}};
   return result;
 }
 
@@ -254,7 +304,7 @@ json run_case(const CaseSpec& spec, const Adapter& adapter, const Catalog& catal
   for (int n = 1; n <= 1 + options.retries; ++n) {
     const std::string rel = case_dir_rel + "/attempt-" + std::to_string(n);
     results.push_back(run_attempt(spec, adapter, catalog, seed + static_cast<std::uint64_t>(n - 1),
-                                  options.out_dir + "/" + rel, rel));
+                                  options.out_dir + "/" + rel, rel, options.evidence_cap_bytes));
     attempts.push_back({{"n", n},
                         {"verdict", to_string(results.back().verdict)},
                         {"duration_ms", static_cast<std::int64_t>(results.back().duration_ms)},
@@ -293,25 +343,6 @@ json run_case(const CaseSpec& spec, const Adapter& adapter, const Catalog& catal
   c["messages"] = messages;
   c["evidence"] = shown->evidence;
   return c;
-}
-
-std::set<std::string> known_failures(const std::string& path) {
-  std::set<std::string> known;
-  if (path.empty()) return known;
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read the baseline " + path);
-  const json j = json::parse(in);
-  if (j.contains("known_failures")) {
-    for (const auto& id : j["known_failures"]) known.insert(id.get<std::string>());
-  } else if (j.contains("cases")) {
-    for (const auto& c : j["cases"]) {
-      const std::string v = c.value("verdict", "");
-      if (v == "fail" || v == "warn" || v == "flaky") known.insert(c.value("case_id", ""));
-    }
-  } else {
-    throw std::runtime_error("the baseline " + path + " is neither a report nor {\"known_failures\": [...]}");
-  }
-  return known;
 }
 
 }  // namespace
@@ -404,50 +435,80 @@ json coverage(const Catalog& catalog, const std::vector<std::string>& roles, con
             {"uncovered", uncovered}}}};
 }
 
-json run_suite(const Adapter& adapter, const Catalog& catalog, const RunOptions& options,
-               const std::function<void(const Progress&)>& progress, const std::atomic<bool>& interrupted) {
-  const auto selected = select_cases(adapter, options);
-  const auto start = Clock::now();
-  const std::string started_at = utc_now();
-  fs::create_directories(options.out_dir);
+Suite::Suite(const Adapter& adapter, const Catalog& catalog, RunOptions options)
+    : adapter_(adapter),
+      catalog_(catalog),
+      options_(std::move(options)),
+      selected_(select_cases(adapter_, options_)),
+      start_(Clock::now()),
+      started_at_(utc_now()),
+      results_(selected_.size()),
+      finished_(selected_.size(), false) {
+  progress_.total = selected_.size();
+}
 
-  std::vector<json> results(selected.size());
-  std::vector<bool> finished(selected.size(), false);
-  std::mutex mutex;
+void Suite::freeze() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  frozen_ = true;
+}
+
+void Suite::run(const std::function<void(const Progress&)>& progress, const std::atomic<bool>& interrupted) {
+  fs::create_directories(options_.out_dir);
   std::size_t next = 0;
-  Progress p;
-  p.total = selected.size();
   const auto worker = [&] {
     for (;;) {
       std::size_t index = 0;
       {
-        std::lock_guard<std::mutex> lock(mutex);
-        if (next >= selected.size() || interrupted) return;
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (next >= selected_.size() || interrupted || frozen_) return;
         index = next++;
       }
-      const CaseSpec& spec = *selected[index];
-      json result = run_case(spec, adapter, catalog, options, case_seed(options, index));
-      std::lock_guard<std::mutex> lock(mutex);
-      if (interrupted) return;  // a case cut short by Ctrl-C is not reported as a verdict
-      results[index] = std::move(result);
-      finished[index] = true;
-      ++p.done;
-      const std::string v = results[index]["verdict"];
-      if (v == "fail" || v == "error" || v == "flaky" || v == "warn") ++p.failures;
-      p.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
-      p.last_case = spec.id;
-      p.last_verdict = v;
-      progress(p);
+      const CaseSpec& spec = *selected_[index];
+      json result;
+      try {
+        result = run_case(spec, adapter_, catalog_, options_, case_seed(options_, index));
+      } catch (const std::exception& e) {
+        // A harness bug: the case has no verdict, the run goes on and its
+        // report is incomplete.
+        std::fprintf(stderr, "\nteredo-conform: %s: harness error: %s\n", spec.id.c_str(), e.what());
+        continue;
+      }
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (interrupted || frozen_) return;  // a case cut short by Ctrl-C is not reported as a verdict
+      results_[index] = std::move(result);
+      finished_[index] = true;
+      ++progress_.done;
+      const std::string v = results_[index]["verdict"];
+      if (v == "fail" || v == "error" || v == "flaky" || v == "warn") ++progress_.failures;
+      progress_.elapsed_s = std::chrono::duration<double>(Clock::now() - start_).count();
+      progress_.last_case = spec.id;
+      progress_.last_verdict = v;
+      progress(progress_);
     }
   };
   std::vector<std::thread> threads;
-  for (int i = 0; i < std::max(1, options.jobs); ++i) threads.emplace_back(worker);
+  for (int i = 0; i < std::max(1, options_.jobs); ++i) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
+}
 
+json Suite::report(bool interrupted) const {
+  std::vector<json> finished_cases;
+  std::vector<const CaseSpec*> finished_specs;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (std::size_t i = 0; i < selected_.size(); ++i) {
+      if (!finished_[i]) continue;
+      finished_cases.push_back(results_[i]);
+      finished_specs.push_back(selected_[i]);
+    }
+  }
+  const Adapter& adapter = adapter_;
+  const Catalog& catalog = catalog_;
+  const RunOptions& options = options_;
   json report;
   report["schema"] = std::string(reports::kSchemaName);
   report["schema_version"] = std::string(reports::kSchemaVersion);
-  report["complete"] = !interrupted && p.done == selected.size();
+  report["complete"] = !interrupted && finished_cases.size() == selected_.size();
   utsname uts{};
   ::uname(&uts);
   std::vector<std::string> roles = options.roles;
@@ -455,9 +516,9 @@ json run_suite(const Adapter& adapter, const Catalog& catalog, const RunOptions&
     for (const auto& [role, launch] : adapter.roles) roles.push_back(role);
   }
   report["run"] = {{"run_id", fmt::format("run-{}-{}", ::getpid(), std::time(nullptr))},
-                   {"started_at", started_at},
+                   {"started_at", started_at_},
                    {"finished_at", utc_now()},
-                   {"duration_ms", static_cast<std::int64_t>(std::chrono::duration<double, std::milli>(Clock::now() - start).count())},
+                   {"duration_ms", static_cast<std::int64_t>(std::chrono::duration<double, std::milli>(Clock::now() - start_).count())},
                    {"harness", {{"name", "teredo-conform"}, {"version", "0.1.0"},
                                 {"git_commit", std::string(TEREDO_GIT_COMMIT) == "unknown" ? json(nullptr) : json(TEREDO_GIT_COMMIT)}}},
                    {"host", {{"kernel", uts.release}, {"cpus", std::thread::hardware_concurrency()}}},
@@ -473,10 +534,9 @@ json run_suite(const Adapter& adapter, const Catalog& catalog, const RunOptions&
                    {"adapter_sha256", adapter.sha256}, {"roles", adapter_roles}, {"capabilities", capabilities}};
   json cases = json::array();
   std::vector<const CaseSpec*> ran;
-  for (std::size_t i = 0; i < selected.size(); ++i) {
-    if (!finished[i]) continue;
-    cases.push_back(results[i]);
-    if (results[i]["verdict"] != "not-applicable") ran.push_back(selected[i]);
+  for (std::size_t i = 0; i < finished_cases.size(); ++i) {
+    cases.push_back(finished_cases[i]);
+    if (finished_cases[i]["verdict"] != "not-applicable") ran.push_back(finished_specs[i]);
   }
   const json cov = coverage(catalog, roles, ran);
   report["requirements"] = cov["requirements"];
@@ -515,8 +575,47 @@ json run_suite(const Adapter& adapter, const Catalog& catalog, const RunOptions&
   return report;
 }
 
+json run_suite(const Adapter& adapter, const Catalog& catalog, const RunOptions& options,
+               const std::function<void(const Progress&)>& progress, const std::atomic<bool>& interrupted) {
+  Suite suite(adapter, catalog, options);
+  suite.run(progress, interrupted);
+  return suite.report(interrupted);
+}
+
+std::set<std::string> load_baseline(const std::string& path) {
+  std::set<std::string> known;
+  if (path.empty()) return known;
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read the baseline " + path);
+  const json j = json::parse(in, nullptr, false);
+  if (j.is_discarded()) throw std::runtime_error("the baseline " + path + " is not JSON");
+  const auto case_id = [&path](const json& id) {
+    if (!id.is_string() || id.get<std::string>().empty()) {
+      throw std::runtime_error("the baseline " + path + " names a case that is not a string: " + id.dump());
+    }
+    return id.get<std::string>();
+  };
+  if (j.is_object() && j.contains("known_failures") && j["known_failures"].is_array()) {
+    for (const auto& id : j["known_failures"]) known.insert(case_id(id));
+  } else if (j.is_object() && j.contains("cases") && j["cases"].is_array()) {
+    for (const auto& c : j["cases"]) {
+      if (!c.is_object() || !c.contains("case_id") || !c.value("verdict", json()).is_string()) {
+        throw std::runtime_error("the baseline " + path + " has a case without case_id and verdict");
+      }
+      const std::string v = c["verdict"];
+      if (v == "fail" || v == "warn" || v == "flaky") known.insert(case_id(c["case_id"]));
+    }
+  } else {
+    throw std::runtime_error("the baseline " + path + " is neither a report nor {\"known_failures\": [...]}");
+  }
+  return known;
+}
+
 int apply_gate(json& report, bool strict, const std::string& baseline_path) {
-  const std::set<std::string> known = known_failures(baseline_path);
+  return apply_gate(report, strict, baseline_path, load_baseline(baseline_path));
+}
+
+int apply_gate(json& report, bool strict, const std::string& baseline_path, const std::set<std::string>& known) {
   for (auto& c : report["cases"]) {
     const std::string v = c["verdict"];
     if ((v == "fail" || v == "warn") && known.count(c["case_id"].get<std::string>())) c["baseline"] = "known";

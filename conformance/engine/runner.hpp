@@ -5,7 +5,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <chrono>
 #include <functional>
+#include <mutex>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +32,9 @@ struct RunOptions {
   bool strict = false;             // SHOULD failures fail the gate too
   std::string baseline;            // report.json or {"known_failures": [...]}: accepted failures
   std::string command_line;
+  // Per case attempt, each capture file and the IUT's log keep at most this
+  // many bytes; the report says when a cap was hit (code evidence_capped).
+  std::uint64_t evidence_cap_bytes = Capture::kDefaultCapBytes;
 };
 
 // Seeds stay at most 2^53-1, so every seed in report.json reads back exactly
@@ -61,11 +67,52 @@ struct Progress {
 // The cases `options` selects for `adapter`, in registry order.
 std::vector<const CaseSpec*> select_cases(const Adapter& adapter, const RunOptions& options);
 
+// One run of the selected cases, `jobs` at a time, one lab each. The
+// verdicts finished so far can be read from another thread while run()
+// works: a second Ctrl-C writes them as an incomplete report before the labs
+// go down.
+class Suite {
+ public:
+  Suite(const Adapter& adapter, const Catalog& catalog, RunOptions options);
+  [[nodiscard]] const std::vector<const CaseSpec*>& selected() const noexcept { return selected_; }
+  // Runs the cases until all are done or `interrupted` (cases finishing
+  // after it are not reported).
+  void run(const std::function<void(const Progress&)>& progress, const std::atomic<bool>& interrupted);
+  // report.json, without the gate, from the verdicts finished so far:
+  // complete when every selected case finished and nothing interrupted.
+  [[nodiscard]] nlohmann::json report(bool interrupted) const;
+  // No verdict is recorded from now on: a report being written stays true.
+  void freeze();
+
+ private:
+  const Adapter& adapter_;
+  const Catalog& catalog_;
+  RunOptions options_;
+  std::vector<const CaseSpec*> selected_;
+  std::chrono::steady_clock::time_point start_;
+  std::string started_at_;
+  mutable std::mutex mutex_;
+  std::vector<nlohmann::json> results_;
+  std::vector<bool> finished_;
+  bool frozen_ = false;
+  Progress progress_;
+};
+
+// Suite::run then Suite::report.
 nlohmann::json run_suite(const Adapter& adapter, const Catalog& catalog, const RunOptions& options,
                          const std::function<void(const Progress&)>& progress, const std::atomic<bool>& interrupted);
 
+// The case IDs a baseline accepts as known failures: a previous report.json
+// (its fail, warn and flaky cases) or {"known_failures": [...]}. Empty path:
+// none. Throws std::runtime_error (one line) when the file cannot be read or
+// is neither.
+std::set<std::string> load_baseline(const std::string& path);
+
 // Fills report["gate"] and returns the exit code: 0 pass, 1 a MUST failed
 // (a SHOULD too under strict), 2 a harness error or an incomplete run.
+int apply_gate(nlohmann::json& report, bool strict, const std::string& baseline_path,
+               const std::set<std::string>& known_failures);
+// The same, reading the baseline (load_baseline).
 int apply_gate(nlohmann::json& report, bool strict, const std::string& baseline_path);
 
 // Requirement coverage of a role set by the registered cases (for `list --coverage`).

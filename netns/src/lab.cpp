@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -27,6 +28,7 @@ namespace {
 
 std::mutex g_live_mutex;
 std::set<Lab*> g_live;
+bool g_tearing_down = false;  // under g_live_mutex: the process is exiting, no new lab
 
 std::string switch_host(const std::string& segment) { return "sw-" + segment; }
 
@@ -86,9 +88,11 @@ std::unique_ptr<Lab> Lab::up(const Topology& topology, LabOptions options) {
   std::unique_ptr<Lab> lab(new Lab(topology, std::move(options), prefix));
   {
     std::lock_guard<std::mutex> lock(g_live_mutex);
+    if (g_tearing_down) throw LabError("the process is exiting: no new lab");
     g_live.insert(lab.get());
   }
   try {
+    std::lock_guard<std::mutex> lock(lab->state_mutex_);
     lab->build();
   } catch (...) {
     lab->down();
@@ -154,7 +158,8 @@ void Lab::build() {
   }
   for (const auto& [segment, members] : topology_.segments) {
     const std::string sw = netns(switch_host(segment));
-    std::string batch = "link add br0 type bridge mcast_snooping 0\nlink set br0 up\n";
+    std::string batch = "link set lo alias " + owner_marker(registry_.record()) +
+                        "\nlink add br0 type bridge mcast_snooping 0\nlink set br0 up\n";
     for (std::size_t i = 0; i < members.size(); ++i) {
       const Endpoint& m = members[i];
       const std::string port = fmt::format("p{}", i);
@@ -201,7 +206,7 @@ void Lab::thread_napi(const std::string& ns, const std::string& ifname) {
 }
 
 void Lab::configure_host(const Host& host) {
-  std::string batch = "link set lo up\n";
+  std::string batch = "link set lo alias " + owner_marker(registry_.record()) + "\nlink set lo up\n";
   for (const auto& [ifname, itf] : host.interfaces) {
     for (const auto& a : itf.addresses) {
       batch += fmt::format("address add {} dev {}{}\n", a.text(), ifname, a.ipv6 ? " nodad" : "");
@@ -253,7 +258,7 @@ void Lab::start_nat(const Host& host) {
     out << nat_box_config_to_json(box) << '\n';
   }
   const std::string log = run_dir() + "/nat-" + host.name + ".log";
-  const pid_t pid = spawn(host.name, {nat_binary(options_), "--config", config_path}, log);
+  const pid_t pid = spawn_locked(host.name, {nat_binary(options_), "--config", config_path}, log);
   // Ready when its control socket answers.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   for (;;) {
@@ -272,13 +277,41 @@ void Lab::start_nat(const Host& host) {
 }
 
 pid_t Lab::spawn(const std::string& host, const std::vector<std::string>& argv, const std::string& log_path) {
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  if (down_) throw LabError(fmt::format("lab {} is down: cannot start {}", prefix_, argv.empty() ? "" : argv[0]));
+  return spawn_locked(host, argv, log_path);
+}
+
+pid_t Lab::spawn_locked(const std::string& host, const std::vector<std::string>& argv, const std::string& log_path) {
   const std::string ns = netns(host);
   std::string command;
   for (const auto& a : argv) command += (command.empty() ? "" : " ") + a;
-  const pid_t pid = spawn_in(ns, argv, log_path);
+  std::shared_ptr<LogTap> tap;
+  if (options_.log_cap_bytes > 0 && !log_path.empty()) {
+    tap = std::make_shared<LogTap>(options_.log_cap_bytes);
+    log_taps_[log_path].push_back(tap);
+  }
+  const pid_t pid = spawn_in(ns, argv, log_path, tap);
   registry_.record().processes.push_back({pid, host, command});
   registry_.save();
   return pid;
+}
+
+std::uint64_t Lab::log_discarded(const std::string& log_path, std::chrono::milliseconds timeout) const {
+  std::vector<std::shared_ptr<LogTap>> taps;
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    const auto it = log_taps_.find(log_path);
+    if (it != log_taps_.end()) taps = it->second;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::uint64_t discarded = 0;
+  for (const auto& tap : taps) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    tap->wait_drained(std::max(left, std::chrono::milliseconds(0)));
+    discarded += tap->discarded();
+  }
+  return discarded;
 }
 
 CommandResult Lab::exec(const std::string& host, const std::vector<std::string>& argv, const std::string& input) {
@@ -345,6 +378,7 @@ std::string Lab::nat_command(const std::string& host, const std::string& command
 }
 
 void Lab::down() noexcept {
+  std::lock_guard<std::mutex> lock(state_mutex_);
   if (down_) return;
   down_ = true;
   try {
@@ -365,6 +399,54 @@ void Lab::down() noexcept {
   registry_.remove();
 }
 
+std::string owner_marker(const RegistryRecord& record) {
+  return fmt::format("teredo-conform:owner={}:start={}:detached={}", record.owner_pid, record.owner_start_time,
+                     record.detached ? 1 : 0);
+}
+
+std::optional<NamespaceOwner> namespace_owner(const std::string& netns) {
+  CommandResult r;
+  try {
+    r = run_command({"ip", "-o", "link", "show", "dev", "lo"}, {}, netns);
+  } catch (const LabError&) {
+    return std::nullopt;  // gone meanwhile
+  }
+  const auto at = r.output.find("teredo-conform:owner=");
+  if (r.exit_code != 0 || at == std::string::npos) return std::nullopt;
+  int pid = 0, detached = 0;
+  unsigned long long start = 0;
+  if (std::sscanf(r.output.c_str() + at, "teredo-conform:owner=%d:start=%llu:detached=%d", &pid, &start, &detached) !=
+          3 ||
+      pid <= 0) {
+    return std::nullopt;
+  }
+  return NamespaceOwner{static_cast<pid_t>(pid), static_cast<std::uint64_t>(start), detached != 0};
+}
+
+namespace {
+
+bool owner_alive(const NamespaceOwner& owner) {
+  RegistryRecord r;
+  r.owner_pid = owner.pid;
+  r.owner_start_time = owner.start_time;
+  return netns::owner_alive(r);
+}
+
+// Kills what runs in `ns` (started by its dead run) and deletes it.
+void remove_namespace(const std::string& ns, CleanReport& report) {
+  const CommandResult pids = run_command({"ip", "netns", "pids", ns});
+  std::istringstream list(pids.output);
+  pid_t pid = 0;
+  while (list >> pid) {
+    ::kill(pid, SIGKILL);
+    report.processes.push_back(pid);
+  }
+  (void)run_command({"ip", "netns", "del", ns});
+  report.namespaces.push_back(ns);
+}
+
+}  // namespace
+
 CleanReport clean_leftovers(const std::string& run_root, bool include_detached) {
   CleanReport report;
   std::set<std::string> claimed_prefixes;
@@ -378,35 +460,31 @@ CleanReport clean_leftovers(const std::string& run_root, bool include_detached) 
     // alone may have been reused by now, so it is never killed on its own.
     for (const auto& ns : record.namespaces) {
       if (!fs::exists("/run/netns/" + ns)) continue;
-      const CommandResult pids = run_command({"ip", "netns", "pids", ns});
-      std::istringstream list(pids.output);
-      pid_t pid = 0;
-      while (list >> pid) {
-        ::kill(pid, SIGKILL);
-        report.processes.push_back(pid);
-      }
-      (void)run_command({"ip", "netns", "del", ns});
-      report.namespaces.push_back(ns);
+      // The same name under another run root, owned by a live run: not this
+      // record's namespace any more.
+      const auto owner = namespace_owner(ns);
+      if (owner && owner->pid != record.owner_pid && owner_alive(*owner)) continue;
+      remove_namespace(ns, report);
     }
     std::error_code ec;
     fs::remove_all(dir, ec);
     report.runs.push_back(record.prefix);
   }
-  // Namespaces with our prefix that no live or kept record claims.
+  // Namespaces with our prefix that no record of this run root claims: the
+  // run that made them may use another run root, so only the owner written
+  // in the namespace itself decides, and only a dead owner lets it go.
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator("/run/netns", ec)) {
     const std::string name = entry.path().filename().string();
     if (!has_lab_prefix(name) || claimed_prefixes.count(prefix_of(name))) continue;
     if (fs::exists(run_root + "/" + prefix_of(name))) continue;  // being built right now
-    const CommandResult pids = run_command({"ip", "netns", "pids", name});
-    std::istringstream list(pids.output);
-    pid_t pid = 0;
-    while (list >> pid) {
-      ::kill(pid, SIGKILL);
-      report.processes.push_back(pid);
+    const auto owner = namespace_owner(name);
+    if (!owner) {
+      report.unknown_owner.push_back(name);
+      continue;
     }
-    (void)run_command({"ip", "netns", "del", name});
-    report.namespaces.push_back(name);
+    if (owner_alive(*owner) || (owner->detached && !include_detached)) continue;
+    remove_namespace(name, report);
   }
   return report;
 }
@@ -429,28 +507,42 @@ bool remove_run(const std::string& run_root, const std::string& prefix) {
 
 void teardown_all_labs() noexcept {
   std::lock_guard<std::mutex> lock(g_live_mutex);
+  g_tearing_down = true;
   for (Lab* lab : g_live) lab->down();
 }
 
-void install_teardown_on_signals(std::function<void(int)> on_first) {
+const std::vector<int>& terminating_signals() {
+  static const std::vector<int> kSignals = {SIGINT,  SIGTERM,   SIGHUP,  SIGQUIT, SIGUSR1, SIGUSR2,
+                                            SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU, SIGPWR,  SIGIO};
+  return kSignals;
+}
+
+void install_teardown_on_signals(std::function<void(int)> on_first, std::function<int(int)> before_exit) {
   static std::once_flag once;
-  std::call_once(once, [on_first = std::move(on_first)] {
+  std::call_once(once, [on_first = std::move(on_first), before_exit = std::move(before_exit)] {
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
+    for (int sig : terminating_signals()) sigaddset(&set, sig);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    std::thread([set, on_first] {
+    ::signal(SIGPIPE, SIG_IGN);
+    std::thread([set, on_first, before_exit] {
       int sig = 0;
       sigwait(&set, &sig);
       if (on_first) {
         on_first(sig);
         sigwait(&set, &sig);
       }
+      int code = 128 + sig;
+      if (before_exit) {
+        try {
+          code = before_exit(sig);
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "teredo-conform: %s\n", e.what());
+        }
+      }
       teardown_all_labs();
       std::fprintf(stderr, "teredo-conform: stopped by signal %d; labs removed\n", sig);
-      std::_Exit(128 + sig);
+      std::_Exit(code);
     }).detach();
   });
 }

@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -94,6 +96,7 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::strin
   const pid_t pid = ::fork();
   if (pid < 0) throw LabError(fmt::format("fork: {}", std::strerror(errno)));
   if (pid == 0) {
+    ::signal(SIGPIPE, SIG_DFL);  // the driver ignores it; an ignored signal would stay ignored across exec
     if (ns_fd >= 0 && ::setns(ns_fd, CLONE_NEWNET) != 0) ::_exit(126);
     ::dup2(in_pipe[0], 0);
     ::dup2(out_pipe[1], 1);
@@ -145,14 +148,71 @@ void run_step(const std::string& step, const std::vector<std::string>& argv, con
   }
 }
 
-pid_t spawn_in(const std::string& netns, const std::vector<std::string>& argv, const std::string& log_path) {
+bool LogTap::wait_drained(std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return drained_cv_.wait_for(lock, timeout, [this] { return drained_; });
+}
+
+void LogTap::copy(std::shared_ptr<LogTap> tap, int pipe_fd, int log_fd, std::uint64_t already) {
+  std::uint64_t kept = already;
+  bool noted = false;
+  char buffer[65536];
+  const auto write_all = [log_fd](const char* data, std::size_t size) {
+    while (size > 0) {
+      const ssize_t n = ::write(log_fd, data, size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // a log that cannot be written loses output, never the child
+      data += n;
+      size -= static_cast<std::size_t>(n);
+    }
+  };
+  for (;;) {
+    const ssize_t n = ::read(pipe_fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    const std::uint64_t room = kept < tap->cap_bytes_ ? tap->cap_bytes_ - kept : 0;
+    const std::uint64_t take = std::min<std::uint64_t>(room, static_cast<std::uint64_t>(n));
+    write_all(buffer, static_cast<std::size_t>(take));
+    kept += take;
+    if (take < static_cast<std::uint64_t>(n)) {
+      tap->discarded_ += static_cast<std::uint64_t>(n) - take;
+      if (!noted) {
+        noted = true;
+        const std::string note = fmt::format("\n[teredo-conform: log capped at {} bytes; the rest is discarded]\n",
+                                             tap->cap_bytes_);
+        write_all(note.data(), note.size());
+      }
+    }
+  }
+  ::close(pipe_fd);
+  ::close(log_fd);
+  std::lock_guard<std::mutex> lock(tap->mutex_);
+  tap->drained_ = true;
+  tap->drained_cv_.notify_all();
+}
+
+pid_t spawn_in(const std::string& netns, const std::vector<std::string>& argv, const std::string& log_path,
+               std::shared_ptr<LogTap> tap) {
   const Argv args(argv);
   const int ns_fd = netns.empty() ? -1 : open_netns(netns);
   int log_fd = -1;
   if (!log_path.empty()) {
     log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log_fd < 0) throw LabError(fmt::format("cannot open log {}: {}", log_path, std::strerror(errno)));
+    if (log_fd < 0) {
+      const int saved = errno;
+      if (ns_fd >= 0) ::close(ns_fd);
+      throw LabError(fmt::format("cannot open log {}: {}", log_path, std::strerror(saved)));
+    }
   }
+  // The child writes into the pipe; the tap's thread into the file.
+  int out_pipe[2] = {-1, -1};
+  if (tap && log_fd >= 0 && ::pipe2(out_pipe, O_CLOEXEC) != 0) {
+    const int saved = errno;
+    ::close(log_fd);
+    if (ns_fd >= 0) ::close(ns_fd);
+    throw LabError(fmt::format("pipe: {}", std::strerror(saved)));
+  }
+  const int child_out = out_pipe[1] >= 0 ? out_pipe[1] : log_fd;
   // The child writes errno here when it cannot become argv; a successful
   // exec closes the pipe (O_CLOEXEC) and the parent reads end of file.
   int exec_pipe[2];
@@ -162,10 +222,12 @@ pid_t spawn_in(const std::string& netns, const std::vector<std::string>& argv, c
   if (pid == 0) {
     ::setpgid(0, 0);
     // A child must not inherit the parent's blocked signals (the lab's
-    // teardown thread blocks SIGINT/SIGTERM in every thread).
+    // teardown thread blocks SIGINT/SIGTERM in every thread) nor its ignored
+    // SIGPIPE.
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
     int failure[2] = {0, 0};  // {step, errno}: 1 setns, 2 exec
     if (ns_fd >= 0 && ::setns(ns_fd, CLONE_NEWNET) != 0) {
       failure[0] = 1;
@@ -175,9 +237,9 @@ pid_t spawn_in(const std::string& netns, const std::vector<std::string>& argv, c
     }
     const int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
-    if (log_fd >= 0) {
-      ::dup2(log_fd, 1);
-      ::dup2(log_fd, 2);
+    if (child_out >= 0) {
+      ::dup2(child_out, 1);
+      ::dup2(child_out, 2);
     }
     ::execv(args.path.c_str(), args.pointers.data());
     failure[0] = 2;
@@ -187,7 +249,14 @@ pid_t spawn_in(const std::string& netns, const std::vector<std::string>& argv, c
   }
   ::close(exec_pipe[1]);
   if (ns_fd >= 0) ::close(ns_fd);
-  if (log_fd >= 0) ::close(log_fd);
+  if (out_pipe[1] >= 0) {
+    ::close(out_pipe[1]);
+    struct stat st {};
+    const std::uint64_t already = ::fstat(log_fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+    std::thread(&LogTap::copy, std::move(tap), out_pipe[0], log_fd, already).detach();
+  } else if (log_fd >= 0) {
+    ::close(log_fd);
+  }
   {
     const std::lock_guard<std::mutex> lock(g_reaped_mutex);
     g_reaped.erase(pid);

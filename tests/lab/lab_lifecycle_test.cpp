@@ -79,12 +79,14 @@ TEST_F(LabLifecycleTest, TwentyRoundsLeaveNothing) {
 }
 
 // Starts `teredo-conform lab up client-nat --prefix PREFIX` in the foreground
-// and returns its PID once the lab is up (it prints its JSON line then).
-pid_t start_foreground_lab(const std::string& prefix) {
+// (with TEREDO_RUN_ROOT=`run_root` when given) and returns its PID once the
+// lab is up (it prints its JSON line then).
+pid_t start_foreground_lab(const std::string& prefix, const std::string& run_root = {}) {
   int out[2];
   if (::pipe(out) != 0) return -1;
   const pid_t runner = ::fork();
   if (runner == 0) {
+    if (!run_root.empty()) ::setenv("TEREDO_RUN_ROOT", run_root.c_str(), 1);
     ::dup2(out[1], 1);
     ::execl(TEREDO_CONFORM_BIN, TEREDO_CONFORM_BIN, "lab", "up", "client-nat", "--prefix", prefix.c_str(),
             static_cast<char*>(nullptr));
@@ -112,6 +114,11 @@ void signal_case(int signal_number, const std::string& prefix) {
 
 TEST_F(LabLifecycleTest, SigintTearsDown) { signal_case(SIGINT, "tc-0c1a" + std::to_string(10 + ::getpid() % 90)); }
 TEST_F(LabLifecycleTest, SigtermTearsDown) { signal_case(SIGTERM, "tc-0c1b" + std::to_string(10 + ::getpid() % 90)); }
+// Every signal that ends a process tears the lab down, not only the three
+// a terminal sends (SIGQUIT used to dump core with the lab up).
+TEST_F(LabLifecycleTest, SigquitTearsDown) { signal_case(SIGQUIT, "tc-0c1c" + std::to_string(10 + ::getpid() % 90)); }
+TEST_F(LabLifecycleTest, SighupTearsDown) { signal_case(SIGHUP, "tc-0c1d" + std::to_string(10 + ::getpid() % 90)); }
+TEST_F(LabLifecycleTest, Sigusr1TearsDown) { signal_case(SIGUSR1, "tc-0c1e" + std::to_string(10 + ::getpid() % 90)); }
 
 TEST_F(LabLifecycleTest, KilledRunnerIsCleanedByLabClean) {
   const std::string prefix = "tc-0dead" + std::to_string(::getpid() % 10);
@@ -125,6 +132,39 @@ TEST_F(LabLifecycleTest, KilledRunnerIsCleanedByLabClean) {
   const std::string report = capture(std::string(TEREDO_CONFORM_BIN) + " lab clean");
   EXPECT_NE(report.find(prefix), std::string::npos) << report;
   EXPECT_EQ(leftovers(prefix), std::vector<std::string>{});
+}
+
+// `lab clean` run with another TEREDO_RUN_ROOT than a live lab's owner used
+// leaves that lab alone (its namespaces name a live owner); once the owner
+// is dead, the namespaces go, whichever run root the clean uses.
+TEST_F(LabLifecycleTest, LabCleanFromAnotherRunRootKeepsLiveLabs) {
+  const fs::path base = fs::temp_directory_path() / ("teredo-roots-" + std::to_string(::getpid()));
+  const std::string root_a = (base / "a").string(), root_b = (base / "b").string();
+  fs::create_directories(root_a);
+  fs::create_directories(root_b);
+  const std::string prefix = "tc-0ab0" + std::to_string(10 + ::getpid() % 90);
+  const std::string clean_b = "TEREDO_RUN_ROOT=" + root_b + " " + TEREDO_CONFORM_BIN + " lab clean";
+  const pid_t runner = start_foreground_lab(prefix, root_a);
+  ASSERT_GT(runner, 0) << "lab up printed nothing";
+  ASSERT_TRUE(fs::exists("/run/netns/" + prefix + "-client"));
+  const std::string first = capture(clean_b);
+  EXPECT_EQ(first.find(prefix), std::string::npos) << first;
+  EXPECT_TRUE(fs::exists("/run/netns/" + prefix + "-client")) << "a live lab was removed: " << first;
+  EXPECT_TRUE(fs::exists("/run/netns/" + prefix + "-sw-inet"));
+  EXPECT_TRUE(fs::exists(root_a + "/" + prefix + "/registry.json"));
+
+  ::kill(runner, SIGKILL);
+  int status = 0;
+  ::waitpid(runner, &status, 0);
+  const std::string second = capture(clean_b);
+  EXPECT_NE(second.find(prefix + "-client"), std::string::npos) << second;
+  EXPECT_FALSE(fs::exists("/run/netns/" + prefix + "-client")) << second;
+  // The run directory lives in root A: a clean there removes the record.
+  const std::string third = capture("TEREDO_RUN_ROOT=" + root_a + " " + TEREDO_CONFORM_BIN + " lab clean");
+  EXPECT_NE(third.find(prefix), std::string::npos) << third;
+  EXPECT_FALSE(fs::exists(root_a + "/" + prefix));
+  EXPECT_EQ(capture("ip netns list").find(prefix), std::string::npos);
+  fs::remove_all(base);
 }
 
 TEST_F(LabLifecycleTest, TwoLabsAtOnceDoNotCollide) {

@@ -1,15 +1,21 @@
 // A running lab: the namespaces, links, segments, addresses, routes, sysctl
 // baseline and NAT boxes of a Topology, all named with the run's prefix and
-// recorded in its registry before they exist. Teardown always runs: on
-// down(), in the destructor, on SIGINT/SIGTERM/SIGHUP (install_teardown_on_signals),
-// and after a crash through `lab clean`.
+// recorded in its registry before they exist. Each namespace also carries its
+// owner (PID and start time) in the alias of its loopback interface, so that
+// `lab clean` can tell a dead run's namespaces from a live one's whatever run
+// root either used. Teardown always runs: on down(), in the destructor, on
+// every signal that ends the process (install_teardown_on_signals), and after
+// a crash through `lab clean`.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +38,9 @@ struct LabOptions {
   // own work, as behind a real NIC; without it a veth sender also pays for
   // its receivers' stacks.
   bool threaded_napi = false;
+  // Every log of a process the lab spawns keeps at most this many bytes
+  // (0: no cap, the process writes the file itself). See LogTap.
+  std::uint64_t log_cap_bytes = 0;
 };
 
 class Lab {
@@ -54,9 +63,14 @@ class Lab {
   // The control socket of the NAT box on `host` (a Unix stream socket).
   [[nodiscard]] std::string nat_control(const std::string& host) const;
 
-  // Starts a process in a host's namespace, recorded for teardown.
+  // Starts a process in a host's namespace, recorded for teardown. Throws
+  // LabError once the lab is down.
   pid_t spawn(const std::string& host, const std::vector<std::string>& argv,
               const std::string& log_path = {});
+  // Bytes of output the processes writing `log_path` lost to the lab's log
+  // cap, once they are gone (waits up to `timeout` for them to close it; a
+  // process that outlives the wait counts what it lost so far).
+  std::uint64_t log_discarded(const std::string& log_path, std::chrono::milliseconds timeout) const;
   CommandResult exec(const std::string& host, const std::vector<std::string>& argv,
                      const std::string& input = {});
   int socket(const std::string& host, int domain, int type, int protocol = 0) const;
@@ -80,35 +94,66 @@ class Lab {
   void configure_host(const Host& host);
   void thread_napi(const std::string& ns, const std::string& ifname);
   void start_nat(const Host& host);
+  pid_t spawn_locked(const std::string& host, const std::vector<std::string>& argv, const std::string& log_path);
 
   Topology topology_;
   LabOptions options_;
   std::string prefix_;
   Registry registry_;
+  // Held while the lab is built, spawns or goes down: down() from a signal
+  // thread waits for a build in progress, so nothing is created after it.
+  mutable std::mutex state_mutex_;
   bool down_ = false;
   bool released_ = false;
+  std::map<std::string, std::vector<std::shared_ptr<LogTap>>> log_taps_;
 };
 
-// What `lab clean` removed.
+// The owner a lab wrote into one of its namespaces (nullopt: none, e.g. a
+// namespace still being built, or not one of ours).
+struct NamespaceOwner {
+  pid_t pid = 0;
+  std::uint64_t start_time = 0;
+  bool detached = false;
+};
+std::optional<NamespaceOwner> namespace_owner(const std::string& netns);
+// The alias a lab gives the loopback interface of its namespaces.
+std::string owner_marker(const RegistryRecord& record);
+
+// What `lab clean` removed, and the namespaces of ours it left because
+// nothing says who owns them.
 struct CleanReport {
   std::vector<std::string> runs;
   std::vector<std::string> namespaces;
   std::vector<pid_t> processes;
+  std::vector<std::string> unknown_owner;
 };
-// Removes the objects of every run whose owner is gone (and detached runs
-// when `include_detached`), plus namespaces of ours that no record claims.
+// Removes the objects of every run of `run_root` whose owner is gone (and
+// detached runs when `include_detached`), plus namespaces of ours, whatever
+// their run root, whose owner mark names a dead process. A namespace whose
+// owner is alive or unknown is never removed.
 CleanReport clean_leftovers(const std::string& run_root, bool include_detached);
 // Removes one run by prefix, whoever owns it (`lab down PREFIX`).
 bool remove_run(const std::string& run_root, const std::string& prefix);
 
-// Tears down every live Lab of this process (for signal handlers' threads).
+// Tears down every live Lab of this process (for signal handlers' threads);
+// from then on Lab::up refuses to build.
 void teardown_all_labs() noexcept;
 
-// Blocks SIGINT, SIGTERM and SIGHUP and starts a thread that handles them.
+// The signals whose default action ends the process and that come from
+// outside it (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, ...): the ones
+// install_teardown_on_signals handles.
+const std::vector<int>& terminating_signals();
+
+// Blocks terminating_signals() and starts a thread that handles them, and
+// ignores SIGPIPE (a write to a closed pipe or socket fails with EPIPE
+// instead of killing the process; spawned children get the default back).
 // Without `on_first`, the first signal tears down every live Lab and exits
 // with 128+signal. With it, the first signal calls on_first(signal) (a driver
 // lets its running cases finish) and a second one tears down and exits.
+// `before_exit(signal)`, when given, runs just before that teardown (a driver
+// writes the report of what finished) and returns the exit status.
 // Call first in main, before other threads start.
-void install_teardown_on_signals(std::function<void(int)> on_first = {});
+void install_teardown_on_signals(std::function<void(int)> on_first = {},
+                                 std::function<int(int)> before_exit = {});
 
 }  // namespace teredo::netns

@@ -6,7 +6,12 @@
 
 #include <sys/types.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -34,12 +39,39 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::strin
 void run_step(const std::string& step, const std::vector<std::string>& argv,
               const std::string& input = {}, const std::string& netns = {});
 
+// A child's stdout and stderr copied into its log file through a pipe, at
+// most `cap_bytes` of them: past the cap the rest is still read (the child
+// never blocks on a full pipe) but discarded, and the log says so in a last
+// line. The copy runs on a thread of its own until every writer has closed
+// the pipe (the child and whatever it started).
+class LogTap {
+ public:
+  explicit LogTap(std::uint64_t cap_bytes) : cap_bytes_(cap_bytes) {}
+  [[nodiscard]] std::uint64_t cap_bytes() const noexcept { return cap_bytes_; }
+  [[nodiscard]] std::uint64_t discarded() const noexcept { return discarded_; }
+  // Waits until every writer is gone; false when `timeout` passed first.
+  bool wait_drained(std::chrono::milliseconds timeout) const;
+  // The copying thread (spawn_in starts it): the pipe into the log until
+  // EOF, `already` bytes of the cap being spent by earlier writers of the
+  // same file. Closes both descriptors.
+  static void copy(std::shared_ptr<LogTap> tap, int pipe_fd, int log_fd, std::uint64_t already);
+
+ private:
+  std::uint64_t cap_bytes_;
+  std::atomic<std::uint64_t> discarded_{0};
+  mutable std::mutex mutex_;
+  mutable std::condition_variable drained_cv_;
+  bool drained_ = false;
+};
+
 // Starts argv in `netns` with stdout and stderr appended to `log_path` (or
-// inherited when empty), in its own process group. Returns its PID. Throws
-// LabError when the program cannot be executed (not found, not executable):
-// that is a harness or adapter fault, not a process that ran and died.
+// inherited when empty), in its own process group. With a `tap` the output
+// goes through it (capped); without, straight into the file. Returns its PID.
+// Throws LabError when the program cannot be executed (not found, not
+// executable): that is a harness or adapter fault, not a process that ran and
+// died.
 pid_t spawn_in(const std::string& netns, const std::vector<std::string>& argv,
-               const std::string& log_path = {});
+               const std::string& log_path = {}, std::shared_ptr<LogTap> tap = {});
 
 // Enters `netns` on this thread for the guard's lifetime (network namespaces
 // are per thread), then returns to the namespace the thread was in.
