@@ -94,6 +94,31 @@ void CaseRun::send_udp(int fd, const std::string& address, std::uint16_t port, w
   }
 }
 
+AssertionCode AssertionCode::checked(std::string_view name) {
+  if (!is_assertion_code(name)) {
+    throw std::invalid_argument("'" + std::string(name) +
+                                "' is not an assertion code (a specific snake_case name, conformance/JUDGING.md 8)");
+  }
+  return AssertionCode(Unchecked{}, name);
+}
+
+void CaseRun::check(const std::string& requirement, AssertionCode code, bool ok, std::string expected,
+                    std::string observed, std::vector<FrameRef> frames, std::string message) {
+  check(requirement, ok, std::move(expected), std::move(observed), std::move(frames), std::move(message),
+        std::string(code.name()));
+}
+
+void CaseRun::inconclusive(const std::string& requirement, std::string why, AssertionCode code) {
+  const Requirement* r = catalog_.find(requirement);
+  Assertion a;
+  a.requirement = requirement;
+  a.level = r ? r->level : Level::must;
+  a.outcome = "inconclusive";
+  a.message = std::move(why);
+  a.code = std::string(code.name());
+  assertions_.push_back(std::move(a));
+}
+
 void CaseRun::check(const std::string& requirement, bool ok, std::string expected, std::string observed,
                     std::vector<FrameRef> frames, std::string message, std::string code) {
   const Requirement* r = catalog_.find(requirement);
@@ -110,25 +135,24 @@ void CaseRun::check(const std::string& requirement, bool ok, std::string expecte
   assertions_.push_back(std::move(a));
 }
 
-void CaseRun::inconclusive(const std::string& requirement, std::string why, std::string code) {
+void CaseRun::inconclusive(const std::string& requirement, std::string why) {
   const Requirement* r = catalog_.find(requirement);
   Assertion a;
   a.requirement = requirement;
   a.level = r ? r->level : Level::must;
   a.outcome = "inconclusive";
   a.message = std::move(why);
-  a.code = std::move(code);
   assertions_.push_back(std::move(a));
 }
 
-void CaseRun::info(std::string text) {
+void CaseRun::info(std::string text, std::string code) {
   const auto t = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_);
-  messages_.push_back({t.count(), "info", std::move(text), {}});
+  messages_.push_back({t.count(), "info", std::move(text), std::move(code)});
 }
 
-void CaseRun::warn_note(std::string text) {
+void CaseRun::warn_note(std::string text, std::string code) {
   const auto t = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_);
-  messages_.push_back({t.count(), "warn", std::move(text), {}});
+  messages_.push_back({t.count(), "warn", std::move(text), std::move(code)});
 }
 
 void CaseRun::iut_died(std::string how) {

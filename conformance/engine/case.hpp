@@ -12,6 +12,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/capture.hpp"
@@ -81,6 +82,55 @@ struct Assertion {
   std::vector<FrameRef> frames;
 };
 
+// The named reason of an assertion (conformance/JUDGING.md §8): snake_case in
+// the style of Zeek's weird names, at least two words, saying what is wrong
+// when the assertion fails ("ra_not_from_secondary", "nonce_not_echoed").
+// It is the assertion's identity, recorded on a pass too, so a generic name
+// ("check_failed") says nothing and is refused.
+constexpr bool is_assertion_code(std::string_view name) {
+  if (name.size() < 3 || name.size() > 64) return false;
+  if (name.front() < 'a' || name.front() > 'z' || name.back() == '_') return false;
+  bool two_words = false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    if (c == '_') {
+      if (name[i - 1] == '_') return false;
+      two_words = true;
+    } else if ((c < 'a' || c > 'z') && (c < '0' || c > '9')) {
+      return false;
+    }
+  }
+  constexpr std::string_view kGeneric[] = {"check_failed",      "assertion_failed", "test_failed",
+                                           "case_failed",       "requirement_failed", "requirement_not_met",
+                                           "not_ok",            "not_conformant",   "unexpected_result",
+                                           "unexpected_behaviour", "wrong_behaviour", "bad_result"};
+  for (const std::string_view generic : kGeneric) {
+    if (name == generic) return false;
+  }
+  return two_words;
+}
+
+// An assertion code, checked when the case compiles: a literal that is not
+// a specific snake_case name does not compile.
+class AssertionCode {
+ public:
+  // NOLINTNEXTLINE(google-explicit-constructor): written as a plain literal at the call.
+  consteval AssertionCode(const char* name) : name_(name) {
+    if (!is_assertion_code(name_)) {
+      throw "an assertion code is a specific snake_case name (conformance/JUDGING.md, 8)";
+    }
+  }
+  // A code known only at run time (the kit's judgements carry theirs):
+  // throws std::invalid_argument when it is not an assertion code.
+  static AssertionCode checked(std::string_view name);
+  [[nodiscard]] constexpr std::string_view name() const noexcept { return name_; }
+
+ private:
+  struct Unchecked {};
+  constexpr AssertionCode(Unchecked, std::string_view name) : name_(name) {}
+  std::string_view name_;
+};
+
 struct Message {
   std::int64_t t_ms = 0;
   std::string level, text, code;
@@ -107,12 +157,24 @@ class CaseRun {
   void send_udp(int fd, const std::string& address, std::uint16_t port, wire::Bytes payload);
 
   // Judging. The level comes from the catalog; a failed SHOULD is a warning.
+  // `code` names what is wrong when `ok` is false (the assertion's identity,
+  // recorded on a pass too), beside the requirement it judges:
+  //   run.check("R4380-5.3.2-07", "ra_not_from_secondary", from_secondary, expected, observed, frames);
+  void check(const std::string& requirement, AssertionCode code, bool ok, std::string expected,
+             std::string observed, std::vector<FrameRef> frames = {}, std::string message = {});
+  // The lab could not reach the state to judge `requirement`; `code` names
+  // why ("client_not_trusted").
+  void inconclusive(const std::string& requirement, std::string why, AssertionCode code);
+  // The forms without a named reason, kept only for the client cases until
+  // they carry codes too; server and relay cases may not use them
+  // (tests/kit/case_codes_test.cpp).
   void check(const std::string& requirement, bool ok, std::string expected, std::string observed,
              std::vector<FrameRef> frames = {}, std::string message = {}, std::string code = {});
-  // The lab could not reach the state to judge `requirement`.
-  void inconclusive(const std::string& requirement, std::string why, std::string code = {});
-  void info(std::string text);
-  void warn_note(std::string text);
+  void inconclusive(const std::string& requirement, std::string why);
+  // Notes beside the verdict; `code` names what the note is about
+  // ("iut_started", "harness_error").
+  void info(std::string text, std::string code = {});
+  void warn_note(std::string text, std::string code = {});
   // The IUT process exited or was killed while the case ran
   // (conformance/JUDGING.md, "The IUT died"): the case fails with code
   // iut_died whatever else it judged. `how` gives the exit status or signal.

@@ -138,7 +138,8 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
         iut = start_iut(adapter, spec.role, *lab, iut_host(spec.role), lab_placeholders(*lab), variant);
         iut_processes = process_tree(iut.pid);
         run.info(fmt::format("{} {} started in {} (pid {})", adapter.name, spec.role, lab->netns(iut_host(spec.role)),
-                             iut.pid));
+                             iut.pid),
+                 "iut_started");
       };
       launch();
       run.set_iut_restarter([&] {
@@ -162,10 +163,10 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
         run.iut_died(*death);
       }
     } catch (const AdapterError& e) {
-      run.info(std::string("harness error: ") + e.what());
+      run.info(std::string("harness error: ") + e.what(), "adapter_error");
       result.verdict = Verdict::error;
     } catch (const std::exception& e) {
-      run.info(std::string("harness error: ") + e.what());
+      run.info(std::string("harness error: ") + e.what(), "harness_error");
       result.verdict = Verdict::error;
     }
     // ... or threw: a socket error the death caused is not the harness's.
@@ -217,7 +218,7 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
     result.messages.insert(result.messages.end(), evidence_notes.begin(), evidence_notes.end());
   } catch (const std::exception& e) {
     result.verdict = Verdict::error;
-    result.messages.push_back({0, "error", std::string("harness error: ") + e.what(), {}});
+    result.messages.push_back({0, "error", std::string("harness error: ") + e.what(), "harness_error"});
   }
   result.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   result.evidence = {{"dir", evidence_rel}, {"pcaps", pcaps}, {"logs", logs}, {"cap_bytes", evidence_cap_bytes}};

@@ -92,9 +92,10 @@ Judgement sent_judgement(const std::string& requirement, bool seen, bool ok, std
 void record(CaseRun& run, const std::vector<Judgement>& judgements) {
   for (const Judgement& j : judgements) {
     if (j.outcome == Outcome::inconclusive) {
-      run.inconclusive(j.requirement, j.observed, j.code);
+      run.inconclusive(j.requirement, j.observed, AssertionCode::checked(j.code));
     } else {
-      run.check(j.requirement, j.outcome == Outcome::pass, j.expected, j.observed, j.frames, {}, j.code);
+      run.check(j.requirement, AssertionCode::checked(j.code), j.outcome == Outcome::pass, j.expected, j.observed,
+                j.frames);
     }
   }
 }

@@ -27,7 +27,7 @@ void own_traffic(CaseRun& run) {
       "echo request delivered the same way",
       kRelayV6, to_string(c.teredo), c.where());
   if (!k.trusted()) {
-    run.check("R4380-5.5-03", false, expected, k.story(c), k.frames());
+    run.check("R4380-5.5-03", "own_traffic_not_relayed", false, expected, k.story(c), k.frames());
     return;
   }
   // The client pings the host; the host's echo reply carries the same data.
@@ -54,17 +54,18 @@ void own_traffic(CaseRun& run) {
     const auto icmp = parse_icmpv6(d->ipv6, ChecksumPolicy::ignore);
     if (icmp && icmp->type == kIcmpv6RouterSolicitation) solicitations.push_back(f.number);
   }
-  run.check("R4380-5-01", solicitations.empty(),
+  run.check("R4380-5-01", "client_behaviour_with_native_ipv6", solicitations.empty(),
             "no router solicitation over UDP from the host (it has native IPv6: §5.5 'MUST NOT behave as Teredo "
             "clients')",
             solicitations.empty() ? fmt::format("{} datagrams from 198.51.100.20, none a router solicitation", total)
                                   : fmt::format("a router solicitation at frame {}", solicitations.front()),
             solicitations.empty() ? std::vector<FrameRef>{} : frames_of({solicitations.front()}));
-  run.check("R4380-5.1.2-02", df.empty(), "the DF bit clear on every datagram the host-specific relay sent",
+  run.check("R4380-5.1.2-02", "df_bit_set", df.empty(),
+            "the DF bit clear on every datagram the host-specific relay sent",
             df.empty() ? fmt::format("{} datagrams from 198.51.100.20, none with DF", total)
                        : fmt::format("DF set on frame {} (and {} more)", df.front(), df.size() - 1),
             df.empty() ? k.frames() : frames_of({df.front()}));
-  run.check("R4380-5.5-03", reply.has_value(), expected,
+  run.check("R4380-5.5-03", "own_traffic_not_relayed", reply.has_value(), expected,
             k.story(c) + (reply ? fmt::format("; the client's echo request to {} (frame {}) was answered: {}", kRelayV6,
                                               s.frame, describe_frame(*reply, capture.link_type()))
                                 : fmt::format("; the client's echo request to {} (frame {}) got no answer within {} ms",
@@ -106,8 +107,11 @@ void other_hosts_not_relayed(CaseRun& run) {
     p.expected = "not relayed: no native packet from the client on v6host:eth0 within 1000 ms";
     probes.push_back(std::move(p));
   } else {
-    run.info("the client could not be made trusted through the host's own traffic, so the second probe (client to "
-             "another host) was not sent: " + k.story(c));
+    run.info(
+        "the client could not be made trusted through the host's own traffic, so the second probe (client to "
+        "another host) was not sent: " +
+            k.story(c),
+        "second_probe_not_sent");
   }
   const Peer fresh = make_peer(run, kClients, 43013);
   judge_silence(run, {"R4380-5.5-03"}, probes, control_bubble(self, fresh));
@@ -124,8 +128,9 @@ void flags_and_trailers(CaseRun& run) {
   const Contact k = contact(run, self, c, marker("host-flags", 1));
   if (!k.trusted()) {
     for (const char* r : {"R4380-4-03", "R6081-4.1-01"}) {
-      run.inconclusive(r, "the client (flags 0x7fff) never became trusted through the host's own traffic: " +
-                              k.story(c));
+      run.inconclusive(r,
+                       "the client (flags 0x7fff) never became trusted through the host's own traffic: " + k.story(c),
+                       "client_not_trusted");
     }
     return;
   }
@@ -141,7 +146,7 @@ void flags_and_trailers(CaseRun& run) {
   std::vector<FrameRef> frames = k.frames();
   frames.push_back(frame_ref(plain_sent.frame));
   if (plain_reply) frames.push_back(frame_ref(plain_reply->number));
-  run.check("R4380-4-03", plain_reply.has_value(),
+  run.check("R4380-4-03", "flagged_client_not_served", plain_reply.has_value(),
             fmt::format("a client with flags 0x7fff ({}) served like one with flags 0: bubbled, trusted, its echo "
                         "request to the host answered",
                         to_string(c.teredo)),
@@ -157,12 +162,14 @@ void flags_and_trailers(CaseRun& run) {
       {trailer_sent.frame, trailer_reply ? trailer_reply->number : 0, control_sent.frame,
        control_reply ? control_reply->number : 0});
   if (!trailer_reply && !control_reply) {
-    run.inconclusive("R6081-4.1-01", fmt::format("neither the echo request with a 0x41 trailer (frame {}) nor the "
-                                                 "plain one after it (frame {}) was answered: silence proves nothing",
-                                                 trailer_sent.frame, control_sent.frame));
+    run.inconclusive("R6081-4.1-01",
+                     fmt::format("neither the echo request with a 0x41 trailer (frame {}) nor the "
+                                 "plain one after it (frame {}) was answered: silence proves nothing",
+                                 trailer_sent.frame, control_sent.frame),
+                     kit::kControlUnanswered);
     return;
   }
-  run.check("R6081-4.1-01", !trailer_reply.has_value(),
+  run.check("R6081-4.1-01", "packet_with_discard_trailer_delivered", !trailer_reply.has_value(),
             "an echo request followed by an unknown trailer of type 0x41 (high bits 01: discard) not delivered, "
             "while a plain one is",
             fmt::format("with the trailer (frame {}): {}; plain control (frame {}): {}", trailer_sent.frame,

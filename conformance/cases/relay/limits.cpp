@@ -57,7 +57,8 @@ void peer_flood(CaseRun& run) {
   for (const auto& entry : per_destination) most = std::max(most, entry.second);
   run.info(fmt::format("{} native packets to {} distinct Teredo destinations: the relay sent datagrams for {} of "
                        "them (frames {}..{}), at most {} for one destination",
-                       kDestinations, kDestinations, per_destination.size(), first_bubble, last_bubble, most));
+                       kDestinations, kDestinations, per_destination.size(), first_bubble, last_bubble, most),
+           "flood_bubble_counts");
 
   // After the flood, a real client must still be served both ways.
   const Peer c = make_peer(run, kClients, 41201);
@@ -73,7 +74,7 @@ void peer_flood(CaseRun& run) {
   std::vector<FrameRef> frames = k.frames();
   if (s.frame) frames.push_back(frame_ref(s.frame));
   if (forwarded) frames.push_back(frame_ref(forwarded->number, "v6host"));
-  run.check("R4380-5.4-02", k.trusted() && forwarded.has_value(),
+  run.check("R4380-5.4-02", "peer_list_broken_after_flood", k.trusted() && forwarded.has_value(),
             fmt::format("after {} new destinations in about 1 s (§7.3.5), the relay's list of peers still works: a "
                         "new client is bubbled, trusted after its answer, and its packets forwarded",
                         kDestinations),
@@ -97,7 +98,7 @@ void peer_flood(CaseRun& run) {
     list += fmt::format("{}{} (first at frame {})", list.empty() ? "" : ", ", port, frame);
     port_frames.push_back(frame_ref(frame));
   }
-  run.check("R4380-5.4-02", ports.size() == 1,
+  run.check("R4380-5.4-02", "multiple_service_ports", ports.size() == 1,
             "every datagram from the relay (bubbles to servers and packets to clients) sent from one Teredo service "
             "port",
             fmt::format("{} datagrams from 198.51.100.20, source ports: {}", total, list.empty() ? "none" : list),
@@ -121,11 +122,15 @@ void sunset_no_client_behaviour(CaseRun& run) {
     const auto icmp = parse_icmpv6(d->ipv6, ChecksumPolicy::ignore);
     return icmp && icmp->type == kIcmpv6RouterSolicitation;
   });
-  run.info("RFC 4380 §5.5 also has relays advertise the Teredo prefix only while the service runs; route "
-           "advertisement has no element on this lab's wire and is not judged");
+  run.info(
+      "RFC 4380 §5.5 also has relays advertise the Teredo prefix only while the service runs; route "
+      "advertisement has no element on this lab's wire and is not judged",
+      "prefix_advertisement_not_judged");
   if (control && client_traffic.empty()) {
-    run.inconclusive("R4380-5-01", "no Teredo client traffic from the relay, but " + *control +
-                                       ": a relay that sends nothing proves nothing");
+    run.inconclusive(
+        "R4380-5-01",
+        "no Teredo client traffic from the relay, but " + *control + ": a relay that sends nothing proves nothing",
+        kit::kControlUnanswered);
     return;
   }
   const std::string expected =
@@ -133,11 +138,11 @@ void sunset_no_client_behaviour(CaseRun& run) {
       "from 198.51.100.20 while the case runs (§5.5 'The Teredo-capable nodes MUST NOT behave as Teredo clients if "
       "they already have IPv6 connectivity through any other means')";
   if (client_traffic.empty()) {
-    run.check("R4380-5-01", true, expected,
+    run.check("R4380-5-01", "client_behaviour_with_native_ipv6", true, expected,
               fmt::format("{} frames on driver:eth0, none a router solicitation from the relay", capture.count()));
   } else {
-    run.check("R4380-5-01", false, expected, describe_frame(client_traffic.front(), link),
-              {frame_ref(client_traffic.front().number)});
+    run.check("R4380-5-01", "client_behaviour_with_native_ipv6", false, expected,
+              describe_frame(client_traffic.front(), link), {frame_ref(client_traffic.front().number)});
   }
 }
 

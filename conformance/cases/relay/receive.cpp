@@ -21,11 +21,12 @@ bool trusted_client(CaseRun& run, NativeHost& host, const Peer& c, const std::st
                     const std::vector<std::string>& requirements) {
   const Contact k = contact(run, host, c, marker(tag, 0));
   if (k.trusted()) {
-    run.info("setup: " + k.story(c));
+    run.info("setup: " + k.story(c), "client_trusted_setup");
     return true;
   }
   for (const auto& r : requirements) {
-    run.inconclusive(r, "the client could not be made a trusted peer of the relay first: " + k.story(c));
+    run.inconclusive(r, "the client could not be made a trusted peer of the relay first: " + k.story(c),
+                     "client_not_trusted");
   }
   return false;
 }
@@ -45,10 +46,10 @@ void reply_forwarded_native(CaseRun& run) {
       to_string(c.teredo), kV6Host);
   if (!f) {
     for (const char* r : {"R4380-5.4-01", "R4380-5.4.2-04"}) {
-      run.check(r, false, expected,
-                fmt::format("nothing on v6host:eth0 within {} ms after driver frame {}", kDeliveryTimeout.count(),
-                            s.frame),
-                frames_of({s.frame}));
+      run.check(
+          r, "trusted_client_not_forwarded", false, expected,
+          fmt::format("nothing on v6host:eth0 within {} ms after driver frame {}", kDeliveryTimeout.count(), s.frame),
+          frames_of({s.frame}));
     }
     return;
   }
@@ -58,8 +59,9 @@ void reply_forwarded_native(CaseRun& run) {
   const std::vector<FrameRef> frames = {frame_ref(s.frame), frame_ref(f->number, "v6host")};
   const std::string observed = fmt::format("{} (v6host frame {}), payload {}", describe_native(*f, run.capture("v6host").link_type()),
                                            f->number, same_payload ? "identical" : "changed");
-  run.check("R4380-5.4-01", true, "a client the relay sent to can reach the native side through it", observed, frames);
-  run.check("R4380-5.4.2-04", same_payload, expected, observed, frames);
+  run.check("R4380-5.4-01", "trusted_client_not_forwarded", true,
+            "a client the relay sent to can reach the native side through it", observed, frames);
+  run.check("R4380-5.4.2-04", "native_payload_altered", same_payload, expected, observed, frames);
 }
 
 void spoofed_source_dropped(CaseRun& run) {
@@ -118,8 +120,9 @@ void spoofed_bubble_no_remap(CaseRun& run) {
   Capture& capture = run.capture("driver");
   const Contact k = contact(run, host, c, marker("remap", 0));
   if (!k.trusted() || !k.bubble) {
-    run.inconclusive("R4380-5.4.2-02", "the client could not be made a trusted peer through a bubble exchange first: " +
-                                           k.story(c));
+    run.inconclusive("R4380-5.4.2-02",
+                     "the client could not be made a trusted peer through a bubble exchange first: " + k.story(c),
+                     "client_not_trusted");
     return;
   }
   // An attacker on another port sends a bubble with C's Teredo source to the
@@ -142,13 +145,15 @@ void spoofed_bubble_no_remap(CaseRun& run) {
   std::vector<FrameRef> frames = frames_of({spoof.frame});
   frames.push_back(frame_ref(sent.frame, "v6host"));
   if (!f) {
-    run.inconclusive("R4380-5.4.2-02", fmt::format("the packet after the spoofed bubble (v6host frame {}) went "
-                                                   "nowhere within {} ms",
-                                                   sent.frame, kDeliveryTimeout.count()));
+    run.inconclusive("R4380-5.4.2-02",
+                     fmt::format("the packet after the spoofed bubble (v6host frame {}) went "
+                                 "nowhere within {} ms",
+                                 sent.frame, kDeliveryTimeout.count()),
+                     "next_packet_delivered_nowhere");
     return;
   }
   frames.push_back(frame_ref(f->number));
-  run.check("R4380-5.4.2-02", to_c(*f), expected,
+  run.check("R4380-5.4.2-02", "mapping_changed_by_spoofed_bubble", to_c(*f), expected,
             fmt::format("after the spoofed bubble (driver frame {}): {}", spoof.frame,
                         describe_frame(*f, capture.link_type())),
             frames);
@@ -223,16 +228,17 @@ void unknown_peer(CaseRun& run) {
     const auto sent = host.send(u.teredo, bytes_of(back.c_str()));
     const auto direct = capture.wait_for(relay_delivery(capture, u, back), kDeliveryTimeout, sent.driver_mark);
     const auto bubbles = capture.frames(relay_bubble_for(capture, u.teredo), sent.driver_mark);
-    run.check("R4380-5.4.2-03", true,
-              "either: dropped (a relay may drop packets from clients absent from its peer list) or accepted with "
-              "the entry trusted",
-              fmt::format("accepted: forwarded natively (v6host frame {}); a packet back (v6host frame {}) went {}",
-                          f->number, sent.frame,
-                          direct ? fmt::format("straight to {} (frame {}), the entry trusted", u.where(), direct->number)
-                                 : fmt::format("not straight to the client within {} ms (bubble frames: {})",
-                                               kDeliveryTimeout.count(), bubbles.empty() ? 0 : bubbles.front().number)),
-              {frame_ref(s.frame), frame_ref(f->number, "v6host")});
-    run.check("R4380-5.4-01", true, "packets from Teredo clients accepted",
+    run.check(
+        "R4380-5.4.2-03", "unknown_peer_neither_dropped_nor_trusted", true,
+        "either: dropped (a relay may drop packets from clients absent from its peer list) or accepted with "
+        "the entry trusted",
+        fmt::format("accepted: forwarded natively (v6host frame {}); a packet back (v6host frame {}) went {}",
+                    f->number, sent.frame,
+                    direct ? fmt::format("straight to {} (frame {}), the entry trusted", u.where(), direct->number)
+                           : fmt::format("not straight to the client within {} ms (bubble frames: {})",
+                                         kDeliveryTimeout.count(), bubbles.empty() ? 0 : bubbles.front().number)),
+        {frame_ref(s.frame), frame_ref(f->number, "v6host")});
+    run.check("R4380-5.4-01", "client_packets_not_accepted", true, "packets from Teredo clients accepted",
               fmt::format("forwarded natively (v6host frame {})", f->number),
               {frame_ref(s.frame), frame_ref(f->number, "v6host")});
     return;
@@ -242,8 +248,11 @@ void unknown_peer(CaseRun& run) {
   // previously sent traffic to these Teredo clients').
   const Contact k = contact(run, host, u, marker("unknown-peer", 3));
   if (!k.trusted()) {
-    run.inconclusive("R4380-5.4.2-03", "the unsolicited packet was not forwarded, and the relay could not be brought "
-                                       "to send to the client either: " + k.story(u));
+    run.inconclusive("R4380-5.4.2-03",
+                     "the unsolicited packet was not forwarded, and the relay could not be brought "
+                     "to send to the client either: " +
+                         k.story(u),
+                     "client_not_trusted");
     return;
   }
   const std::string again = marker("unknown-peer", 4);
@@ -254,12 +263,12 @@ void unknown_peer(CaseRun& run) {
   for (const auto& x : k.frames()) frames.push_back(x);
   frames.push_back(frame_ref(s2.frame));
   if (f2) frames.push_back(frame_ref(f2->number, "v6host"));
-  run.check("R4380-5.4.2-03", true,
-            "either: dropped (a relay may drop packets from clients absent from its peer list) or accepted",
-            fmt::format("dropped: nothing on v6host:eth0 within {} ms of driver frame {}", kDeliveryTimeout.count(),
-                        s.frame),
-            {frame_ref(s.frame)});
-  run.check("R4380-5.4-01", f2.has_value(),
+  run.check(
+      "R4380-5.4.2-03", "unknown_peer_neither_dropped_nor_trusted", true,
+      "either: dropped (a relay may drop packets from clients absent from its peer list) or accepted",
+      fmt::format("dropped: nothing on v6host:eth0 within {} ms of driver frame {}", kDeliveryTimeout.count(), s.frame),
+      {frame_ref(s.frame)});
+  run.check("R4380-5.4-01", "trusted_client_not_forwarded", f2.has_value(),
             "once the relay has sent to the client, the client's packets to the native side are accepted",
             f2 ? fmt::format("after the exchange ({}), the client's echo request (driver frame {}) was forwarded "
                              "(v6host frame {})",
@@ -315,7 +324,7 @@ void flag_bits_ignored(CaseRun& run) {
       "queued packet delivered and its own packets forwarded",
       to_string(c.teredo));
   if (!k.trusted()) {
-    run.check("R4380-4-03", false, expected, k.story(c), k.frames());
+    run.check("R4380-4-03", "flagged_client_not_served", false, expected, k.story(c), k.frames());
     return;
   }
   const std::string m = marker("flags", 1);
@@ -325,11 +334,11 @@ void flag_bits_ignored(CaseRun& run) {
   std::vector<FrameRef> frames = k.frames();
   frames.push_back(frame_ref(s.frame));
   if (f) frames.push_back(frame_ref(f->number, "v6host"));
-  run.check("R4380-4-03", f.has_value(), expected,
-            k.story(c) + (f ? fmt::format("; its echo request (driver frame {}) forwarded (v6host frame {})", s.frame,
-                                          f->number)
-                            : fmt::format("; its echo request (driver frame {}) not forwarded within {} ms", s.frame,
-                                          kDeliveryTimeout.count())),
+  run.check("R4380-4-03", "flagged_client_not_served", f.has_value(), expected,
+            k.story(c) +
+                (f ? fmt::format("; its echo request (driver frame {}) forwarded (v6host frame {})", s.frame, f->number)
+                   : fmt::format("; its echo request (driver frame {}) not forwarded within {} ms", s.frame,
+                                 kDeliveryTimeout.count())),
             frames);
 }
 
@@ -360,7 +369,8 @@ void trailer_discard_type(CaseRun& run) {
                              "not accept trailers (RFC 4380 length rule)",
                              s.frame)
                : fmt::format("the packet with a type 0x81 trailer (driver frame {}) was forwarded (v6host frame {})",
-                             s.frame, forwarded.front().number));
+                             s.frame, forwarded.front().number),
+           "skip_type_trailer_handling");
 }
 
 }  // namespace

@@ -228,7 +228,8 @@ Control control_bubble(NativeHost& host, const Peer& fresh) {
                                     kBubbleTimeout, sent.driver_mark);
     if (f) {
       run.info(fmt::format("control: a native packet to the valid client {} (v6host frame {}) made the relay act: {}",
-                           to_string(fresh.teredo), sent.frame, describe_frame(*f, capture.link_type())));
+                           to_string(fresh.teredo), sent.frame, describe_frame(*f, capture.link_type())),
+               "control_answered");
       return std::nullopt;
     }
     return fmt::format("the relay sent no bubble for, and nothing to, the valid client {} within {} after a native "
@@ -246,7 +247,8 @@ Control control_forward(const Peer& client, const Ipv6Address& native) {
     if (f) {
       run.info(fmt::format("control: a valid echo request from {} to {} (driver frame {}) was forwarded natively "
                            "(v6host frame {})",
-                           client.where(), to_string(native), s.frame, f->number));
+                           client.where(), to_string(native), s.frame, f->number),
+               "control_answered");
       return std::nullopt;
     }
     return fmt::format("the relay did not forward a valid echo request from the trusted client {} to {} (driver "

@@ -58,19 +58,20 @@ void bubble_through_server(CaseRun& run) {
       "the client's server 203.0.113.1:3544 (§5.4.1 case 3, cone bit 0)",
       to_string(c.teredo));
   if (!via_server) {
-    run.check("R4380-5.4.1-05", false, expected,
+    run.check("R4380-5.4.1-05", "no_bubble_via_server", false, expected,
               k.story(c) + (bubbles.empty() ? std::string() : "; bubbles seen only at frames " + join_frames(bubbles)),
               k.frames());
     return;
   }
   const Ipv6Address source = via_server->datagram->ipv6.header.source;
-  run.check("R4380-5.4.1-05", local_unicast_source(source), expected,
+  run.check("R4380-5.4.1-05", "bubble_source_not_local_unicast", local_unicast_source(source), expected,
             fmt::format("{} with IPv6 source {} (v6host frame {} triggered it)", describe(*via_server),
                         to_string(source), k.sent.frame),
             {frame_ref(k.sent.frame, "v6host"), frame_ref(via_server->frame)});
-  run.check("R4380-5.4.1-13", true,
+  run.check("R4380-5.4.1-13", "direct_bubble_choice_invalid", true,
             "either behaviour conforms: a direct bubble to the client's mapping 198.51.100.7:41001 as well, or none",
-            direct ? "a direct bubble too: " + describe(*direct) : std::string("no direct bubble, only the one via the server"),
+            direct ? "a direct bubble too: " + describe(*direct)
+                   : std::string("no direct bubble, only the one via the server"),
             frames_of({via_server->frame, direct ? direct->frame : 0}));
 }
 
@@ -81,28 +82,33 @@ void queue_while_waiting(CaseRun& run) {
   const std::string mark = marker("queue-while-waiting", 1);
   const Contact k = contact(run, host, c, mark);
   if (!k.bubble && !k.early) {
-    run.inconclusive("R4380-5.4.1-08", "the relay neither bubbled nor delivered: " + k.story(c));
+    run.inconclusive("R4380-5.4.1-08", "the relay neither bubbled nor delivered: " + k.story(c),
+                     "relay_neither_bubbled_nor_delivered");
     return;
   }
   // Case 3 leaves the entry untrusted: nothing goes to the mapping before the
   // client has answered.
-  run.check("R4380-5.4.1-11", !k.early,
+  run.check("R4380-5.4.1-11", "data_sent_before_peer_trusted", !k.early,
             "no packet to the client's mapping before the client answered (case 3: the new entry is not trusted)",
             k.story(c), k.frames());
   if (k.early) return;
-  run.check("R4380-5.4.1-07", true,
+  run.check("R4380-5.4.1-07", "queueing_choice_invalid", true,
             "either behaviour conforms: the packet queued until the entry is trusted, or discarded",
-            k.delivered ? "queued: delivered after the client's bubble (frame " + std::to_string(k.delivered->frame) + ")"
-                        : std::string("not delivered after the client's bubble: the relay does not queue, or lost it"),
+            k.delivered
+                ? "queued: delivered after the client's bubble (frame " + std::to_string(k.delivered->frame) + ")"
+                : std::string("not delivered after the client's bubble: the relay does not queue, or lost it"),
             k.frames());
   if (!k.delivered) {
-    run.inconclusive("R4380-5.4.1-08", "no queued packet came after the client's answer; a relay that does not queue "
-                                       "(R4380-5.4.1-07 MAY) cannot be judged on de-queuing: " + k.story(c));
+    run.inconclusive("R4380-5.4.1-08",
+                     "no queued packet came after the client's answer; a relay that does not queue "
+                     "(R4380-5.4.1-07 MAY) cannot be judged on de-queuing: " +
+                         k.story(c),
+                     "relay_does_not_queue");
     return;
   }
   const bool intact = k.delivered->datagram && contains(k.delivered->datagram->ipv6.packet, mark) &&
                       k.delivered->datagram->ipv6.header.destination == c.teredo;
-  run.check("R4380-5.4.1-08", intact,
+  run.check("R4380-5.4.1-08", "queued_packet_not_delivered_intact", intact,
             fmt::format("the queued packet to {} delivered to the client's mapping {} once its bubble arrived",
                         to_string(c.teredo), c.where()),
             k.story(c), k.frames());
@@ -114,7 +120,7 @@ void trusted_direct(CaseRun& run) {
   const Peer c = make_peer(run, kClients, 41021);
   const Contact k = contact(run, host, c, marker("trusted-direct", 1));
   if (!k.trusted()) {
-    run.inconclusive("R4380-5.4.1-03", "the client never became trusted: " + k.story(c));
+    run.inconclusive("R4380-5.4.1-03", "the client never became trusted: " + k.story(c), "client_not_trusted");
     return;
   }
   Capture& capture = run.capture("driver");
@@ -125,7 +131,7 @@ void trusted_direct(CaseRun& run) {
   std::vector<FrameRef> frames = k.frames();
   frames.push_back(frame_ref(sent.frame, "v6host"));
   if (delivered) frames.push_back(frame_ref(delivered->number));
-  run.check("R4380-5.4.1-03", delivered && bubbles.empty(),
+  run.check("R4380-5.4.1-03", "trusted_peer_not_sent_directly", delivered && bubbles.empty(),
             fmt::format("once trusted ({}), the next packet (v6host frame {}) goes straight to the entry's mapping {} "
                         "without a new bubble",
                         k.story(c), sent.frame, c.where()),
@@ -144,31 +150,31 @@ void cone_bit_ignored(CaseRun& run) {
   const std::string what = fmt::format("a native packet to the cone-bit-1 address {}", to_string(c.teredo));
   if (!k.bubble && !k.early) {
     for (const char* r : {"R5991-3.2-02", "R4380-5.4.1-04"}) {
-      run.check(r, false, "a bubble via the server (RFC 5991) or a direct delivery (RFC 4380 case 2)", k.story(c),
-                k.frames());
+      run.check(r, "cone_client_not_contacted", false,
+                "a bubble via the server (RFC 5991) or a direct delivery (RFC 4380 case 2)", k.story(c), k.frames());
     }
     return;
   }
   if (k.early) {
-    run.check("R4380-5.4.1-04", true, "RFC 4380 case 2: sent directly to the mapping embedded in the address",
-              k.story(c), k.frames());
-    run.check("R5991-3.2-02", false,
+    run.check("R4380-5.4.1-04", "cone_client_not_contacted", true,
+              "RFC 4380 case 2: sent directly to the mapping embedded in the address", k.story(c), k.frames());
+    run.check("R5991-3.2-02", "cone_bit_not_ignored", false,
               "the cone bit ignored (RFC 5991 §3.2: 'clients and relays SHOULD ignore the cone bit'): a bubble via "
               "the client's server first, no direct data to an untrusted peer",
               "direct delivery of " + what + ": " + k.story(c), k.frames());
-    run.check("R4380-5.4.1-12", true, "either behaviour conforms", "the relay honours the cone bit (case 2)",
-              k.frames());
+    run.check("R4380-5.4.1-12", "cone_bit_choice_invalid", true, "either behaviour conforms",
+              "the relay honours the cone bit (case 2)", k.frames());
     return;
   }
   const bool via_server = indirect(*k.bubble, c);
-  run.check("R5991-3.2-02", via_server,
-            "the cone bit ignored: a bubble via the client's server 203.0.113.1:3544, as for cone bit 0",
-            k.story(c), k.frames());
-  run.check("R4380-5.4.1-04", true,
+  run.check("R5991-3.2-02", "cone_bit_not_ignored", via_server,
+            "the cone bit ignored: a bubble via the client's server 203.0.113.1:3544, as for cone bit 0", k.story(c),
+            k.frames());
+  run.check("R4380-5.4.1-04", "cone_client_not_contacted", true,
             "RFC 4380 case 2 (direct) or, as RFC 5991 §3.2 updates it, case 3 (bubble via the server)", k.story(c),
             k.frames());
-  run.check("R4380-5.4.1-12", true, "either behaviour conforms", "the relay ignores the cone bit (always case 3)",
-            k.frames());
+  run.check("R4380-5.4.1-12", "cone_bit_choice_invalid", true, "either behaviour conforms",
+            "the relay ignores the cone bit (always case 3)", k.frames());
 }
 
 void bubble_retry(CaseRun& run) {
@@ -205,11 +211,12 @@ void bubble_retry(CaseRun& run) {
     }
   }
   if (bubbles.empty()) {
-    run.inconclusive("R4380-5.4.1-06", "the relay sent no bubble at all for 20 native packets to " +
-                                           to_string(c.teredo) + " in 10 s");
+    run.inconclusive("R4380-5.4.1-06",
+                     "the relay sent no bubble at all for 20 native packets to " + to_string(c.teredo) + " in 10 s",
+                     kit::kNothingSent);
     return;
   }
-  run.check("R4380-5.4.1-06", rounds <= 4 && (rounds < 2 || min_round_gap >= 1900),
+  run.check("R4380-5.4.1-06", "bubble_rate_limit_exceeded", rounds <= 4 && (rounds < 2 || min_round_gap >= 1900),
             "while the client stays silent: the first bubble, then at most three repeats, each at least 2 s after "
             "the previous one (§5.4.1 case 3, §5.2.6)",
             fmt::format("{} bubble round(s) for 20 packets sent over 10 s (v6host frames from {}); closest rounds "
@@ -241,22 +248,22 @@ void bubble_retry(CaseRun& run) {
       std::to_string(answer.frame) + "): 'the entry is removed from the list of peers', queued packets 'SHOULD be "
       "deleted if the entry is deleted'";
   if (!old.empty()) {
-    run.check("R4380-5.4.1-09", false, expected,
-              fmt::format("{} of them delivered after the late answer: frames {}", old.size(), join_frames(old)),
-              [&] {
+    run.check("R4380-5.4.1-09", "stale_queue_delivered_after_failure", false, expected,
+              fmt::format("{} of them delivered after the late answer: frames {}", old.size(), join_frames(old)), [&] {
                 auto r = frames_of({answer.frame});
                 for (const auto& f : refs(old, 4)) r.push_back(f);
                 return r;
               }());
   } else if (!alive) {
-    run.inconclusive("R4380-5.4.1-09", fmt::format("nothing old delivered, but the relay did not act on a new packet "
-                                                   "to the client either (v6host frame {}): the silence proves nothing",
-                                                   after.frame));
+    run.inconclusive("R4380-5.4.1-09",
+                     fmt::format("nothing old delivered, but the relay did not act on a new packet "
+                                 "to the client either (v6host frame {}): the silence proves nothing",
+                                 after.frame),
+                     kit::kControlUnanswered);
   } else {
-    run.check("R4380-5.4.1-09", true, expected,
+    run.check("R4380-5.4.1-09", "stale_queue_delivered_after_failure", true, expected,
               fmt::format("nothing old delivered within {} ms; a new packet (v6host frame {}) was handled: {}",
-                          kDeliveryTimeout.count(), after.frame,
-                          describe_frame(*alive, capture.link_type())),
+                          kDeliveryTimeout.count(), after.frame, describe_frame(*alive, capture.link_type())),
               frames_of({answer.frame, alive->number}));
   }
 }
@@ -279,7 +286,8 @@ void queue_bounded(CaseRun& run) {
   }
   const auto bubble = capture.wait_for(relay_bubble_for(capture, c.teredo), kBubbleTimeout, start);
   if (!bubble) {
-    run.inconclusive("R4380-5.4.1-10", "the relay sent no bubble for the client the packets were addressed to");
+    run.inconclusive("R4380-5.4.1-10", "the relay sent no bubble for the client the packets were addressed to",
+                     kit::kNothingSent);
     return;
   }
   const auto b = as_reply(*bubble, capture.link_type());
@@ -294,14 +302,16 @@ void queue_bounded(CaseRun& run) {
       },
       answer.mark);
   if (delivered.empty()) {
-    run.inconclusive("R4380-5.4.1-10", fmt::format("nothing was delivered after the client's bubble (frame {}): the "
-                                                   "relay does not queue, so no queue to bound",
-                                                   answer.frame));
+    run.inconclusive("R4380-5.4.1-10",
+                     fmt::format("nothing was delivered after the client's bubble (frame {}): the "
+                                 "relay does not queue, so no queue to bound",
+                                 answer.frame),
+                     "relay_does_not_queue");
     return;
   }
   std::vector<FrameRef> frames = frames_of({bubble->number, answer.frame});
   for (const auto& f : refs(delivered, 4)) frames.push_back(f);
-  run.check("R4380-5.4.1-10", delivered.size() < kPackets / 4,
+  run.check("R4380-5.4.1-10", "queue_unbounded", delivered.size() < kPackets / 4,
             fmt::format("the queue of an untrusted entry bounded: far fewer than the {} packets sent (at most {}) "
                         "delivered once the client answered",
                         kPackets, kPackets / 4 - 1),
@@ -348,7 +358,7 @@ void ecn_and_df(CaseRun& run) {
   const Peer c = make_peer(run, kClients, 41081);
   const Contact k = contact(run, host, c, marker("ecn", 1));
   if (!k.trusted()) {
-    run.inconclusive("R9601-6.1.3-01", "the client never became trusted: " + k.story(c));
+    run.inconclusive("R9601-6.1.3-01", "the client never became trusted: " + k.story(c), "client_not_trusted");
     return;
   }
   Capture& capture = run.capture("driver");
@@ -356,13 +366,15 @@ void ecn_and_df(CaseRun& run) {
   const auto sent = host.send(c.teredo, bytes_of(m.c_str()), 0x03);  // CE
   const auto f = capture.wait_for(relay_delivery(capture, c, m), kDeliveryTimeout, sent.driver_mark);
   if (!f) {
-    run.inconclusive("R9601-6.1.3-01", fmt::format("the CE-marked packet (v6host frame {}) was not delivered", sent.frame));
+    run.inconclusive("R9601-6.1.3-01",
+                     fmt::format("the CE-marked packet (v6host frame {}) was not delivered", sent.frame),
+                     kit::kNothingSent);
     return;
   }
   const auto meta = ipv4_meta(capture.link_type(), f->data);
   const auto r = as_reply(*f, capture.link_type());
   const bool inner_ce = r && r->datagram && (r->datagram->ipv6.header.traffic_class & 0x03) == 0x03;
-  run.check("R9601-6.1.3-01", meta && (meta->tos & 0x03) == 0,
+  run.check("R9601-6.1.3-01", "outer_ecn_not_cleared", meta && (meta->tos & 0x03) == 0,
             "the outer IPv4 ECN field 00 (Not-ECT) for an encapsulator without ECN propagation",
             fmt::format("outer TOS 0x{:02x} on {}; inner traffic class ECN {}", meta ? meta->tos : 0,
                         describe_frame(*f, capture.link_type()), inner_ce ? "CE (kept)" : "not CE"),
@@ -376,7 +388,8 @@ void ecn_and_df(CaseRun& run) {
   }
   std::string df_list;
   for (const auto n : df) df_list += (df_list.empty() ? "" : ", ") + std::to_string(n);
-  run.check("R4380-5.1.2-02", df.empty(), "the DF bit clear on every datagram the relay sent (bubbles and data)",
+  run.check("R4380-5.1.2-02", "df_bit_set", df.empty(),
+            "the DF bit clear on every datagram the relay sent (bubbles and data)",
             df.empty() ? fmt::format("{} datagrams from the relay, none with DF", checked.size())
                        : "DF set on frames " + df_list,
             checked.size() > 8 ? std::vector<FrameRef>(checked.begin(), checked.begin() + 8) : checked);

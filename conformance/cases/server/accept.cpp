@@ -57,14 +57,17 @@ void non_teredo_source_to_own_client(CaseRun& run) {
   const auto f = wait_forward(run, b, native, b.teredo, s.mark);
   const std::string what = fmt::format("a bubble 2001:db8::5 -> {} (a client of this server) sent from {} (frame {})",
                                        to_string(b.teredo), a.where(), s.frame);
-  run.check("R4380-5.3.1-08", f.has_value(), "accepted and forwarded to " + b.where(),
-            f ? describe(*f) : "nothing forwarded within 1500 ms after " + what, frames_of({s.frame, f ? f->frame : 0}));
+  run.check(
+      "R4380-5.3.1-08", "non_teredo_source_not_forwarded", f.has_value(), "accepted and forwarded to " + b.where(),
+      f ? describe(*f) : "nothing forwarded within 1500 ms after " + what, frames_of({s.frame, f ? f->frame : 0}));
   if (!f) return;
   const auto& origin = f->datagram ? f->datagram->origin : std::nullopt;
-  run.check("R4380-5.3.1-16", origin && origin->address == ipv4(kDriver) && origin->port == a.port,
-            "an origin indication naming the sender " + a.where(),
-            origin ? "origin indication " + endpoint(origin->address, origin->port) : std::string("no origin indication"),
-            frames_of({s.frame, f->frame}));
+  run.check(
+      "R4380-5.3.1-16", "origin_not_naming_sender",
+      origin && origin->address == ipv4(kDriver) && origin->port == a.port,
+      "an origin indication naming the sender " + a.where(),
+      origin ? "origin indication " + endpoint(origin->address, origin->port) : std::string("no origin indication"),
+      frames_of({s.frame, f->frame}));
 }
 
 void non_teredo_source_foreign_destination(CaseRun& run) {

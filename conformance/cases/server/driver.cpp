@@ -128,7 +128,8 @@ Control control_rs(const std::string& address, const std::string& host) {
     const Exchange e = rs_exchange(run, c, RsOptions{});
     if (e.reply && parse_ra(*e.reply)) {
       run.info(fmt::format("control: a valid RS from {} (frame {}) was answered: {}", c.where(), e.sent.frame,
-                           describe(*e.reply)));
+                           describe(*e.reply)),
+               "control_answered");
       return std::nullopt;
     }
     return fmt::format("the server did not answer a valid control RS from {} (frame {}) within {} either",
@@ -143,7 +144,8 @@ Control control_forward(const Peer& from, const Peer& to) {
     const auto forwarded = wait_forward(run, to, from.teredo, to.teredo, s.mark);
     if (forwarded) {
       run.info(fmt::format("control: a valid bubble {} -> {} (frame {}) was forwarded: {}", to_string(from.teredo),
-                           to_string(to.teredo), s.frame, describe(*forwarded)));
+                           to_string(to.teredo), s.frame, describe(*forwarded)),
+               "control_answered");
       return std::nullopt;
     }
     return fmt::format("the server did not forward a valid control bubble from {} to {} (frame {}) within {} either",

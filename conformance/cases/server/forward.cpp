@@ -24,7 +24,7 @@ std::optional<Reply> forward_one(CaseRun& run, const std::string& requirement, c
   sent = send_from(run, a, encapsulate(packet));
   const auto f = wait_forward(run, to, parsed->header.source, parsed->header.destination, sent.mark);
   if (!f) {
-    run.check(requirement, false, "forwarded to " + to.where(),
+    run.check(requirement, "accepted_packet_not_forwarded", false, "forwarded to " + to.where(),
               fmt::format("nothing forwarded within 1500 ms after {} (frame {})", what, sent.frame),
               frames_of({sent.frame}));
   }
@@ -37,7 +37,7 @@ void check_encapsulation(CaseRun& run, const std::string& requirement, const Rep
   const bool outer = to_string(f.carrier.source4) == kPrimary && f.carrier.source_port == kTeredoPort &&
                      to_string(f.carrier.destination4) == to.address && f.carrier.destination_port == to.port;
   const bool inner = f.datagram && same(f.datagram->ipv6.packet, packet);
-  run.check(requirement, outer && inner,
+  run.check(requirement, "forwarded_encapsulation_wrong", outer && inner,
             fmt::format("from 203.0.113.1:3544 to {} (the destination's mapped endpoint), the IPv6 packet unchanged",
                         to.where()),
             describe(f) + (inner ? ", IPv6 packet unchanged" : ", IPv6 packet differs from the one sent"),
@@ -46,10 +46,12 @@ void check_encapsulation(CaseRun& run, const std::string& requirement, const Rep
 
 void check_origin(CaseRun& run, const std::string& requirement, const Reply& f, const Peer& from, const Sent& sent) {
   const auto& origin = f.datagram ? f.datagram->origin : std::nullopt;
-  run.check(requirement, origin && to_string(origin->address) == from.address && origin->port == from.port,
-            "an origin indication naming the sender " + from.where(),
-            origin ? "origin indication " + endpoint(origin->address, origin->port) : std::string("no origin indication"),
-            frames_of({sent.frame, f.frame}));
+  run.check(
+      requirement, "origin_not_naming_sender",
+      origin && to_string(origin->address) == from.address && origin->port == from.port,
+      "an origin indication naming the sender " + from.where(),
+      origin ? "origin indication " + endpoint(origin->address, origin->port) : std::string("no origin indication"),
+      frames_of({sent.frame, f.frame}));
 }
 
 void bubble_to_own_client(CaseRun& run) {
@@ -59,8 +61,9 @@ void bubble_to_own_client(CaseRun& run) {
   Sent sent;
   const auto f = forward_one(run, "R4380-5.3.1-07", a, b, packet, "a bubble A -> B", sent);
   if (!f) return;
-  run.check("R4380-5.3.1-07", true, "accepted (Teredo source matching 198.51.100.7:40401) and forwarded",
-            describe(*f), frames_of({sent.frame, f->frame}));
+  run.check("R4380-5.3.1-07", "matching_teredo_source_not_forwarded", true,
+            "accepted (Teredo source matching 198.51.100.7:40401) and forwarded", describe(*f),
+            frames_of({sent.frame, f->frame}));
   check_encapsulation(run, "R4380-5.3.1-15", *f, b, packet, sent);
   check_origin(run, "R4380-5.3.1-16", *f, a, sent);
 }
@@ -91,7 +94,8 @@ void foreign_server_client(CaseRun& run) {
   check_encapsulation(run, "R4380-5.3.1-15", *f, foreign, packet, sent);
   run.info(f->datagram && f->datagram->origin
                ? "the forwarded bubble carries an origin indication (optional for another server's client)"
-               : "the forwarded bubble carries no origin indication (the destination is not this server's client)");
+               : "the forwarded bubble carries no origin indication (the destination is not this server's client)",
+           "foreign_client_origin_indication");
 }
 
 void flag_bits_ignored(CaseRun& run) {
@@ -103,8 +107,8 @@ void flag_bits_ignored(CaseRun& run) {
   const auto f = forward_one(run, "R4380-4-03", a, b, packet,
                              "a bubble " + to_string(a.teredo) + " -> " + to_string(b.teredo), sent);
   if (!f) return;
-  run.check("R4380-4-03", true, "accepted and forwarded as with flags 0x0000", describe(*f),
-            frames_of({sent.frame, f->frame}));
+  run.check("R4380-4-03", "flag_bits_changed_forwarding", true, "accepted and forwarded as with flags 0x0000",
+            describe(*f), frames_of({sent.frame, f->frame}));
   check_encapsulation(run, "R4380-5.3.1-15", *f, b, packet, sent);
 }
 
@@ -148,15 +152,16 @@ void ecn_not_propagated(CaseRun& run) {
   const auto f = forward_one(run, "R9601-6.1.3-01", a, b, packet, "a bubble A -> B marked CE (inner and outer)", sent);
   if (!f) return;
   const auto meta = ipv4_meta(run.capture("driver").link_type(), f->bytes);
-  run.check("R9601-6.1.3-01", meta && (meta->tos & 0x03) == 0,
+  run.check("R9601-6.1.3-01", "outer_ecn_not_cleared", meta && (meta->tos & 0x03) == 0,
             "ECN field 00 (Not-ECT) in the outer IPv4 header of the forwarded datagram",
             meta ? fmt::format("outer TOS 0x{:02x} (ECN {:02b})", meta->tos, meta->tos & 0x03) : "no IPv4 header",
             frames_of({sent.frame, f->frame}));
-  run.check("R4380-5.1.2-02", meta && !meta->dont_fragment, "the DF bit clear in the forwarded datagram",
+  run.check("R4380-5.1.2-02", "df_bit_set", meta && !meta->dont_fragment, "the DF bit clear in the forwarded datagram",
             meta ? fmt::format("DF {}", meta->dont_fragment ? "set" : "clear") : "no IPv4 header",
             frames_of({sent.frame, f->frame}));
   if (f->datagram) {
-    run.info(fmt::format("inner traffic class forwarded as 0x{:02x}", f->datagram->ipv6.header.traffic_class));
+    run.info(fmt::format("inner traffic class forwarded as 0x{:02x}", f->datagram->ipv6.header.traffic_class),
+             "inner_traffic_class_forwarded");
   }
 }
 
@@ -175,7 +180,8 @@ void to_native_ipv6(CaseRun& run) {
       kAnswerTimeout);
   std::vector<FrameRef> frames = frames_of({sent.frame});
   if (!seen) {
-    run.check("R4380-5.3.1-12", false, "the echo request routed natively to 2001:db8:1::10 (seen on v6host:eth0)",
+    run.check("R4380-5.3.1-12", "not_routed_natively", false,
+              "the echo request routed natively to 2001:db8:1::10 (seen on v6host:eth0)",
               fmt::format("nothing on v6host:eth0 within 1500 ms after the echo request {} -> {} sent from {} "
                           "(driver frame {})",
                           to_string(a.teredo), kV6Host, a.where(), sent.frame),
@@ -186,7 +192,7 @@ void to_native_ipv6(CaseRun& run) {
   const auto n = native_ipv6(link, seen->data);
   const auto original = parse_ipv6_packet(packet);
   const bool same_payload = n && same(n->payload, original->payload) && n->header.next_header == kNextHeaderIcmpv6;
-  run.check("R4380-5.3.1-12", same_payload,
+  run.check("R4380-5.3.1-12", "native_payload_altered", same_payload,
             "the echo request routed natively to 2001:db8:1::10, payload unchanged",
             fmt::format("native IPv6 {} -> {} on v6host:eth0 (frame {}), hop limit {}, payload {}",
                         to_string(n->header.source), to_string(n->header.destination), seen->number,

@@ -124,11 +124,13 @@ void loop_own_endpoint(CaseRun& run) {
   if (!back.empty()) frames.push_back(frame_ref(back.front().number));
   const bool looped = self_datagrams.size() > sent.size() || !back.empty();
   if (!looped && control) {
-    run.inconclusive("R4380-5.3.1-01", "no loop seen after " + probes + ", but " + *control +
-                                           ": a server that sends nothing proves nothing");
+    run.inconclusive(
+        "R4380-5.3.1-01",
+        "no loop seen after " + probes + ", but " + *control + ": a server that sends nothing proves nothing",
+        kit::kControlUnanswered);
     return;
   }
-  run.check("R4380-5.3.1-01", !looped, expected,
+  run.check("R4380-5.3.1-01", "packet_to_own_endpoint_looped", !looped, expected,
             fmt::format("{} datagram(s) from a server endpoint to a server endpoint on server:lo, {} to the driver, "
                         "after {}",
                         self_datagrams.size(), back.size(), probes),
@@ -136,7 +138,8 @@ void loop_own_endpoint(CaseRun& run) {
   if (!self_datagrams.empty() && !looped) {
     run.info(fmt::format("the server sent {} datagram(s) to its own endpoint and dropped them on receipt; dropping "
                          "before sending would spare the round",
-                         self_datagrams.size()));
+                         self_datagrams.size()),
+             "own_endpoint_datagrams_dropped_on_receipt");
   }
 }
 
@@ -195,7 +198,8 @@ void trailer_discard_type(CaseRun& run) {
                : fmt::format("the RS with a type 0x81 trailer (frame {}) was answered ({}): the bytes after the "
                              "IPv6 packet were skipped, as RFC 6081 §4.1 asks for types whose high bits are 00, 10 "
                              "or 11",
-                             skip.frame, describe_frame(answered.front(), capture.link_type())));
+                             skip.frame, describe_frame(answered.front(), capture.link_type())),
+           "skip_type_trailer_handling");
 }
 
 constexpr const char* kMalformedJudgement =

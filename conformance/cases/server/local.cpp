@@ -18,10 +18,12 @@ Ipv6Address learn_link_local(CaseRun& run, const Peer& a) {
   const Exchange e = rs_exchange(run, a, {});
   if (e.reply && e.reply->datagram && parse_ra(*e.reply)) {
     const Ipv6Address ll = e.reply->datagram->ipv6.header.source;
-    run.info(fmt::format("the server's link-local address, from its RA ({}): {}", describe(*e.reply), to_string(ll)));
+    run.info(fmt::format("the server's link-local address, from its RA ({}): {}", describe(*e.reply), to_string(ll)),
+             "server_link_local_learnt");
     return ll;
   }
-  run.warn_note("no RA to learn the server's link-local address from; using fe80::8000:f227:34ff:8efe");
+  run.warn_note("no RA to learn the server's link-local address from; using fe80::8000:f227:34ff:8efe",
+                "server_link_local_assumed");
   return server_link_local(kPrimary);
 }
 
@@ -31,7 +33,8 @@ void judge_echo_reply(CaseRun& run, const Peer& a, std::uint64_t after, const By
   Capture& capture = run.capture("driver");
   const auto replies = capture.frames(udp_to(capture, a.address, a.port), after);
   if (replies.empty()) {
-    run.info("the echo request was not answered (RFC 4380 §5.3.1: the server 'may have to process' echo requests)");
+    run.info("the echo request was not answered (RFC 4380 §5.3.1: the server 'may have to process' echo requests)",
+             "echo_request_not_answered");
     return;
   }
   const auto r = as_reply(replies.front(), capture.link_type());
@@ -50,9 +53,10 @@ void judge_echo_reply(CaseRun& run, const Peer& a, std::uint64_t after, const By
                             to_string(r->datagram->ipv6.header.destination));
     if (!icmp) observed += fmt::format(" ({})", to_string(icmp.error()));
   }
-  run.check("R4380-5.3.1-10", ok,
-            "when answered: an echo reply to " + to_string(a.teredo) + " with the request's identifier, sequence "
-            "and data",
+  run.check("R4380-5.3.1-10", "local_echo_reply_mismatched", ok,
+            "when answered: an echo reply to " + to_string(a.teredo) +
+                " with the request's identifier, sequence "
+                "and data",
             observed, frames_of({sent.frame, replies.front().number}));
 }
 
@@ -127,34 +131,38 @@ void relay_capability(CaseRun& run) {
   };
   const auto seen = v6.wait_for(native_udp(a.teredo), kAnswerTimeout);
   if (!seen) {
-    run.check("R4380-5.4.3-01", false,
+    run.check("R4380-5.4.3-01", "combined_node_not_relaying", false,
               "the UDP-in-IPv6 packet routed natively to 2001:db8:1::10 (seen on v6host:eth0) by the server "
               "configured as a relay",
               fmt::format("nothing on v6host:eth0 within {} ms after {} -> {} (UDP) sent from {} (driver frame {})",
                           kAnswerTimeout.count(), to_string(a.teredo), kV6Host, a.where(), sent.frame),
               frames_of({sent.frame}));
-    run.inconclusive("R4380-5.4.3-02", "the valid packet was not forwarded either, so the silence after the spoofed "
-                                       "one proves nothing");
+    run.inconclusive("R4380-5.4.3-02",
+                     "the valid packet was not forwarded either, so the silence after the spoofed "
+                     "one proves nothing",
+                     kit::kControlUnanswered);
     return;
   }
   const auto n = native_ipv6(link, seen->data);
   const auto original = parse_ipv6_packet(udp_packet(a.teredo, v6host));
   const bool unchanged = n && original && same(n->payload, original->payload);
-  run.check("R4380-5.4.3-01", unchanged,
-            "the UDP-in-IPv6 packet (neither bubble nor ICMPv6) routed natively to 2001:db8:1::10, payload unchanged",
-            fmt::format("native IPv6 {} -> {} next header {} on v6host:eth0 (frame {}), payload {}", to_string(a.teredo),
-                        kV6Host, n ? n->header.next_header : 0, seen->number, unchanged ? "unchanged" : "DIFFERENT"),
-            {frame_ref(sent.frame), frame_ref(seen->number, "v6host")});
+  run.check(
+      "R4380-5.4.3-01", "native_payload_altered", unchanged,
+      "the UDP-in-IPv6 packet (neither bubble nor ICMPv6) routed natively to 2001:db8:1::10, payload unchanged",
+      fmt::format("native IPv6 {} -> {} next header {} on v6host:eth0 (frame {}), payload {}", to_string(a.teredo),
+                  kV6Host, n ? n->header.next_header : 0, seen->number, unchanged ? "unchanged" : "DIFFERENT"),
+      {frame_ref(sent.frame), frame_ref(seen->number, "v6host")});
   const auto leaked = v6.frames(native_udp(forged));
-  run.check("R4380-5.4.3-02", leaked.empty(),
+  run.check("R4380-5.4.3-02", "spoofed_source_relayed_natively", leaked.empty(),
             "the packet whose Teredo source does not match its outer IPv4 address and port discarded (§5.3.1 rule 7, "
             "§5.4.2)",
             leaked.empty() ? fmt::format("nothing from {} on v6host:eth0 within {} ms of the spoofed packet from {} "
                                          "(driver frame {}), while the valid one that followed was forwarded",
                                          to_string(forged), kSilenceWindow.count(), spoofer.where(), spoofed.frame)
                            : fmt::format("forwarded natively (v6host frame {})", leaked.front().number),
-            leaked.empty() ? frames_of({spoofed.frame})
-                           : std::vector<FrameRef>{frame_ref(spoofed.frame), frame_ref(leaked.front().number, "v6host")});
+            leaked.empty()
+                ? frames_of({spoofed.frame})
+                : std::vector<FrameRef>{frame_ref(spoofed.frame), frame_ref(leaked.front().number, "v6host")});
 }
 
 void sunset_no_client_behaviour(CaseRun& run) {
@@ -176,21 +184,26 @@ void sunset_no_client_behaviour(CaseRun& run) {
     const auto icmp = parse_icmpv6(d->ipv6, ChecksumPolicy::ignore);
     return icmp && icmp->type == kIcmpv6RouterSolicitation;
   });
-  run.info("RFC 4380 §5.5 also expects servers to announce the date they stop the service; that has no protocol "
-           "element, so only the MUST NOT above is judged");
+  run.info(
+      "RFC 4380 §5.5 also expects servers to announce the date they stop the service; that has no protocol "
+      "element, so only the MUST NOT above is judged",
+      "service_end_date_not_judged");
   if (control && client_traffic.empty()) {
-    run.inconclusive("R4380-5-01", "no Teredo client traffic from the server, but " + *control +
-                                       ": a server that sends nothing proves nothing");
+    run.inconclusive(
+        "R4380-5-01",
+        "no Teredo client traffic from the server, but " + *control + ": a server that sends nothing proves nothing",
+        kit::kControlUnanswered);
     return;
   }
   const std::string expected =
       "no Teredo client behaviour from a server that has native IPv6: no RS over UDP and no datagram to any UDP "
       "port 3544 from 203.0.113.1/.2 (server:eth0) while the case runs";
   if (client_traffic.empty()) {
-    run.check("R4380-5-01", true, expected,
+    run.check("R4380-5-01", "client_behaviour_with_native_ipv6", true, expected,
               fmt::format("{} frames on server:eth0, none of them Teredo client traffic", eth0.count()));
   } else {
-    run.check("R4380-5-01", false, expected, describe_frame(client_traffic.front(), link) + " on server:eth0",
+    run.check("R4380-5-01", "client_behaviour_with_native_ipv6", false, expected,
+              describe_frame(client_traffic.front(), link) + " on server:eth0",
               {frame_ref(client_traffic.front().number, "server-eth0")});
   }
 }

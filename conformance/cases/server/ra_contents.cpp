@@ -36,7 +36,8 @@ std::optional<Answer> fetch_ra(CaseRun& run, std::uint16_t port, const RsOptions
   }
   const std::string observed = a.exchange.reply ? describe(*a.exchange.reply) : "no answer within 1500 ms";
   for (const auto& r : requirements) {
-    run.check(r, false, fmt::format("an RA answering the valid RS (frame {})", a.exchange.sent.frame), observed,
+    run.check(r, "valid_rs_not_answered", false,
+              fmt::format("an RA answering the valid RS (frame {})", a.exchange.sent.frame), observed,
               frames_of({a.exchange.sent.frame, a.exchange.reply ? a.exchange.reply->frame : 0}));
   }
   return std::nullopt;
@@ -59,16 +60,17 @@ void origin_indication(CaseRun& run) {
                                static_cast<std::uint8_t>(~octets[3])};
   const auto& d = *a->reply().datagram;
   const bool present = d.origin.has_value();
-  run.check("R4380-5.1.1-01",
+  run.check("R4380-5.1.1-01", "origin_not_obfuscated",
             present && std::equal(d.origin_encoded.begin(), d.origin_encoded.end(), expected.begin(), expected.end()),
             "origin indication bytes " + hex(expected) + " (198.51.100.7:40201 obfuscated)",
             present ? "origin indication bytes " + hex(d.origin_encoded) : "no origin indication in the RA",
             a->frames());
-  run.check("R4380-5.3.2-01", present && d.origin->address == ipv4(kDriver) && d.origin->port == kPort,
-            "the RS's source 198.51.100.7:40201 returned as the mapped address and port",
-            present ? "origin indication " + endpoint(d.origin->address, d.origin->port)
-                    : "no origin indication in the RA",
-            a->frames());
+  run.check(
+      "R4380-5.3.2-01", "origin_not_rs_source",
+      present && d.origin->address == ipv4(kDriver) && d.origin->port == kPort,
+      "the RS's source 198.51.100.7:40201 returned as the mapped address and port",
+      present ? "origin indication " + endpoint(d.origin->address, d.origin->port) : "no origin indication in the RA",
+      a->frames());
 }
 
 void prefix(CaseRun& run) {
@@ -90,14 +92,15 @@ void prefix(CaseRun& run) {
                                   : std::string());
   observed += fmt::format("; ICMPv6 checksum {}, hop limit {}, code {}", checksum_ok ? "valid" : "INVALID",
                           ip.header.hop_limit, a->ra.icmp.code);
-  run.check("R4380-5.3.2-02", ok,
+  run.check("R4380-5.3.2-02", "ra_not_valid_with_teredo_prefix", ok,
             "a valid RA (checksum, hop limit 255, code 0) with exactly one prefix information option, "
             "2001:0:cb00:7101::/64 (2001:0000::/32 + 203.0.113.1)",
             observed, a->frames());
   if (options.prefix_information) {
     run.info(fmt::format("prefix option flags 0x{:02x}, valid lifetime {}, preferred lifetime {}",
                          options.prefix_information->flags, options.prefix_information->valid_lifetime,
-                         options.prefix_information->preferred_lifetime));
+                         options.prefix_information->preferred_lifetime),
+             "prefix_option_fields");
   }
 }
 
@@ -105,7 +108,7 @@ void mtu(CaseRun& run) {
   const auto a = fetch_ra(run, 40203, {}, {"R4380-5.1.2-01"});
   if (!a) return;
   const auto& m = a->ra.ra.options.mtu;
-  run.check("R4380-5.1.2-01", m && *m == 1280, "an MTU option of 1280",
+  run.check("R4380-5.1.2-01", "ra_mtu_not_1280", m && *m == 1280, "an MTU option of 1280",
             m ? fmt::format("MTU option {}", *m) : std::string("no MTU option"), a->frames());
 }
 
@@ -114,15 +117,16 @@ void source_link_local(CaseRun& run) {
   if (!a) return;
   const Ipv6Address source = a->reply().datagram->ipv6.header.source;
   const Ipv6Address want = server_link_local(kPrimary);
-  run.check("R4380-5.3.2-03", source == want,
-            to_string(want) + " (fe80::/64, flags 0x8000, ~3544 = f227, ~203.0.113.1 = 34ff:8efe: RFC 4380 §4 "
-                              "obfuscates both)",
+  run.check("R4380-5.3.2-03", "ra_source_not_server_link_local", source == want,
+            to_string(want) +
+                " (fe80::/64, flags 0x8000, ~3544 = f227, ~203.0.113.1 = 34ff:8efe: RFC 4380 §4 "
+                "obfuscates both)",
             "RA from " + to_string(source), a->frames());
   const std::uint16_t flags = source.group(4);
-  run.check("R5991-3.2-03", source.is_link_local() && (flags & kFlagCone) != 0,
+  run.check("R5991-3.2-03", "server_address_cone_bit_clear", source.is_link_local() && (flags & kFlagCone) != 0,
             "the server's own (link-local Teredo) address has the cone bit set",
             fmt::format("RA source {} (flags 0x{:04x})", to_string(source), flags), a->frames());
-  run.check("R4380-4-03", (flags & (kFlagReserved | kFlagUniversalLocal | kFlagGroup)) == 0,
+  run.check("R4380-4-03", "reserved_flag_bits_set", (flags & (kFlagReserved | kFlagUniversalLocal | kFlagGroup)) == 0,
             "the reserved flag bits (R 0x4000, U 0x0200, G 0x0100) zero in the address the server sends from",
             fmt::format("flags 0x{:04x}", flags), a->frames());
 }
@@ -132,10 +136,11 @@ void destination_is_rs_source(CaseRun& run) {
   const auto a = fetch_ra(run, 40205, {.source = source}, {"R4380-5.3.2-04", "R4380-5.3.2-05"});
   if (!a) return;
   const auto& c = a->reply().carrier;
-  run.check("R4380-5.3.2-04", a->reply().datagram->ipv6.header.destination == source,
+  run.check("R4380-5.3.2-04", "ra_not_to_rs_source", a->reply().datagram->ipv6.header.destination == source,
             "RA to the RS source " + to_string(source),
             "RA to " + to_string(a->reply().datagram->ipv6.header.destination), a->frames());
-  run.check("R4380-5.3.2-05", to_string(c.destination4) == kDriver && c.destination_port == 40205,
+  run.check("R4380-5.3.2-05", "ra_not_to_rs_ipv4_source",
+            to_string(c.destination4) == kDriver && c.destination_port == 40205,
             "over UDP to the RS's source 198.51.100.7:40205", "to " + endpoint(c.destination4, c.destination_port),
             a->frames());
 }
@@ -147,9 +152,10 @@ void nonce_echoed(CaseRun& run) {
   if (!a) return;
   const auto& auth = a->reply().datagram->authentication;
   const bool ok = auth && auth->nonce == nonce && auth->client_id.empty();
-  run.check("R4380-5.3.2-11", ok,
-            "an authentication encapsulation repeating the RS's nonce " + hex(nonce) + " and its (empty) client "
-            "identifier",
+  run.check("R4380-5.3.2-11", "nonce_not_echoed", ok,
+            "an authentication encapsulation repeating the RS's nonce " + hex(nonce) +
+                " and its (empty) client "
+                "identifier",
             auth ? fmt::format("authentication with nonce {}, client identifier of {} bytes, confirmation {}",
                                hex(auth->nonce), auth->client_id.size(), auth->confirmation)
                  : std::string("no authentication encapsulation in the RA"),
@@ -176,7 +182,8 @@ void auth_before_origin(CaseRun& run) {
   if (at < p.size() && (p[at] >> 4) == 6) order.push_back("IPv6");
   std::string observed;
   for (const auto& o : order) observed += (observed.empty() ? "" : ", ") + o;
-  run.check("R4380-5.1.1-02", order == std::vector<std::string>{"authentication", "origin", "IPv6"},
+  run.check("R4380-5.1.1-02", "auth_not_before_origin",
+            order == std::vector<std::string>{"authentication", "origin", "IPv6"},
             "authentication, origin, IPv6 (the RS carried a nonce, so the RA holds both encapsulations)",
             observed.empty() ? "no recognisable encapsulation" : observed, a->frames());
 }
@@ -185,7 +192,7 @@ void outer_df_clear(CaseRun& run) {
   const auto a = fetch_ra(run, 40208, {}, {"R4380-5.1.2-02"});
   if (!a) return;
   const auto meta = ipv4_meta(run.capture("driver").link_type(), a->reply().bytes);
-  run.check("R4380-5.1.2-02", meta && !meta->dont_fragment, "the DF bit clear in the RA's IPv4 header",
+  run.check("R4380-5.1.2-02", "df_bit_set", meta && !meta->dont_fragment, "the DF bit clear in the RA's IPv4 header",
             meta ? fmt::format("DF {}", meta->dont_fragment ? "set" : "clear") : std::string("no IPv4 header"),
             a->frames());
 }

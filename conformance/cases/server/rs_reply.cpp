@@ -21,13 +21,15 @@ const Reply* expect_ra_from(CaseRun& run, const std::string& requirement, const 
                             const std::string& what) {
   const std::string expected = fmt::format("an RA from {}:3544 answering {}", from, rs_text(e, what));
   if (!e.reply) {
-    run.check(requirement, false, expected, "no answer within 1500 ms", frames_of({e.sent.frame}));
+    run.check(requirement, "valid_rs_not_answered", false, expected, "no answer within 1500 ms",
+              frames_of({e.sent.frame}));
     return nullptr;
   }
   const bool is_ra = parse_ra(*e.reply).has_value();
   const bool right_source =
       to_string(e.reply->carrier.source4) == from && e.reply->carrier.source_port == kTeredoPort;
-  run.check(requirement, is_ra && right_source, expected, describe(*e.reply), frames_of({e.sent.frame, e.reply->frame}));
+  run.check(requirement, "ra_not_from_expected_address", is_ra && right_source, expected, describe(*e.reply),
+            frames_of({e.sent.frame, e.reply->frame}));
   return &*e.reply;
 }
 
@@ -36,13 +38,14 @@ void cone_reply_from_secondary(CaseRun& run) {
   const auto before = send_to_server(run, s, rs_datagram({.cone = true}));
   const auto reply = next_reply(run, kDriver, 40001, before);
   if (!reply) {
-    run.check("R4380-5.3.2-07", false, "an RA from 203.0.113.2:3544", "no answer within 1.5 s");
+    run.check("R4380-5.3.2-07", "valid_rs_not_answered", false, "an RA from 203.0.113.2:3544",
+              "no answer within 1.5 s");
     return;
   }
   const std::string observed = describe(*reply);
-  run.check("R4380-5.3.2-07", to_string(reply->carrier.source4) == kSecondary, "an RA from 203.0.113.2:3544",
-            observed, {frame_ref(*reply)});
-  run.check("R5991-3.2-03", to_string(reply->carrier.source4) == kSecondary,
+  run.check("R4380-5.3.2-07", "ra_not_from_secondary", to_string(reply->carrier.source4) == kSecondary,
+            "an RA from 203.0.113.2:3544", observed, {frame_ref(*reply)});
+  run.check("R5991-3.2-03", "cone_bit_not_honoured", to_string(reply->carrier.source4) == kSecondary,
             "the cone bit honoured: answered from the other address", observed, {frame_ref(*reply)});
 }
 
@@ -51,13 +54,14 @@ void plain_reply_from_primary(CaseRun& run) {
   const auto before = send_to_server(run, s, rs_datagram({.cone = false}));
   const auto reply = next_reply(run, kDriver, 40002, before);
   if (!reply) {
-    run.check("R4380-5.3.2-06", false, "an RA from 203.0.113.1:3544", "no answer within 1.5 s");
+    run.check("R4380-5.3.2-06", "valid_rs_not_answered", false, "an RA from 203.0.113.1:3544",
+              "no answer within 1.5 s");
     return;
   }
-  run.check("R4380-5.3.2-06",
+  run.check("R4380-5.3.2-06", "ra_not_from_primary",
             to_string(reply->carrier.source4) == kPrimary && reply->carrier.source_port == kTeredoPort,
             "an RA from 203.0.113.1:3544", describe(*reply), {frame_ref(*reply)});
-  run.check("R4380-5.3.2-05",
+  run.check("R4380-5.3.2-05", "ra_not_to_rs_ipv4_source",
             to_string(reply->carrier.destination4) == kDriver && reply->carrier.destination_port == 40002,
             "sent to the RS's source 198.51.100.7:40002",
             endpoint(reply->carrier.destination4, reply->carrier.destination_port), {frame_ref(*reply)});
@@ -69,9 +73,9 @@ void cone_to_secondary(CaseRun& run) {
   const std::string what = "an RS with the cone bit sent to the secondary address 203.0.113.2:3544";
   expect_ra_from(run, "R4380-5.3.2-07", e, kPrimary, what);
   if (e.reply) {
-    run.check("R5991-3.2-03", to_string(e.reply->carrier.source4) == kPrimary,
-              "the cone bit honoured: answered from the address the RS did not reach (203.0.113.1)",
-              describe(*e.reply), frames_of({e.sent.frame, e.reply->frame}));
+    run.check("R5991-3.2-03", "cone_bit_not_honoured", to_string(e.reply->carrier.source4) == kPrimary,
+              "the cone bit honoured: answered from the address the RS did not reach (203.0.113.1)", describe(*e.reply),
+              frames_of({e.sent.frame, e.reply->frame}));
   }
 }
 
@@ -89,7 +93,8 @@ void without_authentication(CaseRun& run) {
                                   "an RS from fe80::ffff:ffff:fffd to ff02::2 without any authentication encapsulation");
   if (r && r->datagram) {
     run.info(r->datagram->authentication ? "the RA carries an authentication encapsulation although the RS had none"
-                                         : "the RA carries no authentication encapsulation, as the RS");
+                                         : "the RA carries no authentication encapsulation, as the RS",
+             "ra_authentication_presence");
   }
 }
 
@@ -129,7 +134,7 @@ void flag_bits_ignored(CaseRun& run) {
   for (const Exchange* e : {&e1, &e2}) {
     if (!e->reply || !e->reply->datagram) continue;
     const Ipv6Address want = e == &e1 ? plain_z : cone_z;
-    run.check("R4380-5.3.2-04", e->reply->datagram->ipv6.header.destination == want,
+    run.check("R4380-5.3.2-04", "ra_not_to_rs_source", e->reply->datagram->ipv6.header.destination == want,
               "the RA addressed to the RS source " + to_string(want),
               "RA to " + to_string(e->reply->datagram->ipv6.header.destination),
               frames_of({e->sent.frame, e->reply->frame}));

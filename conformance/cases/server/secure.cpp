@@ -35,7 +35,8 @@ Control control_signed_rs() {
     const auto reply = next_reply(run, c.address, c.port, s.mark);
     if (reply && parse_ra(*reply)) {
       run.info(fmt::format("control: an RS signed for {} with {} (frame {}) was answered: {}", kClientId,
-                           to_string(algorithm_of(run)), s.frame, describe(*reply)));
+                           to_string(algorithm_of(run)), s.frame, describe(*reply)),
+               "control_answered");
       return std::nullopt;
     }
     return fmt::format("the server did not answer a correctly signed control RS (client {}, {}, frame {}) either",
@@ -97,7 +98,8 @@ void ra_authenticated(CaseRun& run) {
                                         "R4380-5.3.2-13", "R4380-5.2.2-05", "R4380-5.1.1-02"};
   if (!reply || !parse_ra(*reply)) {
     for (const auto& r : all) {
-      run.check(r, false, fmt::format("an RA answering the RS signed for client-7 (frame {})", s.frame),
+      run.check(r, "signed_rs_not_answered", false,
+                fmt::format("an RA answering the RS signed for client-7 (frame {})", s.frame),
                 reply ? describe(*reply) : "no answer within 1500 ms", frames_of({s.frame, reply ? reply->frame : 0}));
     }
     return;
@@ -113,20 +115,25 @@ void ra_authenticated(CaseRun& run) {
                              d.authentication->authentication_value.size(), hex(d.authentication->nonce),
                              d.authentication->confirmation, hex(d.authentication->authentication_value))
                : std::string("no authentication encapsulation");
-  run.check("R4380-5.3.2-10", verifies && d.authentication->authentication_value.size() == mac_size,
+  run.check("R4380-5.3.2-10", "ra_authentication_not_verifying",
+            verifies && d.authentication->authentication_value.size() == mac_size,
             fmt::format("an authentication encapsulation with a {}-byte {} value that verifies with the secret",
                         mac_size, to_string(algorithm)),
             auth_text + (verifies ? " (verifies)" : " (does not verify)"), frames);
   const Bytes id = bytes_of(kClientId);
-  run.check("R4380-5.3.2-11",
-            has_auth && d.authentication->nonce == nonce &&
-                std::equal(id.begin(), id.end(), d.authentication->client_id.begin(), d.authentication->client_id.end()),
-            "client identifier 'client-7' and nonce " + hex(nonce) + " repeated from the RS", auth_text, frames);
-  run.check("R4380-5.3.2-12", has_auth && d.authentication->confirmation == 0,
+  run.check(
+      "R4380-5.3.2-11", "nonce_or_client_id_not_echoed",
+      has_auth && d.authentication->nonce == nonce &&
+          std::equal(id.begin(), id.end(), d.authentication->client_id.begin(), d.authentication->client_id.end()),
+      "client identifier 'client-7' and nonce " + hex(nonce) + " repeated from the RS", auth_text, frames);
+  run.check("R4380-5.3.2-12", "confirmation_not_zero", has_auth && d.authentication->confirmation == 0,
             "confirmation byte 0 (client-7 is a valid identifier)", auth_text, frames);
-  run.info("R4380-5.3.2-12's other half (a non-zero confirmation for an identifier no longer valid) needs an expired "
-           "identifier, which the adapter placeholders cannot provision: not judged");
-  run.check("R4380-5.3.2-13", verifies, "the value computed with the secret bound to client-7", auth_text, frames);
+  run.info(
+      "R4380-5.3.2-12's other half (a non-zero confirmation for an identifier no longer valid) needs an expired "
+      "identifier, which the adapter placeholders cannot provision: not judged",
+      "expired_identifier_not_judged");
+  run.check("R4380-5.3.2-13", "ra_mac_not_from_client_secret", verifies,
+            "the value computed with the secret bound to client-7", auth_text, frames);
   // §5.2.2 by hand: HMAC over nonce | confirmation | origin indication | IPv6 packet.
   std::optional<AuthenticationValue> expected;
   if (has_auth) {
@@ -136,11 +143,11 @@ void ra_authenticated(CaseRun& run) {
   const bool same = expected && std::equal(expected->view().begin(), expected->view().end(),
                                            d.authentication->authentication_value.begin(),
                                            d.authentication->authentication_value.end());
-  run.check("R4380-5.2.2-05", same,
+  run.check("R4380-5.2.2-05", "ra_mac_not_over_specified_fields", same,
             fmt::format("{} over nonce | confirmation | origin indication | IPv6 packet = {}", to_string(algorithm),
                         expected ? hex(expected->view()) : std::string("?")),
             auth_text, frames);
-  run.check("R4380-5.1.1-02", has_auth && d.origin.has_value(),
+  run.check("R4380-5.1.1-02", "auth_not_before_origin", has_auth && d.origin.has_value(),
             "authentication first, then the origin indication (the datagram parses in that order)",
             has_auth ? (d.origin ? "authentication, origin, IPv6" : "authentication, IPv6 (no origin indication)")
                      : "no authentication encapsulation",
