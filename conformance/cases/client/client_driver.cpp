@@ -363,7 +363,8 @@ std::optional<Ipv6Address> qualify(CaseRun& run, PlayedServer& server, const std
   const auto a = wait_address(run, timeout);
   if (a) {
     const auto rs = server.seen();
-    run.info(fmt::format("setup: the IUT qualified as {} (adapter address probe) after {} RS(s); mapping {}",
+    run.info(fmt::format("setup: the IUT qualified as {} (its interface address in the advertised prefix) after {} "
+                         "RS(s); mapping {}",
                          to_string(*a), rs.size(), rs.empty() ? "?" : to_text(rs.back().from)));
     return a;
   }

@@ -9,8 +9,9 @@ adapter JSON that tests/driver/broken_client_test.cpp writes.
 Common behaviour: RSs (cone bit clear, an authentication encapsulation
 carrying a nonce) to the server every --retry-ms until an RA is taken, then
 a refresh RS every --refresh-ms. A taken RA's prefix and origin indication
-give the Teredo address (flags 0), added to a dummy interface (with a route
-for 2000::/3 into it, so the application's packets vanish there). Faults:
+give the Teredo address (flags 0), added to a TUN interface nobody reads
+(with a route for 2000::/3 into it, so the application's packets vanish
+there). Faults:
 
   silent          takes only valid RAs (nonce echoed, origin present, one
                   prefix) and then sends nothing but refresh RSs: no bubble,
@@ -29,6 +30,7 @@ for 2000::/3 into it, so the application's packets vanish there). Faults:
 """
 
 import argparse
+import fcntl
 import os
 import signal
 import socket
@@ -37,6 +39,9 @@ import subprocess
 import sys
 import time
 
+TUNSETIFF = 0x400454CA
+IFF_TUN = 0x0001
+IFF_NO_PI = 0x1000
 LINK_LOCAL = bytes.fromhex("fe80000000000000" + "0000ffffffffffff")
 ALL_ROUTERS = bytes.fromhex("ff020000000000000000000000000002")
 
@@ -117,11 +122,14 @@ def main():
     args = parser.parse_args()
 
     interface = args.interface
-    run(["ip", "link", "add", interface, "type", "dummy"])
+    # A TUN interface nobody reads: what the application sends there is lost.
+    # It goes away with this process.
+    tun = os.open("/dev/net/tun", os.O_RDWR)
+    fcntl.ioctl(tun, TUNSETIFF, struct.pack("16sH", interface.encode(), IFF_TUN | IFF_NO_PI))
     run(["ip", "link", "set", interface, "up"])
 
     def stop(*_):
-        run(["ip", "link", "del", interface])
+        os.close(tun)
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, stop)
@@ -141,7 +149,8 @@ def main():
 
     def configure(new_address):
         text = socket.inet_ntop(socket.AF_INET6, new_address)
-        run(["ip", "-6", "addr", "add", text + "/64", "dev", interface, "nodad"])
+        if subprocess.run(["ip", "-6", "addr", "add", text + "/64", "dev", interface, "nodad"]).returncode != 0:
+            print("could not add %s to %s" % (text, interface), flush=True)
         run(["ip", "-6", "route", "add", "2000::/3", "dev", interface])
         print("qualified %s" % text, flush=True)
 
