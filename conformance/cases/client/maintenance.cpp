@@ -192,10 +192,6 @@ void rebind(CaseRun& run) {
     if (const auto r = parse_teredo(b->datagram->ipv6.header.source)) parsed = *r;
   }
   const bool uses_new = parsed && parsed->mapped_ipv4 == moved->from.address && parsed->mapped_port == moved->from.port;
-  run.check("R4380-5.2.5-05", uses_new,
-            "the mapping in the refresh RA compared with the address in use: the new mapping " +
-                to_text(moved->from) + " is embedded in the address used from then on",
-            story, lan_frames({ra_frame, b ? b->frame : 0}));
   // Nothing from the old address after the new RA.
   std::optional<Seen> stale;
   for (const auto& s : all_seen(run, from_iut(lan_capture), ra_frame)) {
@@ -204,6 +200,23 @@ void rebind(CaseRun& run) {
       break;
     }
   }
+  if (!b || !b->datagram) {
+    // No packet on the wire: the address in use cannot be read (silence).
+    run.inconclusive("R4380-5.2.5-05",
+                     "the application's packet produced no data packet to read the address in use from: " + story);
+    if (stale) {
+      run.check("R4380-5.2.5-06", false,
+                "the old address invalidated: no packet from " + to_string(*first) + " after the new RA",
+                "still used: " + describe(*stale), lan_frames({ra_frame, stale->frame}));
+    } else {
+      run.inconclusive("R4380-5.2.5-06", "no packet after the new RA to read a source address from: " + story);
+    }
+    return;
+  }
+  run.check("R4380-5.2.5-05", uses_new,
+            "the mapping in the refresh RA compared with the address in use: the new mapping " +
+                to_text(moved->from) + " is embedded in the address used from then on",
+            story, lan_frames({ra_frame, b ? b->frame : 0}));
   run.check("R4380-5.2.5-06", uses_new && !stale,
             "the old address invalidated: no packet from " + to_string(*first) + " after the new RA",
             stale ? "still used: " + describe(*stale) : story, lan_frames({ra_frame, stale ? stale->frame : 0}));
