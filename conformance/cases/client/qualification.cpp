@@ -305,7 +305,9 @@ void open_with_probes(CaseRun& run, const Probes& probes, bool secure = false) {
   }
   PlayedServer& server = played_server(run);
   server.mirror_secondary(true);
-  for (std::size_t i = 0; i < probes.size(); ++i) server.push(RaPlan{.fault = probes[i].first, .origin = probe_origin(i)});
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    server.push(RaPlan{.fault = probes[i].first, .origin = probe_origin(i)});
+  }
 }
 
 // The mapping embedded in the interface identifier of a Teredo-format

@@ -116,7 +116,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--server", required=True)
     parser.add_argument("--interface", required=True)
-    parser.add_argument("--fault", required=True, choices=["silent", "accept-any-ra", "accept-any-ra-late", "stateless", "fixed-nonce"])
+    parser.add_argument("--fault", required=True,
+                        choices=["silent", "accept-any-ra", "accept-any-ra-late", "stateless", "fixed-nonce"])
     parser.add_argument("--retry-ms", type=int, default=400)
     parser.add_argument("--refresh-ms", type=int, default=3000)
     args = parser.parse_args()
