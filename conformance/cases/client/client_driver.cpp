@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -113,10 +114,9 @@ ByteVector ra_datagram(const RsSeen& rs, const RaPlan& plan, const Endpoint& ori
     ByteVector options;
     PrefixInformation prefix;
     prefix.flags = 0x40;
-    prefix.prefix = teredo_prefix(kit::ipv4(kServer));
-    if (plan.fault == RaFault::foreign_prefix) prefix.prefix = kit::ipv6("2001:db8::");
-    if (plan.fault == RaFault::other_server_prefix) prefix.prefix = teredo_prefix(kit::ipv4(kRelay));
-    if (plan.fault != RaFault::no_prefix) append_prefix_information_option(options, prefix);
+    const auto advertised = advertised_prefix(plan);
+    if (advertised) prefix.prefix = *advertised;
+    if (advertised) append_prefix_information_option(options, prefix);
     if (plan.fault == RaFault::two_prefixes) append_prefix_information_option(options, prefix);
     append_mtu_option(options, 1280);
     if (plan.fault == RaFault::zero_length_option) {
@@ -233,6 +233,11 @@ void PlayedServer::loop() {
   }
 }
 
+void PlayedServer::mirror_secondary(bool on) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  mirror_secondary_ = on;
+}
+
 void PlayedServer::forward_bubbles(std::size_t budget) {
   std::lock_guard<std::mutex> lock(mutex_);
   forward_budget_ = budget;
@@ -288,11 +293,18 @@ void PlayedServer::answer(int fd, const std::string& to, const Endpoint& from, B
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!queue_.empty()) {
+    if (mirror_secondary_ && to == kServer2 && last_primary_origin_) {
+      rs.plan = RaPlan{.origin = last_primary_origin_};
+    } else if (!queue_.empty()) {
       rs.plan = queue_.front();
       queue_.erase(queue_.begin());
     } else {
       rs.plan = default_;
+    }
+    if (to == kServer && rs.plan.fault != RaFault::silent) {
+      last_primary_origin_ = rs.plan.fault == RaFault::private_origin
+                                 ? Endpoint{kit::ipv4("10.1.2.3"), 40000}
+                                 : rs.plan.origin ? *rs.plan.origin : from;
     }
   }
   if (rs.plan.fault != RaFault::silent) {
@@ -320,11 +332,9 @@ PlayedServer& played_server(CaseRun& run) {
 }
 
 std::optional<Ipv6Address> iut_address(CaseRun& run) {
-  const auto text = observe_iut_address(run.adapter(), "client", run.lab(), "client");
-  if (!text) return std::nullopt;
-  const auto a = parse_ipv6(*text);
-  if (!a) return std::nullopt;
-  return *a;
+  const auto found = iut_addresses_in_advertised(run);
+  if (found.empty()) return std::nullopt;
+  return found.front();
 }
 
 std::optional<Ipv6Address> wait_address(CaseRun& run, std::chrono::milliseconds timeout,
@@ -345,7 +355,8 @@ std::optional<Ipv6Address> qualify(CaseRun& run, PlayedServer& server, const std
   const auto a = wait_address(run, timeout);
   if (a) {
     const auto rs = server.seen();
-    run.info(fmt::format("setup: the IUT qualified as {} (adapter address probe) after {} RS(s); mapping {}",
+    run.info(fmt::format("setup: the IUT qualified as {} (its interface address in the advertised prefix) after {} "
+                         "RS(s); mapping {}",
                          to_string(*a), rs.size(), rs.empty() ? "?" : to_text(rs.back().from)));
     return a;
   }
@@ -522,5 +533,72 @@ std::optional<Seen> wait_seen(CaseRun& run, const FrameMatch& match, std::chrono
 FrameRef lan(std::uint64_t frame) { return kit::frame_ref(frame, "lan"); }
 FrameRef inet(std::uint64_t frame) { return kit::frame_ref(frame, "inet"); }
 std::vector<FrameRef> lan_frames(std::initializer_list<std::uint64_t> numbers) { return kit::frames_of("lan", numbers); }
+
+// ---------------------------------------------------------------------------
+// Content attribution (issue 12).
+
+std::optional<Ipv6Address> advertised_prefix(const RaPlan& plan) {
+  switch (plan.fault) {
+    case RaFault::silent:
+    case RaFault::no_prefix:
+    case RaFault::truncated: return std::nullopt;
+    case RaFault::foreign_prefix: return kit::ipv6("2001:db8::");
+    case RaFault::other_server_prefix: return teredo_prefix(kit::ipv4(kRelay));
+    default: return teredo_prefix(kit::ipv4(kServer));
+  }
+}
+
+std::vector<Ipv6Address> advertised_prefixes(CaseRun& run) {
+  std::vector<Ipv6Address> out = {teredo_prefix(kit::ipv4(kServer))};
+  if (!run.fixture) return out;
+  for (const auto& rs : played_server(run).seen()) {
+    if (!rs.answered) continue;
+    const auto prefix = advertised_prefix(rs.plan);
+    if (prefix && std::find(out.begin(), out.end(), *prefix) == out.end()) out.push_back(*prefix);
+  }
+  return out;
+}
+
+bool in_prefix64(const Ipv6Address& address, const Ipv6Address& prefix) {
+  return std::equal(address.bytes.begin(), address.bytes.begin() + 8, prefix.bytes.begin());
+}
+
+std::vector<Ipv6Address> parse_ip_json_addresses(const std::string& json, const std::string& scope) {
+  std::vector<Ipv6Address> out;
+  const auto doc = nlohmann::json::parse(json, nullptr, false);
+  if (!doc.is_array()) return out;
+  const auto flag = [](const nlohmann::json& a, const char* key) { return a.contains(key) && a[key] == true; };
+  for (const auto& link : doc) {
+    if (!link.is_object() || !link.contains("addr_info") || !link["addr_info"].is_array()) continue;
+    for (const auto& a : link["addr_info"]) {
+      if (!a.is_object() || a.value("family", "") != "inet6" || a.value("scope", "") != scope) continue;
+      // Under duplicate address detection the kernel would not use it yet.
+      if (flag(a, "tentative") || flag(a, "dadfailed")) continue;
+      const auto parsed = parse_ipv6(a.value("local", ""));
+      if (parsed) out.push_back(*parsed);
+    }
+  }
+  return out;
+}
+
+std::vector<Ipv6Address> iut_global_addresses(CaseRun& run) {
+  const auto it = run.adapter().roles.find("client");
+  if (it == run.adapter().roles.end() || !it->second.address) return {};
+  const std::string interface = expand(it->second.address->interface, lab_placeholders(run.lab()));
+  const auto r = run.lab().exec("client", {"ip", "-j", "-6", "addr", "show", "dev", interface, "scope", "global"});
+  if (r.exit_code != 0) return {};
+  return parse_ip_json_addresses(r.output);
+}
+
+std::vector<Ipv6Address> iut_addresses_in_advertised(CaseRun& run) {
+  const auto prefixes = advertised_prefixes(run);
+  std::vector<Ipv6Address> out;
+  for (const auto& a : iut_global_addresses(run)) {
+    if (std::any_of(prefixes.begin(), prefixes.end(), [&](const Ipv6Address& p) { return in_prefix64(a, p); })) {
+      out.push_back(a);
+    }
+  }
+  return out;
+}
 
 }  // namespace teredo::conformance::client

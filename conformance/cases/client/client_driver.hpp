@@ -164,6 +164,13 @@ class PlayedServer {
   };
   [[nodiscard]] std::vector<BubbleSeen> bubbles() const;
 
+  // Off by default. On: an RS to the secondary address takes no queued plan
+  // and is answered with a valid RA carrying the origin indication of the
+  // last RA answered from the primary, as a real server pair behind a cone
+  // NAT would: a client that took a (marked) primary RA then configures the
+  // address that RA's content names, instead of concluding "symmetric NAT".
+  void mirror_secondary(bool on);
+
  private:
   void loop();
   void answer(int fd, const std::string& to, const Endpoint& from, wire::Bytes payload);
@@ -177,6 +184,8 @@ class PlayedServer {
   std::vector<RsSeen> seen_;
   std::size_t forward_budget_ = 0;
   std::vector<BubbleSeen> bubbles_;
+  bool mirror_secondary_ = false;
+  std::optional<Endpoint> last_primary_origin_{};
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
@@ -191,8 +200,10 @@ PlayedServer& played_server(CaseRun& run);
 // The RA datagram the played server sends for `plan` in answer to an RS.
 wire::ByteVector ra_datagram(const RsSeen& rs, const RaPlan& plan, const Endpoint& origin, bool secure);
 
-// The IUT's configured Teredo address from the adapter's address probe
-// (never from its log); nullopt when the adapter has none or none is set.
+// The IUT's configured Teredo address: a global address on the interface
+// the adapter's address probe names (never from its log) that lies in a
+// prefix the played server advertised (iut_addresses_in_advertised); nullopt
+// when the adapter declares no probe or no such address is set.
 std::optional<wire::Ipv6Address> iut_address(CaseRun& run);
 // Waits for an address (a different one from `not_this` when given).
 std::optional<wire::Ipv6Address> wait_address(CaseRun& run, std::chrono::milliseconds timeout,
@@ -263,5 +274,28 @@ std::vector<FrameRef> lan_frames(std::initializer_list<std::uint64_t> numbers); 
 // happened, with frame numbers.
 std::optional<Seen> data_on_wire(CaseRun& run, App& app, const Peer& peer, const Endpoint& iut_mapping,
                                  const wire::Ipv6Address& iut, const std::string& mark, std::string& story);
+
+// ---------------------------------------------------------------------------
+// Content attribution (issue 12): which address the IUT configured, and from
+// which RA, read from what it accepted rather than from a text pattern or
+// from timing.
+
+// The /64 prefix an RA answering with `plan` advertises (nullopt: an RA
+// without Prefix Information option, or none at all).
+std::optional<wire::Ipv6Address> advertised_prefix(const RaPlan& plan);
+// The prefixes the case's played server advertised so far (the valid
+// 2001:0:cb00:7101::/64 when no server was opened).
+std::vector<wire::Ipv6Address> advertised_prefixes(CaseRun& run);
+bool in_prefix64(const wire::Ipv6Address& address, const wire::Ipv6Address& prefix);
+// Every usable (not tentative, not dadfailed) global-scope IPv6 address on
+// the interface the adapter's address probe names, in the IUT's host; empty
+// when the adapter declares no probe. `ip -j -6 addr show dev <if> scope
+// global`, parsed as JSON.
+std::vector<wire::Ipv6Address> iut_global_addresses(CaseRun& run);
+// Those inside a prefix the played server advertised.
+std::vector<wire::Ipv6Address> iut_addresses_in_advertised(CaseRun& run);
+// Parses `ip -j addr` output: the usable addresses of `scope` (tested
+// without a lab).
+std::vector<wire::Ipv6Address> parse_ip_json_addresses(const std::string& json, const std::string& scope = "global");
 
 }  // namespace teredo::conformance::client

@@ -140,11 +140,10 @@ void interval_determination(CaseRun& run) {
   };
   const auto secondary_rs = wait_seen(run, other_port(lan_capture), t.retry + 1500ms);
   if (!secondary_rs || qualifying_ra == ras.end()) {
-    run.check("R4380-5.2.7-01", false,
-              "an RS from a second local port right after the service port qualified (interval determination on)",
-              fmt::format("no RS from a port other than the service port {} within {} of qualification",
-                          service_port, ms_text(t.retry + 1500ms)),
-              lan_frames({rs_all.front().frame}));
+    // Silence from a second port proves nothing about when it qualifies.
+    run.inconclusive("R4380-5.2.7-01", fmt::format("no RS from a port other than the service port {} within {} of "
+                                                   "qualification: nothing to time",
+                                                   service_port, ms_text(t.retry + 1500ms)));
     for (const char* q : {"R4380-5.2.7-02", "R4380-5.2.7-03", "R4380-5.2.7-04"}) {
       run.inconclusive(q, "the IUT never qualified a secondary port");
     }

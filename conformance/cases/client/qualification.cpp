@@ -4,6 +4,7 @@
 // lan capture (client:eth0).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "cases/client/client_driver.hpp"
@@ -40,7 +41,8 @@ void restricted_nat(CaseRun& run) {
   // R4380-5.2.1-01: the first RS.
   const auto first = all.empty() ? std::nullopt : parse_seen(all.front(), lan_capture.link_type());
   if (!first) {
-    run.check("R4380-5.2.1-01", false, "an RS to 203.0.113.1:3544", "no datagram from the IUT in lan.pcap");
+    // Silence says nothing about the format of the first RS.
+    run.inconclusive("R4380-5.2.1-01", "no datagram from the IUT in lan.pcap: no first RS to judge");
     return;
   }
   bool format_ok = false;
@@ -212,6 +214,14 @@ void symmetric_refused(CaseRun& run) {
   if (used) frames.push_back(lan(used->frame));
   if (address) story += "; address configured: " + to_string(*address);
   (void)app_mark;
+  // What the IUT sends to the secondary is judged only when it sent
+  // something: no RS there and no Teredo use either is silence, which cannot
+  // tell a client that detected the symmetric NAT from one that stopped.
+  if (!secondary && !used && !address) {
+    run.inconclusive("R4380-5.2.1-05", "no RS to the secondary address and no Teredo use afterwards: the silence "
+                                       "proves nothing about the symmetric-NAT detection: " + story);
+    return;
+  }
   run.check("R4380-5.2.1-05", secondary.has_value() && !used && !address,
             "after the primary's RA (cone bit 0) an RS to the secondary address 203.0.113.2:3544; its different "
             "mapping means a symmetric NAT: no Teredo address is used",
@@ -266,10 +276,24 @@ void retries_and_timeout(CaseRun& run) {
             any_cone ? "a cone-bit RS among them" : observed, frames);
 }
 
-// RA probes: the first RSs get faulty RAs, one each; each must be ignored
-// (the IUT repeats its RS to the primary and does not qualify); the next RS
-// gets a valid RA, the control: the IUT qualifies.
+// RA probes: the first RSs get faulty RAs, one each; each must be ignored;
+// the next RS gets a valid RA, the control: the IUT qualifies. Which RA the
+// IUT took is read from its content, never from timing: every faulty RA's
+// origin indication names the NAT's outside address with a port of its own
+// (kProbePortBase + its index), unless the origin or the prefix is itself
+// the fault (then that content names it); the control names the mapping the
+// server saw. The address the IUT configures embeds the mapping (and has the
+// prefix) of the RA it used, so it names that RA. RSs to the secondary
+// address are answered consistently with the last primary RA (mirroring), so
+// a client that took a marked RA configures its address instead of
+// concluding "symmetric NAT".
 using Probes = std::vector<std::pair<RaFault, std::string>>;
+
+constexpr std::uint16_t kProbePortBase = 50100;
+
+Endpoint probe_origin(std::size_t index) {
+  return Endpoint{kit::ipv4(kNatOutside), static_cast<std::uint16_t>(kProbePortBase + index)};
+}
 
 // The before_iut hook of an RA probe case: the played server with the
 // probes queued before the IUT's first RS.
@@ -279,97 +303,183 @@ void open_with_probes(CaseRun& run, const Probes& probes, bool secure = false) {
   } else {
     open_played_server(run);
   }
-  for (const auto& probe : probes) played_server(run).push(RaPlan{.fault = probe.first});
+  PlayedServer& server = played_server(run);
+  server.mirror_secondary(true);
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    server.push(RaPlan{.fault = probes[i].first, .origin = probe_origin(i)});
+  }
+}
+
+// The mapping embedded in the interface identifier of a Teredo-format
+// address (bytes 10-15: ~port, ~IPv4), whatever its prefix.
+Endpoint embedded_mapping(const Ipv6Address& a) {
+  const auto& b = a.bytes;
+  return Endpoint{Ipv4Address{~((std::uint32_t{b[12]} << 24) | (std::uint32_t{b[13]} << 16) |
+                                (std::uint32_t{b[14]} << 8) | std::uint32_t{b[15]})},
+                  static_cast<std::uint16_t>(~((b[10] << 8) | b[11]))};
+}
+
+// What names the RA offered as probe `index` (for messages).
+std::string probe_content(const Probes& probes, std::size_t index) {
+  switch (probes[index].first) {
+    case RaFault::foreign_prefix: return "its prefix 2001:db8::/64";
+    case RaFault::other_server_prefix: return "its prefix 2001:0:c633:6409::/64";
+    case RaFault::private_origin: return "its origin indication 10.1.2.3:40000";
+    case RaFault::no_origin: return "no origin indication (the only RA offered without one)";
+    default: return "its origin indication " + to_text(probe_origin(index));
+  }
+}
+
+// Which offered RA the address `a` comes from, by content: a probe index,
+// probes.size() for the control (the mapping the server saw, the valid
+// prefix), nullopt when it names none of them.
+std::optional<std::size_t> attribute(const Ipv6Address& a, const Probes& probes, const std::optional<Endpoint>& real) {
+  const Endpoint embedded = embedded_mapping(a);
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    switch (probes[i].first) {
+      case RaFault::foreign_prefix:
+        if (in_prefix64(a, kit::ipv6("2001:db8::"))) return i;
+        break;
+      case RaFault::other_server_prefix:
+        if (in_prefix64(a, teredo_prefix(kit::ipv4(kRelay)))) return i;
+        break;
+      case RaFault::private_origin:
+        if (embedded == Endpoint{kit::ipv4("10.1.2.3"), 40000}) return i;
+        break;
+      case RaFault::no_origin: break;
+      default:
+        if (embedded == probe_origin(i)) return i;
+        break;
+    }
+  }
+  const bool valid_prefix = in_prefix64(a, teredo_prefix(kit::ipv4(kServer)));
+  if (real && embedded == *real && valid_prefix) return probes.size();
+  // An address in the advertised prefix naming no offered mapping: only an
+  // RA without origin indication could have produced it.
+  for (std::size_t i = 0; i < probes.size() && valid_prefix; ++i) {
+    if (probes[i].first == RaFault::no_origin) return i;
+  }
+  return std::nullopt;
+}
+
+// The probe an RA datagram reaching the IUT carries, by content (its origin
+// indication), nullopt for the control or an unknown one.
+std::optional<std::size_t> probe_of_ra(Bytes udp_payload, const Probes& probes) {
+  const auto d = parse_datagram(udp_payload, DatagramParseOptions{.accept_trailers = true});
+  if (!d) return std::nullopt;
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    const RaFault f = probes[i].first;
+    if (f == RaFault::no_origin && !d->origin) return i;
+    if (!d->origin) continue;
+    const Endpoint origin{d->origin->address, d->origin->port};
+    if (f == RaFault::private_origin && origin == Endpoint{kit::ipv4("10.1.2.3"), 40000}) return i;
+    if (f != RaFault::private_origin && f != RaFault::no_origin && origin == probe_origin(i)) return i;
+  }
+  return std::nullopt;
 }
 
 void ra_probes(CaseRun& run, const Probes& probes) {
   const Timers t = timers(run);
   PlayedServer& server = played_server(run);
   Capture& lan_capture = run.capture("lan");
-  struct Outcome {
-    RaFault fault;
-    std::string requirement;
-    std::optional<RsSeen> rs;
-    std::uint64_t ra_frame = 0;
-    std::optional<Seen> next;  // the next RS
-    std::optional<Ipv6Address> address;
-    std::string accepted;      // why it looks accepted, empty otherwise
+  // Every global address the IUT shows, until the control RA was answered
+  // and an address naming it showed up (or the budget ran out).
+  struct Shown {
+    Ipv6Address address;
+    std::optional<std::size_t> from;  // the RA it names
   };
-  std::vector<Outcome> outcomes;
-  for (std::size_t i = 0; i < probes.size(); ++i) {
-    Outcome o;
-    o.fault = probes[i].first;
-    o.requirement = probes[i].second;
-    if (!server.wait_rs(i + 1, 3 * t.retry + 3000ms)) {
-      outcomes.push_back(o);
-      break;
-    }
-    o.rs = server.seen()[i];
-    const std::uint64_t after = lan_mark(run);
-    // The probe RA as it reached the IUT (frames after the RS).
-    std::this_thread::sleep_for(100ms);
-    const auto ra = lan_capture.frames(ra_to_iut(lan_capture));
-    for (const auto& f : ra) o.ra_frame = f.number;  // the latest one
-    (void)after;
-    // Ignored: the next RS goes to the primary again within ~T.
-    const FrameMatch any_rs = iut_rs(lan_capture);
-    const std::uint64_t from_frame = o.ra_frame ? o.ra_frame : after;
-    o.next = wait_seen(run, any_rs, 2 * t.retry + 1000ms, from_frame);
-    // (The next RS is answered by the next plan at once: the address is
-    // only looked at when no RS followed.)
-    if (o.next && o.next->carrier.destination4 == kit::ipv4(kServer2)) {
-      o.accepted = "the IUT's next RS went to the secondary address (the primary phase was over): " + describe(*o.next);
-    } else if (!o.next) {
-      // No RS followed: accepted only if an address shows up.
-      o.address = iut_address(run);
-      if (o.address) {
-        o.accepted = fmt::format("the IUT sent no further RS within {} and configured the address {}",
-                                 ms_text(2 * t.retry + 1000ms), to_string(*o.address));
+  std::vector<Shown> shown;
+  std::optional<Endpoint> real;  // the mapping the control RA gave
+  const auto budget = static_cast<int>(probes.size() + 1) * (2 * t.retry + 1000ms) + 3 * t.retry + 3000ms;
+  const auto start = Clock::now();
+  std::optional<Clock::time_point> control_at;
+  for (int guard = 0; guard < 100000; ++guard) {
+    for (const auto& rs : server.seen()) {
+      if (!real && rs.answered && rs.plan.fault == RaFault::none && !rs.plan.origin) {
+        real = rs.from;
+        control_at = Clock::now();
       }
     }
-    outcomes.push_back(o);
-    if (!o.accepted.empty()) {
-      // The IUT took a faulty RA: the remaining probes cannot be tried.
-      for (std::size_t j = i + 1; j < probes.size(); ++j) {
-        run.inconclusive(probes[j].second, std::string("not tried: the IUT accepted the previous probe (") +
-                                               describe(probes[i].first) + "), so no RS was left to answer with " +
-                                               describe(probes[j].first));
+    // Every global address: the content names the RA, whatever the prefix.
+    for (const auto& a : iut_global_addresses(run)) {
+      if (std::none_of(shown.begin(), shown.end(), [&](const Shown& s) { return s.address == a; })) {
+        shown.push_back({a, std::nullopt});
       }
-      break;
     }
+    for (auto& s : shown) s.from = attribute(s.address, probes, real);
+    const bool control_shown =
+        std::any_of(shown.begin(), shown.end(), [&](const Shown& s) { return s.from == probes.size(); });
+    const auto now = Clock::now();
+    if (control_shown || now - start > budget) break;
+    if (control_at && now - *control_at > 3 * t.retry + 3000ms) break;
+    std::this_thread::sleep_for(50ms);
   }
-  // The control: the next RS gets a valid RA.
-  const auto address = wait_address(run, 3 * t.retry + 3000ms);
-  for (const auto& o : outcomes) {
-    if (!o.rs) {
-      run.inconclusive(o.requirement, std::string("no RS arrived to answer with ") + describe(o.fault));
+  const auto rss = server.seen();
+  const auto ras = lan_capture.frames(ra_to_iut(lan_capture));
+  const bool control_shown =
+      std::any_of(shown.begin(), shown.end(), [&](const Shown& s) { return s.from == probes.size(); });
+  std::string addresses;
+  for (const auto& s : shown) {
+    addresses += fmt::format("{}{} ({})", addresses.empty() ? "" : ", ", to_string(s.address),
+                             !s.from                     ? "naming no offered RA"
+                             : *s.from == probes.size()  ? "the control's mapping " + (real ? to_text(*real) : "?")
+                                                         : "names probe " + std::to_string(*s.from + 1));
+  }
+  if (addresses.empty()) addresses = "none";
+  for (const auto& s : shown) {
+    if (!s.from) run.info("an address naming no offered RA, so blamed on none: " + to_string(s.address));
+  }
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    const std::string& requirement = probes[i].second;
+    const auto offered = std::find_if(rss.begin(), rss.end(), [&](const RsSeen& r) {
+      return r.answered && r.plan.fault == probes[i].first && r.plan.origin == probe_origin(i);
+    });
+    if (offered == rss.end()) {
+      run.inconclusive(requirement, std::string("no RS arrived to answer with ") + describe(probes[i].first));
       continue;
     }
-    const std::string what = fmt::format("{} in answer to the RS from {} (RA at lan frame {})", describe(o.fault),
-                                         to_text(o.rs->from), o.ra_frame);
-    std::vector<FrameRef> frames = {lan(o.ra_frame)};
-    if (o.next) frames.push_back(lan(o.next->frame));
-    if (o.ra_frame == 0) {
-      run.inconclusive(o.requirement, what + ": the RA did not reach the IUT (not in lan.pcap)");
-      continue;
-    }
-    if (o.accepted.empty()) {
-      const std::string next = o.next ? "the IUT repeated its RS: " + describe(*o.next)
-                                      : fmt::format("no further RS within {} and no address",
-                                                    ms_text(2 * t.retry + 1000ms));
-      if (!address) {
-        run.inconclusive(o.requirement, what + ": ignored (" + next +
-                                            "), but the IUT did not qualify with a valid RA afterwards either");
-        continue;
+    std::uint64_t ra_frame = 0;
+    for (const auto& f : ras) {
+      const auto c = find_udp_carrier(lan_capture.link_type(), f.data);
+      if (c && probe_of_ra(c->payload, probes) == i) {
+        ra_frame = f.number;
+        break;
       }
-      run.check(o.requirement, true, "the RA silently discarded: the RS repeated to the primary, no address",
-                what + "; " + next + fmt::format("; the control (a valid RA) then qualified it as {}",
-                                                 to_string(*address)),
-                frames);
-    } else {
-      run.check(o.requirement, false, "the RA silently discarded: the RS repeated to the primary, no address",
-                what + "; " + o.accepted, frames);
     }
+    const std::string what = fmt::format("{} ({}) in answer to the RS from {}", describe(probes[i].first),
+                                         probe_content(probes, i), to_text(offered->from));
+    if (ra_frame == 0) {
+      run.inconclusive(requirement, what + ": the RA did not reach the IUT (not in lan.pcap)");
+      continue;
+    }
+    const auto took = std::find_if(shown.begin(), shown.end(), [&](const Shown& s) { return s.from == i; });
+    const std::size_t later_rs = static_cast<std::size_t>(std::count_if(rss.begin(), rss.end(), [&](const RsSeen& r) {
+      return r.at > offered->at && r.to == kServer;
+    }));
+    const std::string expected =
+        "the RA silently discarded: no address built from it (an address of the IUT names the RA it used: its "
+        "prefix and the mapping of its origin indication)";
+    if (took != shown.end()) {
+      run.check(requirement, false, expected,
+                fmt::format("{} (lan frame {}): the IUT configured {}, which names this RA by {}; addresses shown: "
+                            "{}",
+                            what, ra_frame, to_string(took->address), probe_content(probes, i), addresses),
+                {lan(ra_frame)});
+      continue;
+    }
+    if (!control_shown) {
+      run.inconclusive(requirement,
+                       fmt::format("{} (lan frame {}): no address names it, but the IUT did not qualify with the valid "
+                                   "RA offered afterwards either ({} RS(s) to the primary after it; addresses shown: "
+                                   "{}): the silence proves nothing",
+                                   what, ra_frame, later_rs, addresses));
+      continue;
+    }
+    run.check(requirement, true, expected,
+              fmt::format("{} (lan frame {}): no address names it ({} RS(s) to the primary after it); the control (a "
+                          "valid RA with the mapping {}) then qualified it: addresses shown: {}",
+                          what, ra_frame, later_rs, real ? to_text(*real) : "?", addresses),
+              {lan(ra_frame)});
   }
 }
 
@@ -400,10 +510,10 @@ CaseSpec ra_probe_case(std::string id, std::string title, std::string descriptio
     }
   }
   if (judgement.empty()) {
-    judgement = probes.size() == 1 ? "After the faulty RA the IUT repeats its RS to the primary and has no address; "
-                                     "after the valid one it qualifies."
-                                   : "After each faulty RA the IUT repeats its RS to the primary and has no address; "
-                                     "after the valid one it qualifies.";
+    judgement = "Each faulty RA is marked by its content (an origin port of its own, or the faulty prefix/origin "
+                "itself); no address the IUT configures names a faulty RA, and after the valid one it configures "
+                "the address naming the valid RA (the control; without it: inconclusive). The reaction is "
+                "attributed by content, never by timing.";
   }
   return {.id = std::move(id),
           .title = std::move(title),
@@ -536,6 +646,126 @@ void secure_confirmation(CaseRun& run) {
                     : fmt::format("{} RA(s) with confirmation 1 answered, no address within {}", answered,
                                   ms_text(timeout)),
             frames);
+}
+
+// RS nonce quality: every RS carries a fresh, unpredictable nonce (§5.2.2:
+// "the nonce value is chosen by the client, and is repeated in the response
+// from the server"; the nonce check is the first level of protection against
+// a spoofed server, §7.2.1, which a repeated or guessable nonce defeats).
+// RSs are collected across retries (the first two RSs of each start go
+// unanswered), a refresh and two restarts of the IUT. Judged: no nonce seen
+// twice, and no byte position constant over all of them (a counter or a
+// fixed pattern). RSs without a nonce (no authentication encapsulation) give
+// nothing to judge.
+// Every RS has its own nonce (R4380-5.2.2-07), and the nonce is
+// unpredictable (R4380-5.2.2-08): RFC 4380 §5.2.2 has the client choose the
+// nonce and check the server's echo of it, which protects only as long as an
+// off-path attacker cannot guess it.
+constexpr const char* kNonceFresh = "R4380-5.2.2-07";
+constexpr const char* kNonceUnpredictable = "R4380-5.2.2-08";
+constexpr std::size_t kUnansweredPerStart = 2;
+constexpr int kStarts = 3;
+constexpr std::size_t kConstantByteSample = 6;  // 8 positions x 256^-5: a random nonce never trips it
+
+void open_with_unanswered_rss(CaseRun& run) {
+  open_played_server(run);
+  for (std::size_t i = 0; i < kUnansweredPerStart; ++i) played_server(run).push(RaPlan{.fault = RaFault::silent});
+}
+
+void rs_nonce_quality(CaseRun& run) {
+  PlayedServer& server = played_server(run);
+  const Timers t = timers(run);
+  const auto qualify_timeout = (kUnansweredPerStart + 2) * t.retry + 3000ms;
+  std::string story;
+  for (int start = 0; start < kStarts; ++start) {
+    if (start > 0) {
+      for (std::size_t i = 0; i < kUnansweredPerStart; ++i) server.push(RaPlan{.fault = RaFault::silent});
+      std::this_thread::sleep_for(300ms);
+      run.restart_iut();
+    }
+    const std::size_t before = server.seen().size();
+    const auto address = wait_address(run, qualify_timeout);
+    // One refresh RS after the first qualification (bounded: 8 s).
+    if (start == 0 && address) {
+      const auto refresh_wait = std::min<std::chrono::milliseconds>(t.refresh * 3 / 2 + t.retry, 8000ms);
+      (void)server.wait_rs(server.seen().size() + 1, refresh_wait);
+    }
+    story += fmt::format("{}start {}: {} RS(s){}", story.empty() ? "" : "; ", start + 1, server.seen().size() - before,
+                         address ? ", qualified" : ", not qualified");
+  }
+  Capture& lan_capture = run.capture("lan");
+  const auto rss = all_seen(run, iut_rs(lan_capture));
+  std::vector<std::pair<Nonce, std::uint64_t>> nonces;
+  std::size_t without = 0;
+  for (const auto& s : rss) {
+    if (s.datagram && s.datagram->authentication) {
+      nonces.emplace_back(s.datagram->authentication->nonce, s.frame);
+    } else {
+      ++without;
+    }
+  }
+  story += fmt::format("; {} RS(s) in lan.pcap, {} with a nonce", rss.size(), nonces.size());
+  if (nonces.size() < 4) {
+    const std::string why = fmt::format(
+        "{} nonce(s) to compare (at least 4 needed){}: {}", nonces.size(),
+        without ? fmt::format(", {} RS(s) without authentication encapsulation", without) : std::string(), story);
+    run.inconclusive(kNonceFresh, why, "too_few_rs_nonces");
+    run.inconclusive(kNonceUnpredictable, why, "too_few_rs_nonces");
+    return;
+  }
+  const auto hex = [](const Nonce& n) {
+    std::string out;
+    for (const auto b : n) out += fmt::format("{:02x}", b);
+    return out;
+  };
+  std::string sample;
+  for (std::size_t i = 0; i < nonces.size() && i < 4; ++i) sample += (sample.empty() ? "" : " ") + hex(nonces[i].first);
+  const std::vector<FrameRef> span = {lan(nonces.front().second), lan(nonces.back().second)};
+
+  // No nonce twice.
+  std::vector<FrameRef> repeat_frames = span;
+  std::string repeat;
+  for (std::size_t i = 0; i < nonces.size() && repeat.empty(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (nonces[i].first == nonces[j].first) {
+        repeat = fmt::format("the nonce of lan frame {} repeats that of lan frame {}", nonces[i].second,
+                             nonces[j].second);
+        repeat_frames = {lan(nonces[j].second), lan(nonces[i].second)};
+        break;
+      }
+    }
+  }
+  run.check(kNonceFresh, "rs_nonce_repeated", repeat.empty(),
+            fmt::format("a fresh client-chosen nonce in every RS (retries, a refresh and {} starts): none repeated",
+                        kStarts),
+            (repeat.empty() ? fmt::format("{} distinct nonces", nonces.size()) : repeat) +
+                fmt::format(" (first: {}); {}", sample, story),
+            repeat_frames);
+
+  // No byte that never changes: a counter, a clock or a fixed pattern.
+  if (nonces.size() < kConstantByteSample) {
+    run.inconclusive(kNonceUnpredictable,
+                     fmt::format("{} nonces, {} needed to call a byte constant: {}", nonces.size(),
+                                 kConstantByteSample, story),
+                     "too_few_rs_nonces");
+    return;
+  }
+  std::string constant_byte;
+  for (std::size_t position = 0; position < nonces.front().first.size() && constant_byte.empty(); ++position) {
+    const bool constant = std::all_of(nonces.begin(), nonces.end(), [&](const auto& n) {
+      return n.first[position] == nonces.front().first[position];
+    });
+    if (constant) {
+      constant_byte = fmt::format("byte {} of the nonce is {:02x} in all {} RSs (a counter or a fixed pattern, not "
+                                  "an unpredictable value)",
+                                  position, nonces.front().first[position], nonces.size());
+    }
+  }
+  run.check(kNonceUnpredictable, "rs_nonce_byte_constant", constant_byte.empty(),
+            fmt::format("an unpredictable nonce: no byte constant over {} or more RSs", kConstantByteSample),
+            (constant_byte.empty() ? fmt::format("every byte varies over {} nonces", nonces.size()) : constant_byte) +
+                fmt::format(" (first: {})", sample),
+            span);
 }
 
 }  // namespace
@@ -683,7 +913,7 @@ static const CaseRegistrar kWrongSourcePortIgnoredCase(ra_probe_case(
     "NAT profile full-cone (so the NAT lets it in). The first RS is answered with a valid RA sent from "
     "203.0.113.1:3545, the next with a valid RA from port 3544 (the control).",
     kPortProbes,
-    "After the RA from port 3545 the IUT repeats its RS and has no address; after the valid one it qualifies.",
+    {},
     std::string("full-cone")));
 
 static const CaseRegistrar kNonGlobalMappingIgnoredCase(ra_probe_case(
@@ -691,8 +921,7 @@ static const CaseRegistrar kNonGlobalMappingIgnoredCase(ra_probe_case(
     "An RA whose origin indication is not a global IPv4 address is discarded",
     "The first RS is answered with an RA whose origin indication is 10.1.2.3:40000 (a Teredo address embedding "
     "it would not be global), the next with a valid RA (the control).",
-    kMappingProbes,
-    "After the faulty RA the IUT repeats its RS and has no address; after the valid one it qualifies."));
+    kMappingProbes));
 
 TEREDO_CASE({
     .id = "client.qualification.secure-confirmation-rekey",
@@ -742,6 +971,22 @@ TEREDO_CASE({
     .captures = client_captures(),
     .body = link_local_identifier,
     .before_iut = open_played_server,
+});
+
+TEREDO_CASE({
+    .id = "client.qualification.rs-nonce-fresh",
+    .title = "Every RS carries a fresh, unpredictable nonce (retries, refreshes, restarts)",
+    .description = "The played server leaves the first two RSs of each start unanswered (retries), then answers with "
+                   "valid RAs; after the first qualification one refresh RS is awaited (8 s at most); the IUT is "
+                   "restarted twice the same way. The nonce of every RS in lan.pcap is compared.",
+    .judgement = "No nonce seen twice and no byte position constant over all of them (when 6 or more); fewer than 4 "
+                 "nonces (or RSs without an authentication encapsulation): inconclusive.",
+    .role = "client",
+    .requirements = {kNonceFresh, kNonceUnpredictable},
+    .topology = kTopology,
+    .captures = client_captures(),
+    .body = rs_nonce_quality,
+    .before_iut = open_with_unanswered_rss,
 });
 
 }  // namespace teredo::conformance::client

@@ -97,8 +97,22 @@ void judge(CaseRun& run, const Trusted& t, const std::vector<Probe>& probes) {
       std::vector<FrameRef> frames = {inet(p.sent_frame)};
       if (replies[i]) frames.push_back(lan(replies[i]->frame));
       if (p.expect_reply) {
-        run.check(r, replies[i].has_value(), "processed: the echo request answered", 
-                  p.what + ": " + (replies[i] ? describe(*replies[i]) : "no echo reply within " + ms_text(kSilence)),
+        // Unanswered while the later control is answered: the IUT discarded a
+        // packet it must process. Unanswered with the control unanswered too:
+        // the silence proves nothing.
+        if (!replies[i] && !answered) {
+          run.inconclusive(r, p.what + fmt::format(" got no reply, but neither did a valid echo request (inet frame "
+                                                   "{}): the silence proves nothing",
+                                                   control));
+          continue;
+        }
+        if (answered && !replies[i]) frames.push_back(lan(answered->frame));
+        run.check(r, replies[i].has_value(), "processed: the echo request answered",
+                  p.what + ": " +
+                      (replies[i] ? describe(*replies[i])
+                                  : fmt::format("no echo reply within {}, while the control (inet frame {}) was "
+                                                "answered ({})",
+                                                ms_text(kSilence), control, describe(*answered))),
                   frames);
       } else if (replies[i]) {
         run.check(r, false, "silently discarded: no echo reply", p.what + ": answered by " + describe(*replies[i]),
@@ -186,6 +200,11 @@ void trailers(CaseRun& run) {
   Capture& lan_capture = run.capture("lan");
   const auto answered22 = all_seen(run, iut_echo_reply(lan_capture, kEchoId, 22), bad.after);
   const auto control = all_seen(run, iut_echo_reply(lan_capture, kEchoId, 99), bad.after);
+  if (control.empty()) {
+    run.inconclusive("R6081-5.1.2-04", bad.what + ": the later valid echo request was not answered either: the "
+                                                  "silence proves nothing");
+    return;
+  }
   run.check("R6081-5.1.2-04", !control.empty(),
             "trailer parsing stops at the malformed trailer; the IUT keeps working (a valid echo request "
             "afterwards answered)",
@@ -257,6 +276,16 @@ void native_echo_test(CaseRun& run) {
   Capture& lan_capture = run.capture("lan");
   const auto early = all_seen(run, iut_containing(lan_capture, m), before);
   if (tests.empty()) {
+    // No test and nothing sent: silence, not judged. The packet sent at once
+    // without a test: judged.
+    if (early.empty()) {
+      for (const auto& r : reqs) {
+        run.inconclusive(r, fmt::format("the application's packet to {} produced nothing from the IUT within {} (no "
+                                        "echo test, no data): the silence proves nothing",
+                                        kNative, ms_text(5 * t.echo + 500ms)));
+      }
+      return;
+    }
     for (const char* r : {"R4380-5.2.4-03", "R4380-5.2.9-01"}) {
       run.check(r, false,
                 "an ICMPv6 echo request from the IUT's Teredo address to " + std::string(kNative) +
@@ -327,6 +356,25 @@ void native_echo_test(CaseRun& run) {
   const auto released = wait_seen(run, iut_containing(lan_capture, m2), kReplyTimeout, before_right);
   const bool released_to_relay = released && released->carrier.destination4 == kit::ipv4(kRelay) &&
                                  released->carrier.destination_port == kTeredoPort;
+  if (after_wrong.empty() && !released) {
+    run.inconclusive("R4380-5.2.3-06", fmt::format("nothing sent after the wrong-nonce reply (inet frame {}) nor "
+                                                   "after the right one (inet frame {}) within {}: the silence proves "
+                                                   "nothing about the release",
+                                                   wrong, right, ms_text(kReplyTimeout)));
+    return;
+  }
+  // R4380-5.2.3-17: only the reply with the stored nonce makes the entry
+  // trusted; the wrong-nonce reply before it releases nothing. A client that
+  // trusts any echo reply (no nonce kept per entry) fails here.
+  if (!after_wrong.empty() || released) {
+    run.check("R4380-5.2.3-17", "untrusted_entry_trusted_without_its_nonce", after_wrong.empty(),
+              "nothing sent to 198.51.100.9:3544 after an echo reply with the wrong nonce (inet frame " +
+                  std::to_string(wrong) + ")",
+              after_wrong.empty() ? "nothing; the right-nonce reply then released the packet: " + describe(*released)
+                                  : describe(after_wrong.front()),
+              lan_frames({tests2.front().frame, after_wrong.empty() ? 0 : after_wrong.front().frame,
+                          released ? released->frame : 0}));
+  }
   run.check("R4380-5.2.3-06", after_wrong.empty() && released_to_relay,
             "an echo reply with the wrong nonce changes nothing; with the nonce the queued packet goes to the "
             "reply's source 198.51.100.9:3544",
@@ -374,6 +422,13 @@ void server_origin_test(CaseRun& run) {
       reply_out ? describe(*reply_out) : "no");
   const std::vector<FrameRef> frames =
       lan_frames({in_frame, tests.empty() ? 0 : tests.front().frame, reply_out ? reply_out->frame : 0});
+  if (tests.empty() && !reply_out) {
+    for (const auto& r : reqs) {
+      run.inconclusive(r, "the IUT sent nothing in answer (no echo test, no reply to the relay): the silence proves "
+                          "nothing: " + observed);
+    }
+    return;
+  }
   run.check("R4380-5.2.3-04", !tests.empty(),
             "a packet from the server with an origin indication: the direct IPv6 connectivity test on its source",
             observed, frames);
@@ -512,6 +567,212 @@ void optional_bubble(CaseRun& run) {
             observed, frames);
 }
 
+// §5.2.3 case 1 needs per-peer state: "If there is an entry for the source
+// IPv6 address in the list of peers whose status is trusted, the client
+// compares the mapped IPv4 address and mapped port in the entry with the
+// source IPv4 address and source port of the packet. If the values match,
+// the packet is accepted". A client that keeps no peer list cannot tell the
+// trusted mapping from any other: the case sends the same packet from the
+// trusted mapping and from another one and needs them treated differently.
+//  - Native part (needs state): a native host N's echo request comes through
+//    the server with the origin indication of relay R (198.51.100.9:3544);
+//    the IUT's direct connectivity test (§5.2.9) is answered by R with the
+//    nonce, which makes N trusted at R (§5.2.3 case 2). Then N's echo request
+//    arrives from R2 (198.51.100.9:3545, the impostor), then from R (the
+//    control barrier).
+//  - Teredo part: peer P (its address embeds 198.51.100.7:41471) is trusted at
+//    that mapping (case 3, its echo request answered); then P's echo request
+//    from 198.51.100.7:41472 (the impostor), then from the mapping again.
+// An answer sent to an impostor's endpoint is blind acceptance: the entry's
+// mapping was ignored (case 1 fails; cases 2, 3 and 5 do not apply; case 6
+// asks for the connectivity test before processing).
+constexpr std::uint16_t kStateEchoId = 0x7e1d;
+
+struct StatePart {
+  std::string story;
+  std::vector<FrameRef> frames;
+  bool reached = false;            // the trusted state was shown
+  std::optional<Seen> impostor_answer;  // an echo reply sent to the impostor's endpoint
+  bool tested = false;             // an echo test for the source between the impostor's probe and that answer
+  std::optional<Seen> control;     // the echo request from the trusted mapping answered there
+};
+
+std::optional<Seen> echo_reply_to(CaseRun& run, std::uint16_t sequence, const Endpoint& to, std::uint64_t after,
+                                  std::chrono::milliseconds wait) {
+  Capture& lan_capture = run.capture("lan");
+  const FrameMatch reply = iut_echo_reply(lan_capture, kStateEchoId, sequence);
+  const LinkType link = lan_capture.link_type();
+  const auto f = lan_capture.wait_for(
+      [&](const CapturedFrame& frame) {
+        if (!reply(frame)) return false;
+        const auto c = find_udp_carrier(link, frame.data);
+        return c && c->destination4 == to.address && c->destination_port == to.port;
+      },
+      wait, after);
+  if (!f) return std::nullopt;
+  return parse_seen(*f, link);
+}
+
+StatePart teredo_part(CaseRun& run, const Ipv6Address& iut, const Endpoint& mapping) {
+  StatePart part;
+  const Peer p = make_peer(run, kPeerA, 41471);
+  Peer impostor = make_peer(run, kPeerA, 41472);
+  impostor.teredo = p.teredo;
+  const Endpoint trusted{kit::ipv4(p.address), p.port}, other{kit::ipv4(impostor.address), impostor.port};
+  std::uint64_t mark = lan_mark(run);
+  const std::uint64_t first = send_from(run, p, kit::echo_packet(p.teredo, iut, kStateEchoId, 11), mapping);
+  const auto trusted_reply = echo_reply_to(run, 11, trusted, mark, kReplyTimeout);
+  if (!trusted_reply) {
+    part.story = fmt::format("Teredo part: P's echo request from its own mapping {} (inet frame {}) got no reply "
+                             "there within {}: P not shown trusted",
+                             p.where(), first, ms_text(kReplyTimeout));
+    return part;
+  }
+  part.reached = true;
+  mark = lan_mark(run);
+  const std::uint64_t probe = send_from(run, impostor, kit::echo_packet(p.teredo, iut, kStateEchoId, 12), mapping);
+  std::this_thread::sleep_for(kSilence);
+  part.impostor_answer = echo_reply_to(run, 12, other, mark, 0ms);
+  const std::uint64_t mark_control = lan_mark(run);
+  const std::uint64_t control = send_from(run, p, kit::echo_packet(p.teredo, iut, kStateEchoId, 13), mapping);
+  part.control = echo_reply_to(run, 13, trusted, mark_control, kReplyTimeout);
+  part.story = fmt::format(
+      "Teredo part: P {} trusted at {} (echo answered: {}); P's echo request from {} (inet frame {}): {}; P's echo "
+      "request from {} again (inet frame {}): {}",
+      to_string(p.teredo), p.where(), describe(*trusted_reply), impostor.where(), probe,
+      part.impostor_answer ? "answered there: " + describe(*part.impostor_answer)
+                           : "not answered there within " + ms_text(kSilence),
+      p.where(), control, part.control ? describe(*part.control) : "no reply there within " + ms_text(kReplyTimeout));
+  part.frames = {inet(probe)};
+  if (part.impostor_answer) part.frames.push_back(lan(part.impostor_answer->frame));
+  if (part.control) part.frames.push_back(lan(part.control->frame));
+  return part;
+}
+
+StatePart native_part(CaseRun& run, PlayedServer& server, const Ipv6Address& iut, const Endpoint& mapping) {
+  const Timers t = timers(run);
+  StatePart part;
+  Peer relay;
+  relay.fd = run.udp_socket("server", kRelay, kTeredoPort);
+  relay.address = kRelay;
+  relay.port = kTeredoPort;
+  Peer impostor;
+  impostor.fd = run.udp_socket("server", kRelay, kTeredoPort + 1);
+  impostor.address = kRelay;
+  impostor.port = kTeredoPort + 1;
+  const Endpoint at_relay{kit::ipv4(kRelay), kTeredoPort}, at_impostor{kit::ipv4(kRelay), kTeredoPort + 1};
+  const Ipv6Address native = kit::ipv6("2001:db8:1::12");
+  // 1. N's echo request through the server, origin indication R.
+  ByteVector payload;
+  (void)append_datagram(payload, std::nullopt, OriginIndication{kTeredoPort, kit::ipv4(kRelay)},
+                        kit::echo_packet(native, iut, kStateEchoId, 1));
+  std::uint64_t mark = lan_mark(run);
+  server.send_from_primary(mapping, payload);
+  const auto deadline = Clock::now() + t.echo + 1000ms;
+  std::vector<Seen> tests;
+  for (int guard = 0; guard < 100000 && Clock::now() < deadline && tests.empty(); ++guard) {
+    tests = echo_tests(run, native, mark);
+    if (tests.empty()) std::this_thread::sleep_for(10ms);
+  }
+  if (tests.empty()) {
+    part.story = fmt::format("native part: {}'s echo request through the server with origin {} brought no direct "
+                             "connectivity test within {}: N could not be made trusted at R",
+                             to_string(native), to_text(at_relay), ms_text(t.echo + 1000ms));
+    return part;
+  }
+  // 2. R answers the test with its nonce: N trusted at R (case 2).
+  const std::uint64_t answer = relay_answer(run, relay, tests.back(), mapping, true);
+  const auto released = echo_reply_to(run, 1, at_relay, mark, kReplyTimeout);
+  // 3. The impostor R2, then the control from R.
+  mark = lan_mark(run);
+  const std::uint64_t probe = send_from(run, impostor, kit::echo_packet(native, iut, kStateEchoId, 2), mapping);
+  std::this_thread::sleep_for(kSilence);
+  part.impostor_answer = echo_reply_to(run, 2, at_impostor, mark, 0ms);
+  if (part.impostor_answer) {
+    for (const auto& test : echo_tests(run, native, mark)) {
+      if (test.frame < part.impostor_answer->frame) part.tested = true;
+    }
+  }
+  const std::uint64_t mark_control = lan_mark(run);
+  const std::uint64_t control = send_from(run, relay, kit::echo_packet(native, iut, kStateEchoId, 3), mapping);
+  part.control = echo_reply_to(run, 3, at_relay, mark_control, kReplyTimeout);
+  part.reached = true;
+  part.story = fmt::format(
+      "native part: test {} answered by R {} with the nonce (inet frame {}); the first echo request's reply {}; "
+      "N's echo request from R2 {} (inet frame {}): {}; N's echo request from R again (inet frame {}): {}",
+      describe(tests.back()), to_text(at_relay), answer,
+      released ? "released to R: " + describe(*released) : "not seen at R",
+      to_text(at_impostor), probe,
+      part.impostor_answer ? fmt::format("answered there ({}test first): {}", part.tested ? "" : "no ",
+                                         describe(*part.impostor_answer))
+                           : "not answered there within " + ms_text(kSilence),
+      control, part.control ? describe(*part.control) : "no reply at R within " + ms_text(kReplyTimeout));
+  part.frames = lan_frames({tests.back().frame, released ? released->frame : 0});
+  part.frames.push_back(inet(probe));
+  if (part.impostor_answer) part.frames.push_back(lan(part.impostor_answer->frame));
+  if (part.control) part.frames.push_back(lan(part.control->frame));
+  return part;
+}
+
+void trusted_mapping_state(CaseRun& run) {
+  PlayedServer& server = played_server(run);
+  const std::vector<std::string> reqs = {"R4380-5.2.3-05", "R4380-5.2.3-16", "R4380-5.2.3-18", "R4380-5.2.3-14"};
+  const auto address = qualify(run, server, reqs);
+  if (!address) return;
+  const auto mapping = server.mapping();
+  const StatePart teredo = teredo_part(run, *address, *mapping);
+  const StatePart native = native_part(run, server, *address, *mapping);
+  const std::string story = teredo.story + "; " + native.story;
+  std::vector<FrameRef> frames = teredo.frames;
+  frames.insert(frames.end(), native.frames.begin(), native.frames.end());
+  // R4380-5.2.3-05: case 1, the packet from the entry's trusted mapping is
+  // accepted. Silence proves nothing: pass or inconclusive only.
+  const std::string expected05 = "the packet from the entry's trusted mapping accepted (answered there)";
+  if (native.control) {
+    run.check("R4380-5.2.3-05", "trusted_mapping_packet_refused", true, expected05, story, frames);
+  } else {
+    run.inconclusive("R4380-5.2.3-05",
+                     "the state that needs a peer list was not shown (a native peer trusted at its relay, its later "
+                     "packet answered there): " + story,
+                     "peer_never_trusted");
+  }
+  // R4380-5.2.3-16 (native peer N, trusted at relay R) and R4380-5.2.3-18
+  // (Teredo peer P, whose address embeds its mapping): the same packet from
+  // another mapping is not taken for the trusted peer's. A client without a
+  // peer list answers wherever a packet came from, and fails here.
+  const auto judge_impostor = [&](const char* requirement, const StatePart& part, const std::string& expected,
+                                  AssertionCode code) {
+    if (part.impostor_answer) {
+      run.check(requirement, code, false, expected, part.story, part.frames);
+    } else if (part.control) {
+      run.check(requirement, code, true, expected, part.story, part.frames);
+    } else {
+      run.inconclusive(requirement,
+                       "no answer to the other mapping, but no control answered after it either: " + part.story,
+                       "control_unanswered");
+    }
+  };
+  judge_impostor("R4380-5.2.3-16", native,
+                 "a trusted entry vouches only for its stored mapping: N's packet from R2 not answered at R2 as N's",
+                 "trusted_entry_vouched_for_other_mapping");
+  judge_impostor("R4380-5.2.3-18", teredo,
+                 "P's packet from another port of P's address (not the mapping P's address embeds) creates no "
+                 "trusted entry: nothing answered to that port",
+                 "mismatched_mapping_trusted");
+  // R4380-5.2.3-14: case 6 (no entry vouches for R2): "before processing the
+  // packet, the client should perform the direct IPv6 connectivity test".
+  const std::string expected14 =
+      "N's packet from R2 (no entry holds that mapping) not processed before a direct connectivity test: no answer "
+      "to R2 without a test first";
+  if (native.impostor_answer) {
+    run.check("R4380-5.2.3-14", native.tested, expected14, native.story, native.frames);
+  } else if (native.reached && native.control) {
+    run.check("R4380-5.2.3-14", true, expected14, native.story, native.frames);
+  } else {
+    run.inconclusive("R4380-5.2.3-14", "no answer to R2, but no control answered after it either: " + native.story);
+  }
+}
+
 }  // namespace
 
 TEREDO_CASE({
@@ -563,7 +824,7 @@ TEREDO_CASE({
                  "spaced >= 90 % of echo_test_retry, at most 4; the packet held until the right reply, then sent to "
                  "198.51.100.9:3544; nothing after the wrong one.",
     .role = "client",
-    .requirements = {"R4380-5.2.4-03", "R4380-5.2.9-01", "R4380-5.2.9-02", "R4380-5.2.3-06"},
+    .requirements = {"R4380-5.2.4-03", "R4380-5.2.9-01", "R4380-5.2.9-02", "R4380-5.2.3-06", "R4380-5.2.3-17"},
     .capabilities = {"direct_connectivity_test"},
     .topology = kTopology,
     .nat_profile = std::string("full-cone"),
@@ -621,6 +882,27 @@ TEREDO_CASE({
     .nat_profile = std::string("full-cone"),
     .captures = client_captures(),
     .body = optional_bubble,
+    .before_iut = open_played_server,
+});
+
+TEREDO_CASE({
+    .id = "client.receive.trusted-mapping-state",
+    .title = "§5.2.3 case 1 needs the peer list: the same packet from the trusted mapping and from another differ",
+    .description = "NAT profile full-cone. Teredo part: peer P (198.51.100.7:41471, embedded in its address) is "
+                   "trusted by an answered echo request; P's echo request then comes from 198.51.100.7:41472, then "
+                   "from its mapping again. Native part: 2001:db8:1::12's echo request comes through the server with "
+                   "the origin 198.51.100.9:3544 (relay R); R answers the IUT's connectivity test with the nonce "
+                   "(trusted at R); the host's echo request then comes from 198.51.100.9:3545 (R2), then from R.",
+    .judgement = "Nothing answered to an impostor's endpoint (41472, R2) and the native host's later packet from R "
+                 "answered at R (which only a client keeping a peer list can do): R4380-5.2.3-05. An answer to R2 "
+                 "needs a connectivity test before it (R4380-5.2.3-14). Neither trusted state shown: inconclusive.",
+    .role = "client",
+    .requirements = {"R4380-5.2.3-05", "R4380-5.2.3-16", "R4380-5.2.3-18", "R4380-5.2.3-14"},
+    .capabilities = {"direct_connectivity_test"},
+    .topology = kTopology,
+    .nat_profile = std::string("full-cone"),
+    .captures = client_captures(),
+    .body = trusted_mapping_state,
     .before_iut = open_played_server,
 });
 
