@@ -337,11 +337,13 @@ std::optional<std::size_t> attribute(const Ipv6Address& a, const Probes& probes,
   const Endpoint embedded = embedded_mapping(a);
   for (std::size_t i = 0; i < probes.size(); ++i) {
     switch (probes[i].first) {
+      // A faulty prefix names the RA; so does the marker origin it carries
+      // too (a client that took the RA but rebuilt the prefix).
       case RaFault::foreign_prefix:
-        if (in_prefix64(a, kit::ipv6("2001:db8::"))) return i;
+        if (in_prefix64(a, kit::ipv6("2001:db8::")) || embedded == probe_origin(i)) return i;
         break;
       case RaFault::other_server_prefix:
-        if (in_prefix64(a, teredo_prefix(kit::ipv4(kRelay)))) return i;
+        if (in_prefix64(a, teredo_prefix(kit::ipv4(kRelay))) || embedded == probe_origin(i)) return i;
         break;
       case RaFault::private_origin:
         if (embedded == Endpoint{kit::ipv4("10.1.2.3"), 40000}) return i;
@@ -464,6 +466,21 @@ void ra_probes(CaseRun& run, const Probes& probes) {
                 fmt::format("{} (lan frame {}): the IUT configured {}, which names this RA by {}; addresses shown: "
                             "{}",
                             what, ra_frame, to_string(took->address), probe_content(probes, i), addresses),
+                {lan(ra_frame)});
+      continue;
+    }
+    // Causality, not timing (§5.2.1): a client sends its RS to the secondary
+    // address only once it has accepted an RA from the primary. When the RS
+    // that follows the one this probe answered goes to the secondary, the
+    // only RA from the primary the IUT had received was this probe's: it was
+    // accepted, whatever address it then shows.
+    const auto next_rs = std::find_if(rss.begin(), rss.end(), [&](const RsSeen& r) { return r.at > offered->at; });
+    if (next_rs != rss.end() && next_rs->to == kServer2) {
+      run.check(requirement, false, expected,
+                fmt::format("{} (lan frame {}): the IUT's next RS went to the secondary address {} (the second phase "
+                            "of §5.2.1, which follows only an RA accepted from the primary; this probe's RA was the "
+                            "only one from the primary it had received); addresses shown: {}",
+                            what, ra_frame, kServer2, addresses),
                 {lan(ra_frame)});
       continue;
     }
