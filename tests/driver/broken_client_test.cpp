@@ -111,7 +111,7 @@ class BrokenClientTest : public ::testing::Test {
     for (const auto& c : cases) {
       out += c["case_id"].get<std::string>() + " " + c["verdict"].get<std::string>() + ":";
       for (const auto& a : c["assertions"]) {
-        out += " " + a["requirement"].get<std::string>() + "=" + a["outcome"].get<std::string>();
+        out += " " + (a["requirement"].is_null() ? std::string("harness-rule") : a["requirement"].get<std::string>()) + "=" + a["outcome"].get<std::string>();
       }
       out += "\n";
     }
@@ -173,7 +173,9 @@ TEST_F(BrokenClientTest, AnAddressOutside2001_0IsFoundFromTheAdvertisedPrefix) {
 TEST_F(BrokenClientTest, AClientWithoutPeerStateFailsTheTrustedMappingCase) {
   const json cases = run(adapter("stateless"), "client.receive.trusted-mapping-state", "out");
   ASSERT_EQ(cases.size(), 1u);
-  const auto judged = assertions(cases, "R4380-5.2.3-05");
+  // P's echo request from another port of P's address (not the mapping P's
+  // address embeds) is answered there: no peer list (R4380-5.2.3-18).
+  const auto judged = assertions(cases, "R4380-5.2.3-18");
   ASSERT_EQ(judged.size(), 1u) << outcomes(cases);
   EXPECT_EQ(judged[0]["outcome"], "fail") << judged[0].dump();
   EXPECT_EQ(cases[0]["verdict"], "fail") << outcomes(cases);
@@ -188,9 +190,12 @@ TEST_F(BrokenClientTest, TheReferencePassesTheTrustedMappingCase) {
 TEST_F(BrokenClientTest, AFixedRsNonceFailsRandomNoncesPass) {
   const json fixed = run(adapter("fixed-nonce"), "client.qualification.rs-nonce-fresh", "fixed");
   ASSERT_EQ(fixed.size(), 1u);
-  const auto judged = assertions(fixed, "R4380-5.2.2-01");
+  // R4380-5.2.2-07 (no nonce twice) is a SHOULD in the catalog: RFC 4380
+  // implies freshness without a MUST, so a repeated nonce is a warning.
+  const auto judged = assertions(fixed, "R4380-5.2.2-07");
   ASSERT_EQ(judged.size(), 1u) << outcomes(fixed);
-  EXPECT_EQ(judged[0]["outcome"], "fail") << judged[0].dump();
+  EXPECT_EQ(judged[0]["outcome"], "warn") << judged[0].dump();
+  EXPECT_EQ(judged[0]["code"], "rs_nonce_repeated") << judged[0].dump();
   // The same broken client with random nonces (its other faults do not
   // matter here), and the reference: not blamed.
   const json random = run(adapter("silent"), "client.qualification.rs-nonce-fresh", "random");

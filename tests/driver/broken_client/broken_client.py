@@ -137,6 +137,9 @@ def main():
     signal.signal(signal.SIGINT, stop)
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    # RFC 4380 §5.1.2: DF clear in the outer IPv4 header (Linux sets it by
+    # default): this client is broken only in the way its mode says.
+    sock.setsockopt(socket.IPPROTO_IP, 10, 0)  # IP_MTU_DISCOVER = IP_PMTUDISC_DONT
     sock.bind(("0.0.0.0", 0))
     sock.settimeout(0.05)
     server = (args.server, 3544)
