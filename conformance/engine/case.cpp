@@ -109,14 +109,7 @@ void CaseRun::check(const std::string& requirement, AssertionCode code, bool ok,
 }
 
 void CaseRun::inconclusive(const std::string& requirement, std::string why, AssertionCode code) {
-  const Requirement* r = catalog_.find(requirement);
-  Assertion a;
-  a.requirement = requirement;
-  a.level = r ? r->level : Level::must;
-  a.outcome = "inconclusive";
-  a.message = std::move(why);
-  a.code = std::string(code.name());
-  assertions_.push_back(std::move(a));
+  record_inconclusive(requirement, std::move(why), std::string(code.name()));
 }
 
 void CaseRun::check(const std::string& requirement, bool ok, std::string expected, std::string observed,
@@ -136,12 +129,17 @@ void CaseRun::check(const std::string& requirement, bool ok, std::string expecte
 }
 
 void CaseRun::inconclusive(const std::string& requirement, std::string why) {
+  record_inconclusive(requirement, std::move(why), {});
+}
+
+void CaseRun::record_inconclusive(const std::string& requirement, std::string why, std::string code) {
   const Requirement* r = catalog_.find(requirement);
   Assertion a;
   a.requirement = requirement;
   a.level = r ? r->level : Level::must;
   a.outcome = "inconclusive";
   a.message = std::move(why);
+  a.code = std::move(code);
   assertions_.push_back(std::move(a));
 }
 

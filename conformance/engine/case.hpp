@@ -198,6 +198,8 @@ class CaseRun {
   void set_iut_restarter(std::function<void()> restart) { restart_iut_ = std::move(restart); }
 
  private:
+  void record_inconclusive(const std::string& requirement, std::string why, std::string code);
+
   const CaseSpec& spec_;
   const Catalog& catalog_;
   netns::Lab& lab_;

@@ -30,14 +30,15 @@ class ConformProcessTest : public ::testing::Test {
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
 
-  // Starts teredo-conform with `args` (stdout to /dev/null, stderr to a
-  // file); returns its PID.
-  pid_t start(const std::vector<std::string>& args) const {
+  // Starts teredo-conform with `args`, its stderr into `stderr_name` and its
+  // stdout into "stdout" in the test's directory; returns its PID.
+  pid_t start(const std::vector<std::string>& args, const std::string& stderr_name = "stderr") const {
     const pid_t pid = ::fork();
     if (pid == 0) {
-      const std::string log = (dir_ / "stderr").string();
+      const std::string log = (dir_ / stderr_name).string();
+      const std::string out = (dir_ / "stdout").string();
       if (std::freopen(log.c_str(), "w", stderr) == nullptr) ::_exit(126);
-      if (std::freopen("/dev/null", "w", stdout) == nullptr) ::_exit(126);
+      if (std::freopen(out.c_str(), "w", stdout) == nullptr) ::_exit(126);
       std::vector<char*> argv{const_cast<char*>(TEREDO_CONFORM_BIN)};
       for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
       argv.push_back(nullptr);
@@ -54,7 +55,7 @@ class ConformProcessTest : public ::testing::Test {
   }
   int run(const std::vector<std::string>& args) const { return wait_exit(start(args)); }
 
-  [[nodiscard]] std::string out() const { return (dir_ / "out").string(); }
+  [[nodiscard]] std::string out_dir() const { return (dir_ / "out").string(); }
   [[nodiscard]] nlohmann::json report() const {
     std::ifstream in(dir_ / "out" / "report.json");
     return nlohmann::json::parse(in);
@@ -65,7 +66,7 @@ class ConformProcessTest : public ::testing::Test {
     s << in.rdbuf();
     return s.str();
   }
-  [[nodiscard]] std::string err() const { return file_text(dir_ / "stderr"); }
+  [[nodiscard]] std::string err(const std::string& name = "stderr") const { return file_text(dir_ / name); }
 
   std::filesystem::path dir_;
 };

@@ -26,6 +26,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "conform_process.hpp"
 #include "teredo/reports/check.hpp"
 
 namespace {
@@ -34,52 +35,10 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-class DriverTest : public ::testing::Test {
+class DriverTest : public teredo::testing::ConformProcessTest {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root for network namespaces";
-    dir_ = fs::temp_directory_path() / ("teredo-driver-test-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-
-  // Starts teredo-conform with `args`, its stderr into `stderr_name` in the
-  // test's directory; returns its PID.
-  pid_t start(const std::vector<std::string>& args, const std::string& stderr_name = "stderr") {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      const std::string log = (dir_ / stderr_name).string();
-      std::freopen(log.c_str(), "w", stderr);
-      const std::string out = (dir_ / "stdout").string();
-      std::freopen(out.c_str(), "w", stdout);
-      std::vector<char*> argv{const_cast<char*>(TEREDO_CONFORM_BIN)};
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv(TEREDO_CONFORM_BIN, argv.data());
-      ::_exit(127);
-    }
-    return pid;
-  }
-  static int wait_exit(pid_t pid) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  json report() const {
-    std::ifstream in(dir_ / "out" / "report.json");
-    return json::parse(in);
-  }
-  std::string err(const std::string& name = "stderr") const { return read(dir_ / name); }
-  std::string out() const { return read(dir_ / "stdout"); }
-  static std::string read(const fs::path& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
+  // What the run printed on stdout.
+  std::string out() const { return file_text(dir_ / "stdout"); }
   // Runs `command` with /bin/sh -c (teredo-conform found in PATH), stderr to
   // the fixture's file; returns the exit code.
   int run_shell(const std::string& command) {
@@ -150,8 +109,6 @@ class DriverTest : public ::testing::Test {
   static std::size_t lines(const std::string& text) {
     return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
   }
-
-  fs::path dir_;
 };
 
 TEST_F(DriverTest, CleanRunExitsZeroWithASoundReport) {

@@ -45,7 +45,7 @@ class Judging : public teredo::testing::ConformProcessTest {
 // sends it a datagram, so every case that ran must fail on iut_died.
 TEST_F(Judging, IutThatSegfaultsOnItsFirstDatagramFailsTheGate) {
   const int code = run({"run", "--iut", crashing_server_adapter("first"), "--role", "server", "--retries", "0",
-                        "--jobs", "3", "--out", out()});
+                        "--jobs", "3", "--out", out_dir()});
   EXPECT_EQ(code, 1) << err();
   const json r = report();
   int ran = 0;
@@ -68,7 +68,7 @@ TEST_F(Judging, IutThatSegfaultsOnItsFirstDatagramFailsTheGate) {
 // dying: the rule looks at the process, not at the silence.
 TEST_F(Judging, IutThatSegfaultsOnlyOnATruncatedAuthEncapsulationFailsThatCase) {
   const int code = run({"run", "--iut", crashing_server_adapter("truncated-auth"), "--cases",
-                        "server.hardening.truncated-auth", "--retries", "0", "--out", out()});
+                        "server.hardening.truncated-auth", "--retries", "0", "--out", out_dir()});
   EXPECT_EQ(code, 1) << err();
   const json r = report();
   ASSERT_EQ(r["cases"].size(), 1u);
@@ -79,7 +79,7 @@ TEST_F(Judging, IutThatSegfaultsOnlyOnATruncatedAuthEncapsulationFailsThatCase) 
 
   std::filesystem::remove_all(dir_ / "out");
   run({"run", "--iut", crashing_server_adapter("never"), "--cases", "server.hardening.truncated-auth", "--retries",
-       "0", "--out", out()});
+       "0", "--out", out_dir()});
   const json alive = report();
   ASSERT_EQ(alive["cases"].size(), 1u);
   EXPECT_FALSE(has_iut_died(alive["cases"][0])) << alive["cases"][0].dump();
@@ -90,7 +90,7 @@ TEST_F(Judging, IutThatSegfaultsOnlyOnATruncatedAuthEncapsulationFailsThatCase) 
 // that dies is a death of the IUT all the same.
 TEST_F(Judging, AWorkerCrashHiddenByASupervisorStillFailsTheCase) {
   const int code = run({"run", "--iut", crashing_server_adapter("first", true), "--cases", "server.rs.reply-from-primary",
-                        "--retries", "0", "--out", out()});
+                        "--retries", "0", "--out", out_dir()});
   EXPECT_EQ(code, 1) << err();
   const json r = report();
   ASSERT_EQ(r["cases"].size(), 1u);
