@@ -180,7 +180,8 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
     for (auto& [name, capture] : captures) {
       capture->stop();
       if (!capture->write_error().empty()) {
-        result.verdict = Verdict::error;
+        // A harness fault, but never one that hides the IUT's death.
+        if (!died) result.verdict = Verdict::error;
         evidence_notes.push_back({t_ms(), "error", "harness error: the case's evidence cannot be written: " +
                                                        capture->write_error(), "evidence_unwritable"});
       }
