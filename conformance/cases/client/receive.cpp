@@ -57,7 +57,8 @@ std::optional<Trusted> setup(CaseRun& run, PlayedServer& server, const std::vect
     for (const auto& r : reqs) {
       run.inconclusive(r, fmt::format("setup: a valid echo request from the Teredo peer {} (inet frame {}) to the "
                                       "IUT's mapping {} got no echo reply within {}",
-                                      t.peer.where(), sent, to_text(t.mapping), ms_text(kReplyTimeout)));
+                                      t.peer.where(), sent, to_text(t.mapping), ms_text(kReplyTimeout)),
+                       "peer_echo_unanswered");
     }
     return std::nullopt;
   }
@@ -78,6 +79,11 @@ Probe send_probe(CaseRun& run, const Trusted& t, ByteVector payload, std::uint16
   return p;
 }
 
+// The probes' reactions are their own echo replies (by sequence number, never
+// by timing); the control barrier is a valid echo request (sequence 99). A
+// probe that must be discarded is judged by the kit's silence rule; one that
+// must be processed fails only when it went unanswered while the later control
+// was answered.
 void judge(CaseRun& run, const Trusted& t, const std::vector<Probe>& probes) {
   std::this_thread::sleep_for(kSilence);
   Capture& lan_capture = run.capture("lan");
@@ -86,48 +92,48 @@ void judge(CaseRun& run, const Trusted& t, const std::vector<Probe>& probes) {
     const auto found = all_seen(run, iut_echo_reply(lan_capture, kEchoId, p.sequence), p.after);
     replies.push_back(found.empty() ? std::nullopt : std::optional<Seen>(found.front()));
   }
-  // The control: a valid echo request must be answered.
   const std::uint64_t before = lan_mark(run);
   const std::uint64_t control =
       send_from(run, t.peer, kit::echo_packet(t.peer.teredo, t.address, kEchoId, 99), t.mapping);
   const auto answered = wait_seen(run, iut_echo_reply(lan_capture, kEchoId, 99), kReplyTimeout, before);
+  const std::optional<std::string> control_failure =
+      answered ? std::nullopt
+               : std::optional<std::string>(fmt::format("neither did a valid echo request (inet frame {}) within {}",
+                                                        control, ms_text(kReplyTimeout)));
   for (std::size_t i = 0; i < probes.size(); ++i) {
     const Probe& p = probes[i];
+    if (!p.expect_reply) {
+      const kit::Probe discarded{.what = p.what,
+                                 .sent = {inet(p.sent_frame)},
+                                 .capture = "lan",
+                                 .after = p.after,
+                                 .reaction = {},
+                                 .expected = "silently discarded: no echo reply",
+                                 .code = "invalid_packet_answered"};
+      std::optional<kit::Reaction> reaction;
+      if (replies[i]) reaction = kit::Reaction{replies[i]->frame, describe(*replies[i])};
+      kit::record(run, kit::judge_silence(p.requirements, {discarded}, {reaction}, true, control_failure, kSilence));
+      continue;
+    }
     for (const auto& r : p.requirements) {
       std::vector<FrameRef> frames = {inet(p.sent_frame)};
       if (replies[i]) frames.push_back(lan(replies[i]->frame));
-      if (p.expect_reply) {
-        // Unanswered while the later control is answered: the IUT discarded a
-        // packet it must process. Unanswered with the control unanswered too:
-        // the silence proves nothing.
-        if (!replies[i] && !answered) {
-          run.inconclusive(r, p.what + fmt::format(" got no reply, but neither did a valid echo request (inet frame "
-                                                   "{}): the silence proves nothing",
-                                                   control));
-          continue;
-        }
-        if (answered && !replies[i]) frames.push_back(lan(answered->frame));
-        run.check(r, replies[i].has_value(), "processed: the echo request answered",
-                  p.what + ": " +
-                      (replies[i] ? describe(*replies[i])
-                                  : fmt::format("no echo reply within {}, while the control (inet frame {}) was "
-                                                "answered ({})",
-                                                ms_text(kSilence), control, describe(*answered))),
-                  frames);
-      } else if (replies[i]) {
-        run.check(r, false, "silently discarded: no echo reply", p.what + ": answered by " + describe(*replies[i]),
-                  frames);
-      } else if (!answered) {
-        run.inconclusive(r, p.what + fmt::format(" got no reply, but neither did a valid echo request (inet frame "
-                                                 "{}): the silence proves nothing",
-                                                 control));
-      } else {
-        frames.push_back(lan(answered->frame));
-        run.check(r, true, "silently discarded: no echo reply",
-                  p.what + fmt::format(": no reply within {}; the control (inet frame {}) was answered ({})",
-                                       ms_text(kSilence), control, describe(*answered)),
-                  frames);
+      // Unanswered while the later control is answered: the IUT discarded a
+      // packet it must process. Unanswered with the control unanswered too:
+      // the silence proves nothing.
+      if (!replies[i] && !answered) {
+        run.inconclusive(r, p.what + " got no reply, but " + *control_failure + ": the silence proves nothing",
+                         "control_unanswered");
+        continue;
       }
+      if (!replies[i]) frames.push_back(lan(answered->frame));
+      run.check(r, "valid_packet_discarded", replies[i].has_value(), "processed: the echo request answered",
+                p.what + ": " +
+                    (replies[i] ? describe(*replies[i])
+                                : fmt::format("no echo reply within {}, while the control (inet frame {}) was "
+                                              "answered ({})",
+                                              ms_text(kSilence), control, describe(*answered))),
+                frames);
     }
   }
 }
@@ -201,11 +207,12 @@ void trailers(CaseRun& run) {
   const auto answered22 = all_seen(run, iut_echo_reply(lan_capture, kEchoId, 22), bad.after);
   const auto control = all_seen(run, iut_echo_reply(lan_capture, kEchoId, 99), bad.after);
   if (control.empty()) {
-    run.inconclusive("R6081-5.1.2-04", bad.what + ": the later valid echo request was not answered either: the "
-                                                  "silence proves nothing");
+    run.inconclusive("R6081-5.1.2-04",
+                     bad.what + ": the later valid echo request was not answered either: the silence proves nothing",
+                     "control_unanswered");
     return;
   }
-  run.check("R6081-5.1.2-04", !control.empty(),
+  run.check("R6081-5.1.2-04", "stopped_after_malformed_trailer", !control.empty(),
             "trailer parsing stops at the malformed trailer; the IUT keeps working (a valid echo request "
             "afterwards answered)",
             bad.what + (answered22.empty() ? ": not answered" : ": answered (" + describe(answered22.front()) + ")") +
@@ -282,12 +289,13 @@ void native_echo_test(CaseRun& run) {
       for (const auto& r : reqs) {
         run.inconclusive(r, fmt::format("the application's packet to {} produced nothing from the IUT within {} (no "
                                         "echo test, no data): the silence proves nothing",
-                                        kNative, ms_text(5 * t.echo + 500ms)));
+                                        kNative, ms_text(5 * t.echo + 500ms)),
+                         "application_packet_ignored");
       }
       return;
     }
     for (const char* r : {"R4380-5.2.4-03", "R4380-5.2.9-01"}) {
-      run.check(r, false,
+      run.check(r, "sent_without_connectivity_test", false,
                 "an ICMPv6 echo request from the IUT's Teredo address to " + std::string(kNative) +
                     " through its server 203.0.113.1:3544 before sending to the native host",
                 fmt::format("none within {} after the application's packet{}",
@@ -295,8 +303,8 @@ void native_echo_test(CaseRun& run) {
                             early.empty() ? "" : "; the packet went out at once: " + describe(early.front())),
                 early.empty() ? std::vector<FrameRef>{} : std::vector<FrameRef>{lan(early.front().frame)});
     }
-    run.inconclusive("R4380-5.2.9-02", "no echo test to look at");
-    run.inconclusive("R4380-5.2.3-06", "no echo test to answer");
+    run.inconclusive("R4380-5.2.9-02", "no echo test to look at", "no_echo_test");
+    run.inconclusive("R4380-5.2.3-06", "no echo test to answer", "no_echo_test");
     return;
   }
   std::vector<FrameRef> frames;
@@ -319,14 +327,14 @@ void native_echo_test(CaseRun& run) {
                   "application's packet before any reply: {}",
                   tests.size(), first_delay.count(), describe(tests.front()), gaps.empty() ? "none" : gaps,
                   early.empty() ? "held" : "sent (" + describe(early.front()) + ")");
-  run.check("R4380-5.2.9-01", early.empty(),
+  run.check("R4380-5.2.9-01", "sent_without_connectivity_test", early.empty(),
             "before sending to a native node without valid entry, a nonce echo test through the server", observed,
             frames);
-  run.check("R4380-5.2.4-03", early.empty() && spacing && tests.size() <= 4,
+  run.check("R4380-5.2.4-03", "echo_test_schedule_wrong", early.empty() && spacing && tests.size() <= 4,
             fmt::format("the packet queued; the test repeated at the echo_test_retry {} (>= 90 %), at most 4 in all",
                         ms_text(t.echo)),
             observed, frames);
-  run.check("R4380-5.2.9-02", shortest >= 8, "the echo data (nonce) at least 64 bits",
+  run.check("R4380-5.2.9-02", "echo_nonce_too_short", shortest >= 8, "the echo data (nonce) at least 64 bits",
             fmt::format("shortest echo data {} bytes over {} test(s)", shortest, tests.size()), frames);
   // A second packet, to another native host: a relay answers its first test
   // at once with a wrong nonce, then (before the tests run out) the latest
@@ -342,7 +350,8 @@ void native_echo_test(CaseRun& run) {
     if (tests2.empty()) std::this_thread::sleep_for(10ms);
   }
   if (tests2.empty()) {
-    run.inconclusive("R4380-5.2.3-06", "no echo test for the second native destination 2001:db8:1::11");
+    run.inconclusive("R4380-5.2.3-06", "no echo test for the second native destination 2001:db8:1::11",
+                     "no_echo_test");
     return;
   }
   const auto hold = std::clamp<std::chrono::milliseconds>(t.echo / 2, 100ms, 1000ms);
@@ -360,7 +369,8 @@ void native_echo_test(CaseRun& run) {
     run.inconclusive("R4380-5.2.3-06", fmt::format("nothing sent after the wrong-nonce reply (inet frame {}) nor "
                                                    "after the right one (inet frame {}) within {}: the silence proves "
                                                    "nothing about the release",
-                                                   wrong, right, ms_text(kReplyTimeout)));
+                                                   wrong, right, ms_text(kReplyTimeout)),
+                     "nothing_released");
     return;
   }
   // R4380-5.2.3-17: only the reply with the stored nonce makes the entry
@@ -375,7 +385,7 @@ void native_echo_test(CaseRun& run) {
               lan_frames({tests2.front().frame, after_wrong.empty() ? 0 : after_wrong.front().frame,
                           released ? released->frame : 0}));
   }
-  run.check("R4380-5.2.3-06", after_wrong.empty() && released_to_relay,
+  run.check("R4380-5.2.3-06", "echo_reply_nonce_not_checked", after_wrong.empty() && released_to_relay,
             "an echo reply with the wrong nonce changes nothing; with the nonce the queued packet goes to the "
             "reply's source 198.51.100.9:3544",
             fmt::format("packet to 2001:db8:1::11, test {}; wrong-nonce reply (inet frame {}): {} within {}; "
@@ -424,15 +434,17 @@ void server_origin_test(CaseRun& run) {
       lan_frames({in_frame, tests.empty() ? 0 : tests.front().frame, reply_out ? reply_out->frame : 0});
   if (tests.empty() && !reply_out) {
     for (const auto& r : reqs) {
-      run.inconclusive(r, "the IUT sent nothing in answer (no echo test, no reply to the relay): the silence proves "
-                          "nothing: " + observed);
+      run.inconclusive(r,
+                       "the IUT sent nothing in answer (no echo test, no reply to the relay): the silence proves "
+                       "nothing: " + observed,
+                       "nothing_sent");
     }
     return;
   }
-  run.check("R4380-5.2.3-04", !tests.empty(),
+  run.check("R4380-5.2.3-04", "no_connectivity_test_on_origin", !tests.empty(),
             "a packet from the server with an origin indication: the direct IPv6 connectivity test on its source",
             observed, frames);
-  run.check("R4380-5.2.3-14", !tests.empty() && !reply_out,
+  run.check("R4380-5.2.3-14", "processed_before_connectivity_test", !tests.empty() && !reply_out,
             "a packet from a non-Teredo source with no entry: the connectivity test first, nothing sent to it "
             "blindly",
             observed, frames);
@@ -488,7 +500,8 @@ void new_entry_bubble(CaseRun& run) {
   if (!arrived) {
     run.inconclusive(reqs[0], fmt::format("the peer's bubble from {} (inet frame {}) did not reach the IUT's LAN "
                                           "address within 1000 ms",
-                                          p.where(), direct));
+                                          p.where(), direct),
+                     "peer_bubble_not_delivered");
     return;
   }
   // 2. At once, the same peer's bubble relayed by the IUT's server with its
@@ -507,12 +520,13 @@ void new_entry_bubble(CaseRun& run) {
     run.inconclusive(reqs[0], setup + fmt::format("; the IUT sent no bubble toward the peer within {} (sending one "
                                                   "is optional): the new entry's last-transmission date cannot be "
                                                   "observed",
-                                                  ms_text(t.bubble + 1500ms)));
+                                                  ms_text(t.bubble + 1500ms)),
+                     "no_bubble_to_peer");
     return;
   }
   const auto gap = since(arrived->at, bubble->at);
   const auto hold_off = t.bubble * 9 / 10 - 20ms;
-  run.check(reqs[0], gap < hold_off,
+  run.check(reqs[0], "new_entry_transmission_date_recent", gap < hold_off,
             fmt::format("the new entry starts with last transmission 30 s ago and no bubbles: a bubble toward the "
                         "peer may go at once, less than the bubble interval {} (90 %: {}) after the entry's "
                         "creation",
@@ -563,7 +577,8 @@ void optional_bubble(CaseRun& run) {
   if (relayed_frame != 0) frames.push_back(lan(relayed_frame));
   run.info(fmt::format("optional bubble on reception (MAY): after a direct packet {}; after a relayed one {}",
                        bubbles_a.empty() ? "none" : "sent", bubbles_b.empty() ? "none" : "sent"));
-  run.check(reqs[0], true, "either behaviour: a bubble toward the sender after a reception, or none (MAY): recorded",
+  run.check(reqs[0], "optional_bubble_recorded", true,
+            "either behaviour: a bubble toward the sender after a reception, or none (MAY): recorded",
             observed, frames);
 }
 
@@ -765,11 +780,12 @@ void trusted_mapping_state(CaseRun& run) {
       "N's packet from R2 (no entry holds that mapping) not processed before a direct connectivity test: no answer "
       "to R2 without a test first";
   if (native.impostor_answer) {
-    run.check("R4380-5.2.3-14", native.tested, expected14, native.story, native.frames);
+    run.check("R4380-5.2.3-14", "processed_before_connectivity_test", native.tested, expected14, native.story, native.frames);
   } else if (native.reached && native.control) {
-    run.check("R4380-5.2.3-14", true, expected14, native.story, native.frames);
+    run.check("R4380-5.2.3-14", "processed_before_connectivity_test", true, expected14, native.story, native.frames);
   } else {
-    run.inconclusive("R4380-5.2.3-14", "no answer to R2, but no control answered after it either: " + native.story);
+    run.inconclusive("R4380-5.2.3-14", "no answer to R2, but no control answered after it either: " + native.story,
+                     "control_unanswered");
   }
 }
 
