@@ -89,6 +89,40 @@ Judgement sent_judgement(const std::string& requirement, bool seen, bool ok, std
   return j;
 }
 
+Judgement unanswered_judgement(const std::string& requirement, const std::string& what, std::string expected,
+                               std::vector<FrameRef> sent, const std::optional<std::string>& control_failure,
+                               std::string discard_code, std::chrono::milliseconds window) {
+  Judgement j;
+  j.requirement = requirement;
+  j.expected = std::move(expected);
+  j.frames = std::move(sent);
+  if (control_failure) {
+    j.outcome = Outcome::inconclusive;
+    j.observed = "no reaction to " + what + " within " + ms(window) + ", but " + *control_failure +
+                 ": the silence proves nothing";
+    j.code = kControlUnanswered;
+  } else {
+    j.outcome = Outcome::fail;
+    j.observed = "no reaction to " + what + " within " + ms(window) +
+                 ", while a later control was answered: the IUT discarded it";
+    j.code = std::move(discard_code);
+  }
+  return j;
+}
+
+void judge_unanswered(CaseRun& run, const std::vector<std::string>& requirements, const std::string& what,
+                      const std::string& expected, const std::vector<FrameRef>& sent, const Control& control,
+                      AssertionCode discard_code, std::chrono::milliseconds window) {
+  const std::optional<std::string> control_failure =
+      control ? control(run) : std::optional<std::string>("no control packet followed");
+  std::vector<Judgement> out;
+  for (const auto& requirement : requirements) {
+    out.push_back(unanswered_judgement(requirement, what, expected, sent, control_failure,
+                                       std::string(discard_code.name()), window));
+  }
+  record(run, out);
+}
+
 void record(CaseRun& run, const std::vector<Judgement>& judgements) {
   for (const Judgement& j : judgements) {
     if (j.outcome == Outcome::inconclusive) {

@@ -87,6 +87,20 @@ Judgement sent_judgement(const std::string& requirement, bool seen, bool ok, std
                          std::string observed, std::vector<FrameRef> frames, std::string fail_code,
                          std::string why_silent);
 
+// A stimulus the IUT must act on (answer it, forward it) that met no
+// reaction within `window`. The silence proves a discard only when a later
+// control was answered (`control_failure` nullopt), and discarding what the
+// requirement says must be processed is a fail with `discard_code`; with the
+// control unanswered too it is inconclusive (kControlUnanswered). A reaction
+// that came is judged by the case, not here.
+Judgement unanswered_judgement(const std::string& requirement, const std::string& what, std::string expected,
+                               std::vector<FrameRef> sent, const std::optional<std::string>& control_failure,
+                               std::string discard_code, std::chrono::milliseconds window);
+// The same, running `control` and recording the judgement.
+void judge_unanswered(CaseRun& run, const std::vector<std::string>& requirements, const std::string& what,
+                      const std::string& expected, const std::vector<FrameRef>& sent, const Control& control,
+                      AssertionCode discard_code, std::chrono::milliseconds window);
+
 // Records judgements as the case's assertions.
 void record(CaseRun& run, const std::vector<Judgement>& judgements);
 

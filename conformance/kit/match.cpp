@@ -40,6 +40,16 @@ FrameMatch udp_from_containing(LinkType link, const std::string& address, const 
   };
 }
 
+FrameMatch udp_from_with_nonce(LinkType link, const std::string& address, const Nonce& nonce) {
+  const Ipv4Address source = ipv4(address);
+  return [link, source, nonce](const CapturedFrame& f) {
+    const auto c = find_udp_carrier(link, f.data);
+    if (!c || c->ipv6 || c->source4 != source) return false;
+    const auto d = parse_teredo_payload(c->payload);
+    return d && d->authentication && d->authentication->nonce == nonce;
+  };
+}
+
 FrameMatch bubble_from(LinkType link, const std::string& address, const Ipv6Address& destination) {
   const Ipv4Address source = ipv4(address);
   return [link, source, destination](const CapturedFrame& f) {

@@ -22,6 +22,10 @@ FrameMatch udp_between(wire::LinkType link, const std::string& from, std::uint16
                        std::uint16_t to_port);
 // A UDP datagram from `address` whose payload holds `mark`.
 FrameMatch udp_from_containing(wire::LinkType link, const std::string& address, const std::string& mark);
+// A Teredo datagram from `address` (any port) whose authentication
+// encapsulation carries `nonce`: the answer to the RS that sent it, wherever
+// it was sent.
+FrameMatch udp_from_with_nonce(wire::LinkType link, const std::string& address, const wire::Nonce& nonce);
 // A Teredo bubble from `address` whose IPv6 destination is `destination`.
 FrameMatch bubble_from(wire::LinkType link, const std::string& address, const wire::Ipv6Address& destination);
 // A native IPv6 packet source -> destination.

@@ -128,6 +128,26 @@ TEST(Attribution, AFrameTheDriverSentIsNotTheIutsReaction) {
   EXPECT_EQ(other->number, 1u);
 }
 
+TEST(UnansweredJudgement, SilenceBeforeAnAnsweredControlIsADiscardOfWhatMustBeProcessed) {
+  const auto j = unanswered_judgement("R-1", "a valid RS (driver frame 3)", "an RA", frames_of("driver", {3}),
+                                      std::nullopt, "valid_rs_discarded", std::chrono::milliseconds(1500));
+  EXPECT_EQ(j.outcome, Outcome::fail);
+  EXPECT_EQ(j.code, "valid_rs_discarded");
+  EXPECT_NE(j.observed.find("a valid RS (driver frame 3)"), std::string::npos);
+  EXPECT_NE(j.observed.find("1500 ms"), std::string::npos);
+  ASSERT_EQ(j.frames.size(), 1u);
+  EXPECT_EQ(j.frames[0].frame, 3u);
+}
+
+TEST(UnansweredJudgement, SilenceBeforeAnUnansweredControlProvesNothing) {
+  const auto j = unanswered_judgement("R-1", "a valid RS", "an RA", {}, std::string("the control RS got no RA"),
+                                      "valid_rs_discarded", std::chrono::milliseconds(1500));
+  EXPECT_EQ(j.outcome, Outcome::inconclusive);
+  EXPECT_EQ(j.code, kControlUnanswered);
+  EXPECT_NE(j.observed.find("the control RS got no RA"), std::string::npos);
+  EXPECT_NE(j.observed.find("proves nothing"), std::string::npos);
+}
+
 TEST(SentJudgement, SilenceAboutWhatTheIutSendsIsNeverAFail) {
   const Judgement j = sent_judgement("R-1", false, false, "an RA", "", {}, "ra_missing", "no RA within 1500 ms");
   EXPECT_EQ(j.outcome, Outcome::inconclusive);

@@ -422,6 +422,8 @@ std::vector<Outgoing> on_send(int fd, const sockaddr_in& to_in, Bytes payload, i
     changed = true;
   }
   if (ra) {
+    static unsigned ras_due = 0;
+    if (fault("server-drops-every-other-rs") && ras_due++ % 2 == 0) return out;
     if (fault("server-ra-no-origin")) d.origin.reset();
     if (fault("server-ra-origin-not-obfuscated") && d.origin) {
       d.origin->port = static_cast<std::uint16_t>(~d.origin->port);

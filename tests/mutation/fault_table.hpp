@@ -73,6 +73,10 @@ inline constexpr std::array kFaults = {
              "a Teredo source whose mapping differs from the IPv4 source and port is accepted"},
     FaultRow{"server-accept-trailer-01", "server", "R6081-4.1-01", "server.hardening.trailer-discard-type",
              "trailers are stripped on receipt, so an unknown 01-type trailer no longer discards the packet"},
+    // Silence before an answered control is a discard: the dropped RS fails
+    // the "MUST be accepted" rule, not the RA's contents (JUDGING.md 2).
+    FaultRow{"server-drops-every-other-rs", "server", "R4380-5.3.1-05", "server.rs.reply-from-primary",
+             "only every second RA leaves: the other RSs are dropped"},
     FaultRow{"server-crash-truncated-auth", "server", kIutDied, "server.hardening.truncated-auth",
              "SIGSEGV on a datagram whose authentication encapsulation is truncated"},
     // --- relay ------------------------------------------------------------------------------------------------

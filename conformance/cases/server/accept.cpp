@@ -55,12 +55,15 @@ void non_teredo_source_to_own_client(CaseRun& run) {
   const ByteVector packet = bubble_packet(native, b.teredo);
   const Sent s = send_from(run, a, encapsulate(packet));
   const auto f = wait_forward(run, b, native, b.teredo, s.mark);
-  const std::string what = fmt::format("a bubble 2001:db8::5 -> {} (a client of this server) sent from {} (frame {})",
-                                       to_string(b.teredo), a.where(), s.frame);
-  run.check(
-      "R4380-5.3.1-08", "non_teredo_source_not_forwarded", f.has_value(), "accepted and forwarded to " + b.where(),
-      f ? describe(*f) : "nothing forwarded within 1500 ms after " + what, frames_of({s.frame, f ? f->frame : 0}));
-  if (!f) return;
+  if (!f) {
+    judge_not_forwarded(run, {"R4380-5.3.1-08"}, s,
+                        fmt::format("a bubble 2001:db8::5 -> {} (a client of this server) sent from {}",
+                                    to_string(b.teredo), a.where()),
+                        "accepted and forwarded to " + b.where(), "non_teredo_source_not_forwarded");
+    return;
+  }
+  run.check("R4380-5.3.1-08", "non_teredo_source_not_forwarded", true, "accepted and forwarded to " + b.where(),
+            describe(*f), frames_of({s.frame, f->frame}));
   const auto& origin = f->datagram ? f->datagram->origin : std::nullopt;
   run.check(
       "R4380-5.3.1-16", "origin_not_naming_sender",

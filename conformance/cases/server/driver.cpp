@@ -116,9 +116,25 @@ std::optional<ParsedRa> parse_ra(const Reply& reply) {
 }
 
 Exchange rs_exchange(CaseRun& run, const Peer& from, const RsOptions& options, const std::string& to) {
+  RsOptions o = options;
+  // Each RS gets a nonce of its own (one the case chose is kept), so that its
+  // answer is found by content even when the server sends it somewhere other
+  // than the RS's source (JUDGING.md 3): the case then judges where it went.
+  if (o.authentication && o.nonce == RsOptions{}.nonce) {
+    for (auto& b : o.nonce) b = static_cast<std::uint8_t>(run.random()());
+  }
   Exchange e;
-  e.sent = send_from(run, from, rs_datagram(options), to);
-  e.reply = next_reply(run, from.address, from.port, e.sent.mark);
+  e.sent = send_from(run, from, rs_datagram(o), to);
+  Capture& capture = run.capture("driver");
+  const LinkType link = capture.link_type();
+  const FrameMatch at_source = udp_to(capture, from.address, from.port);
+  const FrameMatch primary = kit::udp_from_with_nonce(link, kPrimary, o.nonce);
+  const FrameMatch secondary = kit::udp_from_with_nonce(link, kSecondary, o.nonce);
+  const bool by_nonce = o.authentication;
+  const auto frame = capture.wait_for(
+      [&](const CapturedFrame& f) { return at_source(f) || (by_nonce && (primary(f) || secondary(f))); },
+      kAnswerTimeout, e.sent.mark);
+  if (frame) e.reply = as_reply(*frame, link);
   return e;
 }
 
@@ -135,6 +151,33 @@ Control control_rs(const std::string& address, const std::string& host) {
     return fmt::format("the server did not answer a valid control RS from {} (frame {}) within {} either",
                        c.where(), e.sent.frame, ms(kAnswerTimeout));
   };
+}
+
+void judge_unanswered_rs(CaseRun& run, const std::vector<std::string>& requirements, const Sent& sent,
+                         const std::string& what, const Control& control) {
+  constexpr const char* kValidRsAccepted = "R4380-5.3.1-05";
+  const std::string text = fmt::format("{} (frame {})", what, sent.frame);
+  const std::optional<std::string> control_failure = control(run);
+  std::vector<kit::Judgement> out = {kit::unanswered_judgement(
+      kValidRsAccepted, text, "the valid RS accepted: an RA answers it", frames_of({sent.frame}), control_failure,
+      "valid_rs_discarded", kAnswerTimeout)};
+  for (const auto& r : requirements) {
+    if (r == kValidRsAccepted) continue;
+    kit::Judgement j;
+    j.requirement = r;
+    j.outcome = kit::Outcome::inconclusive;
+    j.observed = "no RA to judge: " + text + " got no answer within " + ms(kAnswerTimeout) +
+                 (control_failure ? " (nor did a control RS)" : " (a control RS was answered: judged on R4380-5.3.1-05)");
+    j.code = "no_ra_to_judge";
+    out.push_back(std::move(j));
+  }
+  kit::record(run, out);
+}
+
+void judge_not_forwarded(CaseRun& run, const std::vector<std::string>& requirements, const Sent& sent,
+                         const std::string& what, const std::string& expected, AssertionCode discard_code) {
+  kit::judge_unanswered(run, requirements, fmt::format("{} (frame {})", what, sent.frame), expected,
+                        frames_of({sent.frame}), control_rs(), discard_code, kAnswerTimeout);
 }
 
 Control control_forward(const Peer& from, const Peer& to) {

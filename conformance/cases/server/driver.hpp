@@ -148,6 +148,18 @@ struct SilenceProbe : kit::Probe {
 // A valid RS from address:kControlPort in `host`.
 Control control_rs(const std::string& address = kDriver, const std::string& host = "driver");
 Control control_forward(const Peer& from, const Peer& to);  // a valid bubble from -> to
+// A valid RS (`sent`, described by `what`) that met no answer. §5.3.1 rule 4:
+// such a packet "MUST be accepted"; its silence proves a discard only when a
+// later control RS is answered (then R4380-5.3.1-05 fails, code
+// valid_rs_discarded), else it proves nothing. The requirements about the
+// RA's contents or addresses have no RA to judge: inconclusive either way.
+void judge_unanswered_rs(CaseRun& run, const std::vector<std::string>& requirements, const Sent& sent,
+                         const std::string& what, const Control& control = control_rs());
+// A packet the server must forward (`requirements` say it is accepted) that
+// was not forwarded: a discard when a later control RS is answered (each
+// requirement fails with `discard_code`), inconclusive otherwise.
+void judge_not_forwarded(CaseRun& run, const std::vector<std::string>& requirements, const Sent& sent,
+                         const std::string& what, const std::string& expected, AssertionCode discard_code);
 // The kit's silence judgement over the driver capture (kit::judge_silence).
 void judge_silence(CaseRun& run, const std::vector<std::string>& requirements, const std::vector<SilenceProbe>& probes,
                    const Control& control);

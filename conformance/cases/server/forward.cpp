@@ -24,9 +24,8 @@ std::optional<Reply> forward_one(CaseRun& run, const std::string& requirement, c
   sent = send_from(run, a, encapsulate(packet));
   const auto f = wait_forward(run, to, parsed->header.source, parsed->header.destination, sent.mark);
   if (!f) {
-    run.check(requirement, "accepted_packet_not_forwarded", false, "forwarded to " + to.where(),
-              fmt::format("nothing forwarded within 1500 ms after {} (frame {})", what, sent.frame),
-              frames_of({sent.frame}));
+    judge_not_forwarded(run, {requirement}, sent, what, "forwarded to " + to.where(),
+                        "accepted_packet_not_forwarded");
   }
   return f;
 }

@@ -34,7 +34,12 @@ std::optional<Answer> fetch_ra(CaseRun& run, std::uint16_t port, const RsOptions
       return a;
     }
   }
-  const std::string observed = a.exchange.reply ? describe(*a.exchange.reply) : "no answer within 1500 ms";
+  if (!a.exchange.reply) {
+    judge_unanswered_rs(run, requirements, a.exchange.sent, "a valid RS");
+    return std::nullopt;
+  }
+  // Something other than an RA came back: what the server sent is judged.
+  const std::string observed = describe(*a.exchange.reply);
   for (const auto& r : requirements) {
     run.check(r, "valid_rs_not_answered", false,
               fmt::format("an RA answering the valid RS (frame {})", a.exchange.sent.frame), observed,

@@ -96,7 +96,11 @@ void ra_authenticated(CaseRun& run) {
   const auto reply = next_reply(run, a.address, a.port, s.mark);
   const std::vector<std::string> all = {"R4380-5.3.2-10", "R4380-5.3.2-11", "R4380-5.3.2-12",
                                         "R4380-5.3.2-13", "R4380-5.2.2-05", "R4380-5.1.1-02"};
-  if (!reply || !parse_ra(*reply)) {
+  if (!reply) {
+    judge_unanswered_rs(run, all, s, "an RS signed for client-7 with the shared secret", control_signed_rs());
+    return;
+  }
+  if (!parse_ra(*reply)) {
     for (const auto& r : all) {
       run.check(r, "signed_rs_not_answered", false,
                 fmt::format("an RA answering the RS signed for client-7 (frame {})", s.frame),
