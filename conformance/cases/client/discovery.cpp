@@ -100,28 +100,34 @@ void bubble_format(CaseRun& run) {
   // all, and its silence proves nothing. Discovery bubbles without a join:
   // the IUT runs discovery without the membership.
   if (joins.empty() && !multicast) {
-    run.inconclusive("R4380-5.2.8-01", "no IGMP report for 224.0.0.253 and no discovery bubble within 3000 ms: the "
-                                       "silence proves nothing");
+    run.inconclusive("R4380-5.2.8-01",
+                     "no IGMP report for 224.0.0.253 and no discovery bubble within 3000 ms: the "
+                     "silence proves nothing",
+                     "discovery_not_observed");
   } else {
-    run.check("R4380-5.2.8-01", !joins.empty(), "an IGMP membership report for 224.0.0.253 from 192.0.2.10",
+    run.check("R4380-5.2.8-01", "discovery_group_not_joined", !joins.empty(),
+              "an IGMP membership report for 224.0.0.253 from 192.0.2.10",
               joins.empty() ? "none in lan.pcap within 2000 ms, although the IUT sends discovery bubbles (" +
                                   describe(*multicast) + ")"
                             : fmt::format("IGMP report (lan frame {})", joins.front().number),
               joins.empty() ? std::vector<FrameRef>{lan(multicast->frame)}
                             : std::vector<FrameRef>{lan(joins.front().number)});
   }
-  run.check("R4380-5.2-08", true, "local discovery is optional (MAY): recorded",
+  run.check("R4380-5.2-08", "local_discovery_choice_invalid", true, "local discovery is optional (MAY): recorded",
             multicast ? "the IUT runs local discovery: " + describe(*multicast) : "no discovery bubble seen",
             multicast ? std::vector<FrameRef>{lan(multicast->frame)} : std::vector<FrameRef>{});
   if (!multicast) {
     // The format of a bubble never sent cannot be judged.
-    run.inconclusive("R4380-5.2.8-04", fmt::format("no discovery bubble to 224.0.0.253:3544 within 3000 ms of "
-                                                   "qualification (declared discovery_max {}): nothing to judge",
-                                                   ms_text(t.discovery_max)));
+    run.inconclusive("R4380-5.2.8-04",
+                     fmt::format("no discovery bubble to 224.0.0.253:3544 within 3000 ms of "
+                                 "qualification (declared discovery_max {}): nothing to judge",
+                                 ms_text(t.discovery_max)),
+                     "no_discovery_bubble");
     return;
   }
   if (!multicast->datagram) {
-    run.check("R4380-5.2.8-04", false, "a local discovery bubble (a Teredo IPv6 bubble) to 224.0.0.253:3544",
+    run.check("R4380-5.2.8-04", "discovery_bubble_not_teredo", false,
+              "a local discovery bubble (a Teredo IPv6 bubble) to 224.0.0.253:3544",
               describe(*multicast) + ": not a Teredo IPv6 packet", {lan(multicast->frame)});
     return;
   }
@@ -132,7 +138,7 @@ void bubble_format(CaseRun& run) {
                   multicast->carrier.destination_port == kTeredoPort && h.source == *address &&
                   h.destination == kit::ipv6("ff02::1") && h.next_header == kNextHeaderNone &&
                   h.payload_length == 0 && h.hop_limit == 1;
-  run.check("R4380-5.2.8-04", ok,
+  run.check("R4380-5.2.8-04", "discovery_bubble_malformed", ok,
             fmt::format("IPv4 TTL 1 to 224.0.0.253, UDP from the service port {} to 3544, IPv6 {} -> ff02::1, next "
                         "header 59, payload length 0, hop limit 1",
                         service_port, to_string(*address)),
@@ -175,8 +181,9 @@ void reply_and_filter(CaseRun& run) {
   const std::uint64_t p7 = lan_send(run, fd_d, 41503, discovery_bubble(other), kGroup, kTeredoPort);
   std::this_thread::sleep_for(1000ms);
   const auto r7 = all_seen(run, unicast_to(41503), mark7);
-  run.check("R4380-5.2.8-07", true, "either behaviour: answering or dropping a discovery bubble from another mapped "
-                                    "IPv4 (MAY drop)",
+  run.check("R4380-5.2.8-07", "foreign_discovery_choice_invalid", true,
+            "either behaviour: answering or dropping a discovery bubble from another mapped "
+            "IPv4 (MAY drop)",
             fmt::format("discovery bubble from {} (embeds 198.51.100.99, lan frame {}): {}", to_string(other), p7,
                         r7.empty() ? "dropped" : "answered (" + describe(r7.front()) + ")"),
             lan_frames({p7, r7.empty() ? 0 : r7.front().frame}));
@@ -195,37 +202,38 @@ void reply_and_filter(CaseRun& run) {
                                                  ms_text(t.bubble + 1500ms));
   for (const char* r : {"R4380-5.2.3-12", "R4380-5.2.8-02", "R4380-5.2.3-11"}) {
     if (!reply) {
-      run.inconclusive(r, reply_text + ": the silence proves nothing about the reply");
+      run.inconclusive(r, reply_text + ": the silence proves nothing about the reply", "discovery_bubble_unanswered");
       continue;
     }
-    run.check(r, reply_ok,
+    run.check(r, "discovery_reply_misaddressed", reply_ok,
               "a unicast bubble from the IUT's Teredo address to the sender's IPv4 source and port (192.0.2.20:41500) "
               "and IPv6 source",
               reply_text, lan_frames({p3, reply ? reply->frame : 0}));
   }
-  const auto judge_probe = [&](const char* requirement, std::uint64_t frame, const std::vector<Seen>& reaction,
-                               const std::string& what) {
+  const auto judge_probe = [&](const char* requirement, AssertionCode code, std::uint64_t frame,
+                               const std::vector<Seen>& reaction, const std::string& what) {
     if (!reaction.empty()) {
-      run.check(requirement, false, "silently discarded: no bubble back",
+      run.check(requirement, code, false, "silently discarded: no bubble back",
                 what + ": answered by " + describe(reaction.front()), lan_frames({frame, reaction.front().frame}));
     } else if (!reply_ok) {
-      run.inconclusive(requirement, what + " met silence, but the valid discovery bubble was not answered either");
+      run.inconclusive(requirement, what + " met silence, but the valid discovery bubble was not answered either",
+                       kit::kControlUnanswered);
     } else {
-      run.check(requirement, true, "silently discarded: no bubble back",
+      run.check(requirement, code, true, "silently discarded: no bubble back",
                 what + ": nothing within 1000 ms; the valid one was answered (lan frame " +
                     std::to_string(reply->frame) + ")",
                 lan_frames({frame, reply->frame}));
     }
   };
-  judge_probe("R4380-5.2.8-05", p1, r1,
+  judge_probe("R4380-5.2.8-05", "unicast_discovery_bubble_answered", p1, r1,
               fmt::format("a discovery-format bubble {} -> ff02::1 sent to the unicast {}:{} (lan frame {})",
                           to_string(b), kClientLan, service_port, p1));
-  judge_probe("R4380-5.2.8-06", p2, r2,
-              fmt::format("a discovery bubble from the non-Teredo source 2001:db8::1 to 224.0.0.253 (lan frame {})",
-                          p2));
+  judge_probe(
+      "R4380-5.2.8-06", "non_teredo_discovery_bubble_answered", p2, r2,
+      fmt::format("a discovery bubble from the non-Teredo source 2001:db8::1 to 224.0.0.253 (lan frame {})", p2));
   if (!reply_ok) {
     for (const char* r : {"R4380-5.2.3-13", "R4380-5.2.4-04", "R4380-5.2.8-09"}) {
-      run.inconclusive(r, "the local peer was never discovered: " + reply_text);
+      run.inconclusive(r, "the local peer was never discovered: " + reply_text, "local_peer_not_discovered");
     }
     return;
   }
@@ -252,17 +260,21 @@ void reply_and_filter(CaseRun& run) {
                   early.empty() ? "none" : describe(early.front()));
   if (unicast.empty() && group.empty() && early.empty()) {
     for (const char* r : {"R4380-5.2.4-04", "R4380-5.2.8-09", "R4380-5.2.3-13"}) {
-      run.inconclusive(r, "the application's packet to the local peer produced nothing from the IUT (no bubble, no "
-                          "data): the silence proves nothing: " + sent_text);
+      run.inconclusive(r,
+                       "the application's packet to the local peer produced nothing from the IUT (no bubble, no "
+                       "data): the silence proves nothing: " +
+                           sent_text,
+                       "nothing_sent_to_local_peer");
     }
     return;
   }
-  run.check("R4380-5.2.4-04", to_lan && !group.empty() && early.empty(),
+  run.check("R4380-5.2.4-04", "local_peer_bubbles_not_as_required", to_lan && !group.empty() && early.empty(),
             "to a local peer: the packet queued, a unicast bubble to its LAN address 192.0.2.20:41500 and a "
             "multicast local bubble",
-            sent_text, lan_frames({to_lan ? to_lan->frame : 0, group.empty() ? 0 : group.front().frame,
-                                   early.empty() ? 0 : early.front().frame}));
-  run.check("R4380-5.2.8-09", to_lan.has_value(),
+            sent_text,
+            lan_frames({to_lan ? to_lan->frame : 0, group.empty() ? 0 : group.front().frame,
+                        early.empty() ? 0 : early.front().frame}));
+  run.check("R4380-5.2.8-09", "local_entry_not_created", to_lan.has_value(),
             "the discovery bubble created a local entry holding 192.0.2.20:41500: bubbles go there", sent_text,
             lan_frames({to_lan ? to_lan->frame : 0}));
   // The local peer answers with a bubble from its LAN address: its embedded
@@ -273,12 +285,14 @@ void reply_and_filter(CaseRun& run) {
   const bool ok = released && released->carrier.destination4 == kit::ipv4(kLanPeer) &&
                   released->carrier.destination_port == 41500;
   if (!released) {
-    run.inconclusive("R4380-5.2.3-13", fmt::format("bubble from 192.0.2.20:41500 (lan frame {}); the queued packet "
-                                                   "was not sent within 1500 ms: the silence proves nothing",
-                                                   answer));
+    run.inconclusive("R4380-5.2.3-13",
+                     fmt::format("bubble from 192.0.2.20:41500 (lan frame {}); the queued packet "
+                                 "was not sent within 1500 ms: the silence proves nothing",
+                                 answer),
+                     "queued_packet_not_released");
     return;
   }
-  run.check("R4380-5.2.3-13", ok,
+  run.check("R4380-5.2.3-13", "queued_packet_not_sent_to_local_address", ok,
             "the bubble from the local entry's address/port makes it trusted: the queued packet goes to "
             "192.0.2.20:41500",
             fmt::format("bubble from 192.0.2.20:41500 (lan frame {}); {}", answer,
@@ -292,9 +306,11 @@ void discovery_interval(CaseRun& run) {
   const std::vector<std::string> reqs = {"R4380-5.2.8-03"};
   const auto min = timer_ms(run, "discovery_min", 200000ms);
   if (t.discovery_max > 60000ms) {
-    run.inconclusive(reqs[0], fmt::format("the declared discovery interval ({}-{}) makes one gap longer than the "
-                                          "60 s a case may take",
-                                          ms_text(min), ms_text(t.discovery_max)));
+    run.inconclusive(reqs[0],
+                     fmt::format("the declared discovery interval ({}-{}) makes one gap longer than the "
+                                 "60 s a case may take",
+                                 ms_text(min), ms_text(t.discovery_max)),
+                     "discovery_interval_too_long_for_case");
     return;
   }
   const auto address = qualify(run, server, reqs);
@@ -310,13 +326,15 @@ void discovery_interval(CaseRun& run) {
   }
   if (bubbles.size() < 2) {
     // One gap is needed to judge the interval; silence gives none.
-    run.inconclusive(reqs[0], fmt::format("{} discovery bubble(s) within {} of qualification: no interval to judge",
-                                          bubbles.size(), ms_text(t.discovery_max + 3000ms)));
+    run.inconclusive(reqs[0],
+                     fmt::format("{} discovery bubble(s) within {} of qualification: no interval to judge",
+                                 bubbles.size(), ms_text(t.discovery_max + 3000ms)),
+                     "discovery_gap_not_observed");
     return;
   }
   const auto gap = since(bubbles[0].at, bubbles[1].at);
   const auto tolerance = 200ms + min / 50;
-  run.check(reqs[0], gap >= min - tolerance && gap <= t.discovery_max + tolerance,
+  run.check(reqs[0], "discovery_interval_out_of_range", gap >= min - tolerance && gap <= t.discovery_max + tolerance,
             fmt::format("the next discovery bubble after a uniformly drawn {}-{} (+-{})", ms_text(min),
                         ms_text(t.discovery_max), ms_text(tolerance)),
             fmt::format("{} ms between lan frames {} and {} (one gap observed: the draw's randomness is not judged)",
@@ -348,7 +366,8 @@ void updates_existing_entry(CaseRun& run) {
   const auto released = data_on_wire(run, app, p, *mapping, *address, marker("existing-entry", 1), story);
   if (!released || released->carrier.destination4 != kit::ipv4(kPeerA) ||
       released->carrier.destination_port != kPort) {
-    run.inconclusive(reqs[0], "the peer could not be made trusted at its mapping " + p.where() + " first: " + story);
+    run.inconclusive(reqs[0], "the peer could not be made trusted at its mapping " + p.where() + " first: " + story,
+                     "peer_not_trusted");
     return;
   }
   run.info("setup: the peer is trusted at its mapping: " + story);
@@ -408,17 +427,21 @@ void updates_existing_entry(CaseRun& run) {
       lan_frames({released->frame, discovery, answered ? answered->frame : 0, to_lan ? to_lan->frame : 0,
                   to_mapping ? to_mapping->frame : 0, data_to_lan ? data_to_lan->frame : 0});
   if (!first) {
-    run.inconclusive(reqs[0], "the application's later packet produced nothing at all: " + observed);
+    run.inconclusive(reqs[0], "the application's later packet produced nothing at all: " + observed,
+                     "later_packet_produced_nothing");
     return;
   }
   if (!to_lan && !answered) {
     // The peer's address embeds 198.51.100.7, not the IUT's mapped IPv4 (the
     // lab's NAT does not hairpin): R4380-5.2.8-07 lets the IUT drop it.
-    run.inconclusive(reqs[0], "the discovery bubble was not answered, so it may have been dropped (R4380-5.2.8-07: "
-                              "its Teredo source embeds another mapped IPv4 than the IUT's): " + observed);
+    run.inconclusive(reqs[0],
+                     "the discovery bubble was not answered, so it may have been dropped (R4380-5.2.8-07: "
+                     "its Teredo source embeds another mapped IPv4 than the IUT's): " +
+                         observed,
+                     "discovery_bubble_maybe_dropped");
     return;
   }
-  run.check(reqs[0], to_lan.has_value(),
+  run.check(reqs[0], "local_address_not_updated", to_lan.has_value(),
             fmt::format("the discovery bubble updated the existing entry's local address/port to 192.0.2.20:{}: "
                         "later traffic for the peer goes to the LAN address",
                         kPort),

@@ -121,7 +121,9 @@ void interval_determination(CaseRun& run) {
   const auto rs_all = all_seen(run, iut_rs(lan_capture));
   const auto ras = all_seen(run, ra_to_iut(lan_capture));
   if (rs_all.empty() || ras.empty()) {
-    for (const auto& q : reqs) run.inconclusive(q, "the qualifying RS and RA are not in lan.pcap");
+    for (const auto& q : reqs) {
+      run.inconclusive(q, "the qualifying RS and RA are not in lan.pcap", "qualifying_exchange_not_captured");
+    }
     return;
   }
   const std::uint16_t service_port = rs_all.front().carrier.source_port;
@@ -141,17 +143,19 @@ void interval_determination(CaseRun& run) {
   const auto secondary_rs = wait_seen(run, other_port(lan_capture), t.retry + 1500ms);
   if (!secondary_rs || qualifying_ra == ras.end()) {
     // Silence from a second port proves nothing about when it qualifies.
-    run.inconclusive("R4380-5.2.7-01", fmt::format("no RS from a port other than the service port {} within {} of "
-                                                   "qualification: nothing to time",
-                                                   service_port, ms_text(t.retry + 1500ms)));
+    run.inconclusive("R4380-5.2.7-01",
+                     fmt::format("no RS from a port other than the service port {} within {} of "
+                                 "qualification: nothing to time",
+                                 service_port, ms_text(t.retry + 1500ms)),
+                     "no_secondary_port_rs");
     for (const char* q : {"R4380-5.2.7-02", "R4380-5.2.7-03", "R4380-5.2.7-04"}) {
-      run.inconclusive(q, "the IUT never qualified a secondary port");
+      run.inconclusive(q, "the IUT never qualified a secondary port", "secondary_port_not_qualified");
     }
     return;
   }
   const std::uint16_t secondary_port = secondary_rs->carrier.source_port;
   const auto gap = since(qualifying_ra->at, secondary_rs->at);
-  run.check("R4380-5.2.7-01", gap <= t.retry + 300ms,
+  run.check("R4380-5.2.7-01", "secondary_port_qualified_late", gap <= t.retry + 300ms,
             fmt::format("the secondary port's RS right after the service port's qualifying RA (within one "
                         "qualification_retry, {} + 300 ms)", ms_text(t.retry)),
             fmt::format("service port {} qualified by the RA at lan frame {}; RS from port {} {} ms later (lan "
@@ -167,7 +171,7 @@ void interval_determination(CaseRun& run) {
   }
   if (!secondary_mapping) {
     for (const char* q : {"R4380-5.2.7-02", "R4380-5.2.7-03", "R4380-5.2.7-04"}) {
-      run.inconclusive(q, "the played server never saw the secondary port's RS");
+      run.inconclusive(q, "the played server never saw the secondary port's RS", "secondary_rs_not_seen_by_server");
     }
     return;
   }
@@ -264,7 +268,7 @@ void interval_determination(CaseRun& run) {
     story += fmt::format("; {} secondary RA(s) and {} probe(s) in {}", secondary_ras.size(), probes.size(),
                          ms_text(since(start, Clock::now())));
   }
-  run.check("R4380-5.2.7-02", schedule_ok,
+  run.check("R4380-5.2.7-02", "probe_schedule_wrong", schedule_ok,
             fmt::format("the §5.2.7 schedule for refresh_interval R = {}: probes through the service port to the "
                         "secondary address, 2R, 3R and 2.5R after the last interaction on the secondary port "
                         "(+- {}), 1, 4 and 4 probes {} apart, then no more",
@@ -280,7 +284,7 @@ void interval_determination(CaseRun& run) {
     if (std::find(rs_frames.begin(), rs_frames.end(), s.frame) == rs_frames.end()) misuse.push_back(s);
   }
   const auto echo_replies = all_seen(run, iut_echo_reply(lan_capture, echo_id, 1));
-  run.check("R4380-5.2.7-03", misuse.empty() && echo_replies.empty(),
+  run.check("R4380-5.2.7-03", "secondary_port_misused", misuse.empty() && echo_replies.empty(),
             "from the secondary port only its RSs; the echo request the server forwarded to the secondary mapping "
             "unanswered",
             fmt::format("{} datagram(s) from port {}, {} not an RS{}; {} echo repl{}", from_secondary.size(),
@@ -292,7 +296,8 @@ void interval_determination(CaseRun& run) {
   // R4380-5.2.7-04: once concluded, the port is closed: a datagram to it
   // meets an ICMP port unreachable.
   if (rounds.size() < 3) {
-    run.inconclusive("R4380-5.2.7-04", "the procedure did not reach its conclusion: " + story);
+    run.inconclusive("R4380-5.2.7-04", "the procedure did not reach its conclusion: " + story,
+                     "procedure_not_concluded");
     return;
   }
   const std::uint64_t before = lan_mark(run);
@@ -302,7 +307,7 @@ void interval_determination(CaseRun& run) {
   const auto late = all_seen(run, iut_from_port(lan_capture, secondary_port), rounds[2].probes.empty()
                                                                                 ? rounds[2].ra.frame
                                                                                 : rounds[2].probes.back().frame);
-  run.check("R4380-5.2.7-04", unreachable.has_value() && late.empty(),
+  run.check("R4380-5.2.7-04", "secondary_port_not_closed", unreachable.has_value() && late.empty(),
             "after the conclusion nothing more from the secondary port, and a datagram to it answered by an ICMP "
             "port unreachable (the port closed)",
             fmt::format("{}; {} datagram(s) from port {} after the last probe",

@@ -34,7 +34,9 @@ void refresh_interval(CaseRun& run) {
   const auto ras = lan_capture.frames(ra_to_iut(lan_capture));
   const auto rs_before = rs_after(run, 0);
   if (ras.empty() || rs_before.empty()) {
-    for (const auto& r : reqs) run.inconclusive(r, "the qualifying RA is not in lan.pcap");
+    for (const auto& r : reqs) {
+      run.inconclusive(r, "the qualifying RA is not in lan.pcap", "qualifying_ra_not_captured");
+    }
     return;
   }
   const CapturedFrame qualifying = ras.back();
@@ -51,12 +53,14 @@ void refresh_interval(CaseRun& run) {
   if (refresh.empty()) {
     // No refresh RS at all: silence, which proves nothing about the interval.
     for (const char* r : {"R4380-5.2-07", "R4380-5.2.5-01", "R6081-5.1.1-04", "R6081-5.1.1-03"}) {
-      run.inconclusive(r, fmt::format("no RS within {} after the qualifying RA (lan frame {}): no refresh interval "
-                                      "to judge",
-                                      ms_text(since(qualifying.at, Clock::now())), qualifying.number));
+      run.inconclusive(r,
+                       fmt::format("no RS within {} after the qualifying RA (lan frame {}): no refresh interval "
+                                   "to judge",
+                                   ms_text(since(qualifying.at, Clock::now())), qualifying.number),
+                       "no_refresh_rs");
     }
-    run.inconclusive("R4380-5.2.5-02", "no refresh RS to compare");
-    run.inconclusive("R4380-5.2.5-03", "no refresh RS to compare");
+    run.inconclusive("R4380-5.2.5-02", "no refresh RS to compare", "no_refresh_rs");
+    run.inconclusive("R4380-5.2.5-03", "no refresh RS to compare", "no_refresh_rs");
     return;
   }
   // Gaps: from the RA that answered the previous RS to the next RS.
@@ -83,17 +87,17 @@ void refresh_interval(CaseRun& run) {
   }
   const std::string observed = fmt::format("refresh gaps {} for the declared refresh_interval {}", text,
                                            ms_text(t.refresh));
-  run.check("R4380-5.2-07", rfc4380,
-            fmt::format("refresh RSs after 75-100 % of the refresh interval ({}-{}, +-{})",
-                        ms_text(t.refresh * 3 / 4), ms_text(t.refresh), ms_text(tolerance)),
+  run.check("R4380-5.2-07", "refresh_interval_out_of_range", rfc4380,
+            fmt::format("refresh RSs after 75-100 % of the refresh interval ({}-{}, +-{})", ms_text(t.refresh * 3 / 4),
+                        ms_text(t.refresh), ms_text(tolerance)),
             observed, frames);
-  run.check("R6081-5.1.1-04", rfc6081,
+  run.check("R6081-5.1.1-04", "refresh_gap_outside_randomized_range", rfc6081,
             fmt::format("refresh gaps within 50-150 % of the refresh interval ({}-{}, +-{})", ms_text(t.refresh / 2),
                         ms_text(t.refresh * 3 / 2), ms_text(tolerance)),
             observed, frames);
-  run.check("R6081-5.1.1-03", true, "the randomized interval from an implementation-chosen range (MAY): recorded",
-            observed, frames);
-  run.check("R4380-5.2.5-01", within,
+  run.check("R6081-5.1.1-03", "refresh_randomization_choice_invalid", true,
+            "the randomized interval from an implementation-chosen range (MAY): recorded", observed, frames);
+  run.check("R4380-5.2.5-01", "refresh_rs_late", within,
             "with nothing from the server, a new RS no later than the refresh interval after the last interaction",
             observed, frames);
   // Same format as the qualification RS: to the primary:3544, link-local to ff02::2, same cone bit.
@@ -105,11 +109,13 @@ void refresh_interval(CaseRun& run) {
     same = r1.carrier.destination4 == kit::ipv4(kServer) && r1.carrier.destination_port == kTeredoPort &&
            h.source.is_link_local() && h.destination == kit::ipv6("ff02::2");
   }
-  run.check("R4380-5.2.5-02", same, "the refresh RS built as in §5.2.1: to 203.0.113.1:3544, fe80::/64 -> ff02::2",
-            format_text, {lan(qualifying_rs.frame), lan(r1.frame)});
+  run.check("R4380-5.2.5-02", "refresh_rs_not_built_as_qualification", same,
+            "the refresh RS built as in §5.2.1: to 203.0.113.1:3544, fe80::/64 -> ff02::2", format_text,
+            {lan(qualifying_rs.frame), lan(r1.frame)});
   const bool cone_q = qualifying_rs.datagram && (flags_of(qualifying_rs.datagram->ipv6.header.source) & kFlagCone);
   const bool cone_r = r1.datagram && (flags_of(r1.datagram->ipv6.header.source) & kFlagCone);
-  run.check("R4380-5.2.5-03", cone_q == cone_r, "the refresh RS with the cone bit that succeeded in qualification",
+  run.check("R4380-5.2.5-03", "refresh_rs_cone_bit_changed", cone_q == cone_r,
+            "the refresh RS with the cone bit that succeeded in qualification",
             fmt::format("qualifying RS cone bit {} (lan frame {}), refresh RS cone bit {} (lan frame {})",
                         cone_q ? 1 : 0, qualifying_rs.frame, cone_r ? 1 : 0, r1.frame),
             {lan(qualifying_rs.frame), lan(r1.frame)});
@@ -126,7 +132,7 @@ void default_refresh(CaseRun& run) {
   Capture& lan_capture = run.capture("lan");
   const auto ras = lan_capture.frames(ra_to_iut(lan_capture));
   if (ras.empty()) {
-    run.inconclusive("R6081-5.1.1-02", "the qualifying RA is not in lan.pcap");
+    run.inconclusive("R6081-5.1.1-02", "the qualifying RA is not in lan.pcap", "qualifying_ra_not_captured");
     return;
   }
   const CapturedFrame qualifying = ras.back();
@@ -134,13 +140,16 @@ void default_refresh(CaseRun& run) {
   const auto tolerance = 300ms + kDefault / 20;
   const auto refresh = wait_seen(run, iut_rs(lan_capture), kDefault * 3 / 2 + tolerance + 1000ms, qualifying.number);
   if (!refresh) {
-    run.inconclusive("R6081-5.1.1-02", fmt::format("no RS within {} of the qualifying RA (lan frame {}): no refresh "
-                                                   "interval to judge",
-                                                   ms_text(kDefault * 3 / 2 + tolerance + 1000ms), qualifying.number));
+    run.inconclusive("R6081-5.1.1-02",
+                     fmt::format("no RS within {} of the qualifying RA (lan frame {}): no refresh "
+                                 "interval to judge",
+                                 ms_text(kDefault * 3 / 2 + tolerance + 1000ms), qualifying.number),
+                     "no_refresh_rs");
     return;
   }
   const auto gap = since(qualifying.at, refresh->at);
-  run.check("R6081-5.1.1-02", gap >= kDefault / 2 - tolerance && gap <= kDefault * 3 / 2 + tolerance,
+  run.check("R6081-5.1.1-02", "default_refresh_interval_out_of_range",
+            gap >= kDefault / 2 - tolerance && gap <= kDefault * 3 / 2 + tolerance,
             fmt::format("with default timers, the first refresh RS 15-45 s after the qualifying RA (the 30 s "
                         "default, randomized as RFC 6081 §5.1.1 allows; +-{})",
                         ms_text(tolerance)),
@@ -168,8 +177,10 @@ void rebind(CaseRun& run) {
   }
   if (!moved) {
     for (const auto& r : reqs) {
-      run.inconclusive(r, fmt::format("no RS from a new mapping reached the server within {} after the NAT rebind",
-                                      ms_text(std::chrono::duration_cast<std::chrono::milliseconds>(budget))));
+      run.inconclusive(r,
+                       fmt::format("no RS from a new mapping reached the server within {} after the NAT rebind",
+                                   ms_text(std::chrono::duration_cast<std::chrono::milliseconds>(budget))),
+                       "no_rs_from_new_mapping");
     }
     return;
   }
@@ -203,21 +214,23 @@ void rebind(CaseRun& run) {
   if (!b || !b->datagram) {
     // No packet on the wire: the address in use cannot be read (silence).
     run.inconclusive("R4380-5.2.5-05",
-                     "the application's packet produced no data packet to read the address in use from: " + story);
+                     "the application's packet produced no data packet to read the address in use from: " + story,
+                     "no_data_packet_sent");
     if (stale) {
-      run.check("R4380-5.2.5-06", false,
+      run.check("R4380-5.2.5-06", "old_address_not_invalidated", false,
                 "the old address invalidated: no packet from " + to_string(*first) + " after the new RA",
                 "still used: " + describe(*stale), lan_frames({ra_frame, stale->frame}));
     } else {
-      run.inconclusive("R4380-5.2.5-06", "no packet after the new RA to read a source address from: " + story);
+      run.inconclusive("R4380-5.2.5-06", "no packet after the new RA to read a source address from: " + story,
+                       "no_data_packet_sent");
     }
     return;
   }
-  run.check("R4380-5.2.5-05", uses_new,
-            "the mapping in the refresh RA compared with the address in use: the new mapping " +
-                to_text(moved->from) + " is embedded in the address used from then on",
+  run.check("R4380-5.2.5-05", "new_mapping_not_used", uses_new,
+            "the mapping in the refresh RA compared with the address in use: the new mapping " + to_text(moved->from) +
+                " is embedded in the address used from then on",
             story, lan_frames({ra_frame, b ? b->frame : 0}));
-  run.check("R4380-5.2.5-06", uses_new && !stale,
+  run.check("R4380-5.2.5-06", "old_address_not_invalidated", uses_new && !stale,
             "the old address invalidated: no packet from " + to_string(*first) + " after the new RA",
             stale ? "still used: " + describe(*stale) : story, lan_frames({ra_frame, stale ? stale->frame : 0}));
 }
@@ -241,9 +254,11 @@ void random_flags(CaseRun& run) {
   }
   if (addresses.size() < 3) {
     for (const auto& r : reqs) {
-      run.inconclusive(r, fmt::format("only {} address(es) within the time budget after giving new mappings in the "
-                                      "refresh RAs: too few samples",
-                                      addresses.size()));
+      run.inconclusive(r,
+                       fmt::format("only {} address(es) within the time budget after giving new mappings in the "
+                                   "refresh RAs: too few samples",
+                                   addresses.size()),
+                       "too_few_address_samples");
     }
     return;
   }
@@ -260,11 +275,11 @@ void random_flags(CaseRun& run) {
   const std::string observed = fmt::format("{} addresses (adapter address probe; mappings changed by the played "
                                            "server's refresh RAs): {}",
                                            addresses.size(), text);
-  run.check("R5991-3.1-02", r1.size() > 1, "flag bits 2-5 (Random1, 0x3C00) random: not all equal across addresses",
-            observed);
-  run.check("R5991-3.1-03", r2.size() > 1, "flag bits 8-15 (Random2, 0x00FF) random: not all equal across addresses",
-            observed);
-  run.check("R5991-3.1-01", z_ok, "flag bit 1 (z, 0x4000) zero in every address", observed);
+  run.check("R5991-3.1-02", "random1_bits_constant", r1.size() > 1,
+            "flag bits 2-5 (Random1, 0x3C00) random: not all equal across addresses", observed);
+  run.check("R5991-3.1-03", "random2_bits_constant", r2.size() > 1,
+            "flag bits 8-15 (Random2, 0x00FF) random: not all equal across addresses", observed);
+  run.check("R5991-3.1-01", "z_flag_bit_set", z_ok, "flag bit 1 (z, 0x4000) zero in every address", observed);
 }
 
 // R5991-4-01: Random1 and Random2 "MUST be generated ... as specified in
@@ -288,8 +303,10 @@ void random_bits_statistics(CaseRun& run) {
   }
   const std::size_t n = bits.size();
   if (n < 12) {
-    run.inconclusive("R5991-4-01", fmt::format("only {} addresses from {} starts within {} s (at least 12 needed): {}",
-                                               n, kStarts, kBudget.count(), text));
+    run.inconclusive("R5991-4-01",
+                     fmt::format("only {} addresses from {} starts within {} s (at least 12 needed): {}", n, kStarts,
+                                 kBudget.count(), text),
+                     "too_few_address_samples");
     return;
   }
   // Distinct values: 12 bits give 4096; among 24 samples a second collision
@@ -318,7 +335,7 @@ void random_bits_statistics(CaseRun& run) {
   }
   std::string stuck_text;
   for (const int b : stuck) stuck_text += fmt::format("{}0x{:04x}", stuck_text.empty() ? "" : " ", 1u << b);
-  run.check("R5991-4-01", distinct + 1 >= n && stuck.empty() && balanced && !counter,
+  run.check("R5991-4-01", "random_bits_not_random", distinct + 1 >= n && stuck.empty() && balanced && !counter,
             "random bits that look random over the starts: at most one repeated value, no stuck bit, ones within "
             "5 sigma of half, not a counter (a cryptographically sound generator passes; this cannot prove one)",
             fmt::format("{} starts, flags & 0x3CFF: {}; {} distinct; stuck bits: {}; {} ones of {} (expected {:.0f} "
@@ -338,8 +355,10 @@ void invalid_ra_during_maintenance(CaseRun& run) {
   server.push(RaPlan{.fault = RaFault::no_origin});
   const auto budget = t.refresh * 3 / 2 + t.retry + 1000ms;
   if (!server.wait_rs(before + 1, std::chrono::duration_cast<std::chrono::milliseconds>(budget))) {
-    run.inconclusive(reqs[0], fmt::format("no refresh RS within {}",
-                                          ms_text(std::chrono::duration_cast<std::chrono::milliseconds>(budget))));
+    run.inconclusive(
+        reqs[0],
+        fmt::format("no refresh RS within {}", ms_text(std::chrono::duration_cast<std::chrono::milliseconds>(budget))),
+        "no_refresh_rs");
     return;
   }
   Capture& lan_capture = run.capture("lan");
@@ -354,11 +373,14 @@ void invalid_ra_during_maintenance(CaseRun& run) {
       retry ? "the RS repeated: " + describe(*retry) : "no RS within " + ms_text(2 * t.retry + 1000ms),
       still ? to_string(*still) : "gone");
   if (!retry && still && *still == *first) {
-    run.inconclusive("R4380-5.2.5-04", observed + ": the address kept, but no RS followed to show the RA was not "
-                                                  "taken: the silence proves nothing");
+    run.inconclusive("R4380-5.2.5-04",
+                     observed +
+                         ": the address kept, but no RS followed to show the RA was not "
+                         "taken: the silence proves nothing",
+                     "no_rs_after_invalid_ra");
     return;
   }
-  run.check("R4380-5.2.5-04", retry.has_value() && still && *still == *first,
+  run.check("R4380-5.2.5-04", "invalid_ra_not_dropped", retry.has_value() && still && *still == *first,
             "the invalid RA silently dropped: the old address kept (" + to_string(*first) + ") and the RS repeated",
             observed, lan_frames({bad_ra, retry ? retry->frame : 0}));
 }
@@ -399,13 +421,17 @@ void server_traffic_postpones_refresh(CaseRun& run) {
                                              "reached the IUT: {}",
                                              since(start, rss.front().at).count(), from_server.size(),
                                              describe(rss.front()));
-    run.inconclusive("R4380-5.2.3-03", observed + "; RFC 6081 §5.1.1 allows extra RSs at any time (R6081-5.1.1-05), "
-                                                  "so this proves nothing about the last-interaction time");
-    run.check("R6081-5.1.1-05", true, "extra RSs at implementation-chosen times are allowed (MAY): recorded",
-              observed, lan_frames({rss.front().frame}));
+    run.inconclusive("R4380-5.2.3-03",
+                     observed +
+                         "; RFC 6081 §5.1.1 allows extra RSs at any time (R6081-5.1.1-05), "
+                         "so this proves nothing about the last-interaction time",
+                     "extra_rs_allowed_by_rfc6081");
+    run.check("R6081-5.1.1-05", "extra_rs_choice_invalid", true,
+              "extra RSs at implementation-chosen times are allowed (MAY): recorded", observed,
+              lan_frames({rss.front().frame}));
     return;
   }
-  run.check("R4380-5.2.3-03", rss.empty(),
+  run.check("R4380-5.2.3-03", "refresh_rs_despite_server_traffic", rss.empty(),
             fmt::format("packets from 203.0.113.1:3544 every {} refresh the last-interaction time: no refresh RS in "
                         "{} (1.6 x the declared refresh_interval {})",
                         ms_text(step), ms_text(window), ms_text(t.refresh)),

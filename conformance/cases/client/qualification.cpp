@@ -42,7 +42,8 @@ void restricted_nat(CaseRun& run) {
   const auto first = all.empty() ? std::nullopt : parse_seen(all.front(), lan_capture.link_type());
   if (!first) {
     // Silence says nothing about the format of the first RS.
-    run.inconclusive("R4380-5.2.1-01", "no datagram from the IUT in lan.pcap: no first RS to judge");
+    run.inconclusive("R4380-5.2.1-01", "no datagram from the IUT in lan.pcap: no first RS to judge",
+                     "no_datagram_from_iut");
     return;
   }
   bool format_ok = false;
@@ -56,7 +57,7 @@ void restricted_nat(CaseRun& run) {
     format_text += fmt::format(", hop limit {}, ICMPv6 {}", h.hop_limit,
                                icmp ? fmt::format("type {} checksum ok", icmp->type) : std::string("invalid"));
   }
-  run.check("R4380-5.2.1-01", format_ok,
+  run.check("R4380-5.2.1-01", "first_rs_malformed", format_ok,
             "the first datagram: an RS (ICMPv6 133, hop limit 255) from a fe80::/64 source to ff02::2, over UDP to "
             "203.0.113.1:3544",
             format_text, {lan(first->frame)});
@@ -72,7 +73,7 @@ void restricted_nat(CaseRun& run) {
       break;
     }
   }
-  run.check("R4380-5.2-04", early_frame == 0,
+  run.check("R4380-5.2-04", "traffic_before_qualification", early_frame == 0,
             "no Teredo traffic other than RSs before the first RA reached the IUT" +
                 (ra_frame ? fmt::format(" (lan frame {})", ra_frame) : std::string()),
             early_frame == 0 ? "only RSs before it" : early, lan_frames({first->frame, early_frame, ra_frame}));
@@ -89,13 +90,14 @@ void restricted_nat(CaseRun& run) {
       break;
     }
   }
-  run.check("R5991-3.2-01", cone_frame == 0, "no cone-bit RS: qualification with the cone bit cleared only",
+  run.check("R5991-3.2-01", "cone_bit_rs_sent", cone_frame == 0,
+            "no cone-bit RS: qualification with the cone bit cleared only",
             cone_frame ? fmt::format("an RS with the cone bit set (lan frame {})", cone_frame)
                        : fmt::format("{} RS(s) before the first RA, cone bit clear in each", rs_count),
             {lan(cone_frame ? cone_frame : first->frame)});
   // §5.2's cone NAT determination phase is what RFC 5991 §3.2 removed
   // (judged above as R5991-3.2-01). Recorded.
-  run.check("R4380-5.2-05", true,
+  run.check("R4380-5.2-05", "cone_determination_choice_invalid", true,
             "cone NAT determination superseded by RFC 5991 §3.2 (judged as R5991-3.2-01): a cone-bit phase or none, "
             "recorded",
             cone_frame ? fmt::format("a cone-bit RS phase (lan frame {})", cone_frame) : "no cone-bit RS phase",
@@ -104,9 +106,11 @@ void restricted_nat(CaseRun& run) {
   const auto rs = server.seen();
   if (!wire_bubble || !wire_bubble->datagram || rs.empty()) {
     for (const char* r : {"R4380-5.2.1-07", "R4380-5.2.1-06", "R4380-4-01", "R5991-3.1-01", "R4380-4-02", "R4380-4-03"}) {
-      run.inconclusive(r, fmt::format("the IUT (qualified as {}) sent no data packet from its Teredo address to "
-                                      "judge: {}",
-                                      to_string(*address), wire_story));
+      run.inconclusive(r,
+                       fmt::format("the IUT (qualified as {}) sent no data packet from its Teredo address to "
+                                   "judge: {}",
+                                   to_string(*address), wire_story),
+                       "no_data_packet_sent");
     }
     return;
   }
@@ -124,23 +128,23 @@ void restricted_nat(CaseRun& run) {
     built = parsed->server == kit::ipv4(kServer) && parsed->mapped_ipv4 == mapping.address &&
             parsed->mapped_port == mapping.port;
   }
-  run.check("R4380-5.2.1-07", built,
+  run.check("R4380-5.2.1-07", "teredo_address_misbuilt", built,
             fmt::format("2001:0:cb00:7101:<flags>:~port:~IPv4 from the RA's prefix and the origin indication {}",
                         to_text(mapping)),
             observed, frames);
   const std::uint16_t flags = parsed ? parsed->flags : 0xFFFF;
-  run.check("R4380-5.2.1-06", parsed && !parsed->cone(),
+  run.check("R4380-5.2.1-06", "address_cone_bit_set", parsed && !parsed->cone(),
             "the cone bit of the RS that got the RA (0: every RS had it clear)", fmt::format("flags {:04x}", flags),
             frames);
-  run.check("R4380-4-02", parsed && !parsed->cone(),
+  run.check("R4380-4-02", "address_cone_bit_set", parsed && !parsed->cone(),
             "cone flag 0: the IUT is behind a port-restricted NAT (and RFC 5991 never sets it)",
             fmt::format("flags {:04x}", flags), frames);
-  run.check("R4380-4-01", parsed && (flags & (kFlagUniversalLocal | kFlagGroup)) == 0, "U and G flags clear",
+  run.check("R4380-4-01", "address_u_or_g_flag_set", parsed && (flags & (kFlagUniversalLocal | kFlagGroup)) == 0,
+            "U and G flags clear", fmt::format("flags {:04x}", flags), frames);
+  run.check("R5991-3.1-01", "z_flag_bit_set", parsed && (flags & kFlagReserved) == 0, "flag bit 1 (z, 0x4000) zero",
             fmt::format("flags {:04x}", flags), frames);
-  run.check("R5991-3.1-01", parsed && (flags & kFlagReserved) == 0, "flag bit 1 (z, 0x4000) zero",
-            fmt::format("flags {:04x}", flags), frames);
-  run.check("R4380-4-03", parsed && (flags & kFlagReserved) == 0, "the reserved z flag zero when sending",
-            fmt::format("flags {:04x}", flags), frames);
+  run.check("R4380-4-03", "z_flag_bit_set", parsed && (flags & kFlagReserved) == 0,
+            "the reserved z flag zero when sending", fmt::format("flags {:04x}", flags), frames);
   if (*address != used) {
     run.warn_note(fmt::format("the interface shows {} but the IUT sends from {}", to_string(*address),
                               to_string(used)));
@@ -164,8 +168,10 @@ void symmetric_refused(CaseRun& run) {
     if (!first_answered) std::this_thread::sleep_for(20ms);
   }
   if (!first_answered) {
-    run.inconclusive(reqs[0], "the IUT sent no RS the played server could answer within " +
-                                  ms_text(std::chrono::duration_cast<std::chrono::milliseconds>(3 * t.retry + 3000ms)));
+    run.inconclusive(reqs[0],
+                     "the IUT sent no RS the played server could answer within " +
+                         ms_text(std::chrono::duration_cast<std::chrono::milliseconds>(3 * t.retry + 3000ms)),
+                     "no_answerable_rs");
     return;
   }
   const std::uint64_t ra_mark = lan_mark(run);
@@ -218,11 +224,14 @@ void symmetric_refused(CaseRun& run) {
   // something: no RS there and no Teredo use either is silence, which cannot
   // tell a client that detected the symmetric NAT from one that stopped.
   if (!secondary && !used && !address) {
-    run.inconclusive("R4380-5.2.1-05", "no RS to the secondary address and no Teredo use afterwards: the silence "
-                                       "proves nothing about the symmetric-NAT detection: " + story);
+    run.inconclusive("R4380-5.2.1-05",
+                     "no RS to the secondary address and no Teredo use afterwards: the silence "
+                     "proves nothing about the symmetric-NAT detection: " +
+                         story,
+                     "no_secondary_rs_nor_teredo_use");
     return;
   }
-  run.check("R4380-5.2.1-05", secondary.has_value() && !used && !address,
+  run.check("R4380-5.2.1-05", "symmetric_nat_not_refused", secondary.has_value() && !used && !address,
             "after the primary's RA (cone bit 0) an RS to the secondary address 203.0.113.2:3544; its different "
             "mapping means a symmetric NAT: no Teredo address is used",
             story, frames);
@@ -245,7 +254,10 @@ void retries_and_timeout(CaseRun& run) {
     std::this_thread::sleep_for(50ms);
   }
   if (rss.empty()) {
-    run.inconclusive("R4380-5.2.1-02", "no RS from the IUT within " + ms_text(std::chrono::duration_cast<std::chrono::milliseconds>(budget)));
+    run.inconclusive(
+        "R4380-5.2.1-02",
+        "no RS from the IUT within " + ms_text(std::chrono::duration_cast<std::chrono::milliseconds>(budget)),
+        "no_rs_sent");
     return;
   }
   std::vector<FrameRef> frames;
@@ -267,12 +279,12 @@ void retries_and_timeout(CaseRun& run) {
                   gaps.empty() ? "none" : gaps,
                   ended ? fmt::format("then silence for {}", ms_text(3 * t.retry))
                         : "still sending when the observation ended");
-  run.check("R4380-5.2.1-02", spacing_ok && rss.size() >= 2 && rss.size() <= 4 && ended,
+  run.check("R4380-5.2.1-02", "rs_retry_schedule_wrong", spacing_ok && rss.size() >= 2 && rss.size() <= 4 && ended,
             fmt::format("an unanswered RS repeated every T = {} (accepted {}-{}), at most 4 in the (cone-bit 0) "
                         "phase, then off-line (no more RSs)",
                         ms_text(t.retry), ms_text(low), ms_text(high)),
             observed, frames);
-  run.check("R5991-3.2-01", !any_cone, "every RS with the cone bit clear (no cone-bit phase)",
+  run.check("R5991-3.2-01", "cone_bit_rs_sent", !any_cone, "every RS with the cone bit clear (no cone-bit phase)",
             any_cone ? "a cone-bit RS among them" : observed, frames);
 }
 
@@ -380,6 +392,34 @@ std::optional<std::size_t> probe_of_ra(Bytes udp_payload, const Probes& probes) 
   return std::nullopt;
 }
 
+// What is wrong when the IUT took an RA with `fault` (the named reason of
+// that probe's assertion).
+AssertionCode accepted_code_of(RaFault fault) {
+  switch (fault) {
+    case RaFault::wrong_nonce: return "ra_with_wrong_nonce_accepted";
+    case RaFault::no_auth: return "unauthenticated_ra_accepted";
+    case RaFault::no_origin: return "ra_without_origin_accepted";
+    case RaFault::wrong_destination: return "ra_to_wrong_destination_accepted";
+    case RaFault::two_prefixes: return "ra_with_two_prefixes_accepted";
+    case RaFault::no_prefix: return "ra_without_prefix_accepted";
+    case RaFault::foreign_prefix: return "ra_with_foreign_prefix_accepted";
+    case RaFault::other_server_prefix: return "ra_with_other_server_prefix_accepted";
+    case RaFault::global_source: return "ra_from_global_source_accepted";
+    case RaFault::hop_limit_64: return "ra_with_hop_limit_64_accepted";
+    case RaFault::bad_checksum: return "ra_with_bad_checksum_accepted";
+    case RaFault::code_1: return "ra_with_nonzero_code_accepted";
+    case RaFault::truncated: return "truncated_ra_accepted";
+    case RaFault::zero_length_option: return "ra_with_zero_length_option_accepted";
+    case RaFault::bad_mac: return "ra_with_bad_mac_accepted";
+    case RaFault::other_secret: return "ra_signed_with_other_secret_accepted";
+    case RaFault::wrong_source_port: return "ra_from_wrong_port_accepted";
+    case RaFault::private_origin: return "ra_with_private_origin_accepted";
+    case RaFault::none:
+    case RaFault::silent: break;
+  }
+  return "faulty_ra_accepted";
+}
+
 void ra_probes(CaseRun& run, const Probes& probes) {
   const Timers t = timers(run);
   PlayedServer& server = played_server(run);
@@ -433,11 +473,13 @@ void ra_probes(CaseRun& run, const Probes& probes) {
   }
   for (std::size_t i = 0; i < probes.size(); ++i) {
     const std::string& requirement = probes[i].second;
+    const AssertionCode accepted_code = accepted_code_of(probes[i].first);
     const auto offered = std::find_if(rss.begin(), rss.end(), [&](const RsSeen& r) {
       return r.answered && r.plan.fault == probes[i].first && r.plan.origin == probe_origin(i);
     });
     if (offered == rss.end()) {
-      run.inconclusive(requirement, std::string("no RS arrived to answer with ") + describe(probes[i].first));
+      run.inconclusive(requirement, std::string("no RS arrived to answer with ") + describe(probes[i].first),
+                       "probe_not_offered");
       continue;
     }
     std::uint64_t ra_frame = 0;
@@ -451,7 +493,8 @@ void ra_probes(CaseRun& run, const Probes& probes) {
     const std::string what = fmt::format("{} ({}) in answer to the RS from {}", describe(probes[i].first),
                                          probe_content(probes, i), to_text(offered->from));
     if (ra_frame == 0) {
-      run.inconclusive(requirement, what + ": the RA did not reach the IUT (not in lan.pcap)");
+      run.inconclusive(requirement, what + ": the RA did not reach the IUT (not in lan.pcap)",
+                       "probe_ra_not_delivered");
       continue;
     }
     const auto took = std::find_if(shown.begin(), shown.end(), [&](const Shown& s) { return s.from == i; });
@@ -462,7 +505,7 @@ void ra_probes(CaseRun& run, const Probes& probes) {
         "the RA silently discarded: no address built from it (an address of the IUT names the RA it used: its "
         "prefix and the mapping of its origin indication)";
     if (took != shown.end()) {
-      run.check(requirement, false, expected,
+      run.check(requirement, accepted_code, false, expected,
                 fmt::format("{} (lan frame {}): the IUT configured {}, which names this RA by {}; addresses shown: "
                             "{}",
                             what, ra_frame, to_string(took->address), probe_content(probes, i), addresses),
@@ -476,7 +519,7 @@ void ra_probes(CaseRun& run, const Probes& probes) {
     // accepted, whatever address it then shows.
     const auto next_rs = std::find_if(rss.begin(), rss.end(), [&](const RsSeen& r) { return r.at > offered->at; });
     if (next_rs != rss.end() && next_rs->to == kServer2) {
-      run.check(requirement, false, expected,
+      run.check(requirement, accepted_code, false, expected,
                 fmt::format("{} (lan frame {}): the IUT's next RS went to the secondary address {} (the second phase "
                             "of §5.2.1, which follows only an RA accepted from the primary; this probe's RA was the "
                             "only one from the primary it had received); addresses shown: {}",
@@ -489,10 +532,11 @@ void ra_probes(CaseRun& run, const Probes& probes) {
                        fmt::format("{} (lan frame {}): no address names it, but the IUT did not qualify with the valid "
                                    "RA offered afterwards either ({} RS(s) to the primary after it; addresses shown: "
                                    "{}): the silence proves nothing",
-                                   what, ra_frame, later_rs, addresses));
+                                   what, ra_frame, later_rs, addresses),
+                       kit::kControlUnanswered);
       continue;
     }
-    run.check(requirement, true, expected,
+    run.check(requirement, accepted_code, true, expected,
               fmt::format("{} (lan frame {}): no address names it ({} RS(s) to the primary after it); the control (a "
                           "valid RA with the mapping {}) then qualified it: addresses shown: {}",
                           what, ra_frame, later_rs, real ? to_text(*real) : "?", addresses),
@@ -552,7 +596,7 @@ void secure_qualification(CaseRun& run) {
   Capture& lan_capture = run.capture("lan");
   const auto rss = all_seen(run, iut_rs(lan_capture));
   if (rss.empty()) {
-    run.inconclusive("R4380-5.2.2-01", "no RS in lan.pcap");
+    run.inconclusive("R4380-5.2.2-01", "no RS in lan.pcap", "no_rs_captured");
     return;
   }
   bool ok = true, mac_ok = true;
@@ -587,15 +631,14 @@ void secure_qualification(CaseRun& run) {
     observed = fmt::format("{} RS(s) with client id '{}', a 20-byte authentication value, fresh nonces, "
                            "confirmation 0", rss.size(), kit::lab::kClientId);
   }
-  run.check("R4380-5.2.2-01", ok,
+  run.check("R4380-5.2.2-01", "rs_authentication_malformed", ok,
             "RSs with the authentication encapsulation: the configured client id, a client-chosen nonce fresh per "
             "RS, confirmation 0",
             observed, frames);
-  run.check("R4380-5.2.2-05", mac_ok,
+  run.check("R4380-5.2.2-05", "rs_mac_not_verifying", mac_ok,
             "the RS authentication value is HMAC-SHA1 keyed with the shared secret over nonce | confirmation | IPv6 "
             "packet",
-            mac_ok ? "every RS's value verifies" : "an RS whose value does not verify with the shared secret",
-            frames);
+            mac_ok ? "every RS's value verifies" : "an RS whose value does not verify with the shared secret", frames);
 }
 
 // R4380-4-05 (MAY): the identifier of a link-local Teredo-format address may
@@ -607,7 +650,7 @@ void link_local_identifier(CaseRun& run) {
   Capture& lan_capture = run.capture("lan");
   const auto rs = wait_seen(run, iut_rs(lan_capture), 10000ms, 0);
   if (!rs || !rs->datagram) {
-    run.inconclusive(reqs[0], "no RS from the IUT in lan.pcap within 10000 ms");
+    run.inconclusive(reqs[0], "no RS from the IUT in lan.pcap within 10000 ms", "no_rs_sent");
     return;
   }
   const Ipv6Address& source = rs->datagram->ipv6.header.source;
@@ -627,11 +670,10 @@ void link_local_identifier(CaseRun& run) {
                       : fmt::format(" (the IUT's local endpoint is {}:{})", kClientLan, rs->carrier.source_port));
   const bool link_local = source.is_link_local();
   run.info(fmt::format("the first RS's link-local source {}", reading));
-  run.check(reqs[0], true,
+  run.check(reqs[0], "link_local_identifier_choice_invalid", true,
             "either behaviour: the link-local identifier may embed a private (non-global) IPv4, or not (MAY): "
             "recorded",
-            fmt::format("first RS {}: {}{}", describe(*rs), link_local ? "" : "not a link-local source; ",
-                        reading),
+            fmt::format("first RS {}: {}{}", describe(*rs), link_local ? "" : "not a link-local source; ", reading),
             {lan(rs->frame)});
 }
 
@@ -651,10 +693,10 @@ void secure_confirmation(CaseRun& run) {
   const auto ras = all_seen(run, ra_to_iut(lan_capture));
   const std::vector<FrameRef> frames = lan_frames({ras.empty() ? 0 : ras.front().frame});
   if (answered == 0) {
-    run.inconclusive("R4380-5.2.2-03", fmt::format("no RS answered within {}", ms_text(timeout)));
+    run.inconclusive("R4380-5.2.2-03", fmt::format("no RS answered within {}", ms_text(timeout)), "no_rs_answered");
     return;
   }
-  run.check("R4380-5.2.2-03", address.has_value(),
+  run.check("R4380-5.2.2-03", "ra_with_confirmation_refused", address.has_value(),
             "an RA with confirmation 1 and a valid HMAC-SHA1 accepted (the byte asks for a new key, which the "
             "client obtains out of band; it does not void the RA)",
             address ? fmt::format("qualified as {} after {} RA(s) with confirmation 1 (first at lan frame {}); any "

@@ -24,14 +24,14 @@ void configured_port(CaseRun& run) {
   const std::string configured = lab_placeholders(run.lab()).at("service_port");
   const auto rs = first_rs(run, 0);
   if (!rs) {
-    run.inconclusive("R4380-5.2.10-01", "no RS from the IUT within qualification_retry + 3 s");
+    run.inconclusive("R4380-5.2.10-01", "no RS from the IUT within qualification_retry + 3 s", "no_rs_sent");
     return;
   }
   const std::string seen = std::to_string(rs->carrier.source_port);
-  run.check("R4380-5.2.10-01", seen == configured,
-            fmt::format("the IUT started with its service port set to {} ({{service_port}}): RSs from that port",
-                        configured),
-            fmt::format("first RS from {}:{} ({})", kClientLan, seen, describe(*rs)), {lan(rs->frame)});
+  run.check(
+      "R4380-5.2.10-01", "configured_service_port_not_used", seen == configured,
+      fmt::format("the IUT started with its service port set to {} ({{service_port}}): RSs from that port", configured),
+      fmt::format("first RS from {}:{} ({})", kClientLan, seen, describe(*rs)), {lan(rs->frame)});
 }
 
 void random_ports(CaseRun& run) {
@@ -50,9 +50,11 @@ void random_ports(CaseRun& run) {
     }
     const auto rs = first_rs(run, after);
     if (!rs) {
-      run.inconclusive("R4380-5.2-03", fmt::format("start {}: no RS from the IUT within qualification_retry + 3 s "
-                                                   "(so far: {})",
-                                                   i + 1, story.empty() ? "nothing" : story));
+      run.inconclusive("R4380-5.2-03",
+                       fmt::format("start {}: no RS from the IUT within qualification_retry + 3 s "
+                                   "(so far: {})",
+                                   i + 1, story.empty() ? "nothing" : story),
+                       "no_rs_sent");
       return;
     }
     ports.push_back(rs->carrier.source_port);
@@ -62,7 +64,7 @@ void random_ports(CaseRun& run) {
   }
   const std::set<std::uint16_t> distinct(ports.begin(), ports.end());
   const bool teredo_port = distinct.count(kTeredoPort) != 0;
-  run.check("R4380-5.2-03", distinct.size() == ports.size() && !teredo_port,
+  run.check("R4380-5.2-03", "service_port_not_random", distinct.size() == ports.size() && !teredo_port,
             fmt::format("with no port configured, a service port picked anew at each start: {} starts, {} "
                         "different ports, none of them 3544",
                         kStarts, kStarts),

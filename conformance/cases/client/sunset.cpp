@@ -67,19 +67,22 @@ void native_ipv6(CaseRun& run) {
                         later ? "qualified as " + to_string(*later) : "no Teredo address either");
   if (!acted && !later) {
     for (const auto& r : reqs) {
-      run.inconclusive(r, "the IUT never acted as a Teredo client, with or without native IPv6, so its silence "
-                          "proves nothing: " + phase1);
+      run.inconclusive(r,
+                       "the IUT never acted as a Teredo client, with or without native IPv6, so its silence "
+                       "proves nothing: " +
+                           phase1,
+                       "never_acted_as_teredo_client");
     }
     return;
   }
-  run.check("R4380-5.5-01", !acted,
-            "no Teredo client activity (no RS to the server, no Teredo address) while the host has native IPv6",
-            phase1, frames);
-  run.check("R4380-5-01", !acted, "the §5.5 sunset implemented: the client stands down while native IPv6 exists",
-            phase1, frames);
-  run.check("R4380-3.2.1-01", !acted, "Teredo only as a last resort: not started while native IPv6 is there",
-            phase1, frames);
-  run.check("R4380-3.2.1-02", teredo_data.empty(),
+  run.check("R4380-5.5-01", "teredo_active_with_native_ipv6", !acted,
+            "no Teredo client activity (no RS to the server, no Teredo address) while the host has native IPv6", phase1,
+            frames);
+  run.check("R4380-5-01", "teredo_active_with_native_ipv6", !acted,
+            "the §5.5 sunset implemented: the client stands down while native IPv6 exists", phase1, frames);
+  run.check("R4380-3.2.1-01", "teredo_active_with_native_ipv6", !acted,
+            "Teredo only as a last resort: not started while native IPv6 is there", phase1, frames);
+  run.check("R4380-3.2.1-02", "native_destination_sent_via_teredo", teredo_data.empty(),
             fmt::format("the application's packet to the native host {} not sent through Teredo", kNative), phase1,
             frames);
 }
@@ -99,7 +102,8 @@ void global_ipv4(CaseRun& run) {
   const auto sent = all_seen(run, iut_rs(run.capture("lan")));
   if (rs.empty()) {
     for (const auto& r : reqs) {
-      run.inconclusive(r, fmt::format("no RS from the IUT within {}: a silent IUT proves nothing", ms_text(window)));
+      run.inconclusive(r, fmt::format("no RS from the IUT within {}: a silent IUT proves nothing", ms_text(window)),
+                       "no_rs_sent");
     }
     return;
   }
@@ -107,11 +111,11 @@ void global_ipv4(CaseRun& run) {
       "{} RS(s), the played server saw them from {} (the IUT's own address: no NAT); {} later: Teredo address {}",
       rs.size(), to_text(rs.front().from), ms_text(window), address ? to_string(*address) : "none");
   const std::vector<FrameRef> frames = lan_frames({sent.empty() ? 0 : sent.front().frame});
-  run.check("R4380-5.5-02", !address,
+  run.check("R4380-5.5-02", "teredo_address_with_global_ipv4", !address,
             "with its own global IPv4 address the node does not keep a Teredo address (6to4 rather than Teredo)",
             observed, frames);
-  run.check("R4380-3.2.1-03", !address, "a node owning a global IPv4 address does not use Teredo", observed,
-            frames);
+  run.check("R4380-3.2.1-03", "teredo_address_with_global_ipv4", !address,
+            "a node owning a global IPv4 address does not use Teredo", observed, frames);
 }
 
 }  // namespace

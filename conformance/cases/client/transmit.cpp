@@ -32,11 +32,12 @@ void outer_header(CaseRun& run) {
     if (meta->dont_fragment && df_frame == 0) df_frame = f.number;
     if ((meta->tos & 0x03) != 0 && ecn_frame == 0) ecn_frame = f.number;
   }
-  run.check("R4380-5.1.2-02", df_frame == 0, "DF clear in the outer IPv4 header of every Teredo datagram",
+  run.check("R4380-5.1.2-02", "df_bit_set", df_frame == 0, "DF clear in the outer IPv4 header of every Teredo datagram",
             df_frame ? fmt::format("DF set (lan frame {})", df_frame)
                      : fmt::format("{} datagrams from the IUT, DF clear in each", total),
             lan_frames({df_frame}));
-  run.check("R9601-6.1.3-01", ecn_frame == 0, "ECN field of the outer IPv4 header zero (no ECN propagation)",
+  run.check("R9601-6.1.3-01", "outer_ecn_not_cleared", ecn_frame == 0,
+            "ECN field of the outer IPv4 header zero (no ECN propagation)",
             ecn_frame ? fmt::format("ECN bits set (lan frame {})", ecn_frame)
                       : fmt::format("{} datagrams from the IUT, ECN zero in each", total),
             lan_frames({ecn_frame}));
@@ -60,7 +61,9 @@ void bubbles_and_queue(CaseRun& run) {
   const auto sent_at = Clock::now();
   std::string error;
   if (!app.send(p.teredo, kit::bytes_of(m1.c_str()), &error)) {
-    for (const auto& r : reqs) run.inconclusive(r, "the application could not send to the peer: " + error);
+    for (const auto& r : reqs) {
+      run.inconclusive(r, "the application could not send to the peer: " + error, "application_send_refused");
+    }
     return;
   }
   const FrameMatch bubble = iut_bubble_for(lan_capture, p.teredo);
@@ -83,15 +86,17 @@ void bubbles_and_queue(CaseRun& run) {
   if (bubbles.empty() && early_data.empty()) {
     for (const auto& r : reqs) {
       if (r == "R4380-5.1.2-02" || r == "R9601-6.1.3-01") continue;  // judged on every datagram, RSs included
-      run.inconclusive(r, fmt::format("the application's packet to the Teredo peer {} produced nothing from the IUT "
-                                      "within {} (no bubble, no data): the silence proves nothing",
-                                      to_string(p.teredo), ms_text(t.bubble + 1800ms)));
+      run.inconclusive(r,
+                       fmt::format("the application's packet to the Teredo peer {} produced nothing from the IUT "
+                                   "within {} (no bubble, no data): the silence proves nothing",
+                                   to_string(p.teredo), ms_text(t.bubble + 1800ms)),
+                       "nothing_sent_for_peer");
     }
     outer_header(run);
     return;
   }
   // §5.2.6: the indirect bubble to the peer's server.
-  run.check("R4380-5.2.6-02", indirect.has_value(),
+  run.check("R4380-5.2.6-02", "no_indirect_bubble_to_peer_server", indirect.has_value(),
             fmt::format("an indirect bubble to the peer's server {}:3544 (bits 32-63 of its address), not to the "
                         "IUT's own server",
                         kPeerServer),
@@ -104,27 +109,32 @@ void bubbles_and_queue(CaseRun& run) {
   std::string case5 = fmt::format("indirect: {}; direct: {}; data before any answer: {}",
                                   indirect ? describe(*indirect) : "none", direct ? describe(*direct) : "none",
                                   early_data.empty() ? "none" : describe(early_data.front()));
-  run.check("R4380-5.2.4-06", indirect && direct && early_data.empty(),
+  run.check("R4380-5.2.4-06", "unknown_peer_not_queued_and_bubbled", indirect && direct && early_data.empty(),
             "for " + peer_text + ": the packet queued, a direct bubble to the mapping (the IUT is behind a "
                                  "restricted NAT) and an indirect bubble through the peer's server",
             case5, lan_frames({indirect ? indirect->frame : 0, direct ? direct->frame : 0,
                                early_data.empty() ? 0 : early_data.front().frame}));
   if (first) {
     const auto delay = since(sent_at, first->at);
-    run.check("R4380-5.2.6-01", delay <= 500ms,
+    run.check("R4380-5.2.6-01", "first_bubble_delayed", delay <= 500ms,
               "the first bubble for a peer without entry sent at once (its entry starts with last transmission "
               "30 s ago), within 500 ms of the application's packet",
               fmt::format("first bubble {} ms after the application's send: {}", delay.count(), describe(*first)),
               {lan(first->frame)});
   } else {
-    run.inconclusive("R4380-5.2.6-01", "no bubble for the peer (data went instead: judged as R4380-5.2.4-06): no "
-                                       "first bubble to time");
+    run.inconclusive("R4380-5.2.6-01",
+                     "no bubble for the peer (data went instead: judged as R4380-5.2.4-06): no "
+                     "first bubble to time",
+                     "no_bubble_to_time");
   }
   if (!direct || !mapping) {
     for (const char* r : {"R4380-5.2.3-10", "R4380-5.2.3-07", "R4380-5.2.4-02", "R4380-5.2.3-09",
                           "R4380-5.1.2-01"}) {
-      run.inconclusive(r, "no direct bubble opened the port-restricted NAT to the peer's mapping, so the peer's "
-                          "answer cannot reach the IUT: " + case5);
+      run.inconclusive(r,
+                       "no direct bubble opened the port-restricted NAT to the peer's mapping, so the peer's "
+                       "answer cannot reach the IUT: " +
+                           case5,
+                       "no_direct_bubble_to_open_nat");
     }
     outer_header(run);
     return;
@@ -138,14 +148,17 @@ void bubbles_and_queue(CaseRun& run) {
   if (!released) {
     // Silence: the queued packet's release (what the IUT sends) is not judged.
     for (const char* r : {"R4380-5.2.3-10", "R4380-5.2.3-07"}) {
-      run.inconclusive(r, fmt::format("peer bubble from {} (inet frame {}); {}: the silence proves nothing",
-                                      p.where(), answer, released_text));
+      run.inconclusive(r,
+                       fmt::format("peer bubble from {} (inet frame {}); {}: the silence proves nothing", p.where(),
+                                   answer, released_text),
+                       "queued_packet_not_released");
     }
   } else {
-    run.check("R4380-5.2.3-10", true, "the queued packet sent once the peer's bubble from its mapping made it trusted",
+    run.check("R4380-5.2.3-10", "queued_packet_not_sent_when_trusted", true,
+              "the queued packet sent once the peer's bubble from its mapping made it trusted",
               fmt::format("peer bubble (inet frame {}); then {}", answer, released_text),
               {inet(answer), lan(released->frame)});
-    run.check("R4380-5.2.3-07", to_endpoint(*released, p.address, p.port),
+    run.check("R4380-5.2.3-07", "queued_packet_not_sent_to_mapping", to_endpoint(*released, p.address, p.port),
               "an entry for the bubble's source with its mapping " + p.where() + ": the packet goes there directly",
               released_text, {inet(answer), lan(released->frame)});
   }
@@ -156,10 +169,13 @@ void bubbles_and_queue(CaseRun& run) {
   const auto direct2 = wait_seen(run, iut_containing(lan_capture, m2), 1000ms, before2);
   const auto late_bubbles = all_seen(run, bubble, before2);
   if (!direct2 && late_bubbles.empty()) {
-    run.inconclusive("R4380-5.2.4-02", "the application's next packet to the trusted peer produced nothing within "
-                                       "1000 ms (no data, no bubble): the silence proves nothing");
+    run.inconclusive("R4380-5.2.4-02",
+                     "the application's next packet to the trusted peer produced nothing within "
+                     "1000 ms (no data, no bubble): the silence proves nothing",
+                     "nothing_sent_to_trusted_peer");
   } else {
-    run.check("R4380-5.2.4-02", direct2 && to_endpoint(*direct2, p.address, p.port) && late_bubbles.empty(),
+    run.check("R4380-5.2.4-02", "trusted_peer_not_sent_directly",
+              direct2 && to_endpoint(*direct2, p.address, p.port) && late_bubbles.empty(),
               "to a trusted peer: the packet over UDP to the stored mapping " + p.where() + ", no bubble",
               (direct2 ? describe(*direct2) : std::string("no data within 1000 ms")) +
                   (late_bubbles.empty() ? "" : "; a bubble: " + describe(late_bubbles.front())),
@@ -175,11 +191,14 @@ void bubbles_and_queue(CaseRun& run) {
   // the peer's address embeds the mapping, so a client keeping no peer list
   // would answer it too.)
   if (!reply) {
-    run.inconclusive("R4380-5.2.3-09", fmt::format("the trusted peer's echo request (inet frame {}): {}: the silence "
-                                                   "proves nothing about its delivery",
-                                                   echo, reply_text));
+    run.inconclusive("R4380-5.2.3-09",
+                     fmt::format("the trusted peer's echo request (inet frame {}): {}: the silence "
+                                 "proves nothing about its delivery",
+                                 echo, reply_text),
+                     "echo_request_unanswered");
   } else {
-    run.check("R4380-5.2.3-09", true, "bubbles consumed, other packets (the echo request) delivered",
+    run.check("R4380-5.2.3-09", "trusted_peer_packet_not_delivered", true,
+              "bubbles consumed, other packets (the echo request) delivered",
               fmt::format("peer bubble (inet frame {}) produced no upper-layer reply; echo request (inet frame {}): {}",
                           answer, echo, reply_text),
               {inet(echo), lan(reply->frame)});
@@ -200,10 +219,12 @@ void bubbles_and_queue(CaseRun& run) {
     if (s.datagram) largest = std::max<std::size_t>(largest, kIpv6HeaderSize + s.datagram->ipv6.header.payload_length);
   }
   if (!big_sent || to_peer.empty()) {
-    run.inconclusive("R4380-5.1.2-01", "a 1400-byte UDP payload to the trusted peer produced no datagram (" +
-                                           (big_sent ? std::string("sent") : big_error) + ")");
+    run.inconclusive("R4380-5.1.2-01",
+                     "a 1400-byte UDP payload to the trusted peer produced no datagram (" +
+                         (big_sent ? std::string("sent") : big_error) + ")",
+                     "large_packet_not_sent");
   } else {
-    run.check("R4380-5.1.2-01", largest <= 1280 && largest > 0,
+    run.check("R4380-5.1.2-01", "packet_exceeds_teredo_mtu", largest <= 1280 && largest > 0,
               "a 1400-byte UDP payload leaves in IPv6 packets of at most 1280 bytes (the Teredo MTU)",
               fmt::format("{} datagram(s) to {}, largest IPv6 packet {} bytes", to_peer.size(), p.where(), largest),
               big_frames);
@@ -264,13 +285,17 @@ void no_non_global(CaseRun& run) {
         list += (list.empty() ? "" : "; ") + describe(l);
         frames.push_back(lan(l.frame));
       }
-      run.check(r, false, "no datagram to a non-global IPv4 address: the packets silently discarded",
+      run.check(r, "sent_to_non_global_ipv4", false,
+                "no datagram to a non-global IPv4 address: the packets silently discarded",
                 what + fmt::format(": {} datagram(s) to them: ", leaked.size()) + list, frames);
     } else if (!control) {
-      run.inconclusive(r, what + " produced no datagram, but a packet to the valid cone peer " +
-                              to_string(q.teredo) + " produced nothing either: the silence proves nothing");
+      run.inconclusive(r,
+                       what + " produced no datagram, but a packet to the valid cone peer " + to_string(q.teredo) +
+                           " produced nothing either: the silence proves nothing",
+                       kit::kControlUnanswered);
     } else {
-      run.check(r, true, "no datagram to a non-global IPv4 address: the packets silently discarded",
+      run.check(r, "sent_to_non_global_ipv4", true,
+                "no datagram to a non-global IPv4 address: the packets silently discarded",
                 what + fmt::format(": none to those addresses within {}; the control (a global peer) got {}",
                                    ms_text(t.bubble + 1000ms), describe(*control)),
                 {lan(control->frame)});
@@ -284,14 +309,15 @@ void no_non_global(CaseRun& run) {
                   q_data.empty() ? "none" : describe(q_data.front()));
   const std::vector<FrameRef> frames =
       lan_frames({q_indirect ? q_indirect->frame : 0, q_data.empty() ? 0 : q_data.front().frame});
-  run.check("R5991-3.2-02", q_indirect && q_data.empty(),
+  run.check("R5991-3.2-02", "cone_bit_not_ignored", q_indirect && q_data.empty(),
             "the cone bit ignored: the packet queued and an indirect bubble through the peer's server, no data "
             "straight to the mapping",
             observed, frames);
-  run.check("R4380-5.2.4-09", true, "either behaviour (case 4 or case 5 for a cone-bit peer)", observed, frames);
+  run.check("R4380-5.2.4-09", "cone_peer_choice_invalid", true,
+            "either behaviour (case 4 or case 5 for a cone-bit peer)", observed, frames);
   // §5.2.4 case 4 (straight to a cone peer's mapping) is what RFC 5991 §3.2
   // removed; R5991-3.2-02 above judges that. Recorded.
-  run.check("R4380-5.2.4-05", true,
+  run.check("R4380-5.2.4-05", "legacy_case_4_choice_invalid", true,
             "case 4 superseded by RFC 5991 §3.2 (judged as R5991-3.2-02): the legacy direct datagram or case 5, "
             "recorded",
             observed, frames);
@@ -345,23 +371,25 @@ void bubble_budget(CaseRun& run) {
                   ms_text(step), ms_text(std::chrono::duration_cast<std::chrono::milliseconds>(window)),
                   indirect.size(), direct.size(), to_string(r.teredo), gaps.empty() ? "none" : gaps);
   if (bubbles.empty()) {
-    for (const auto& q : reqs) run.inconclusive(q, "no bubble at all for the silent peer: " + observed);
+    for (const auto& q : reqs) {
+      run.inconclusive(q, "no bubble at all for the silent peer: " + observed, "no_bubble_for_silent_peer");
+    }
     return;
   }
-  run.check("R4380-5.2.6-03", gaps_ok,
+  run.check("R4380-5.2.6-03", "bubbles_too_close", gaps_ok,
             fmt::format("no bubble to the peer less than the bubble interval {} after the previous one (accepted "
                         ">= {})",
                         ms_text(t.bubble), ms_text(min_gap)),
             observed, frames);
-  run.check("R4380-5.2.6-06", gaps_ok, "each bubble updates the last-transmission time (bubbles spaced)", observed,
-            frames);
+  run.check("R4380-5.2.6-06", "bubbles_too_close", gaps_ok,
+            "each bubble updates the last-transmission time (bubbles spaced)", observed, frames);
   const bool budget = indirect.size() <= 4 && direct.size() <= 4;
-  run.check("R4380-5.2.6-04", budget,
-            "at most 4 bubbles (of each kind) to the unanswering peer within the 300 s window",
-            observed, frames);
-  run.check("R4380-5.2.6-07", budget, "each bubble counted: the budget of 4 holds", observed, frames);
-  run.check("R4380-5.2.6-05", true, "within the two limits the client may send bubbles (MAY): recorded", observed,
+  run.check("R4380-5.2.6-04", "bubble_budget_exceeded", budget,
+            "at most 4 bubbles (of each kind) to the unanswering peer within the 300 s window", observed, frames);
+  run.check("R4380-5.2.6-07", "bubble_budget_exceeded", budget, "each bubble counted: the budget of 4 holds", observed,
             frames);
+  run.check("R4380-5.2.6-05", "bubble_choice_invalid", true,
+            "within the two limits the client may send bubbles (MAY): recorded", observed, frames);
 }
 
 void peer_validity(CaseRun& run) {
@@ -379,7 +407,7 @@ void peer_validity(CaseRun& run) {
   std::string story;
   const auto released = data_on_wire(run, app, p, *mapping, *address, marker("validity", 1), story);
   if (!released) {
-    run.inconclusive(reqs[0], "the peer could not be made trusted first: " + story);
+    run.inconclusive(reqs[0], "the peer could not be made trusted first: " + story, "peer_not_trusted");
     return;
   }
   // Silence from the peer for peer_validity + 1 s, then the application sends again.
@@ -397,11 +425,14 @@ void peer_validity(CaseRun& run) {
       p.where(), describe(*released), ms_text(quiet), bubbles.empty() ? "no bubble" : describe(bubbles.front()),
       data.empty() ? "no" : describe(data.front()));
   if (bubbles.empty() && data.empty()) {
-    run.inconclusive("R4380-5.2.4-01", "the application's packet after the validity period produced nothing (no "
-                                       "bubble, no data): the silence proves nothing: " + observed);
+    run.inconclusive("R4380-5.2.4-01",
+                     "the application's packet after the validity period produced nothing (no "
+                     "bubble, no data): the silence proves nothing: " +
+                         observed,
+                     "nothing_sent_after_validity");
     return;
   }
-  run.check("R4380-5.2.4-01", !bubbles.empty() && data.empty(),
+  run.check("R4380-5.2.4-01", "expired_entry_still_trusted", !bubbles.empty() && data.empty(),
             fmt::format("the entry no longer valid for sending after {} (peer_validity) without reception: new "
                         "bubbles, the packet queued",
                         ms_text(t.validity)),
@@ -423,7 +454,8 @@ void peer_flood(CaseRun& run) {
   (void)send_from(run, first, kit::echo_packet(first.teredo, *address, 0x7e1c, 1), *mapping);
   const auto r0 = wait_seen(run, iut_echo_reply(run.capture("lan"), 0x7e1c, 1), 1500ms, m0);
   if (!r0) {
-    run.inconclusive(reqs[0], "the first peer's echo request was not answered before the flood");
+    run.inconclusive(reqs[0], "the first peer's echo request was not answered before the flood",
+                     "echo_request_unanswered_before_flood");
     return;
   }
   constexpr int kPeers = 400;
@@ -438,7 +470,7 @@ void peer_flood(CaseRun& run) {
   const std::uint64_t m1 = lan_mark(run);
   const std::uint64_t echo = send_from(run, first, kit::echo_packet(first.teredo, *address, 0x7e1c, 2), *mapping);
   const auto r1 = wait_seen(run, iut_echo_reply(run.capture("lan"), 0x7e1c, 2), 3000ms, m1);
-  run.check("R4380-5.2-06", r1.has_value(),
+  run.check("R4380-5.2-06", "unresponsive_after_peer_flood", r1.has_value(),
             fmt::format("after bubbles from {} distinct Teredo peers the IUT stays responsive: the older peer's echo "
                         "request answered (its entry kept, or re-established)",
                         kPeers),
@@ -469,11 +501,12 @@ void case5_behind_cone(CaseRun& run) {
     if (!direct && to_endpoint(b, p.address, p.port)) direct = b;
   }
   if (!indirect) {
-    run.inconclusive("R4380-5.2.4-10", "no indirect bubble to the peer's server: the IUT did not take §5.2.4 case 5");
+    run.inconclusive("R4380-5.2.4-10", "no indirect bubble to the peer's server: the IUT did not take §5.2.4 case 5",
+                     "case5_not_taken");
     return;
   }
   const bool cone = (flags_of(*address) & kFlagCone) != 0;
-  run.check("R4380-5.2.4-10", true,
+  run.check("R4380-5.2.4-10", "cone_direct_bubble_choice_invalid", true,
             "behind a full-cone NAT, case 5 with or without a direct bubble (MAY): recorded",
             fmt::format("own address {} (cone bit {}); indirect bubble {}; direct bubble {}", to_string(*address),
                         cone ? 1 : 0, describe(*indirect), direct ? describe(*direct) : "none"),
