@@ -104,16 +104,16 @@ AssertionCode AssertionCode::checked(std::string_view name) {
 
 void CaseRun::check(const std::string& requirement, AssertionCode code, bool ok, std::string expected,
                     std::string observed, std::vector<FrameRef> frames, std::string message) {
-  check(requirement, ok, std::move(expected), std::move(observed), std::move(frames), std::move(message),
-        std::string(code.name()));
+  record_check(requirement, ok, std::move(expected), std::move(observed), std::move(frames), std::move(message),
+               std::string(code.name()));
 }
 
 void CaseRun::inconclusive(const std::string& requirement, std::string why, AssertionCode code) {
   record_inconclusive(requirement, std::move(why), std::string(code.name()));
 }
 
-void CaseRun::check(const std::string& requirement, bool ok, std::string expected, std::string observed,
-                    std::vector<FrameRef> frames, std::string message, std::string code) {
+void CaseRun::record_check(const std::string& requirement, bool ok, std::string expected, std::string observed,
+                           std::vector<FrameRef> frames, std::string message, std::string code) {
   const Requirement* r = catalog_.find(requirement);
   if (r == nullptr) throw std::runtime_error("case " + spec_.id + " cites unknown requirement " + requirement);
   Assertion a;
@@ -126,10 +126,6 @@ void CaseRun::check(const std::string& requirement, bool ok, std::string expecte
   a.message = message.empty() ? r->summary : std::move(message);
   a.code = std::move(code);
   assertions_.push_back(std::move(a));
-}
-
-void CaseRun::inconclusive(const std::string& requirement, std::string why) {
-  record_inconclusive(requirement, std::move(why), {});
 }
 
 void CaseRun::record_inconclusive(const std::string& requirement, std::string why, std::string code) {

@@ -165,12 +165,6 @@ class CaseRun {
   // The lab could not reach the state to judge `requirement`; `code` names
   // why ("client_not_trusted").
   void inconclusive(const std::string& requirement, std::string why, AssertionCode code);
-  // The forms without a named reason, kept only for the client cases until
-  // they carry codes too; server and relay cases may not use them
-  // (tests/kit/case_codes_test.cpp).
-  void check(const std::string& requirement, bool ok, std::string expected, std::string observed,
-             std::vector<FrameRef> frames = {}, std::string message = {}, std::string code = {});
-  void inconclusive(const std::string& requirement, std::string why);
   // Notes beside the verdict; `code` names what the note is about
   // ("iut_started", "harness_error").
   void info(std::string text, std::string code = {});
@@ -198,6 +192,8 @@ class CaseRun {
   void set_iut_restarter(std::function<void()> restart) { restart_iut_ = std::move(restart); }
 
  private:
+  void record_check(const std::string& requirement, bool ok, std::string expected, std::string observed,
+                    std::vector<FrameRef> frames, std::string message, std::string code);
   void record_inconclusive(const std::string& requirement, std::string why, std::string code);
 
   const CaseSpec& spec_;

@@ -33,6 +33,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <string_view>
 #include <thread>
@@ -346,6 +347,19 @@ void on_receive(std::uint8_t* buffer, unsigned& size, std::size_t capacity, sock
         d.origin = g_first_origin;
         changed = true;
       }
+    }
+  }
+  // A local entry matched on the LAN address alone (§5.2.3 case 5 wants the
+  // port too): a unicast bubble from another port of an address that sent a
+  // discovery bubble is taken as coming from the discovery bubble's port.
+  if (fault("client-local-port-ignored") && from && p.bubble()) {
+    static std::map<std::uint32_t, std::uint16_t> discovered_port;  // by LAN address
+    const bool multicast = p.address(kDestination).bytes[0] == 0xFF;
+    const auto it = discovered_port.find(from->sin_addr.s_addr);
+    if (multicast) {
+      discovered_port[from->sin_addr.s_addr] = from->sin_port;
+    } else if (it != discovered_port.end()) {
+      from->sin_port = it->second;
     }
   }
   if (fault("client-accept-ra-wrong-port") && from && ntohs(from->sin_port) == kUdpPortTeredo + 1) {

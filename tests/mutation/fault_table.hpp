@@ -133,6 +133,9 @@ inline constexpr std::array kFaults = {
              "local discovery bubbles leave with TTL 8 instead of 1"},
     FaultRow{"client-symmetric-accepted", "client", "R4380-5.2.1-05", "client.qualification.symmetric-nat-refused",
              "the secondary server's RA is taken as showing the primary's mapping (symmetric NAT not detected)"},
+    FaultRow{"client-local-port-ignored", "client", "R4380-5.2.3-19", "client.discovery.reply-and-filter",
+             "a local entry is matched on the LAN address alone: a bubble from another port of it counts as the "
+             "entry's"},
     FaultRow{"client-no-refresh", "client", "R4380-5.2-07", "client.maintenance.refresh-interval",
              "no RS once qualified (no maintenance)"},
     FaultRow{"client-accept-trailer-01", "client", "R6081-5.1.2-02", "client.receive.rfc6081-trailers",

@@ -279,16 +279,61 @@ void reply_and_filter(CaseRun& run) {
             lan_frames({to_lan ? to_lan->frame : 0}));
   // The local peer answers with a bubble from its LAN address: its embedded
   // mapping (198.51.100.1:41500) does not match, the local entry does (case 5).
+  // R4380-5.2.3-19: "if the local IPv4 address and local port indicated in
+  // that entry match the source IPv4 address and source port of the packet".
+  // First the same Teredo source from another LAN port, 192.0.2.20:41599: it
+  // matches no entry, so it must not make the local entry trusted and the
+  // queued packet stays queued. A client that keeps no local port per entry
+  // releases it, before the entry's own port has spoken or to 41599. The
+  // bubble from the entry's own port below is the control; the packet is
+  // told by its marker, wherever it goes.
+  const int fd_other_port = run.udp_socket("lanpeer", kLanPeer, 41599);
+  const std::uint64_t mark_other = lan_mark(run);
+  const std::uint64_t other_port_bubble =
+      lan_send(run, fd_other_port, 41599, kit::bubble_packet(a, *address), kClientLan, service_port);
+  const auto hold = std::min<std::chrono::milliseconds>(t.bubble / 2, 500ms);
+  std::this_thread::sleep_for(hold);
+  const auto after_other = all_seen(run, iut_containing(lan_capture, m), mark_other);
   const std::uint64_t mark5 = lan_mark(run);
   const std::uint64_t answer = lan_send(run, fd_a, 41500, kit::bubble_packet(a, *address), kClientLan, service_port);
   const auto released = wait_seen(run, iut_containing(lan_capture, m), 1500ms, mark5);
   const bool ok = released && released->carrier.destination4 == kit::ipv4(kLanPeer) &&
                   released->carrier.destination_port == 41500;
+  const std::string expected19 =
+      "a bubble from 192.0.2.20:41599 (not the local entry's port 41500) leaves the entry untrusted: the queued "
+      "packet stays queued";
+  const bool released_to_other_port = released && released->carrier.destination4 == kit::ipv4(kLanPeer) &&
+                                     released->carrier.destination_port == 41599;
+  if (!after_other.empty()) {
+    run.check("R4380-5.2.3-19", "local_entry_trusted_from_other_port", false, expected19,
+              fmt::format("after the bubble from 192.0.2.20:41599 (lan frame {}), before any packet from the "
+                          "entry's own port, the queued packet left: {}",
+                          other_port_bubble, describe(after_other.front())),
+              lan_frames({other_port_bubble, after_other.front().frame}));
+  } else if (released_to_other_port) {
+    run.check("R4380-5.2.3-19", "local_entry_trusted_from_other_port", false, expected19,
+              fmt::format("the queued packet went to 192.0.2.20:41599, the port of the bubble (lan frame {}) no "
+                          "entry holds: {}",
+                          other_port_bubble, describe(*released)),
+              lan_frames({other_port_bubble, answer, released->frame}));
+  } else if (released) {
+    run.check("R4380-5.2.3-19", "local_entry_trusted_from_other_port", true, expected19,
+              fmt::format("nothing within {} of the bubble from 192.0.2.20:41599 (lan frame {}); the bubble "
+                          "from the entry's own 192.0.2.20:41500 (lan frame {}) then released it: {}",
+                          ms_text(hold), other_port_bubble, answer, describe(*released)),
+              lan_frames({other_port_bubble, answer, released->frame}));
+  } else {
+    run.inconclusive("R4380-5.2.3-19",
+                     fmt::format("nothing after the bubble from 192.0.2.20:41599 (lan frame {}), but nothing after "
+                                 "the one from the entry's own port (lan frame {}) either: the silence proves nothing",
+                                 other_port_bubble, answer),
+                     kit::kControlUnanswered);
+  }
   if (!released) {
     run.inconclusive("R4380-5.2.3-13",
                      fmt::format("bubble from 192.0.2.20:41500 (lan frame {}); the queued packet "
-                                 "was not sent within 1500 ms: the silence proves nothing",
-                                 answer),
+                                 "was not sent within 1500 ms{}: the silence proves nothing",
+                                 answer, after_other.empty() ? "" : " (it had left after the other port's bubble)"),
                      "queued_packet_not_released");
     return;
   }
@@ -487,13 +532,14 @@ TEREDO_CASE({
     .title = "Local discovery: valid discovery bubbles answered, unicast or non-Teredo ones dropped, local peers",
     .description = "lanpeer sends a discovery-format bubble to the IUT's unicast address and one from "
                    "2001:db8::1 to 224.0.0.253 (probes), then a valid one from 192.0.2.20:41500 (control). The "
-                   "application then sends to that local peer, which answers with a bubble from its LAN address.",
+                   "application then sends to that local peer; a bubble from its Teredo address comes first from another LAN "
+                   "port (192.0.2.20:41599), then from the local entry's own 192.0.2.20:41500.",
     .judgement = "No reply to the probes; a unicast bubble to 192.0.2.20:41500 for the valid one; for the "
                  "application's packet a unicast bubble there and a multicast bubble, data held; after the local "
-                 "peer's bubble the packet goes to 192.0.2.20:41500.",
+                 "peer's bubble from 41599 the packet stays held; after the one from 41500 it goes to 192.0.2.20:41500.",
     .role = "client",
     .requirements = {"R4380-5.2.8-05", "R4380-5.2.8-06", "R4380-5.2.3-12", "R4380-5.2.8-02", "R4380-5.2.3-11",
-                     "R4380-5.2.3-13", "R4380-5.2.4-04", "R4380-5.2.8-09", "R4380-5.2.8-07"},
+                     "R4380-5.2.3-13", "R4380-5.2.3-19", "R4380-5.2.4-04", "R4380-5.2.8-09", "R4380-5.2.8-07"},
     .capabilities = {"local_discovery"},
     .topology = kTopology,
     .captures = client_captures(),
