@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "fuzz_common.hpp"
+#include "state_harness.hpp"
 #include "teredo/wire/wire.hpp"
 
 using namespace teredo::wire;
@@ -292,6 +293,11 @@ int main(int argc, char** argv) try {
     outer.destination_port = kUdpPortGtpU;
     write("fuzz_frame", "gtp-u", with_link(1, {}, build_ethernet_ipv4_udp(outer, gtp_u(ip_rs))));
   }
+
+  // --- the stateful targets: event sequences (state_seeds.cpp) ---
+  for (const auto& seed : teredo::fuzz::state::server_state_seeds()) write("fuzz_server_state", seed.name, seed.input);
+  for (const auto& seed : teredo::fuzz::state::relay_state_seeds()) write("fuzz_relay_state", seed.name, seed.input);
+  for (const auto& seed : teredo::fuzz::state::client_state_seeds()) write("fuzz_client_state", seed.name, seed.input);
 
   std::printf("make_seeds: %d seeds written under %s\n", g_count, g_out.c_str());
   return 0;

@@ -17,7 +17,8 @@ shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(fuzz_address_text fuzz_address_binary fuzz_encapsulation fuzz_datagram
-           fuzz_nd_options fuzz_icmpv6_echo fuzz_frame)
+           fuzz_nd_options fuzz_icmpv6_echo fuzz_frame
+           fuzz_server_state fuzz_relay_state fuzz_client_state)
 fi
 
 cd "$root"
