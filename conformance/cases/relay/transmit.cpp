@@ -378,7 +378,13 @@ void ecn_and_df(CaseRun& run) {
             "the outer IPv4 ECN field 00 (Not-ECT) for an encapsulator without ECN propagation",
             fmt::format("outer TOS 0x{:02x} on {}; inner traffic class ECN {}", meta ? meta->tos : 0,
                         describe_frame(*f, capture.link_type()), inner_ce ? "CE (kept)" : "not CE"),
-            {frame_ref(sent.frame, "v6host"), frame_ref(f->number)});
+            [&] {
+              // The host's own packet is in no capture when the host is the
+              // relay itself (host-relay): cite only frames that exist.
+              std::vector<FrameRef> frames = host.refs(sent);
+              frames.push_back(frame_ref(f->number));
+              return frames;
+            }());
   std::vector<std::uint64_t> df;
   std::vector<FrameRef> checked;
   for (const auto& x : capture.frames(from_relay(capture))) {
