@@ -122,6 +122,9 @@ void CaseRun::record_check(const std::string& requirement, bool ok, std::string 
   a.outcome = ok ? "pass" : (r->level == Level::must ? "fail" : "warn");
   a.expected = std::move(expected);
   a.observed = std::move(observed);
+  // Frame 0 is how a case says "not seen": evidence cites only frames that
+  // exist (numbers start at 1).
+  std::erase_if(frames, [](const FrameRef& f) { return f.frame == 0; });
   a.frames = std::move(frames);
   a.message = message.empty() ? r->summary : std::move(message);
   a.code = std::move(code);
