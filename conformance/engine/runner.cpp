@@ -605,7 +605,7 @@ std::set<std::string> load_baseline(const std::string& path) {
         throw std::runtime_error("the baseline " + path + " has a case without case_id and verdict");
       }
       const std::string v = c["verdict"];
-      if (v == "fail" || v == "warn" || v == "flaky") known.insert(case_id(c["case_id"]));
+      if (v == "fail" || v == "warn" || v == "flaky" || v == "inconclusive") known.insert(case_id(c["case_id"]));
     }
   } else {
     throw std::runtime_error("the baseline " + path + " is neither a report nor {\"known_failures\": [...]}");
@@ -620,7 +620,9 @@ int apply_gate(json& report, bool strict, const std::string& baseline_path) {
 int apply_gate(json& report, bool strict, const std::string& baseline_path, const std::set<std::string>& known) {
   for (auto& c : report["cases"]) {
     const std::string v = c["verdict"];
-    if ((v == "fail" || v == "warn") && known.count(c["case_id"].get<std::string>())) c["baseline"] = "known";
+    if ((v == "fail" || v == "warn" || v == "inconclusive") && known.count(c["case_id"].get<std::string>())) {
+      c["baseline"] = "known";
+    }
   }
   report["gate"] = {{"policy", strict ? "strict" : "default"},
                     {"baseline_file", baseline_path.empty() ? json(nullptr) : json(baseline_path)}};
@@ -628,7 +630,7 @@ int apply_gate(json& report, bool strict, const std::string& baseline_path, cons
   const std::vector<std::string> blocking = reports::blocking_cases(report);
   int exit_code = reports::cases_exit_code(report);
   if (!report.value("complete", false)) exit_code = 2;  // an interrupted run is a harness error
-  report["gate"]["result"] = exit_code == 0 ? "pass" : exit_code == 1 ? "fail" : "error";
+  report["gate"]["result"] = reports::gate_result(exit_code);
   report["gate"]["exit_code"] = exit_code;
   report["gate"]["blocking"] = blocking;
   return exit_code;

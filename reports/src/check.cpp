@@ -102,7 +102,7 @@ constexpr std::string_view kOutcomes[] = {"pass", "fail", "warn", "inconclusive"
 constexpr std::string_view kMessageLevels[] = {"info", "warn", "error"};
 constexpr std::string_view kTestable[] = {"yes", "partly", "no"};
 constexpr std::string_view kPolicies[] = {"default", "strict"};
-constexpr std::string_view kResults[] = {"pass", "fail", "error"};
+constexpr std::string_view kResults[] = {"pass", "fail", "error", "inconclusive"};
 constexpr std::string_view kBaseline[] = {"known"};
 
 void check_version(Checker& ck, const json& report) {
@@ -467,7 +467,7 @@ void check_gate(Checker& ck, const json& report, const json* cases) {
   }
   const std::string res = result != nullptr ? result->get<std::string>() : std::string();
   if (result != nullptr && exit_code != nullptr) {
-    const int want = res == "pass" ? 0 : res == "fail" ? 1 : 2;
+    const int want = res == "pass" ? 0 : res == "fail" ? 1 : res == "inconclusive" ? kExitInconclusive : 2;
     if (exit_code->get<std::int64_t>() != want) {
       ck.add("gate.exit_code", "is " + exit_code->dump() + " but a gate result of \"" + res + "\" exits " + std::to_string(want));
     }
@@ -493,6 +493,12 @@ void check_gate(Checker& ck, const json& report, const json* cases) {
   if (code == 2 && res != "error") ck.add("gate.result", "is \"" + res + "\" but a case has the verdict error");
   if (code == 1 && res == "pass") ck.add("gate.result", "is \"pass\" but blocking case(s) failed");
   if (code == 0 && res == "fail") ck.add("gate.result", "is \"fail\" but no case blocks");
+  if (code == kExitInconclusive && res == "pass") {
+    ck.add("gate.result", "is \"pass\" but a case is inconclusive (the gate cannot vouch for it)");
+  }
+  if (code != kExitInconclusive && res == "inconclusive") {
+    ck.add("gate.result", "is \"inconclusive\" but the cases give exit " + std::to_string(code));
+  }
 }
 
 }  // namespace

@@ -13,6 +13,7 @@ GateEffect gate_effect(const nlohmann::json& report_case, bool strict) {
   if (verdict == "error") return GateEffect::error;
   if (verdict == "fail" && !known) return GateEffect::failure;
   if (verdict == "warn" && strict && !known) return GateEffect::failure;
+  if (verdict == "inconclusive" && !known) return GateEffect::inconclusive;
   return GateEffect::none;
 }
 
@@ -39,8 +40,18 @@ int cases_exit_code(const nlohmann::json& report) {
     const GateEffect effect = gate_effect(c, strict);
     if (effect == GateEffect::error) return 2;
     if (effect == GateEffect::failure) code = 1;
+    if (effect == GateEffect::inconclusive && code == 0) code = kExitInconclusive;
   }
   return code;
+}
+
+std::string gate_result(int exit_code) {
+  switch (exit_code) {
+    case 0: return "pass";
+    case 1: return "fail";
+    case kExitInconclusive: return "inconclusive";
+    default: return "error";
+  }
 }
 
 std::string combine_attempt_verdicts(const std::vector<std::string>& attempts) {

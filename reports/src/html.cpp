@@ -159,12 +159,15 @@ std::string render_gate(const json& report) {
   const std::string result = text(gate, "result");
   const std::string policy = text(gate, "policy");
   const std::string exit_code = text(gate, "exit_code");
-  const std::string cls = result == "pass" || result == "fail" || result == "error" ? result : std::string("error");
+  const std::string cls =
+      result == "pass" || result == "fail" || result == "error" || result == "inconclusive" ? result : std::string("error");
   std::string why;
   if (result == "pass") {
     why = policy == "strict" ? "no MUST or SHOULD failed and no harness error" : "no MUST failed and no harness error";
   } else if (result == "fail") {
     why = policy == "strict" ? "a MUST or SHOULD requirement failed" : "a MUST requirement failed";
+  } else if (result == "inconclusive") {
+    why = "nothing failed, but a case could not be judged: the run cannot vouch for it";
   } else {
     why = "a harness error: the run cannot vouch for the IUT";
   }

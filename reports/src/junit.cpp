@@ -208,10 +208,17 @@ std::string render_case(const json& c, const json& requirements, bool strict, Co
     x += std::string(kIndent) + "<failure message=\"" + attr(detail::truncate(reason(c, outcome), 1024)) + "\" type=\"" + attr(type) +
          "\">" + body(non_pass_assertions(c, requirements) + reproduce_line(c)) + "</failure>\n";
     if (verdict == "warn") preface = "WARNING: a SHOULD is not met; the strict policy makes it a failure.\n";
-  } else if (known && (verdict == "fail" || (verdict == "warn" && strict))) {
+  } else if (effect == GateEffect::inconclusive) {
+    // Not a requirement failed: the case could not be judged, and a gate
+    // cannot vouch for what it did not judge (exit 4 when nothing fails).
+    ++n.failures;
+    x += std::string(kIndent) + "<failure message=\"" +
+         attr(detail::truncate("inconclusive: " + reason(c, "inconclusive"), 1024)) + "\" type=\"inconclusive\">" +
+         body(non_pass_assertions(c, requirements) + reproduce_line(c)) + "</failure>\n";
+  } else if (known && (verdict == "fail" || verdict == "inconclusive" || (verdict == "warn" && strict))) {
     // A failure the baseline lists: reported, not counted against the gate.
     ++n.skipped;
-    const std::string outcome = verdict == "warn" ? "warn" : "fail";
+    const std::string outcome = verdict == "warn" ? "warn" : verdict == "inconclusive" ? "inconclusive" : "fail";
     x += std::string(kIndent) + "<skipped message=\"" +
          attr(detail::truncate("known failure (baseline): " + reason(c, outcome), 1024)) + "\"/>\n";
     preface = "KNOWN FAILURE: the baseline lists this case; it does not block the gate.\n";
@@ -223,10 +230,6 @@ std::string render_case(const json& c, const json& requirements, bool strict, Co
     ++n.skipped;
     x += std::string(kIndent) + "<skipped message=\"" + attr(detail::truncate("not applicable: " + reason(c, "fail"), 1024)) +
          "\"/>\n";
-  } else if (verdict == "inconclusive") {
-    ++n.skipped;
-    x += std::string(kIndent) + "<skipped message=\"" +
-         attr(detail::truncate("inconclusive: " + reason(c, "inconclusive"), 1024)) + "\"/>\n";
   } else if (verdict == "flaky") {
     const json& attempts = array(c, "attempts");
     std::string history;

@@ -31,7 +31,8 @@ font-weight:600;font-size:12px;white-space:nowrap}
 .v-inconclusive{color:var(--inc)}.v-error{color:var(--err)}.v-flaky{color:var(--flaky)}.v-missing{color:var(--muted);border-style:dashed}
 .banner{padding:.6rem .9rem;border-radius:6px;border:1px solid var(--line);margin:.8rem 0}
 .gate-pass{background:#dafbe1;border-color:#4ac26b}.gate-fail{background:#ffebe9;border-color:#ff8182}
-.gate-error{background:#ffd8d3;border-color:#cf222e}.incomplete{background:#fff8c5;border-color:#d4a72c}
+.gate-error{background:#ffd8d3;border-color:#cf222e}.gate-inconclusive{background:#fff8c5;border-color:#d4a72c}
+.incomplete{background:#fff8c5;border-color:#d4a72c}
 @media print{body{max-width:none;padding:0;font-size:11px}.noprint,#filters{display:none!important}
 a{color:inherit;text-decoration:none}tbody.case{break-inside:avoid}thead{display:table-header-group}
 .banner{border-width:2px}pre{border:none;padding:0}}

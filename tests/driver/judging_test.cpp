@@ -85,6 +85,32 @@ TEST_F(Judging, IutThatSegfaultsOnlyOnATruncatedAuthEncapsulationFailsThatCase) 
   EXPECT_FALSE(has_iut_died(alive["cases"][0])) << alive["cases"][0].dump();
 }
 
+// A server that binds its ports, stays alive and answers nothing: silence
+// proves nothing about what it sends, so no requirement fails and the cases
+// are inconclusive; the gate, which vouches only for what was judged, does
+// not pass it (exit 4, result "inconclusive", each case a JUnit failure of
+// type inconclusive). It once exited 0 with 49 inconclusive cases.
+TEST_F(Judging, ASilentServerIsNeverAPass) {
+  const int code = run({"run", "--iut", crashing_server_adapter("never"), "--cases", "server.rs.*", "--retries",
+                        "0", "--jobs", "3", "--out", out_dir()});
+  EXPECT_EQ(code, 4) << err();
+  const json r = report();
+  int inconclusive = 0;
+  for (const auto& c : r["cases"]) {
+    EXPECT_NE(c["verdict"], "pass") << c["case_id"];
+    EXPECT_NE(c["verdict"], "fail") << c["case_id"] << ": silence blamed: " << c["assertions"].dump();
+    if (c["verdict"] == "inconclusive") ++inconclusive;
+  }
+  EXPECT_GT(inconclusive, 5);
+  EXPECT_EQ(r["gate"]["result"], "inconclusive");
+  EXPECT_EQ(r["gate"]["exit_code"], 4);
+  EXPECT_EQ(r["gate"]["blocking"].size(), static_cast<std::size_t>(inconclusive));
+  const std::string junit = file_text(dir_ / "out" / "junit.xml");
+  EXPECT_NE(junit.find("failures=\"" + std::to_string(inconclusive) + "\""), std::string::npos)
+      << junit.substr(0, 400);
+  EXPECT_NE(junit.find("type=\"inconclusive\""), std::string::npos);
+}
+
 // Debian's miredo-server restarts a worker that crashed ("Child 1990
 // killed by signal 11", then "Starting..."): its main PID lives on. A worker
 // that dies is a death of the IUT all the same.

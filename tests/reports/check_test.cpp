@@ -28,10 +28,10 @@ TEST(ReportCheck, FixtureVariantsHaveNoProblems) {
 
 TEST(ReportCheck, GateRuleMatchesTheFixture) {
   const json report = make_report({.with_error = false});
-  EXPECT_EQ(blocking_cases(report), std::vector<std::string>{kFailCase});
+  EXPECT_EQ(blocking_cases(report), (std::vector<std::string>{kFailCase, kInconclusiveCase}));
   EXPECT_EQ(cases_exit_code(report), 1);
   const json strict = make_report({.strict = true, .with_error = false});
-  EXPECT_EQ(blocking_cases(strict), (std::vector<std::string>{kFailCase, kWarnCase}));
+  EXPECT_EQ(blocking_cases(strict), (std::vector<std::string>{kFailCase, kWarnCase, kInconclusiveCase}));
   const json with_error = make_report();
   EXPECT_EQ(cases_exit_code(with_error), 2);
   // A known (baseline) failure and a flaky case never block.
@@ -40,6 +40,27 @@ TEST(ReportCheck, GateRuleMatchesTheFixture) {
       EXPECT_EQ(gate_effect(c, true), GateEffect::none);
     }
   }
+}
+
+// A run that judged nothing wrong but could not judge a case does not pass:
+// the gate vouches only for what was judged (exit 4, result "inconclusive").
+TEST(ReportCheck, AnInconclusiveCaseKeepsTheGateFromPassing) {
+  const json only_inconclusive = make_report({.with_error = false, .force = {{kFailCase, "pass"}}});
+  EXPECT_EQ(blocking_cases(only_inconclusive), std::vector<std::string>{kInconclusiveCase});
+  EXPECT_EQ(cases_exit_code(only_inconclusive), kExitInconclusive);
+  EXPECT_EQ(gate_result(kExitInconclusive), "inconclusive");
+  EXPECT_EQ(only_inconclusive["gate"]["result"], "inconclusive");
+  EXPECT_TRUE(check_report(only_inconclusive).empty()) << joined(check_report(only_inconclusive));
+  // A report claiming "pass" over it is refused.
+  json lying = only_inconclusive;
+  lying["gate"]["result"] = "pass";
+  lying["gate"]["exit_code"] = 0;
+  lying["gate"]["blocking"] = json::array();
+  EXPECT_NE(joined(check_report(lying)).find("inconclusive"), std::string::npos) << joined(check_report(lying));
+  // Every case judged: the gate passes.
+  const json all_judged =
+      make_report({.with_error = false, .force = {{kFailCase, "pass"}, {kInconclusiveCase, "pass"}}});
+  EXPECT_EQ(cases_exit_code(all_judged), 0);
 }
 
 struct Mutation {

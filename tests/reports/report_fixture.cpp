@@ -239,7 +239,7 @@ void finalize(json& report) {
 
   const bool strict = report["run"]["options"]["strict"].get<bool>();
   json blocking = json::array();
-  bool error = false, failure = false;
+  bool error = false, failure = false, inconclusive = false;
   for (const json& c : report["cases"]) {
     const std::string v = c["verdict"];
     const bool known = c["baseline"] == "known";
@@ -249,12 +249,15 @@ void finalize(json& report) {
     } else if ((v == "fail" || (strict && v == "warn")) && !known) {
       failure = true;
       blocking.push_back(c["case_id"]);
+    } else if (v == "inconclusive" && !known) {
+      inconclusive = true;
+      blocking.push_back(c["case_id"]);
     }
   }
   report["gate"] = {{"policy", strict ? "strict" : "default"},
                     {"baseline_file", report["run"]["options"]["baseline"]},
-                    {"result", error ? "error" : failure ? "fail" : "pass"},
-                    {"exit_code", error ? 2 : failure ? 1 : 0},
+                    {"result", error ? "error" : failure ? "fail" : inconclusive ? "inconclusive" : "pass"},
+                    {"exit_code", error ? 2 : failure ? 1 : inconclusive ? 4 : 0},
                     {"blocking", blocking}};
 }
 

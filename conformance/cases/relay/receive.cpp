@@ -331,7 +331,11 @@ void flag_bits_ignored(CaseRun& run) {
       "queued packet delivered and its own packets forwarded",
       to_string(c.teredo));
   if (!k.trusted()) {
-    run.check("R4380-4-03", "flagged_client_not_served", false, expected, k.story(c), k.frames());
+    // Not served: a refusal of the flags only if the relay bubbles for a
+    // client with flags 0x0000 afterwards.
+    kit::judge_unanswered(run, {"R4380-4-03"}, "the exchange with the flagged client: " + k.story(c), expected,
+                          k.frames(), control_bubble(host, make_peer(run, kClients, 42072)),
+                          "flagged_client_not_served", kDeliveryTimeout);
     return;
   }
   const std::string m = marker("flags", 1);

@@ -57,6 +57,14 @@ void bubble_through_server(CaseRun& run) {
       "a bubble (next header 59, payload length 0) from a local IPv6 address of the relay to {}, sent over UDP to "
       "the client's server 203.0.113.1:3544 (§5.4.1 case 3, cone bit 0)",
       to_string(c.teredo));
+  if (bubbles.empty() && !k.early && !k.delivered) {
+    // The relay sent nothing for the client: a discard only if it bubbles
+    // for another client afterwards (JUDGING.md 2).
+    kit::judge_unanswered(run, {"R4380-5.4.1-05"}, "the native packet " + k.story(c), expected, k.frames(),
+                          control_bubble(host, make_peer(run, kClients, 41002)), "no_bubble_via_server",
+                          kBubbleTimeout);
+    return;
+  }
   if (!via_server) {
     run.check("R4380-5.4.1-05", "no_bubble_via_server", false, expected,
               k.story(c) + (bubbles.empty() ? std::string() : "; bubbles seen only at frames " + join_frames(bubbles)),
@@ -149,10 +157,12 @@ void cone_bit_ignored(CaseRun& run) {
   const Contact k = contact(run, host, c, marker("cone", 1));
   const std::string what = fmt::format("a native packet to the cone-bit-1 address {}", to_string(c.teredo));
   if (!k.bubble && !k.early) {
-    for (const char* r : {"R5991-3.2-02", "R4380-5.4.1-04"}) {
-      run.check(r, "cone_client_not_contacted", false,
-                "a bubble via the server (RFC 5991) or a direct delivery (RFC 4380 case 2)", k.story(c), k.frames());
-    }
+    // Nothing sent toward the client: a discard only if the relay bubbles
+    // for another (cone-bit-0) client afterwards.
+    kit::judge_unanswered(run, {"R5991-3.2-02", "R4380-5.4.1-04"}, what + ": " + k.story(c),
+                          "a bubble via the server (RFC 5991) or a direct delivery (RFC 4380 case 2)", k.frames(),
+                          control_bubble(host, make_peer(run, kClients, 41032)), "cone_client_not_contacted",
+                          kBubbleTimeout);
     return;
   }
   if (k.early) {

@@ -175,9 +175,10 @@ void judge_unanswered_rs(CaseRun& run, const std::vector<std::string>& requireme
 }
 
 void judge_not_forwarded(CaseRun& run, const std::vector<std::string>& requirements, const Sent& sent,
-                         const std::string& what, const std::string& expected, AssertionCode discard_code) {
+                         const std::string& what, const std::string& expected, AssertionCode discard_code,
+                         const Control& control) {
   kit::judge_unanswered(run, requirements, fmt::format("{} (frame {})", what, sent.frame), expected,
-                        frames_of({sent.frame}), control_rs(), discard_code, kAnswerTimeout);
+                        frames_of({sent.frame}), control, discard_code, kAnswerTimeout);
 }
 
 Control control_forward(const Peer& from, const Peer& to) {

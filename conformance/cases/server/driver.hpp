@@ -159,7 +159,8 @@ void judge_unanswered_rs(CaseRun& run, const std::vector<std::string>& requireme
 // was not forwarded: a discard when a later control RS is answered (each
 // requirement fails with `discard_code`), inconclusive otherwise.
 void judge_not_forwarded(CaseRun& run, const std::vector<std::string>& requirements, const Sent& sent,
-                         const std::string& what, const std::string& expected, AssertionCode discard_code);
+                         const std::string& what, const std::string& expected, AssertionCode discard_code,
+                         const Control& control = control_rs());
 // The kit's silence judgement over the driver capture (kit::judge_silence).
 void judge_silence(CaseRun& run, const std::vector<std::string>& requirements, const std::vector<SilenceProbe>& probes,
                    const Control& control);

@@ -7,7 +7,11 @@
 //   verdict fail, baseline not "known" -> failure (exit 1)
 //   verdict warn, baseline not "known",
 //     policy strict                    -> failure (exit 1)
-//   anything else (pass, flaky, not-applicable, inconclusive, known failures,
+//   verdict inconclusive, baseline not
+//     "known"                          -> inconclusive (exit 4 when nothing
+//                                         fails: the run could not judge it,
+//                                         so the gate cannot vouch for it)
+//   anything else (pass, flaky, not-applicable, known failures,
 //     warn under the default policy)   -> none
 #pragma once
 
@@ -17,7 +21,7 @@
 
 namespace teredo::reports {
 
-enum class GateEffect { none, failure, error };
+enum class GateEffect { none, failure, error, inconclusive };
 
 // The effect of one case (an element of report.cases) under a policy.
 GateEffect gate_effect(const nlohmann::json& report_case, bool strict);
@@ -31,9 +35,14 @@ bool strict_policy(const nlohmann::json& report);
 std::vector<std::string> blocking_cases(const nlohmann::json& report);
 
 // The exit code the cases alone decide: 2 if a case is an error, else 1 if a
-// case fails, else 0. gate.exit_code may still be 2 for a fault outside the
-// cases (a bad adapter, a lab that could not be built).
+// case fails, else 4 if a case is inconclusive, else 0. gate.exit_code may
+// still be 2 for a fault outside the cases (a bad adapter, a lab that could
+// not be built).
+inline constexpr int kExitInconclusive = 4;
 int cases_exit_code(const nlohmann::json& report);
+// gate.result for an exit code: "pass" 0, "fail" 1, "inconclusive" 4,
+// "error" otherwise.
+std::string gate_result(int exit_code);
 
 // The final verdict of a case from its attempts' verdicts, in order
 // (conformance/JUDGING.md §5): a fail on any attempt is final; "flaky" only
