@@ -180,7 +180,7 @@ class ServerFuzzSession {
   void start_fresh();
   void stop_iut_now();
   std::optional<Observation> death();
-  std::string read_log() const;
+  std::string read_log(std::uint64_t from = 0) const;  // the current instance's log from byte `from`
   std::optional<LogFinding> scan_new_log();
   // Exchanges.
   int open_socket(std::uint16_t port);
@@ -278,18 +278,20 @@ std::optional<Observation> ServerFuzzSession::death() {
   return std::nullopt;
 }
 
-std::string ServerFuzzSession::read_log() const {
+std::string ServerFuzzSession::read_log(std::uint64_t from) const {
   std::ifstream in(iut_.log_path.empty() ? lab_->run_dir() + "/iut-server.log" : iut_.log_path, std::ios::binary);
+  if (from > 0) in.seekg(static_cast<std::streamoff>(from));
+  if (!in) return {};
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
 }
 
 std::optional<LogFinding> ServerFuzzSession::scan_new_log() {
-  const std::string log = read_log();
-  if (log.size() <= log_offset_) return std::nullopt;
-  std::string text = log_pending_ + log.substr(log_offset_);
-  log_offset_ = log.size();
+  const std::string fresh = read_log(log_offset_);
+  if (fresh.empty()) return std::nullopt;
+  log_offset_ += fresh.size();
+  std::string text = log_pending_ + fresh;
   const std::size_t last = text.rfind('\n');
   if (last == std::string::npos) {
     log_pending_ = std::move(text);
@@ -301,10 +303,7 @@ std::optional<LogFinding> ServerFuzzSession::scan_new_log() {
   if (found && found->kind == "python_traceback" && found->signature.ends_with("unknown")) {
     // The exception line may not be written yet.
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    const std::string more = read_log();
-    if (const auto again = scan_log(text + more.substr(std::min(more.size(), static_cast<std::size_t>(log_offset_))))) {
-      found = again;
-    }
+    if (const auto again = scan_log(text + log_pending_ + read_log(log_offset_))) found = again;
   }
   return found;
 }
