@@ -495,9 +495,14 @@ bool ServerFuzzSession::handle(Observation o) {
   for (const Sent& s : f.history) payloads.push_back(s.payload);
   const auto begin = Clock::now();
   const auto deadline = begin + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.minimize_seconds));
+  std::size_t runs = 0;  // fresh IUTs started, also when a bound cuts minimization short
   try {
     f.minimization = minimize(
-        payloads, [&](std::span<const ByteVector> subset) { return reproduces(f, subset, deadline); },
+        payloads,
+        [&](std::span<const ByteVector> subset) {
+          ++runs;
+          return reproduces(f, subset, deadline);
+        },
         MinimizeLimits{.max_calls = options_.minimize_calls});
     if (!f.minimization.reproduced) {
       f.minimize_note = "the history did not reproduce the finding on a fresh IUT: kept whole";
@@ -509,6 +514,7 @@ bool ServerFuzzSession::handle(Observation o) {
     for (std::size_t i = 0; i < payloads.size(); ++i) f.minimization.kept.push_back(i);
     f.minimize_note = interrupted_ ? "interrupted: kept whole" : "minimization time bound reached: kept whole";
   }
+  f.minimization.calls = runs;
   f.minimize_s = seconds_since(begin);
   minimizing_s_ += f.minimize_s;
   for (const std::size_t i : f.minimization.kept) f.minimized.push_back(f.history[i]);
