@@ -138,7 +138,7 @@ struct Finding {
   std::optional<netns::ExitStatus> exit;
   std::uint64_t found_at_datagram = 0;
   double found_at_s = 0;
-  std::vector<Sent> history;    // since the last good probe
+  std::vector<Sent> history;    // the last two probe windows (see history_)
   std::vector<Sent> minimized;  // what reproduces (the history when minimization did not)
   MinimizeResult minimization;
   double minimize_s = 0;
@@ -207,7 +207,12 @@ class ServerFuzzSession {
   std::string log_pending_;
   int client_ = -1, peer_ = -1, probe_ = -1;
   NonceBook nonces_;
+  // The datagrams of the last two probe windows: what the IUT sends is
+  // seen on the capture a little after its probe answer on the socket, so a
+  // wire finding seen just after a good probe may come from the window
+  // before it.
   std::vector<Sent> history_;
+  std::size_t window_start_ = 0;  // where the current probe window begins in history_
   // Figures.
   Clock::time_point started_ = Clock::now();
   std::string started_at_ = utc_now();
@@ -462,6 +467,10 @@ bool ServerFuzzSession::handle(Observation o) {
         std::fprintf(stderr, "%steredo-conform fuzz: %s again (%s), hit %d\n", ::isatty(2) ? "\n" : "",
                      known.id.c_str(), o.signature.c_str(), known.hits);
         history_.clear();
+        window_start_ = 0;
+        // A live IUT that broke an invariant again goes on as it is; a dead
+        // or deaf one is started afresh.
+        if (o.oracle != "iut_died" && o.oracle != "unresponsive" && !death()) return true;
         try {
           start_fresh();
         } catch (const AdapterError&) {
@@ -481,6 +490,7 @@ bool ServerFuzzSession::handle(Observation o) {
   f.found_at_s = seconds_since(started_);
   f.history = std::move(history_);
   history_.clear();
+  window_start_ = 0;
   f.log = read_log();
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -726,7 +736,9 @@ json ServerFuzzSession::run() {
       ++probes_;
       if (rs_exchange(probe_)) {
         failed_probes = 0;
-        history_.clear();  // the datagrams so far left the server live
+        // The datagrams before the previous probe left the server live.
+        history_.erase(history_.begin(), history_.begin() + static_cast<std::ptrdiff_t>(window_start_));
+        window_start_ = history_.size();
         if (lost_process(iut_tree_)) observed = death();
       } else {
         ++probes_failed_;

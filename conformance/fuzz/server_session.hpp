@@ -9,8 +9,8 @@
 // Oracles: the IUT's death (its process or one of its tree: engine/iut_watch),
 // two failed probes in a row, sanitizer or panic text in its log, and the
 // wire invariants (fuzz/oracles) on everything it sends, captured on the
-// driver's interface. A finding's history (the datagrams since the last
-// good probe) is minimized with ddmin, each subset replayed against a fresh
+// driver's interface. A finding's history (the datagrams since the probe
+// before the last good one) is minimized with ddmin, each subset replayed against a fresh
 // IUT, and written to OUT/fuzz/findings/<id>/.
 #pragma once
 
