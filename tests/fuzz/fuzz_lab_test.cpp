@@ -20,14 +20,14 @@ using namespace teredo::wire;
 
 class WireFuzz : public teredo::testing::ConformProcessTest {
  protected:
-  std::string planted_adapter() const {
-    const std::string path = (dir_ / "planted-server.json").string();
+  std::string planted_adapter(const std::string& bug = "crash") const {
+    const std::string path = (dir_ / ("planted-server-" + bug + ".json")).string();
     const json adapter = {
         {"name", "planted-server"},
         {"roles",
          {{"server",
-           {{"command", {"python3", std::string(TEREDO_SOURCE_DIR) + "/tests/fuzz/iuts/planted_server.py", "{server_v4}",
-                         "{server_v4_secondary}"}},
+           {{"command", {"python3", std::string(TEREDO_SOURCE_DIR) + "/tests/fuzz/iuts/planted_server.py", "--bug", bug,
+                         "{server_v4}", "{server_v4_secondary}"}},
             {"ready", {{"kind", "log-line"}, {"pattern", "planted_server ready"}, {"timeout_ms", 20000}}}}}}}};
     std::ofstream(path) << adapter.dump(2);
     return path;
@@ -80,6 +80,56 @@ TEST_F(WireFuzz, FindsMinimizesAndRecordsThePlantedCrash) {
   ASSERT_EQ(payloads.size(), 1u);
   EXPECT_TRUE(planted_defect(payloads[0])) << to_hex(payloads[0]);
   EXPECT_EQ(to_hex(payloads[0]), finding["datagrams"][0]["hex"]);
+}
+
+// The one datagram of a finding's reproducer.pcap.
+std::vector<ByteVector> reproducer_payloads(const std::filesystem::path& pcap) {
+  teredo::capture::PcapReader reader(pcap.string());
+  teredo::capture::Frame frame;
+  std::vector<ByteVector> payloads;
+  while (reader.next(frame) == teredo::capture::PcapReader::Status::frame) {
+    const auto carrier = find_udp_carrier(static_cast<LinkType>(reader.link_type()), frame.data);
+    if (carrier) payloads.emplace_back(carrier->payload.begin(), carrier->payload.end());
+  }
+  return payloads;
+}
+
+// The same defect, but the server prints a Python traceback and exits 1:
+// the log oracle names it (a better signature than "exited with status 1").
+TEST_F(WireFuzz, APythonTracebackIsFoundByItsLogReport) {
+  const int code = run({"fuzz", "--iut", planted_adapter("traceback"), "--seed", "1", "--datagrams", "5000",
+                        "--out", out_dir()});
+  ASSERT_EQ(code, 1) << err();
+  const json summary = read_json(dir_ / "out" / "fuzz" / "summary.json");
+  ASSERT_EQ(summary["findings"].size(), 1u) << summary.dump(2);
+  EXPECT_EQ(summary["findings"][0]["oracle"], "sanitizer");
+  EXPECT_EQ(summary["findings"][0]["signature"], "python traceback: IndexError");
+  const auto dir = dir_ / "out" / summary["findings"][0]["dir"].get<std::string>();
+  const json finding = read_json(dir / "finding.json");
+  EXPECT_EQ(finding["iut_exit"]["code"], 1);
+  EXPECT_EQ(finding["datagrams_after_minimization"], 1) << finding.dump(2);
+  const auto payloads = reproducer_payloads(dir / "reproducer.pcap");
+  ASSERT_EQ(payloads.size(), 1u);
+  EXPECT_TRUE(planted_defect(payloads[0])) << to_hex(payloads[0]);
+}
+
+// The same defect makes the server deaf but alive: two failed liveness
+// probes in a row are the finding, minimized the same way.
+TEST_F(WireFuzz, ADeafServerIsFoundByTheLivenessProbe) {
+  const int code = run({"fuzz", "--iut", planted_adapter("deaf"), "--seed", "1", "--datagrams", "1500",
+                        "--probe-every", "500", "--out", out_dir()});
+  ASSERT_EQ(code, 1) << err();
+  const json summary = read_json(dir_ / "out" / "fuzz" / "summary.json");
+  ASSERT_EQ(summary["findings"].size(), 1u) << summary.dump(2);
+  EXPECT_EQ(summary["findings"][0]["oracle"], "unresponsive");
+  EXPECT_GE(summary["probes"]["failed"].get<int>(), 2);
+  const auto dir = dir_ / "out" / summary["findings"][0]["dir"].get<std::string>();
+  const json finding = read_json(dir / "finding.json");
+  EXPECT_TRUE(finding["iut_exit"].is_null());
+  EXPECT_EQ(finding["datagrams_after_minimization"], 1) << finding.dump(2);
+  const auto payloads = reproducer_payloads(dir / "reproducer.pcap");
+  ASSERT_EQ(payloads.size(), 1u);
+  EXPECT_TRUE(planted_defect(payloads[0])) << to_hex(payloads[0]);
 }
 
 TEST_F(WireFuzz, ReferenceServerGivesNoFindingWithEveryOracleOn) {

@@ -12,8 +12,12 @@ The planted bug: it trusts the lengths of an authentication encapsulation.
 When ID-len and AU-len announce more bytes than the UDP payload has after the
 4-byte header (4 + ID-len + AU-len > payload length: "an authentication
 header with AU-len past the remaining bytes", RFC 4380 section 5.1.1), it
-"reads past the buffer" and kills itself with SIGSEGV. Nothing else crashes
-it. Bounded: it exits by itself after --lifetime seconds.
+reads past the buffer, and then, as --bug says:
+  crash      kills itself with SIGSEGV (the default);
+  traceback  reads the nonce byte past the end: an IndexError, whose Python
+             traceback ends the process (exit status 1);
+  deaf       stops answering anything, but lives on.
+Nothing else triggers it. Bounded: it exits by itself after --lifetime seconds.
 """
 import argparse
 import os
@@ -92,6 +96,7 @@ def ra_payload(server: str, client: tuple, rs) -> bytes:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lifetime", type=float, default=600.0)
+    parser.add_argument("--bug", choices=["crash", "traceback", "deaf"], default="crash")
     parser.add_argument("addresses", nargs="+")
     args = parser.parse_args()
     deadline = time.monotonic() + args.lifetime
@@ -107,6 +112,7 @@ def main() -> None:
         s.setblocking(False)
         sockets[s] = address
     print("planted_server ready", flush=True)
+    deaf = False
     while time.monotonic() < deadline:
         ready, _, _ = select.select(list(sockets), [], [], 0.5)
         for s in ready:
@@ -116,9 +122,14 @@ def main() -> None:
                 except BlockingIOError:
                     break
                 if planted_defect(payload):
-                    os.kill(os.getpid(), signal.SIGSEGV)
+                    if args.bug == "crash":
+                        os.kill(os.getpid(), signal.SIGSEGV)
+                    if args.bug == "traceback":
+                        nonce_end = payload[4 + payload[2] + payload[3] + 8]  # past the end: IndexError
+                        print(nonce_end)
+                    deaf = True
                 rs = parse_rs(payload)
-                if rs is not None:
+                if rs is not None and not deaf:
                     s.sendto(ra_payload(sockets[s], source, rs), source)
 
 
