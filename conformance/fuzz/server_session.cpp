@@ -221,6 +221,12 @@ class ServerFuzzSession {
   std::string stopped_by_ = "running";
   mutable std::mutex mutex_;  // findings_ and the figures the signal thread reads
   std::vector<Finding> findings_;
+  // The finding being minimized: a second Ctrl-C that ends the process
+  // before it is written still reports it (and exit status 1).
+  std::optional<Observation> in_progress_;
+  std::string in_progress_id_;
+ public:
+  std::atomic<bool> aborted_{false};  // the summary is written from the signal thread
 };
 
 namespace {
@@ -495,6 +501,8 @@ bool ServerFuzzSession::handle(Observation o) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     f.id = fmt::format("{:04}-{}", findings_.size() + 1, f.oracle);
+    in_progress_ = o;
+    in_progress_id_ = f.id;
   }
   f.dir = options_.out_dir + "/fuzz/findings/" + f.id;
   std::fprintf(stderr, "%steredo-conform fuzz: finding %s: %s (%s) after %llu datagrams; minimizing %zu datagrams\n",
@@ -534,6 +542,7 @@ bool ServerFuzzSession::handle(Observation o) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     findings_.push_back(std::move(f));
+    in_progress_.reset();
   }
   if (interrupted_) return false;
   try {
@@ -607,6 +616,13 @@ json ServerFuzzSession::summary() const {
                         {"hits", f.hits}, {"datagrams_after_minimization", f.minimized.size()},
                         {"dir", "fuzz/findings/" + f.id}});
   }
+  if (in_progress_) {
+    findings.push_back({{"id", in_progress_id_}, {"oracle", in_progress_->oracle},
+                        {"signature", in_progress_->signature},
+                        {"requirement", in_progress_->requirement.empty() ? json(nullptr) : json(in_progress_->requirement)},
+                        {"hits", 1}, {"datagrams_after_minimization", nullptr}, {"dir", nullptr},
+                        {"note", "aborted while it was being minimized: not written"}});
+  }
   return {{"schema", "teredo-conform-fuzz-summary"},
           {"schema_version", "1"},
           {"role", "server"},
@@ -615,7 +631,7 @@ json ServerFuzzSession::summary() const {
           {"seed", options_.seed},
           {"started_at", started_at_},
           {"duration_s", elapsed},
-          {"stopped_by", stopped_by_},
+          {"stopped_by", aborted_ ? std::string("abort") : stopped_by_},
           {"budget", {{"datagrams", options_.datagrams}, {"duration_s", options_.duration_s},
                       {"probe_every", options_.probe_every}}},
           {"datagrams_sent", sent_},
@@ -785,6 +801,7 @@ json fuzz_server(const Adapter& adapter, const ServerFuzzOptions& options, const
 json running_fuzz_summary() {
   std::lock_guard<std::mutex> lock(g_running_mutex);
   if (g_running == nullptr) return nullptr;
+  g_running->aborted_ = true;
   g_running->write_summary();
   return g_running->summary();
 }
