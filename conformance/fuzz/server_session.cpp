@@ -170,10 +170,25 @@ class ServerFuzzSession {
  public:
   ServerFuzzSession(const Adapter& adapter, const ServerFuzzOptions& options, const std::atomic<bool>& interrupted)
       : adapter_(adapter), options_(options), interrupted_(interrupted), nonce_random_(options.seed ^ 0x9e3779b97f4a7c15ULL) {}
+  // Also when run() throws: the IUT, the capture, the sockets, then the lab.
+  ~ServerFuzzSession() {
+    stop_iut_now();
+    tap_.reset();
+    for (const int fd : {client_, peer_, probe_}) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+  ServerFuzzSession(const ServerFuzzSession&) = delete;
+  ServerFuzzSession& operator=(const ServerFuzzSession&) = delete;
 
   json run();
   json summary() const;
   void write_summary() const;
+  // The summary as a second Ctrl-C leaves it (stopped_by "abort").
+  void write_aborted_summary() {
+    aborted_ = true;
+    write_summary();
+  }
 
  private:
   // The lab and the IUT.
@@ -225,8 +240,7 @@ class ServerFuzzSession {
   // before it is written still reports it (and exit status 1).
   std::optional<Observation> in_progress_;
   std::string in_progress_id_;
- public:
-  std::atomic<bool> aborted_{false};  // the summary is written from the signal thread
+  std::atomic<bool> aborted_{false};  // a second Ctrl-C: the summary is written from the signal thread
 };
 
 namespace {
@@ -710,6 +724,41 @@ json ServerFuzzSession::run() {
   int failed_probes = 0;
   std::vector<Sent> batch;
   std::vector<const ByteVector*> payloads;
+  // The oracles after a batch; `closing`: the run's last look, with a probe
+  // whatever the count, so that the last datagrams are judged too.
+  const auto judge = [&](bool closing) -> std::optional<Observation> {
+    std::optional<Observation> observed;
+    if (!netns::process_alive(iut_.pid)) observed = death();
+    if (!observed) observed = check_output();
+    if (!observed && (closing || Clock::now() - last_log_scan > std::chrono::milliseconds(250))) {
+      last_log_scan = Clock::now();
+      if (const auto report = scan_new_log()) {
+        observed = Observation{"sanitizer", report->signature, "", report->line, std::nullopt};
+      }
+    }
+    if (!observed && (closing || since_probe >= options_.probe_every)) {
+      since_probe = 0;
+      ++probes_;
+      if (rs_exchange(probe_)) {
+        failed_probes = 0;
+        // The datagrams before the previous probe left the server live.
+        history_.erase(history_.begin(), history_.begin() + static_cast<std::ptrdiff_t>(window_start_));
+        window_start_ = history_.size();
+        if (lost_process(iut_tree_)) observed = death();
+      } else {
+        ++probes_failed_;
+        observed = death();
+        if (!observed && ++failed_probes >= 2) {
+          observed = Observation{"unresponsive", "two consecutive liveness probes unanswered", "",
+                                 fmt::format("two valid RSs in a row from {}:{}, {} datagrams apart, got no RA "
+                                             "carrying their nonce within {} ms",
+                                             lab::kDriver, kProbePort, options_.probe_every, kAnswerTimeout.count()),
+                                 std::nullopt};
+        }
+      }
+    }
+    return observed;
+  };
   for (;;) {
     if (interrupted_) {
       stopped_by_ = "interrupt";
@@ -738,36 +787,7 @@ json ServerFuzzSession::run() {
     since_probe += n;
     for (Sent& s : batch) history_.push_back(std::move(s));
 
-    std::optional<Observation> observed;
-    if (!netns::process_alive(iut_.pid)) observed = death();
-    if (!observed) observed = check_output();
-    if (!observed && Clock::now() - last_log_scan > std::chrono::milliseconds(250)) {
-      last_log_scan = Clock::now();
-      if (const auto report = scan_new_log()) {
-        observed = Observation{"sanitizer", report->signature, "", report->line, std::nullopt};
-      }
-    }
-    if (!observed && since_probe >= options_.probe_every) {
-      since_probe = 0;
-      ++probes_;
-      if (rs_exchange(probe_)) {
-        failed_probes = 0;
-        // The datagrams before the previous probe left the server live.
-        history_.erase(history_.begin(), history_.begin() + static_cast<std::ptrdiff_t>(window_start_));
-        window_start_ = history_.size();
-        if (lost_process(iut_tree_)) observed = death();
-      } else {
-        ++probes_failed_;
-        observed = death();
-        if (!observed && ++failed_probes >= 2) {
-          observed = Observation{"unresponsive", "two consecutive liveness probes unanswered", "",
-                                 fmt::format("two valid RSs in a row from {}:{}, {} datagrams apart, got no RA "
-                                             "carrying their nonce within {} ms",
-                                             lab::kDriver, kProbePort, options_.probe_every, kAnswerTimeout.count()),
-                                 std::nullopt};
-        }
-      }
-    }
+    std::optional<Observation> observed = judge(false);
     if (observed) {
       failed_probes = 0;
       since_probe = 0;
@@ -781,16 +801,24 @@ json ServerFuzzSession::run() {
       progress(false);
     }
   }
+  if (stopped_by_ == "datagrams" || stopped_by_ == "duration") {
+    // At most two closing probes: a second failure in a row is the finding.
+    for (int closing = 0; closing < 2 && !interrupted_; ++closing) {
+      if (auto observed = judge(true)) {
+        (void)handle(std::move(*observed));
+        break;
+      }
+      if (failed_probes == 0) {  // answered: the last datagrams were read; what they made the IUT send too
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (auto late = check_output()) (void)handle(std::move(*late));
+        break;
+      }
+    }
+  }
   progress(true);
   stop_iut_now();
   write_summary();
-  json s = summary();
-  tap_.reset();
-  for (const int fd : {client_, peer_, probe_}) {
-    if (fd >= 0) ::close(fd);
-  }
-  lab_->down();
-  return s;
+  return summary();
 }
 
 json fuzz_server(const Adapter& adapter, const ServerFuzzOptions& options, const std::atomic<bool>& interrupted) {
@@ -801,8 +829,7 @@ json fuzz_server(const Adapter& adapter, const ServerFuzzOptions& options, const
 json running_fuzz_summary() {
   std::lock_guard<std::mutex> lock(g_running_mutex);
   if (g_running == nullptr) return nullptr;
-  g_running->aborted_ = true;
-  g_running->write_summary();
+  g_running->write_aborted_summary();
   return g_running->summary();
 }
 
