@@ -5,6 +5,7 @@
 //   lab      up | exec | down | list | clean   the network-namespace lab
 //   run, list, iut check                     the conformance driver
 //   report   render | matrix                 views of report.json files
+//   fuzz     --iut --role server              the wire fuzzer (OUT/fuzz/)
 // Exit codes: 0 done, 2 bad input, 3 bad usage (see cli/commands.hpp).
 #include <iostream>
 
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
   for (auto& c : add_lab_commands(app)) commands.push_back(std::move(c));
   for (auto& c : add_run_commands(app)) commands.push_back(std::move(c));
   for (auto& c : add_report_commands(app)) commands.push_back(std::move(c));
+  for (auto& c : add_fuzz_commands(app)) commands.push_back(std::move(c));
 
   set_command_line(std::vector<std::string>(argv, argv + argc));
   try {

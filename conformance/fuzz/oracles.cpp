@@ -1,0 +1,157 @@
+#include "fuzz/oracles.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cctype>
+#include <cstring>
+
+#include "fuzz/generator.hpp"
+
+namespace teredo::conformance::fuzz {
+
+using namespace teredo::wire;
+
+namespace {
+
+// Digits and hex addresses out, so two runs of one defect share a signature.
+std::string normalized(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '0' && i + 1 < text.size() && (text[i + 1] == 'x' || text[i + 1] == 'X')) {
+      i += 2;
+      while (i < text.size() && std::isxdigit(static_cast<unsigned char>(text[i]))) ++i;
+      --i;
+      out += "0x?";
+      continue;
+    }
+    if (std::isdigit(static_cast<unsigned char>(c))) {
+      while (i + 1 < text.size() && std::isdigit(static_cast<unsigned char>(text[i + 1]))) ++i;
+      out += '#';
+      continue;
+    }
+    out += c;
+  }
+  while (!out.empty() && std::isspace(static_cast<unsigned char>(out.back()))) out.pop_back();
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// The first `words` words of `text`.
+std::string_view first_words(std::string_view text, int words) {
+  std::size_t end = 0;
+  for (int w = 0; w < words && end < text.size(); ++w) {
+    while (end < text.size() && text[end] == ' ') ++end;
+    while (end < text.size() && text[end] != ' ') ++end;
+  }
+  return text.substr(0, end);
+}
+
+}  // namespace
+
+std::optional<LogFinding> scan_log(std::string_view text) {
+  static constexpr std::array<const char*, 5> kSanitizers = {"AddressSanitizer", "UndefinedBehaviorSanitizer",
+                                                             "LeakSanitizer", "ThreadSanitizer", "MemorySanitizer"};
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view line = text.substr(start, end - start);
+    const std::string_view rest = end < text.size() ? text.substr(end + 1) : std::string_view{};
+    // "==123==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x..."
+    for (const char* sanitizer : kSanitizers) {
+      const std::size_t at = line.find(sanitizer);
+      if (at == std::string_view::npos) continue;
+      std::string_view what = line.substr(at + std::strlen(sanitizer));
+      if (!what.empty() && what.front() == ':') what.remove_prefix(1);
+      what = trim(what);
+      // The bug type is the first word ("heap-buffer-overflow", "SEGV",
+      // "detected memory leaks" keeps three).
+      const std::string_view words = first_words(what, what.starts_with("detected") ? 3 : 1);
+      return LogFinding{sanitizer, normalized(fmt::format("{}: {}", sanitizer, words)), std::string(line)};
+    }
+    // Go: "panic: runtime error: index out of range [5] with length 3"
+    if (line.starts_with("panic: ") || line.starts_with("fatal error: ")) {
+      return LogFinding{"go_panic", normalized("go " + std::string(first_words(line, 5))), std::string(line)};
+    }
+    // UBSan without the "UndefinedBehaviorSanitizer" word: "x.cpp:12:5: runtime error: ..."
+    if (const std::size_t at = line.find("runtime error:"); at != std::string_view::npos) {
+      std::string_view where = trim(line.substr(0, at));
+      if (!where.empty() && where.back() == ':') where.remove_suffix(1);
+      const std::string_view what = trim(line.substr(at + std::strlen("runtime error:")));
+      return LogFinding{"UndefinedBehaviorSanitizer",
+                        normalized(fmt::format("runtime error: {} at {}", first_words(what, 4), where)),
+                        std::string(line)};
+    }
+    // Python: the traceback's last unindented line names the exception.
+    if (line.find("Traceback (most recent call last)") != std::string_view::npos) {
+      std::string exception = "unknown";
+      std::size_t s = 0;
+      while (s < rest.size()) {
+        std::size_t e = rest.find('\n', s);
+        if (e == std::string_view::npos) e = rest.size();
+        const std::string_view l = rest.substr(s, e - s);
+        if (!l.empty() && !std::isspace(static_cast<unsigned char>(l.front()))) {
+          exception = std::string(first_words(l, 1));
+          if (!exception.empty() && exception.back() == ':') exception.pop_back();
+          break;
+        }
+        s = e + 1;
+      }
+      return LogFinding{"python_traceback", "python traceback: " + exception, std::string(line)};
+    }
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
+namespace {
+std::uint64_t key(const Nonce& n) {
+  std::uint64_t k = 0;
+  for (const std::uint8_t b : n) k = (k << 8) | b;
+  return k;
+}
+}  // namespace
+
+void NonceBook::record_sent(Bytes payload) {
+  if (const auto n = nonce_of(payload)) nonces_.insert(key(*n));
+}
+
+bool NonceBook::contains(const Nonce& nonce) const { return nonces_.count(key(nonce)) != 0; }
+
+std::optional<WireViolation> check_iut_datagram(const IutDatagram& d, const NonceBook& nonces) {
+  const auto parsed = parse_datagram(d.payload, DatagramParseOptions{.accept_trailers = true});
+  bool is_ra = false;
+  if (parsed) {
+    if (const auto icmp = parse_icmpv6(parsed->ipv6, ChecksumPolicy::ignore)) {
+      is_ra = icmp->type == kIcmpv6RouterAdvertisement;
+    }
+  }
+  if (!is_global_unicast(d.destination)) {
+    return WireViolation{"datagram_to_non_global_ipv4", is_ra ? "R4380-5.3.2-09" : "R4380-5.3.1-14",
+                         fmt::format("{} sent from {}:{} to {}:{}, a {} address", is_ra ? "an RA" : "a datagram",
+                                     to_string(d.source), d.source_port, to_string(d.destination),
+                                     d.destination_port, to_string(classify_ipv4(d.destination)))};
+  }
+  if (!parsed) {
+    return WireViolation{"payload_not_teredo", "R4380-5.3.1-02",
+                         fmt::format("a {}-byte UDP payload from {}:{} to {}:{} that is not a Teredo packet: {}",
+                                     d.payload.size(), to_string(d.source), d.source_port, to_string(d.destination),
+                                     d.destination_port, to_string(parsed.error()))};
+  }
+  if (is_ra && parsed->authentication && !nonces.contains(parsed->authentication->nonce)) {
+    return WireViolation{"ra_nonce_unmatched", "R4380-5.3.2-11",
+                         fmt::format("an RA to {}:{} carries nonce {}, which no RS the fuzzer sent carried",
+                                     to_string(d.destination), d.destination_port,
+                                     to_hex(parsed->authentication->nonce))};
+  }
+  return std::nullopt;
+}
+
+}  // namespace teredo::conformance::fuzz

@@ -1,0 +1,69 @@
+// The oracles of `teredo-conform fuzz` that judge text and bytes, as pure
+// functions (the session in cli/fuzz_commands.cpp feeds them the IUT's log
+// and the datagrams it sent): sanitizer and panic text in the IUT's log, and
+// the wire invariants every datagram a Teredo server sends must keep, each
+// citing the catalog requirement it breaks (conformance/catalog/requirements.json).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+#include "teredo/wire/wire.hpp"
+
+namespace teredo::conformance::fuzz {
+
+// A sanitizer report, a Python traceback or a Go panic in the IUT's output.
+struct LogFinding {
+  std::string kind;       // AddressSanitizer | UndefinedBehaviorSanitizer | LeakSanitizer | ThreadSanitizer |
+                          // MemorySanitizer | python_traceback | go_panic
+  std::string signature;  // what deduplicates it: the kind and its first words, numbers and addresses dropped
+  std::string line;       // the line it was found on
+};
+// The first report in `text` (whole lines; a report cut at the end of `text`
+// is still found, with a shorter signature). nullopt: none.
+std::optional<LogFinding> scan_log(std::string_view text);
+
+// A datagram the IUT sent, as captured (IPv4/UDP).
+struct IutDatagram {
+  wire::Ipv4Address source, destination;
+  std::uint16_t source_port = 0, destination_port = 0;
+  wire::Bytes payload;
+};
+
+// The nonces of every authentication encapsulation the fuzzer sent: an RA
+// must echo one of them (RFC 4380 §5.3.2).
+class NonceBook {
+ public:
+  void record_sent(wire::Bytes payload);  // no-op when the payload has no readable nonce
+  [[nodiscard]] bool contains(const wire::Nonce& nonce) const;
+  [[nodiscard]] std::size_t size() const noexcept { return nonces_.size(); }
+
+ private:
+  std::unordered_set<std::uint64_t> nonces_;
+};
+
+struct WireViolation {
+  std::string code;         // datagram_to_non_global_ipv4 | payload_not_teredo | ra_nonce_unmatched
+  std::string requirement;  // the catalog ID it breaks
+  std::string detail;       // one line for finding.json
+};
+
+// The invariants, first broken one:
+//  - datagram_to_non_global_ipv4: the destination is not global unicast
+//    (RFC 4380 §5.2.4 ranges). An RA cites R4380-5.3.2-09 ("If not global
+//    unicast the RA is dropped silently"); anything else the server sends is
+//    a forwarded packet and cites R4380-5.3.1-14 ("If that check fails the
+//    packet is dropped silently").
+//  - payload_not_teredo: our decoder (wire::parse_datagram, RFC 6081
+//    trailers accepted) rejects the payload. A server only sends RAs it
+//    builds and packets it forwards; a payload that is not a well-formed
+//    Teredo packet is one it failed to drop: R4380-5.3.1-02.
+//  - ra_nonce_unmatched: an RA whose authentication nonce is not one the
+//    fuzzer sent: R4380-5.3.2-11 ("The RA's authentication header repeats
+//    the client identifier and nonce from the RS").
+std::optional<WireViolation> check_iut_datagram(const IutDatagram& datagram, const NonceBook& nonces);
+
+}  // namespace teredo::conformance::fuzz

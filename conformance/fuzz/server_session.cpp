@@ -1,0 +1,836 @@
+#include "fuzz/server_session.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pcap/pcap.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "capture/pcap_file.hpp"
+#include "engine/iut_watch.hpp"
+#include "fuzz/generator.hpp"
+#include "fuzz/minimizer.hpp"
+#include "fuzz/oracles.hpp"
+#include "kit/lab_facts.hpp"
+#include "kit/packets.hpp"
+#include "teredo/netns/lab.hpp"
+#include "teredo/netns/topology.hpp"
+#include "teredo/wire/wire.hpp"
+
+namespace teredo::conformance::fuzz {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace teredo::wire;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+namespace lab = kit::lab;
+constexpr std::uint16_t kClientPort = 41000;  // the qualified client the datagrams come from
+constexpr std::uint16_t kPeerPort = 41001;    // a second qualified client: the forwarding target
+constexpr std::uint16_t kProbePort = lab::kControlPort;
+constexpr auto kAnswerTimeout = std::chrono::milliseconds(1500);
+constexpr std::size_t kBatch = 64;  // datagrams per sendmmsg
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string utc_now() { return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr))); }
+
+// A datagram sent, with what it was built from (for finding.json).
+struct Sent {
+  ByteVector payload;
+  std::string base;
+  std::vector<std::string> mutations;
+};
+
+// What the IUT sends, seen on the driver's interface: every IPv4/UDP frame
+// from one of the server's addresses, handed to the main thread.
+class OutputTap {
+ public:
+  explicit OutputTap(const std::string& netns) {
+    char errbuf[PCAP_ERRBUF_SIZE] = {};
+    {
+      netns::NetnsGuard guard(netns);
+      handle_ = pcap_create("eth0", errbuf);
+      if (handle_ == nullptr) throw std::runtime_error(std::string("fuzz capture: ") + errbuf);
+      pcap_set_snaplen(handle_, 262144);
+      pcap_set_immediate_mode(handle_, 1);
+      pcap_set_timeout(handle_, 10);
+      pcap_set_buffer_size(handle_, 16 << 20);
+      if (pcap_activate(handle_) < 0) {
+        const std::string why = pcap_geterr(handle_);
+        pcap_close(handle_);
+        throw std::runtime_error("fuzz capture on the driver's eth0: " + why);
+      }
+    }
+    bpf_program filter{};
+    const std::string expression = fmt::format("ip src host {} or ip src host {}", lab::kServerPrimary,
+                                               lab::kServerSecondary);
+    if (pcap_compile(handle_, &filter, expression.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0 ||
+        pcap_setfilter(handle_, &filter) != 0) {
+      const std::string why = pcap_geterr(handle_);
+      pcap_close(handle_);
+      throw std::runtime_error("fuzz capture filter: " + why);
+    }
+    pcap_freecode(&filter);
+    link_ = static_cast<LinkType>(pcap_datalink(handle_));
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~OutputTap() {
+    stopping_ = true;
+    // pcap_next_ex keeps polling until a frame arrives (TPACKET_V3), see
+    // Capture::stop: wake it.
+    pcap_breakloop(handle_);
+    if (thread_.joinable()) thread_.join();
+    pcap_close(handle_);
+  }
+  OutputTap(const OutputTap&) = delete;
+  OutputTap& operator=(const OutputTap&) = delete;
+
+  std::vector<ByteVector> take() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return std::exchange(frames_, {});
+  }
+  [[nodiscard]] LinkType link() const noexcept { return link_; }
+  [[nodiscard]] std::uint64_t count() const noexcept { return count_; }
+
+ private:
+  void loop() {
+    while (!stopping_) {
+      pcap_pkthdr* header = nullptr;
+      const u_char* data = nullptr;
+      const int rc = pcap_next_ex(handle_, &header, &data);
+      if (rc < 0) break;
+      if (rc != 1) continue;
+      ++count_;
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (frames_.size() < 100000) frames_.emplace_back(data, data + header->caplen);  // bounded if never taken
+    }
+  }
+  pcap_t* handle_ = nullptr;
+  LinkType link_ = LinkType::ethernet;
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> count_{0};
+  std::mutex mutex_;
+  std::vector<ByteVector> frames_;
+  std::thread thread_;
+};
+
+// A finding: an oracle fired.
+struct Finding {
+  std::string id, oracle, signature, requirement, detail;
+  std::optional<netns::ExitStatus> exit;
+  std::uint64_t found_at_datagram = 0;
+  double found_at_s = 0;
+  std::vector<Sent> history;    // the last two probe windows (see history_)
+  std::vector<Sent> minimized;  // what reproduces (the history when minimization did not)
+  MinimizeResult minimization;
+  double minimize_s = 0;
+  std::string minimize_note;
+  int hits = 1;
+  std::string dir;
+  std::string log;  // the failing instance's log
+};
+
+// What an oracle says about an instance.
+struct Observation {
+  std::string oracle, signature, requirement, detail;
+  std::optional<netns::ExitStatus> exit;
+};
+
+struct MinimizeStopped {};
+
+std::string without_core_note(std::string text) {
+  const std::string note = " (core dumped)";
+  if (text.size() >= note.size() && text.compare(text.size() - note.size(), note.size(), note) == 0) {
+    text.resize(text.size() - note.size());
+  }
+  return text;
+}
+
+}  // namespace
+
+class ServerFuzzSession {
+ public:
+  ServerFuzzSession(const Adapter& adapter, const ServerFuzzOptions& options, const std::atomic<bool>& interrupted)
+      : adapter_(adapter), options_(options), interrupted_(interrupted), nonce_random_(options.seed ^ 0x9e3779b97f4a7c15ULL) {}
+  // Also when run() throws: the IUT, the capture, the sockets, then the lab.
+  ~ServerFuzzSession() {
+    stop_iut_now();
+    tap_.reset();
+    for (const int fd : {client_, peer_, probe_}) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+  ServerFuzzSession(const ServerFuzzSession&) = delete;
+  ServerFuzzSession& operator=(const ServerFuzzSession&) = delete;
+
+  json run();
+  json summary() const;
+  void write_summary() const;
+  // The summary as a second Ctrl-C leaves it (stopped_by "abort").
+  void write_aborted_summary() {
+    aborted_ = true;
+    write_summary();
+  }
+
+ private:
+  // The lab and the IUT.
+  void start_fresh();
+  void stop_iut_now();
+  std::optional<Observation> death();
+  std::string read_log(std::uint64_t from = 0) const;  // the current instance's log from byte `from`
+  std::optional<LogFinding> scan_new_log();
+  // Exchanges.
+  int open_socket(std::uint16_t port);
+  Nonce fresh_nonce();
+  bool rs_exchange(int fd);
+  bool qualify();
+  void send_all(const std::vector<const ByteVector*>& payloads);
+  std::optional<Observation> check_output();
+  // Findings.
+  bool handle(Observation observation);
+  bool reproduces(const Finding& finding, std::span<const ByteVector> datagrams, Clock::time_point deadline);
+  void write_finding(const Finding& finding) const;
+  void progress(bool final) const;
+
+  const Adapter& adapter_;
+  ServerFuzzOptions options_;
+  const std::atomic<bool>& interrupted_;
+  std::mt19937_64 nonce_random_;
+  std::unique_ptr<netns::Lab> lab_;
+  std::unique_ptr<OutputTap> tap_;
+  IutProcess iut_;
+  std::vector<ProcessIdentity> iut_tree_;
+  std::uint64_t log_offset_ = 0;
+  std::string log_pending_;
+  int client_ = -1, peer_ = -1, probe_ = -1;
+  NonceBook nonces_;
+  // The datagrams of the last two probe windows: what the IUT sends is
+  // seen on the capture a little after its probe answer on the socket, so a
+  // wire finding seen just after a good probe may come from the window
+  // before it.
+  std::vector<Sent> history_;
+  std::size_t window_start_ = 0;  // where the current probe window begins in history_
+  // Figures.
+  Clock::time_point started_ = Clock::now();
+  std::string started_at_ = utc_now();
+  double minimizing_s_ = 0;
+  std::uint64_t sent_ = 0, fuzzed_ = 0, valid_ = 0, replayed_ = 0, probes_ = 0, probes_failed_ = 0, restarts_ = 0;
+  std::string stopped_by_ = "running";
+  mutable std::mutex mutex_;  // findings_ and the figures the signal thread reads
+  std::vector<Finding> findings_;
+  // The finding being minimized: a second Ctrl-C that ends the process
+  // before it is written still reports it (and exit status 1).
+  std::optional<Observation> in_progress_;
+  std::string in_progress_id_;
+  std::atomic<bool> aborted_{false};  // a second Ctrl-C: the summary is written from the signal thread
+};
+
+namespace {
+std::mutex g_running_mutex;
+ServerFuzzSession* g_running = nullptr;
+}  // namespace
+
+int ServerFuzzSession::open_socket(std::uint16_t port) {
+  const int fd = lab_->socket("driver", AF_INET, SOCK_DGRAM);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(kit::ipv4(lab::kDriver).value);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    throw std::runtime_error(fmt::format("fuzz: cannot bind {}:{} in the driver", lab::kDriver, port));
+  }
+  const int buffer = 4 << 20;
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+  return fd;
+}
+
+Nonce ServerFuzzSession::fresh_nonce() {
+  Nonce n{};
+  const std::uint64_t r = nonce_random_();
+  for (std::size_t i = 0; i < n.size(); ++i) n[i] = static_cast<std::uint8_t>(r >> (8 * i));
+  return n;
+}
+
+void ServerFuzzSession::stop_iut_now() {
+  if (iut_.pid > 0) stop_iut(iut_);
+  iut_ = IutProcess{};
+}
+
+void ServerFuzzSession::start_fresh() {
+  stop_iut_now();
+  // A fresh log per instance: a log-line readiness probe must not find the
+  // last instance's line, and a finding keeps the log of the failing one.
+  std::error_code ignored;
+  fs::remove(lab_->run_dir() + "/iut-server.log", ignored);
+  log_offset_ = 0;
+  log_pending_.clear();
+  iut_ = start_iut(adapter_, "server", *lab_, iut_host("server"), lab_placeholders(*lab_));
+  iut_tree_ = process_tree(iut_.pid);
+  ++restarts_;
+}
+
+std::optional<Observation> ServerFuzzSession::death() {
+  if (iut_.pid <= 0) return std::nullopt;
+  if (!netns::process_alive(iut_.pid)) {
+    const auto status = iut_exit_status(iut_);
+    const std::string how = status ? netns::describe(*status) : std::string("is no longer running");
+    return Observation{"iut_died", without_core_note(how), "", fmt::format("the IUT (pid {}) {}", iut_.pid, how),
+                       status};
+  }
+  if (const auto lost = lost_process(iut_tree_)) {
+    return Observation{"iut_died", "a process of the IUT ended", "", *lost, std::nullopt};
+  }
+  return std::nullopt;
+}
+
+std::string ServerFuzzSession::read_log(std::uint64_t from) const {
+  std::ifstream in(iut_.log_path.empty() ? lab_->run_dir() + "/iut-server.log" : iut_.log_path, std::ios::binary);
+  if (from > 0) in.seekg(static_cast<std::streamoff>(from));
+  if (!in) return {};
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::optional<LogFinding> ServerFuzzSession::scan_new_log() {
+  const std::string fresh = read_log(log_offset_);
+  if (fresh.empty()) return std::nullopt;
+  log_offset_ += fresh.size();
+  std::string text = log_pending_ + fresh;
+  const std::size_t last = text.rfind('\n');
+  if (last == std::string::npos) {
+    log_pending_ = std::move(text);
+    return std::nullopt;
+  }
+  log_pending_ = text.substr(last + 1);
+  text.resize(last + 1);
+  auto found = scan_log(text);
+  if (found && found->kind == "python_traceback" && found->signature.ends_with("unknown")) {
+    // The exception line may not be written yet.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    if (const auto again = scan_log(text + log_pending_ + read_log(log_offset_))) found = again;
+  }
+  return found;
+}
+
+bool ServerFuzzSession::rs_exchange(int fd) {
+  // Stale answers out first: attribution is by nonce anyway.
+  std::uint8_t buffer[65536];
+  while (::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT) > 0) {
+  }
+  const Nonce nonce = fresh_nonce();
+  const ByteVector rs = build_router_solicitation(kit::ipv6("fe80::ffff:ffff:fffd"), kit::ipv6("ff02::2"), {});
+  ByteVector payload;
+  (void)append_datagram(payload, AuthenticationFields{{}, {}, nonce, 0}, std::nullopt, rs);
+  nonces_.record_sent(payload);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(lab::kTeredoPort);
+  to.sin_addr.s_addr = htonl(kit::ipv4(lab::kServerPrimary).value);
+  // Sent again (same nonce) if unanswered: a server's full socket buffer
+  // may drop one datagram, and one lost datagram is not a verdict.
+  const auto send = [&] {
+    return ::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) >= 0;
+  };
+  if (!send()) return false;
+  int resends = 0;
+  auto next_send = Clock::now() + kAnswerTimeout / 3;
+  const auto deadline = Clock::now() + kAnswerTimeout;
+  while (Clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 10) > 0) {
+      const ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+      if (n <= 0) continue;
+      const auto d = parse_datagram(Bytes(buffer, static_cast<std::size_t>(n)), DatagramParseOptions{.accept_trailers = true});
+      if (!d || !d->authentication || d->authentication->nonce != nonce) continue;
+      const auto icmp = parse_icmpv6(d->ipv6, ChecksumPolicy::verify);
+      if (icmp && icmp->type == kIcmpv6RouterAdvertisement && parse_router_advertisement(*icmp)) return true;
+    }
+    if (Clock::now() >= next_send && resends < 2) {
+      ++resends;
+      (void)send();
+      next_send = Clock::now() + kAnswerTimeout / 3;
+    }
+    // A dead server answers nothing: do not wait the whole timeout.
+    if (iut_.pid > 0 && !netns::process_alive(iut_.pid)) return false;
+  }
+  return false;
+}
+
+bool ServerFuzzSession::qualify() {
+  // Each with a retry: one lost datagram is not a verdict.
+  for (int fd : {client_, peer_}) {
+    if (!rs_exchange(fd) && !rs_exchange(fd)) return false;
+  }
+  return true;
+}
+
+void ServerFuzzSession::send_all(const std::vector<const ByteVector*>& payloads) {
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(lab::kTeredoPort);
+  to.sin_addr.s_addr = htonl(kit::ipv4(lab::kServerPrimary).value);
+  std::vector<mmsghdr> messages(payloads.size());
+  std::vector<iovec> iov(payloads.size());
+  for (std::size_t i = 0; i < payloads.size(); ++i) {
+    iov[i] = {const_cast<std::uint8_t*>(payloads[i]->data()), payloads[i]->size()};
+    messages[i] = {};
+    messages[i].msg_hdr.msg_name = &to;
+    messages[i].msg_hdr.msg_namelen = sizeof to;
+    messages[i].msg_hdr.msg_iov = &iov[i];
+    messages[i].msg_hdr.msg_iovlen = 1;
+  }
+  std::size_t done = 0;
+  for (int tries = 0; done < messages.size() && tries < 1000; ++tries) {
+    const int n = ::sendmmsg(client_, messages.data() + done, static_cast<unsigned>(messages.size() - done), 0);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+    } else if (errno == EMSGSIZE || errno == ECONNREFUSED || errno == EINVAL) {
+      ++done;  // that one cannot go: skip it
+    }
+  }
+}
+
+std::optional<Observation> ServerFuzzSession::check_output() {
+  std::optional<Observation> first;
+  for (const ByteVector& frame : tap_->take()) {
+    const auto carrier = find_udp_carrier(tap_->link(), frame);
+    if (!carrier || carrier->ipv6) continue;
+    IutDatagram d{carrier->source4, carrier->destination4, carrier->source_port, carrier->destination_port,
+                  carrier->payload};
+    if (carrier->payload_truncated) d.payload = {};  // a first fragment: judge only its addresses
+    auto v = check_iut_datagram(d, nonces_);
+    if (v && carrier->payload_truncated && v->code == "payload_not_teredo") v.reset();
+    if (v && !first) first = Observation{"wire_invariant", v->code, v->requirement, v->detail, std::nullopt};
+  }
+  return first;
+}
+
+bool ServerFuzzSession::reproduces(const Finding& f, std::span<const ByteVector> datagrams, Clock::time_point deadline) {
+  if (interrupted_ || Clock::now() > deadline) throw MinimizeStopped{};
+  start_fresh();
+  if (!qualify()) return false;  // the fresh instance did not reach the state
+  (void)tap_->take();
+  for (std::size_t at = 0; at < datagrams.size(); at += kBatch) {
+    std::vector<const ByteVector*> batch;
+    for (std::size_t i = at; i < std::min(datagrams.size(), at + kBatch); ++i) batch.push_back(&datagrams[i]);
+    send_all(batch);
+    // Paced (about 6,000/s): a slow server must not drop the datagram that
+    // reproduces because its socket buffer was full.
+    if (at + kBatch < datagrams.size()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  replayed_ += datagrams.size();
+  // A valid RS after the datagrams: its answer shows the server read them
+  // all (it reads in order), its absence is the unresponsive oracle.
+  bool answered = rs_exchange(probe_);
+  if (!answered && f.oracle == "unresponsive") answered = rs_exchange(probe_);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (f.oracle == "iut_died") {
+    const auto d = death();
+    return d && d->signature == f.signature;
+  }
+  if (f.oracle == "unresponsive") return !answered && !death();
+  if (f.oracle == "sanitizer") {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    log_offset_ = 0;
+    log_pending_.clear();
+    const auto found = scan_new_log();
+    return found && found->signature == f.signature;
+  }
+  if (f.oracle == "wire_invariant") {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const auto o = check_output();
+    return o && o->signature == f.signature;
+  }
+  return false;
+}
+
+// Records a finding (or one more hit of a known one), minimizes it, writes
+// it, and leaves a fresh, qualified IUT behind. False when the IUT cannot be
+// brought back into the state (the run ends).
+bool ServerFuzzSession::handle(Observation o) {
+  // A sanitizer's report is the better signature of a death it caused.
+  if (o.oracle == "iut_died") {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    log_offset_ = 0;
+    log_pending_.clear();
+    if (const auto report = scan_new_log()) {
+      o = Observation{"sanitizer", report->signature, "", report->line + " (" + o.detail + ")", o.exit};
+    }
+  }
+  const std::string key = o.oracle + "|" + o.signature;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (Finding& known : findings_) {
+      if (known.oracle + "|" + known.signature == key) {
+        ++known.hits;
+        std::fprintf(stderr, "%steredo-conform fuzz: %s again (%s), hit %d\n", ::isatty(2) ? "\n" : "",
+                     known.id.c_str(), o.signature.c_str(), known.hits);
+        history_.clear();
+        window_start_ = 0;
+        // A live IUT that broke an invariant again goes on as it is; a dead
+        // or deaf one is started afresh.
+        if (o.oracle != "iut_died" && o.oracle != "unresponsive" && !death()) return true;
+        try {
+          start_fresh();
+        } catch (const AdapterError&) {
+          return false;
+        }
+        return qualify();
+      }
+    }
+  }
+  Finding f;
+  f.oracle = o.oracle;
+  f.signature = o.signature;
+  f.requirement = o.requirement;
+  f.detail = o.detail;
+  f.exit = o.exit;
+  f.found_at_datagram = sent_;
+  f.found_at_s = seconds_since(started_);
+  f.history = std::move(history_);
+  history_.clear();
+  window_start_ = 0;
+  f.log = read_log();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    f.id = fmt::format("{:04}-{}", findings_.size() + 1, f.oracle);
+    in_progress_ = o;
+    in_progress_id_ = f.id;
+  }
+  f.dir = options_.out_dir + "/fuzz/findings/" + f.id;
+  std::fprintf(stderr, "%steredo-conform fuzz: finding %s: %s (%s) after %llu datagrams; minimizing %zu datagrams\n",
+               ::isatty(2) ? "\n" : "", f.id.c_str(), f.oracle.c_str(), f.signature.c_str(),
+               static_cast<unsigned long long>(sent_),
+               f.history.size());
+  std::vector<ByteVector> payloads;
+  for (const Sent& s : f.history) payloads.push_back(s.payload);
+  const auto begin = Clock::now();
+  const auto deadline = begin + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.minimize_seconds));
+  std::size_t runs = 0;  // fresh IUTs started, also when a bound cuts minimization short
+  try {
+    f.minimization = minimize(
+        payloads,
+        [&](std::span<const ByteVector> subset) {
+          ++runs;
+          return reproduces(f, subset, deadline);
+        },
+        MinimizeLimits{.max_calls = options_.minimize_calls});
+    if (!f.minimization.reproduced) {
+      f.minimize_note = "the history did not reproduce the finding on a fresh IUT: kept whole";
+    } else if (f.minimization.exhausted) {
+      f.minimize_note = "stopped at the predicate-call bound: reproduces, may not be 1-minimal";
+    }
+  } catch (const MinimizeStopped&) {
+    f.minimization.kept.clear();
+    for (std::size_t i = 0; i < payloads.size(); ++i) f.minimization.kept.push_back(i);
+    f.minimize_note = interrupted_ ? "interrupted: kept whole" : "minimization time bound reached: kept whole";
+  }
+  f.minimization.calls = runs;
+  f.minimize_s = seconds_since(begin);
+  minimizing_s_ += f.minimize_s;
+  for (const std::size_t i : f.minimization.kept) f.minimized.push_back(f.history[i]);
+  std::fprintf(stderr, "teredo-conform fuzz: %s minimized to %zu datagram(s) in %.1f s (%zu fresh IUTs)\n", f.id.c_str(),
+               f.minimized.size(), f.minimize_s, f.minimization.calls);
+  write_finding(f);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    findings_.push_back(std::move(f));
+    in_progress_.reset();
+  }
+  if (interrupted_) return false;
+  try {
+    start_fresh();
+  } catch (const AdapterError&) {
+    return false;
+  }
+  return qualify();
+}
+
+void ServerFuzzSession::write_finding(const Finding& f) const {
+  fs::create_directories(f.dir);
+  {
+    capture::PcapWriter pcap(f.dir + "/reproducer.pcap", 1 /* LINKTYPE_ETHERNET */);
+    std::int64_t t = 0;
+    for (const Sent& s : f.minimized) {
+      const Ipv4UdpEndpoints e{kit::ipv4(lab::kDriver), kClientPort, kit::ipv4(lab::kServerPrimary), lab::kTeredoPort};
+      pcap.write(t += 1000, build_ethernet_ipv4_udp(e, s.payload));
+    }
+    pcap.close();
+  }
+  std::ofstream(f.dir + "/iut.log", std::ios::binary) << f.log;
+  json datagrams = json::array();
+  for (const Sent& s : f.minimized) {
+    datagrams.push_back({{"hex", to_hex(s.payload)}, {"bytes", s.payload.size()}, {"built_from", s.base},
+                         {"mutations", s.mutations}});
+  }
+  json exit = nullptr;
+  if (f.exit) {
+    exit = {{"code", f.exit->signal ? json(nullptr) : json(f.exit->code)},
+            {"signal", f.exit->signal ? json(f.exit->signal) : json(nullptr)},
+            {"core_dumped", f.exit->core_dumped},
+            {"description", netns::describe(*f.exit)}};
+  }
+  const json j = {
+      {"id", f.id},
+      {"oracle", f.oracle},
+      {"signature", f.signature},
+      {"requirement", f.requirement.empty() ? json(nullptr) : json(f.requirement)},
+      {"detail", f.detail},
+      {"role", "server"},
+      {"iut", {{"name", adapter_.name}, {"adapter", adapter_.path}}},
+      {"seed", options_.seed},
+      {"state", "after a qualified client: valid RS/RA exchanges from 198.51.100.7:41000 (the datagrams' source) and "
+                "198.51.100.7:41001 (a peer), then the datagrams from 198.51.100.7:41000 to 203.0.113.1:3544"},
+      {"found_after_datagrams", f.found_at_datagram},
+      {"found_after_s", f.found_at_s},
+      {"iut_exit", exit},
+      {"hits", f.hits},
+      {"datagrams_before_minimization", f.history.size()},
+      {"datagrams_after_minimization", f.minimized.size()},
+      {"minimization",
+       {{"fresh_iut_runs", f.minimization.calls},
+        {"reproduced", f.minimization.reproduced},
+        {"bound_reached", f.minimization.exhausted},
+        {"seconds", f.minimize_s},
+        {"note", f.minimize_note.empty() ? json(nullptr) : json(f.minimize_note)}}},
+      {"reproducer", "reproducer.pcap"},
+      {"datagrams", datagrams}};
+  std::ofstream(f.dir + "/finding.json") << j.dump(2) << '\n';
+}
+
+json ServerFuzzSession::summary() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const double elapsed = seconds_since(started_);
+  const double fuzzing = std::max(1e-3, elapsed - minimizing_s_);
+  json findings = json::array();
+  for (const Finding& f : findings_) {
+    findings.push_back({{"id", f.id}, {"oracle", f.oracle}, {"signature", f.signature},
+                        {"requirement", f.requirement.empty() ? json(nullptr) : json(f.requirement)},
+                        {"hits", f.hits}, {"datagrams_after_minimization", f.minimized.size()},
+                        {"dir", "fuzz/findings/" + f.id}});
+  }
+  if (in_progress_) {
+    findings.push_back({{"id", in_progress_id_}, {"oracle", in_progress_->oracle},
+                        {"signature", in_progress_->signature},
+                        {"requirement", in_progress_->requirement.empty() ? json(nullptr) : json(in_progress_->requirement)},
+                        {"hits", 1}, {"datagrams_after_minimization", nullptr}, {"dir", nullptr},
+                        {"note", "aborted while it was being minimized: not written"}});
+  }
+  return {{"schema", "teredo-conform-fuzz-summary"},
+          {"schema_version", "1"},
+          {"role", "server"},
+          {"iut", {{"name", adapter_.name}, {"adapter", adapter_.path}}},
+          {"command_line", options_.command_line},
+          {"seed", options_.seed},
+          {"started_at", started_at_},
+          {"duration_s", elapsed},
+          {"stopped_by", aborted_ ? std::string("abort") : stopped_by_},
+          {"budget", {{"datagrams", options_.datagrams}, {"duration_s", options_.duration_s},
+                      {"probe_every", options_.probe_every}}},
+          {"datagrams_sent", sent_},
+          {"rate_per_s", static_cast<double>(sent_) / fuzzing},
+          {"fuzzing_s", fuzzing},
+          {"minimizing_s", minimizing_s_},
+          {"by_state", {{"after_qualified_client", {{"mutated", fuzzed_}, {"valid", valid_}}}}},
+          {"probes", {{"sent", probes_}, {"failed", probes_failed_}}},
+          {"replayed_datagrams", replayed_},
+          {"iut_starts", restarts_},
+          {"iut_datagrams_seen", tap_ ? tap_->count() : 0},
+          {"findings", findings}};
+}
+
+void ServerFuzzSession::write_summary() const {
+  const json s = summary();
+  fs::create_directories(options_.out_dir + "/fuzz");
+  std::ofstream(options_.out_dir + "/fuzz/summary.json") << s.dump(2) << '\n';
+}
+
+void ServerFuzzSession::progress(bool final) const {
+  const double elapsed = seconds_since(started_);
+  const double fuzzing = std::max(1e-3, elapsed - minimizing_s_);
+  std::size_t findings = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    findings = findings_.size();
+  }
+  std::fprintf(stderr, "%s[fuzz %s] %llu datagrams, %.0f/s, %llu probes (%llu failed), %zu finding(s), %.0f s%s",
+               ::isatty(2) ? "\r\033[K" : "", adapter_.name.c_str(), static_cast<unsigned long long>(sent_),
+               static_cast<double>(sent_) / fuzzing, static_cast<unsigned long long>(probes_),
+               static_cast<unsigned long long>(probes_failed_), findings, elapsed,
+               final || !::isatty(2) ? "\n" : "");
+}
+
+json ServerFuzzSession::run() {
+  {
+    std::lock_guard<std::mutex> lock(g_running_mutex);
+    g_running = this;
+  }
+  struct Unregister {
+    ~Unregister() {
+      std::lock_guard<std::mutex> lock(g_running_mutex);
+      g_running = nullptr;
+    }
+  } unregister;
+  netns::LabOptions lab_options;
+  lab_options.seed = options_.seed;
+  lab_options.log_cap_bytes = std::uint64_t{64} << 20;
+  lab_ = netns::Lab::up(netns::load_topology(std::string(TEREDO_SOURCE_DIR) + "/netns/topologies/server-only.json"),
+                        lab_options);
+  tap_ = std::make_unique<OutputTap>(lab_->netns("driver"));
+  client_ = open_socket(kClientPort);
+  peer_ = open_socket(kPeerPort);
+  probe_ = open_socket(kProbePort);
+  start_fresh();
+  if (!qualify()) {
+    throw AdapterError(fmt::format("{} server answered no valid RS from {}:{} with an RA carrying its nonce: "
+                                   "the fuzzer cannot bring it into the state after a qualified client",
+                                   adapter_.name, lab::kDriver, kClientPort));
+  }
+  GeneratorContext context;
+  context.server = kit::ipv4(lab::kServerPrimary);
+  context.server_link_local = kit::server_link_local(lab::kServerPrimary);
+  context.client_ipv4 = kit::ipv4(lab::kDriver);
+  context.client_port = kClientPort;
+  context.client_teredo = kit::teredo_address(lab::kServerPrimary, 0, lab::kDriver, kClientPort);
+  context.peer_teredo = kit::teredo_address(lab::kServerPrimary, 0, lab::kDriver, kPeerPort);
+  context.native_host = kit::ipv6("2001:db8:1::10");
+  context.non_global = kit::ipv4(lab::kNonGlobalDriver);
+  DatagramGenerator generator(options_.seed, context);
+
+  const auto budget = std::chrono::duration<double>(options_.duration_s);
+  auto last_progress = Clock::now(), last_log_scan = Clock::now();
+  std::uint64_t since_probe = 0;
+  int failed_probes = 0;
+  std::vector<Sent> batch;
+  std::vector<const ByteVector*> payloads;
+  // The oracles after a batch; `closing`: the run's last look, with a probe
+  // whatever the count, so that the last datagrams are judged too.
+  const auto judge = [&](bool closing) -> std::optional<Observation> {
+    std::optional<Observation> observed;
+    if (!netns::process_alive(iut_.pid)) observed = death();
+    if (!observed) observed = check_output();
+    if (!observed && (closing || Clock::now() - last_log_scan > std::chrono::milliseconds(250))) {
+      last_log_scan = Clock::now();
+      if (const auto report = scan_new_log()) {
+        observed = Observation{"sanitizer", report->signature, "", report->line, std::nullopt};
+      }
+    }
+    if (!observed && (closing || since_probe >= options_.probe_every)) {
+      since_probe = 0;
+      ++probes_;
+      if (rs_exchange(probe_)) {
+        failed_probes = 0;
+        // The datagrams before the previous probe left the server live.
+        history_.erase(history_.begin(), history_.begin() + static_cast<std::ptrdiff_t>(window_start_));
+        window_start_ = history_.size();
+        if (lost_process(iut_tree_)) observed = death();
+      } else {
+        ++probes_failed_;
+        observed = death();
+        if (!observed && ++failed_probes >= 2) {
+          observed = Observation{"unresponsive", "two consecutive liveness probes unanswered", "",
+                                 fmt::format("two valid RSs in a row from {}:{}, {} datagrams apart, got no RA "
+                                             "carrying their nonce within {} ms",
+                                             lab::kDriver, kProbePort, options_.probe_every, kAnswerTimeout.count()),
+                                 std::nullopt};
+        }
+      }
+    }
+    return observed;
+  };
+  for (;;) {
+    if (interrupted_) {
+      stopped_by_ = "interrupt";
+      break;
+    }
+    if (sent_ >= options_.datagrams) {
+      stopped_by_ = "datagrams";
+      break;
+    }
+    if (Clock::now() - started_ - std::chrono::duration<double>(minimizing_s_) >= budget) {
+      stopped_by_ = "duration";
+      break;
+    }
+    const std::uint64_t n = std::min<std::uint64_t>({kBatch, options_.probe_every - since_probe, options_.datagrams - sent_});
+    batch.clear();
+    payloads.clear();
+    for (std::uint64_t i = 0; i < n; ++i) {
+      GeneratedDatagram g = generator.next();
+      (g.valid() ? valid_ : fuzzed_) += 1;
+      nonces_.record_sent(g.payload);
+      batch.push_back(Sent{std::move(g.payload), to_string(g.base), std::move(g.mutations)});
+    }
+    for (const Sent& s : batch) payloads.push_back(&s.payload);
+    send_all(payloads);
+    sent_ += n;
+    since_probe += n;
+    for (Sent& s : batch) history_.push_back(std::move(s));
+
+    std::optional<Observation> observed = judge(false);
+    if (observed) {
+      failed_probes = 0;
+      since_probe = 0;
+      if (!handle(std::move(*observed))) {
+        stopped_by_ = interrupted_ ? "interrupt" : "iut_not_restartable";
+        break;
+      }
+    }
+    if (Clock::now() - last_progress > std::chrono::seconds(3)) {
+      last_progress = Clock::now();
+      progress(false);
+    }
+  }
+  if (stopped_by_ == "datagrams" || stopped_by_ == "duration") {
+    // At most two closing probes: a second failure in a row is the finding.
+    for (int closing = 0; closing < 2 && !interrupted_; ++closing) {
+      if (auto observed = judge(true)) {
+        (void)handle(std::move(*observed));
+        break;
+      }
+      if (failed_probes == 0) {  // answered: the last datagrams were read; what they made the IUT send too
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (auto late = check_output()) (void)handle(std::move(*late));
+        break;
+      }
+    }
+  }
+  progress(true);
+  stop_iut_now();
+  write_summary();
+  return summary();
+}
+
+json fuzz_server(const Adapter& adapter, const ServerFuzzOptions& options, const std::atomic<bool>& interrupted) {
+  ServerFuzzSession session(adapter, options, interrupted);
+  return session.run();
+}
+
+json running_fuzz_summary() {
+  std::lock_guard<std::mutex> lock(g_running_mutex);
+  if (g_running == nullptr) return nullptr;
+  g_running->write_aborted_summary();
+  return g_running->summary();
+}
+
+}  // namespace teredo::conformance::fuzz

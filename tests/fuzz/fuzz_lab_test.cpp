@@ -1,0 +1,163 @@
+// `teredo-conform fuzz --role server` end to end (label lab): against a
+// server with one planted bug (iuts/planted_server.py: SIGSEGV when an
+// authentication encapsulation's ID-len + AU-len run past the payload) it
+// must find the crash, minimize it to the one datagram that has the defect
+// and record it; against the reference server, with the same oracles on,
+// it must find nothing.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+
+#include "capture/pcap_file.hpp"
+#include "driver/conform_process.hpp"
+#include "teredo/wire/wire.hpp"
+
+namespace {
+
+using nlohmann::json;
+using namespace teredo::wire;
+
+class WireFuzz : public teredo::testing::ConformProcessTest {
+ protected:
+  std::string planted_adapter(const std::string& bug = "crash") const {
+    const std::string path = (dir_ / ("planted-server-" + bug + ".json")).string();
+    const json adapter = {
+        {"name", "planted-server"},
+        {"roles",
+         {{"server",
+           {{"command", {"python3", std::string(TEREDO_SOURCE_DIR) + "/tests/fuzz/iuts/planted_server.py", "--bug", bug,
+                         "{server_v4}", "{server_v4_secondary}"}},
+            {"ready", {{"kind", "log-line"}, {"pattern", "planted_server ready"}, {"timeout_ms", 20000}}}}}}}};
+    std::ofstream(path) << adapter.dump(2);
+    return path;
+  }
+  json read_json(const std::filesystem::path& path) const {
+    std::ifstream in(path);
+    return json::parse(in);
+  }
+};
+
+// The planted defect, as planted_server.py tests it.
+bool planted_defect(Bytes p) {
+  return p.size() >= 4 && p[0] == 0 && p[1] == 1 && std::size_t{4} + p[2] + p[3] > p.size();
+}
+
+TEST_F(WireFuzz, FindsMinimizesAndRecordsThePlantedCrash) {
+  const int code = run({"fuzz", "--iut", planted_adapter(), "--role", "server", "--seed", "1", "--datagrams", "5000",
+                        "--duration", "120", "--out", out_dir()});
+  ASSERT_EQ(code, 1) << err();
+  const json summary = read_json(dir_ / "out" / "fuzz" / "summary.json");
+  ASSERT_EQ(summary["findings"].size(), 1u) << summary.dump(2);
+  const json& listed = summary["findings"][0];
+  EXPECT_EQ(listed["oracle"], "iut_died");
+  EXPECT_EQ(listed["signature"], "killed by SIGSEGV");
+  EXPECT_GT(summary["datagrams_sent"].get<std::uint64_t>(), 0u);
+
+  const auto dir = dir_ / "out" / listed["dir"].get<std::string>();
+  const json finding = read_json(dir / "finding.json");
+  EXPECT_EQ(finding["oracle"], "iut_died");
+  EXPECT_EQ(finding["iut_exit"]["signal"], 11);
+  EXPECT_EQ(finding["seed"], 1);
+  EXPECT_TRUE(finding["minimization"]["reproduced"].get<bool>()) << finding.dump(2);
+  EXPECT_GT(finding["datagrams_before_minimization"].get<std::size_t>(), 1u);
+  EXPECT_EQ(finding["datagrams_after_minimization"], 1);
+  EXPECT_TRUE(std::filesystem::exists(dir / "iut.log"));
+  EXPECT_NE(file_text(dir / "iut.log").find("planted_server ready"), std::string::npos);
+
+  // The reproducer: exactly one datagram, to the server's port, carrying the
+  // planted defect, the same bytes finding.json names.
+  teredo::capture::PcapReader reader((dir / "reproducer.pcap").string());
+  teredo::capture::Frame frame;
+  std::vector<ByteVector> payloads;
+  while (reader.next(frame) == teredo::capture::PcapReader::Status::frame) {
+    const auto carrier = find_udp_carrier(static_cast<LinkType>(reader.link_type()), frame.data);
+    ASSERT_TRUE(carrier);
+    EXPECT_EQ(to_string(carrier->destination4), "203.0.113.1");
+    EXPECT_EQ(carrier->destination_port, 3544);
+    payloads.emplace_back(carrier->payload.begin(), carrier->payload.end());
+  }
+  ASSERT_EQ(payloads.size(), 1u);
+  EXPECT_TRUE(planted_defect(payloads[0])) << to_hex(payloads[0]);
+  EXPECT_EQ(to_hex(payloads[0]), finding["datagrams"][0]["hex"]);
+}
+
+// The one datagram of a finding's reproducer.pcap.
+std::vector<ByteVector> reproducer_payloads(const std::filesystem::path& pcap) {
+  teredo::capture::PcapReader reader(pcap.string());
+  teredo::capture::Frame frame;
+  std::vector<ByteVector> payloads;
+  while (reader.next(frame) == teredo::capture::PcapReader::Status::frame) {
+    const auto carrier = find_udp_carrier(static_cast<LinkType>(reader.link_type()), frame.data);
+    if (carrier) payloads.emplace_back(carrier->payload.begin(), carrier->payload.end());
+  }
+  return payloads;
+}
+
+// The same defect, but the server prints a Python traceback and exits 1:
+// the log oracle names it (a better signature than "exited with status 1").
+TEST_F(WireFuzz, APythonTracebackIsFoundByItsLogReport) {
+  const int code = run({"fuzz", "--iut", planted_adapter("traceback"), "--seed", "1", "--datagrams", "5000",
+                        "--out", out_dir()});
+  ASSERT_EQ(code, 1) << err();
+  const json summary = read_json(dir_ / "out" / "fuzz" / "summary.json");
+  ASSERT_EQ(summary["findings"].size(), 1u) << summary.dump(2);
+  EXPECT_EQ(summary["findings"][0]["oracle"], "sanitizer");
+  EXPECT_EQ(summary["findings"][0]["signature"], "python traceback: IndexError");
+  const auto dir = dir_ / "out" / summary["findings"][0]["dir"].get<std::string>();
+  const json finding = read_json(dir / "finding.json");
+  EXPECT_EQ(finding["iut_exit"]["code"], 1);
+  EXPECT_EQ(finding["datagrams_after_minimization"], 1) << finding.dump(2);
+  const auto payloads = reproducer_payloads(dir / "reproducer.pcap");
+  ASSERT_EQ(payloads.size(), 1u);
+  EXPECT_TRUE(planted_defect(payloads[0])) << to_hex(payloads[0]);
+}
+
+// The same defect makes the server deaf but alive: two failed liveness
+// probes in a row are the finding, minimized the same way.
+TEST_F(WireFuzz, ADeafServerIsFoundByTheLivenessProbe) {
+  const int code = run({"fuzz", "--iut", planted_adapter("deaf"), "--seed", "1", "--datagrams", "1500",
+                        "--probe-every", "500", "--out", out_dir()});
+  ASSERT_EQ(code, 1) << err();
+  const json summary = read_json(dir_ / "out" / "fuzz" / "summary.json");
+  ASSERT_EQ(summary["findings"].size(), 1u) << summary.dump(2);
+  EXPECT_EQ(summary["findings"][0]["oracle"], "unresponsive");
+  EXPECT_GE(summary["probes"]["failed"].get<int>(), 2);
+  const auto dir = dir_ / "out" / summary["findings"][0]["dir"].get<std::string>();
+  const json finding = read_json(dir / "finding.json");
+  EXPECT_TRUE(finding["iut_exit"].is_null());
+  EXPECT_EQ(finding["datagrams_after_minimization"], 1) << finding.dump(2);
+  const auto payloads = reproducer_payloads(dir / "reproducer.pcap");
+  ASSERT_EQ(payloads.size(), 1u);
+  EXPECT_TRUE(planted_defect(payloads[0])) << to_hex(payloads[0]);
+}
+
+TEST_F(WireFuzz, ReferenceServerGivesNoFindingWithEveryOracleOn) {
+  const int code = run({"fuzz", "--iut", "reference", "--seed", "7", "--datagrams", "20000", "--probe-every", "1000",
+                        "--out", out_dir()});
+  EXPECT_EQ(code, 0) << err();
+  const json summary = read_json(dir_ / "out" / "fuzz" / "summary.json");
+  EXPECT_TRUE(summary["findings"].empty()) << summary.dump(2);
+  EXPECT_EQ(summary["datagrams_sent"], 20000);
+  EXPECT_EQ(summary["stopped_by"], "datagrams");
+  EXPECT_EQ(summary["probes"]["sent"], 21);  // one every 1000 datagrams, and the closing one
+  EXPECT_EQ(summary["probes"]["failed"], 0);
+  // The wire invariants had something to judge: the RAs and forwards it sent.
+  EXPECT_GT(summary["iut_datagrams_seen"].get<std::uint64_t>(), 1000u);
+  std::cout << "[ figures ] reference server: " << summary["datagrams_sent"] << " datagrams at "
+            << summary["rate_per_s"] << "/s\n";
+}
+
+TEST_F(WireFuzz, BadInputIsOneLineAndExitTwo) {
+  EXPECT_EQ(run({"fuzz", "--iut", "no-such-adapter", "--out", out_dir()}), 2);
+  EXPECT_NE(err().find("no-such-adapter"), std::string::npos);
+  EXPECT_EQ(run({"fuzz", "--role", "relay", "--out", out_dir()}), 2);
+  EXPECT_NE(err().find("only the server role"), std::string::npos);
+  std::ofstream(dir_ / "a-file") << "x";
+  EXPECT_EQ(run({"fuzz", "--out", (dir_ / "a-file" / "out").string()}), 2);
+  const std::string text = err();
+  EXPECT_NE(text.find("--out"), std::string::npos);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+}
+
+}  // namespace

@@ -1,0 +1,140 @@
+// The fuzz oracles that judge text and bytes: sanitizer and panic reports in
+// an IUT's log, and the wire invariants of what a server sends.
+#include <gtest/gtest.h>
+
+#include "fuzz/oracles.hpp"
+
+namespace {
+
+using namespace teredo::wire;
+using teredo::conformance::fuzz::check_iut_datagram;
+using teredo::conformance::fuzz::IutDatagram;
+using teredo::conformance::fuzz::NonceBook;
+using teredo::conformance::fuzz::scan_log;
+
+TEST(ScanLog, FindsAddressSanitizerWithAnAddressFreeSignature) {
+  const auto a = scan_log("ready server\n==4242==ERROR: AddressSanitizer: heap-buffer-overflow on address "
+                          "0x602000000011 at pc 0x55d4 bp 0x7ffc\nREAD of size 1\n");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->kind, "AddressSanitizer");
+  EXPECT_EQ(a->signature, "AddressSanitizer: heap-buffer-overflow");
+  const auto b = scan_log("==17==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x6020000000ff\n");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(a->signature, b->signature);
+  const auto leak = scan_log("==9==ERROR: LeakSanitizer: detected memory leaks\n");
+  ASSERT_TRUE(leak);
+  EXPECT_EQ(leak->signature, "LeakSanitizer: detected memory leaks");
+}
+
+TEST(ScanLog, FindsUndefinedBehaviourReports) {
+  const auto a = scan_log("server.cpp:120:17: runtime error: index 9 out of bounds for type 'uint8_t [8]'\n");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->kind, "UndefinedBehaviorSanitizer");
+  EXPECT_EQ(a->signature, "runtime error: index # out of at server.cpp:#:#");
+  const auto b = scan_log("SUMMARY: UndefinedBehaviorSanitizer: undefined-behavior server.cpp:120:17 in\n");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->kind, "UndefinedBehaviorSanitizer");
+}
+
+TEST(ScanLog, FindsAPythonTracebackNamedByItsException) {
+  const auto t = scan_log("datagram of 61 bytes\nTraceback (most recent call last):\n  File \"s.py\", line 3, in <module>\n"
+                          "    x = payload[99]\nIndexError: index out of range\n");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->kind, "python_traceback");
+  EXPECT_EQ(t->signature, "python traceback: IndexError");
+  // Cut before the exception line: still a finding.
+  const auto cut = scan_log("Traceback (most recent call last):\n  File \"s.py\", line 3\n");
+  ASSERT_TRUE(cut);
+  EXPECT_EQ(cut->signature, "python traceback: unknown");
+}
+
+TEST(ScanLog, FindsAGoPanic) {
+  const auto p = scan_log("goroutine 1 started\npanic: runtime error: index out of range [5] with length 3\n");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->kind, "go_panic");
+  EXPECT_EQ(p->signature, "go panic: runtime error: index out");
+}
+
+TEST(ScanLog, IgnoresAnOrdinaryLog) {
+  EXPECT_FALSE(scan_log("ready server 203.0.113.1:3544\nRS from 198.51.100.7:41000 answered\nerror: bad checksum, "
+                        "dropped\npanicking is not a panic:\n"));
+  EXPECT_FALSE(scan_log(""));
+}
+
+constexpr Nonce kNonce = {9, 8, 7, 6, 5, 4, 3, 2};
+
+// An RA as a server sends it: authentication (nonce), origin, RA.
+ByteVector ra_payload(const Nonce& nonce) {
+  ByteVector options;
+  PrefixInformation prefix;
+  prefix.prefix = teredo_prefix(*parse_ipv4("203.0.113.1"));
+  append_prefix_information_option(options, prefix);
+  const ByteVector ra = build_router_advertisement(*parse_ipv6("fe80::8000:f227:348f:fefe"),
+                                                   *parse_ipv6("fe80::ffff:ffff:fffd"), RouterAdvertisement{}, options);
+  ByteVector out;
+  EXPECT_TRUE(append_datagram(out, AuthenticationFields{{}, {}, nonce, 0},
+                              OriginIndication{41000, *parse_ipv4("198.51.100.7")}, ra));
+  return out;
+}
+
+IutDatagram from_server(const char* to, const ByteVector& payload) {
+  return IutDatagram{*parse_ipv4("203.0.113.1"), *parse_ipv4(to), 3544, 41000, payload};
+}
+
+TEST(WireInvariants, AnRaEchoingASentNonceToAGlobalAddressKeepsThemAll) {
+  NonceBook book;
+  const ByteVector ra = ra_payload(kNonce);
+  book.record_sent(ra);  // the RS carried the same encapsulation
+  EXPECT_EQ(book.size(), 1u);
+  EXPECT_FALSE(check_iut_datagram(from_server("198.51.100.7", ra), book));
+  // A forwarded bubble too.
+  ByteVector bubble;
+  ASSERT_TRUE(append_datagram(bubble, std::nullopt, std::nullopt,
+                              build_bubble(*parse_ipv6("2001:0:cb00:7101::1"), *parse_ipv6("2001:0:cb00:7101::2"))));
+  EXPECT_FALSE(check_iut_datagram(from_server("198.51.100.7", bubble), book));
+}
+
+TEST(WireInvariants, AnRaToANonGlobalAddressBreaksR4380_5_3_2_09) {
+  NonceBook book;
+  book.record_sent(ra_payload(kNonce));
+  const auto v = check_iut_datagram(from_server("192.88.99.7", ra_payload(kNonce)), book);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->code, "datagram_to_non_global_ipv4");
+  EXPECT_EQ(v->requirement, "R4380-5.3.2-09");
+}
+
+TEST(WireInvariants, AForwardedPacketToANonGlobalAddressBreaksR4380_5_3_1_14) {
+  ByteVector bubble;
+  ASSERT_TRUE(append_datagram(bubble, std::nullopt, std::nullopt,
+                              build_bubble(*parse_ipv6("2001:0:cb00:7101::1"), *parse_ipv6("2001:0:cb00:7101::2"))));
+  const auto v = check_iut_datagram(from_server("10.1.2.3", bubble), NonceBook{});
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->code, "datagram_to_non_global_ipv4");
+  EXPECT_EQ(v->requirement, "R4380-5.3.1-14");
+}
+
+TEST(WireInvariants, APayloadOurDecoderRejectsBreaksR4380_5_3_1_02) {
+  const ByteVector garbage = {0x00, 0x01, 0xff, 0xff, 0x60};
+  const auto v = check_iut_datagram(from_server("198.51.100.7", garbage), NonceBook{});
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->code, "payload_not_teredo");
+  EXPECT_EQ(v->requirement, "R4380-5.3.1-02");
+  // Trailers (RFC 6081 §4) are not a defect.
+  ByteVector trailer = ra_payload(kNonce);
+  trailer.insert(trailer.end(), {0x01, 0x04, 1, 2, 3, 4});
+  NonceBook book;
+  book.record_sent(trailer);
+  EXPECT_FALSE(check_iut_datagram(from_server("198.51.100.7", trailer), book));
+}
+
+TEST(WireInvariants, AnRaWithANonceNoRsCarriedBreaksR4380_5_3_2_11) {
+  NonceBook book;
+  book.record_sent(ra_payload(kNonce));
+  const Nonce other = {1, 1, 1, 1, 1, 1, 1, 1};
+  const auto v = check_iut_datagram(from_server("198.51.100.7", ra_payload(other)), book);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->code, "ra_nonce_unmatched");
+  EXPECT_EQ(v->requirement, "R4380-5.3.2-11");
+}
+
+}  // namespace
