@@ -15,7 +15,10 @@
 #include "cli/commands.hpp"
 #include "engine/iut_adapter.hpp"
 #include "engine/runner.hpp"
+#include "capture/pcap_file.hpp"
+#include "fuzz/replay_session.hpp"
 #include "fuzz/server_session.hpp"
+#include "teredo/reports/gate.hpp"
 #include "teredo/netns/lab.hpp"
 
 namespace teredo::cli {
@@ -40,6 +43,34 @@ void check_writable(const std::string& out_dir) {
 }
 
 int exit_code(const json& summary) { return summary.value("findings", json::array()).empty() ? kExitOk : 1; }
+
+std::atomic<bool> g_replay_interrupted{false};
+
+// The datagrams a capture sent to a Teredo server, in capture order.
+std::vector<fuzz::ReplayDatagram> datagrams_to_servers(const std::string& path) {
+  capture::PcapReader reader = [&] {
+    try {
+      return capture::PcapReader(path);
+    } catch (const capture::CaptureError& e) {
+      throw InputError(fmt::format("--pcap {}: {}", path, e.what()));
+    }
+  }();
+  if (!wire::is_supported_link_type(reader.link_type())) {
+    throw InputError(fmt::format("--pcap {}: link type {} is not supported", path, reader.link_type()));
+  }
+  const auto link = static_cast<wire::LinkType>(reader.link_type());
+  std::vector<fuzz::ReplayDatagram> out;
+  capture::Frame frame;
+  for (;;) {
+    const auto status = reader.next(frame);
+    if (status == capture::PcapReader::Status::end) break;
+    if (status == capture::PcapReader::Status::error) {
+      throw InputError(fmt::format("--pcap {}: after frame {}: {}", path, frame.number, reader.error()));
+    }
+    if (auto d = fuzz::to_teredo_server(frame.number, link, frame.data)) out.push_back(std::move(*d));
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -68,7 +99,65 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
   fuzz->add_option("--minimize-seconds", a->minimize_seconds, "Seconds at most to minimize one finding")
       ->check(CLI::Range(1.0, 86400.0));
   fuzz->add_option("--out", a->out, "Output directory: OUT/fuzz/summary.json and OUT/fuzz/findings/<id>/");
-  return {{fuzz, [a] {
+  struct ReplayArgs {
+    std::string iut = "reference", role = "server", pcap, out = "out";
+  };
+  auto r = std::make_shared<ReplayArgs>();
+  auto* replay = app.add_subcommand(
+      "replay", "Replay the datagrams a capture sent to a Teredo server into the IUT server of a lab and judge the answers");
+  replay->add_option("--iut", r->iut, "IUT adapter: a name from conformance/iut (reference, miredo) or a JSON file");
+  replay->add_option("--role", r->role, "The IUT's role (server; relay and client are not replayed yet)");
+  replay->add_option("--pcap", r->pcap, "The capture (pcap or pcapng; a finding's reproducer.pcap, a sample, a real one)")
+      ->required();
+  replay->add_option("--out", r->out, "Output directory: OUT/replay/replay.json and OUT/replay/iut.log");
+  std::vector<Command> commands;
+  commands.push_back({replay, [r] {
+    if (r->role != "server") throw InputError(fmt::format("--role {}: only the server role is replayed so far", r->role));
+    Adapter adapter;
+    try {
+      adapter = load_adapter(r->iut);
+    } catch (const AdapterError& e) {
+      throw InputError(e.what());
+    }
+    if (!adapter.roles.count("server")) throw InputError(fmt::format("adapter {} has no server role", adapter.name));
+    const auto datagrams = datagrams_to_servers(r->pcap);
+    if (::geteuid() != 0) throw InputError("replay needs root: it builds a network-namespace lab");
+    std::error_code ec;
+    fs::create_directories(r->out + "/replay", ec);
+    if (ec || !std::ofstream(r->out + "/replay/.write-check")) {
+      throw InputError(fmt::format("--out {}: cannot write in it", r->out));
+    }
+    fs::remove(r->out + "/replay/.write-check", ec);
+    netns::install_teardown_on_signals(
+        [](int) {
+          g_replay_interrupted = true;
+          std::fprintf(stderr, "\nteredo-conform replay: interrupted: writing what was replayed (again to abort)\n");
+        },
+        [](int) { return 2; });
+    std::size_t rs = 0;
+    for (const auto& d : datagrams) rs += d.router_solicitation ? 1 : 0;
+    std::cerr << fmt::format("teredo-conform replay: {} datagram(s) to a Teredo server in {} ({} RS), into {} server\n",
+                             datagrams.size(), r->pcap, rs, adapter.name);
+    json result;
+    try {
+      result = fuzz::replay_server(adapter, r->pcap, datagrams, r->out, g_replay_interrupted);
+    } catch (const AdapterError& e) {
+      throw InputError(std::string("the IUT: ") + e.what());
+    }
+    for (const auto& x : result["results"]) {
+      if (x["outcome"] != "sent") {
+        std::cerr << fmt::format("  {:<12} {:<15} {}\n", x["outcome"].get<std::string>(),
+                                 x["requirement"].is_null() ? std::string("harness rule")
+                                                            : x["requirement"].get<std::string>(),
+                                 x["observed"].get<std::string>());
+      }
+    }
+    std::cerr << fmt::format("teredo-conform replay: {} of {} replayed: {}; {}/replay/replay.json (exit {})\n",
+                             result["replayed"].get<std::size_t>(), datagrams.size(), result["counts"].dump(), r->out,
+                             result["exit_code"].get<int>());
+    return result["exit_code"].get<int>();
+  }});
+  commands.push_back({fuzz, [a] {
              if (a->role != "server") {
                throw InputError(fmt::format("--role {}: only the server role is fuzzed so far", a->role));
              }
@@ -122,7 +211,8 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
                                         a->out, f["dir"].get<std::string>());
              }
              return exit_code(summary);
-           }}};
+           }});
+  return commands;
 }
 
 }  // namespace teredo::cli

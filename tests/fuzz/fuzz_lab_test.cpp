@@ -80,6 +80,35 @@ TEST_F(WireFuzz, FindsMinimizesAndRecordsThePlantedCrash) {
   ASSERT_EQ(payloads.size(), 1u);
   EXPECT_TRUE(planted_defect(payloads[0])) << to_hex(payloads[0]);
   EXPECT_EQ(to_hex(payloads[0]), finding["datagrams"][0]["hex"]);
+
+  // `replay` of the reproducer into a fresh planted server reproduces the
+  // crash: exit 1, the one datagram failing on iut_died.
+  const std::string replay_out = (dir_ / "replay-out").string();
+  EXPECT_EQ(run({"replay", "--iut", planted_adapter(), "--pcap", (dir / "reproducer.pcap").string(), "--out",
+                 replay_out}),
+            1)
+      << err();
+  const json replayed = read_json(dir_ / "replay-out" / "replay" / "replay.json");
+  ASSERT_EQ(replayed["results"].size(), 1u) << replayed.dump(2);
+  EXPECT_EQ(replayed["results"][0]["code"], "iut_died");
+  EXPECT_NE(replayed["results"][0]["observed"].get<std::string>().find("SIGSEGV"), std::string::npos);
+}
+
+// `replay` of the project's own sample capture (three RSs with nonces, two
+// other datagrams) into the reference server: every RS answered by an RA
+// repeating its nonce, exit 0.
+TEST_F(WireFuzz, ReplayOfTheSampleCaptureIntoTheReferencePasses) {
+  const std::string sample = (dir_ / "sample.pcap").string();
+  ASSERT_EQ(run({"samples", "--out", sample}), 0) << err();
+  ASSERT_EQ(run({"replay", "--iut", "reference", "--pcap", sample, "--out", out_dir()}), 0) << err();
+  const json replayed = read_json(dir_ / "out" / "replay" / "replay.json");
+  EXPECT_TRUE(replayed["complete"].get<bool>());
+  EXPECT_EQ(replayed["counts"]["pass"], 3) << replayed.dump(2);
+  for (const auto& r : replayed["results"]) {
+    if (r["kind"] == "rs") {
+      EXPECT_EQ(r["requirement"], "R4380-5.3.2-11");
+    }
+  }
 }
 
 // The one datagram of a finding's reproducer.pcap.

@@ -1,0 +1,80 @@
+#include "fuzz/replay.hpp"
+
+#include <fmt/format.h>
+
+namespace teredo::conformance::fuzz {
+
+using namespace teredo::wire;
+
+namespace {
+
+std::string hex_of(const Nonce& n) { return to_hex(Bytes(n.data(), n.size())); }
+
+}  // namespace
+
+std::optional<ReplayDatagram> to_teredo_server(std::uint64_t frame, LinkType link, Bytes data) {
+  const auto carrier = find_udp_carrier(link, data);
+  if (!carrier || carrier->ipv6 || carrier->payload_truncated || carrier->destination_port != kUdpPortTeredo) {
+    return std::nullopt;
+  }
+  ReplayDatagram r;
+  r.frame = frame;
+  r.payload.assign(carrier->payload.begin(), carrier->payload.end());
+  const std::string from = fmt::format("{}:{}", to_string(carrier->source4), carrier->source_port);
+  const auto d = parse_datagram(carrier->payload, DatagramParseOptions{.accept_trailers = true});
+  if (!d) {
+    // Replayed all the same (a fuzz finding's reproducer is malformed on
+    // purpose): the IUT must survive it.
+    r.what = fmt::format("a {}-byte datagram our decoder rejects ({}) from {} (frame {})", r.payload.size(),
+                         to_string(d.error()), from, frame);
+    return r;
+  }
+  if (d->authentication) r.nonce = d->authentication->nonce;
+  const auto icmp = parse_icmpv6(d->ipv6, ChecksumPolicy::verify);
+  // RFC 4861 §6.1.1: hop limit 255, code 0, a valid checksum.
+  r.router_solicitation = icmp && icmp->type == kIcmpv6RouterSolicitation && icmp->code == 0 &&
+                          d->ipv6.header.hop_limit == 255 && static_cast<bool>(parse_router_solicitation(*icmp));
+  if (r.router_solicitation) {
+    r.what = fmt::format("the RS {} from {} (frame {})", r.nonce ? "with nonce " + hex_of(*r.nonce) : "without nonce",
+                         from, frame);
+  } else {
+    r.what = fmt::format("a Teredo datagram ({} -> {}) from {} (frame {})", to_string(d->ipv6.header.source),
+                         to_string(d->ipv6.header.destination), from, frame);
+  }
+  return r;
+}
+
+bool is_ra_for(Bytes payload, const std::optional<Nonce>& nonce) {
+  const auto d = parse_datagram(payload, DatagramParseOptions{.accept_trailers = true});
+  if (!d) return false;
+  const auto icmp = parse_icmpv6(d->ipv6, ChecksumPolicy::verify);
+  if (!icmp || icmp->type != kIcmpv6RouterAdvertisement || !parse_router_advertisement(*icmp)) return false;
+  return !nonce || (d->authentication && d->authentication->nonce == *nonce);
+}
+
+ReplayVerdict judge_replayed_rs(const ReplayDatagram& rs, const std::vector<ByteVector>& answers,
+                                bool control_answered) {
+  bool echoed = false, other_ra = false;
+  for (const ByteVector& a : answers) {
+    if (is_ra_for(a, rs.nonce)) echoed = true;
+    else if (is_ra_for(a, std::nullopt)) other_ra = true;
+  }
+  if (echoed) {
+    return rs.nonce ? ReplayVerdict{"pass", "R4380-5.3.2-11", "nonce_not_echoed",
+                                    rs.what + ": answered by an RA repeating its nonce"}
+                    : ReplayVerdict{"pass", "R4380-5.3.1-05", "valid_rs_discarded", rs.what + ": answered by an RA"};
+  }
+  if (other_ra) {
+    return {"fail", "R4380-5.3.2-11", "nonce_not_echoed",
+            rs.what + ": answered by an RA that does not repeat its nonce"};
+  }
+  if (control_answered) {
+    return {"fail", "R4380-5.3.1-05", "valid_rs_discarded",
+            rs.what + fmt::format(": no RA ({} other datagram(s)), while a later valid RS was answered: discarded",
+                                  answers.size())};
+  }
+  return {"inconclusive", "R4380-5.3.1-05", "control_unanswered",
+          rs.what + ": no RA, but a later valid RS got none either: the silence proves nothing"};
+}
+
+}  // namespace teredo::conformance::fuzz

@@ -1,0 +1,57 @@
+// `teredo-conform replay --role server`, its pure part: which datagrams of a
+// capture went to a Teredo server, and how the IUT's answer to a replayed
+// router solicitation is judged (the same rules as the server cases:
+// conformance/JUDGING.md). The lab side is fuzz/replay_session.cpp.
+//
+// A replayed datagram is the captured UDP payload, sent from a driver socket
+// of the lab to the IUT's primary address: the outer IPv4/UDP become the
+// lab's, the IPv6 packet inside stays as captured (an RS's link-local
+// addresses and ICMPv6 checksum do not depend on IPv4), so only RSs can be
+// judged; other datagrams are sent (the IUT must survive them) and recorded.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "teredo/wire/wire.hpp"
+
+namespace teredo::conformance::fuzz {
+
+struct ReplayDatagram {
+  std::uint64_t frame = 0;             // its frame in the source capture
+  wire::ByteVector payload;            // the UDP payload, as captured
+  bool router_solicitation = false;    // a well-formed RS to our decoder (RFC 4861 §6.1.1 checks)
+  std::optional<wire::Nonce> nonce{};  // the RS's authentication nonce, if any
+  std::string what;                    // "RS with nonce ... from 192.0.2.1:1234 (frame 5)"
+};
+
+// A datagram a capture sent to a Teredo server (IPv4, UDP to port 3544,
+// whole); nullopt for anything else. A payload our decoder rejects is kept
+// too: a fuzz finding's reproducer is malformed on purpose.
+std::optional<ReplayDatagram> to_teredo_server(std::uint64_t frame, wire::LinkType link, wire::Bytes data);
+
+struct ReplayVerdict {
+  std::string outcome;      // pass | fail | inconclusive
+  std::string requirement;  // the catalog ID judged
+  std::string code;         // the named reason (JUDGING.md 8)
+  std::string observed;
+};
+
+// A replayed RS and the UDP payloads that came back to its socket within the
+// answer window; `control_answered`: whether a valid RS with a fresh nonce,
+// sent after it, was answered (asked only when no RA came).
+//  - An RA echoing the RS's nonce (or any RA, for an RS without one): pass.
+//  - An RA with another nonce, or none, for an RS that had one: fail
+//    R4380-5.3.2-11 (the RA repeats the RS's nonce).
+//  - No RA, the control answered: the RS was discarded: fail R4380-5.3.1-05.
+//  - No RA, the control unanswered: inconclusive (silence proves nothing).
+ReplayVerdict judge_replayed_rs(const ReplayDatagram& rs, const std::vector<wire::ByteVector>& answers,
+                                bool control_answered);
+
+// Whether `payload` is an RA (checksum verified) answering `nonce` (any RA
+// when `nonce` is nullopt).
+bool is_ra_for(wire::Bytes payload, const std::optional<wire::Nonce>& nonce);
+
+}  // namespace teredo::conformance::fuzz

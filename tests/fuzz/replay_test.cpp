@@ -1,0 +1,112 @@
+// `teredo-conform replay`'s pure part: which frames of a capture went to a
+// Teredo server, and how the IUT's answers to a replayed RS are judged (an
+// RA repeating its nonce; silence only against an answered control).
+#include <gtest/gtest.h>
+
+#include "fuzz/replay.hpp"
+
+namespace {
+
+using namespace teredo::wire;
+using teredo::conformance::fuzz::judge_replayed_rs;
+using teredo::conformance::fuzz::ReplayDatagram;
+using teredo::conformance::fuzz::to_teredo_server;
+
+Ipv6Address v6(const char* text) { return parse_ipv6(text).value(); }
+Ipv4Address v4(const char* text) { return parse_ipv4(text).value(); }
+
+constexpr Nonce kNonce = {1, 2, 3, 4, 5, 6, 7, 8};
+
+ByteVector rs_payload(std::optional<Nonce> nonce, std::uint8_t hop_limit = 255) {
+  const ByteVector rs = build_router_solicitation(v6("fe80::ffff:ffff:fffd"), v6("ff02::2"), {}, hop_limit);
+  ByteVector out;
+  std::optional<AuthenticationFields> auth;
+  if (nonce) auth = AuthenticationFields{{}, {}, *nonce, 0};
+  EXPECT_TRUE(append_datagram(out, auth, std::nullopt, rs));
+  return out;
+}
+
+ByteVector ra_payload(std::optional<Nonce> nonce) {
+  const ByteVector ra =
+      build_router_advertisement(v6("fe80::8000:f227:34ff:8efe"), v6("fe80::ffff:ffff:fffd"), {}, {});
+  ByteVector out;
+  std::optional<AuthenticationFields> auth;
+  if (nonce) auth = AuthenticationFields{{}, {}, *nonce, 0};
+  EXPECT_TRUE(append_datagram(out, auth, std::nullopt, ra));
+  return out;
+}
+
+ByteVector frame_to(std::uint16_t port, Bytes payload) {
+  return build_ethernet_ipv4_udp({.source = v4("192.0.2.1"), .source_port = 50000, .destination = v4("203.0.113.1"),
+                                  .destination_port = port},
+                                 payload);
+}
+
+TEST(ReplaySource, ARouterSolicitationToPort3544IsTakenWithItsNonce) {
+  const ByteVector payload = rs_payload(kNonce);
+  const auto d = to_teredo_server(7, LinkType::ethernet, frame_to(3544, payload));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->frame, 7u);
+  EXPECT_TRUE(d->router_solicitation);
+  ASSERT_TRUE(d->nonce);
+  EXPECT_EQ(*d->nonce, kNonce);
+  EXPECT_EQ(d->payload, payload);
+  EXPECT_NE(d->what.find("192.0.2.1:50000 (frame 7)"), std::string::npos) << d->what;
+}
+
+TEST(ReplaySource, OtherPortsAreLeftOutMalformedPayloadsAndBadRssAreKeptUnjudged) {
+  EXPECT_FALSE(to_teredo_server(1, LinkType::ethernet, frame_to(3545, rs_payload(kNonce))));
+  // A reproducer is malformed on purpose: it is replayed, not judged as an RS.
+  const ByteVector cut = {0x00, 0x01, 0x08, 0x08, 0x00};
+  const auto malformed = to_teredo_server(2, LinkType::ethernet, frame_to(3544, cut));
+  ASSERT_TRUE(malformed);
+  EXPECT_FALSE(malformed->router_solicitation);
+  EXPECT_NE(malformed->what.find("rejects"), std::string::npos) << malformed->what;
+  // RFC 4861 §6.1.1: an RS with hop limit 254 is not a valid RS to judge.
+  const auto hop = to_teredo_server(3, LinkType::ethernet, frame_to(3544, rs_payload(kNonce, 254)));
+  ASSERT_TRUE(hop);
+  EXPECT_FALSE(hop->router_solicitation);
+}
+
+ReplayDatagram rs_with(std::optional<Nonce> nonce) {
+  auto d = to_teredo_server(1, LinkType::ethernet, frame_to(3544, rs_payload(nonce)));
+  EXPECT_TRUE(d);
+  return *d;
+}
+
+TEST(ReplayJudgement, AnRaRepeatingTheNoncePasses) {
+  const auto v = judge_replayed_rs(rs_with(kNonce), {ra_payload(Nonce{9, 9, 9, 9, 9, 9, 9, 9}), ra_payload(kNonce)},
+                                   false);
+  EXPECT_EQ(v.outcome, "pass");
+  EXPECT_EQ(v.requirement, "R4380-5.3.2-11");
+}
+
+TEST(ReplayJudgement, AnRaWithAnotherNonceFailsTheEchoRequirement) {
+  const auto v = judge_replayed_rs(rs_with(kNonce), {ra_payload(Nonce{9, 9, 9, 9, 9, 9, 9, 9})}, true);
+  EXPECT_EQ(v.outcome, "fail");
+  EXPECT_EQ(v.requirement, "R4380-5.3.2-11");
+  EXPECT_EQ(v.code, "nonce_not_echoed");
+  const auto none = judge_replayed_rs(rs_with(kNonce), {ra_payload(std::nullopt)}, true);
+  EXPECT_EQ(none.outcome, "fail");
+}
+
+TEST(ReplayJudgement, AnRsWithoutNonceTakesAnyRa) {
+  const auto v = judge_replayed_rs(rs_with(std::nullopt), {ra_payload(std::nullopt)}, false);
+  EXPECT_EQ(v.outcome, "pass");
+  EXPECT_EQ(v.requirement, "R4380-5.3.1-05");
+}
+
+TEST(ReplayJudgement, SilenceIsADiscardOnlyWhenTheControlWasAnswered) {
+  const auto discarded = judge_replayed_rs(rs_with(kNonce), {}, true);
+  EXPECT_EQ(discarded.outcome, "fail");
+  EXPECT_EQ(discarded.requirement, "R4380-5.3.1-05");
+  EXPECT_EQ(discarded.code, "valid_rs_discarded");
+  const auto unknown = judge_replayed_rs(rs_with(kNonce), {}, false);
+  EXPECT_EQ(unknown.outcome, "inconclusive");
+  EXPECT_EQ(unknown.code, "control_unanswered");
+  // Something that is not an RA is no answer to judge the RS by.
+  const auto junk = judge_replayed_rs(rs_with(kNonce), {ByteVector{1, 2, 3}}, false);
+  EXPECT_EQ(junk.outcome, "inconclusive");
+}
+
+}  // namespace
