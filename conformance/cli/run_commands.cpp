@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <atomic>
@@ -186,12 +187,22 @@ void install_interrupt_handler(const std::shared_ptr<Suite>& suite, const std::s
       });
 }
 
+// The catalog, and the case definitions checked against it: a case that
+// would run in another lab than its verdict names is refused before any run.
 Catalog load_catalog(const std::string& path) {
-  try {
-    return Catalog::load(path.empty() ? Catalog::default_path() : path);
-  } catch (const std::exception& e) {
-    throw InputError(e.what());
+  Catalog catalog = [&] {
+    try {
+      return Catalog::load(path.empty() ? Catalog::default_path() : path);
+    } catch (const std::exception& e) {
+      throw InputError(e.what());
+    }
+  }();
+  const auto problems =
+      case_spec_problems(case_registry(), catalog, std::string(TEREDO_SOURCE_DIR) + "/netns/topologies");
+  if (!problems.empty()) {
+    throw InputError(fmt::format("{} case definition problem(s): {}", problems.size(), fmt::join(problems, "; ")));
   }
+  return catalog;
 }
 
 }  // namespace

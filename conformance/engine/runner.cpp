@@ -104,8 +104,15 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
     netns::Topology topology =
         netns::load_topology(std::string(TEREDO_SOURCE_DIR) + "/netns/topologies/" + spec.topology + ".json");
     if (spec.nat_profile) {
+      bool applied = false;
       for (auto& [name, host] : topology.hosts) {
-        if (host.nat) netns::apply_nat_profile(*spec.nat_profile, *host.nat);
+        if (host.nat) applied = netns::apply_nat_profile(*spec.nat_profile, *host.nat) || applied;
+      }
+      // Never a lab other than the one the verdict names (case_spec_problems
+      // refuses such a case before any run; this is the last guard).
+      if (!applied) {
+        throw std::runtime_error(fmt::format("NAT profile '{}' not applied: no NAT in topology {}",
+                                             *spec.nat_profile, spec.topology));
       }
     }
     netns::LabOptions lab_options;
@@ -388,6 +395,58 @@ std::string check_seeds(const RunOptions& options, std::size_t selected) {
                        options.seed, selected, kMaxSeed);
   }
   return "";
+}
+
+std::vector<std::string> case_spec_problems(const std::vector<CaseSpec>& cases, const Catalog& catalog,
+                                            const std::string& topologies_dir) {
+  std::vector<std::string> problems;
+  std::set<std::string> ids;
+  std::map<std::string, std::optional<netns::Topology>> topologies;
+  for (const CaseSpec& c : cases) {
+    const std::string at = "case " + (c.id.empty() ? std::string("(no id)") : c.id);
+    if (c.id.empty() || !ids.insert(c.id).second) problems.push_back(at + ": its ID is empty or used twice");
+    if (c.role != "server" && c.role != "client" && c.role != "relay" && c.role != "host-relay") {
+      problems.push_back(fmt::format("{}: unknown role '{}'", at, c.role));
+    }
+    if (c.requirements.empty()) problems.push_back(at + ": cites no requirement");
+    for (const auto& r : c.requirements) {
+      if (catalog.find(r) == nullptr) problems.push_back(fmt::format("{}: requirement {} is not in the catalog", at, r));
+    }
+    for (const auto& cap : c.capabilities) {
+      if (find_capability(cap) == nullptr) problems.push_back(fmt::format("{}: unknown capability '{}'", at, cap));
+    }
+    if (!c.body) problems.push_back(at + ": has no body");
+    auto [it, fresh] = topologies.try_emplace(c.topology);
+    if (fresh) {
+      try {
+        it->second = netns::load_topology(topologies_dir + "/" + c.topology + ".json");
+      } catch (const std::exception&) {
+        it->second.reset();
+      }
+    }
+    if (!it->second) {
+      problems.push_back(fmt::format("{}: topology '{}' does not load from {}", at, c.topology, topologies_dir));
+      continue;
+    }
+    const netns::Topology& topology = *it->second;
+    if (c.nat_profile) {
+      netns::NatConfig probe;
+      if (!netns::apply_nat_profile(*c.nat_profile, probe)) {
+        problems.push_back(fmt::format("{}: unknown NAT profile '{}'", at, *c.nat_profile));
+      } else if (std::none_of(topology.hosts.begin(), topology.hosts.end(),
+                              [](const auto& h) { return h.second.nat.has_value(); })) {
+        problems.push_back(
+            fmt::format("{}: NAT profile '{}' but topology '{}' has no NAT", at, *c.nat_profile, c.topology));
+      }
+    }
+    for (const auto& v : c.captures) {
+      if (!topology.hosts.count(v.host)) {
+        problems.push_back(fmt::format("{}: capture '{}' on host '{}', which topology '{}' lacks", at, v.name, v.host,
+                                       c.topology));
+      }
+    }
+  }
+  return problems;
 }
 
 std::vector<const CaseSpec*> select_cases(const Adapter& adapter, const RunOptions& options) {

@@ -64,6 +64,17 @@ struct Progress {
   std::string last_case, last_verdict;
 };
 
+// What is wrong with the case definitions, one line each (empty: nothing):
+// duplicate IDs, a role no adapter has, a requirement the catalog lacks, a
+// capability the table does not know, a topology that does not load, a NAT
+// profile that is unknown or whose topology has no NAT to apply it to, a
+// vantage point on a host the topology lacks. Such a case would run in a lab
+// other than the one its verdict claims (a profile silently unused), or
+// fail as a harness error only when it runs. `run` and `list` refuse to
+// start on any (exit 2).
+std::vector<std::string> case_spec_problems(const std::vector<CaseSpec>& cases, const Catalog& catalog,
+                                            const std::string& topologies_dir);
+
 // The cases `options` selects for `adapter`, in registry order.
 std::vector<const CaseSpec*> select_cases(const Adapter& adapter, const RunOptions& options);
 
