@@ -82,6 +82,7 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
     std::uint64_t datagrams = 20000, probe_every = 1000;
     std::size_t minimize_calls = 150;
     double minimize_seconds = 180;
+    std::uint64_t rss_growth_mb = 256;
   };
   auto a = std::make_shared<FuzzArgs>();
   auto* fuzz = app.add_subcommand("fuzz", "Fuzz an IUT over the wire from a protocol state; minimize and record findings");
@@ -98,6 +99,9 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
       ->check(CLI::Range(1, 10000));
   fuzz->add_option("--minimize-seconds", a->minimize_seconds, "Seconds at most to minimize one finding")
       ->check(CLI::Range(1.0, 86400.0));
+  fuzz->add_option("--rss-growth-mb", a->rss_growth_mb,
+                   "A finding when the IUT's resident memory grows more than this over a qualified start (MiB)")
+      ->check(CLI::Range(1, 1048576));
   fuzz->add_option("--out", a->out, "Output directory: OUT/fuzz/summary.json and OUT/fuzz/findings/<id>/");
   struct ReplayArgs {
     std::string iut = "reference", role = "server", pcap, out = "out";
@@ -179,6 +183,7 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
              options.probe_every = a->probe_every;
              options.minimize_calls = a->minimize_calls;
              options.minimize_seconds = a->minimize_seconds;
+             options.rss_growth_mb = a->rss_growth_mb;
              options.out_dir = a->out;
              options.command_line = command_line();
              // The first signal stops the run (the findings so far are

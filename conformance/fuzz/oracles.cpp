@@ -55,6 +55,22 @@ std::string_view first_words(std::string_view text, int words) {
 
 }  // namespace
 
+std::optional<std::uint64_t> vm_rss_kib(std::string_view proc_status) {
+  constexpr std::string_view kKey = "VmRSS:";
+  std::size_t at = proc_status.find(kKey);
+  while (at != std::string_view::npos && at != 0 && proc_status[at - 1] != '\n') at = proc_status.find(kKey, at + 1);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::size_t i = at + kKey.size();
+  while (i < proc_status.size() && (proc_status[i] == ' ' || proc_status[i] == '\t')) ++i;
+  std::uint64_t kib = 0;
+  std::size_t digits = 0;
+  for (; i < proc_status.size() && proc_status[i] >= '0' && proc_status[i] <= '9' && digits < 15; ++i, ++digits) {
+    kib = kib * 10 + static_cast<std::uint64_t>(proc_status[i] - '0');
+  }
+  if (digits == 0 || proc_status.substr(i, 3) != " kB") return std::nullopt;
+  return kib;
+}
+
 std::optional<LogFinding> scan_log(std::string_view text) {
   static constexpr std::array<const char*, 5> kSanitizers = {"AddressSanitizer", "UndefinedBehaviorSanitizer",
                                                              "LeakSanitizer", "ThreadSanitizer", "MemorySanitizer"};

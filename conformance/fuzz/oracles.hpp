@@ -26,6 +26,11 @@ struct LogFinding {
 // is still found, with a shorter signature). nullopt: none.
 std::optional<LogFinding> scan_log(std::string_view text);
 
+// The resident set size in KiB from the text of /proc/PID/status (its
+// "VmRSS:" line); nullopt when the line is missing or unreadable (a kernel
+// thread, a process that just ended).
+std::optional<std::uint64_t> vm_rss_kib(std::string_view proc_status);
+
 // A datagram the IUT sent, as captured (IPv4/UDP).
 struct IutDatagram {
   wire::Ipv4Address source, destination;

@@ -202,6 +202,9 @@ class ServerFuzzSession {
   Nonce fresh_nonce();
   bool rs_exchange(int fd);
   bool qualify();
+  // The IUT tree's resident memory (KiB), and the memory oracle over it.
+  std::uint64_t tree_rss_kib() const;
+  std::optional<Observation> memory_growth() const;
   void send_all(const std::vector<const ByteVector*>& payloads);
   std::optional<Observation> check_output();
   // Findings.
@@ -218,6 +221,7 @@ class ServerFuzzSession {
   std::unique_ptr<OutputTap> tap_;
   IutProcess iut_;
   std::vector<ProcessIdentity> iut_tree_;
+  std::uint64_t rss_baseline_kib_ = 0;  // the instance's resident memory once qualified
   std::uint64_t log_offset_ = 0;
   std::string log_pending_;
   int client_ = -1, peer_ = -1, probe_ = -1;
@@ -382,7 +386,31 @@ bool ServerFuzzSession::qualify() {
   for (int fd : {client_, peer_}) {
     if (!rs_exchange(fd) && !rs_exchange(fd)) return false;
   }
+  rss_baseline_kib_ = tree_rss_kib();
   return true;
+}
+
+std::uint64_t ServerFuzzSession::tree_rss_kib() const {
+  std::uint64_t total = 0;
+  for (const ProcessIdentity& p : iut_tree_) {
+    std::ifstream in("/proc/" + std::to_string(p.pid) + "/status");
+    std::stringstream text;
+    text << in.rdbuf();
+    if (const auto kib = vm_rss_kib(text.str())) total += *kib;
+  }
+  return total;
+}
+
+std::optional<Observation> ServerFuzzSession::memory_growth() const {
+  const std::uint64_t now = tree_rss_kib();
+  const std::uint64_t limit = options_.rss_growth_mb * 1024;
+  if (now <= rss_baseline_kib_ + limit) return std::nullopt;
+  return Observation{"memory_growth", fmt::format("resident memory grew by more than {} MiB", options_.rss_growth_mb),
+                     "",
+                     fmt::format("the IUT's resident memory (its process tree, /proc/PID/status VmRSS) went from {} "
+                                 "KiB once qualified to {} KiB",
+                                 rss_baseline_kib_, now),
+                     std::nullopt};
 }
 
 void ServerFuzzSession::send_all(const std::vector<const ByteVector*>& payloads) {
@@ -450,6 +478,9 @@ bool ServerFuzzSession::reproduces(const Finding& f, std::span<const ByteVector>
     return d && d->signature == f.signature;
   }
   if (f.oracle == "unresponsive") return !answered && !death();
+  // Memory grows over many datagrams: a subset reproduces only if it alone
+  // grows the fresh instance past the bound.
+  if (f.oracle == "memory_growth") return answered && memory_growth().has_value();
   if (f.oracle == "sanitizer") {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     log_offset_ = 0;
@@ -490,7 +521,9 @@ bool ServerFuzzSession::handle(Observation o) {
         window_start_ = 0;
         // A live IUT that broke an invariant again goes on as it is; a dead
         // or deaf one is started afresh.
-        if (o.oracle != "iut_died" && o.oracle != "unresponsive" && !death()) return true;
+        if (o.oracle != "iut_died" && o.oracle != "unresponsive" && o.oracle != "memory_growth" && !death()) {
+          return true;
+        }
         try {
           start_fresh();
         } catch (const AdapterError&) {
@@ -745,6 +778,7 @@ json ServerFuzzSession::run() {
         history_.erase(history_.begin(), history_.begin() + static_cast<std::ptrdiff_t>(window_start_));
         window_start_ = history_.size();
         if (lost_process(iut_tree_)) observed = death();
+        if (!observed) observed = memory_growth();
       } else {
         ++probes_failed_;
         observed = death();

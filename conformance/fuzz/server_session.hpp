@@ -32,6 +32,7 @@ struct ServerFuzzOptions {
   std::string out_dir = "out";  // findings under OUT/fuzz/
   std::size_t minimize_calls = 150;   // ddmin predicate calls (each a fresh IUT) per finding
   double minimize_seconds = 180;      // and wall time per finding
+  std::uint64_t rss_growth_mb = 256;  // the IUT's resident memory may grow this much over a qualified start
   std::string command_line;
 };
 

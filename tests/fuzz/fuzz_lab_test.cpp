@@ -161,6 +161,19 @@ TEST_F(WireFuzz, ADeafServerIsFoundByTheLivenessProbe) {
   EXPECT_TRUE(planted_defect(payloads[0])) << to_hex(payloads[0]);
 }
 
+// The same defect leaks 1 MiB in the server and nothing else goes wrong:
+// the memory oracle (the IUT tree's VmRSS over its qualified start) finds it.
+TEST_F(WireFuzz, AServerThatLeaksPerMalformedDatagramIsFoundByItsMemory) {
+  const int code = run({"fuzz", "--iut", planted_adapter("leak"), "--seed", "1", "--datagrams", "60000",
+                        "--probe-every", "2000", "--rss-growth-mb", "16", "--minimize-runs", "3", "--duration", "120",
+                        "--out", out_dir()});
+  ASSERT_EQ(code, 1) << err();
+  const json summary = read_json(dir_ / "out" / "fuzz" / "summary.json");
+  ASSERT_FALSE(summary["findings"].empty()) << summary.dump(2);
+  EXPECT_EQ(summary["findings"][0]["oracle"], "memory_growth") << summary.dump(2);
+  EXPECT_EQ(summary["findings"][0]["signature"], "resident memory grew by more than 16 MiB");
+}
+
 TEST_F(WireFuzz, ReferenceServerGivesNoFindingWithEveryOracleOn) {
   const int code = run({"fuzz", "--iut", "reference", "--seed", "7", "--datagrams", "20000", "--probe-every", "1000",
                         "--out", out_dir()});

@@ -12,6 +12,15 @@ using teredo::conformance::fuzz::IutDatagram;
 using teredo::conformance::fuzz::NonceBook;
 using teredo::conformance::fuzz::scan_log;
 
+TEST(VmRss, ReadsTheResidentSetFromProcStatus) {
+  using teredo::conformance::fuzz::vm_rss_kib;
+  const char* status = "Name:\tpython3\nVmPeak:\t  30000 kB\nVmRSS:\t   12345 kB\nRssAnon:\t 8000 kB\n";
+  EXPECT_EQ(vm_rss_kib(status), 12345u);
+  EXPECT_FALSE(vm_rss_kib("Name:\tkthreadd\nState:\tS (sleeping)\n"));  // a kernel thread has none
+  EXPECT_FALSE(vm_rss_kib("VmRSS:\t  kB\n"));
+  EXPECT_FALSE(vm_rss_kib("XVmRSS:\t 5 kB\n"));  // only a line that starts with the key
+}
+
 TEST(ScanLog, FindsAddressSanitizerWithAnAddressFreeSignature) {
   const auto a = scan_log("ready server\n==4242==ERROR: AddressSanitizer: heap-buffer-overflow on address "
                           "0x602000000011 at pc 0x55d4 bp 0x7ffc\nREAD of size 1\n");

@@ -16,7 +16,8 @@ reads past the buffer, and then, as --bug says:
   crash      kills itself with SIGSEGV (the default);
   traceback  reads the nonce byte past the end: an IndexError, whose Python
              traceback ends the process (exit status 1);
-  deaf       stops answering anything, but lives on.
+  deaf       stops answering anything, but lives on;
+  leak       keeps 1 MiB for every such datagram and goes on answering.
 Nothing else triggers it. Bounded: it exits by itself after --lifetime seconds.
 """
 import argparse
@@ -96,7 +97,7 @@ def ra_payload(server: str, client: tuple, rs) -> bytes:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lifetime", type=float, default=600.0)
-    parser.add_argument("--bug", choices=["crash", "traceback", "deaf"], default="crash")
+    parser.add_argument("--bug", choices=["crash", "traceback", "deaf", "leak"], default="crash")
     parser.add_argument("addresses", nargs="+")
     args = parser.parse_args()
     deadline = time.monotonic() + args.lifetime
@@ -113,6 +114,7 @@ def main() -> None:
         sockets[s] = address
     print("planted_server ready", flush=True)
     deaf = False
+    leaked = []  # --bug leak: 1 MiB kept for every defective datagram
     while time.monotonic() < deadline:
         ready, _, _ = select.select(list(sockets), [], [], 0.5)
         for s in ready:
@@ -127,7 +129,10 @@ def main() -> None:
                     if args.bug == "traceback":
                         nonce_end = payload[4 + payload[2] + payload[3] + 8]  # past the end: IndexError
                         print(nonce_end)
-                    deaf = True
+                    if args.bug == "leak":
+                        leaked.append(bytearray(b"\x01" * (1 << 20)))  # touched, so resident
+                    else:
+                        deaf = True
                 rs = parse_rs(payload)
                 if rs is not None and not deaf:
                     s.sendto(ra_payload(sockets[s], source, rs), source)
