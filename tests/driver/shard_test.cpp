@@ -250,4 +250,30 @@ TEST(Merge, RefusesMixedOrIncompleteInputs) {
   expect_refused(good, larger, "in no shard");
 }
 
+bool has_problem(const json& report, const std::string& where) {
+  for (const auto& p : teredo::reports::check_report(report)) {
+    if (p.starts_with(where)) return true;
+  }
+  return false;
+}
+
+TEST(Merge, CheckerRefusesInconsistentShardKeys) {
+  json whole = teredo::reports::test::make_report();
+  teredo::reports::test::finalize(whole);
+  json shard = split(whole, 3)[0];
+  shard["run"]["shard"] = {{"index", 4}, {"count", 3}};
+  EXPECT_TRUE(has_problem(shard, "run.shard"));
+  shard["run"]["shard"] = {{"index", 1}};
+  EXPECT_TRUE(has_problem(shard, "run.shard.count"));
+
+  const auto shards = split(whole, 3);
+  json merged = merge_shard_reports(shards, kNames, case_ids(whole), "merge");
+  ASSERT_FALSE(has_problem(merged, "run"));
+  std::swap(merged["run"]["merged_from"][0], merged["run"]["merged_from"][1]);
+  EXPECT_TRUE(has_problem(merged, "run.merged_from[0].index"));
+  std::swap(merged["run"]["merged_from"][0], merged["run"]["merged_from"][1]);
+  merged["run"]["shard"] = {{"index", 1}, {"count", 3}};
+  EXPECT_TRUE(has_problem(merged, "run: has both"));
+}
+
 }  // namespace
