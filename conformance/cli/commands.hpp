@@ -43,5 +43,7 @@ const std::string& command_line();
 
 // Writes report.json (and the views rendered from it) into `out_dir`.
 void write_report_files(const nlohmann::json& report, const std::string& out_dir);
+// The run's one-line summary and where its reports are, on stderr.
+void print_summary(const nlohmann::json& report, int code, const std::string& out_dir);
 
 }  // namespace teredo::cli

@@ -1,4 +1,6 @@
-// report render | matrix: views of report.json files after the fact.
+// report render | matrix | merge | durations: views of report.json files
+// after the fact, the report of a sharded run, the durations that balance
+// shards.
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -7,6 +9,8 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "engine/runner.hpp"
+#include "engine/shard.hpp"
 #include "teredo/reports/reports.hpp"
 
 namespace teredo::cli {
@@ -28,6 +32,34 @@ json read_report(const std::string& path) {
   const auto problems = reports::check_report(j);
   if (!problems.empty()) throw InputError(fmt::format("{}: not a valid report: {}", path, problems.front()));
   return j;
+}
+
+// The case IDs the unsharded run of `report`'s selection lists, in its order,
+// from this build's case registry.
+std::vector<std::string> selection_of(const json& report) {
+  conformance::Adapter adapter;
+  for (const auto& role : report["iut"]["roles"]) adapter.roles[role.get<std::string>()] = {};
+  conformance::RunOptions options;
+  options.roles = report["run"]["selection"]["roles"].get<std::vector<std::string>>();
+  options.cases = report["run"]["selection"]["cases"];
+  std::vector<std::string> ids;
+  for (const auto* spec : conformance::select_cases(adapter, options)) ids.push_back(spec->id);
+  return ids;
+}
+
+// The evidence of each case of a shard (its cases/<ID> directory, every
+// attempt) copied under `out`, so the merged report's paths stay valid.
+void copy_evidence(const json& shard, const fs::path& shard_dir, const fs::path& out) {
+  for (const json& c : shard["cases"]) {
+    const fs::path rel = fs::path("cases") / c["case_id"].get<std::string>();
+    const fs::path from = shard_dir / rel, to = out / rel;
+    std::error_code ec;
+    if (!fs::exists(from, ec)) continue;  // a case judged without running has none
+    if (fs::exists(to, ec) && fs::equivalent(from, to, ec)) continue;
+    fs::create_directories(to, ec);
+    fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::overwrite_existing, ec);
+    if (ec) throw InputError(fmt::format("cannot copy the evidence {} to {}: {}", from.string(), to.string(), ec.message()));
+  }
 }
 
 }  // namespace
@@ -67,6 +99,51 @@ std::vector<Command> add_report_commands(CLI::App& app) {
                         reports::write_file(m->out + "/matrix.html", reports::render_matrix_html(all));
                         reports::write_file(m->out + "/matrix.md", reports::render_matrix_markdown(all));
                         std::cout << fmt::format("wrote {0}/matrix.html and {0}/matrix.md\n", m->out);
+                        return kExitOk;
+                      }});
+
+  struct MergeArgs {
+    std::vector<std::string> inputs;
+    std::string out;
+  };
+  auto g = std::make_shared<MergeArgs>();
+  auto* merge = report->add_subcommand(
+      "merge", "Join the report.json of shards 1..N of one run (run --shard K/N) into the report of the whole run; "
+               "exits with its gate's code");
+  merge->add_option("REPORTS", g->inputs, "report.json of each shard")->required();
+  merge->add_option("--out", g->out, "Output directory: report.json, junit.xml, report.html and the evidence")
+      ->required();
+  commands.push_back({merge, [g] {
+                        std::vector<json> shards;
+                        for (const auto& path : g->inputs) shards.push_back(read_report(path));
+                        json merged;
+                        try {
+                          merged = conformance::merge_shard_reports(shards, g->inputs, selection_of(shards.front()),
+                                                                    command_line());
+                        } catch (const conformance::MergeError& e) {
+                          throw InputError(std::string("report merge: ") + e.what());
+                        }
+                        std::error_code ec;
+                        fs::create_directories(g->out, ec);
+                        if (ec) throw InputError(fmt::format("--out {}: cannot create it: {}", g->out, ec.message()));
+                        for (std::size_t i = 0; i < shards.size(); ++i) {
+                          const fs::path dir = fs::path(g->inputs[i]).parent_path();
+                          copy_evidence(shards[i], dir.empty() ? fs::path(".") : dir, g->out);
+                        }
+                        write_report_files(merged, g->out);
+                        const int code = merged["gate"]["exit_code"];
+                        print_summary(merged, code, g->out);
+                        return code;
+                      }});
+
+  auto durations_inputs = std::make_shared<std::vector<std::string>>();
+  auto* durations = report->add_subcommand(
+      "durations", "Print the case durations table (conformance/catalog/case_durations.json) from reports");
+  durations->add_option("REPORTS", *durations_inputs, "report.json of a full run (or its shards)")->required();
+  commands.push_back({durations, [durations_inputs] {
+                        std::vector<json> all;
+                        for (const auto& path : *durations_inputs) all.push_back(read_report(path));
+                        std::cout << conformance::case_durations_from_reports(all).dump(2) << '\n';
                         return kExitOk;
                       }});
   return commands;

@@ -133,6 +133,8 @@ struct RunEnd {
   int code = 2;
 };
 
+}  // namespace
+
 void print_summary(const json& report, int code, const std::string& out_dir) {
   const auto& s = report["summary"];
   std::cerr << fmt::format(
@@ -146,6 +148,8 @@ void print_summary(const json& report, int code, const std::string& out_dir) {
       report["complete"].get<bool>() ? "" : " — INCOMPLETE: interrupted");
   std::cerr << "reports: " << out_dir << "/report.json, junit.xml, report.html\n";
 }
+
+namespace {
 
 // Writes the report of what `suite` finished (once, see RunEnd) and returns
 // the exit code.
@@ -221,6 +225,7 @@ std::vector<Command> add_run_commands(CLI::App& app) {
     std::string seed = "1", case_seed;
     std::uint64_t evidence_cap_mb = 64;
     bool strict = false;
+    std::string shard;
   };
   auto r = std::make_shared<RunArgs>();
   auto* run = app.add_subcommand("run", "Run conformance cases against an IUT and write report.json, junit.xml, report.html");
@@ -247,6 +252,14 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                   "Per case attempt, each capture and the IUT's log keep at most this many MiB (default 64); "
                   "the report says when a cap was hit")
       ->check(CLI::Range(1, 4096));
+  run->add_option("--shard", r->shard,
+                  "Only shard K of N of the selection (a partition every machine computes alike, balanced by "
+                  "conformance/catalog/case_durations.json); join the reports with `report merge`")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            return parse_shard(text) ? "" : fmt::format("'{}' is not K/N with 1 <= K <= N <= {}", text, kMaxShards);
+          },
+          "K/N", "shard"));
   commands.push_back({run, [r] {
                         const Catalog catalog = load_catalog(r->catalog);
                         Adapter adapter;
@@ -275,11 +288,17 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                         options.baseline = r->baseline;
                         options.evidence_cap_bytes = r->evidence_cap_mb << 20;
                         options.command_line = command_line();
-                        auto suite = std::make_shared<Suite>(adapter, catalog, options);
-                        if (suite->selected().empty()) {
+                        if (!r->shard.empty()) options.shard = parse_shard(r->shard);
+                        std::shared_ptr<Suite> suite;
+                        try {
+                          suite = std::make_shared<Suite>(adapter, catalog, options);
+                        } catch (const std::runtime_error& e) {
+                          throw InputError(e.what());  // the case durations table of --shard
+                        }
+                        if (suite->selection_size() == 0) {
                           throw InputError("no case matches the selection for IUT " + adapter.name);
                         }
-                        if (const std::string problem = check_seeds(options, suite->selected().size());
+                        if (const std::string problem = check_seeds(options, suite->selection_size());
                             !problem.empty()) {
                           throw UsageError("run: " + problem);
                         }
@@ -288,8 +307,12 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                         auto end = std::make_shared<RunEnd>();
                         install_interrupt_handler(suite, end, lock, options, known);
                         const bool tty = ::isatty(2);
-                        std::cerr << fmt::format("teredo-conform: {} cases against {} ({} jobs), evidence in {}\n",
-                                                 suite->selected().size(), adapter.name, options.jobs, options.out_dir);
+                        std::cerr << fmt::format("teredo-conform: {} cases{} against {} ({} jobs), evidence in {}\n",
+                                                 suite->selected().size(),
+                                                 options.shard ? fmt::format(" (shard {}/{} of {})", options.shard->index,
+                                                                             options.shard->count, suite->selection_size())
+                                                               : "",
+                                                 adapter.name, options.jobs, options.out_dir);
                         suite->run(
                             [tty](const Progress& p) {
                               const double eta = p.done ? p.elapsed_s / static_cast<double>(p.done) *

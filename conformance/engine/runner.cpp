@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <numeric>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -463,6 +464,25 @@ std::vector<const CaseSpec*> select_cases(const Adapter& adapter, const RunOptio
   return out;
 }
 
+double coverage_percent(std::size_t covered, std::size_t testable) {
+  return testable ? std::round(1000.0 * static_cast<double>(covered) / static_cast<double>(testable)) / 10.0 : 0.0;
+}
+
+json summarize_cases(const json& cases, const json& coverage_summary) {
+  json by_verdict = {{"pass", 0}, {"fail", 0}, {"warn", 0}, {"not-applicable", 0},
+                     {"inconclusive", 0}, {"error", 0}, {"flaky", 0}};
+  json by_level = json::object();
+  for (const auto& c : cases) {
+    const std::string v = c["verdict"];
+    by_verdict[v] = by_verdict[v].get<int>() + 1;
+    const std::string level = c["level"];
+    json& counts = by_level[level];
+    if (counts.is_null()) counts = json::object();
+    counts[v] = counts.value(v, 0) + 1;
+  }
+  return {{"total", cases.size()}, {"by_verdict", by_verdict}, {"by_level", by_level}, {"coverage", coverage_summary}};
+}
+
 json coverage(const Catalog& catalog, const std::vector<std::string>& roles, const std::vector<const CaseSpec*>& cases) {
   std::map<std::string, std::vector<std::string>> covered_by;
   for (const CaseSpec* c : cases) {
@@ -491,8 +511,7 @@ json coverage(const Catalog& catalog, const std::vector<std::string>& roles, con
           {"coverage",
            {{"testable", testable},
             {"covered", covered},
-            {"percent", testable ? std::round(1000.0 * static_cast<double>(covered) / static_cast<double>(testable)) / 10.0
-                                 : 0.0},
+            {"percent", coverage_percent(covered, testable)},
             {"uncovered", uncovered}}}};
 }
 
@@ -502,9 +521,21 @@ Suite::Suite(const Adapter& adapter, const Catalog& catalog, RunOptions options)
       options_(std::move(options)),
       selected_(select_cases(adapter_, options_)),
       start_(Clock::now()),
-      started_at_(utc_now()),
-      results_(selected_.size()),
-      finished_(selected_.size(), false) {
+      started_at_(utc_now()) {
+  selection_size_ = selected_.size();
+  positions_.resize(selected_.size());
+  std::iota(positions_.begin(), positions_.end(), 0);
+  if (options_.shard) {
+    std::vector<std::string> ids;
+    for (const CaseSpec* spec : selected_) ids.push_back(spec->id);
+    const auto shards = partition_cases(ids, load_case_durations(default_case_durations_path()), options_.shard->count);
+    positions_ = shards[static_cast<std::size_t>(options_.shard->index - 1)];
+    std::vector<const CaseSpec*> mine;
+    for (const std::size_t p : positions_) mine.push_back(selected_[p]);
+    selected_ = std::move(mine);
+  }
+  results_.resize(selected_.size());
+  finished_.assign(selected_.size(), false);
   progress_.total = selected_.size();
 }
 
@@ -527,7 +558,7 @@ void Suite::run(const std::function<void(const Progress&)>& progress, const std:
       const CaseSpec& spec = *selected_[index];
       json result;
       try {
-        result = run_case(spec, adapter_, catalog_, options_, case_seed(options_, index));
+        result = run_case(spec, adapter_, catalog_, options_, case_seed(options_, positions_[index]));
       } catch (const std::exception& e) {
         // A harness bug: the case has no verdict, the run goes on and its
         // report is incomplete.
@@ -588,6 +619,7 @@ json Suite::report(bool interrupted) const {
                    {"selection", {{"roles", roles}, {"cases", options.cases}}},
                    {"options", {{"jobs", options.jobs}, {"strict", options.strict},
                                 {"baseline", options.baseline.empty() ? json(nullptr) : json(options.baseline)}}}};
+  if (options.shard) report["run"]["shard"] = {{"index", options.shard->index}, {"count", options.shard->count}};
   std::vector<std::string> capabilities(adapter.capabilities.begin(), adapter.capabilities.end());
   std::vector<std::string> adapter_roles;
   for (const auto& [role, launch] : adapter.roles) adapter_roles.push_back(role);
@@ -620,19 +652,7 @@ json Suite::report(bool interrupted) const {
     }
   }
   report["cases"] = cases;
-  json by_verdict = {{"pass", 0}, {"fail", 0}, {"warn", 0}, {"not-applicable", 0},
-                     {"inconclusive", 0}, {"error", 0}, {"flaky", 0}};
-  json by_level = json::object();
-  for (const auto& c : cases) {
-    const std::string v = c["verdict"];
-    by_verdict[v] = by_verdict[v].get<int>() + 1;
-    const std::string level = c["level"];
-    json& counts = by_level[level];
-    if (counts.is_null()) counts = json::object();
-    counts[v] = counts.value(v, 0) + 1;
-  }
-  report["summary"] = {{"total", cases.size()}, {"by_verdict", by_verdict}, {"by_level", by_level},
-                       {"coverage", cov["coverage"]}};
+  report["summary"] = summarize_cases(cases, cov["coverage"]);
   return report;
 }
 

@@ -18,6 +18,7 @@
 #include "engine/case.hpp"
 #include "engine/catalog.hpp"
 #include "engine/iut_adapter.hpp"
+#include "engine/shard.hpp"
 
 namespace teredo::conformance {
 
@@ -35,6 +36,9 @@ struct RunOptions {
   // Per case attempt, each capture file and the IUT's log keep at most this
   // many bytes; the report says when a cap was hit (code evidence_capped).
   std::uint64_t evidence_cap_bytes = Capture::kDefaultCapBytes;
+  // --shard K/N: only shard K of the selection (engine/shard.hpp); each case
+  // keeps the seed of its place in the whole selection.
+  std::optional<ShardSpec> shard;
 };
 
 // Seeds stay at most 2^53-1, so every seed in report.json reads back exactly
@@ -85,7 +89,10 @@ std::vector<const CaseSpec*> select_cases(const Adapter& adapter, const RunOptio
 class Suite {
  public:
   Suite(const Adapter& adapter, const Catalog& catalog, RunOptions options);
+  // The cases this run runs: the selection, or its shard.
   [[nodiscard]] const std::vector<const CaseSpec*>& selected() const noexcept { return selected_; }
+  // The size of the whole selection (the seeds run up to it).
+  [[nodiscard]] std::size_t selection_size() const noexcept { return selection_size_; }
   // Runs the cases until all are done or `interrupted` (cases finishing
   // after it are not reported).
   void run(const std::function<void(const Progress&)>& progress, const std::atomic<bool>& interrupted);
@@ -100,6 +107,8 @@ class Suite {
   const Catalog& catalog_;
   RunOptions options_;
   std::vector<const CaseSpec*> selected_;
+  std::vector<std::size_t> positions_;  // of selected_[i] in the whole selection: its seed
+  std::size_t selection_size_ = 0;
   std::chrono::steady_clock::time_point start_;
   std::string started_at_;
   mutable std::mutex mutex_;
@@ -125,6 +134,12 @@ int apply_gate(nlohmann::json& report, bool strict, const std::string& baseline_
                const std::set<std::string>& known_failures);
 // The same, reading the baseline (load_baseline).
 int apply_gate(nlohmann::json& report, bool strict, const std::string& baseline_path);
+
+// summary.coverage.percent: 100 * covered / testable to one decimal, 0 when
+// nothing is testable.
+double coverage_percent(std::size_t covered, std::size_t testable);
+// report.summary from the cases and summary.coverage.
+nlohmann::json summarize_cases(const nlohmann::json& cases, const nlohmann::json& coverage_summary);
 
 // Requirement coverage of a role set by the registered cases (for `list --coverage`).
 nlohmann::json coverage(const Catalog& catalog, const std::vector<std::string>& roles,

@@ -158,6 +158,41 @@ void check_run(Checker& ck, const json& report) {
       ck.need(*o, "run.options", "strict", Kind::boolean);
       ck.need(*o, "run.options", "baseline", Kind::nullable_string);
     }
+    // 1.2: the shard a run ran, or the shards a merged report joins.
+    const auto check_shard = [&ck](const json& shard, const std::string& path) {
+      const json* index = ck.need(shard, path, "index", Kind::count);
+      const json* count = ck.need(shard, path, "count", Kind::count);
+      if (index == nullptr || count == nullptr) return;
+      const auto k = index->get<std::int64_t>(), n = count->get<std::int64_t>();
+      if (k < 1 || k > n || n > 64) ck.add(path, "index " + index->dump() + " of count " + count->dump() + " is not 1 <= index <= count <= 64");
+    };
+    if (run->contains("shard")) {
+      if (const json* shard = ck.need(*run, "run", "shard", Kind::object)) check_shard(*shard, "run.shard");
+    }
+    if (run->contains("merged_from")) {
+      if (const json* from = ck.need(*run, "run", "merged_from", Kind::array)) {
+        for (std::size_t i = 0; i < from->size(); ++i) {
+          const std::string path = "run.merged_from[" + std::to_string(i) + "]";
+          const json& s = (*from)[i];
+          if (!s.is_object()) {
+            ck.add(path, "must be an object");
+            continue;
+          }
+          check_shard(s, path);
+          if (const json* index = s.find("index") != s.end() ? &s["index"] : nullptr;
+              index != nullptr && *index != json(i + 1)) {
+            ck.add(path + ".index", "is " + index->dump() + ", shards are listed 1..count in order");
+          }
+          if (s.contains("count") && s["count"] != json(from->size())) {
+            ck.add(path + ".count", "is " + s["count"].dump() + " but " + std::to_string(from->size()) + " shards are listed");
+          }
+          ck.need(s, path, "run_id", Kind::string);
+          ck.need(s, path, "duration_ms", Kind::count);
+          ck.need(s, path, "cases", Kind::count);
+        }
+      }
+      if (run->contains("shard")) ck.add("run", "has both shard and merged_from");
+    }
   }
   if (const json* iut = ck.need(report, "", "iut", Kind::object)) {
     ck.need(*iut, "iut", "name", Kind::string);
