@@ -18,6 +18,16 @@ const char* to_string(Outcome o) {
   return "?";
 }
 
+Control either(Control first, Control second) {
+  return [first = std::move(first), second = std::move(second)](CaseRun& run) -> std::optional<std::string> {
+    const auto a = first(run);
+    if (!a) return std::nullopt;
+    const auto b = second(run);
+    if (!b) return std::nullopt;
+    return *a + ", and " + *b;
+  };
+}
+
 std::optional<CapturedFrame> find_reaction(const Probe& probe, const std::vector<CapturedFrame>& frames) {
   const std::string own_file = probe.capture + ".pcap";
   const auto own = [&](std::uint64_t number) {

@@ -43,6 +43,10 @@ struct Probe {
 // alive and able to act), otherwise why not.
 using Control = std::function<std::optional<std::string>(CaseRun&)>;
 
+// Either control: the first answered proves the IUT alive (the second runs
+// only when the first was not answered); both unanswered give both reasons.
+Control either(Control first, Control second);
+
 enum class Outcome { pass, fail, inconclusive };
 const char* to_string(Outcome o);
 

@@ -251,7 +251,7 @@ Control control_forward(const Peer& client, const Ipv6Address& native) {
                "control_answered");
       return std::nullopt;
     }
-    return fmt::format("the relay did not forward a valid echo request from the trusted client {} to {} (driver "
+    return fmt::format("the relay did not forward a valid echo request from the client {} to {} (driver "
                        "frame {}) within {} either",
                        client.where(), to_string(native), s.frame, ms(kDeliveryTimeout));
   };

@@ -180,7 +180,8 @@ std::uint64_t native_mark(CaseRun& run);
 // Negative cases over both captures use the kit's Probe and judge_silence.
 // A native packet to a fresh client must make the relay bubble it (or deliver).
 Control control_bubble(NativeHost& host, const Peer& fresh);
-// A packet from a trusted client to the native host must show up natively.
+// A packet from a client to the native host must show up natively (a relay may
+// refuse a client it has not sent to, §5.4.2: then this control is unanswered).
 Control control_forward(const Peer& client, const wire::Ipv6Address& native);
 
 // A packet from the client to the native host, as a probe: the reaction is

@@ -58,11 +58,15 @@ void bubble_through_server(CaseRun& run) {
       "the client's server 203.0.113.1:3544 (§5.4.1 case 3, cone bit 0)",
       to_string(c.teredo));
   if (bubbles.empty() && !k.early && !k.delivered) {
-    // The relay sent nothing for the client: a discard only if it bubbles
-    // for another client afterwards (JUDGING.md 2).
-    kit::judge_unanswered(run, {"R4380-5.4.1-05"}, "the native packet " + k.story(c), expected, k.frames(),
-                          control_bubble(host, make_peer(run, kClients, 41002)), "no_bubble_via_server",
-                          kBubbleTimeout);
+    // The relay sent nothing for the client: a discard only if it is shown
+    // alive afterwards: it forwards a fresh client's packet to the native
+    // side (which it may refuse, §5.4.2), or it bubbles for another client
+    // (JUDGING.md 2).
+    const Peer fresh = make_peer(run, kClients, 41002);
+    kit::judge_unanswered(run, {"R4380-5.4.1-05"}, k.story(c), expected, k.frames(),
+                          kit::either(control_forward(fresh, host.address()),
+                                      control_bubble(host, make_peer(run, kClients, 41003))),
+                          "no_bubble_via_server", kBubbleTimeout);
     return;
   }
   if (!via_server) {
