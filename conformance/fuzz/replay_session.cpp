@@ -13,6 +13,7 @@
 #include <random>
 
 #include "engine/iut_watch.hpp"
+#include "fuzz/server_session.hpp"
 #include "kit/lab_facts.hpp"
 #include "kit/packets.hpp"
 #include "teredo/netns/lab.hpp"
@@ -34,16 +35,7 @@ constexpr std::uint16_t kFirstPort = 42000;  // one source port per replayed dat
 
 class Socket {
  public:
-  Socket(netns::Lab& l, std::uint16_t port) : fd_(l.socket("driver", AF_INET, SOCK_DGRAM)) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(kit::ipv4(lab::kDriver).value);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-      ::close(fd_);
-      throw std::runtime_error(fmt::format("replay: cannot bind {}:{} in the driver", lab::kDriver, port));
-    }
-  }
+  Socket(netns::Lab& l, std::uint16_t port) : fd_(bind_driver_socket(l, port)) {}
   ~Socket() { ::close(fd_); }
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;

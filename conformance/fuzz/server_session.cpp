@@ -252,8 +252,8 @@ std::mutex g_running_mutex;
 ServerFuzzSession* g_running = nullptr;
 }  // namespace
 
-int ServerFuzzSession::open_socket(std::uint16_t port) {
-  const int fd = lab_->socket("driver", AF_INET, SOCK_DGRAM);
+int bind_driver_socket(netns::Lab& lab, std::uint16_t port) {
+  const int fd = lab.socket("driver", AF_INET, SOCK_DGRAM);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
@@ -267,6 +267,8 @@ int ServerFuzzSession::open_socket(std::uint16_t port) {
   ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
   return fd;
 }
+
+int ServerFuzzSession::open_socket(std::uint16_t port) { return bind_driver_socket(*lab_, port); }
 
 Nonce ServerFuzzSession::fresh_nonce() {
   Nonce n{};

@@ -22,7 +22,16 @@
 
 #include "engine/iut_adapter.hpp"
 
+namespace teredo::netns {
+class Lab;
+}
+
 namespace teredo::conformance::fuzz {
+
+// A UDP socket in the lab's driver namespace bound to 198.51.100.7:port,
+// with 4 MiB buffers (the fuzzer sends in bursts): the fuzzer's and the
+// replay's endpoints. Throws std::runtime_error when it cannot bind.
+int bind_driver_socket(netns::Lab& lab, std::uint16_t port);
 
 struct ServerFuzzOptions {
   std::uint64_t seed = 1;
