@@ -20,9 +20,10 @@ struct Answer {
   }
 };
 
-// Sends one valid RS and returns the RA, or records a failed check of every
-// requirement (no RA: nothing to judge the contents of, and a server must
-// answer a valid RS).
+// Sends one valid RS and returns the RA. Without one: silence is judged by
+// judge_unanswered_rs (a discard of a valid RS only when a later control RS
+// is answered; the contents have nothing to judge), and something other than
+// an RA fails every requirement, since that is what the server sent.
 std::optional<Answer> fetch_ra(CaseRun& run, std::uint16_t port, const RsOptions& options,
                                const std::vector<std::string>& requirements) {
   const Peer p = make_peer(run, kDriver, port);
@@ -41,9 +42,9 @@ std::optional<Answer> fetch_ra(CaseRun& run, std::uint16_t port, const RsOptions
   // Something other than an RA came back: what the server sent is judged.
   const std::string observed = describe(*a.exchange.reply);
   for (const auto& r : requirements) {
-    run.check(r, "valid_rs_not_answered", false,
+    run.check(r, "rs_answered_without_ra", false,
               fmt::format("an RA answering the valid RS (frame {})", a.exchange.sent.frame), observed,
-              frames_of({a.exchange.sent.frame, a.exchange.reply ? a.exchange.reply->frame : 0}));
+              frames_of({a.exchange.sent.frame, a.exchange.reply->frame}));
   }
   return std::nullopt;
 }

@@ -102,9 +102,9 @@ void ra_authenticated(CaseRun& run) {
   }
   if (!parse_ra(*reply)) {
     for (const auto& r : all) {
-      run.check(r, "signed_rs_not_answered", false,
+      run.check(r, "signed_rs_answered_without_ra", false,
                 fmt::format("an RA answering the RS signed for client-7 (frame {})", s.frame),
-                reply ? describe(*reply) : "no answer within 1500 ms", frames_of({s.frame, reply ? reply->frame : 0}));
+                describe(*reply), frames_of({s.frame, reply->frame}));
     }
     return;
   }
