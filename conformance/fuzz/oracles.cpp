@@ -55,6 +55,22 @@ std::string_view first_words(std::string_view text, int words) {
 
 }  // namespace
 
+ByteVector probe_rs(const Nonce& nonce) {
+  const ByteVector rs = build_router_solicitation(parse_ipv6("fe80::ffff:ffff:fffd").value(),
+                                                  parse_ipv6("ff02::2").value(), {});
+  ByteVector payload;
+  (void)append_datagram(payload, AuthenticationFields{{}, {}, nonce, 0}, std::nullopt, rs);
+  return payload;
+}
+
+bool is_ra_for(Bytes payload, const std::optional<Nonce>& nonce) {
+  const auto d = parse_datagram(payload, DatagramParseOptions{.accept_trailers = true});
+  if (!d) return false;
+  const auto icmp = parse_icmpv6(d->ipv6, ChecksumPolicy::verify);
+  if (!icmp || icmp->type != kIcmpv6RouterAdvertisement || !parse_router_advertisement(*icmp)) return false;
+  return !nonce || (d->authentication && d->authentication->nonce == *nonce);
+}
+
 std::optional<std::uint64_t> vm_rss_kib(std::string_view proc_status) {
   constexpr std::string_view kKey = "VmRSS:";
   std::size_t at = proc_status.find(kKey);

@@ -31,6 +31,13 @@ std::optional<LogFinding> scan_log(std::string_view text);
 // thread, a process that just ended).
 std::optional<std::uint64_t> vm_rss_kib(std::string_view proc_status);
 
+// The valid RS a liveness probe or a control sends: an authentication
+// encapsulation carrying `nonce`, fe80::ffff:ffff:fffd -> ff02::2.
+wire::ByteVector probe_rs(const wire::Nonce& nonce);
+// Whether `payload` is an RA (checksum verified) answering `nonce` (any RA
+// when `nonce` is nullopt): what the probe's answer must be.
+bool is_ra_for(wire::Bytes payload, const std::optional<wire::Nonce>& nonce);
+
 // A datagram the IUT sent, as captured (IPv4/UDP).
 struct IutDatagram {
   wire::Ipv4Address source, destination;

@@ -1,5 +1,7 @@
 #include "fuzz/replay.hpp"
 
+#include "fuzz/oracles.hpp"
+
 #include <fmt/format.h>
 
 namespace teredo::conformance::fuzz {
@@ -42,14 +44,6 @@ std::optional<ReplayDatagram> to_teredo_server(std::uint64_t frame, LinkType lin
                          to_string(d->ipv6.header.destination), from, frame);
   }
   return r;
-}
-
-bool is_ra_for(Bytes payload, const std::optional<Nonce>& nonce) {
-  const auto d = parse_datagram(payload, DatagramParseOptions{.accept_trailers = true});
-  if (!d) return false;
-  const auto icmp = parse_icmpv6(d->ipv6, ChecksumPolicy::verify);
-  if (!icmp || icmp->type != kIcmpv6RouterAdvertisement || !parse_router_advertisement(*icmp)) return false;
-  return !nonce || (d->authentication && d->authentication->nonce == *nonce);
 }
 
 ReplayVerdict judge_replayed_rs(const ReplayDatagram& rs, const std::vector<ByteVector>& answers,

@@ -50,8 +50,4 @@ struct ReplayVerdict {
 ReplayVerdict judge_replayed_rs(const ReplayDatagram& rs, const std::vector<wire::ByteVector>& answers,
                                 bool control_answered);
 
-// Whether `payload` is an RA (checksum verified) answering `nonce` (any RA
-// when `nonce` is nullopt).
-bool is_ra_for(wire::Bytes payload, const std::optional<wire::Nonce>& nonce);
-
 }  // namespace teredo::conformance::fuzz

@@ -13,6 +13,7 @@
 #include <random>
 
 #include "engine/iut_watch.hpp"
+#include "fuzz/oracles.hpp"
 #include "fuzz/server_session.hpp"
 #include "kit/lab_facts.hpp"
 #include "kit/packets.hpp"
@@ -85,9 +86,7 @@ json replay_server(const Adapter& adapter, const std::string& pcap_path, const s
   const auto control_answered = [&] {
     Nonce nonce{};
     for (auto& b : nonce) b = static_cast<std::uint8_t>(random());
-    const ByteVector rs = build_router_solicitation(kit::ipv6("fe80::ffff:ffff:fffd"), kit::ipv6("ff02::2"), {});
-    ByteVector payload;
-    (void)append_datagram(payload, AuthenticationFields{{}, {}, nonce, 0}, std::nullopt, rs);
+    const ByteVector payload = probe_rs(nonce);
     for (int attempt = 0; attempt < 3; ++attempt) {
       control.send(payload);
       const auto got = control.receive(kAnswerWindow / 3, [&](const std::vector<ByteVector>& g) {

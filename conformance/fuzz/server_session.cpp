@@ -345,9 +345,7 @@ bool ServerFuzzSession::rs_exchange(int fd) {
   while (::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT) > 0) {
   }
   const Nonce nonce = fresh_nonce();
-  const ByteVector rs = build_router_solicitation(kit::ipv6("fe80::ffff:ffff:fffd"), kit::ipv6("ff02::2"), {});
-  ByteVector payload;
-  (void)append_datagram(payload, AuthenticationFields{{}, {}, nonce, 0}, std::nullopt, rs);
+  const ByteVector payload = probe_rs(nonce);
   nonces_.record_sent(payload);
   sockaddr_in to{};
   to.sin_family = AF_INET;
@@ -366,11 +364,7 @@ bool ServerFuzzSession::rs_exchange(int fd) {
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, 10) > 0) {
       const ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
-      if (n <= 0) continue;
-      const auto d = parse_datagram(Bytes(buffer, static_cast<std::size_t>(n)), DatagramParseOptions{.accept_trailers = true});
-      if (!d || !d->authentication || d->authentication->nonce != nonce) continue;
-      const auto icmp = parse_icmpv6(d->ipv6, ChecksumPolicy::verify);
-      if (icmp && icmp->type == kIcmpv6RouterAdvertisement && parse_router_advertisement(*icmp)) return true;
+      if (n > 0 && is_ra_for(Bytes(buffer, static_cast<std::size_t>(n)), nonce)) return true;
     }
     if (Clock::now() >= next_send && resends < 2) {
       ++resends;

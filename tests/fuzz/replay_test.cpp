@@ -3,6 +3,7 @@
 // RA repeating its nonce; silence only against an answered control).
 #include <gtest/gtest.h>
 
+#include "fuzz/oracles.hpp"
 #include "fuzz/replay.hpp"
 
 namespace {
@@ -66,6 +67,15 @@ TEST(ReplaySource, OtherPortsAreLeftOutMalformedPayloadsAndBadRssAreKeptUnjudged
   const auto hop = to_teredo_server(3, LinkType::ethernet, frame_to(3544, rs_payload(kNonce, 254)));
   ASSERT_TRUE(hop);
   EXPECT_FALSE(hop->router_solicitation);
+}
+
+// The probe and control RS of fuzz and replay is a valid RS carrying its nonce.
+TEST(ReplaySource, TheProbeRsIsAValidRsWithItsNonce) {
+  const auto d =
+      to_teredo_server(1, LinkType::ethernet, frame_to(3544, teredo::conformance::fuzz::probe_rs(kNonce)));
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->router_solicitation);
+  EXPECT_EQ(d->nonce, std::optional<Nonce>(kNonce));
 }
 
 ReplayDatagram rs_with(std::optional<Nonce> nonce) {
