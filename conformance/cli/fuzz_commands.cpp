@@ -1,14 +1,17 @@
 // fuzz: the wire fuzzer against an IUT (issue 13; this slice: the server
-// role). See fuzz/server_session.hpp for what it does and finds.
+// role). See fuzz/session.hpp for what it does and finds.
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 
@@ -17,7 +20,8 @@
 #include "engine/runner.hpp"
 #include "capture/pcap_file.hpp"
 #include "fuzz/replay_session.hpp"
-#include "fuzz/server_session.hpp"
+#include "fuzz/rig.hpp"
+#include "fuzz/session.hpp"
 #include "teredo/reports/gate.hpp"
 #include "teredo/netns/lab.hpp"
 
@@ -46,8 +50,8 @@ int exit_code(const json& summary) { return summary.value("findings", json::arra
 
 std::atomic<bool> g_replay_interrupted{false};
 
-// The datagrams a capture sent to a Teredo server, in capture order.
-std::vector<fuzz::ReplayDatagram> datagrams_to_servers(const std::string& path) {
+// Every frame of a capture, in order, to `take` (bad input: InputError).
+void each_frame(const std::string& path, const std::function<void(const capture::Frame&, wire::LinkType)>& take) {
   capture::PcapReader reader = [&] {
     try {
       return capture::PcapReader(path);
@@ -59,7 +63,6 @@ std::vector<fuzz::ReplayDatagram> datagrams_to_servers(const std::string& path) 
     throw InputError(fmt::format("--pcap {}: link type {} is not supported", path, reader.link_type()));
   }
   const auto link = static_cast<wire::LinkType>(reader.link_type());
-  std::vector<fuzz::ReplayDatagram> out;
   capture::Frame frame;
   for (;;) {
     const auto status = reader.next(frame);
@@ -67,8 +70,28 @@ std::vector<fuzz::ReplayDatagram> datagrams_to_servers(const std::string& path) 
     if (status == capture::PcapReader::Status::error) {
       throw InputError(fmt::format("--pcap {}: after frame {}: {}", path, frame.number, reader.error()));
     }
-    if (auto d = fuzz::to_teredo_server(frame.number, link, frame.data)) out.push_back(std::move(*d));
+    take(frame, link);
   }
+}
+
+// The datagrams a capture sent to a Teredo server, in capture order.
+std::vector<fuzz::ReplayDatagram> datagrams_to_servers(const std::string& path) {
+  std::vector<fuzz::ReplayDatagram> out;
+  each_frame(path, [&](const capture::Frame& frame, wire::LinkType link) {
+    if (auto d = fuzz::to_teredo_server(frame.number, link, frame.data)) out.push_back(std::move(*d));
+  });
+  return out;
+}
+
+// What a capture holds for a relay (fuzz/replay.hpp to_relay_input), in order.
+std::vector<fuzz::ReplayInput> datagrams_to_relays(const std::string& path) {
+  std::vector<fuzz::ReplayInput> out;
+  each_frame(path, [&](const capture::Frame& frame, wire::LinkType link) {
+    if (auto d = fuzz::to_relay_input(frame.number, link, frame.data)) {
+      fuzz::Sent sent{std::move(d->payload), "capture", {}, d->native_to, d->native_port};
+      out.push_back({d->frame, std::move(sent), std::move(d->what)});
+    }
+  });
   return out;
 }
 
@@ -87,7 +110,7 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
   auto a = std::make_shared<FuzzArgs>();
   auto* fuzz = app.add_subcommand("fuzz", "Fuzz an IUT over the wire from a protocol state; minimize and record findings");
   fuzz->add_option("--iut", a->iut, "IUT adapter: a name from conformance/iut (reference, miredo) or a JSON file");
-  fuzz->add_option("--role", a->role, "The IUT's role (server; relay and client are not fuzzed yet)");
+  fuzz->add_option("--role", a->role, "The IUT's role: server or relay (the client is not fuzzed yet)");
   fuzz->add_option("--duration", a->duration, "Seconds of fuzzing at most (minimization not counted)")
       ->check(CLI::Range(0.1, 86400.0));
   fuzz->add_option("--datagrams", a->datagrams, "Generated datagrams at most")->check(CLI::Range(1, 1000000000));
@@ -110,21 +133,27 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
   auto* replay = app.add_subcommand(
       "replay", "Replay the datagrams a capture sent to a Teredo server into the IUT server of a lab and judge the answers");
   replay->add_option("--iut", r->iut, "IUT adapter: a name from conformance/iut (reference, miredo) or a JSON file");
-  replay->add_option("--role", r->role, "The IUT's role (server; relay and client are not replayed yet)");
+  replay->add_option("--role", r->role,
+                     "The IUT's role: server (RSs judged by their RAs) or relay (judged by the fuzzer's oracles)");
   replay->add_option("--pcap", r->pcap, "The capture (pcap or pcapng; a finding's reproducer.pcap, a sample, a real one)")
       ->required();
   replay->add_option("--out", r->out, "Output directory: OUT/replay/replay.json and OUT/replay/iut.log");
   std::vector<Command> commands;
   commands.push_back({replay, [r] {
-    if (r->role != "server") throw InputError(fmt::format("--role {}: only the server role is replayed so far", r->role));
+    if (r->role != "server" && r->role != "relay") {
+      throw InputError(fmt::format("--role {}: the roles replayed are server and relay", r->role));
+    }
     Adapter adapter;
     try {
       adapter = load_adapter(r->iut);
     } catch (const AdapterError& e) {
       throw InputError(e.what());
     }
-    if (!adapter.roles.count("server")) throw InputError(fmt::format("adapter {} has no server role", adapter.name));
-    const auto datagrams = datagrams_to_servers(r->pcap);
+    if (!adapter.roles.count(r->role)) {
+      throw InputError(fmt::format("adapter {} has no {} role", adapter.name, r->role));
+    }
+    const auto datagrams = r->role == "server" ? datagrams_to_servers(r->pcap) : std::vector<fuzz::ReplayDatagram>{};
+    const auto relay_inputs = r->role == "relay" ? datagrams_to_relays(r->pcap) : std::vector<fuzz::ReplayInput>{};
     if (::geteuid() != 0) throw InputError("replay needs root: it builds a network-namespace lab");
     std::error_code ec;
     fs::create_directories(r->out + "/replay", ec);
@@ -140,11 +169,19 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
         [](int) { return 2; });
     std::size_t rs = 0;
     for (const auto& d : datagrams) rs += d.router_solicitation ? 1 : 0;
-    std::cerr << fmt::format("teredo-conform replay: {} datagram(s) to a Teredo server in {} ({} RS), into {} server\n",
-                             datagrams.size(), r->pcap, rs, adapter.name);
+    if (r->role == "server") {
+      std::cerr << fmt::format("teredo-conform replay: {} datagram(s) to a Teredo server in {} ({} RS), into {} server\n",
+                               datagrams.size(), r->pcap, rs, adapter.name);
+    } else {
+      std::cerr << fmt::format("teredo-conform replay: {} datagram(s) for a relay in {}, into {} relay\n",
+                               relay_inputs.size(), r->pcap, adapter.name);
+    }
+    const std::size_t total = r->role == "server" ? datagrams.size() : relay_inputs.size();
     json result;
     try {
-      result = fuzz::replay_server(adapter, r->pcap, datagrams, r->out, g_replay_interrupted);
+      result = r->role == "server"
+                   ? fuzz::replay_server(adapter, r->pcap, datagrams, r->out, g_replay_interrupted)
+                   : fuzz::replay_through_rig(adapter, r->role, r->pcap, relay_inputs, r->out, g_replay_interrupted);
     } catch (const AdapterError& e) {
       throw InputError(std::string("the IUT: ") + e.what());
     }
@@ -157,13 +194,13 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
       }
     }
     std::cerr << fmt::format("teredo-conform replay: {} of {} replayed: {}; {}/replay/replay.json (exit {})\n",
-                             result["replayed"].get<std::size_t>(), datagrams.size(), result["counts"].dump(), r->out,
+                             result["replayed"].get<std::size_t>(), total, result["counts"].dump(), r->out,
                              result["exit_code"].get<int>());
     return result["exit_code"].get<int>();
   }});
   commands.push_back({fuzz, [a] {
-             if (a->role != "server") {
-               throw InputError(fmt::format("--role {}: only the server role is fuzzed so far", a->role));
+             if (const auto roles = fuzz::fuzzed_roles(); std::find(roles.begin(), roles.end(), a->role) == roles.end()) {
+               throw InputError(fmt::format("--role {}: the roles fuzzed are {}", a->role, fmt::join(roles, ", ")));
              }
              Adapter adapter;
              try {
@@ -176,7 +213,7 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
              }
              if (::geteuid() != 0) throw InputError("fuzz needs root: it builds a network-namespace lab");
              check_writable(a->out);
-             fuzz::ServerFuzzOptions options;
+             fuzz::FuzzOptions options;
              options.seed = a->seed;
              options.duration_s = a->duration;
              options.datagrams = a->datagrams;
@@ -202,7 +239,7 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
                                       adapter.name, a->role, a->datagrams, a->duration, a->seed, a->out);
              json summary;
              try {
-               summary = fuzz::fuzz_server(adapter, options, g_fuzz_interrupted);
+               summary = fuzz::fuzz_iut(adapter, a->role, options, g_fuzz_interrupted);
              } catch (const AdapterError& e) {
                throw InputError(std::string("the IUT: ") + e.what());
              }

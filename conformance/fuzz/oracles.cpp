@@ -157,7 +157,8 @@ void NonceBook::record_sent(Bytes payload) {
 
 bool NonceBook::contains(const Nonce& nonce) const { return nonces_.count(key(nonce)) != 0; }
 
-std::optional<WireViolation> check_iut_datagram(const IutDatagram& d, const NonceBook& nonces) {
+std::optional<WireViolation> check_iut_datagram(const IutDatagram& d, const NonceBook& nonces, IutRole role) {
+  const bool relay = role == IutRole::relay;
   const auto parsed = parse_datagram(d.payload, DatagramParseOptions{.accept_trailers = true});
   bool is_ra = false;
   if (parsed) {
@@ -166,18 +167,31 @@ std::optional<WireViolation> check_iut_datagram(const IutDatagram& d, const Nonc
     }
   }
   if (!is_global_unicast(d.destination)) {
-    return WireViolation{"datagram_to_non_global_ipv4", is_ra ? "R4380-5.3.2-09" : "R4380-5.3.1-14",
+    return WireViolation{"datagram_to_non_global_ipv4",
+                         relay ? "R4380-5.4.1-01" : (is_ra ? "R4380-5.3.2-09" : "R4380-5.3.1-14"),
                          fmt::format("{} sent from {}:{} to {}:{}, a {} address", is_ra ? "an RA" : "a datagram",
                                      to_string(d.source), d.source_port, to_string(d.destination),
                                      d.destination_port, to_string(classify_ipv4(d.destination)))};
   }
   if (!parsed) {
-    return WireViolation{"payload_not_teredo", "R4380-5.3.1-02",
+    return WireViolation{"payload_not_teredo", relay ? "" : "R4380-5.3.1-02",
                          fmt::format("a {}-byte UDP payload from {}:{} to {}:{} that is not a Teredo packet: {}",
                                      d.payload.size(), to_string(d.source), d.source_port, to_string(d.destination),
                                      d.destination_port, to_string(parsed.error()))};
   }
-  if (is_ra && parsed->authentication && !nonces.contains(parsed->authentication->nonce)) {
+  // A relay must discard a packet to a Teredo address whose embedded IPv4
+  // is not global before processing it (§5.4.1): a bubble to the client's
+  // server for it, or the packet itself, shows it was processed.
+  if (relay && is_teredo(parsed->ipv6.header.destination)) {
+    if (const auto t = parse_teredo(parsed->ipv6.header.destination); t && !is_global_unicast(t->mapped_ipv4)) {
+      return WireViolation{"teredo_destination_not_global", "R4380-5.4.1-01",
+                           fmt::format("a packet to {} (mapped {}:{}, a {} address) sent from {}:{} to {}:{}",
+                                       to_string(parsed->ipv6.header.destination), to_string(t->mapped_ipv4),
+                                       t->mapped_port, to_string(classify_ipv4(t->mapped_ipv4)), to_string(d.source),
+                                       d.source_port, to_string(d.destination), d.destination_port)};
+    }
+  }
+  if (!relay && is_ra && parsed->authentication && !nonces.contains(parsed->authentication->nonce)) {
     return WireViolation{"ra_nonce_unmatched", "R4380-5.3.2-11",
                          fmt::format("an RA to {}:{} carries nonce {}, which no RS the fuzzer sent carried",
                                      to_string(d.destination), d.destination_port,

@@ -57,6 +57,9 @@ class NonceBook {
   std::unordered_set<std::uint64_t> nonces_;
 };
 
+// The role whose datagrams are judged: the invariants cite its requirements.
+enum class IutRole : std::uint8_t { server, relay };
+
 struct WireViolation {
   std::string code;         // datagram_to_non_global_ipv4 | payload_not_teredo | ra_nonce_unmatched
   std::string requirement;  // the catalog ID it breaks
@@ -76,6 +79,19 @@ struct WireViolation {
 //  - ra_nonce_unmatched: an RA whose authentication nonce is not one the
 //    fuzzer sent: R4380-5.3.2-11 ("The RA's authentication header repeats
 //    the client identifier and nonce from the RS").
-std::optional<WireViolation> check_iut_datagram(const IutDatagram& datagram, const NonceBook& nonces);
+// A relay (RFC 4380 §5.4) sends bubbles and the native packets it carries:
+//  - datagram_to_non_global_ipv4 cites R4380-5.4.1-01 ("the Teredo Relay
+//    MUST check that the IPv4 destination address embedded in the Teredo
+//    IPv6 address is in the format of a global unicast address");
+//  - payload_not_teredo cites no requirement (what it encapsulates is a
+//    packet it built: a malformed one is a defect the catalog has no
+//    sentence for);
+//  - teredo_destination_not_global: what it sends (a bubble to the
+//    client's server, or the packet) is for a Teredo address whose embedded
+//    IPv4 is not global: it processed a packet it must have discarded,
+//    R4380-5.4.1-01;
+//  - an RA is not what a relay sends: not judged by nonce.
+std::optional<WireViolation> check_iut_datagram(const IutDatagram& datagram, const NonceBook& nonces,
+                                                IutRole role = IutRole::server);
 
 }  // namespace teredo::conformance::fuzz

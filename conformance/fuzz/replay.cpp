@@ -46,6 +46,26 @@ std::optional<ReplayDatagram> to_teredo_server(std::uint64_t frame, LinkType lin
   return r;
 }
 
+std::optional<RelayReplayDatagram> to_relay_input(std::uint64_t frame, LinkType link, Bytes data) {
+  const auto carrier = find_udp_carrier(link, data);
+  if (!carrier || carrier->payload_truncated) return std::nullopt;
+  RelayReplayDatagram r;
+  r.frame = frame;
+  r.payload.assign(carrier->payload.begin(), carrier->payload.end());
+  if (carrier->ipv6) {
+    if (!is_teredo(carrier->destination6)) return std::nullopt;
+    r.native_to = carrier->destination6;
+    r.native_port = carrier->destination_port;
+    r.what = fmt::format("a {}-byte native UDP packet to [{}]:{} (frame {})", r.payload.size(),
+                         to_string(carrier->destination6), carrier->destination_port, frame);
+    return r;
+  }
+  if (carrier->destination_port != kUdpPortTeredo) return std::nullopt;
+  r.what = fmt::format("a {}-byte datagram to the relay's Teredo port from {}:{} (frame {})", r.payload.size(),
+                       to_string(carrier->source4), carrier->source_port, frame);
+  return r;
+}
+
 ReplayVerdict judge_replayed_rs(const ReplayDatagram& rs, const std::vector<ByteVector>& answers,
                                 bool control_answered) {
   bool echoed = false, other_ra = false;

@@ -32,6 +32,21 @@ struct ReplayDatagram {
 // too: a fuzz finding's reproducer is malformed on purpose.
 std::optional<ReplayDatagram> to_teredo_server(std::uint64_t frame, wire::LinkType link, wire::Bytes data);
 
+// A datagram of a capture for an IUT relay (`replay --role relay`): an
+// IPv4/UDP datagram to port 3544 is sent from the lab's trusted client to
+// the relay's Teredo port (its UDP payload as captured); an IPv6/UDP packet
+// to a Teredo address is sent by the lab's native host to the same address
+// and port (its UDP data as captured: a fuzz finding's reproducer holds
+// both kinds). nullopt for anything else.
+struct RelayReplayDatagram {
+  std::uint64_t frame = 0;
+  wire::ByteVector payload;                     // UDP payload / UDP data
+  std::optional<wire::Ipv6Address> native_to{};  // set: from the native host to [native_to]:native_port
+  std::uint16_t native_port = 0;
+  std::string what;
+};
+std::optional<RelayReplayDatagram> to_relay_input(std::uint64_t frame, wire::LinkType link, wire::Bytes data);
+
 struct ReplayVerdict {
   std::string outcome;      // pass | fail | inconclusive
   std::string requirement;  // the catalog ID judged

@@ -14,7 +14,8 @@
 
 #include "engine/iut_watch.hpp"
 #include "fuzz/oracles.hpp"
-#include "fuzz/server_session.hpp"
+#include "fuzz/rig.hpp"
+#include "fuzz/session.hpp"
 #include "kit/lab_facts.hpp"
 #include "kit/packets.hpp"
 #include "teredo/netns/lab.hpp"

@@ -1,9 +1,13 @@
-// `teredo-conform fuzz --role server` end to end (label lab): against a
-// server with one planted bug (iuts/planted_server.py: SIGSEGV when an
-// authentication encapsulation's ID-len + AU-len run past the payload) it
-// must find the crash, minimize it to the one datagram that has the defect
-// and record it; against the reference server, with the same oracles on,
-// it must find nothing.
+// `teredo-conform fuzz` end to end (label lab): against a server with one
+// planted bug (iuts/planted_server.py: SIGSEGV when an authentication
+// encapsulation's ID-len + AU-len run past the payload) it must find the
+// crash, minimize it to the one datagram that has the defect and record it;
+// against a relay that processes packets for Teredo peers whose mapped IPv4
+// is not global (the reference under the mutation shim's
+// relay-forward-non-global-destination fault) it must find the wire
+// invariant, minimize it to one datagram, and `replay --role relay` must
+// reproduce it; against the reference server and relay, with the same
+// oracles on, it must find nothing.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -11,6 +15,7 @@
 
 #include "capture/pcap_file.hpp"
 #include "driver/conform_process.hpp"
+#include "mutation/mutant_adapter.hpp"
 #include "teredo/wire/wire.hpp"
 
 namespace {
@@ -30,6 +35,13 @@ class WireFuzz : public teredo::testing::ConformProcessTest {
                          "{server_v4}", "{server_v4_secondary}"}},
             {"ready", {{"kind", "log-line"}, {"pattern", "planted_server ready"}, {"timeout_ms", 20000}}}}}}}};
     std::ofstream(path) << adapter.dump(2);
+    return path;
+  }
+  // The reference with one fault of the mutation shim.
+  std::string mutant(const std::string& fault) const {
+    const std::string path = (dir_ / (fault + ".json")).string();
+    std::ifstream in(std::string(TEREDO_SOURCE_DIR) + "/conformance/iut/reference.json");
+    std::ofstream(path) << teredo::testing::mutant_adapter(json::parse(in), fault, TEREDO_FAULT_SHIM).dump(2);
     return path;
   }
   json read_json(const std::filesystem::path& path) const {
@@ -193,13 +205,78 @@ TEST_F(WireFuzz, ReferenceServerGivesNoFindingWithEveryOracleOn) {
 TEST_F(WireFuzz, BadInputIsOneLineAndExitTwo) {
   EXPECT_EQ(run({"fuzz", "--iut", "no-such-adapter", "--out", out_dir()}), 2);
   EXPECT_NE(err().find("no-such-adapter"), std::string::npos);
-  EXPECT_EQ(run({"fuzz", "--role", "relay", "--out", out_dir()}), 2);
-  EXPECT_NE(err().find("only the server role"), std::string::npos);
+  EXPECT_EQ(run({"fuzz", "--role", "client", "--out", out_dir()}), 2);
+  EXPECT_NE(err().find("the roles fuzzed are server, relay"), std::string::npos) << err();
+  EXPECT_EQ(run({"replay", "--role", "client", "--pcap", "x.pcap", "--out", out_dir()}), 2);
+  EXPECT_NE(err().find("server and relay"), std::string::npos) << err();
   std::ofstream(dir_ / "a-file") << "x";
   EXPECT_EQ(run({"fuzz", "--out", (dir_ / "a-file" / "out").string()}), 2);
   const std::string text = err();
   EXPECT_NE(text.find("--out"), std::string::npos);
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+}
+
+TEST_F(WireFuzz, ARelayThatProcessesPacketsForNonGlobalPeersIsFoundMinimizedAndReplayed) {
+  const std::string adapter = mutant("relay-forward-non-global-destination");
+  const int code = run({"fuzz", "--iut", adapter, "--role", "relay", "--seed", "3", "--datagrams", "20000",
+                        "--duration", "120", "--out", out_dir()});
+  ASSERT_EQ(code, 1) << err();
+  const json summary = read_json(dir_ / "out" / "fuzz" / "summary.json");
+  EXPECT_EQ(summary["role"], "relay");
+  ASSERT_EQ(summary["findings"].size(), 1u) << summary.dump(2);
+  const json& listed = summary["findings"][0];
+  EXPECT_EQ(listed["oracle"], "wire_invariant");
+  EXPECT_EQ(listed["signature"], "teredo_destination_not_global");
+  EXPECT_EQ(listed["requirement"], "R4380-5.4.1-01");
+  const auto dir = dir_ / "out" / listed["dir"].get<std::string>();
+  const json finding = read_json(dir / "finding.json");
+  EXPECT_TRUE(finding["minimization"]["reproduced"].get<bool>()) << finding.dump(2);
+  EXPECT_EQ(finding["datagrams_after_minimization"], 1);
+  // The one datagram: the native host's packet to a Teredo address whose
+  // mapped IPv4 is not global.
+  teredo::capture::PcapReader reader((dir / "reproducer.pcap").string());
+  teredo::capture::Frame frame;
+  ASSERT_EQ(reader.next(frame), teredo::capture::PcapReader::Status::frame);
+  const auto carrier = find_udp_carrier(static_cast<LinkType>(reader.link_type()), frame.data);
+  ASSERT_TRUE(carrier);
+  ASSERT_TRUE(carrier->ipv6);
+  const auto teredo = parse_teredo(carrier->destination6);
+  ASSERT_TRUE(teredo);
+  EXPECT_FALSE(is_global_unicast(teredo->mapped_ipv4)) << to_string(teredo->mapped_ipv4);
+  EXPECT_NE(reader.next(frame), teredo::capture::PcapReader::Status::frame);
+
+  // Replayed into a fresh mutant: the same rule broken (exit 1); into the
+  // reference relay: nothing broken, alive after it (exit 0).
+  EXPECT_EQ(run({"replay", "--iut", adapter, "--role", "relay", "--pcap", (dir / "reproducer.pcap").string(),
+                 "--out", (dir_ / "replay-mutant").string()}),
+            1)
+      << err();
+  const json replayed = read_json(dir_ / "replay-mutant" / "replay" / "replay.json");
+  ASSERT_GE(replayed["results"].size(), 1u) << replayed.dump(2);
+  EXPECT_EQ(replayed["results"][0]["code"], "teredo_destination_not_global");
+  EXPECT_EQ(replayed["results"][0]["requirement"], "R4380-5.4.1-01");
+  EXPECT_EQ(run({"replay", "--iut", "reference", "--role", "relay", "--pcap", (dir / "reproducer.pcap").string(),
+                 "--out", (dir_ / "replay-reference").string()}),
+            0)
+      << err();
+  const json clean = read_json(dir_ / "replay-reference" / "replay" / "replay.json");
+  EXPECT_EQ(clean["counts"].value("fail", 0), 0) << clean.dump(2);
+  EXPECT_EQ(clean["results"].back()["code"], "alive");
+}
+
+TEST_F(WireFuzz, ReferenceRelayGivesNoFindingWithEveryOracleOn) {
+  const int code = run({"fuzz", "--iut", "reference", "--role", "relay", "--seed", "7", "--datagrams", "20000",
+                        "--out", out_dir()});
+  EXPECT_EQ(code, 0) << err();
+  const json summary = read_json(dir_ / "out" / "fuzz" / "summary.json");
+  EXPECT_TRUE(summary["findings"].empty()) << summary.dump(2);
+  EXPECT_EQ(summary["datagrams_sent"], 20000);
+  EXPECT_EQ(summary["probes"]["failed"], 0);
+  EXPECT_GT(summary["by_state"]["with_trusted_peer"]["mutated"].get<std::uint64_t>(), 10000u);
+  // The relay carried and bubbled things the invariants judged.
+  EXPECT_GT(summary["iut_datagrams_seen"].get<std::uint64_t>(), 100u);
+  std::cout << "[ figures ] reference relay: " << summary["datagrams_sent"] << " datagrams at "
+            << summary["rate_per_s"] << "/s\n";
 }
 
 }  // namespace

@@ -9,6 +9,7 @@ namespace {
 using namespace teredo::wire;
 using teredo::conformance::fuzz::check_iut_datagram;
 using teredo::conformance::fuzz::IutDatagram;
+using teredo::conformance::fuzz::IutRole;
 using teredo::conformance::fuzz::NonceBook;
 using teredo::conformance::fuzz::scan_log;
 
@@ -144,6 +145,61 @@ TEST(WireInvariants, AnRaWithANonceNoRsCarriedBreaksR4380_5_3_2_11) {
   ASSERT_TRUE(v);
   EXPECT_EQ(v->code, "ra_nonce_unmatched");
   EXPECT_EQ(v->requirement, "R4380-5.3.2-11");
+}
+
+// What a relay sends: bubbles and the packets it carries (RFC 4380 §5.4).
+IutDatagram from_relay(const char* to, const ByteVector& payload) {
+  return IutDatagram{*parse_ipv4("198.51.100.20"), *parse_ipv4(to), 3544, 3544, payload};
+}
+
+ByteVector bubble_to(const Ipv6Address& destination) {
+  ByteVector out;
+  EXPECT_TRUE(append_datagram(out, std::nullopt, std::nullopt,
+                              build_bubble(*parse_ipv6("2001:db8:1::10"), destination)));
+  return out;
+}
+
+Ipv6Address teredo_embedding(const char* mapped) {
+  TeredoAddress t;
+  t.server = *parse_ipv4("203.0.113.1");
+  t.mapped_ipv4 = *parse_ipv4(mapped);
+  t.mapped_port = 52101;
+  return t.to_ipv6();
+}
+
+TEST(WireInvariants, ARelayBubblingAPeerWithANonGlobalMappingBreaksR4380_5_4_1_01) {
+  // The bubble goes to the peer's server (a global address): what breaks
+  // the rule is that the relay processed the packet at all.
+  const auto v = check_iut_datagram(from_relay("203.0.113.1", bubble_to(teredo_embedding("192.88.99.7"))),
+                                    NonceBook{}, IutRole::relay);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->code, "teredo_destination_not_global");
+  EXPECT_EQ(v->requirement, "R4380-5.4.1-01");
+  EXPECT_NE(v->detail.find("192.88.99.7:52101"), std::string::npos) << v->detail;
+  // A global mapping is what a relay bubbles.
+  EXPECT_FALSE(check_iut_datagram(from_relay("203.0.113.1", bubble_to(teredo_embedding("198.51.100.8"))),
+                                  NonceBook{}, IutRole::relay));
+  // A server forwarding the same bubble is judged by where it goes, not by
+  // the relay's rule.
+  EXPECT_FALSE(check_iut_datagram(from_server("198.51.100.7", bubble_to(teredo_embedding("192.88.99.7"))),
+                                  NonceBook{}));
+}
+
+TEST(WireInvariants, ARelaysDatagramToANonGlobalAddressCitesTheRelaysRule) {
+  const auto v = check_iut_datagram(from_relay("192.88.99.7", bubble_to(teredo_embedding("198.51.100.8"))),
+                                    NonceBook{}, IutRole::relay);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->code, "datagram_to_non_global_ipv4");
+  EXPECT_EQ(v->requirement, "R4380-5.4.1-01");
+  // A malformed payload is a defect no catalog sentence names for a relay.
+  const auto bad = check_iut_datagram(from_relay("198.51.100.7", ByteVector{0x00, 0x01, 0xff, 0xff, 0x60}),
+                                      NonceBook{}, IutRole::relay);
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->code, "payload_not_teredo");
+  EXPECT_EQ(bad->requirement, "");
+  // An RA's nonce is the server's business.
+  EXPECT_FALSE(check_iut_datagram(from_relay("198.51.100.7", ra_payload({9, 9, 9, 9, 9, 9, 9, 9})), NonceBook{},
+                                  IutRole::relay));
 }
 
 }  // namespace

@@ -119,4 +119,37 @@ TEST(ReplayJudgement, SilenceIsADiscardOnlyWhenTheControlWasAnswered) {
   EXPECT_EQ(junk.outcome, "inconclusive");
 }
 
+TEST(ReplaySource, ForARelayDatagramsToPort3544AndNativePacketsToTeredoAddressesAreTaken) {
+  using teredo::conformance::fuzz::to_relay_input;
+  const auto client = to_relay_input(4, LinkType::ethernet, frame_to(3544, rs_payload(kNonce)));
+  ASSERT_TRUE(client);
+  EXPECT_EQ(client->frame, 4u);
+  EXPECT_FALSE(client->native_to);
+  EXPECT_EQ(client->payload, rs_payload(kNonce));
+  EXPECT_FALSE(to_relay_input(5, LinkType::ethernet, frame_to(3545, rs_payload(kNonce))));
+
+  // A native host's UDP packet to a Teredo address: its data, sent again to
+  // the same address and port.
+  const auto ipv6_frame = [](const Ipv6Address& to) {
+    ByteVector udp = {0x17, 0x70, 0x66, 0x22, 0x00, 0x0a, 0x00, 0x00, 'h', 'i'};
+    Ipv6Header h;
+    h.next_header = kNextHeaderUdp;
+    h.source = v6("2001:db8:1::10");
+    h.destination = to;
+    ByteVector frame = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x86, 0xDD};
+    const ByteVector packet = build_ipv6_packet(h, udp);
+    frame.insert(frame.end(), packet.begin(), packet.end());
+    return frame;
+  };
+  const Ipv6Address teredo = v6("2001:0:cb00:7101:0:347a:3fa7:9cf8");
+  const auto native = to_relay_input(6, LinkType::ethernet, ipv6_frame(teredo));
+  ASSERT_TRUE(native);
+  ASSERT_TRUE(native->native_to);
+  EXPECT_EQ(*native->native_to, teredo);
+  EXPECT_EQ(native->native_port, 0x6622);
+  EXPECT_EQ(native->payload, (ByteVector{'h', 'i'}));
+  // A native packet to a native address is no relay's input.
+  EXPECT_FALSE(to_relay_input(7, LinkType::ethernet, ipv6_frame(v6("2001:db8:2::1"))));
+}
+
 }  // namespace

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "mutation/fault_table.hpp"
+#include "mutation/mutant_adapter.hpp"
 
 namespace {
 
@@ -46,26 +47,8 @@ std::string env_or(const char* name, const std::string& fallback) {
   return v != nullptr && *v != '\0' ? std::string(v) : fallback;
 }
 
-// reference.json with every launch command prefixed by the shim: the
-// placeholders ({teredo_ref}, ...) stay for the engine to expand.
 json mutant_adapter(const json& reference, const std::string& fault) {
-  json adapter = reference;
-  adapter["name"] = "reference+" + fault;
-  adapter["description"] = "teredo-ref under the mutation fault shim: " + fault;
-  const std::function<void(json&)> prefix = [&](json& node) {
-    if (!node.is_object()) return;
-    for (auto& [key, value] : node.items()) {
-      if (key == "command" && value.is_array()) {
-        json command = json::array({"env", std::string("LD_PRELOAD=") + TEREDO_FAULT_SHIM, "TEREDO_FAULT=" + fault});
-        for (const auto& word : value) command.push_back(word);
-        value = command;
-      } else {
-        prefix(value);
-      }
-    }
-  };
-  prefix(adapter["roles"]);
-  return adapter;
+  return teredo::testing::mutant_adapter(reference, fault, TEREDO_FAULT_SHIM);
 }
 
 struct ConformRun {

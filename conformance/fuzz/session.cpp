@@ -1,4 +1,4 @@
-#include "fuzz/server_session.hpp"
+#include "fuzz/session.hpp"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -26,6 +26,7 @@
 #include "fuzz/generator.hpp"
 #include "fuzz/minimizer.hpp"
 #include "fuzz/oracles.hpp"
+#include "fuzz/rig.hpp"
 #include "kit/lab_facts.hpp"
 #include "kit/packets.hpp"
 #include "teredo/netns/lab.hpp"
@@ -41,29 +42,17 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-namespace lab = kit::lab;
-constexpr std::uint16_t kClientPort = 41000;  // the qualified client the datagrams come from
-constexpr std::uint16_t kPeerPort = 41001;    // a second qualified client: the forwarding target
-constexpr std::uint16_t kProbePort = lab::kControlPort;
-constexpr auto kAnswerTimeout = std::chrono::milliseconds(1500);
 constexpr std::size_t kBatch = 64;  // datagrams per sendmmsg
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 std::string utc_now() { return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr))); }
 
-// A datagram sent, with what it was built from (for finding.json).
-struct Sent {
-  ByteVector payload;
-  std::string base;
-  std::vector<std::string> mutations;
-};
-
-// What the IUT sends, seen on the driver's interface: every IPv4/UDP frame
-// from one of the server's addresses, handed to the main thread.
+// What the IUT sends, seen on the driver's interface: every IPv4 frame from
+// one of the IUT's addresses, handed to the main thread.
 class OutputTap {
  public:
-  explicit OutputTap(const std::string& netns) {
+  OutputTap(const std::string& netns, const std::vector<std::string>& iut_addresses) {
     char errbuf[PCAP_ERRBUF_SIZE] = {};
     {
       netns::NetnsGuard guard(netns);
@@ -80,8 +69,8 @@ class OutputTap {
       }
     }
     bpf_program filter{};
-    const std::string expression = fmt::format("ip src host {} or ip src host {}", lab::kServerPrimary,
-                                               lab::kServerSecondary);
+    std::string expression;
+    for (const std::string& a : iut_addresses) expression += (expression.empty() ? "" : " or ") + ("ip src host " + a);
     if (pcap_compile(handle_, &filter, expression.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0 ||
         pcap_setfilter(handle_, &filter) != 0) {
       const std::string why = pcap_geterr(handle_);
@@ -166,22 +155,25 @@ std::string without_core_note(std::string text) {
 
 }  // namespace
 
-class ServerFuzzSession {
+class FuzzSession {
  public:
-  ServerFuzzSession(const Adapter& adapter, const ServerFuzzOptions& options, const std::atomic<bool>& interrupted)
-      : adapter_(adapter), options_(options), interrupted_(interrupted), nonce_random_(options.seed ^ 0x9e3779b97f4a7c15ULL) {}
+  FuzzSession(const Adapter& adapter, std::unique_ptr<RoleRig> rig, const FuzzOptions& options,
+              const std::atomic<bool>& interrupted)
+      : adapter_(adapter), rig_(std::move(rig)), options_(options), interrupted_(interrupted) {}
   // Also when run() throws: the IUT, the capture, the sockets, then the lab.
-  ~ServerFuzzSession() {
+  ~FuzzSession() {
     stop_iut_now();
     tap_.reset();
-    for (const int fd : {client_, peer_, probe_}) {
-      if (fd >= 0) ::close(fd);
-    }
+    rig_.reset();
   }
-  ServerFuzzSession(const ServerFuzzSession&) = delete;
-  ServerFuzzSession& operator=(const ServerFuzzSession&) = delete;
+  FuzzSession(const FuzzSession&) = delete;
+  FuzzSession& operator=(const FuzzSession&) = delete;
 
   json run();
+  // Sends `inputs` one at a time in the state, each judged by the oracles
+  // (death, wire invariants, log), then two liveness probes; writes
+  // OUT/replay/replay.json.
+  json replay(const std::string& pcap_path, const std::vector<ReplayInput>& inputs);
   json summary() const;
   void write_summary() const;
   // The summary as a second Ctrl-C leaves it (stopped_by "abort").
@@ -192,31 +184,31 @@ class ServerFuzzSession {
 
  private:
   // The lab and the IUT.
+  void bring_up();  // the lab, the tap, the rig's sockets, a fresh IUT in the state (AdapterError when not)
   void start_fresh();
   void stop_iut_now();
   std::optional<Observation> death();
   std::string read_log(std::uint64_t from = 0) const;  // the current instance's log from byte `from`
   std::optional<LogFinding> scan_new_log();
-  // Exchanges.
-  int open_socket(std::uint16_t port);
-  Nonce fresh_nonce();
-  bool rs_exchange(int fd);
-  bool qualify();
+  // The rig's exchanges, with the IUT's liveness.
+  bool alive() const { return iut_.pid > 0 && netns::process_alive(iut_.pid); }
+  bool enter_state();
+  bool probe() { return rig_->probe([this] { return alive(); }); }
   // The IUT tree's resident memory (KiB), and the memory oracle over it.
   std::uint64_t tree_rss_kib() const;
   std::optional<Observation> memory_growth() const;
-  void send_all(const std::vector<const ByteVector*>& payloads);
+  void send_all(const std::vector<const Sent*>& batch) { rig_->send(batch); }
   std::optional<Observation> check_output();
   // Findings.
   bool handle(Observation observation);
-  bool reproduces(const Finding& finding, std::span<const ByteVector> datagrams, Clock::time_point deadline);
+  bool reproduces(const Finding& finding, const std::vector<const Sent*>& datagrams, Clock::time_point deadline);
   void write_finding(const Finding& finding) const;
   void progress(bool final) const;
 
   const Adapter& adapter_;
-  ServerFuzzOptions options_;
+  std::unique_ptr<RoleRig> rig_;
+  FuzzOptions options_;
   const std::atomic<bool>& interrupted_;
-  std::mt19937_64 nonce_random_;
   std::unique_ptr<netns::Lab> lab_;
   std::unique_ptr<OutputTap> tap_;
   IutProcess iut_;
@@ -224,8 +216,6 @@ class ServerFuzzSession {
   std::uint64_t rss_baseline_kib_ = 0;  // the instance's resident memory once qualified
   std::uint64_t log_offset_ = 0;
   std::string log_pending_;
-  int client_ = -1, peer_ = -1, probe_ = -1;
-  NonceBook nonces_;
   // The datagrams of the last two probe windows: what the IUT sends is
   // seen on the capture a little after its probe answer on the socket, so a
   // wire finding seen just after a good probe may come from the window
@@ -249,53 +239,28 @@ class ServerFuzzSession {
 
 namespace {
 std::mutex g_running_mutex;
-ServerFuzzSession* g_running = nullptr;
+FuzzSession* g_running = nullptr;
 }  // namespace
 
-int bind_driver_socket(netns::Lab& lab, std::uint16_t port) {
-  const int fd = lab.socket("driver", AF_INET, SOCK_DGRAM);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(kit::ipv4(lab::kDriver).value);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    throw std::runtime_error(fmt::format("fuzz: cannot bind {}:{} in the driver", lab::kDriver, port));
-  }
-  const int buffer = 4 << 20;
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
-  return fd;
-}
-
-int ServerFuzzSession::open_socket(std::uint16_t port) { return bind_driver_socket(*lab_, port); }
-
-Nonce ServerFuzzSession::fresh_nonce() {
-  Nonce n{};
-  const std::uint64_t r = nonce_random_();
-  for (std::size_t i = 0; i < n.size(); ++i) n[i] = static_cast<std::uint8_t>(r >> (8 * i));
-  return n;
-}
-
-void ServerFuzzSession::stop_iut_now() {
+void FuzzSession::stop_iut_now() {
   if (iut_.pid > 0) stop_iut(iut_);
   iut_ = IutProcess{};
 }
 
-void ServerFuzzSession::start_fresh() {
+void FuzzSession::start_fresh() {
   stop_iut_now();
   // A fresh log per instance: a log-line readiness probe must not find the
   // last instance's line, and a finding keeps the log of the failing one.
   std::error_code ignored;
-  fs::remove(lab_->run_dir() + "/iut-server.log", ignored);
+  fs::remove(lab_->run_dir() + "/iut-" + rig_->role() + ".log", ignored);
   log_offset_ = 0;
   log_pending_.clear();
-  iut_ = start_iut(adapter_, "server", *lab_, iut_host("server"), lab_placeholders(*lab_));
+  iut_ = start_iut(adapter_, rig_->role(), *lab_, iut_host(rig_->role()), lab_placeholders(*lab_));
   iut_tree_ = process_tree(iut_.pid);
   ++restarts_;
 }
 
-std::optional<Observation> ServerFuzzSession::death() {
+std::optional<Observation> FuzzSession::death() {
   if (iut_.pid <= 0) return std::nullopt;
   if (!netns::process_alive(iut_.pid)) {
     const auto status = iut_exit_status(iut_);
@@ -309,8 +274,8 @@ std::optional<Observation> ServerFuzzSession::death() {
   return std::nullopt;
 }
 
-std::string ServerFuzzSession::read_log(std::uint64_t from) const {
-  std::ifstream in(iut_.log_path.empty() ? lab_->run_dir() + "/iut-server.log" : iut_.log_path, std::ios::binary);
+std::string FuzzSession::read_log(std::uint64_t from) const {
+  std::ifstream in(iut_.log_path.empty() ? lab_->run_dir() + "/iut-" + rig_->role() + ".log" : iut_.log_path, std::ios::binary);
   if (from > 0) in.seekg(static_cast<std::streamoff>(from));
   if (!in) return {};
   std::stringstream text;
@@ -318,7 +283,7 @@ std::string ServerFuzzSession::read_log(std::uint64_t from) const {
   return text.str();
 }
 
-std::optional<LogFinding> ServerFuzzSession::scan_new_log() {
+std::optional<LogFinding> FuzzSession::scan_new_log() {
   const std::string fresh = read_log(log_offset_);
   if (fresh.empty()) return std::nullopt;
   log_offset_ += fresh.size();
@@ -339,54 +304,13 @@ std::optional<LogFinding> ServerFuzzSession::scan_new_log() {
   return found;
 }
 
-bool ServerFuzzSession::rs_exchange(int fd) {
-  // Stale answers out first: attribution is by nonce anyway.
-  std::uint8_t buffer[65536];
-  while (::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT) > 0) {
-  }
-  const Nonce nonce = fresh_nonce();
-  const ByteVector payload = probe_rs(nonce);
-  nonces_.record_sent(payload);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(lab::kTeredoPort);
-  to.sin_addr.s_addr = htonl(kit::ipv4(lab::kServerPrimary).value);
-  // Sent again (same nonce) if unanswered: a server's full socket buffer
-  // may drop one datagram, and one lost datagram is not a verdict.
-  const auto send = [&] {
-    return ::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) >= 0;
-  };
-  if (!send()) return false;
-  int resends = 0;
-  auto next_send = Clock::now() + kAnswerTimeout / 3;
-  const auto deadline = Clock::now() + kAnswerTimeout;
-  while (Clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 10) > 0) {
-      const ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
-      if (n > 0 && is_ra_for(Bytes(buffer, static_cast<std::size_t>(n)), nonce)) return true;
-    }
-    if (Clock::now() >= next_send && resends < 2) {
-      ++resends;
-      (void)send();
-      next_send = Clock::now() + kAnswerTimeout / 3;
-    }
-    // A dead server answers nothing: do not wait the whole timeout.
-    if (iut_.pid > 0 && !netns::process_alive(iut_.pid)) return false;
-  }
-  return false;
-}
-
-bool ServerFuzzSession::qualify() {
-  // Each with a retry: one lost datagram is not a verdict.
-  for (int fd : {client_, peer_}) {
-    if (!rs_exchange(fd) && !rs_exchange(fd)) return false;
-  }
+bool FuzzSession::enter_state() {
+  if (!rig_->enter_state([this] { return alive(); })) return false;
   rss_baseline_kib_ = tree_rss_kib();
   return true;
 }
 
-std::uint64_t ServerFuzzSession::tree_rss_kib() const {
+std::uint64_t FuzzSession::tree_rss_kib() const {
   std::uint64_t total = 0;
   for (const ProcessIdentity& p : iut_tree_) {
     std::ifstream in("/proc/" + std::to_string(p.pid) + "/status");
@@ -397,7 +321,7 @@ std::uint64_t ServerFuzzSession::tree_rss_kib() const {
   return total;
 }
 
-std::optional<Observation> ServerFuzzSession::memory_growth() const {
+std::optional<Observation> FuzzSession::memory_growth() const {
   const std::uint64_t now = tree_rss_kib();
   const std::uint64_t limit = options_.rss_growth_mb * 1024;
   if (now <= rss_baseline_kib_ + limit) return std::nullopt;
@@ -409,33 +333,7 @@ std::optional<Observation> ServerFuzzSession::memory_growth() const {
                      std::nullopt};
 }
 
-void ServerFuzzSession::send_all(const std::vector<const ByteVector*>& payloads) {
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(lab::kTeredoPort);
-  to.sin_addr.s_addr = htonl(kit::ipv4(lab::kServerPrimary).value);
-  std::vector<mmsghdr> messages(payloads.size());
-  std::vector<iovec> iov(payloads.size());
-  for (std::size_t i = 0; i < payloads.size(); ++i) {
-    iov[i] = {const_cast<std::uint8_t*>(payloads[i]->data()), payloads[i]->size()};
-    messages[i] = {};
-    messages[i].msg_hdr.msg_name = &to;
-    messages[i].msg_hdr.msg_namelen = sizeof to;
-    messages[i].msg_hdr.msg_iov = &iov[i];
-    messages[i].msg_hdr.msg_iovlen = 1;
-  }
-  std::size_t done = 0;
-  for (int tries = 0; done < messages.size() && tries < 1000; ++tries) {
-    const int n = ::sendmmsg(client_, messages.data() + done, static_cast<unsigned>(messages.size() - done), 0);
-    if (n > 0) {
-      done += static_cast<std::size_t>(n);
-    } else if (errno == EMSGSIZE || errno == ECONNREFUSED || errno == EINVAL) {
-      ++done;  // that one cannot go: skip it
-    }
-  }
-}
-
-std::optional<Observation> ServerFuzzSession::check_output() {
+std::optional<Observation> FuzzSession::check_output() {
   std::optional<Observation> first;
   for (const ByteVector& frame : tap_->take()) {
     const auto carrier = find_udp_carrier(tap_->link(), frame);
@@ -443,21 +341,21 @@ std::optional<Observation> ServerFuzzSession::check_output() {
     IutDatagram d{carrier->source4, carrier->destination4, carrier->source_port, carrier->destination_port,
                   carrier->payload};
     if (carrier->payload_truncated) d.payload = {};  // a first fragment: judge only its addresses
-    auto v = check_iut_datagram(d, nonces_);
+    auto v = rig_->check(d);
     if (v && carrier->payload_truncated && v->code == "payload_not_teredo") v.reset();
     if (v && !first) first = Observation{"wire_invariant", v->code, v->requirement, v->detail, std::nullopt};
   }
   return first;
 }
 
-bool ServerFuzzSession::reproduces(const Finding& f, std::span<const ByteVector> datagrams, Clock::time_point deadline) {
+bool FuzzSession::reproduces(const Finding& f, const std::vector<const Sent*>& datagrams, Clock::time_point deadline) {
   if (interrupted_ || Clock::now() > deadline) throw MinimizeStopped{};
   start_fresh();
-  if (!qualify()) return false;  // the fresh instance did not reach the state
+  if (!enter_state()) return false;  // the fresh instance did not reach the state
   (void)tap_->take();
   for (std::size_t at = 0; at < datagrams.size(); at += kBatch) {
-    std::vector<const ByteVector*> batch;
-    for (std::size_t i = at; i < std::min(datagrams.size(), at + kBatch); ++i) batch.push_back(&datagrams[i]);
+    const std::vector<const Sent*> batch(datagrams.begin() + static_cast<std::ptrdiff_t>(at),
+                                         datagrams.begin() + static_cast<std::ptrdiff_t>(std::min(datagrams.size(), at + kBatch)));
     send_all(batch);
     // Paced (about 6,000/s): a slow server must not drop the datagram that
     // reproduces because its socket buffer was full.
@@ -466,8 +364,8 @@ bool ServerFuzzSession::reproduces(const Finding& f, std::span<const ByteVector>
   replayed_ += datagrams.size();
   // A valid RS after the datagrams: its answer shows the server read them
   // all (it reads in order), its absence is the unresponsive oracle.
-  bool answered = rs_exchange(probe_);
-  if (!answered && f.oracle == "unresponsive") answered = rs_exchange(probe_);
+  bool answered = probe();
+  if (!answered && f.oracle == "unresponsive") answered = probe();
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   if (f.oracle == "iut_died") {
     const auto d = death();
@@ -495,7 +393,7 @@ bool ServerFuzzSession::reproduces(const Finding& f, std::span<const ByteVector>
 // Records a finding (or one more hit of a known one), minimizes it, writes
 // it, and leaves a fresh, qualified IUT behind. False when the IUT cannot be
 // brought back into the state (the run ends).
-bool ServerFuzzSession::handle(Observation o) {
+bool FuzzSession::handle(Observation o) {
   // A sanitizer's report is the better signature of a death it caused.
   if (o.oracle == "iut_died") {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -511,8 +409,12 @@ bool ServerFuzzSession::handle(Observation o) {
     for (Finding& known : findings_) {
       if (known.oracle + "|" + known.signature == key) {
         ++known.hits;
-        std::fprintf(stderr, "%steredo-conform fuzz: %s again (%s), hit %d\n", ::isatty(2) ? "\n" : "",
-                     known.id.c_str(), o.signature.c_str(), known.hits);
+        // The first repeats, then one line per hundred: a defect every
+        // generated datagram of some kind triggers must not flood the log.
+        if (known.hits <= 3 || known.hits % 100 == 0) {
+          std::fprintf(stderr, "%steredo-conform fuzz: %s again (%s), hit %d\n", ::isatty(2) ? "\n" : "",
+                       known.id.c_str(), o.signature.c_str(), known.hits);
+        }
         history_.clear();
         window_start_ = 0;
         // A live IUT that broke an invariant again goes on as it is; a dead
@@ -525,7 +427,7 @@ bool ServerFuzzSession::handle(Observation o) {
         } catch (const AdapterError&) {
           return false;
         }
-        return qualify();
+        return enter_state();
       }
     }
   }
@@ -552,17 +454,18 @@ bool ServerFuzzSession::handle(Observation o) {
                ::isatty(2) ? "\n" : "", f.id.c_str(), f.oracle.c_str(), f.signature.c_str(),
                static_cast<unsigned long long>(sent_),
                f.history.size());
-  std::vector<ByteVector> payloads;
-  for (const Sent& s : f.history) payloads.push_back(s.payload);
   const auto begin = Clock::now();
   const auto deadline = begin + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.minimize_seconds));
   std::size_t runs = 0;  // fresh IUTs started, also when a bound cuts minimization short
   try {
-    f.minimization = minimize(
-        payloads,
-        [&](std::span<const ByteVector> subset) {
+    f.minimization = ddmin(
+        f.history.size(),
+        [&](std::span<const std::size_t> subset) {
           ++runs;
-          return reproduces(f, subset, deadline);
+          std::vector<const Sent*> datagrams;
+          datagrams.reserve(subset.size());
+          for (const std::size_t i : subset) datagrams.push_back(&f.history[i]);
+          return reproduces(f, datagrams, deadline);
         },
         MinimizeLimits{.max_calls = options_.minimize_calls});
     if (!f.minimization.reproduced) {
@@ -572,7 +475,7 @@ bool ServerFuzzSession::handle(Observation o) {
     }
   } catch (const MinimizeStopped&) {
     f.minimization.kept.clear();
-    for (std::size_t i = 0; i < payloads.size(); ++i) f.minimization.kept.push_back(i);
+    for (std::size_t i = 0; i < f.history.size(); ++i) f.minimization.kept.push_back(i);
     f.minimize_note = interrupted_ ? "interrupted: kept whole" : "minimization time bound reached: kept whole";
   }
   f.minimization.calls = runs;
@@ -593,17 +496,16 @@ bool ServerFuzzSession::handle(Observation o) {
   } catch (const AdapterError&) {
     return false;
   }
-  return qualify();
+  return enter_state();
 }
 
-void ServerFuzzSession::write_finding(const Finding& f) const {
+void FuzzSession::write_finding(const Finding& f) const {
   fs::create_directories(f.dir);
   {
     capture::PcapWriter pcap(f.dir + "/reproducer.pcap", 1 /* LINKTYPE_ETHERNET */);
     std::int64_t t = 0;
     for (const Sent& s : f.minimized) {
-      const Ipv4UdpEndpoints e{kit::ipv4(lab::kDriver), kClientPort, kit::ipv4(lab::kServerPrimary), lab::kTeredoPort};
-      pcap.write(t += 1000, build_ethernet_ipv4_udp(e, s.payload));
+      pcap.write(t += 1000, rig_->reproducer_frame(s));
     }
     pcap.close();
   }
@@ -626,11 +528,10 @@ void ServerFuzzSession::write_finding(const Finding& f) const {
       {"signature", f.signature},
       {"requirement", f.requirement.empty() ? json(nullptr) : json(f.requirement)},
       {"detail", f.detail},
-      {"role", "server"},
+      {"role", rig_->role()},
       {"iut", {{"name", adapter_.name}, {"adapter", adapter_.path}}},
       {"seed", options_.seed},
-      {"state", "after a qualified client: valid RS/RA exchanges from 198.51.100.7:41000 (the datagrams' source) and "
-                "198.51.100.7:41001 (a peer), then the datagrams from 198.51.100.7:41000 to 203.0.113.1:3544"},
+      {"state", rig_->state()},
       {"found_after_datagrams", f.found_at_datagram},
       {"found_after_s", f.found_at_s},
       {"iut_exit", exit},
@@ -648,7 +549,7 @@ void ServerFuzzSession::write_finding(const Finding& f) const {
   std::ofstream(f.dir + "/finding.json") << j.dump(2) << '\n';
 }
 
-json ServerFuzzSession::summary() const {
+json FuzzSession::summary() const {
   std::lock_guard<std::mutex> lock(mutex_);
   const double elapsed = seconds_since(started_);
   const double fuzzing = std::max(1e-3, elapsed - minimizing_s_);
@@ -668,7 +569,7 @@ json ServerFuzzSession::summary() const {
   }
   return {{"schema", "teredo-conform-fuzz-summary"},
           {"schema_version", "1"},
-          {"role", "server"},
+          {"role", rig_->role()},
           {"iut", {{"name", adapter_.name}, {"adapter", adapter_.path}}},
           {"command_line", options_.command_line},
           {"seed", options_.seed},
@@ -681,7 +582,7 @@ json ServerFuzzSession::summary() const {
           {"rate_per_s", static_cast<double>(sent_) / fuzzing},
           {"fuzzing_s", fuzzing},
           {"minimizing_s", minimizing_s_},
-          {"by_state", {{"after_qualified_client", {{"mutated", fuzzed_}, {"valid", valid_}}}}},
+          {"by_state", {{rig_->state_key(), {{"mutated", fuzzed_}, {"valid", valid_}}}}},
           {"probes", {{"sent", probes_}, {"failed", probes_failed_}}},
           {"replayed_datagrams", replayed_},
           {"iut_starts", restarts_},
@@ -689,13 +590,13 @@ json ServerFuzzSession::summary() const {
           {"findings", findings}};
 }
 
-void ServerFuzzSession::write_summary() const {
+void FuzzSession::write_summary() const {
   const json s = summary();
   fs::create_directories(options_.out_dir + "/fuzz");
   std::ofstream(options_.out_dir + "/fuzz/summary.json") << s.dump(2) << '\n';
 }
 
-void ServerFuzzSession::progress(bool final) const {
+void FuzzSession::progress(bool final) const {
   const double elapsed = seconds_since(started_);
   const double fuzzing = std::max(1e-3, elapsed - minimizing_s_);
   std::size_t findings = 0;
@@ -710,7 +611,85 @@ void ServerFuzzSession::progress(bool final) const {
                final || !::isatty(2) ? "\n" : "");
 }
 
-json ServerFuzzSession::run() {
+void FuzzSession::bring_up() {
+  netns::LabOptions lab_options;
+  lab_options.seed = options_.seed;
+  lab_options.log_cap_bytes = std::uint64_t{64} << 20;
+  lab_ = netns::Lab::up(
+      netns::load_topology(std::string(TEREDO_SOURCE_DIR) + "/netns/topologies/" + rig_->topology() + ".json"),
+      lab_options);
+  tap_ = std::make_unique<OutputTap>(lab_->netns("driver"), rig_->iut_addresses());
+  rig_->open(*lab_);
+  start_fresh();
+  if (!enter_state()) {
+    throw AdapterError(fmt::format("{} {} did not reach the state the datagrams are sent in ({}): {}", adapter_.name,
+                                   rig_->role(), rig_->state(), rig_->probe_description()));
+  }
+}
+
+json FuzzSession::replay(const std::string& pcap_path, const std::vector<ReplayInput>& inputs) {
+  bring_up();
+  json results = json::array();
+  std::map<std::string, int> counts;
+  bool died = false;
+  const auto record = [&](json r, const std::optional<Observation>& o) {
+    if (o) {
+      // JUDGING.md 1: an IUT that dies fails, whatever else was judged.
+      r.update({{"outcome", "fail"}, {"oracle", o->oracle},
+                {"requirement", o->requirement.empty() ? json(nullptr) : json(o->requirement)},
+                {"code", o->oracle == "wire_invariant" ? o->signature : o->oracle}, {"observed", o->detail}});
+    }
+    ++counts[r["outcome"].get<std::string>()];
+    results.push_back(std::move(r));
+  };
+  for (const ReplayInput& in : inputs) {
+    if (interrupted_) break;
+    send_all({&in.sent});
+    ++replayed_;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::optional<Observation> o = death();
+    if (!o) o = check_output();
+    if (!o) {
+      if (const auto report = scan_new_log()) o = Observation{"sanitizer", report->signature, "", report->line, {}};
+    }
+    died = o && (o->oracle == "iut_died" || (o->oracle == "sanitizer" && !alive()));
+    record({{"frame", in.frame}, {"what", in.what}, {"outcome", "sent"}, {"oracle", nullptr}, {"requirement", nullptr},
+            {"code", "not_judged"}, {"observed", in.what + ": sent; what the IUT sent back broke no invariant"}},
+           o);
+    if (died) break;
+  }
+  if (!died && !interrupted_) {
+    // Liveness after the replay, as the fuzzer judges it: two probes.
+    const bool answered = probe() || probe();
+    std::optional<Observation> o = death();
+    if (!o && !answered) {
+      o = Observation{"unresponsive", "two consecutive liveness probes unanswered", "",
+                      "after the replay, two liveness probes failed: each time " + rig_->probe_description(), {}};
+    }
+    record({{"frame", nullptr}, {"what", "the liveness probe after the replay"}, {"outcome", "pass"},
+            {"oracle", nullptr}, {"requirement", nullptr}, {"code", "alive"},
+            {"observed", "the IUT answered the liveness probe after the replay"}},
+           o);
+  }
+  stop_iut_now();
+  const int exit_code = counts["fail"] > 0 ? 1 : 0;
+  json out = {{"pcap", pcap_path},
+              {"iut", adapter_.name},
+              {"role", rig_->role()},
+              {"state", rig_->state()},
+              {"datagrams_in_capture", inputs.size()},
+              {"replayed", replayed_},
+              {"complete", replayed_ == inputs.size()},
+              {"counts", counts},
+              {"exit_code", exit_code},
+              {"results", results}};
+  fs::create_directories(options_.out_dir + "/replay");
+  std::ofstream(options_.out_dir + "/replay/replay.json") << out.dump(2) << '\n';
+  std::ofstream(options_.out_dir + "/replay/iut.log", std::ios::binary) << read_log();
+  return out;
+}
+
+json FuzzSession::run() {
   {
     std::lock_guard<std::mutex> lock(g_running_mutex);
     g_running = this;
@@ -721,38 +700,15 @@ json ServerFuzzSession::run() {
       g_running = nullptr;
     }
   } unregister;
-  netns::LabOptions lab_options;
-  lab_options.seed = options_.seed;
-  lab_options.log_cap_bytes = std::uint64_t{64} << 20;
-  lab_ = netns::Lab::up(netns::load_topology(std::string(TEREDO_SOURCE_DIR) + "/netns/topologies/server-only.json"),
-                        lab_options);
-  tap_ = std::make_unique<OutputTap>(lab_->netns("driver"));
-  client_ = open_socket(kClientPort);
-  peer_ = open_socket(kPeerPort);
-  probe_ = open_socket(kProbePort);
-  start_fresh();
-  if (!qualify()) {
-    throw AdapterError(fmt::format("{} server answered no valid RS from {}:{} with an RA carrying its nonce: "
-                                   "the fuzzer cannot bring it into the state after a qualified client",
-                                   adapter_.name, lab::kDriver, kClientPort));
-  }
-  GeneratorContext context;
-  context.server = kit::ipv4(lab::kServerPrimary);
-  context.server_link_local = kit::server_link_local(lab::kServerPrimary);
-  context.client_ipv4 = kit::ipv4(lab::kDriver);
-  context.client_port = kClientPort;
-  context.client_teredo = kit::teredo_address(lab::kServerPrimary, 0, lab::kDriver, kClientPort);
-  context.peer_teredo = kit::teredo_address(lab::kServerPrimary, 0, lab::kDriver, kPeerPort);
-  context.native_host = kit::ipv6("2001:db8:1::10");
-  context.non_global = kit::ipv4(lab::kNonGlobalDriver);
-  DatagramGenerator generator(options_.seed, context);
+  bring_up();
+  DatagramGenerator generator(options_.seed, rig_->context());
 
   const auto budget = std::chrono::duration<double>(options_.duration_s);
   auto last_progress = Clock::now(), last_log_scan = Clock::now();
   std::uint64_t since_probe = 0;
   int failed_probes = 0;
   std::vector<Sent> batch;
-  std::vector<const ByteVector*> payloads;
+  std::vector<const Sent*> pointers;
   // The oracles after a batch; `closing`: the run's last look, with a probe
   // whatever the count, so that the last datagrams are judged too.
   const auto judge = [&](bool closing) -> std::optional<Observation> {
@@ -768,7 +724,7 @@ json ServerFuzzSession::run() {
     if (!observed && (closing || since_probe >= options_.probe_every)) {
       since_probe = 0;
       ++probes_;
-      if (rs_exchange(probe_)) {
+      if (probe()) {
         failed_probes = 0;
         // The datagrams before the previous probe left the server live.
         history_.erase(history_.begin(), history_.begin() + static_cast<std::ptrdiff_t>(window_start_));
@@ -780,9 +736,8 @@ json ServerFuzzSession::run() {
         observed = death();
         if (!observed && ++failed_probes >= 2) {
           observed = Observation{"unresponsive", "two consecutive liveness probes unanswered", "",
-                                 fmt::format("two valid RSs in a row from {}:{}, {} datagrams apart, got no RA "
-                                             "carrying their nonce within {} ms",
-                                             lab::kDriver, kProbePort, options_.probe_every, kAnswerTimeout.count()),
+                                 fmt::format("two liveness probes in a row, {} datagrams apart, failed: each time {}",
+                                             options_.probe_every, rig_->probe_description()),
                                  std::nullopt};
         }
       }
@@ -804,15 +759,14 @@ json ServerFuzzSession::run() {
     }
     const std::uint64_t n = std::min<std::uint64_t>({kBatch, options_.probe_every - since_probe, options_.datagrams - sent_});
     batch.clear();
-    payloads.clear();
+    pointers.clear();
     for (std::uint64_t i = 0; i < n; ++i) {
-      GeneratedDatagram g = generator.next();
-      (g.valid() ? valid_ : fuzzed_) += 1;
-      nonces_.record_sent(g.payload);
-      batch.push_back(Sent{std::move(g.payload), to_string(g.base), std::move(g.mutations)});
+      Sent s = rig_->next(generator);
+      (s.mutations.empty() ? valid_ : fuzzed_) += 1;
+      batch.push_back(std::move(s));
     }
-    for (const Sent& s : batch) payloads.push_back(&s.payload);
-    send_all(payloads);
+    for (const Sent& s : batch) pointers.push_back(&s);
+    send_all(pointers);
     sent_ += n;
     since_probe += n;
     for (Sent& s : batch) history_.push_back(std::move(s));
@@ -851,9 +805,23 @@ json ServerFuzzSession::run() {
   return summary();
 }
 
-json fuzz_server(const Adapter& adapter, const ServerFuzzOptions& options, const std::atomic<bool>& interrupted) {
-  ServerFuzzSession session(adapter, options, interrupted);
+json fuzz_iut(const Adapter& adapter, const std::string& role, const FuzzOptions& options,
+             const std::atomic<bool>& interrupted) {
+  auto rig = make_rig(role, options.seed);
+  if (!rig) throw std::invalid_argument("fuzz: no rig for the role " + role);
+  FuzzSession session(adapter, std::move(rig), options, interrupted);
   return session.run();
+}
+
+json replay_through_rig(const Adapter& adapter, const std::string& role, const std::string& pcap_path,
+                        const std::vector<ReplayInput>& inputs, const std::string& out_dir,
+                        const std::atomic<bool>& interrupted) {
+  auto rig = make_rig(role, 1);
+  if (!rig) throw std::invalid_argument("replay: no rig for the role " + role);
+  FuzzOptions options;
+  options.out_dir = out_dir;
+  FuzzSession session(adapter, std::move(rig), options, interrupted);
+  return session.replay(pcap_path, inputs);
 }
 
 json running_fuzz_summary() {

@@ -1,0 +1,224 @@
+// The server role's rig (RFC 4380 §5.3): a server-only lab, the state "after
+// a qualified client", a valid RS answered by an RA carrying its nonce as the
+// liveness probe.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <stdexcept>
+
+#include "fuzz/rig.hpp"
+#include "kit/lab_facts.hpp"
+#include "kit/packets.hpp"
+#include "teredo/netns/lab.hpp"
+
+namespace teredo::conformance::fuzz {
+
+using namespace teredo::wire;
+using Clock = std::chrono::steady_clock;
+namespace lab = kit::lab;
+
+int bind_udp(netns::Lab& l, const std::string& host, const std::string& address, std::uint16_t port) {
+  const int fd = l.socket(host, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  const int size = 4 << 20;
+  (void)::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
+  (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(kit::ipv4(address).value);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    const std::string why = std::strerror(errno);
+    ::close(fd);
+    throw std::runtime_error(fmt::format("bind {}:{} in {}: {}", address, port, host, why));
+  }
+  return fd;
+}
+
+int bind_driver_socket(netns::Lab& l, std::uint16_t port) { return bind_udp(l, "driver", lab::kDriver, port); }
+
+void send_batch(int fd, const std::string& to_address, std::uint16_t to_port,
+                const std::vector<const ByteVector*>& payloads) {
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(to_port);
+  to.sin_addr.s_addr = htonl(kit::ipv4(to_address).value);
+  std::vector<mmsghdr> messages(payloads.size());
+  std::vector<iovec> iov(payloads.size());
+  for (std::size_t i = 0; i < payloads.size(); ++i) {
+    iov[i] = {const_cast<std::uint8_t*>(payloads[i]->data()), payloads[i]->size()};
+    messages[i] = {};
+    messages[i].msg_hdr.msg_name = &to;
+    messages[i].msg_hdr.msg_namelen = sizeof to;
+    messages[i].msg_hdr.msg_iov = &iov[i];
+    messages[i].msg_hdr.msg_iovlen = 1;
+  }
+  std::size_t done = 0;
+  for (int tries = 0; done < messages.size() && tries < 1000; ++tries) {
+    const int n = ::sendmmsg(fd, messages.data() + done, static_cast<unsigned>(messages.size() - done), 0);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+    } else if (errno == EMSGSIZE || errno == ECONNREFUSED || errno == EINVAL) {
+      ++done;  // that one cannot go: skip it
+    }
+  }
+}
+
+namespace {
+
+constexpr std::uint16_t kClientPort = 41000;  // the qualified client the datagrams come from
+constexpr std::uint16_t kPeerPort = 41001;    // a second qualified client: the forwarding target
+constexpr std::uint16_t kProbePort = lab::kControlPort;
+constexpr auto kAnswerTimeout = std::chrono::milliseconds(1500);
+
+class ServerRig final : public RoleRig {
+ public:
+  explicit ServerRig(std::uint64_t seed) : nonce_random_(seed ^ 0x9e3779b97f4a7c15ULL) {}
+  ~ServerRig() override {
+    for (const int fd : {client_, peer_, probe_}) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+  ServerRig(const ServerRig&) = delete;
+  ServerRig& operator=(const ServerRig&) = delete;
+
+  std::string role() const override { return "server"; }
+  std::string topology() const override { return "server-only"; }
+  std::vector<std::string> iut_addresses() const override { return {lab::kServerPrimary, lab::kServerSecondary}; }
+  std::string state_key() const override { return "after_qualified_client"; }
+  std::string state() const override {
+    return fmt::format("after a qualified client: valid RS/RA exchanges from {0}:{1} (the datagrams' source) and "
+                       "{0}:{2} (a peer), then the datagrams from {0}:{1} to {3}:{4}",
+                       lab::kDriver, kClientPort, kPeerPort, lab::kServerPrimary, lab::kTeredoPort);
+  }
+
+  void open(netns::Lab& l) override {
+    client_ = bind_driver_socket(l, kClientPort);
+    peer_ = bind_driver_socket(l, kPeerPort);
+    probe_ = bind_driver_socket(l, kProbePort);
+  }
+
+  bool enter_state(const Alive& alive) override {
+    // Each with a retry: one lost datagram is not a verdict.
+    for (const int fd : {client_, peer_}) {
+      if (!rs_exchange(fd, alive) && !rs_exchange(fd, alive)) return false;
+    }
+    return true;
+  }
+
+  bool probe(const Alive& alive) override { return rs_exchange(probe_, alive); }
+
+  std::string probe_description() const override {
+    return fmt::format("a valid RS from {}:{} got no RA carrying its nonce within {} ms", lab::kDriver, kProbePort,
+                       kAnswerTimeout.count());
+  }
+
+  GeneratorContext context() const override {
+    GeneratorContext c;
+    c.server = kit::ipv4(lab::kServerPrimary);
+    c.server_link_local = kit::server_link_local(lab::kServerPrimary);
+    c.client_ipv4 = kit::ipv4(lab::kDriver);
+    c.client_port = kClientPort;
+    c.client_teredo = kit::teredo_address(lab::kServerPrimary, 0, lab::kDriver, kClientPort);
+    c.peer_teredo = kit::teredo_address(lab::kServerPrimary, 0, lab::kDriver, kPeerPort);
+    c.native_host = kit::ipv6("2001:db8:1::10");
+    c.non_global = kit::ipv4(lab::kNonGlobalDriver);
+    return c;
+  }
+
+  Sent next(DatagramGenerator& generator) override {
+    GeneratedDatagram g = generator.next();
+    return Sent{std::move(g.payload), to_string(g.base), std::move(g.mutations), std::nullopt, 0};
+  }
+
+  void send(const std::vector<const Sent*>& batch) override {
+    std::vector<const ByteVector*> payloads;
+    payloads.reserve(batch.size());
+    for (const Sent* s : batch) {
+      nonces_.record_sent(s->payload);
+      payloads.push_back(&s->payload);
+    }
+    send_batch(client_, lab::kServerPrimary, lab::kTeredoPort, payloads);
+  }
+
+  std::optional<WireViolation> check(const IutDatagram& d) const override {
+    return check_iut_datagram(d, nonces_, IutRole::server);
+  }
+
+  ByteVector reproducer_frame(const Sent& s) const override {
+    const Ipv4UdpEndpoints e{kit::ipv4(lab::kDriver), kClientPort, kit::ipv4(lab::kServerPrimary), lab::kTeredoPort};
+    return build_ethernet_ipv4_udp(e, s.payload);
+  }
+
+ private:
+  Nonce fresh_nonce() {
+    Nonce n{};
+    for (auto& b : n) b = static_cast<std::uint8_t>(nonce_random_());
+    return n;
+  }
+
+  bool rs_exchange(int fd, const Alive& alive) {
+    // Stale answers out first: attribution is by nonce anyway.
+    std::uint8_t buffer[65536];
+    while (::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT) > 0) {
+    }
+    const Nonce nonce = fresh_nonce();
+    const ByteVector payload = probe_rs(nonce);
+    nonces_.record_sent(payload);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(lab::kTeredoPort);
+    to.sin_addr.s_addr = htonl(kit::ipv4(lab::kServerPrimary).value);
+    // Sent again (same nonce) if unanswered: a server's full socket buffer
+    // may drop one datagram, and one lost datagram is not a verdict.
+    const auto send_rs = [&] {
+      return ::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) >= 0;
+    };
+    if (!send_rs()) return false;
+    int resends = 0;
+    auto next_send = Clock::now() + kAnswerTimeout / 3;
+    const auto deadline = Clock::now() + kAnswerTimeout;
+    while (Clock::now() < deadline) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 10) > 0) {
+        const ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+        if (n > 0 && is_ra_for(Bytes(buffer, static_cast<std::size_t>(n)), nonce)) return true;
+      }
+      if (Clock::now() >= next_send && resends < 2) {
+        ++resends;
+        (void)send_rs();
+        next_send = Clock::now() + kAnswerTimeout / 3;
+      }
+      // A dead server answers nothing: do not wait the whole timeout.
+      if (!alive()) return false;
+    }
+    return false;
+  }
+
+  std::mt19937_64 nonce_random_;
+  NonceBook nonces_;
+  int client_ = -1, peer_ = -1, probe_ = -1;
+};
+
+}  // namespace
+
+std::unique_ptr<RoleRig> make_relay_rig(std::uint64_t seed);  // relay_rig.cpp
+
+std::unique_ptr<RoleRig> make_rig(const std::string& role, std::uint64_t seed) {
+  if (role == "server") return std::make_unique<ServerRig>(seed);
+  if (role == "relay") return make_relay_rig(seed);
+  return nullptr;
+}
+
+std::vector<std::string> fuzzed_roles() { return {"server", "relay"}; }
+
+}  // namespace teredo::conformance::fuzz
