@@ -19,10 +19,13 @@
 #include "engine/iut_adapter.hpp"
 #include "engine/runner.hpp"
 #include "capture/pcap_file.hpp"
+#include "engine/catalog.hpp"
+#include "fuzz/fuzz_report.hpp"
 #include "fuzz/replay_session.hpp"
 #include "fuzz/rig.hpp"
 #include "fuzz/session.hpp"
 #include "teredo/reports/gate.hpp"
+#include "teredo/reports/write.hpp"
 #include "teredo/netns/lab.hpp"
 
 namespace teredo::cli {
@@ -243,16 +246,26 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
              } catch (const AdapterError& e) {
                throw InputError(std::string("the IUT: ") + e.what());
              }
-             std::cerr << fmt::format("teredo-conform fuzz: {} datagrams at {:.0f}/s, {} finding(s); {}/fuzz/summary.json\n",
+             // report.json, junit.xml and report.html: each finding a failing
+             // case (fuzz/fuzz_report.hpp); the exit code is the gate's.
+             int code = exit_code(summary);
+             try {
+               const json report = fuzz::fuzz_report(summary, adapter, Catalog::load(Catalog::default_path()), a->out, code);
+               reports::write_reports(report, a->out);
+             } catch (const std::exception& e) {
+               throw InputError(fmt::format("--out {}: the report: {}", a->out, e.what()));
+             }
+             std::cerr << fmt::format("teredo-conform fuzz: {} datagrams at {:.0f}/s, {} finding(s); {}/report.json, "
+                                      "{}/fuzz/summary.json\n",
                                       summary["datagrams_sent"].get<std::uint64_t>(), summary["rate_per_s"].get<double>(),
-                                      summary["findings"].size(), a->out);
+                                      summary["findings"].size(), a->out, a->out);
              for (const auto& f : summary["findings"]) {
                std::cerr << fmt::format("  {}: {} ({}), {} datagram(s) after minimization: {}/{}\n",
                                         f["id"].get<std::string>(), f["oracle"].get<std::string>(),
                                         f["signature"].get<std::string>(), f["datagrams_after_minimization"].get<std::size_t>(),
                                         a->out, f["dir"].get<std::string>());
              }
-             return exit_code(summary);
+             return code;
            }});
   return commands;
 }

@@ -30,8 +30,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
 std::string utc_now() {
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr)));
 }
@@ -54,6 +52,8 @@ std::string file_sha256(const std::string& path) {
   for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
   return hex;
 }
+
+namespace {
 
 // "pid 4242 killed by SIGSEGV (core dumped)", from the status kept when the
 // IUT (a child of ours) was reaped.
@@ -503,9 +503,7 @@ json coverage(const Catalog& catalog, const std::vector<std::string>& roles, con
     } else {
       uncovered.push_back(id);
     }
-    requirements[id] = {{"doc", r.doc},           {"section", r.section}, {"level", to_string(r.level)},
-                        {"role", r.role},          {"summary", r.summary}, {"quote", r.quote}, {"testable", r.testable},
-                        {"covered_by", it != covered_by.end() ? json(it->second) : json::array()}};
+    requirements[id] = requirement_entry(r, it != covered_by.end() ? json(it->second) : json::array());
   }
   return {{"requirements", requirements},
           {"coverage",
@@ -583,6 +581,39 @@ void Suite::run(const std::function<void(const Progress&)>& progress, const std:
   for (auto& t : threads) t.join();
 }
 
+json report_run(const std::string& started_at, std::int64_t duration_ms, const std::vector<std::string>& roles,
+                const RunOptions& options) {
+  utsname uts{};
+  ::uname(&uts);
+  json run = {{"run_id", fmt::format("run-{}-{}", ::getpid(), std::time(nullptr))},
+              {"started_at", started_at},
+              {"finished_at", utc_now()},
+              {"duration_ms", duration_ms},
+              {"harness", {{"name", "teredo-conform"}, {"version", "0.1.0"},
+                           {"git_commit", std::string(TEREDO_GIT_COMMIT) == "unknown" ? json(nullptr) : json(TEREDO_GIT_COMMIT)}}},
+              {"host", {{"kernel", uts.release}, {"cpus", std::thread::hardware_concurrency()}}},
+              {"command_line", options.command_line},
+              {"master_seed", options.seed},
+              {"selection", {{"roles", roles}, {"cases", options.cases}}},
+              {"options", {{"jobs", options.jobs}, {"strict", options.strict},
+                           {"baseline", options.baseline.empty() ? json(nullptr) : json(options.baseline)}}}};
+  if (options.shard) run["shard"] = {{"index", options.shard->index}, {"count", options.shard->count}};
+  return run;
+}
+
+json report_iut(const Adapter& adapter) {
+  std::vector<std::string> capabilities(adapter.capabilities.begin(), adapter.capabilities.end());
+  std::vector<std::string> adapter_roles;
+  for (const auto& [role, launch] : adapter.roles) adapter_roles.push_back(role);
+  return {{"name", adapter.name}, {"version", adapter.version()}, {"adapter", adapter.path},
+          {"adapter_sha256", adapter.sha256}, {"roles", adapter_roles}, {"capabilities", capabilities}};
+}
+
+json requirement_entry(const Requirement& r, const json& covered_by) {
+  return {{"doc", r.doc},   {"section", r.section}, {"level", to_string(r.level)}, {"role", r.role},
+          {"summary", r.summary}, {"quote", r.quote}, {"testable", r.testable},     {"covered_by", covered_by}};
+}
+
 json Suite::report(bool interrupted) const {
   std::vector<json> finished_cases;
   std::vector<const CaseSpec*> finished_specs;
@@ -601,30 +632,14 @@ json Suite::report(bool interrupted) const {
   report["schema"] = std::string(reports::kSchemaName);
   report["schema_version"] = std::string(reports::kSchemaVersion);
   report["complete"] = !interrupted && finished_cases.size() == selected_.size();
-  utsname uts{};
-  ::uname(&uts);
   std::vector<std::string> roles = options.roles;
   if (roles.empty()) {
     for (const auto& [role, launch] : adapter.roles) roles.push_back(role);
   }
-  report["run"] = {{"run_id", fmt::format("run-{}-{}", ::getpid(), std::time(nullptr))},
-                   {"started_at", started_at_},
-                   {"finished_at", utc_now()},
-                   {"duration_ms", static_cast<std::int64_t>(std::chrono::duration<double, std::milli>(Clock::now() - start_).count())},
-                   {"harness", {{"name", "teredo-conform"}, {"version", "0.1.0"},
-                                {"git_commit", std::string(TEREDO_GIT_COMMIT) == "unknown" ? json(nullptr) : json(TEREDO_GIT_COMMIT)}}},
-                   {"host", {{"kernel", uts.release}, {"cpus", std::thread::hardware_concurrency()}}},
-                   {"command_line", options.command_line},
-                   {"master_seed", options.seed},
-                   {"selection", {{"roles", roles}, {"cases", options.cases}}},
-                   {"options", {{"jobs", options.jobs}, {"strict", options.strict},
-                                {"baseline", options.baseline.empty() ? json(nullptr) : json(options.baseline)}}}};
-  if (options.shard) report["run"]["shard"] = {{"index", options.shard->index}, {"count", options.shard->count}};
-  std::vector<std::string> capabilities(adapter.capabilities.begin(), adapter.capabilities.end());
-  std::vector<std::string> adapter_roles;
-  for (const auto& [role, launch] : adapter.roles) adapter_roles.push_back(role);
-  report["iut"] = {{"name", adapter.name}, {"version", adapter.version()}, {"adapter", adapter.path},
-                   {"adapter_sha256", adapter.sha256}, {"roles", adapter_roles}, {"capabilities", capabilities}};
+  report["run"] = report_run(
+      started_at_, static_cast<std::int64_t>(std::chrono::duration<double, std::milli>(Clock::now() - start_).count()),
+      roles, options);
+  report["iut"] = report_iut(adapter);
   json cases = json::array();
   std::vector<const CaseSpec*> ran;
   for (std::size_t i = 0; i < finished_cases.size(); ++i) {
@@ -646,9 +661,7 @@ json Suite::report(bool interrupted) const {
           covered_by.push_back(other->id);
         }
       }
-      report["requirements"][id] = {{"doc", r->doc},         {"section", r->section}, {"level", to_string(r->level)},
-                                    {"role", r->role},        {"summary", r->summary}, {"quote", r->quote}, {"testable", r->testable},
-                                    {"covered_by", covered_by}};
+      report["requirements"][id] = requirement_entry(*r, covered_by);
     }
   }
   report["cases"] = cases;

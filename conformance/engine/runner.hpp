@@ -141,6 +141,16 @@ double coverage_percent(std::size_t covered, std::size_t testable);
 // report.summary from the cases and summary.coverage.
 nlohmann::json summarize_cases(const nlohmann::json& cases, const nlohmann::json& coverage_summary);
 
+// The parts of report.json every writer shares (reports/FORMAT.md): run,
+// iut, one entry of requirements; the UTC time as report.json writes it
+// and a file's SHA-256 (evidence).
+nlohmann::json report_run(const std::string& started_at, std::int64_t duration_ms,
+                          const std::vector<std::string>& roles, const RunOptions& options);
+nlohmann::json report_iut(const Adapter& adapter);
+nlohmann::json requirement_entry(const Requirement& requirement, const nlohmann::json& covered_by);
+std::string utc_now();
+std::string file_sha256(const std::string& path);
+
 // Requirement coverage of a role set by the registered cases (for `list --coverage`).
 nlohmann::json coverage(const Catalog& catalog, const std::vector<std::string>& roles,
                         const std::vector<const CaseSpec*>& cases);

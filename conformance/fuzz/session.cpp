@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -42,6 +43,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+constexpr auto kQuiet = std::chrono::milliseconds(2000);  // before a second probe
 constexpr std::size_t kBatch = 64;  // datagrams per sendmmsg
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -570,6 +572,7 @@ json FuzzSession::summary() const {
   return {{"schema", "teredo-conform-fuzz-summary"},
           {"schema_version", "1"},
           {"role", rig_->role()},
+          {"topology", rig_->topology()},
           {"iut", {{"name", adapter_.name}, {"adapter", adapter_.path}}},
           {"command_line", options_.command_line},
           {"seed", options_.seed},
@@ -711,7 +714,7 @@ json FuzzSession::run() {
   std::vector<const Sent*> pointers;
   // The oracles after a batch; `closing`: the run's last look, with a probe
   // whatever the count, so that the last datagrams are judged too.
-  const auto judge = [&](bool closing) -> std::optional<Observation> {
+  const std::function<std::optional<Observation>(bool)> judge = [&](bool closing) -> std::optional<Observation> {
     std::optional<Observation> observed;
     if (!netns::process_alive(iut_.pid)) observed = death();
     if (!observed) observed = check_output();
@@ -736,9 +739,18 @@ json FuzzSession::run() {
         observed = death();
         if (!observed && ++failed_probes >= 2) {
           observed = Observation{"unresponsive", "two consecutive liveness probes unanswered", "",
-                                 fmt::format("two liveness probes in a row, {} datagrams apart, failed: each time {}",
-                                             options_.probe_every, rig_->probe_description()),
+                                 fmt::format("two liveness probes in a row failed, the second after {} ms with no "
+                                             "datagram sent: each time {}",
+                                             kQuiet.count(), rig_->probe_description()),
                                  std::nullopt};
+        } else if (!observed) {
+          // A slow IUT may still be reading the datagrams queued before the
+          // probe: the second probe comes after a quiet pause, with no new
+          // datagram, so that only an IUT that stays silent when it has
+          // nothing else to do is called unresponsive.
+          std::this_thread::sleep_for(kQuiet);
+          since_probe = options_.probe_every;  // probe again at once
+          return judge(closing);
         }
       }
     }

@@ -538,13 +538,52 @@ void check_gate(Checker& ck, const json& report, const json* cases) {
 
 }  // namespace
 
+// 1.4: a fuzz run's section. Every written finding is a failing case of the
+// report, and the report's cases are its findings.
+void check_fuzz(Checker& ck, const json& fuzz, const json* cases) {
+  if (!fuzz.is_object()) {
+    ck.add("fuzz", "must be an object");
+    return;
+  }
+  ck.need(fuzz, "fuzz", "role", Kind::string);
+  ck.need(fuzz, "fuzz", "seed", Kind::count);
+  ck.need(fuzz, "fuzz", "datagrams_sent", Kind::count);
+  ck.need(fuzz, "fuzz", "rate_per_s", Kind::number);
+  ck.need(fuzz, "fuzz", "by_state", Kind::object);
+  ck.need(fuzz, "fuzz", "probes", Kind::object);
+  const json* findings = ck.need(fuzz, "fuzz", "findings", Kind::array);
+  if (findings == nullptr || cases == nullptr) return;
+  std::set<std::string> written;
+  for (std::size_t i = 0; i < findings->size(); ++i) {
+    const json& f = (*findings)[i];
+    const std::string path = "fuzz.findings[" + std::to_string(i) + "]";
+    if (!f.is_object()) {
+      ck.add(path, "must be an object");
+      continue;
+    }
+    ck.need(f, path, "oracle", Kind::string);
+    const json* id = ck.need(f, path, "case_id", Kind::nullable_string);
+    if (id == nullptr || id->is_null()) continue;
+    const std::string case_id = id->get<std::string>();
+    written.insert(case_id);
+    const auto it = std::find_if(cases->begin(), cases->end(),
+                                 [&](const json& c) { return detail::text(c, "case_id") == case_id; });
+    if (it == cases->end()) ck.add(path + ".case_id", "names \"" + case_id + "\", which is not a case of the report");
+    else if (detail::text(*it, "verdict") != "fail") ck.add(path + ".case_id", "names \"" + case_id + "\", which does not fail");
+  }
+  for (const json& c : *cases) {
+    const std::string id = detail::text(c, "case_id");
+    if (!written.contains(id)) ck.add("fuzz.findings", "misses the case \"" + id + "\": a fuzz report's cases are its findings");
+  }
+}
+
 std::vector<std::string> check_report(const nlohmann::json& report) {
   Checker ck;
   if (!report.is_object()) {
     ck.add("report", "must be a JSON object");
     return ck.problems;
   }
-  static constexpr std::string_view known[] = {"schema", "schema_version", "complete", "run", "iut", "requirements", "cases", "summary", "gate"};
+  static constexpr std::string_view known[] = {"schema", "schema_version", "complete", "run", "iut", "requirements", "cases", "summary", "gate", "fuzz"};
   for (const auto& [key, value] : report.items()) {
     if (std::find(std::begin(known), std::end(known), key) == std::end(known)) ck.add(key, "unknown top-level key");
   }
@@ -573,6 +612,7 @@ std::vector<std::string> check_report(const nlohmann::json& report) {
   }
   check_summary(ck, report, cases, requirements);
   check_gate(ck, report, cases);
+  if (report.contains("fuzz")) check_fuzz(ck, report["fuzz"], cases);
   return ck.problems;
 }
 

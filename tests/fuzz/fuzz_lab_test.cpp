@@ -10,6 +10,7 @@
 // oracles on, it must find nothing.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -232,6 +233,37 @@ TEST_F(WireFuzz, ARelayThatProcessesPacketsForNonGlobalPeersIsFoundMinimizedAndR
   const json finding = read_json(dir / "finding.json");
   EXPECT_TRUE(finding["minimization"]["reproduced"].get<bool>()) << finding.dump(2);
   EXPECT_EQ(finding["datagrams_after_minimization"], 1);
+
+  // report.json: the finding is a failing case citing the requirement, with
+  // the reproducer as evidence; the fuzz section names it; the gate fails;
+  // junit.xml has it as a failing test; `report render` (check_report)
+  // and the JSON Schema accept the report.
+  const json report = read_json(dir_ / "out" / "report.json");
+  ASSERT_EQ(report["cases"].size(), 1u) << report.dump(2);
+  const json& c = report["cases"][0];
+  EXPECT_EQ(c["case_id"], "fuzz.relay." + listed["id"].get<std::string>());
+  EXPECT_EQ(c["verdict"], "fail");
+  EXPECT_EQ(c["requirements"], json::array({"R4380-5.4.1-01"}));
+  EXPECT_EQ(c["assertions"][0]["code"], "teredo_destination_not_global");
+  EXPECT_EQ(c["evidence"]["pcaps"][0]["path"], listed["dir"].get<std::string>() + "/reproducer.pcap");
+  EXPECT_EQ(report["fuzz"]["findings"][0]["case_id"], c["case_id"]);
+  EXPECT_EQ(report["fuzz"]["datagrams_sent"], summary["datagrams_sent"]);
+  EXPECT_EQ(report["gate"]["exit_code"], 1);
+  EXPECT_EQ(report["gate"]["blocking"], json::array({c["case_id"]}));
+  const std::string junit = file_text(dir_ / "out" / "junit.xml");
+  const std::size_t testcase = junit.find("<testcase name=\"" + c["case_id"].get<std::string>() + "\"");
+  ASSERT_NE(testcase, std::string::npos) << junit;
+  EXPECT_NE(junit.find("<failure", testcase), std::string::npos) << junit;
+  EXPECT_EQ(run({"report", "render", (dir_ / "out" / "report.json").string(), "--out", (dir_ / "rendered").string()}),
+            0)
+      << err();
+  if (std::system("python3 -c 'import jsonschema' 2>/dev/null") == 0) {
+    const std::string command = "python3 " + std::string(TEREDO_SOURCE_DIR) + "/tests/reports/validate_report.py " +
+                                TEREDO_SOURCE_DIR + "/reports/schema/teredo-compliance-report.schema.json " +
+                                (dir_ / "out" / "report.json").string() + " >/dev/null";
+    EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  }
+
   // The one datagram: the native host's packet to a Teredo address whose
   // mapped IPv4 is not global.
   teredo::capture::PcapReader reader((dir / "reproducer.pcap").string());
@@ -273,6 +305,10 @@ TEST_F(WireFuzz, ReferenceRelayGivesNoFindingWithEveryOracleOn) {
   EXPECT_EQ(summary["datagrams_sent"], 20000);
   EXPECT_EQ(summary["probes"]["failed"], 0);
   EXPECT_GT(summary["by_state"]["with_trusted_peer"]["mutated"].get<std::uint64_t>(), 10000u);
+  const json report = read_json(dir_ / "out" / "report.json");
+  EXPECT_TRUE(report["cases"].empty());
+  EXPECT_EQ(report["gate"]["result"], "pass");
+  EXPECT_EQ(report["fuzz"]["role"], "relay");
   // The relay carried and bubbled things the invariants judged.
   EXPECT_GT(summary["iut_datagrams_seen"].get<std::uint64_t>(), 100u);
   std::cout << "[ figures ] reference relay: " << summary["datagrams_sent"] << " datagrams at "

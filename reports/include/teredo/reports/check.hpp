@@ -11,7 +11,7 @@
 namespace teredo::reports {
 
 inline constexpr std::string_view kSchemaName = "teredo-compliance-report";
-inline constexpr std::string_view kSchemaVersion = "1.3.0";
+inline constexpr std::string_view kSchemaVersion = "1.4.0";
 
 // Every problem found, one line each ("cases[3].verdict: ..."); empty when the
 // report is sound. Checks: schema name and major version 1; the required keys
