@@ -21,6 +21,7 @@
 #include "capture/pcap_file.hpp"
 #include "engine/catalog.hpp"
 #include "fuzz/fuzz_report.hpp"
+#include "fuzz/regressions.hpp"
 #include "fuzz/replay_session.hpp"
 #include "fuzz/rig.hpp"
 #include "fuzz/session.hpp"
@@ -141,7 +142,42 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
   replay->add_option("--pcap", r->pcap, "The capture (pcap or pcapng; a finding's reproducer.pcap, a sample, a real one)")
       ->required();
   replay->add_option("--out", r->out, "Output directory: OUT/replay/replay.json and OUT/replay/iut.log");
+  struct PromoteArgs {
+    std::string finding, id, into = std::string(TEREDO_SOURCE_DIR) + "/conformance/regressions";
+  };
+  auto p = std::make_shared<PromoteArgs>();
+  auto* promote = fuzz->add_subcommand(
+      "promote", "Keep a minimized finding as a regression case (regression.<id>) that run executes against every IUT");
+  promote->add_option("FINDING_DIR", p->finding, "A finding's directory: OUT/fuzz/findings/<id>")->required();
+  promote->add_option("--id", p->id, "The regression's ID ([a-z0-9-]; default: from the role and the signature)");
+  promote->add_option("--into", p->into, "Directory of the regression files")->capture_default_str();
+  fuzz->require_subcommand(0, 1);
   std::vector<Command> commands;
+  // Before `fuzz`: `fuzz promote` parses `fuzz` too.
+  commands.push_back({promote, [p] {
+    std::ifstream in(p->finding + "/finding.json");
+    if (!in) throw InputError(fmt::format("{}: no finding.json in it", p->finding));
+    const json finding = json::parse(in, nullptr, false);
+    if (finding.is_discarded()) throw InputError(fmt::format("{}/finding.json: not JSON", p->finding));
+    json regression;
+    try {
+      regression = fuzz::regression_from_finding(finding, p->id);
+      (void)fuzz::regression_case(regression, p->finding);  // it must load as a case
+    } catch (const std::exception& e) {
+      throw InputError(fmt::format("{}: {}", p->finding, e.what()));
+    }
+    const fs::path file = fs::path(p->into) / (regression["id"].get<std::string>() + ".json");
+    if (fs::exists(file)) throw InputError(fmt::format("{} exists: give another --id", file.string()));
+    std::error_code ec;
+    fs::create_directories(p->into, ec);
+    std::ofstream out(file);
+    if (ec || !(out << regression.dump(2) << '\n')) throw InputError(fmt::format("--into {}: cannot write", p->into));
+    std::cerr << fmt::format("teredo-conform fuzz promote: {} -> {}: run executes it as regression.{} ({} datagram(s), "
+                             "{})\n",
+                             p->finding, file.string(), regression["id"].get<std::string>(),
+                             regression["datagrams"].size(), regression["requirement"].get<std::string>());
+    return 0;
+  }});
   commands.push_back({replay, [r] {
     if (r->role != "server" && r->role != "relay") {
       throw InputError(fmt::format("--role {}: the roles replayed are server and relay", r->role));

@@ -25,6 +25,7 @@
 #include "engine/catalog.hpp"
 #include "engine/iut_adapter.hpp"
 #include "engine/runner.hpp"
+#include "fuzz/regressions.hpp"
 #include "teredo/netns/lab.hpp"
 
 namespace teredo::cli {
@@ -201,6 +202,12 @@ Catalog load_catalog(const std::string& path) {
       throw InputError(e.what());
     }
   }();
+  // Fuzz findings kept as cases (fuzz/regressions.hpp).
+  try {
+    fuzz::register_regressions(std::string(TEREDO_SOURCE_DIR) + "/conformance/regressions");
+  } catch (const std::exception& e) {
+    throw InputError(std::string("a regression case: ") + e.what());
+  }
   const auto problems =
       case_spec_problems(case_registry(), catalog, std::string(TEREDO_SOURCE_DIR) + "/netns/topologies");
   if (!problems.empty()) {

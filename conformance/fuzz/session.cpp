@@ -514,8 +514,11 @@ void FuzzSession::write_finding(const Finding& f) const {
   std::ofstream(f.dir + "/iut.log", std::ios::binary) << f.log;
   json datagrams = json::array();
   for (const Sent& s : f.minimized) {
+    // native_to: sent by the native host to [native_to]:native_port (relay).
     datagrams.push_back({{"hex", to_hex(s.payload)}, {"bytes", s.payload.size()}, {"built_from", s.base},
-                         {"mutations", s.mutations}});
+                         {"mutations", s.mutations},
+                         {"native_to", s.native_to ? json(to_string(*s.native_to)) : json(nullptr)},
+                         {"native_port", s.native_port}});
   }
   json exit = nullptr;
   if (f.exit) {

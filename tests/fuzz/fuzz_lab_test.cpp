@@ -294,6 +294,41 @@ TEST_F(WireFuzz, ARelayThatProcessesPacketsForNonGlobalPeersIsFoundMinimizedAndR
   const json clean = read_json(dir_ / "replay-reference" / "replay" / "replay.json");
   EXPECT_EQ(clean["counts"].value("fail", 0), 0) << clean.dump(2);
   EXPECT_EQ(clean["results"].back()["code"], "alive");
+
+  // `fuzz promote` keeps it as a regression file (refusing to overwrite one).
+  const std::string into = (dir_ / "regressions").string();
+  ASSERT_EQ(run({"fuzz", "promote", dir.string(), "--id", "relay-planted", "--into", into}), 0) << err();
+  const json regression = read_json(dir_ / "regressions" / "relay-planted.json");
+  EXPECT_EQ(regression["role"], "relay");
+  EXPECT_EQ(regression["requirement"], "R4380-5.4.1-01");
+  EXPECT_TRUE(regression["datagrams"][0]["native_to"].is_string()) << regression.dump(2);
+  EXPECT_EQ(run({"fuzz", "promote", dir.string(), "--id", "relay-planted", "--into", into}), 2);
+  EXPECT_NE(err().find("exists"), std::string::npos) << err();
+}
+
+// The regression committed from this planted relay's finding
+// (conformance/regressions/relay-bubbles-peer-with-non-global-mapping.json)
+// runs as a case: the reference passes it, the planted relay fails it on
+// R4380-5.4.1-01 with the frame that breaks the rule.
+TEST_F(WireFuzz, TheCommittedRelayRegressionPassesTheReferenceAndFailsThePlantedRelay) {
+  const std::string id = "regression.relay-bubbles-peer-with-non-global-mapping";
+  EXPECT_EQ(run({"run", "--iut", "reference", "--cases", id, "--out", (dir_ / "ref").string()}), 0) << err();
+  EXPECT_EQ(read_json(dir_ / "ref" / "report.json")["cases"][0]["verdict"], "pass");
+  EXPECT_EQ(run({"run", "--iut", mutant("relay-forward-non-global-destination"), "--cases", id, "--out",
+                 (dir_ / "mutant").string()}),
+            1)
+      << err();
+  const json c = read_json(dir_ / "mutant" / "report.json")["cases"][0];
+  EXPECT_EQ(c["verdict"], "fail");
+  bool broken = false;
+  for (const json& a : c["assertions"]) {
+    if (a["code"] == "fuzz_invariant_broken" && a["outcome"] == "fail") {
+      broken = true;
+      EXPECT_EQ(a["requirement"], "R4380-5.4.1-01");
+      EXPECT_FALSE(a["frames"].empty()) << a.dump(2);
+    }
+  }
+  EXPECT_TRUE(broken) << c.dump(2);
 }
 
 TEST_F(WireFuzz, ReferenceRelayGivesNoFindingWithEveryOracleOn) {
