@@ -122,7 +122,7 @@ std::string render_matrix_html(const std::vector<nlohmann::json>& reports) {
   std::string x = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   x += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   x += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'\">\n";
-  x += "<title>Teredo interop matrix</title>\n<style>" + std::string(detail::kBaseCss) + R"css(
+  x += "<title>Teredo interop matrix</title>\n<style>\n" + std::string(detail::kBaseCss) + R"css(
 #matrix th.impl{text-align:center;white-space:nowrap}
 #matrix td.cell{text-align:center}
 #matrix tr.role th{background:#eef1f4;font-size:1rem}

@@ -555,6 +555,28 @@ TEST(NatEnginePorts, SymmetricExhaustsPerDestination) {
   EXPECT_DROPPED(out(nat, 0ms, h, kB), Outcome::ports_exhausted);
 }
 
+TEST(NatEnginePorts, SequentialAllocationGivesTheNextFreePortAndWraps) {
+  // The in-memory network of the node tests relies on this: mappings it can name.
+  EngineConfig c = config_for("symmetric");
+  c.nat.port_preservation = false;
+  c.sequential_ports = true;
+  c.first_port = 40000;
+  c.last_port = 40003;
+  NatEngine nat(c);
+  EXPECT_EQ(mapped(out(nat, 0ms, kHost, kA)).port, 40000);
+  EXPECT_EQ(mapped(out(nat, 0ms, kHost, kB)).port, 40001);
+  EXPECT_EQ(mapped(out(nat, 0ms, kHost, kA)).port, 40000);  // the existing mapping
+  // A rebind moves each mapping on to the next ports, never back to one just left.
+  EXPECT_EQ(nat.rebind(1ms), 2u);
+  std::set<std::uint16_t> moved;
+  for (const MappingView& m : nat.mappings()) moved.insert(m.external_port);
+  EXPECT_EQ(moved, (std::set<std::uint16_t>{40002, 40003}));
+  // The search wraps to the start of the range, skipping ports in use.
+  EXPECT_EQ(mapped(out(nat, 2ms, kHost, kAPrime)).port, 40000);
+  EXPECT_EQ(mapped(out(nat, 2ms, kHost2, kA)).port, 40001);
+  EXPECT_DROPPED(out(nat, 2ms, kHost2, kB), Outcome::ports_exhausted);
+}
+
 // ---- lifetime (RFC 4787 REQ-5, REQ-6) -------------------------------------
 
 TEST(NatEngineLifetime, InboundDoesNotRefresh) {

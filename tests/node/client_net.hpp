@@ -1,10 +1,10 @@
 // A small in-memory Internet for client scenarios: a virtual clock, the real
 // reference Server and Relay, Teredo clients behind NAT boxes, and scripted
-// endpoints. NAT boxes follow RFC 4787's vocabulary: endpoint-independent
-// mapping (cone, restricted, port-restricted) or address-and-port-dependent
-// mapping (symmetric), filtering to match, optional idle mapping lifetime,
-// no hairpinning. Clients behind one NAT share a LAN: unicast between their
-// local addresses and the 224.0.0.253 group reach each other directly.
+// endpoints. NAT boxes are the lab's NatEngine (RFC 4787 profiles: full,
+// restricted and port-restricted cone, symmetric), optional idle mapping
+// lifetime, no hairpinning. Clients behind one NAT share a LAN: unicast
+// between their local addresses and the 224.0.0.253 group reach each other
+// directly.
 #pragma once
 
 #include <deque>
@@ -14,77 +14,73 @@
 #include <vector>
 
 #include "client_fixture.hpp"
+#include "teredo/nat/nat_engine.hpp"
+#include "teredo/netns/topology.hpp"
+#include "teredo/wire/frame.hpp"
 
 namespace teredo::node::test {
 
+// The lab's NAT profiles; the box itself is netns/nat's NatEngine (RFC 4787
+// mapping and filtering), the one NAT model of the project.
 enum class NatKind { full_cone, restricted, port_restricted, symmetric };
 
+// A NatEngine at a public address: the in-memory Internet hands it each
+// datagram as the IPv4/UDP packet it would be. Ports are allocated in
+// sequence from first_port (so a test can name the mapping), none preserved,
+// no hairpinning; mappings idle longer than `lifetime` expire (never, when
+// unset).
 class Nat {
  public:
-  Nat(NatKind kind, wire::Ipv4Address public_address, std::uint16_t first_port = 20000)
-      : kind_(kind), public_(public_address), next_port_(first_port) {}
-  std::optional<Duration> lifetime;  // idle mappings expire (outbound refreshes)
+  Nat(NatKind kind, wire::Ipv4Address public_address, std::uint16_t first_port = 20000,
+      std::optional<Duration> lifetime = std::nullopt)
+      : public_(public_address), engine_(config(kind, public_address, first_port, lifetime)) {}
 
   [[nodiscard]] wire::Ipv4Address public_address() const { return public_; }
 
-  UdpEndpoint outbound(Time now, UdpEndpoint internal, UdpEndpoint to) {
-    expire(now);
-    Mapping* m = find(internal, to);
-    if (m == nullptr) {
-      mappings_.push_back(Mapping{internal, to, next_port_++, {}, now});
-      m = &mappings_.back();
-    }
-    m->contacted.push_back(to);
-    m->last_out = now;
-    return UdpEndpoint{public_, m->port};
+  // The public endpoint a datagram from `internal` to `to` leaves with; none
+  // when the NAT drops it (hairpinning).
+  std::optional<UdpEndpoint> outbound(Time now, UdpEndpoint internal, UdpEndpoint to) {
+    ByteVector packet = ipv4_udp(internal, to);
+    if (engine_.from_inside(now, packet).verdict != nat::Verdict::send) return std::nullopt;
+    return UdpEndpoint{wire::Ipv4Address{read32(packet, 12)}, read16(packet, 20)};
   }
+  // The internal endpoint a datagram from `from` to the public endpoint goes
+  // to; none when no mapping lets it in.
   std::optional<UdpEndpoint> inbound(Time now, UdpEndpoint public_ep, UdpEndpoint from) {
-    expire(now);
-    for (const Mapping& m : mappings_) {
-      if (m.port != public_ep.port) continue;
-      const bool allowed = std::any_of(m.contacted.begin(), m.contacted.end(), [&](UdpEndpoint c) {
-        switch (kind_) {
-          case NatKind::full_cone: return true;
-          case NatKind::restricted: return c.address == from.address;
-          case NatKind::port_restricted:
-          case NatKind::symmetric: return c == from;
-        }
-        return false;
-      });
-      if (allowed) return m.internal;
-      return std::nullopt;
-    }
-    return std::nullopt;
+    ByteVector packet = ipv4_udp(from, public_ep);
+    if (engine_.from_outside(now, packet).verdict != nat::Verdict::send) return std::nullopt;
+    return UdpEndpoint{wire::Ipv4Address{read32(packet, 16)}, read16(packet, 22)};
   }
   // Every mapping moves to a new port (a NAT reboot, a rebinding).
-  void rebind() {
-    for (Mapping& m : mappings_) m.port = next_port_++;
-  }
+  void rebind(Time now) { engine_.rebind(now); }
 
  private:
-  struct Mapping {
-    UdpEndpoint internal;
-    UdpEndpoint first_destination;
-    std::uint16_t port;
-    std::vector<UdpEndpoint> contacted;
-    Time last_out;
-  };
-  Mapping* find(UdpEndpoint internal, UdpEndpoint to) {
-    for (Mapping& m : mappings_) {
-      if (m.internal != internal) continue;
-      if (kind_ == NatKind::symmetric && m.first_destination != to) continue;
-      return &m;
-    }
-    return nullptr;
+  static nat::EngineConfig config(NatKind kind, wire::Ipv4Address public_address, std::uint16_t first_port,
+                                  std::optional<Duration> lifetime) {
+    static constexpr const char* kProfiles[] = {"full-cone", "restricted-cone", "port-restricted-cone", "symmetric"};
+    nat::EngineConfig c;
+    EXPECT_TRUE(netns::apply_nat_profile(kProfiles[static_cast<int>(kind)], c.nat));
+    c.nat.port_preservation = false;
+    c.nat.hairpinning = false;
+    c.nat.mapping_lifetime_ms =
+        lifetime ? std::chrono::duration_cast<std::chrono::milliseconds>(*lifetime).count() : std::int64_t{1} << 40;
+    c.outside_address = public_address.value;
+    c.first_port = first_port;
+    c.sequential_ports = true;
+    return c;
   }
-  void expire(Time now) {
-    if (!lifetime) return;
-    std::erase_if(mappings_, [&](const Mapping& m) { return now - m.last_out > *lifetime; });
+  static ByteVector ipv4_udp(UdpEndpoint from, UdpEndpoint to) {
+    return wire::build_ipv4_udp({from.address, from.port, to.address, to.port}, {});
   }
-  NatKind kind_;
+  static std::uint16_t read16(const ByteVector& p, std::size_t at) {
+    return static_cast<std::uint16_t>((p[at] << 8) | p[at + 1]);
+  }
+  static std::uint32_t read32(const ByteVector& p, std::size_t at) {
+    return (std::uint32_t{read16(p, at)} << 16) | read16(p, at + 2);
+  }
+
   wire::Ipv4Address public_;
-  std::uint16_t next_port_;
-  std::vector<Mapping> mappings_;
+  nat::NatEngine engine_;
 };
 
 struct ClientHost {
@@ -253,11 +249,12 @@ class ClientNet {
           return;
         }
       }
-      if (d.to.address == sender->nat->public_address()) {
+      const auto mapped = sender->nat->outbound(now, d.from, d.to);
+      if (!mapped) {
         filtered.push_back(d);  // no hairpinning
         return;
       }
-      from = sender->nat->outbound(now, d.from, d.to);
+      from = *mapped;
     }
     log.push_back({d, from, now});
     Outbox out;

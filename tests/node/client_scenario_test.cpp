@@ -131,7 +131,7 @@ TEST(NodeClientScenario, NatRebindingGivesANewAddressAtTheNextRefresh) {
   lab.net.hosts = {&a};
   lab.net.start(a);
   ASSERT_EQ(a.client.address(), v6("2001:0:c000:22d:0:63bf:39cc:9bf8"));
-  nat.rebind();  // the mapping moves to :40001
+  nat.rebind(lab.net.now);  // the mapping moves to :40001
   lab.net.advance_to(Time{31s});
   // R4380-5.2.5-06: ~40001 = 63be.
   EXPECT_EQ(a.client.address(), v6("2001:0:c000:22d:0:63be:39cc:9bf8"));
@@ -223,8 +223,7 @@ TEST(NodeClientScenario, LocalDiscoveryConnectsNeighboursWithoutHairpinning) {
 
 TEST(NodeClientScenario, RefreshIntervalDeterminationFindsTheNatLifetime) {
   Lab lab;
-  Nat nat(NatKind::full_cone, kNatA, 40000);
-  nat.lifetime = 80s;  // idle mappings die after 80 s
+  Nat nat(NatKind::full_cone, kNatA, 40000, 80s);  // idle mappings die after 80 s
   ClientConfig c = behind_nat(kLocalA);
   c.interval_determination = true;
   c.secondary_local = UdpEndpoint{kLocalA.address, 3546};

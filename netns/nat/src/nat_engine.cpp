@@ -136,6 +136,17 @@ bool NatEngine::allocate_port(std::uint16_t preferred, std::uint16_t avoid, std:
   }
   const std::uint32_t span = std::uint32_t{config_.last_port} - config_.first_port + 1;
   if (by_port_.size() >= span) return false;  // every port of the range in use
+  if (config_.sequential_ports) {
+    for (std::uint32_t i = 0; i < span; ++i) {
+      const std::uint32_t p = config_.first_port + (next_sequential_ + i) % span;
+      if (free(p)) {
+        next_sequential_ = (p - config_.first_port + 1) % span;
+        out = static_cast<std::uint16_t>(p);
+        return true;
+      }
+    }
+    return false;
+  }
   // Random draws, then a linear scan from a random start if the range is crowded.
   for (int attempt = 0; attempt < 64; ++attempt) {
     const auto p = static_cast<std::uint32_t>(config_.first_port + random_() % span);

@@ -7,6 +7,7 @@
 
 #include <exception>
 #include <iostream>
+#include <variant>
 
 #include "options.hpp"
 #include "run.hpp"
@@ -35,11 +36,7 @@ int main(int argc, char** argv) {
     // First: a SIGTERM from now on waits for the loop, which shuts down cleanly.
     teredo::io::SignalFd signals{SIGTERM, SIGINT, SIGHUP};
     teredo::io::EventLog log(STDOUT_FILENO, teredo::io::monotonic_now());
-    switch (options.mode) {
-      case Mode::server: return run_server(options, signals, log);
-      case Mode::client: return run_client(options, signals, log);
-      default: return run_relay(options, signals, log);
-    }
+    return std::visit([&](const auto& o) { return run(o, signals, log); }, options);
   } catch (const BadValue& e) {
     std::cerr << "teredo-ref: " << e.what() << '\n';
     return kExitBadValue;

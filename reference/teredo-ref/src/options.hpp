@@ -19,7 +19,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
-#include <vector>
+#include <variant>
 
 #include "teredo/node/client.hpp"
 #include "teredo/node/relay.hpp"
@@ -51,34 +51,49 @@ struct ExitRequest {
 #endif
 inline constexpr const char* kVersion = TEREDO_REF_VERSION;
 
-enum class Mode { server, relay, host_relay, client };
-const char* to_string(Mode mode) noexcept;
-
-enum class ForwardNative { automatic, on, off };
-
-struct Options {
-  Mode mode = Mode::server;
+// What every subcommand takes besides its own options.
+struct CommonOptions {
   double time_scale = 1.0;
   std::size_t batch = 64;
   bool verbose = false;
+};
 
-  // server
+enum class ForwardNative { automatic, on, off };
+
+// teredo-ref server
+struct ServerOptions {
+  CommonOptions common;
   node::ServerConfig server;
   ForwardNative forward_native = ForwardNative::automatic;
-  std::string packet_ring;  // --packet-ring IFACE (server, relay, host-relay): the AF_PACKET fast path (empty: off)
+  std::string packet_ring;  // --packet-ring IFACE: the AF_PACKET fast path (empty: off)
+};
 
-  // relay and host-relay
+// teredo-ref relay and teredo-ref host-relay (relay.host_specific).
+struct RelayOptions {
+  CommonOptions common;
   node::RelayConfig relay;  // ipv6_address and host_addresses may be filled at start
   std::string interface = "teredo";
   bool ipv6_address_given = false;
+  std::string packet_ring;
+};
 
-  // client (interface above names its TUN device too)
+// teredo-ref client
+struct ClientOptions {
+  CommonOptions common;
   node::ClientConfig client;
-  bool default_route = true;  // ::/0 through the tunnel, metric 1029 (as Miredo)
-  bool sunset = true;         // RFC 4380 §5.5: no Teredo while the host has native IPv6
+  std::string interface = "teredo";  // its TUN device
+  bool default_route = true;         // ::/0 through the tunnel, metric 1029 (as Miredo)
+  bool sunset = true;                // RFC 4380 §5.5: no Teredo while the host has native IPv6
   bool local_subnet_given = false;
   std::string state_file;
 };
+
+using Options = std::variant<ServerOptions, RelayOptions, ClientOptions>;
+
+// The subcommand's name, as the start line logs it.
+inline const char* mode_name(const ServerOptions&) noexcept { return "server"; }
+inline const char* mode_name(const RelayOptions& o) noexcept { return o.relay.host_specific ? "host-relay" : "relay"; }
+inline const char* mode_name(const ClientOptions&) noexcept { return "client"; }
 
 // Parses argv. Throws BadValue, UsageError, or ExitRequest after printing
 // --help / --version.

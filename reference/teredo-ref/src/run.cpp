@@ -25,19 +25,19 @@ std::string wall_clock() {
   return text;
 }
 
-void log_start(io::EventLog& log, const Options& o) {
+void log_start(io::EventLog& log, const char* mode, const CommonOptions& o) {
   const node::Time now = io::monotonic_now();
   char mono[32];
   std::snprintf(mono, sizeof mono, "%.6f", static_cast<double>(log.start().count()) / 1e9);
   char scale[32];
   std::snprintf(scale, sizeof scale, "%g", o.time_scale);
-  log.line(now, std::string("start teredo-ref ") + kVersion + " " + to_string(o.mode) + " pid " +
+  log.line(now, std::string("start teredo-ref ") + kVersion + " " + mode + " pid " +
                     std::to_string(::getpid()) + " time-scale " + scale + " wall " + wall_clock() +
                     " monotonic " + mono);
   log.flush();
 }
 
-io::RunnerOptions runner_options(const Options& o) {
+io::RunnerOptions runner_options(const CommonOptions& o) {
   io::RunnerOptions r;
   r.batch = o.batch;
   r.record_actions = o.verbose;
@@ -46,14 +46,14 @@ io::RunnerOptions runner_options(const Options& o) {
 
 }  // namespace
 
-int run_server(const Options& o, io::SignalFd& signals, io::EventLog& log) {
-  log_start(log, o);
+int run(const ServerOptions& o, io::SignalFd& signals, io::EventLog& log) {
+  log_start(log, mode_name(o), o.common);
   node::ServerConfig config = o.server;
   bool forward = o.forward_native == ForwardNative::on;
   if (o.forward_native == ForwardNative::automatic) forward = !io::global_ipv6_addresses().empty();
   config.forward_native = forward;
   node::Server server(config);
-  io::RunnerOptions options = runner_options(o);
+  io::RunnerOptions options = runner_options(o.common);
   options.packet_ring = o.packet_ring;
   io::ServerRunner runner(server, log, signals, options, forward);
 
@@ -73,8 +73,8 @@ int run_server(const Options& o, io::SignalFd& signals, io::EventLog& log) {
   return kExitOk;
 }
 
-int run_relay(const Options& o, io::SignalFd& signals, io::EventLog& log) {
-  log_start(log, o);
+int run(const RelayOptions& o, io::SignalFd& signals, io::EventLog& log) {
+  log_start(log, mode_name(o), o.common);
   node::RelayConfig config = o.relay;
   const auto globals = io::global_ipv6_addresses(o.interface);
   if (config.host_specific && config.host_addresses.empty()) {
@@ -100,7 +100,7 @@ int run_relay(const Options& o, io::SignalFd& signals, io::EventLog& log) {
   tun.name = o.interface;
   tun.mtu = static_cast<std::uint32_t>(config.mtu);
   tun.routes.push_back(*node::parse_ipv6_prefix("2001::/32"));
-  io::RunnerOptions options = runner_options(o);
+  io::RunnerOptions options = runner_options(o.common);
   options.packet_ring = o.packet_ring;
   io::RelayRunner runner(relay, log, signals, options, tun);
 
@@ -109,7 +109,7 @@ int run_relay(const Options& o, io::SignalFd& signals, io::EventLog& log) {
              "warning net.ipv6.conf.all.forwarding is 0: the kernel will not forward between the TUN and the "
              "native side");
   }
-  std::string ready = std::string("ready ") + to_string(o.mode) + " " + node::to_string(runner.local()) + " tun " +
+  std::string ready = std::string("ready ") + mode_name(o) + " " + node::to_string(runner.local()) + " tun " +
                       runner.tun().name() + " mtu " + std::to_string(runner.tun().mtu()) +
                       " route 2001::/32 bubble-source " + wire::to_string(config.ipv6_address) + " peers " +
                       std::to_string(config.peers.capacity);
@@ -128,8 +128,8 @@ int run_relay(const Options& o, io::SignalFd& signals, io::EventLog& log) {
   return kExitOk;
 }
 
-int run_client(const Options& o, io::SignalFd& signals, io::EventLog& log) {
-  log_start(log, o);
+int run(const ClientOptions& o, io::SignalFd& signals, io::EventLog& log) {
+  log_start(log, mode_name(o), o.common);
   node::ClientConfig config = o.client;
   // R4380-5.2.8-06: discovery bubbles only from the local subnet.
   if (config.local_discovery && !o.local_subnet_given) {
@@ -141,7 +141,7 @@ int run_client(const Options& o, io::SignalFd& signals, io::EventLog& log) {
     }
   }
   io::ClientRunnerOptions options;
-  options.runner = runner_options(o);
+  options.runner = runner_options(o.common);
   options.tun.name = o.interface;
   options.tun.mtu = static_cast<std::uint32_t>(config.mtu);
   options.tun.route_metric = 1029;  // below any native default route (Miredo's choice)

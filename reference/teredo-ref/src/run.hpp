@@ -7,10 +7,10 @@
 
 namespace teredo::ref {
 
-// Both return the exit code after a clean shutdown; setup failures throw
+// Each returns the exit code after a clean shutdown; setup failures throw
 // io::IoError (exit 1) or BadValue (exit 2).
-int run_server(const Options& options, io::SignalFd& signals, io::EventLog& log);
-int run_relay(const Options& options, io::SignalFd& signals, io::EventLog& log);
-int run_client(const Options& options, io::SignalFd& signals, io::EventLog& log);
+int run(const ServerOptions& options, io::SignalFd& signals, io::EventLog& log);
+int run(const RelayOptions& options, io::SignalFd& signals, io::EventLog& log);
+int run(const ClientOptions& options, io::SignalFd& signals, io::EventLog& log);
 
 }  // namespace teredo::ref

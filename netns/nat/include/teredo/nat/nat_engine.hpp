@@ -36,6 +36,10 @@ struct EngineConfig {
   std::uint64_t seed = 1;
   std::uint16_t first_port = 1024;  // the range external ports are drawn from
   std::uint16_t last_port = 65535;
+  // A port that is not preserved is the next free one after the last given
+  // (from first_port on), not a random draw: a NAT that allocates in
+  // sequence, and mappings a test can predict.
+  bool sequential_ports = false;
 };
 
 enum class Verdict : std::uint8_t { send, drop };
@@ -139,6 +143,7 @@ class NatEngine {
   std::mt19937_64 random_;
   std::unordered_map<std::uint16_t, Binding> by_port_;
   std::unordered_map<Key, std::uint16_t, KeyHash> by_key_;
+  std::uint32_t next_sequential_ = 0;  // sequential_ports: where the next search starts (0: first_port)
   Time blackout_until_{};
   std::uint64_t counters_[static_cast<std::size_t>(Outcome::count_)] = {};
 };
