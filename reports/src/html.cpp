@@ -1,6 +1,7 @@
 #include "teredo/reports/html.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -194,6 +195,47 @@ json summary_view(const json& report) {
           {"any_uncovered", !uncovered.empty()},
           {"uncovered_count", uncovered.size()},
           {"uncovered", uncovered}};
+}
+
+// A fuzz run's figures and findings (report format 1.4): null for a run.
+json fuzz_view(const json& report) {
+  const json& fuzz = field(report, "fuzz");
+  if (!fuzz.is_object()) return nullptr;
+  json states = json::array();
+  for (const auto& [state, counts] : field(fuzz, "by_state").items()) {
+    states.push_back({{"state", state}, {"mutated", text(counts, "mutated")}, {"valid", text(counts, "valid")}});
+  }
+  json findings = json::array();
+  for (const json& f : array(fuzz, "findings")) {
+    const std::string case_id = field(f, "case_id").is_string() ? text(f, "case_id") : "";
+    const std::string dir = field(f, "dir").is_string() ? text(f, "dir") : "";
+    findings.push_back(
+        {{"id", text(f, "id")},
+         {"oracle", text(f, "oracle")},
+         {"signature", text(f, "signature")},
+         {"requirement", field(f, "requirement").is_string() ? text(f, "requirement") : std::string("harness rule")},
+         {"hits", text(f, "hits")},
+         {"kept", field(f, "datagrams_after_minimization").is_number() ? text(f, "datagrams_after_minimization")
+                                                                         : std::string("—")},
+         {"case", case_id.empty() ? json(nullptr)
+                                  : json{{"case_id", case_id}, {"id", text(f, "id")},
+                                         {"href", detail::url_path_encode(detail::case_anchor(case_id))}}},
+         {"dir", dir.empty() ? json(nullptr)
+                             : json{{"path", dir}, {"href", detail::url_path_encode(dir + "/")}}}});
+  }
+  const json& probes = field(fuzz, "probes");
+  const json& rate = field(fuzz, "rate_per_s");
+  return {{"role", text(fuzz, "role")},
+          {"seed", text(fuzz, "seed")},
+          {"stopped_by", text(fuzz, "stopped_by")},
+          {"datagrams_sent", text(fuzz, "datagrams_sent")},
+          {"rate", std::to_string(std::llround(rate.is_number() ? rate.get<double>() : 0.0))},
+          {"probes_sent", text(probes, "sent")},
+          {"probes_failed", text(probes, "failed")},
+          {"states", states},
+          {"any_findings", !findings.empty()},
+          {"finding_count", findings.size()},
+          {"findings", findings}};
 }
 
 // The href of a capture named in an assertion's frames: the case's pcap whose
@@ -393,6 +435,7 @@ json page_view(const json& report) {
           {"incomplete", field(report, "complete") == json(false)},
           {"gate", gate_view(report)},
           {"summary", summary_view(report)},
+          {"fuzz", fuzz_view(report)},
           {"filters", filters_view(cases)},
           {"case_count", cases.size()},
           {"cases", case_views},

@@ -144,5 +144,49 @@ TEST(ReportHtml, MalformedReportStillRenders) {
   }
 }
 
+// A fuzz report (format 1.4): the run's figures and a findings table whose
+// rows link to each finding's case and its directory; a run report has no
+// such section, a fuzz run without findings says so.
+TEST(ReportHtml, AFuzzReportShowsItsFiguresAndAFindingsTable) {
+  nlohmann::json report = make_report();
+  EXPECT_EQ(render_html(report).find("id=\"fuzz\""), std::string::npos);
+  const std::string case_id = report["cases"][0]["case_id"];
+  report["fuzz"] = {{"role", "relay"},
+                    {"seed", 3},
+                    {"stopped_by", "datagrams"},
+                    {"duration_s", 2.0},
+                    {"fuzzing_s", 0.4},
+                    {"minimizing_s", 1.6},
+                    {"datagrams_sent", 5000},
+                    {"rate_per_s", 12506.3},
+                    {"by_state", {{"with_trusted_peer", {{"mutated", 4399}, {"valid", 601}}}}},
+                    {"probes", {{"sent", 6}, {"failed", 1}}},
+                    {"iut_starts", 15},
+                    {"iut_datagrams_seen", 604},
+                    {"summary_file", "fuzz/summary.json"},
+                    {"findings",
+                     {{{"id", "0001-wire_invariant"},
+                       {"case_id", case_id},
+                       {"oracle", "wire_invariant"},
+                       {"signature", "teredo_destination_not_global"},
+                       {"requirement", "R4380-5.4.1-01"},
+                       {"hits", 57},
+                       {"datagrams_after_minimization", 1},
+                       {"dir", "fuzz/findings/0001-wire_invariant"}}}}};
+  const std::string html = render_html(report);
+  const std::size_t at = html.find("<section id=\"fuzz\" data-findings=\"1\">");
+  ASSERT_NE(at, std::string::npos);
+  const std::string section = html.substr(at, html.find("</section>", at) - at);
+  EXPECT_NE(section.find("5000 datagrams at 12506/s, 6 liveness probes (1 failed)"), std::string::npos) << section;
+  EXPECT_NE(section.find("with_trusted_peer: 4399 mutated, 601 valid"), std::string::npos) << section;
+  EXPECT_NE(section.find("<a href=\"#case-" + case_id + "\"><code>0001-wire_invariant</code></a>"), std::string::npos)
+      << section;
+  EXPECT_NE(section.find("teredo_destination_not_global"), std::string::npos);
+  EXPECT_NE(section.find("<a href=\"fuzz/findings/0001-wire_invariant/\">"), std::string::npos) << section;
+
+  report["fuzz"]["findings"] = nlohmann::json::array();
+  EXPECT_NE(render_html(report).find("<p id=\"no-findings\">No finding.</p>"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace teredo::reports::test
