@@ -40,6 +40,7 @@ class WireFuzz : public teredo::testing::ConformProcessTest {
   }
   // The reference with one fault of the mutation shim.
   std::string mutant(const std::string& fault) const {
+    if (std::string(TEREDO_FAULT_SHIM).empty()) return {};
     const std::string path = (dir_ / (fault + ".json")).string();
     std::ifstream in(std::string(TEREDO_SOURCE_DIR) + "/conformance/iut/reference.json");
     std::ofstream(path) << teredo::testing::mutant_adapter(json::parse(in), fault, TEREDO_FAULT_SHIM).dump(2);
@@ -219,6 +220,7 @@ TEST_F(WireFuzz, BadInputIsOneLineAndExitTwo) {
 
 TEST_F(WireFuzz, ARelayThatProcessesPacketsForNonGlobalPeersIsFoundMinimizedAndReplayed) {
   const std::string adapter = mutant("relay-forward-non-global-destination");
+  if (adapter.empty()) GTEST_SKIP() << "the mutation shim is not built here (sanitizer or fuzz build)";
   const int code = run({"fuzz", "--iut", adapter, "--role", "relay", "--seed", "3", "--datagrams", "20000",
                         "--duration", "120", "--out", out_dir()});
   ASSERT_EQ(code, 1) << err();
@@ -312,6 +314,9 @@ TEST_F(WireFuzz, ARelayThatProcessesPacketsForNonGlobalPeersIsFoundMinimizedAndR
 // R4380-5.4.1-01 with the frame that breaks the rule.
 TEST_F(WireFuzz, TheCommittedRelayRegressionPassesTheReferenceAndFailsThePlantedRelay) {
   const std::string id = "regression.relay-bubbles-peer-with-non-global-mapping";
+  if (mutant("relay-forward-non-global-destination").empty()) {
+    GTEST_SKIP() << "the mutation shim is not built here (sanitizer or fuzz build)";
+  }
   EXPECT_EQ(run({"run", "--iut", "reference", "--cases", id, "--out", (dir_ / "ref").string()}), 0) << err();
   EXPECT_EQ(read_json(dir_ / "ref" / "report.json")["cases"][0]["verdict"], "pass");
   EXPECT_EQ(run({"run", "--iut", mutant("relay-forward-non-global-destination"), "--cases", id, "--out",
