@@ -99,6 +99,41 @@ std::vector<fuzz::ReplayInput> datagrams_to_relays(const std::string& path) {
   return out;
 }
 
+// report.json, junit.xml and report.html of a fuzz session (each finding a
+// failing case, fuzz/fuzz_report.hpp) and the summary lines; returns the
+// gate's exit code.
+int write_fuzz_outputs(const json& summary, const Adapter& adapter, const std::string& out) {
+  int code = exit_code(summary);
+  try {
+    const json report = fuzz::fuzz_report(summary, adapter, Catalog::load(Catalog::default_path()), out, code);
+    reports::write_reports(report, out);
+  } catch (const std::exception& e) {
+    throw InputError(fmt::format("--out {}: the report: {}", out, e.what()));
+  }
+  std::cerr << fmt::format("teredo-conform fuzz: {} datagrams at {:.0f}/s, {} finding(s); {}/report.json, "
+                           "{}/fuzz/summary.json\n",
+                           summary["datagrams_sent"].get<std::uint64_t>(), summary["rate_per_s"].get<double>(),
+                           summary["findings"].size(), out, out);
+  for (const auto& f : summary["findings"]) {
+    if (f["dir"].is_null()) continue;
+    std::cerr << fmt::format("  {}: {} ({}), {} datagram(s) after minimization: {}/{}\n", f["id"].get<std::string>(),
+                             f["oracle"].get<std::string>(), f["signature"].get<std::string>(),
+                             f["datagrams_after_minimization"].get<std::size_t>(), out, f["dir"].get<std::string>());
+  }
+  return code;
+}
+
+Adapter load_role_adapter(const std::string& iut, const std::string& role) {
+  Adapter adapter;
+  try {
+    adapter = load_adapter(iut);
+  } catch (const AdapterError& e) {
+    throw InputError(e.what());
+  }
+  if (!adapter.roles.count(role)) throw InputError(fmt::format("adapter {} has no {} role", adapter.name, role));
+  return adapter;
+}
+
 }  // namespace
 
 std::vector<Command> add_fuzz_commands(CLI::App& app) {
@@ -151,9 +186,63 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
   promote->add_option("FINDING_DIR", p->finding, "A finding's directory: OUT/fuzz/findings/<id>")->required();
   promote->add_option("--id", p->id, "The regression's ID ([a-z0-9-]; default: from the role and the signature)");
   promote->add_option("--into", p->into, "Directory of the regression files")->capture_default_str();
+  struct MinimizeArgs {
+    std::string iut = "reference", role = "server", pcap, out = "out";
+    std::size_t minimize_calls = 300;
+    double minimize_seconds = 600;
+  };
+  auto m = std::make_shared<MinimizeArgs>();
+  auto* minimize = fuzz->add_subcommand(
+      "minimize", "Send a capture's datagrams to a fresh IUT; when an oracle fires, minimize them to a finding");
+  minimize->add_option("--iut", m->iut, "IUT adapter: a name from conformance/iut or a JSON file");
+  minimize->add_option("--role", m->role, "The IUT's role: server or relay");
+  minimize->add_option("--pcap", m->pcap, "The capture (as replay reads it for the role)")->required();
+  minimize->add_option("--minimize-runs", m->minimize_calls, "Fresh IUT runs at most")->check(CLI::Range(1, 10000));
+  minimize->add_option("--minimize-seconds", m->minimize_seconds, "Seconds at most")->check(CLI::Range(1.0, 86400.0));
+  minimize->add_option("--out", m->out, "Output directory, as fuzz writes it");
   fuzz->require_subcommand(0, 1);
   std::vector<Command> commands;
-  // Before `fuzz`: `fuzz promote` parses `fuzz` too.
+  // Before `fuzz`: `fuzz promote` and `fuzz minimize` parse `fuzz` too.
+  commands.push_back({minimize, [m] {
+    if (m->role != "server" && m->role != "relay") {
+      throw InputError(fmt::format("--role {}: the roles fuzzed are server and relay", m->role));
+    }
+    const Adapter adapter = load_role_adapter(m->iut, m->role);
+    std::vector<fuzz::ReplayInput> inputs;
+    if (m->role == "server") {
+      for (auto& d : datagrams_to_servers(m->pcap)) {
+        inputs.push_back({d.frame, fuzz::Sent{std::move(d.payload), "capture", {}, std::nullopt, 0}, d.what});
+      }
+    } else {
+      inputs = datagrams_to_relays(m->pcap);
+    }
+    if (inputs.empty()) throw InputError(fmt::format("--pcap {}: no datagram for a {}", m->pcap, m->role));
+    if (::geteuid() != 0) throw InputError("fuzz minimize needs root: it builds a network-namespace lab");
+    check_writable(m->out);
+    fuzz::FuzzOptions options;
+    options.out_dir = m->out;
+    options.minimize_calls = m->minimize_calls;
+    options.minimize_seconds = m->minimize_seconds;
+    options.command_line = command_line();
+    netns::install_teardown_on_signals(
+        [](int) {
+          g_fuzz_interrupted = true;
+          std::fprintf(stderr, "\nteredo-conform fuzz minimize: interrupted (again to abort)\n");
+        },
+        [](int) { return 2; });
+    std::cerr << fmt::format("teredo-conform fuzz minimize: {} datagram(s) of {} into {} {}\n", inputs.size(), m->pcap,
+                             adapter.name, m->role);
+    json summary;
+    try {
+      summary = fuzz::minimize_capture(adapter, m->role, inputs, options, g_fuzz_interrupted);
+    } catch (const AdapterError& e) {
+      throw InputError(std::string("the IUT: ") + e.what());
+    }
+    if (summary["findings"].empty()) {
+      std::cerr << "teredo-conform fuzz minimize: the capture broke no oracle on a fresh IUT: nothing to minimize\n";
+    }
+    return write_fuzz_outputs(summary, adapter, m->out);
+  }});
   commands.push_back({promote, [p] {
     std::ifstream in(p->finding + "/finding.json");
     if (!in) throw InputError(fmt::format("{}: no finding.json in it", p->finding));
@@ -282,26 +371,7 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
              } catch (const AdapterError& e) {
                throw InputError(std::string("the IUT: ") + e.what());
              }
-             // report.json, junit.xml and report.html: each finding a failing
-             // case (fuzz/fuzz_report.hpp); the exit code is the gate's.
-             int code = exit_code(summary);
-             try {
-               const json report = fuzz::fuzz_report(summary, adapter, Catalog::load(Catalog::default_path()), a->out, code);
-               reports::write_reports(report, a->out);
-             } catch (const std::exception& e) {
-               throw InputError(fmt::format("--out {}: the report: {}", a->out, e.what()));
-             }
-             std::cerr << fmt::format("teredo-conform fuzz: {} datagrams at {:.0f}/s, {} finding(s); {}/report.json, "
-                                      "{}/fuzz/summary.json\n",
-                                      summary["datagrams_sent"].get<std::uint64_t>(), summary["rate_per_s"].get<double>(),
-                                      summary["findings"].size(), a->out, a->out);
-             for (const auto& f : summary["findings"]) {
-               std::cerr << fmt::format("  {}: {} ({}), {} datagram(s) after minimization: {}/{}\n",
-                                        f["id"].get<std::string>(), f["oracle"].get<std::string>(),
-                                        f["signature"].get<std::string>(), f["datagrams_after_minimization"].get<std::size_t>(),
-                                        a->out, f["dir"].get<std::string>());
-             }
-             return code;
+             return write_fuzz_outputs(summary, adapter, a->out);
            }});
   return commands;
 }

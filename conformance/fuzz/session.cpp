@@ -176,6 +176,9 @@ class FuzzSession {
   // (death, wire invariants, log), then two liveness probes; writes
   // OUT/replay/replay.json.
   json replay(const std::string& pcap_path, const std::vector<ReplayInput>& inputs);
+  // Sends the whole capture to a fresh IUT in the state and, when an oracle
+  // fires, minimizes it as a finding of the run (OUT/fuzz/...).
+  json minimize_capture(const std::vector<ReplayInput>& inputs);
   json summary() const;
   void write_summary() const;
   // The summary as a second Ctrl-C leaves it (stopped_by "abort").
@@ -204,6 +207,7 @@ class FuzzSession {
   // Findings.
   bool handle(Observation observation);
   bool reproduces(const Finding& finding, const std::vector<const Sent*>& datagrams, Clock::time_point deadline);
+  void send_paced(const std::vector<const Sent*>& datagrams);  // about 6,000/s
   void write_finding(const Finding& finding) const;
   void progress(bool final) const;
 
@@ -228,6 +232,7 @@ class FuzzSession {
   Clock::time_point started_ = Clock::now();
   std::string started_at_ = utc_now();
   double minimizing_s_ = 0;
+  double generating_s_ = 0, sending_s_ = 0, judging_s_ = 0;  // of the fuzzing time
   std::uint64_t sent_ = 0, fuzzed_ = 0, valid_ = 0, replayed_ = 0, probes_ = 0, probes_failed_ = 0, restarts_ = 0;
   std::string stopped_by_ = "running";
   mutable std::mutex mutex_;  // findings_ and the figures the signal thread reads
@@ -350,11 +355,7 @@ std::optional<Observation> FuzzSession::check_output() {
   return first;
 }
 
-bool FuzzSession::reproduces(const Finding& f, const std::vector<const Sent*>& datagrams, Clock::time_point deadline) {
-  if (interrupted_ || Clock::now() > deadline) throw MinimizeStopped{};
-  start_fresh();
-  if (!enter_state()) return false;  // the fresh instance did not reach the state
-  (void)tap_->take();
+void FuzzSession::send_paced(const std::vector<const Sent*>& datagrams) {
   for (std::size_t at = 0; at < datagrams.size(); at += kBatch) {
     const std::vector<const Sent*> batch(datagrams.begin() + static_cast<std::ptrdiff_t>(at),
                                          datagrams.begin() + static_cast<std::ptrdiff_t>(std::min(datagrams.size(), at + kBatch)));
@@ -363,6 +364,70 @@ bool FuzzSession::reproduces(const Finding& f, const std::vector<const Sent*>& d
     // reproduces because its socket buffer was full.
     if (at + kBatch < datagrams.size()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+}
+
+json FuzzSession::minimize_capture(const std::vector<ReplayInput>& inputs) {
+  {
+    std::lock_guard<std::mutex> lock(g_running_mutex);
+    g_running = this;
+  }
+  struct Unregister {
+    ~Unregister() {
+      std::lock_guard<std::mutex> lock(g_running_mutex);
+      g_running = nullptr;
+    }
+  } unregister;
+  bring_up();
+  for (const ReplayInput& in : inputs) {
+    history_.push_back(in.sent);
+    (in.sent.mutations.empty() ? valid_ : fuzzed_) += 1;
+  }
+  std::vector<const Sent*> all;
+  for (const Sent& s : history_) all.push_back(&s);
+  (void)tap_->take();
+  send_paced(all);
+  sent_ = inputs.size();
+  // Every oracle, once: what the whole capture does to a fresh IUT.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::optional<Observation> o = death();
+  if (!o) o = check_output();
+  if (!o) {
+    ++probes_;
+    bool answered = probe();
+    if (!answered) {
+      ++probes_failed_;
+      std::this_thread::sleep_for(kQuiet);
+      ++probes_;
+      answered = probe();
+      if (!answered) ++probes_failed_;
+    }
+    o = death();
+    if (!o) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      if (const auto report = scan_new_log()) o = Observation{"sanitizer", report->signature, "", report->line, {}};
+    }
+    if (!o && !answered) {
+      o = Observation{"unresponsive", "two consecutive liveness probes unanswered", "",
+                      "after the capture, two liveness probes failed: each time " + rig_->probe_description(), {}};
+    }
+    if (!o && answered) o = memory_growth();
+  }
+  if (o) {
+    window_start_ = history_.size();
+    (void)handle(std::move(*o));
+  }
+  stopped_by_ = interrupted_ ? "interrupt" : "datagrams";
+  stop_iut_now();
+  write_summary();
+  return summary();
+}
+
+bool FuzzSession::reproduces(const Finding& f, const std::vector<const Sent*>& datagrams, Clock::time_point deadline) {
+  if (interrupted_ || Clock::now() > deadline) throw MinimizeStopped{};
+  start_fresh();
+  if (!enter_state()) return false;  // the fresh instance did not reach the state
+  (void)tap_->take();
+  send_paced(datagrams);
   replayed_ += datagrams.size();
   // A valid RS after the datagrams: its answer shows the server read them
   // all (it reads in order), its absence is the unresponsive oracle.
@@ -588,6 +653,7 @@ json FuzzSession::summary() const {
           {"rate_per_s", static_cast<double>(sent_) / fuzzing},
           {"fuzzing_s", fuzzing},
           {"minimizing_s", minimizing_s_},
+          {"time_s", {{"generating", generating_s_}, {"sending", sending_s_}, {"judging", judging_s_}}},
           {"by_state", {{rig_->state_key(), {{"mutated", fuzzed_}, {"valid", valid_}}}}},
           {"probes", {{"sent", probes_}, {"failed", probes_failed_}}},
           {"replayed_datagrams", replayed_},
@@ -775,18 +841,28 @@ json FuzzSession::run() {
     const std::uint64_t n = std::min<std::uint64_t>({kBatch, options_.probe_every - since_probe, options_.datagrams - sent_});
     batch.clear();
     pointers.clear();
+    const auto t0 = Clock::now();
     for (std::uint64_t i = 0; i < n; ++i) {
       Sent s = rig_->next(generator);
       (s.mutations.empty() ? valid_ : fuzzed_) += 1;
       batch.push_back(std::move(s));
     }
     for (const Sent& s : batch) pointers.push_back(&s);
+    const auto t1 = Clock::now();
     send_all(pointers);
+    const auto t2 = Clock::now();
     sent_ += n;
     since_probe += n;
     for (Sent& s : batch) history_.push_back(std::move(s));
 
     std::optional<Observation> observed = judge(false);
+    const auto t3 = Clock::now();
+    // Where a fuzzing second goes (the summary's time_s): building the
+    // datagrams, handing them to the kernel, the oracles (capture, log,
+    // the liveness probe) and keeping the history.
+    generating_s_ += std::chrono::duration<double>(t1 - t0).count();
+    sending_s_ += std::chrono::duration<double>(t2 - t1).count();
+    judging_s_ += std::chrono::duration<double>(t3 - t2).count();
     if (observed) {
       failed_probes = 0;
       since_probe = 0;
@@ -837,6 +913,14 @@ json replay_through_rig(const Adapter& adapter, const std::string& role, const s
   options.out_dir = out_dir;
   FuzzSession session(adapter, std::move(rig), options, interrupted);
   return session.replay(pcap_path, inputs);
+}
+
+json minimize_capture(const Adapter& adapter, const std::string& role, const std::vector<ReplayInput>& inputs,
+                      const FuzzOptions& options, const std::atomic<bool>& interrupted) {
+  auto rig = make_rig(role, options.seed);
+  if (!rig) throw std::invalid_argument("minimize: no rig for the role " + role);
+  FuzzSession session(adapter, std::move(rig), options, interrupted);
+  return session.minimize_capture(inputs);
 }
 
 json running_fuzz_summary() {

@@ -67,6 +67,15 @@ nlohmann::json replay_through_rig(const Adapter& adapter, const std::string& rol
                                   const std::vector<ReplayInput>& inputs, const std::string& out_dir,
                                   const std::atomic<bool>& interrupted);
 
+// `teredo-conform fuzz minimize`: sends a capture's datagrams (a long
+// history that crashes an IUT, a fuzz run's traffic) to a fresh IUT in the
+// fuzzer's state; when an oracle fires, the capture is the finding's
+// history, minimized and written as a fuzz run writes its findings. Returns
+// the summary (no finding: the capture did not reproduce anything).
+nlohmann::json minimize_capture(const Adapter& adapter, const std::string& role,
+                                const std::vector<ReplayInput>& inputs, const FuzzOptions& options,
+                                const std::atomic<bool>& interrupted);
+
 // Writes and returns the summary of the session running now (for a second
 // Ctrl-C, from the signal thread), or null when none runs.
 nlohmann::json running_fuzz_summary();
