@@ -23,6 +23,7 @@
 
 #include "cli/commands.hpp"
 #include "engine/catalog.hpp"
+#include "engine/data_dir.hpp"
 #include "engine/iut_adapter.hpp"
 #include "engine/runner.hpp"
 #include "teredo/netns/lab.hpp"
@@ -202,7 +203,7 @@ Catalog load_catalog(const std::string& path) {
     }
   }();
   const auto problems =
-      case_spec_problems(case_registry(), catalog, std::string(TEREDO_SOURCE_DIR) + "/netns/topologies");
+      case_spec_problems(case_registry(), catalog, topologies_dir());
   if (!problems.empty()) {
     throw InputError(fmt::format("{} case definition problem(s): {}", problems.size(), fmt::join(problems, "; ")));
   }
@@ -365,7 +366,7 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                           }
                           // Why each uncovered requirement has no case (conformance/uncovered.json).
                           json reasons = json::object();
-                          if (std::ifstream in(std::string(TEREDO_SOURCE_DIR) + "/conformance/uncovered.json"); in) {
+                          if (std::ifstream in(uncovered_file()); in) {
                             reasons = json::parse(in, nullptr, false).value("requirements", json::object());
                           }
                           for (json& c : out) {
@@ -433,8 +434,7 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                           for (const auto& capability : variants) {
                             const std::string topology = role == "server" ? "server-only" : "client-nat";
                             const std::string what = capability.empty() ? role : role + " (" + capability + ")";
-                            auto lab = netns::Lab::up(netns::load_topology(std::string(TEREDO_SOURCE_DIR) +
-                                                                           "/netns/topologies/" + topology + ".json"));
+                            auto lab = netns::Lab::up(netns::load_topology(topology_file(topology)));
                             try {
                               const IutProcess p =
                                   start_iut(adapter, role, *lab, iut_host(role), lab_placeholders(*lab), capability);
