@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/rootless.hpp"
 #include "engine/iut_adapter.hpp"
 #include "engine/runner.hpp"
 #include "capture/pcap_file.hpp"
@@ -157,7 +158,7 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
     }
     const auto datagrams = r->role == "server" ? datagrams_to_servers(r->pcap) : std::vector<fuzz::ReplayDatagram>{};
     const auto relay_inputs = r->role == "relay" ? datagrams_to_relays(r->pcap) : std::vector<fuzz::ReplayInput>{};
-    if (::geteuid() != 0) throw InputError("replay needs root: it builds a network-namespace lab");
+    require_lab_root("replay");  // it builds a network-namespace lab
     std::error_code ec;
     fs::create_directories(r->out + "/replay", ec);
     if (ec || !std::ofstream(r->out + "/replay/.write-check")) {
@@ -214,7 +215,7 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
              if (!adapter.roles.count(a->role)) {
                throw InputError(fmt::format("adapter {} has no {} role", adapter.name, a->role));
              }
-             if (::geteuid() != 0) throw InputError("fuzz needs root: it builds a network-namespace lab");
+             require_lab_root("fuzz");  // it builds a network-namespace lab
              check_writable(a->out);
              fuzz::FuzzOptions options;
              options.seed = a->seed;

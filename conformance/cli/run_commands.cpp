@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "cli/rootless.hpp"
 #include "engine/catalog.hpp"
 #include "engine/data_dir.hpp"
 #include "engine/iut_adapter.hpp"
@@ -303,7 +304,7 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                             !problem.empty()) {
                           throw UsageError("run: " + problem);
                         }
-                        if (::geteuid() != 0) throw InputError("run needs root: every case builds a network-namespace lab");
+                        require_lab_root("run");  // every case builds a network-namespace lab
                         auto lock = std::make_shared<OutDirLock>(options.out_dir);
                         auto end = std::make_shared<RunEnd>();
                         install_interrupt_handler(suite, end, lock, options, known);
@@ -422,8 +423,8 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                                                  adapter.version());
                         for (const auto& [role, launch] : adapter.roles) std::cout << ' ' << role;
                         std::cout << '\n';
-                        if (::geteuid() != 0) {
-                          std::cout << "not root: the start check (which builds a lab) was skipped\n";
+                        if (const auto refusal = become_lab_root()) {
+                          std::cout << "the start check (which builds a lab) was skipped: " << *refusal << '\n';
                           return kExitOk;
                         }
                         int failures = 0;
