@@ -16,10 +16,12 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/rootless.hpp"
 #include "engine/iut_adapter.hpp"
 #include "engine/runner.hpp"
 #include "capture/pcap_file.hpp"
 #include "engine/catalog.hpp"
+#include "engine/data_dir.hpp"
 #include "fuzz/fuzz_report.hpp"
 #include "fuzz/regressions.hpp"
 #include "fuzz/replay_session.hpp"
@@ -178,7 +180,7 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
       ->required();
   replay->add_option("--out", r->out, "Output directory: OUT/replay/replay.json and OUT/replay/iut.log");
   struct PromoteArgs {
-    std::string finding, id, into = std::string(TEREDO_SOURCE_DIR) + "/conformance/regressions";
+    std::string finding, id, into = regressions_dir();
   };
   auto p = std::make_shared<PromoteArgs>();
   auto* promote = fuzz->add_subcommand(
@@ -217,7 +219,7 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
       inputs = datagrams_to_relays(m->pcap);
     }
     if (inputs.empty()) throw InputError(fmt::format("--pcap {}: no datagram for a {}", m->pcap, m->role));
-    if (::geteuid() != 0) throw InputError("fuzz minimize needs root: it builds a network-namespace lab");
+    require_lab_root("fuzz minimize");
     check_writable(m->out);
     fuzz::FuzzOptions options;
     options.out_dir = m->out;
@@ -282,7 +284,7 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
     }
     const auto datagrams = r->role == "server" ? datagrams_to_servers(r->pcap) : std::vector<fuzz::ReplayDatagram>{};
     const auto relay_inputs = r->role == "relay" ? datagrams_to_relays(r->pcap) : std::vector<fuzz::ReplayInput>{};
-    if (::geteuid() != 0) throw InputError("replay needs root: it builds a network-namespace lab");
+    require_lab_root("replay");  // it builds a network-namespace lab
     std::error_code ec;
     fs::create_directories(r->out + "/replay", ec);
     if (ec || !std::ofstream(r->out + "/replay/.write-check")) {
@@ -339,7 +341,7 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
              if (!adapter.roles.count(a->role)) {
                throw InputError(fmt::format("adapter {} has no {} role", adapter.name, a->role));
              }
-             if (::geteuid() != 0) throw InputError("fuzz needs root: it builds a network-namespace lab");
+             require_lab_root("fuzz");  // it builds a network-namespace lab
              check_writable(a->out);
              fuzz::FuzzOptions options;
              options.seed = a->seed;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "engine/data_dir.hpp"
 #include "teredo/netns/lab.hpp"
 
 namespace teredo::cli {
@@ -24,9 +25,9 @@ namespace {
 // A topology name from netns/topologies, or a path to a JSON file.
 std::string topology_path(const std::string& name_or_path) {
   if (name_or_path.find('/') != std::string::npos || fs::is_regular_file(name_or_path)) return name_or_path;
-  const std::string bundled = std::string(TEREDO_SOURCE_DIR) + "/netns/topologies/" + name_or_path + ".json";
+  const std::string bundled = conformance::topology_file(name_or_path);
   if (fs::exists(bundled)) return bundled;
-  throw InputError(fmt::format("no topology '{}' (not a file, not in netns/topologies)", name_or_path));
+  throw InputError(fmt::format("no topology '{}' (not a file, not in {})", name_or_path, conformance::topologies_dir()));
 }
 
 // The lab a command acts on: the one named, or the only one there is.

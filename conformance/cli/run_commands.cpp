@@ -22,7 +22,9 @@
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "cli/rootless.hpp"
 #include "engine/catalog.hpp"
+#include "engine/data_dir.hpp"
 #include "engine/iut_adapter.hpp"
 #include "engine/runner.hpp"
 #include "fuzz/regressions.hpp"
@@ -204,12 +206,12 @@ Catalog load_catalog(const std::string& path) {
   }();
   // Fuzz findings kept as cases (fuzz/regressions.hpp).
   try {
-    fuzz::register_regressions(std::string(TEREDO_SOURCE_DIR) + "/conformance/regressions");
+    fuzz::register_regressions(regressions_dir());
   } catch (const std::exception& e) {
     throw InputError(std::string("a regression case: ") + e.what());
   }
   const auto problems =
-      case_spec_problems(case_registry(), catalog, std::string(TEREDO_SOURCE_DIR) + "/netns/topologies");
+      case_spec_problems(case_registry(), catalog, topologies_dir());
   if (!problems.empty()) {
     throw InputError(fmt::format("{} case definition problem(s): {}", problems.size(), fmt::join(problems, "; ")));
   }
@@ -309,7 +311,7 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                             !problem.empty()) {
                           throw UsageError("run: " + problem);
                         }
-                        if (::geteuid() != 0) throw InputError("run needs root: every case builds a network-namespace lab");
+                        require_lab_root("run");  // every case builds a network-namespace lab
                         auto lock = std::make_shared<OutDirLock>(options.out_dir);
                         auto end = std::make_shared<RunEnd>();
                         install_interrupt_handler(suite, end, lock, options, known);
@@ -372,7 +374,7 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                           }
                           // Why each uncovered requirement has no case (conformance/uncovered.json).
                           json reasons = json::object();
-                          if (std::ifstream in(std::string(TEREDO_SOURCE_DIR) + "/conformance/uncovered.json"); in) {
+                          if (std::ifstream in(uncovered_file()); in) {
                             reasons = json::parse(in, nullptr, false).value("requirements", json::object());
                           }
                           for (json& c : out) {
@@ -428,8 +430,8 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                                                  adapter.version());
                         for (const auto& [role, launch] : adapter.roles) std::cout << ' ' << role;
                         std::cout << '\n';
-                        if (::geteuid() != 0) {
-                          std::cout << "not root: the start check (which builds a lab) was skipped\n";
+                        if (const auto refusal = become_lab_root()) {
+                          std::cout << "the start check (which builds a lab) was skipped: " << *refusal << '\n';
                           return kExitOk;
                         }
                         int failures = 0;
@@ -440,8 +442,7 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                           for (const auto& capability : variants) {
                             const std::string topology = role == "server" ? "server-only" : "client-nat";
                             const std::string what = capability.empty() ? role : role + " (" + capability + ")";
-                            auto lab = netns::Lab::up(netns::load_topology(std::string(TEREDO_SOURCE_DIR) +
-                                                                           "/netns/topologies/" + topology + ".json"));
+                            auto lab = netns::Lab::up(netns::load_topology(topology_file(topology)));
                             try {
                               const IutProcess p =
                                   start_iut(adapter, role, *lab, iut_host(role), lab_placeholders(*lab), capability);

@@ -1,5 +1,7 @@
 #include "engine/catalog.hpp"
 
+#include "engine/data_dir.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -46,7 +48,7 @@ bool Requirement::applies_to(const std::string& role_name) const {
 
 std::string Catalog::default_path() {
   if (const char* env = std::getenv("TEREDO_REQUIREMENTS"); env && *env) return env;
-  return std::string(TEREDO_SOURCE_DIR) + "/conformance/catalog/requirements.json";
+  return catalog_file("requirements.json");
 }
 
 Catalog Catalog::load(const std::string& path) {

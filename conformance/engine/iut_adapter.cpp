@@ -1,5 +1,6 @@
 #include "engine/iut_adapter.hpp"
 
+#include "engine/data_dir.hpp"
 #include "engine/json_schema.hpp"
 
 #include <openssl/evp.h>
@@ -56,7 +57,7 @@ std::string last_output(const std::string& path) {
 std::string Adapter::version() const {
   if (version_command.empty()) return "unknown";
   std::vector<std::string> argv;
-  for (const auto& arg : version_command) argv.push_back(expand(arg, {{"teredo_ref", TEREDO_REF_BIN}}));
+  for (const auto& arg : version_command) argv.push_back(expand(arg, {{"teredo_ref", tool_path("teredo-ref", TEREDO_REF_BIN)}}));
   const auto r = netns::run_command(argv);
   std::istringstream in(r.output);
   std::string first;
@@ -64,7 +65,7 @@ std::string Adapter::version() const {
   return first.empty() ? "unknown" : first;
 }
 
-std::string adapter_schema_path() { return std::string(TEREDO_SOURCE_DIR) + "/conformance/iut/adapter.schema.json"; }
+std::string adapter_schema_path() { return adapters_dir() + "/adapter.schema.json"; }
 
 namespace {
 
@@ -117,10 +118,10 @@ RoleLaunch role_launch(const json& rj) {
 Adapter load_adapter(const std::string& name_or_path) {
   std::string path = name_or_path;
   if (name_or_path.find('/') == std::string::npos && !fs::is_regular_file(name_or_path)) {
-    path = std::string(TEREDO_SOURCE_DIR) + "/conformance/iut/" + name_or_path + ".json";
+    path = adapters_dir() + "/" + name_or_path + ".json";
   }
   std::ifstream in(path);
-  if (!in) throw AdapterError(fmt::format("no IUT adapter '{}' (not a file, not in conformance/iut)", name_or_path));
+  if (!in) throw AdapterError(fmt::format("no IUT adapter '{}' (not a file, not in {})", name_or_path, adapters_dir()));
   std::stringstream text;
   text << in.rdbuf();
   json j;
@@ -180,7 +181,7 @@ Placeholders lab_level_placeholders(const std::string& prefix) {
           {"server_v4_secondary", "203.0.113.2"},
           {"relay_v4", "198.51.100.20"},
           {"iface", prefix + "-tun"},
-          {"teredo_ref", TEREDO_REF_BIN},
+          {"teredo_ref", tool_path("teredo-ref", TEREDO_REF_BIN)},
           {"secret", "teredo-conformance-secret"},
           {"client_id", "client-7"},
           // The client's LAN address and the service port a case configures

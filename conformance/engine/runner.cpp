@@ -1,6 +1,7 @@
 #include "engine/runner.hpp"
 
 #include "engine/capabilities.hpp"
+#include "engine/data_dir.hpp"
 #include "engine/iut_watch.hpp"
 #include "teredo/reports/check.hpp"
 #include "teredo/reports/gate.hpp"
@@ -103,7 +104,7 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
   }
   try {
     netns::Topology topology =
-        netns::load_topology(std::string(TEREDO_SOURCE_DIR) + "/netns/topologies/" + spec.topology + ".json");
+        netns::load_topology(topology_file(spec.topology));
     if (spec.nat_profile) {
       bool applied = false;
       for (auto& [name, host] : topology.hosts) {

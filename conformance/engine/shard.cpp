@@ -9,6 +9,7 @@
 #include <numeric>
 #include <set>
 
+#include "engine/data_dir.hpp"
 #include "engine/runner.hpp"
 #include "teredo/reports/check.hpp"
 
@@ -47,7 +48,7 @@ std::optional<ShardSpec> parse_shard(const std::string& text) {
 
 std::string default_case_durations_path() {
   if (const char* env = std::getenv("TEREDO_CASE_DURATIONS"); env && *env) return env;
-  return std::string(TEREDO_SOURCE_DIR) + "/conformance/catalog/case_durations.json";
+  return catalog_file("case_durations.json");
 }
 
 CaseDurations load_case_durations(const std::string& path) {

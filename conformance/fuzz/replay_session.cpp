@@ -12,6 +12,7 @@
 #include <fstream>
 #include <random>
 
+#include "engine/data_dir.hpp"
 #include "engine/iut_watch.hpp"
 #include "fuzz/oracles.hpp"
 #include "fuzz/rig.hpp"
@@ -73,7 +74,7 @@ class Socket {
 json replay_server(const Adapter& adapter, const std::string& pcap_path, const std::vector<ReplayDatagram>& datagrams,
                    const std::string& out_dir, const std::atomic<bool>& interrupted) {
   auto the_lab =
-      netns::Lab::up(netns::load_topology(std::string(TEREDO_SOURCE_DIR) + "/netns/topologies/server-only.json"), {});
+      netns::Lab::up(netns::load_topology(topology_file("server-only")), {});
   IutProcess iut = start_iut(adapter, "server", *the_lab, iut_host("server"), lab_placeholders(*the_lab));
   struct Stop {
     IutProcess& iut;

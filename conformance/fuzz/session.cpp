@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "capture/pcap_file.hpp"
+#include "engine/data_dir.hpp"
 #include "engine/iut_watch.hpp"
 #include "fuzz/generator.hpp"
 #include "fuzz/minimizer.hpp"
@@ -687,9 +688,7 @@ void FuzzSession::bring_up() {
   netns::LabOptions lab_options;
   lab_options.seed = options_.seed;
   lab_options.log_cap_bytes = std::uint64_t{64} << 20;
-  lab_ = netns::Lab::up(
-      netns::load_topology(std::string(TEREDO_SOURCE_DIR) + "/netns/topologies/" + rig_->topology() + ".json"),
-      lab_options);
+  lab_ = netns::Lab::up(netns::load_topology(topology_file(rig_->topology())), lab_options);
   tap_ = std::make_unique<OutputTap>(lab_->netns("driver"), rig_->iut_addresses());
   rig_->open(*lab_);
   start_fresh();

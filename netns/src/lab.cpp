@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/data_dir.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -43,9 +45,9 @@ std::string nat_binary(const LabOptions& options) {
   if (!options.nat_binary.empty()) return options.nat_binary;
   if (const char* env = std::getenv("TEREDO_NAT_BIN"); env && *env) return env;
 #ifdef TEREDO_NAT_DEFAULT_PATH
-  return TEREDO_NAT_DEFAULT_PATH;
+  return conformance::tool_path("teredo-nat", TEREDO_NAT_DEFAULT_PATH);
 #else
-  return "teredo-nat";
+  return conformance::tool_path("teredo-nat", "teredo-nat");
 #endif
 }
 
