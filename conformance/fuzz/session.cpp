@@ -880,11 +880,17 @@ json FuzzSession::run() {
     sending_s_ += std::chrono::duration<double>(t2 - t1).count();
     judging_s_ += std::chrono::duration<double>(t3 - t2).count();
     if (observed) {
-      failed_probes = 0;
-      since_probe = 0;
+      const std::uint64_t starts = restarts_;
       if (!handle(std::move(*observed))) {
         stopped_by_ = interrupted_ ? "interrupt" : "iut_not_restartable";
         break;
+      }
+      // A fresh IUT starts a fresh probe window; a live one that broke a
+      // known invariant again keeps its window, so that frequent repeats
+      // never put off the liveness probe.
+      if (restarts_ != starts) {
+        failed_probes = 0;
+        since_probe = 0;
       }
     }
     if (Clock::now() - last_progress > std::chrono::seconds(3)) {
