@@ -120,9 +120,7 @@ class RelayRig final : public RoleRig {
     server_ = bind_udp(l, "driver", lab::kServerPrimary, lab::kTeredoPort);
     native_ = l.socket("v6host", AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (native_ < 0) throw std::runtime_error(std::string("socket in v6host: ") + std::strerror(errno));
-    const int size = 4 << 20;
-    (void)::setsockopt(native_, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
-    (void)::setsockopt(native_, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+    set_burst_buffers(native_);
     sockaddr_in6 a{};
     a.sin6_family = AF_INET6;
     a.sin6_port = htons(lab::kNativeSink);
@@ -252,46 +250,31 @@ class RelayRig final : public RoleRig {
     to.sin6_family = AF_INET6;
     to.sin6_port = htons(lab::kNativeSink);
     std::memcpy(&to.sin6_addr, teredo.bytes.data(), 16);
-    const auto send_native = [&] {
-      (void)::sendto(native_, mark.data(), mark.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
-    };
-    send_native();
-    int resends = 0;
-    auto next_send = Clock::now() + kAnswerTimeout / 3;
-    const auto deadline = Clock::now() + 2 * kAnswerTimeout;
     std::uint8_t buffer[65536];
-    while (Clock::now() < deadline) {
-      pollfd p[2] = {{fd, POLLIN, 0}, {server_, POLLIN, 0}};
-      if (::poll(p, 2, 10) > 0) {
-        for (const pollfd& q : p) {
-          if (!(q.revents & POLLIN)) continue;
+    return await_answer(
+        {fd, server_}, 2 * kAnswerTimeout,
+        [&] { (void)::sendto(native_, mark.data(), mark.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to); },
+        [&](int readable) {
           sockaddr_in from{};
           socklen_t from_length = sizeof from;
-          const ssize_t n = ::recvfrom(q.fd, buffer, sizeof buffer, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
-                                       &from_length);
-          if (n <= 0) continue;
+          const ssize_t n = ::recvfrom(readable, buffer, sizeof buffer, MSG_DONTWAIT,
+                                       reinterpret_cast<sockaddr*>(&from), &from_length);
+          if (n <= 0) return false;
           const Bytes payload(buffer, static_cast<std::size_t>(n));
-          if (q.fd == fd && kit::contains(payload, mark)) return true;
+          if (readable == fd && kit::contains(payload, mark)) return true;
           const auto d = kit::parse_teredo_payload(payload);
           if (!d || d->ipv6.header.payload_length != 0 || d->ipv6.header.next_header != kNextHeaderNone ||
               d->ipv6.header.destination != teredo) {
-            continue;
+            return false;
           }
           // A bubble for the client: it answers from its mapped endpoint to
           // the relay's, source its Teredo address, destination the
           // bubble's source (§5.2.3).
           const ByteVector back = kit::bubble_packet(teredo, d->ipv6.header.source);
           (void)::sendto(fd, back.data(), back.size(), 0, reinterpret_cast<sockaddr*>(&from), sizeof from);
-        }
-      }
-      if (Clock::now() >= next_send && resends < 2) {
-        ++resends;
-        send_native();
-        next_send = Clock::now() + kAnswerTimeout / 3;
-      }
-      if (!alive()) return false;
-    }
-    return false;
+          return false;
+        },
+        alive);
   }
 
   // The probe client sends a marked UDP packet to the native host through
@@ -306,30 +289,16 @@ class RelayRig final : public RoleRig {
     to.sin_family = AF_INET;
     to.sin_port = htons(lab::kTeredoPort);
     to.sin_addr.s_addr = htonl(kit::ipv4(lab::kRelay).value);
-    const auto send_probe = [&] {
-      (void)::sendto(probe_, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
-    };
-    send_probe();
-    int resends = 0;
-    auto next_send = Clock::now() + kAnswerTimeout / 3;
-    const auto deadline = Clock::now() + kAnswerTimeout;
     std::uint8_t buffer[65536];
-    while (Clock::now() < deadline) {
-      pollfd p{native_, POLLIN, 0};
-      if (::poll(&p, 1, 10) > 0) {
-        const ssize_t n = ::recv(native_, buffer, sizeof buffer, MSG_DONTWAIT);
-        if (n > 0 && std::string_view(reinterpret_cast<const char*>(buffer), static_cast<std::size_t>(n)) == mark) {
-          return true;
-        }
-      }
-      if (Clock::now() >= next_send && resends < 2) {
-        ++resends;
-        send_probe();
-        next_send = Clock::now() + kAnswerTimeout / 3;
-      }
-      if (!alive()) return false;
-    }
-    return false;
+    return await_answer(
+        {native_}, kAnswerTimeout,
+        [&] { (void)::sendto(probe_, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to); },
+        [&](int readable) {
+          const ssize_t n = ::recv(readable, buffer, sizeof buffer, MSG_DONTWAIT);
+          return n > 0 &&
+                 std::string_view(reinterpret_cast<const char*>(buffer), static_cast<std::size_t>(n)) == mark;
+        },
+        alive);
   }
 
   std::mt19937_64 random_, marker_random_;

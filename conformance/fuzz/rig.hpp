@@ -9,6 +9,7 @@
 // sans-I/O generator (fuzz/generator) and the judgement from fuzz/oracles.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -87,6 +88,17 @@ std::vector<std::string> fuzzed_roles();
 // 4 MiB buffers (the fuzzer sends in bursts). Throws std::runtime_error when
 // it cannot bind.
 int bind_udp(netns::Lab& lab, const std::string& host, const std::string& address, std::uint16_t port);
+// One exchange of a played party: `send` a stimulus, then wait up to
+// `timeout` for `answered(fd)` (called when `fd`, one of `fds`, is
+// readable: it reads and attributes by content) to say the answer came. The
+// same stimulus is sent again at a third and at two thirds of the timeout:
+// one lost datagram is not a verdict. False at the deadline, or as soon as
+// `alive` says the IUT is gone (a dead IUT answers nothing).
+bool await_answer(const std::vector<int>& fds, std::chrono::milliseconds timeout, const std::function<void()>& send,
+                  const std::function<bool(int fd)>& answered, const Alive& alive);
+
+// 4 MiB send and receive buffers (the fuzzer sends in bursts).
+void set_burst_buffers(int fd);
 // 198.51.100.7:port on the driver: the fuzzer's and the replay's endpoints.
 int bind_driver_socket(netns::Lab& lab, std::uint16_t port);
 

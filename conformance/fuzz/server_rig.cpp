@@ -26,12 +26,41 @@ using namespace teredo::wire;
 using Clock = std::chrono::steady_clock;
 namespace lab = kit::lab;
 
-int bind_udp(netns::Lab& l, const std::string& host, const std::string& address, std::uint16_t port) {
-  const int fd = l.socket(host, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+bool await_answer(const std::vector<int>& fds, std::chrono::milliseconds timeout, const std::function<void()>& send,
+                  const std::function<bool(int fd)>& answered, const Alive& alive) {
+  send();
+  int resends = 0;
+  auto next_send = Clock::now() + timeout / 3;
+  const auto deadline = Clock::now() + timeout;
+  std::vector<pollfd> polled;
+  for (const int fd : fds) polled.push_back({fd, POLLIN, 0});
+  while (Clock::now() < deadline) {
+    if (::poll(polled.data(), polled.size(), 10) > 0) {
+      for (pollfd& p : polled) {
+        if ((p.revents & POLLIN) != 0 && answered(p.fd)) return true;
+        p.revents = 0;
+      }
+    }
+    if (Clock::now() >= next_send && resends < 2) {
+      ++resends;
+      send();
+      next_send = Clock::now() + timeout / 3;
+    }
+    if (!alive()) return false;
+  }
+  return false;
+}
+
+void set_burst_buffers(int fd) {
   const int size = 4 << 20;
   (void)::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
   (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+}
+
+int bind_udp(netns::Lab& l, const std::string& host, const std::string& address, std::uint16_t port) {
+  const int fd = l.socket(host, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  set_burst_buffers(fd);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
@@ -178,30 +207,16 @@ class ServerRig final : public RoleRig {
     to.sin_family = AF_INET;
     to.sin_port = htons(lab::kTeredoPort);
     to.sin_addr.s_addr = htonl(kit::ipv4(lab::kServerPrimary).value);
-    // Sent again (same nonce) if unanswered: a server's full socket buffer
-    // may drop one datagram, and one lost datagram is not a verdict.
-    const auto send_rs = [&] {
-      return ::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) >= 0;
-    };
-    if (!send_rs()) return false;
-    int resends = 0;
-    auto next_send = Clock::now() + kAnswerTimeout / 3;
-    const auto deadline = Clock::now() + kAnswerTimeout;
-    while (Clock::now() < deadline) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 10) > 0) {
-        const ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
-        if (n > 0 && is_ra_for(Bytes(buffer, static_cast<std::size_t>(n)), nonce)) return true;
-      }
-      if (Clock::now() >= next_send && resends < 2) {
-        ++resends;
-        (void)send_rs();
-        next_send = Clock::now() + kAnswerTimeout / 3;
-      }
-      // A dead server answers nothing: do not wait the whole timeout.
-      if (!alive()) return false;
-    }
-    return false;
+    // A server's full socket buffer may drop one datagram: await_answer
+    // sends it again (same nonce).
+    return await_answer(
+        {fd}, kAnswerTimeout,
+        [&] { (void)::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to); },
+        [&](int readable) {
+          const ssize_t n = ::recv(readable, buffer, sizeof buffer, MSG_DONTWAIT);
+          return n > 0 && is_ra_for(Bytes(buffer, static_cast<std::size_t>(n)), nonce);
+        },
+        alive);
   }
 
   std::mt19937_64 nonce_random_;

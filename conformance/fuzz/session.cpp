@@ -251,6 +251,20 @@ class FuzzSession {
 namespace {
 std::mutex g_running_mutex;
 FuzzSession* g_running = nullptr;
+// The session a second Ctrl-C reports (running_fuzz_summary), for the scope
+// of a run.
+struct Running {
+  explicit Running(FuzzSession* session) {
+    std::lock_guard<std::mutex> lock(g_running_mutex);
+    g_running = session;
+  }
+  ~Running() {
+    std::lock_guard<std::mutex> lock(g_running_mutex);
+    g_running = nullptr;
+  }
+  Running(const Running&) = delete;
+  Running& operator=(const Running&) = delete;
+};
 }  // namespace
 
 void FuzzSession::stop_iut_now() {
@@ -385,16 +399,7 @@ void FuzzSession::send_paced(const std::vector<const Sent*>& datagrams) {
 }
 
 json FuzzSession::minimize_capture(const std::vector<ReplayInput>& inputs) {
-  {
-    std::lock_guard<std::mutex> lock(g_running_mutex);
-    g_running = this;
-  }
-  struct Unregister {
-    ~Unregister() {
-      std::lock_guard<std::mutex> lock(g_running_mutex);
-      g_running = nullptr;
-    }
-  } unregister;
+  const Running running(this);
   bring_up();
   for (const ReplayInput& in : inputs) {
     history_.push_back(in.sent);
@@ -778,16 +783,7 @@ json FuzzSession::replay(const std::string& pcap_path, const std::vector<ReplayI
 }
 
 json FuzzSession::run() {
-  {
-    std::lock_guard<std::mutex> lock(g_running_mutex);
-    g_running = this;
-  }
-  struct Unregister {
-    ~Unregister() {
-      std::lock_guard<std::mutex> lock(g_running_mutex);
-      g_running = nullptr;
-    }
-  } unregister;
+  const Running running(this);
   bring_up();
   DatagramGenerator generator(options_.seed, rig_->context());
 
