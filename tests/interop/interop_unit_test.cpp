@@ -1,0 +1,424 @@
+// teredo-conform interop without a lab (label unit): the plan (defaults,
+// order, refusals), the judge of each scenario on captures built here (each
+// party's deviation is named, the NAT's losses are inconclusive), and the
+// outputs (interop.json against its schema, junit.xml against junit.xsd, the
+// HTML grid, the exit code the run's gate gives).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "engine/json_schema.hpp"
+#include "interop/judge.hpp"
+#include "interop/output.hpp"
+#include "interop/plan.hpp"
+#include "kit/lab_facts.hpp"
+#include "kit/packets.hpp"
+#include "report_fixture.hpp"
+#include "teredo/wire/wire.hpp"
+
+namespace teredo::conformance::interop {
+namespace {
+
+namespace lab = kit::lab;
+using teredo::reports::test::find_program;
+using teredo::reports::test::run_process;
+using teredo::reports::test::TempDir;
+
+// ------------------------------------------------------------------ plan
+
+TEST(InteropPlan, DefaultsAreEveryBuiltInAdapterOfTheRoleEveryProfileEveryScenario) {
+  const Plan plan = make_plan({});
+  ASSERT_EQ(plan.clients.size(), 2u);
+  EXPECT_EQ(plan.clients[0].name, "miredo");
+  EXPECT_EQ(plan.clients[1].name, "reference");
+  EXPECT_EQ(plan.servers.size(), 2u);
+  EXPECT_EQ(plan.relays.size(), 2u);
+  EXPECT_EQ(plan.nat_profiles, netns::nat_profiles());
+  EXPECT_EQ(plan.letters, "QN");
+  EXPECT_EQ(plan.cells.size(), 8u * netns::nat_profiles().size());
+  // NAT outermost, then client, server, relay.
+  EXPECT_EQ(plan.cells[0].id(), netns::nat_profiles()[0] + "--miredo--miredo--miredo");
+  EXPECT_EQ(plan.cells[1].id(), netns::nat_profiles()[0] + "--miredo--miredo--reference");
+  EXPECT_EQ(plan.cells[8].nat, netns::nat_profiles()[1]);
+}
+
+TEST(InteropPlan, TheSameRequestGivesTheSamePlanWhateverTheOrderOfProfilesAndLetters) {
+  const Plan a = make_plan({{"reference"}, {"miredo", "reference"}, {"reference"}, {"symmetric", "full-cone"}, "NQ"});
+  const Plan b = make_plan({{"reference"}, {"miredo", "reference"}, {"reference"}, {"full-cone", "symmetric"}, "QN"});
+  EXPECT_EQ(describe_plan(a), describe_plan(b));
+  EXPECT_EQ(a.nat_profiles, (std::vector<std::string>{"full-cone", "symmetric"}));
+  EXPECT_EQ(a.letters, "QN");
+  EXPECT_NE(describe_plan(a).find("[4/4] NAT symmetric client reference server reference relay reference"),
+            std::string::npos)
+      << describe_plan(a);
+}
+
+void expect_refused(const PlanRequest& request, const std::string& words) {
+  try {
+    make_plan(request);
+    ADD_FAILURE() << "accepted; expected a refusal with: " << words;
+  } catch (const PlanError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(words), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << "one line: " << what;
+  }
+}
+
+TEST(InteropPlan, BadInputIsRefusedInOneLine) {
+  expect_refused({{"nosuch"}, {}, {}, {}, ""}, "--client nosuch");
+  expect_refused({{}, {}, {}, {"full-con"}, ""}, "did you mean full-cone?");
+  expect_refused({{}, {}, {}, {"open-internet"}, ""}, "unknown NAT profile 'open-internet'");
+  expect_refused({{}, {}, {}, {}, "QD"}, "scenario 'D' is not offered (this version offers QN)");
+  expect_refused({{"reference", "reference"}, {}, {}, {}, ""}, "given twice");
+  // An adapter file that declares no client role cannot be asked to play one.
+  TempDir dir;
+  const auto path = dir.path() / "server-only.json";
+  std::ofstream(path) << R"({"name": "server-only", "roles": {"server": {"command": ["true"]}}})";
+  expect_refused({{path.string()}, {}, {}, {}, ""}, "declares no client role");
+  EXPECT_NO_THROW(make_plan({{"reference"}, {path.string()}, {"reference"}, {"full-cone"}, "Q"}));
+}
+
+TEST(InteropPlan, SplitListDropsEmptyItems) {
+  EXPECT_EQ(split_list("a,,b,"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(split_list("").empty());
+}
+
+// ------------------------------------------------------------------ captures built here
+
+const wire::Ipv4Address kClientLan = kit::ipv4(lab::kClientLan);
+const wire::Ipv4Address kNatOut = kit::ipv4(lab::kNatOutside);
+const wire::Ipv4Address kPrimary = kit::ipv4(lab::kServerPrimary);
+const wire::Ipv4Address kSecondary = kit::ipv4(lab::kServerSecondary);
+const wire::Ipv4Address kRelay = kit::ipv4(lab::kRelay);
+constexpr std::uint16_t kClientPort = 40000, kMappedPort = 50000;
+const wire::Ipv6Address kRsSource = kit::ipv6("fe80::ffff:ffff:fffd");
+const wire::Ipv6Address kV6Host = kit::ipv6(lab::kV6Host);
+const std::string kAddress = wire::to_string(kit::teredo_address(lab::kServerPrimary, 0, lab::kNatOutside, kMappedPort));
+const wire::Ipv6Address kClient6 = kit::ipv6(kAddress);
+const wire::Ipv6Address kRelay6 = kit::ipv6(lab::kRelayV6);
+
+class Captures {
+ public:
+  void udp(const std::string& vantage, wire::Ipv4Address from, std::uint16_t from_port, wire::Ipv4Address to,
+           std::uint16_t to_port, const wire::ByteVector& payload) {
+    add(vantage, wire::build_ethernet_ipv4_udp({from, from_port, to, to_port}, payload));
+  }
+  void native(const std::string& vantage, const wire::ByteVector& ipv6) {
+    wire::ByteVector frame(12, 0);
+    frame.push_back(0x86);
+    frame.push_back(0xdd);
+    frame.insert(frame.end(), ipv6.begin(), ipv6.end());
+    add(vantage, frame);
+  }
+  Evidence evidence(std::optional<std::string> address, bool pinged = false) const {
+    Evidence e;
+    e.nat_profile = "port-restricted-cone";
+    for (const auto& [vantage, frames] : frames_) {
+      auto packets = read_packets(vantage, wire::LinkType::ethernet, frames);
+      e.packets.insert(e.packets.end(), packets.begin(), packets.end());
+    }
+    e.client_address = std::move(address);
+    e.pinged = pinged;
+    return e;
+  }
+
+ private:
+  void add(const std::string& vantage, wire::ByteVector bytes) {
+    auto& list = frames_[vantage];
+    list.push_back(CapturedFrame{list.size() + 1, {}, std::move(bytes)});
+  }
+  std::map<std::string, std::vector<CapturedFrame>> frames_;
+};
+
+wire::ByteVector rs() { return wire::build_router_solicitation(kRsSource, kit::ipv6("ff02::2"), {}); }
+
+wire::ByteVector ra(wire::Ipv4Address server, wire::Ipv4Address mapped, std::uint16_t port) {
+  wire::ByteVector options;
+  wire::PrefixInformation prefix;
+  prefix.prefix = wire::teredo_prefix(server);
+  wire::append_prefix_information_option(options, prefix);
+  const wire::ByteVector packet =
+      wire::build_router_advertisement(kit::server_link_local(lab::kServerPrimary), kRsSource, {}, options);
+  wire::ByteVector out;
+  wire::append_origin_indication(out, {port, mapped});
+  out.insert(out.end(), packet.begin(), packet.end());
+  return out;
+}
+
+// The client's RS through the NAT, answered by the server with `prefix_server`
+// and the mapping `reported`; `reaches_client`: the NAT passes the RA.
+void qualification(Captures& c, wire::Ipv4Address prefix_server, std::uint16_t reported, bool reaches_client = true) {
+  c.udp("client-lan", kClientLan, kClientPort, kPrimary, 3544, rs());
+  c.udp("server", kNatOut, kMappedPort, kPrimary, 3544, rs());
+  c.udp("server", kPrimary, 3544, kNatOut, kMappedPort, ra(prefix_server, kNatOut, reported));
+  if (reaches_client) c.udp("client-lan", kPrimary, 3544, kClientLan, kClientPort, ra(prefix_server, kNatOut, reported));
+}
+
+TEST(InteropJudgeQ, PassWhenTheAddressEmbedsTheServerAndTheNatMapping) {
+  Captures c;
+  qualification(c, kPrimary, kMappedPort);
+  const Finding f = judge_qualification(c.evidence(kAddress));
+  EXPECT_EQ(f.verdict, "pass") << f.reason;
+  EXPECT_EQ(f.requirement, "R4380-5.2.1-07");
+  EXPECT_NE(f.reason.find("198.51.100.1:50000"), std::string::npos) << f.reason;
+  EXPECT_FALSE(f.frames.empty());
+}
+
+TEST(InteropJudgeQ, AServerAdvertisingAnotherAddressPrefixIsTheDeviatingParty) {
+  Captures c;
+  qualification(c, kSecondary, kMappedPort);  // primary and secondary swapped
+  for (const auto& address : {std::optional<std::string>{}, std::optional<std::string>{kAddress}}) {
+    const Finding f = judge_qualification(c.evidence(address));
+    EXPECT_EQ(f.verdict, "fail");
+    EXPECT_EQ(f.party, "server");
+    EXPECT_EQ(f.requirement, "R4380-5.3.2-02");
+    EXPECT_NE(f.reason.find("2001:0:cb00:7102::/64"), std::string::npos) << f.reason;
+  }
+}
+
+TEST(InteropJudgeQ, AWrongOriginIndicationIsTheServers) {
+  Captures c;
+  qualification(c, kPrimary, kMappedPort + 1);
+  const Finding f = judge_qualification(c.evidence(std::nullopt));
+  EXPECT_EQ(f.verdict, "fail");
+  EXPECT_EQ(f.party, "server");
+  EXPECT_EQ(f.requirement, "R4380-5.3.2-01");
+}
+
+TEST(InteropJudgeQ, AnAddressThatDoesNotEmbedTheReportedMappingIsTheClients) {
+  Captures c;
+  qualification(c, kPrimary, kMappedPort);
+  const std::string other =
+      wire::to_string(kit::teredo_address(lab::kServerPrimary, 0, lab::kNatOutside, kMappedPort + 7));
+  const Finding f = judge_qualification(c.evidence(other));
+  EXPECT_EQ(f.verdict, "fail");
+  EXPECT_EQ(f.party, "client");
+}
+
+TEST(InteropJudgeQ, AnRaTheClientReceivedWithoutQualifyingIsTheClientsUnlessTheMappingsDiffer) {
+  Captures one;
+  qualification(one, kPrimary, kMappedPort);
+  Finding f = judge_qualification(one.evidence(std::nullopt));
+  EXPECT_EQ(f.verdict, "fail");
+  EXPECT_EQ(f.party, "client");
+
+  Captures symmetric;
+  qualification(symmetric, kPrimary, kMappedPort);
+  symmetric.udp("client-lan", kSecondary, 3544, kClientLan, kClientPort, ra(kPrimary, kNatOut, kMappedPort + 1));
+  f = judge_qualification(symmetric.evidence(std::nullopt));
+  EXPECT_EQ(f.verdict, "pass") << f.reason;
+  EXPECT_EQ(f.requirement, "R4380-5.2.1-05");
+}
+
+TEST(InteropJudgeQ, WhatTheNatLostIsInconclusive) {
+  Captures c;
+  qualification(c, kPrimary, kMappedPort, /*reaches_client=*/false);
+  const Finding f = judge_qualification(c.evidence(std::nullopt));
+  EXPECT_EQ(f.verdict, "inconclusive");
+  EXPECT_EQ(f.party, "nat");
+}
+
+TEST(InteropJudgeQ, AnUnansweredRsFailsTheServerOnlyWhenItAnsweredTheControl) {
+  Captures c;
+  c.udp("client-lan", kClientLan, kClientPort, kPrimary, 3544, rs());
+  c.udp("server", kNatOut, kMappedPort, kPrimary, 3544, rs());
+  Finding f = judge_qualification(c.evidence(std::nullopt));
+  EXPECT_EQ(f.verdict, "inconclusive") << f.reason;
+  c.udp("server", kRelay, kControlPort, kPrimary, 3544, rs());
+  c.udp("server", kPrimary, 3544, kRelay, kControlPort, ra(kPrimary, kRelay, kControlPort));
+  f = judge_qualification(c.evidence(std::nullopt));
+  EXPECT_EQ(f.verdict, "fail");
+  EXPECT_EQ(f.party, "server");
+  EXPECT_EQ(f.requirement, "R4380-5.3.1-05");
+}
+
+TEST(InteropJudgeQ, SilenceFromTheClientIsInconclusiveAndADeathIsAFail) {
+  Captures c;
+  EXPECT_EQ(judge_qualification(c.evidence(std::nullopt)).verdict, "inconclusive");
+  Evidence e = c.evidence(std::nullopt);
+  e.died["server"] = "killed by SIGSEGV";
+  const Finding f = judge_qualification(e);
+  EXPECT_EQ(f.verdict, "fail");
+  EXPECT_EQ(f.party, "server");
+  EXPECT_NE(f.reason.find("SIGSEGV"), std::string::npos);
+}
+
+// ------------------------------------------------------------------ N
+
+wire::ByteVector echo(const wire::Ipv6Address& from, const wire::Ipv6Address& to, bool reply, const char* marker) {
+  wire::EchoMessage m;
+  m.reply = reply;
+  m.identifier = 7;
+  m.sequence = 1;
+  const std::string data = std::string("12345678") + marker + marker;
+  m.data = wire::Bytes(reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
+  return wire::build_echo(from, to, 64, m);
+}
+
+// Both directions through the relay, hop by hop; `stop_in` cuts the native
+// host -> client request at the relay (it bubbles through the server, which
+// forwards unless `server_forwards` is false).
+Captures native_run(bool relay_bubbles, bool server_forwards, bool complete_in) {
+  Captures c;
+  qualification(c, kPrimary, kMappedPort);
+  // client -> native: request through the relay, reply back through it.
+  const auto out_req = echo(kClient6, kV6Host, false, kOutMarker);
+  const auto out_rep = echo(kV6Host, kClient6, true, kOutMarker);
+  c.udp("client-lan", kClientLan, kClientPort, kRelay, 3544, out_req);
+  c.udp("relay", kNatOut, kMappedPort, kRelay, 3544, out_req);
+  c.native("native-host", out_req);
+  c.native("native-host", out_rep);
+  c.native("relay-native", out_rep);
+  c.udp("relay", kRelay, 3544, kNatOut, kMappedPort, out_rep);
+  c.udp("client-lan", kRelay, 3544, kClientLan, kClientPort, out_rep);
+  // native -> client.
+  const auto in_req = echo(kV6Host, kClient6, false, kInMarker);
+  const auto in_rep = echo(kClient6, kV6Host, true, kInMarker);
+  c.native("native-host", in_req);
+  c.native("relay-native", in_req);
+  if (!relay_bubbles) return c;
+  const auto bubble = kit::bubble_packet(kRelay6, kClient6);
+  c.udp("relay", kRelay, 3544, kPrimary, 3544, bubble);
+  c.udp("server", kRelay, 3544, kPrimary, 3544, bubble);
+  if (!server_forwards) return c;
+  c.udp("server", kPrimary, 3544, kNatOut, kMappedPort, bubble);
+  c.udp("client-lan", kPrimary, 3544, kClientLan, kClientPort, bubble);
+  if (!complete_in) return c;
+  c.udp("client-lan", kClientLan, kClientPort, kRelay, 3544, kit::bubble_packet(kClient6, kRelay6));
+  c.udp("relay", kNatOut, kMappedPort, kRelay, 3544, kit::bubble_packet(kClient6, kRelay6));
+  c.udp("relay", kRelay, 3544, kNatOut, kMappedPort, in_req);
+  c.udp("client-lan", kRelay, 3544, kClientLan, kClientPort, in_req);
+  c.udp("client-lan", kClientLan, kClientPort, kRelay, 3544, in_rep);
+  c.udp("relay", kNatOut, kMappedPort, kRelay, 3544, in_rep);
+  c.native("relay-native", in_rep);
+  c.native("native-host", in_rep);
+  return c;
+}
+
+TEST(InteropJudgeN, PassShowsThePathOfEachDirection) {
+  const Finding f = judge_native(native_run(true, true, true).evidence(kAddress, true));
+  EXPECT_EQ(f.verdict, "pass") << f.reason;
+  EXPECT_NE(f.reason.find("relay#"), std::string::npos) << f.reason;
+  EXPECT_NE(f.reason.find("native-host#"), std::string::npos) << f.reason;
+}
+
+TEST(InteropJudgeN, ARelayThatNeverBubbledIsTheDeviatingParty) {
+  const Finding f = judge_native(native_run(false, false, false).evidence(kAddress, true));
+  EXPECT_EQ(f.verdict, "fail");
+  EXPECT_EQ(f.party, "relay");
+  EXPECT_EQ(f.requirement, "R4380-5.4.1-05");
+}
+
+TEST(InteropJudgeN, AServerThatNeverForwardedTheRelaysBubbleIsTheDeviatingParty) {
+  const Finding f = judge_native(native_run(true, false, false).evidence(kAddress, true));
+  EXPECT_EQ(f.verdict, "fail");
+  EXPECT_EQ(f.party, "server");
+  EXPECT_EQ(f.requirement, "R4380-5.3.1-15");
+}
+
+TEST(InteropJudgeN, AClientThatNeverAnsweredTheForwardedBubbleIsTheDeviatingParty) {
+  const Finding f = judge_native(native_run(true, true, false).evidence(kAddress, true));
+  EXPECT_EQ(f.verdict, "fail");
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.3-04");
+}
+
+TEST(InteropJudgeN, WithoutAnAddressNIsInconclusive) {
+  const Finding f = judge_native(Captures().evidence(std::nullopt));
+  EXPECT_EQ(f.verdict, "inconclusive");
+}
+
+// ------------------------------------------------------------------ outputs
+
+nlohmann::json sample_interop() {
+  const Plan plan = make_plan({{"reference"}, {"reference", "miredo"}, {"reference"}, {"full-cone", "symmetric"}, ""});
+  std::vector<CellResult> cells;
+  const char* verdicts[] = {"pass", "fail", "inconclusive", "not-applicable", "error"};
+  int i = 0;
+  for (const Cell& cell : plan.cells) {
+    CellResult r;
+    r.cell = cell;
+    r.dir = "cells/" + cell.id();
+    r.duration_ms = 1234;
+    r.client_address = kAddress;
+    r.files = {"server.pcap", "client.log"};
+    for (const char letter : plan.letters) {
+      const std::string verdict = verdicts[i++ % 5];
+      r.findings.push_back(Finding{letter, verdict, verdict == "fail" ? "server" : "",
+                                   verdict == "fail" ? "R4380-5.3.2-02" : "",
+                                   "a reason with <markup> & \"quotes\" \x01", {{"server.pcap", 3}}});
+    }
+    cells.push_back(r);
+  }
+  return interop_json(plan, cells, {"2026-12-06T10:00:00Z", 5000, "teredo-conform interop"});
+}
+
+TEST(InteropOutput, InteropJsonIsValidAgainstItsSchema) {
+  const nlohmann::json j = sample_interop();
+  const auto problems = JsonSchema::load(interop_schema_path()).validate(j);
+  EXPECT_TRUE(problems.empty()) << to_string(problems.front());
+  EXPECT_EQ(j["cells"].size(), 4u);
+  EXPECT_EQ(j["summary"]["counts"]["pass"], 2);
+  // The schema refuses a fail that names no party, and an unknown verdict.
+  nlohmann::json bad = j;
+  bad["cells"][0]["results"][1]["party"] = "";
+  EXPECT_FALSE(JsonSchema::load(interop_schema_path()).validate(bad).empty());
+  bad = j;
+  bad["cells"][0]["results"][0]["verdict"] = "flaky";
+  EXPECT_FALSE(JsonSchema::load(interop_schema_path()).validate(bad).empty());
+}
+
+TEST(InteropOutput, ExitCodeIsTheRunGatesRule) {
+  nlohmann::json j = sample_interop();
+  EXPECT_EQ(interop_exit_code(j), 2);  // an error verdict
+  const auto only = [](std::initializer_list<const char*> verdicts) {
+    nlohmann::json cells = nlohmann::json::array();
+    nlohmann::json results = nlohmann::json::array();
+    for (const char* v : verdicts) results.push_back({{"verdict", v}});
+    cells.push_back({{"results", results}});
+    return nlohmann::json{{"cells", cells}};
+  };
+  EXPECT_EQ(interop_exit_code(only({"pass", "not-applicable"})), 0);
+  EXPECT_EQ(interop_exit_code(only({"pass", "inconclusive"})), 4);
+  EXPECT_EQ(interop_exit_code(only({"fail", "inconclusive"})), 1);
+}
+
+TEST(InteropOutput, JunitHasOneTestcasePerCellAndScenarioAndIsValid) {
+  const std::string xml = render_interop_junit(sample_interop());
+  std::size_t count = 0;
+  for (std::size_t at = xml.find("<testcase "); at != std::string::npos; at = xml.find("<testcase ", at + 1)) ++count;
+  EXPECT_EQ(count, 8u);
+  EXPECT_NE(xml.find("tests=\"8\" failures=\"4\" errors=\"1\" skipped=\"1\""), std::string::npos) << xml;
+  const std::string xmllint = find_program({"xmllint"});
+  if (xmllint.empty()) GTEST_SKIP() << "xmllint not found: junit.xml not validated against junit.xsd";
+  TempDir dir;
+  std::ofstream(dir.path() / "junit.xml") << xml;
+  const auto r = run_process({xmllint, "--noout", "--schema", std::string(TEREDO_SOURCE_DIR) + "/reports/schema/junit.xsd",
+                              (dir.path() / "junit.xml").string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(InteropOutput, HtmlGridHasASectionPerProfileAndLinksEveryLetterToItsCaptures) {
+  const std::string html = render_interop_html(sample_interop());
+  EXPECT_NE(html.find("<section id=\"nat-full-cone\">"), std::string::npos);
+  EXPECT_NE(html.find("<section id=\"nat-symmetric\">"), std::string::npos);
+  EXPECT_NE(html.find("<th>miredo / reference</th>"), std::string::npos);
+  EXPECT_NE(html.find("class=\"v v-fail\""), std::string::npos);
+  EXPECT_NE(html.find("href=\"cells/full-cone--reference--reference--reference/server.pcap\""), std::string::npos);
+  EXPECT_EQ(html.find("<markup>"), std::string::npos) << "text is escaped";
+  EXPECT_NE(html.find("&lt;markup&gt;"), std::string::npos);
+}
+
+TEST(InteropOutput, GridTextIsTheVerdictsAlone) {
+  nlohmann::json a = sample_interop();
+  nlohmann::json b = a;
+  b["run"]["duration_ms"] = 99;
+  b["cells"][0]["duration_ms"] = 1;
+  EXPECT_EQ(grid_text(a), grid_text(b));
+  b["cells"][0]["results"][0]["verdict"] = "fail";
+  EXPECT_NE(grid_text(a), grid_text(b));
+}
+
+}  // namespace
+}  // namespace teredo::conformance::interop
