@@ -299,7 +299,9 @@ struct Direction {
   const char* words;  // "client -> native host"
 };
 
-bool carries(const Packet& p, Kind kind, const char* marker) {
+// An echo of `kind` whose data holds `marker`: the ping6 pattern of a
+// direction, or the whole data of the client's direct connectivity test.
+bool carries(const Packet& p, Kind kind, const std::string& marker) {
   return p.kind == kind && kit::contains(p.echo_data, marker);
 }
 
@@ -307,7 +309,7 @@ bool carries(const Packet& p, Kind kind, const char* marker) {
 // client through the relay: reached the client's LAN (nullopt), or where it
 // stopped and whose deviation stopped it.
 std::optional<Finding> trace_to_client(const Evidence& e, const wire::Ipv6Address& client, Kind kind,
-                                       const char* marker, const std::string& what) {
+                                       const std::string& marker, const std::string& what) {
   const auto delivered = find_first(e, "client-lan", [&](const Packet& p) {
     return p.encapsulated && p.destination4 == kClientLan && carries(p, kind, marker);
   });
@@ -399,8 +401,8 @@ std::optional<Finding> trace_to_client(const Evidence& e, const wire::Ipv6Addres
 }
 
 // The packet `kind` marked `marker` from the client to the native host.
-std::optional<Finding> trace_to_native(const Evidence& e, Kind kind, const char* marker, const std::string& what,
-                                       bool client_owes_it) {
+std::optional<Finding> trace_to_native(const Evidence& e, Kind kind, const std::string& marker,
+                                       const std::string& what, bool client_owes_it) {
   const auto delivered = find_first(e, "native-host", [&](const Packet& p) {
     return !p.encapsulated && p.destination6 == kV6Host && carries(p, kind, marker);
   });
@@ -470,6 +472,16 @@ std::string path_of(const Evidence& e, Kind kind, const char* marker, bool towar
 
 Finding judge_native(const Evidence& e) {
   if (auto d = death('N', e, {"client", "server", "relay"})) return *d;
+  if (!e.client_address) {
+    // A client that rightly stayed unqualified behind a symmetric NAT (Q
+    // passed on §5.2.1) has no address to reach: N does not apply.
+    const Finding q = judge_qualification(e);
+    if (q.verdict == "pass" && q.requirement == "R4380-5.2.1-05") {
+      return finding('N', "not-applicable", "", "R4380-5.2.1-05",
+                     "the client rightly stayed unqualified behind a symmetric NAT (see Q): Teredo does not "
+                     "operate there, there is no Teredo address to reach");
+    }
+  }
   if (!e.client_address || !e.pinged) {
     return finding('N', "inconclusive", "", "R4380-5.2.1-07",
                    "the client has no Teredo address (see Q): there is nothing to reach through the relay");
@@ -477,7 +489,35 @@ Finding judge_native(const Evidence& e) {
   const auto client = wire::parse_ipv6(*e.client_address);
   if (!client) return finding('N', "error", "", "", "the client's address does not parse: a harness fault");
 
-  // client -> native host: the request, then the reply.
+  // client -> native host: the request, then the reply. A client holds its
+  // first packet to a native host until its direct connectivity test
+  // (§5.2.9: an echo request of its own through its server, answered through
+  // the relay) succeeds; when the request never left, that test is traced.
+  const bool request_left = find_first(e, "client-lan", [](const Packet& p) {
+                              return p.encapsulated && p.source4 == kClientLan &&
+                                     carries(p, Kind::echo_request, kOutMarker);
+                            }) != nullptr;
+  if (!request_left) {
+    const auto test = find_first(e, "client-lan", [](const Packet& p) {
+      return p.encapsulated && p.source4 == kClientLan && p.kind == Kind::echo_request && p.destination6 == kV6Host &&
+             !p.echo_data.empty();
+    });
+    if (test != nullptr) {
+      const std::string data(test->echo_data.begin(), test->echo_data.end());
+      const std::string what = fmt::format("its direct connectivity test ({})", test->cite());
+      if (auto f = trace_to_native(e, Kind::echo_request, data, what, false)) return *f;
+      if (auto f = trace_to_client(e, *client, Kind::echo_reply, data,
+                                   fmt::format("the native host's reply to the client's direct connectivity test ({})",
+                                               test->cite()))) {
+        return *f;
+      }
+      return finding('N', "fail", "client", "R4380-5.2.4-03",
+                     fmt::format("the client's direct connectivity test ({}) was answered but the client never sent "
+                                 "the echo request it held for the native host",
+                                 test->cite()),
+                     {test});
+    }
+  }
   if (auto f = trace_to_native(e, Kind::echo_request, kOutMarker, "its echo request to the native host", false)) {
     return *f;
   }

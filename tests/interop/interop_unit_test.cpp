@@ -12,6 +12,7 @@
 #include "interop/judge.hpp"
 #include "interop/output.hpp"
 #include "interop/plan.hpp"
+#include "interop_fixture.hpp"
 #include "kit/lab_facts.hpp"
 #include "kit/packets.hpp"
 #include "report_fixture.hpp"
@@ -324,35 +325,44 @@ TEST(InteropJudgeN, AClientThatNeverAnsweredTheForwardedBubbleIsTheDeviatingPart
   EXPECT_EQ(f.requirement, "R4380-5.2.3-04");
 }
 
+TEST(InteropJudgeN, BehindASymmetricNatAClientThatRightlyDeclinedMakesNNotApplicable) {
+  Captures symmetric;
+  qualification(symmetric, kPrimary, kMappedPort);
+  symmetric.udp("client-lan", kSecondary, 3544, kClientLan, kClientPort, ra(kPrimary, kNatOut, kMappedPort + 1));
+  const Finding f = judge_native(symmetric.evidence(std::nullopt));
+  EXPECT_EQ(f.verdict, "not-applicable") << f.reason;
+}
+
+TEST(InteropJudgeN, AHeldRequestIsTracedThroughTheClientsConnectivityTest) {
+  Captures c;
+  qualification(c, kPrimary, kMappedPort);
+  const char* nonce = "\x11\x22\x33\x44\x55\x66\x77\x88";
+  const auto test = echo(kClient6, kV6Host, false, nonce);
+  const auto reply = echo(kV6Host, kClient6, true, nonce);
+  c.udp("client-lan", kClientLan, kClientPort, kPrimary, 3544, test);
+  c.udp("server", kNatOut, kMappedPort, kPrimary, 3544, test);
+  c.native("native-host", test);
+  c.native("native-host", reply);
+  c.native("relay-native", reply);
+  c.udp("relay", kRelay, 3544, kNatOut, kMappedPort, reply);  // the NAT drops it
+  Finding f = judge_native(c.evidence(kAddress, true));
+  EXPECT_EQ(f.verdict, "inconclusive") << f.reason;
+  EXPECT_EQ(f.party, "nat");
+  EXPECT_NE(f.reason.find("direct connectivity test"), std::string::npos) << f.reason;
+  // The reply reaches the client, which still never sends what it held.
+  c.udp("client-lan", kRelay, 3544, kClientLan, kClientPort, reply);
+  f = judge_native(c.evidence(kAddress, true));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.4-03");
+}
+
 TEST(InteropJudgeN, WithoutAnAddressNIsInconclusive) {
   const Finding f = judge_native(Captures().evidence(std::nullopt));
   EXPECT_EQ(f.verdict, "inconclusive");
 }
 
 // ------------------------------------------------------------------ outputs
-
-nlohmann::json sample_interop() {
-  const Plan plan = make_plan({{"reference"}, {"reference", "miredo"}, {"reference"}, {"full-cone", "symmetric"}, ""});
-  std::vector<CellResult> cells;
-  const char* verdicts[] = {"pass", "fail", "inconclusive", "not-applicable", "error"};
-  int i = 0;
-  for (const Cell& cell : plan.cells) {
-    CellResult r;
-    r.cell = cell;
-    r.dir = "cells/" + cell.id();
-    r.duration_ms = 1234;
-    r.client_address = kAddress;
-    r.files = {"server.pcap", "client.log"};
-    for (const char letter : plan.letters) {
-      const std::string verdict = verdicts[i++ % 5];
-      r.findings.push_back(Finding{letter, verdict, verdict == "fail" ? "server" : "",
-                                   verdict == "fail" ? "R4380-5.3.2-02" : "",
-                                   "a reason with <markup> & \"quotes\" \x01", {{"server.pcap", 3}}});
-    }
-    cells.push_back(r);
-  }
-  return interop_json(plan, cells, {"2026-12-06T10:00:00Z", 5000, "teredo-conform interop"});
-}
 
 TEST(InteropOutput, InteropJsonIsValidAgainstItsSchema) {
   const nlohmann::json j = sample_interop();
