@@ -294,10 +294,31 @@ Finding judge_qualification(const Evidence& e) {
 
 namespace {
 
-struct Direction {
-  const char* marker;
-  const char* words;  // "client -> native host"
-};
+// A datagram whose IPv6 source is a Teredo address embedding the datagram's
+// own IPv4 source and port (RFC 4380 §5.4.2: what a relay accepts).
+bool from_embedded_mapping(const Packet& p) {
+  const auto source = wire::parse_teredo(p.source6);
+  return source && source->mapped_ipv4 == p.source4 && source->mapped_port == p.source_port;
+}
+
+// The client's datagrams reached `vantage` only from another mapping than
+// the one its address embeds (a NAT that maps each destination anew): the
+// receiver may drop them (§5.4.2), so what follows proves nothing about it.
+std::optional<Finding> from_other_mapping(const Evidence& e, const std::string& vantage,
+                                          const wire::Ipv6Address& client) {
+  const auto other = find_first(e, vantage, [&](const Packet& p) {
+    return p.encapsulated && p.source6 == client && p.source4 == kNatOut && !from_embedded_mapping(p);
+  });
+  if (other == nullptr) return std::nullopt;
+  const auto embedded = wire::parse_teredo(client);
+  return finding('N', "inconclusive", "nat", "R4380-5.4.2-02",
+                 fmt::format("the client's datagrams reached the {} ({}) from {}, not from the mapping its address "
+                             "embeds ({}): the {} NAT mapped them anew, and RFC 4380 §5.4.2 has such packets dropped",
+                             vantage, other->cite(), endpoint_of(other->source4, other->source_port),
+                             embedded ? endpoint_of(embedded->mapped_ipv4, embedded->mapped_port) : "?",
+                             e.nat_profile),
+                 {other});
+}
 
 // An echo of `kind` whose data holds `marker`: the ping6 pattern of a
 // direction, or the whole data of the client's direct connectivity test.
@@ -330,8 +351,12 @@ std::optional<Finding> trace_to_client(const Evidence& e, const wire::Ipv6Addres
                    {at_relay, relay_sent});
   }
   const auto client_bubble = find_first(e, "relay", [&](const Packet& p) {
-    return p.encapsulated && p.kind == Kind::bubble && p.destination4 == kRelay4 && p.source6 == client;
+    return p.encapsulated && p.kind == Kind::bubble && p.destination4 == kRelay4 && p.source6 == client &&
+           from_embedded_mapping(p);
   });
+  if (client_bubble == nullptr) {
+    if (const auto remapped = from_other_mapping(e, "relay", client)) return *remapped;
+  }
   if (client_bubble != nullptr) {
     return finding('N', "fail", "relay", "R4380-5.4.1-08",
                    fmt::format("the relay received {} ({}) and then the client's bubble ({}) but never sent the "
@@ -421,8 +446,11 @@ std::optional<Finding> trace_to_native(const Evidence& e, Kind kind, const std::
   }
   if (left->destination4 == kRelay4) {
     const auto got = find_first(e, "relay", [&](const Packet& p) {
-      return p.encapsulated && p.destination4 == kRelay4 && carries(p, kind, marker);
+      return p.encapsulated && p.destination4 == kRelay4 && carries(p, kind, marker) && from_embedded_mapping(p);
     });
+    if (got == nullptr) {
+      if (const auto remapped = from_other_mapping(e, "relay", left->source6)) return *remapped;
+    }
     if (got == nullptr) {
       return finding('N', "inconclusive", "nat", "R4380-5.4.2-04",
                      fmt::format("the client sent {} to the relay ({}) but the {} NAT did not pass it", what,

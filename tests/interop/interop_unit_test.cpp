@@ -357,6 +357,24 @@ TEST(InteropJudgeN, AHeldRequestIsTracedThroughTheClientsConnectivityTest) {
   EXPECT_EQ(f.requirement, "R4380-5.2.4-03");
 }
 
+TEST(InteropJudgeN, ARelayIgnoringTheClientsBubbleFailsOnlyWhenTheBubbleCameFromTheEmbeddedMapping) {
+  for (const std::uint16_t port : {kMappedPort, static_cast<std::uint16_t>(kMappedPort + 5)}) {
+    Captures c = native_run(true, true, false);
+    c.udp("client-lan", kClientLan, kClientPort, kRelay, 3544, kit::bubble_packet(kClient6, kRelay6));
+    c.udp("relay", kNatOut, port, kRelay, 3544, kit::bubble_packet(kClient6, kRelay6));
+    const Finding f = judge_native(c.evidence(kAddress, true));
+    if (port == kMappedPort) {
+      EXPECT_EQ(f.verdict, "fail") << f.reason;
+      EXPECT_EQ(f.party, "relay");
+      EXPECT_EQ(f.requirement, "R4380-5.4.1-08");
+    } else {  // a symmetric NAT's new mapping: §5.4.2 has the relay drop it
+      EXPECT_EQ(f.verdict, "inconclusive") << f.reason;
+      EXPECT_EQ(f.party, "nat");
+      EXPECT_EQ(f.requirement, "R4380-5.4.2-02");
+    }
+  }
+}
+
 TEST(InteropJudgeN, WithoutAnAddressNIsInconclusive) {
   const Finding f = judge_native(Captures().evidence(std::nullopt));
   EXPECT_EQ(f.verdict, "inconclusive");
