@@ -5,6 +5,7 @@
 // HTML grid, the exit code the run's gate gives).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -78,6 +79,25 @@ TEST(InteropPlan, BadInputIsRefusedInOneLine) {
   std::ofstream(path) << R"({"name": "server-only", "roles": {"server": {"command": ["true"]}}})";
   expect_refused({{path.string()}, {}, {}, {}, ""}, "declares no client role");
   EXPECT_NO_THROW(make_plan({{"reference"}, {path.string()}, {"reference"}, {"full-cone"}, "Q"}));
+}
+
+// The command refuses bad input before any lab: one line, exit 2.
+TEST(InteropCommand, BadInputIsOneLineAndExitTwo) {
+  TempDir dir;
+  const std::vector<std::vector<std::string>> inputs = {
+      {"--client", "nosuch"}, {"--nat", "full-con"}, {"--scenarios", "QD"},
+      {"--relay", std::string(TEREDO_SOURCE_DIR) + "/tests/interop/swapped_server.json"}};
+  for (const auto& input : inputs) {
+    std::vector<std::string> argv = {TEREDO_CONFORM_BIN, "interop", "--out", dir.path().string()};
+    argv.insert(argv.end(), input.begin(), input.end());
+    const auto r = run_process(argv);
+    EXPECT_EQ(r.exit_code, 2) << input[0] << " " << input[1] << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(r.out.empty()) << "nothing runs: " << r.out;
+  }
+  const auto r = run_process({TEREDO_CONFORM_BIN, "interop", "--out", "/proc/no/such/dir"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--out /proc/no/such/dir"), std::string::npos) << r.err;
 }
 
 TEST(InteropPlan, SplitListDropsEmptyItems) {
