@@ -72,6 +72,84 @@ void copy_if_exists(const std::string& from, const std::string& to) {
   if (fs::exists(from, ec)) fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
 }
 
+// Client B of scenario D: the client role under another name, its files
+// ({run_dir}/...: pid and state files) renamed, so that two instances of one
+// implementation share a lab without sharing a file.
+Adapter second_client(const Adapter& client) {
+  Adapter b = client;
+  RoleLaunch launch = client.roles.at("client");
+  const auto rename = [](std::string text) {
+    const std::string from = "{run_dir}/";
+    for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + from.size())) {
+      text.replace(at, from.size(), "{run_dir}/client-b-");
+    }
+    return text;
+  };
+  for (auto& arg : launch.command) arg = rename(arg);
+  launch.config_template = rename(launch.config_template);
+  launch.variants.clear();
+  b.roles.erase("client");
+  b.roles.emplace("client-b", std::move(launch));
+  return b;
+}
+
+// Scenario D in its own lab (two-clients.json), evidence into `evidence`
+// (captures named d-*, logs d-*.log in `dir`).
+void run_direct(const Cell& cell, const Adapter& client, const Adapter& server, const std::string& dir,
+                Evidence& evidence) {
+  netns::Topology topology =
+      netns::load_topology(std::string(TEREDO_SOURCE_DIR) + "/netns/topologies/two-clients.json");
+  for (const char* nat : {"nat-a", "nat-b"}) {
+    if (!netns::apply_nat_profile(cell.nat, *topology.hosts.at(nat).nat)) {
+      throw std::runtime_error("unknown NAT profile " + cell.nat);
+    }
+  }
+  auto lab = netns::Lab::up(topology);
+  lab->wait_ipv6_ready();
+  std::vector<std::unique_ptr<Capture>> captures;
+  for (const VantagePoint& v : kDirectVantagePoints) {
+    captures.push_back(std::make_unique<Capture>(v.name, lab->netns(v.host), v.ifname,
+                                                 fmt::format("{}/{}.pcap", dir, v.name)));
+  }
+  const Adapter client_b = second_client(client);
+  std::vector<std::pair<std::string, IutProcess>> parties;
+  const auto stop_all = [&] {
+    for (auto it = parties.rbegin(); it != parties.rend(); ++it) stop_iut(it->second);
+    for (const auto& [role, iut] : parties) copy_if_exists(iut.log_path, fmt::format("{}/d-{}.log", dir, role));
+  };
+  try {
+    const Placeholders values = lab_placeholders(*lab);
+    parties.emplace_back("server", start_iut(server, "server", *lab, "server", values));
+    parties.emplace_back("client", start_iut(client, "client", *lab, "client-a", values));
+    parties.emplace_back("client-b", start_iut(client_b, "client-b", *lab, "client-b", values));
+    const auto deadline = std::chrono::steady_clock::now() + qualification_window(client);
+    while ((!evidence.direct_a || !evidence.direct_b) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(100ms);
+      if (!evidence.direct_a) evidence.direct_a = observe_iut_address(client, "client", *lab, "client-a");
+      if (!evidence.direct_b) evidence.direct_b = observe_iut_address(client_b, "client-b", *lab, "client-b");
+    }
+    if (evidence.direct_a && evidence.direct_b) {
+      ping6(*lab, "client-a", *evidence.direct_b, kAtoBPattern);
+      ping6(*lab, "client-b", *evidence.direct_a, kBtoAPattern);
+    }
+  } catch (...) {
+    stop_all();
+    throw;
+  }
+  for (const auto& [role, iut] : parties) {
+    // Client B is the same implementation as A: its death is the client's.
+    if (const auto ended = iut_exit_status(iut)) evidence.died[role == "client-b" ? "client" : role] = netns::describe(*ended);
+  }
+  stop_all();
+  std::this_thread::sleep_for(200ms);
+  for (auto& c : captures) {
+    c->stop();
+    auto packets = read_packets(c->vantage(), c->link_type(), c->frames([](const CapturedFrame&) { return true; }));
+    evidence.packets.insert(evidence.packets.end(), std::make_move_iterator(packets.begin()),
+                            std::make_move_iterator(packets.end()));
+  }
+}
+
 }  // namespace
 
 CellResult run_cell(const Plan& plan, const Cell& cell, const std::string& out_dir) {
@@ -95,7 +173,9 @@ CellResult run_cell(const Plan& plan, const Cell& cell, const std::string& out_d
   const Adapter& relay = plan.adapter("relay", cell.relay);
   Evidence evidence;
   evidence.nat_profile = cell.nat;
-  try {
+  // Q and N share the client-nat lab; D has a lab of its own.
+  const bool needs_client_nat = plan.letters.find_first_of("QN") != std::string::npos;
+  if (needs_client_nat) try {
     netns::Topology topology =
         netns::load_topology(std::string(TEREDO_SOURCE_DIR) + "/netns/topologies/client-nat.json");
     if (!netns::apply_nat_profile(cell.nat, *topology.hosts.at("nat").nat)) {
@@ -153,7 +233,24 @@ CellResult run_cell(const Plan& plan, const Cell& cell, const std::string& out_d
   }
   result.client_address = evidence.client_address;
   std::vector<Finding> findings;
-  for (const char c : plan.letters) findings.push_back(judge(c, evidence));
+  // D needs its own lab; a death in it is D's alone.
+  Evidence direct;
+  direct.nat_profile = cell.nat;
+  std::optional<std::string> direct_error;
+  if (plan.letters.find('D') != std::string::npos) {
+    try {
+      run_direct(cell, client, server, dir, direct);
+    } catch (const std::exception& e) {
+      direct_error = fmt::format("harness: {}", e.what());
+    }
+  }
+  for (const char c : plan.letters) {
+    if (c == 'D') {
+      findings.push_back(direct_error ? Finding{'D', "error", "", "", *direct_error, {}} : judge('D', direct));
+    } else {
+      findings.push_back(judge(c, evidence));
+    }
+  }
   return finish(std::move(findings));
 }
 

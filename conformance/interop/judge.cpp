@@ -576,12 +576,181 @@ Finding judge_native(const Evidence& e) {
                   find_first(e, "client-lan", [](const Packet& p) { return carries(p, Kind::echo_request, kInMarker); })});
 }
 
+// ---------------------------------------------------------------- D
+
+namespace {
+
+struct Side {
+  const char* name;     // "client A"
+  const char* lan;      // its capture
+  const char* outside;  // its NAT's outside capture
+  wire::Ipv4Address lan4, mapped4;
+  wire::Ipv6Address address;
+};
+
+// X's packet `kind` marked `marker` toward Y: reached Y's LAN (nullopt), or
+// where it stopped and whose deviation stopped it.
+std::optional<Finding> trace_peer(const Evidence& e, const Side& x, const Side& y, Kind kind, const char* marker,
+                                  const std::string& what, bool x_owes_it) {
+  const auto at_y = find_first(e, y.lan, [&](const Packet& p) {
+    return p.encapsulated && p.destination4 == y.lan4 && carries(p, kind, marker);
+  });
+  if (at_y != nullptr) return std::nullopt;
+  const auto left = find_first(e, x.lan, [&](const Packet& p) {
+    return p.encapsulated && p.source4 == x.lan4 && carries(p, kind, marker);
+  });
+  if (left != nullptr) {
+    if (is_server(left->destination4)) {
+      return finding('D', "fail", "client", "R4380-5.2.4-06",
+                     fmt::format("{} sent {} ({}) to its server instead of the peer's mapping", x.name, what,
+                                 left->cite()),
+                     {left});
+    }
+    const auto arrived = find_first(e, y.outside, [&](const Packet& p) {
+      return p.encapsulated && p.destination4 == y.mapped4 && carries(p, kind, marker);
+    });
+    return finding('D', "inconclusive", "nat", "R4380-5.2.4-06",
+                   fmt::format("{} sent {} ({}){}; the {} NAT did not pass it to {}", x.name, what, left->cite(),
+                               arrived ? fmt::format(", it reached {}'s NAT ({})", y.name, arrived->cite()) : "",
+                               e.nat_profile, y.name),
+                   {left, arrived});
+  }
+  if (x_owes_it) {
+    return finding('D', "fail", "client", "R4380-5.2.3-05",
+                   fmt::format("{} received the echo request but never sent {}", x.name, what));
+  }
+  // The request is held until the peer is trusted (§5.2.4 case 5): trace the
+  // bubbles that open the path.
+  const auto indirect = find_first(e, x.lan, [&](const Packet& p) {
+    return p.encapsulated && p.kind == Kind::bubble && p.source4 == x.lan4 && is_server(p.destination4) &&
+           p.destination6 == y.address;
+  });
+  const auto peer_bubble = find_first(e, x.lan, [&](const Packet& p) {
+    return p.encapsulated && p.kind == Kind::bubble && p.destination4 == x.lan4 && p.source6 == y.address;
+  });
+  if (peer_bubble != nullptr) {
+    return finding('D', "fail", "client", "R4380-5.2.3-10",
+                   fmt::format("{} received {}'s direct bubble ({}) but never sent the packet it held for it", x.name,
+                               y.name, peer_bubble->cite()),
+                   {peer_bubble});
+  }
+  if (indirect == nullptr) {
+    return finding('D', "inconclusive", "", "R4380-5.2.4-06",
+                   fmt::format("{} sent neither {} nor a bubble through its server toward {}; silence proves nothing "
+                               "about what it would have sent",
+                               x.name, what, y.name));
+  }
+  const auto server_fwd = find_first(e, "d-server", [&](const Packet& p) {
+    return p.encapsulated && p.kind == Kind::bubble && is_server(p.source4) && p.destination4 == y.mapped4 &&
+           p.destination6 == y.address;
+  });
+  const auto server_got = find_first(e, "d-server", [&](const Packet& p) {
+    return p.encapsulated && p.kind == Kind::bubble && is_server(p.destination4) && p.destination6 == y.address;
+  });
+  if (server_got != nullptr && server_fwd == nullptr) {
+    return finding('D', "fail", "server", "R4380-5.3.1-15",
+                   fmt::format("the server received {}'s bubble for {} ({}) but never forwarded it to {}'s mapping",
+                               x.name, y.name, server_got->cite(), y.name),
+                   {server_got});
+  }
+  const auto y_got = find_first(e, y.lan, [&](const Packet& p) {
+    return p.encapsulated && p.kind == Kind::bubble && is_server(p.source4) && p.destination6 == y.address;
+  });
+  if (y_got == nullptr) {
+    return finding('D', "inconclusive", "nat", "R4380-5.3.1-15",
+                   fmt::format("{}'s bubble through the server ({}) never reached {} through the {} NAT", x.name,
+                               indirect->cite(), y.name, e.nat_profile),
+                   {indirect, server_fwd});
+  }
+  const auto y_answered = find_first(e, y.lan, [&](const Packet& p) {
+    return p.encapsulated && p.kind == Kind::bubble && p.source4 == y.lan4 && !is_server(p.destination4);
+  });
+  if (y_answered == nullptr) {
+    return finding('D', "fail", "client", "R4380-5.2.3-04",
+                   fmt::format("{} received {}'s bubble through its server with an origin indication ({}) but never "
+                               "sent a direct bubble back",
+                               y.name, x.name, y_got->cite()),
+                   {y_got});
+  }
+  return finding('D', "inconclusive", "nat", "R4380-5.2.3-04",
+                 fmt::format("{}'s direct bubble ({}) never reached {} through the {} NAT", y.name, y_answered->cite(),
+                             x.name, e.nat_profile),
+                 {y_answered});
+}
+
+}  // namespace
+
+Finding judge_direct(const Evidence& e) {
+  if (auto d = death('D', e, {"client", "server"})) return *d;
+  if (!e.direct_a || !e.direct_b) {
+    // Client A stands where Q's client stands (192.0.2.10 behind
+    // 198.51.100.1): Q's judgement of its captures says whether it rightly
+    // stayed unqualified behind a symmetric NAT, where D does not apply.
+    Evidence as_q = e;
+    as_q.client_address = e.direct_a;
+    for (Packet& p : as_q.packets) {
+      if (p.vantage == "d-client-a-lan") p.vantage = "client-lan";
+      if (p.vantage == "d-server") p.vantage = "server";
+    }
+    const Finding q = judge_qualification(as_q);
+    if (!e.direct_a && q.verdict == "pass" && q.requirement == "R4380-5.2.1-05") {
+      return finding('D', "not-applicable", "", "R4380-5.2.1-05",
+                     "client A rightly stayed unqualified behind a symmetric NAT: Teredo does not operate there, "
+                     "there is no peer to reach");
+    }
+    return finding('D', "inconclusive", "", "R4380-5.2.1-07",
+                   fmt::format("client {} did not qualify in the two-client lab: there is no peer address to reach",
+                               !e.direct_a ? "A" : "B"));
+  }
+  const auto a6 = wire::parse_ipv6(*e.direct_a);
+  const auto b6 = wire::parse_ipv6(*e.direct_b);
+  if (!a6 || !b6) return finding('D', "error", "", "", "a client's address does not parse: a harness fault");
+  const Side a{"client A", "d-client-a-lan", "d-nat-a-outside", kit::ipv4(kClientALan), kit::ipv4(kNatAOutside), *a6};
+  const Side b{"client B", "d-client-b-lan", "d-nat-b-outside", kit::ipv4(kClientBLan), kit::ipv4(kNatBOutside), *b6};
+  if (auto f = trace_peer(e, a, b, Kind::echo_request, kAtoBMarker, "its echo request to client B", false)) return *f;
+  if (auto f = trace_peer(e, b, a, Kind::echo_reply, kAtoBMarker, "its echo reply to client A", true)) return *f;
+  if (auto f = trace_peer(e, b, a, Kind::echo_request, kBtoAMarker, "its echo request to client A", false)) return *f;
+  if (auto f = trace_peer(e, a, b, Kind::echo_reply, kBtoAMarker, "its echo reply to client B", true)) return *f;
+  // Direct: each marked packet crossed from one NAT's outside straight to
+  // the other's, and none went through the server.
+  for (const char* marker : {kAtoBMarker, kBtoAMarker}) {
+    if (const auto via = find_first(e, "d-server", [&](const Packet& p) {
+          return carries(p, Kind::echo_request, marker) || carries(p, Kind::echo_reply, marker);
+        })) {
+      return finding('D', "fail", "client", "R4380-5.2.4-06",
+                     fmt::format("the ping went through the server ({}), not directly between the clients",
+                                 via->cite()),
+                     {via});
+    }
+  }
+  const auto crossed = [&](const Side& to, const Side& from, Kind kind, const char* marker) {
+    return find_first(e, to.outside, [&](const Packet& p) {
+      return p.encapsulated && p.source4 == from.mapped4 && p.destination4 == to.mapped4 && carries(p, kind, marker);
+    });
+  };
+  const Packet* hops[] = {crossed(b, a, Kind::echo_request, kAtoBMarker), crossed(a, b, Kind::echo_reply, kAtoBMarker),
+                          crossed(a, b, Kind::echo_request, kBtoAMarker), crossed(b, a, Kind::echo_reply, kBtoAMarker)};
+  for (const Packet* hop : hops) {
+    if (hop == nullptr) {
+      return finding('D', "inconclusive", "", "R4380-5.2.4-06",
+                     "the ping went both ways but a marked packet was not seen crossing between the NATs' outsides");
+    }
+  }
+  return finding('D', "pass", "", "R4380-5.2.4-06",
+                 fmt::format("ping6 both ways, directly: A->B request {}, reply {}; B->A request {}, reply {} (each "
+                             "from one NAT's outside to the other's); none through the server",
+                             hops[0]->cite(), hops[1]->cite(), hops[2]->cite(), hops[3]->cite()),
+                 {hops[0], hops[1], hops[2], hops[3]});
+}
+
 Finding judge(char scenario, const Evidence& e) {
   switch (scenario) {
     case 'Q':
       return judge_qualification(e);
     case 'N':
       return judge_native(e);
+    case 'D':
+      return judge_direct(e);
     default:
       return finding(scenario, "error", "", "", fmt::format("no judgement for scenario {}", scenario));
   }

@@ -38,6 +38,25 @@ inline constexpr VantagePoint kVantagePoints[] = {
     {"native-host", "v6host", "eth0"},   // the native IPv6 host
 };
 
+// Scenario D runs in netns/topologies/two-clients.json: two clients, each
+// behind a NAT of the cell's profile, and the server; its captures are named
+// "d-<vantage>" in the cell's folder.
+inline constexpr VantagePoint kDirectVantagePoints[] = {
+    {"d-client-a-lan", "client-a", "eth0"},
+    {"d-nat-a-outside", "nat-a", "out0"},
+    {"d-nat-b-outside", "nat-b", "out0"},
+    {"d-client-b-lan", "client-b", "eth0"},
+    {"d-server", "server", "eth0"},
+};
+inline constexpr const char* kClientALan = "192.0.2.10";
+inline constexpr const char* kClientBLan = "192.0.2.74";
+inline constexpr const char* kNatAOutside = "198.51.100.1";
+inline constexpr const char* kNatBOutside = "198.51.100.2";
+inline constexpr const char* kAtoBPattern = "696f702d646162";  // "iop-dab": client A -> client B
+inline constexpr const char* kBtoAPattern = "696f702d646261";  // "iop-dba": client B -> client A
+inline constexpr const char* kAtoBMarker = "iop-dab";
+inline constexpr const char* kBtoAMarker = "iop-dba";
+
 // The ping6 data patterns (ping -p) that tell each direction's packets apart.
 inline constexpr const char* kOutPattern = "696f702d6f7574";  // "iop-out": client -> native host
 inline constexpr const char* kInPattern = "696f702d696e21";   // "iop-in!": native host -> client
@@ -75,6 +94,8 @@ struct Evidence {
   std::optional<std::string> client_address;  // the Teredo address the client's adapter probe saw
   std::map<std::string, std::string> died;    // party ("client", "server", "relay") -> how it ended
   bool pinged = false;                        // the N pings ran
+  // Scenario D: client A's and client B's addresses (D's own lab).
+  std::optional<std::string> direct_a, direct_b;
 };
 
 struct FrameCite {
@@ -96,6 +117,10 @@ struct Finding {
 
 Finding judge_qualification(const Evidence& e);
 Finding judge_native(const Evidence& e);
+// D: two clients behind two NATs reach each other (ping6 both ways) directly:
+// the marked packets cross from one NAT's outside to the other's, and none
+// goes through the server.
+Finding judge_direct(const Evidence& e);
 Finding judge(char scenario, const Evidence& e);
 
 }  // namespace teredo::conformance::interop

@@ -27,6 +27,10 @@ const std::vector<Scenario>& offered_scenarios() {
        "captures",
        {"R4380-5.2.3-04", "R4380-5.2.3-05", "R4380-5.3.1-12", "R4380-5.3.1-15", "R4380-5.4.1-05", "R4380-5.4.1-08",
         "R4380-5.4.2-02", "R4380-5.4.2-04"}},
+      {'D', "direct",
+       "two clients of the cell's client implementation, each behind a NAT of the cell's profile, ping6 each "
+       "other: the marked packets cross straight from one NAT's outside to the other's, none through the server",
+       {"R4380-5.2.3-04", "R4380-5.2.3-05", "R4380-5.2.3-10", "R4380-5.2.4-06", "R4380-5.3.1-15"}},
   };
   return kScenarios;
 }

@@ -1,6 +1,6 @@
 // `teredo-conform interop` end to end (label interop: root, network
 // namespaces, Debian's miredo and miredo-server): a reduced plan of teredo-ref
-// and Miredo behind a port-restricted cone NAT gives real verdicts; a
+// and Miredo behind a port-restricted cone NAT passes Q, N and D; a
 // deliberately broken server (tests/interop/swapped_server.json) turns its
 // cells red and is named as the party that deviated; the same plan run twice
 // draws the same grid.
@@ -49,14 +49,14 @@ class InteropLabTest : public ::testing::Test {
 
 const std::vector<std::string> kReducedPlan = {"--client", "reference,miredo", "--server", "reference,miredo",
                                                "--relay", "reference", "--nat", "port-restricted-cone",
-                                               "--scenarios", "QN"};
+                                               "--scenarios", "QND"};
 
-TEST_F(InteropLabTest, ReducedPlanPassesQualificationAndNativeReachabilityEveryWay) {
+TEST_F(InteropLabTest, ReducedPlanPassesQualificationNativeReachabilityAndDirectEveryWay) {
   TempDir dir;
   const InteropRun r = interop_run(kReducedPlan, dir.path());
   ASSERT_TRUE(r.interop.is_object()) << r.err;
   // The plan is printed before the run, a progress line per cell after.
-  EXPECT_NE(r.out.find("interop plan: 4 cells x 2 scenarios"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("interop plan: 4 cells x 3 scenarios"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("[1/4] NAT port-restricted-cone client reference server reference relay reference: Q "),
             std::string::npos)
       << r.out;
@@ -67,7 +67,9 @@ TEST_F(InteropLabTest, ReducedPlanPassesQualificationAndNativeReachabilityEveryW
     }
     // The evidence behind each letter is kept.
     for (const char* f : {"client-lan.pcap", "nat-outside.pcap", "server.pcap", "relay.pcap", "relay-native.pcap",
-                          "native-host.pcap", "client.log", "server.log", "relay.log"}) {
+                          "native-host.pcap", "client.log", "server.log", "relay.log", "d-client-a-lan.pcap",
+                          "d-nat-a-outside.pcap", "d-nat-b-outside.pcap", "d-client-b-lan.pcap", "d-server.pcap",
+                          "d-client.log", "d-client-b.log", "d-server.log"}) {
       EXPECT_TRUE(std::filesystem::exists(dir.path() / cell["dir"].get<std::string>() / f)) << cell["id"] << " " << f;
     }
   }

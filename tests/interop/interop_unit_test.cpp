@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include "engine/json_schema.hpp"
 #include "interop/judge.hpp"
@@ -37,7 +38,7 @@ TEST(InteropPlan, DefaultsAreEveryBuiltInAdapterOfTheRoleEveryProfileEveryScenar
   EXPECT_EQ(plan.servers.size(), 2u);
   EXPECT_EQ(plan.relays.size(), 2u);
   EXPECT_EQ(plan.nat_profiles, netns::nat_profiles());
-  EXPECT_EQ(plan.letters, "QN");
+  EXPECT_EQ(plan.letters, "QND");
   EXPECT_EQ(plan.cells.size(), 8u * netns::nat_profiles().size());
   // NAT outermost, then client, server, relay.
   EXPECT_EQ(plan.cells[0].id(), netns::nat_profiles()[0] + "--miredo--miredo--miredo");
@@ -71,7 +72,7 @@ TEST(InteropPlan, BadInputIsRefusedInOneLine) {
   expect_refused({{"nosuch"}, {}, {}, {}, ""}, "--client nosuch");
   expect_refused({{}, {}, {}, {"full-con"}, ""}, "did you mean full-cone?");
   expect_refused({{}, {}, {}, {"open-internet"}, ""}, "unknown NAT profile 'open-internet'");
-  expect_refused({{}, {}, {}, {}, "QD"}, "scenario 'D' is not offered (this version offers QN)");
+  expect_refused({{}, {}, {}, {}, "QH"}, "scenario 'H' is not offered (this version offers QND)");
   expect_refused({{"reference", "reference"}, {}, {}, {}, ""}, "given twice");
   // An adapter file that declares no client role cannot be asked to play one.
   TempDir dir;
@@ -85,7 +86,7 @@ TEST(InteropPlan, BadInputIsRefusedInOneLine) {
 TEST(InteropCommand, BadInputIsOneLineAndExitTwo) {
   TempDir dir;
   const std::vector<std::vector<std::string>> inputs = {
-      {"--client", "nosuch"}, {"--nat", "full-con"}, {"--scenarios", "QD"},
+      {"--client", "nosuch"}, {"--nat", "full-con"}, {"--scenarios", "QH"},
       {"--relay", std::string(TEREDO_SOURCE_DIR) + "/tests/interop/swapped_server.json"}};
   for (const auto& input : inputs) {
     std::vector<std::string> argv = {TEREDO_CONFORM_BIN, "interop", "--out", dir.path().string()};
@@ -398,6 +399,86 @@ TEST(InteropJudgeN, ARelayIgnoringTheClientsBubbleFailsOnlyWhenTheBubbleCameFrom
 TEST(InteropJudgeN, WithoutAnAddressNIsInconclusive) {
   const Finding f = judge_native(Captures().evidence(std::nullopt));
   EXPECT_EQ(f.verdict, "inconclusive");
+}
+
+// ------------------------------------------------------------------ D
+
+const wire::Ipv4Address kALan = kit::ipv4(kClientALan), kBLan = kit::ipv4(kClientBLan);
+const wire::Ipv4Address kNatA = kit::ipv4(kNatAOutside), kNatB = kit::ipv4(kNatBOutside);
+constexpr std::uint16_t kPortA = 50001, kPortB = 50002;
+const std::string kA = wire::to_string(kit::teredo_address(lab::kServerPrimary, 0, kNatAOutside, kPortA));
+const std::string kB = wire::to_string(kit::teredo_address(lab::kServerPrimary, 0, kNatBOutside, kPortB));
+
+// A pings B and B pings A; `through_server`: A's request goes to the server
+// instead; `server_forwards`: the server passes A's indirect bubble on.
+Captures direct_run(bool through_server, bool server_forwards) {
+  Captures c;
+  const auto a6 = kit::ipv6(kA), b6 = kit::ipv6(kB);
+  const auto bubble = kit::bubble_packet(a6, b6);
+  c.udp("d-client-a-lan", kALan, kClientPort, kPrimary, 3544, bubble);
+  c.udp("d-server", kNatA, kPortA, kPrimary, 3544, bubble);
+  if (!server_forwards) return c;
+  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, bubble);
+  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, bubble);
+  for (const bool a_to_b : {true, false}) {
+    const char* marker = a_to_b ? kAtoBMarker : kBtoAMarker;
+    const auto& [from6, to6] = a_to_b ? std::pair{a6, b6} : std::pair{b6, a6};
+    const auto& [from_lan, from_nat, from_port] = a_to_b ? std::tuple{kALan, kNatA, kPortA} : std::tuple{kBLan, kNatB, kPortB};
+    const auto& [to_lan, to_nat, to_port] = a_to_b ? std::tuple{kBLan, kNatB, kPortB} : std::tuple{kALan, kNatA, kPortA};
+    const std::string from_side = a_to_b ? "a" : "b", to_side = a_to_b ? "b" : "a";
+    for (const bool reply : {false, true}) {
+      const auto packet = reply ? echo(to6, from6, true, marker) : echo(from6, to6, false, marker);
+      const auto [s_lan, s_nat, s_port, s_side] = reply ? std::tuple{to_lan, to_nat, to_port, to_side}
+                                                         : std::tuple{from_lan, from_nat, from_port, from_side};
+      const auto [d_lan, d_nat, d_port, d_side] = reply ? std::tuple{from_lan, from_nat, from_port, from_side}
+                                                         : std::tuple{to_lan, to_nat, to_port, to_side};
+      if (through_server && !reply && a_to_b) {
+        c.udp("d-client-" + s_side + "-lan", s_lan, kClientPort, kPrimary, 3544, packet);
+        c.udp("d-server", s_nat, s_port, kPrimary, 3544, packet);
+        c.udp("d-server", kPrimary, 3544, d_nat, d_port, packet);
+        c.udp("d-client-" + d_side + "-lan", kPrimary, 3544, d_lan, kClientPort, packet);
+        continue;
+      }
+      c.udp("d-client-" + s_side + "-lan", s_lan, kClientPort, d_nat, d_port, packet);
+      c.udp("d-nat-" + d_side + "-outside", s_nat, s_port, d_nat, d_port, packet);
+      c.udp("d-client-" + d_side + "-lan", s_nat, s_port, d_lan, kClientPort, packet);
+    }
+  }
+  return c;
+}
+
+Evidence direct_evidence(const Captures& c) {
+  Evidence e = c.evidence(std::nullopt);
+  e.direct_a = kA;
+  e.direct_b = kB;
+  return e;
+}
+
+TEST(InteropJudgeD, PassNamesTheFramesThatCrossedBetweenTheNats) {
+  const Finding f = judge_direct(direct_evidence(direct_run(false, true)));
+  EXPECT_EQ(f.verdict, "pass") << f.reason;
+  EXPECT_NE(f.reason.find("d-nat-b-outside#"), std::string::npos) << f.reason;
+  EXPECT_EQ(f.frames.size(), 4u);
+}
+
+TEST(InteropJudgeD, DataThroughTheServerIsNotDirect) {
+  const Finding f = judge_direct(direct_evidence(direct_run(true, true)));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.4-06");
+}
+
+TEST(InteropJudgeD, AServerThatNeverForwardedTheIndirectBubbleIsNamed) {
+  const Finding f = judge_direct(direct_evidence(direct_run(false, false)));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "server");
+  EXPECT_EQ(f.requirement, "R4380-5.3.1-15");
+}
+
+TEST(InteropJudgeD, AClientThatDidNotQualifyLeavesDInconclusive) {
+  Evidence e = direct_evidence(direct_run(false, true));
+  e.direct_b.reset();
+  EXPECT_EQ(judge_direct(e).verdict, "inconclusive");
 }
 
 // ------------------------------------------------------------------ outputs
