@@ -13,6 +13,7 @@ install(FILES conformance/catalog/requirements.json conformance/catalog/case_dur
 install(DIRECTORY conformance/iut/ DESTINATION ${TEREDO_DATA_DEST}/adapters FILES_MATCHING PATTERN "*.json")
 install(DIRECTORY netns/topologies/ DESTINATION ${TEREDO_DATA_DEST}/topologies FILES_MATCHING PATTERN "*.json")
 install(DIRECTORY reports/schema/ DESTINATION ${TEREDO_DATA_DEST}/schemas)
+install(FILES conformance/interop/interop.schema.json DESTINATION ${TEREDO_DATA_DEST}/schemas)
 install(FILES conformance/uncovered.json DESTINATION ${TEREDO_DATA_DEST})
 install(DIRECTORY conformance/regressions/ DESTINATION ${TEREDO_DATA_DEST}/regressions FILES_MATCHING PATTERN "*.json")
 install(FILES README.md conformance/JUDGING.md reports/FORMAT.md DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/teredo-conformance)

@@ -35,6 +35,7 @@ std::vector<Command> add_lab_commands(CLI::App& app);
 std::vector<Command> add_run_commands(CLI::App& app);
 std::vector<Command> add_report_commands(CLI::App& app);
 std::vector<Command> add_fuzz_commands(CLI::App& app);
+std::vector<Command> add_interop_commands(CLI::App& app);
 
 // The process's argv as main received it, shell-quoted: report.json's
 // run.command_line. main sets it before parsing.

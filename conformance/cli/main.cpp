@@ -6,6 +6,7 @@
 //   run, list, iut check                     the conformance driver
 //   report   render | matrix                 views of report.json files
 //   fuzz     --iut --role server              the wire fuzzer (OUT/fuzz/)
+//   interop  --client --server --relay --nat   pairwise interop grid (OUT/interop.html)
 // Exit codes: 0 done, 2 bad input, 3 bad usage (see cli/commands.hpp).
 #include <iostream>
 
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
   for (auto& c : add_run_commands(app)) commands.push_back(std::move(c));
   for (auto& c : add_report_commands(app)) commands.push_back(std::move(c));
   for (auto& c : add_fuzz_commands(app)) commands.push_back(std::move(c));
+  for (auto& c : add_interop_commands(app)) commands.push_back(std::move(c));
 
   set_command_line(std::vector<std::string>(argv, argv + argc));
   try {

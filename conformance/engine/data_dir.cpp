@@ -21,6 +21,7 @@ constexpr Place kAdapters{"adapters", "conformance/iut"};
 constexpr Place kTopologies{"topologies", "netns/topologies"};
 constexpr Place kUncovered{"uncovered.json", "conformance/uncovered.json"};
 constexpr Place kRegressions{"regressions", "conformance/regressions"};
+constexpr Place kInteropSchema{"schemas/interop.schema.json", "conformance/interop/interop.schema.json"};
 
 std::string place(const Place& p) {
   const DataDir& d = data_dir();
@@ -57,6 +58,7 @@ std::string topologies_dir() { return place(kTopologies); }
 std::string topology_file(std::string_view name) { return topologies_dir() + "/" + std::string(name) + ".json"; }
 std::string uncovered_file() { return place(kUncovered); }
 std::string regressions_dir() { return place(kRegressions); }
+std::string interop_schema_file() { return place(kInteropSchema); }
 
 std::string resolve_tool(std::string_view name, const fs::path& exe_dir, std::string_view build_tree_path) {
   if (!exe_dir.empty()) {

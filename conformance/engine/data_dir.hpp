@@ -17,6 +17,7 @@
 //   schemas/     report and JUnit schemas                  reports/schema/
 //   uncovered.json                                         conformance/uncovered.json
 //   regressions/ fuzz findings kept as cases               conformance/regressions/
+//   schemas/interop.schema.json                            conformance/interop/interop.schema.json
 #pragma once
 
 #include <filesystem>
@@ -44,6 +45,7 @@ std::string topologies_dir();
 std::string topology_file(std::string_view name);  // "<topologies>/<name>.json"
 std::string uncovered_file();
 std::string regressions_dir();  // fuzz/regressions.hpp
+std::string interop_schema_file();  // interop.json's schema
 
 // A program shipped with the tool: the one beside the running executable when
 // there is one (an installed bin/), else the build tree's path given.
