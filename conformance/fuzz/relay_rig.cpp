@@ -152,18 +152,7 @@ class RelayRig final : public RoleRig {
                        lab::kDriver, kProbePort, lab::kV6Host, lab::kNativeSink, kAnswerTimeout.count());
   }
 
-  GeneratorContext context() const override {
-    GeneratorContext c;
-    c.server = kit::ipv4(lab::kServerPrimary);
-    c.server_link_local = kit::server_link_local(lab::kServerPrimary);
-    c.client_ipv4 = kit::ipv4(lab::kDriver);
-    c.client_port = kClientPort;
-    c.client_teredo = teredo_of(kClientPort);
-    c.peer_teredo = teredo_of(kProbePort);
-    c.native_host = kit::ipv6(lab::kV6Host);
-    c.non_global = kit::ipv4(lab::kNonGlobalDriver);
-    return c;
-  }
+  GeneratorContext context() const override { return lab_context(kClientPort, kProbePort); }
 
   Sent next(DatagramGenerator& generator) override {
     if (random_() % kNativeOneIn == 0) {

@@ -79,6 +79,12 @@ class RoleRig {
   [[nodiscard]] virtual wire::ByteVector reproducer_frame(const Sent& sent) const = 0;
 };
 
+// How the generator names the lab of every rig: the server 203.0.113.1,
+// the fuzzing client 198.51.100.7:client_port and a peer at :peer_port
+// (their Teredo addresses name that server), the native host
+// 2001:db8:1::10 and the non-global 192.88.99.7 on the driver's link.
+GeneratorContext lab_context(std::uint16_t client_port, std::uint16_t peer_port);
+
 // The rig of a role, or nullptr when the role is not fuzzed.
 std::unique_ptr<RoleRig> make_rig(const std::string& role, std::uint64_t seed);
 // The roles make_rig knows.

@@ -102,6 +102,19 @@ void send_batch(int fd, const std::string& to_address, std::uint16_t to_port,
   }
 }
 
+GeneratorContext lab_context(std::uint16_t client_port, std::uint16_t peer_port) {
+  GeneratorContext c;
+  c.server = kit::ipv4(lab::kServerPrimary);
+  c.server_link_local = kit::server_link_local(lab::kServerPrimary);
+  c.client_ipv4 = kit::ipv4(lab::kDriver);
+  c.client_port = client_port;
+  c.client_teredo = kit::teredo_address(lab::kServerPrimary, 0, lab::kDriver, client_port);
+  c.peer_teredo = kit::teredo_address(lab::kServerPrimary, 0, lab::kDriver, peer_port);
+  c.native_host = kit::ipv6(lab::kV6Host);
+  c.non_global = kit::ipv4(lab::kNonGlobalDriver);
+  return c;
+}
+
 namespace {
 
 constexpr std::uint16_t kClientPort = 41000;  // the qualified client the datagrams come from
@@ -151,18 +164,7 @@ class ServerRig final : public RoleRig {
                        kAnswerTimeout.count());
   }
 
-  GeneratorContext context() const override {
-    GeneratorContext c;
-    c.server = kit::ipv4(lab::kServerPrimary);
-    c.server_link_local = kit::server_link_local(lab::kServerPrimary);
-    c.client_ipv4 = kit::ipv4(lab::kDriver);
-    c.client_port = kClientPort;
-    c.client_teredo = kit::teredo_address(lab::kServerPrimary, 0, lab::kDriver, kClientPort);
-    c.peer_teredo = kit::teredo_address(lab::kServerPrimary, 0, lab::kDriver, kPeerPort);
-    c.native_host = kit::ipv6("2001:db8:1::10");
-    c.non_global = kit::ipv4(lab::kNonGlobalDriver);
-    return c;
-  }
+  GeneratorContext context() const override { return lab_context(kClientPort, kPeerPort); }
 
   Sent next(DatagramGenerator& generator) override {
     GeneratedDatagram g = generator.next();
