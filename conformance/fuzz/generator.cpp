@@ -18,6 +18,7 @@ struct Icmp {
 };
 struct Model {
   std::optional<ByteVector> auth_client_id, auth_value;  // both set or neither: an authentication encapsulation
+  bool sign = false;  // the value is computed over the built datagram (GeneratorContext::signing)
   Nonce nonce{};
   std::uint8_t confirmation = 0;
   std::optional<OriginIndication> origin;
@@ -113,9 +114,10 @@ GeneratedDatagram DatagramGenerator::build(bool mutate) {
     m.ip.hop_limit = 255;
     m.icmp = Icmp{kIcmpv6RouterSolicitation, 0, ByteVector(4, 0), false};
     if (auth) {
-      m.auth_client_id = ByteVector{};
+      m.auth_client_id = context_.signing ? context_.signing->client_id : ByteVector{};
       m.auth_value = ByteVector{};
       m.nonce = nonce();
+      m.sign = context_.signing.has_value();
     }
     if (origin) m.origin = OriginIndication{context_.client_port, context_.client_ipv4};
   };
@@ -184,6 +186,7 @@ GeneratedDatagram DatagramGenerator::build(bool mutate) {
     if (f == "origin.add" || (f == "origin.value" && !m.origin)) {
       m.origin = OriginIndication{context_.client_port, context_.client_ipv4};
     }
+    if (f == "auth.add" || f == "auth.remove" || f == "auth.client_id" || f == "auth.value") m.sign = false;
     if (f == "auth.remove") m.auth_client_id.reset(), m.auth_value.reset();
     if (f == "origin.remove") m.origin.reset();
     if (f == "auth.client_id") m.auth_client_id = bytes(below(2) ? below(16) : below(256));
@@ -276,6 +279,21 @@ GeneratedDatagram DatagramGenerator::build(bool mutate) {
       const std::uint16_t length = interesting16(actual);
       s.ipv6[4] = static_cast<std::uint8_t>(length >> 8);
       s.ipv6[5] = static_cast<std::uint8_t>(length);
+    }
+  }
+  if (m.sign && m.has_auth()) {
+    // The value over what is sent (RFC 4380 §5.2.2: nonce, confirmation,
+    // origin indication, IPv6 packet), then the length bytes a mutation set.
+    const auto value = compute_authentication_value(context_.signing->algorithm, context_.signing->secret, m.nonce,
+                                                    m.confirmation, s.origin, s.ipv6);
+    if (value) {
+      const std::uint8_t id_len = s.auth[2], au_len = s.auth[3];
+      const bool id_len_set = id_len != m.auth_client_id->size(), au_len_set = au_len != m.auth_value->size();
+      const AuthenticationFields fields{*m.auth_client_id, value->view(), m.nonce, m.confirmation};
+      s.auth.clear();
+      (void)append_authentication(s.auth, fields);
+      if (id_len_set) s.auth[2] = id_len;
+      if (au_len_set) s.auth[3] = au_len;
     }
   }
   ByteVector& p = out.payload;

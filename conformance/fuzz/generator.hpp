@@ -11,10 +11,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "teredo/wire/hmac.hpp"
 #include "teredo/wire/wire.hpp"
 
 namespace teredo::conformance::fuzz {
@@ -29,6 +31,18 @@ struct GeneratorContext {
   wire::Ipv6Address peer_teredo;             // another qualified client of the server (forwarding target)
   wire::Ipv6Address native_host;             // a native IPv6 destination (data a relay would carry)
   wire::Ipv4Address non_global;              // a non-global IPv4 the lab can observe (192.88.99.7)
+  // Set when the server shares a secret with the fuzzing client (secure
+  // qualification, RFC 4380 §5.2.2): the authenticated RS templates carry
+  // this client identifier and a valid authentication value computed over
+  // the datagram as finally built, so that a mutated field behind the
+  // authentication check (the IPv6 header, the RS, its options, the origin)
+  // reaches the code after it. Mutating the identifier or the value leaves
+  // the value unsigned (random), as without a secret.
+  struct Signing {
+    wire::ByteVector client_id, secret;
+    wire::MacAlgorithm algorithm = wire::MacAlgorithm::hmac_sha1;
+  };
+  std::optional<Signing> signing;
 };
 
 // What a datagram was built from.
@@ -59,6 +73,9 @@ class DatagramGenerator {
   GeneratedDatagram next();
   // The next valid datagram (traffic that keeps the server's state alive).
   GeneratedDatagram next_valid();
+
+  // Another lab view (a rig's next state); the random sequence goes on.
+  void set_context(GeneratorContext context) { context_ = std::move(context); }
 
   void set_valid_one_in(unsigned n) noexcept { valid_one_in_ = n == 0 ? 1 : n; }
   // Largest UDP payload an oversize mutation makes (at most 65507).

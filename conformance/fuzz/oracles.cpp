@@ -5,6 +5,7 @@
 #include <array>
 #include <cctype>
 #include <cstring>
+#include <stdexcept>
 
 #include "fuzz/generator.hpp"
 
@@ -55,11 +56,17 @@ std::string_view first_words(std::string_view text, int words) {
 
 }  // namespace
 
-ByteVector probe_rs(const Nonce& nonce) {
+ByteVector probe_rs(const Nonce& nonce, const std::optional<GeneratorContext::Signing>& signing) {
   const ByteVector rs = build_router_solicitation(parse_ipv6("fe80::ffff:ffff:fffd").value(),
                                                   parse_ipv6("ff02::2").value(), {});
   ByteVector payload;
-  (void)append_datagram(payload, AuthenticationFields{{}, {}, nonce, 0}, std::nullopt, rs);
+  if (!signing) {
+    (void)append_datagram(payload, AuthenticationFields{{}, {}, nonce, 0}, std::nullopt, rs);
+    return payload;
+  }
+  const auto value = compute_authentication_value(signing->algorithm, signing->secret, nonce, 0, {}, rs);
+  if (!value) throw std::runtime_error("probe_rs: OpenSSL could not compute the authentication value");
+  (void)append_datagram(payload, AuthenticationFields{signing->client_id, value->view(), nonce, 0}, std::nullopt, rs);
   return payload;
 }
 

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "fuzz/generator.hpp"
 #include "teredo/wire/wire.hpp"
 
 namespace teredo::conformance::fuzz {
@@ -32,8 +33,11 @@ std::optional<LogFinding> scan_log(std::string_view text);
 std::optional<std::uint64_t> vm_rss_kib(std::string_view proc_status);
 
 // The valid RS a liveness probe or a control sends: an authentication
-// encapsulation carrying `nonce`, fe80::ffff:ffff:fffd -> ff02::2.
-wire::ByteVector probe_rs(const wire::Nonce& nonce);
+// encapsulation carrying `nonce`, fe80::ffff:ffff:fffd -> ff02::2. With
+// `signing`, for its client identifier with a valid authentication value
+// (what a server requiring secure qualification answers, RFC 4380 §5.2.2).
+wire::ByteVector probe_rs(const wire::Nonce& nonce,
+                          const std::optional<GeneratorContext::Signing>& signing = std::nullopt);
 // Whether `payload` is an RA (checksum verified) answering `nonce` (any RA
 // when `nonce` is nullopt): what the probe's answer must be.
 bool is_ra_for(wire::Bytes payload, const std::optional<wire::Nonce>& nonce);

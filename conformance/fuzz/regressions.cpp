@@ -89,8 +89,12 @@ json regression_from_finding(const json& finding, const std::string& id) {
                          {"mutations", d.value("mutations", json::array())}});
   }
   const json requirement = finding.value("requirement", json(nullptr));
+  // The rig's state the finding was made in (finding.json state_key; older
+  // findings: the role's first state).
+  const std::string state = finding.value("state_key", "");
   return {{"id", name},
           {"role", role},
+          {"state", state.empty() ? json(nullptr) : json(state)},
           {"title", fmt::format("Fuzz regression: {} ({}) does not come back", signature, oracle)},
           {"requirement", requirement.is_string() ? requirement : json(malformed_input_requirement(role))},
           {"found",
@@ -108,8 +112,15 @@ CaseSpec regression_case(const json& regression, const std::string& file) {
   const std::string id = regression.value("id", "");
   if (!id_ok(id)) throw std::runtime_error(file + ": id '" + id + "' is not [a-z0-9-]");
   const std::string role = regression.value("role", "");
-  auto probe_rig = make_rig(role, 1);
+  // A rig offering every state, to check the file's state and learn the
+  // launch it needs.
+  auto probe_rig = make_rig(role, 1, {"secure_qualification"});
   if (!probe_rig) throw std::runtime_error(file + ": role '" + role + "' has no fuzz rig");
+  const json state_value = regression.value("state", json(nullptr));
+  const std::string state = state_value.is_string() ? state_value.get<std::string>() : probe_rig->state_key();
+  if (!probe_rig->select_state(state)) {
+    throw std::runtime_error(file + ": state '" + state + "' is not one of the " + role + " rig's states");
+  }
   const std::string requirement = regression.value("requirement", "");
   auto datagrams = std::make_shared<const std::vector<Sent>>(datagrams_of(regression, file));
   const json found = regression.value("found", json::object());
@@ -126,9 +137,15 @@ CaseSpec regression_case(const json& regression, const std::string& file) {
   spec.role = role;
   spec.requirements = {requirement};
   spec.topology = probe_rig->topology();
+  // A state with its own launch (the secure server) needs the capability:
+  // not-applicable for an IUT that does not declare it.
+  if (const std::string capability = probe_rig->launch_capability(); !capability.empty()) {
+    spec.capabilities = {capability};
+  }
   if (role == "relay") spec.captures = {{"driver", "driver", "eth0"}, {"v6host", "v6host", "eth0"}};
-  spec.body = [datagrams, role, requirement](CaseRun& run) {
-    auto rig = make_rig(role, run.seed());
+  spec.body = [datagrams, role, requirement, state](CaseRun& run) {
+    auto rig = make_rig(role, run.seed(), run.adapter().capabilities);
+    (void)rig->select_state(state);  // offered: the case needs the capability that offers it
     rig->open(run.lab());
     // The engine judges the IUT's death; a dead IUT answers no probe.
     const Alive alive = [] { return true; };

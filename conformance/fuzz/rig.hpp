@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,17 @@ class RoleRig {
   // (a key) and finding.json (a sentence).
   [[nodiscard]] virtual std::string state_key() const = 0;
   [[nodiscard]] virtual std::string state() const = 0;
+  // Every state this rig can bring the IUT into (keys; the first is the
+  // selected one at construction, the one replay and regressions without a
+  // state use). A fuzz run goes through them in turn, each with a fresh IUT.
+  [[nodiscard]] virtual std::vector<std::string> state_keys() const { return {state_key()}; }
+  // Selects the state the next fresh IUT is brought into (before it is
+  // started: the state may need another launch). False: not a key of
+  // state_keys().
+  virtual bool select_state(const std::string& key) { return key == state_key(); }
+  // The capability whose launch variant the IUT needs in the selected state
+  // (engine/iut_adapter kLaunchVariants), empty for the plain launch.
+  [[nodiscard]] virtual std::string launch_capability() const { return {}; }
 
   // Opens the played parties' sockets in the lab (once per run).
   virtual void open(netns::Lab& lab) = 0;
@@ -85,8 +97,11 @@ class RoleRig {
 // 2001:db8:1::10 and the non-global 192.88.99.7 on the driver's link.
 GeneratorContext lab_context(std::uint16_t client_port, std::uint16_t peer_port);
 
-// The rig of a role, or nullptr when the role is not fuzzed.
-std::unique_ptr<RoleRig> make_rig(const std::string& role, std::uint64_t seed);
+// The rig of a role, or nullptr when the role is not fuzzed. The IUT's
+// declared capabilities decide the states offered (a server's "after a
+// secure RS" only with secure_qualification).
+std::unique_ptr<RoleRig> make_rig(const std::string& role, std::uint64_t seed,
+                                  const std::set<std::string>& capabilities = {});
 // The roles make_rig knows.
 std::vector<std::string> fuzzed_roles();
 

@@ -1,6 +1,9 @@
-// The server role's rig (RFC 4380 §5.3): a server-only lab, the state "after
-// a qualified client", a valid RS answered by an RA carrying its nonce as the
-// liveness probe.
+// The server role's rig (RFC 4380 §5.3): a server-only lab and three states
+// the datagrams are sent in (issue 13): after a qualified client, fresh (no
+// client qualified), and after a secure RS (when the server declares
+// secure_qualification: it is launched with the shared secret, the played
+// clients and the generator sign their RSs). Liveness probe: a valid RS
+// (signed in the secure state) answered by an RA carrying its nonce.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -11,11 +14,13 @@
 
 #include <cerrno>
 #include <chrono>
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <stdexcept>
 
 #include "fuzz/rig.hpp"
+#include "teredo/wire/hmac.hpp"
 #include "kit/lab_facts.hpp"
 #include "kit/packets.hpp"
 #include "teredo/netns/lab.hpp"
@@ -122,9 +127,25 @@ constexpr std::uint16_t kPeerPort = 41001;    // a second qualified client: the 
 constexpr std::uint16_t kProbePort = lab::kControlPort;
 constexpr auto kAnswerTimeout = std::chrono::milliseconds(1500);
 
+// The server's states, in the order a fuzz run visits them.
+constexpr const char* kAfterQualifiedClient = "after_qualified_client";
+constexpr const char* kFresh = "fresh";
+constexpr const char* kAfterSecureRs = "after_secure_rs";
+
 class ServerRig final : public RoleRig {
  public:
-  explicit ServerRig(std::uint64_t seed) : nonce_random_(seed ^ 0x9e3779b97f4a7c15ULL) {}
+  ServerRig(std::uint64_t seed, const std::set<std::string>& capabilities) : nonce_random_(seed ^ 0x9e3779b97f4a7c15ULL) {
+    if (capabilities.contains("secure_qualification")) {
+      // The secret and identifier every secure launch is provisioned with
+      // (engine/iut_adapter {secret} {client_id}); MD5 only when declared
+      // (RFC 4380 erratum 107).
+      const Bytes id = kit::bytes_of(lab::kClientId), secret = kit::bytes_of(lab::kSecret);
+      secure_ = GeneratorContext::Signing{ByteVector(id.begin(), id.end()), ByteVector(secret.begin(), secret.end()),
+                                          capabilities.contains("secure_qualification:hmac-md5")
+                                              ? MacAlgorithm::hmac_md5
+                                              : MacAlgorithm::hmac_sha1};
+    }
+  }
   ~ServerRig() override {
     for (const int fd : {client_, peer_, probe_}) {
       if (fd >= 0) ::close(fd);
@@ -136,8 +157,34 @@ class ServerRig final : public RoleRig {
   std::string role() const override { return "server"; }
   std::string topology() const override { return "server-only"; }
   std::vector<std::string> iut_addresses() const override { return {lab::kServerPrimary, lab::kServerSecondary}; }
-  std::string state_key() const override { return "after_qualified_client"; }
+  std::string state_key() const override { return state_; }
+  std::vector<std::string> state_keys() const override {
+    std::vector<std::string> keys = {kAfterQualifiedClient, kFresh};
+    if (secure_) keys.emplace_back(kAfterSecureRs);
+    return keys;
+  }
+  bool select_state(const std::string& key) override {
+    const auto keys = state_keys();
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) return false;
+    state_ = key;
+    return true;
+  }
+  std::string launch_capability() const override { return signing() ? "secure_qualification" : ""; }
   std::string state() const override {
+    if (state_ == kFresh) {
+      return fmt::format("fresh: a newly started server that has answered no RS of the datagrams' source {0}:{1} "
+                         "or of the peer {0}:{2} (the only valid RSs it gets are the liveness probes from {0}:{3}), "
+                         "the datagrams from {0}:{1} to {4}:{5}",
+                         lab::kDriver, kClientPort, kPeerPort, kProbePort, lab::kServerPrimary, lab::kTeredoPort);
+    }
+    if (state_ == kAfterSecureRs) {
+      return fmt::format("after a secure RS: the server launched with the shared secret for '{0}' ({1}); RSs signed "
+                         "for '{0}' from {2}:{3} (the datagrams' source) and {2}:{4} (a peer) answered; the "
+                         "generator's authenticated RSs and the probes signed the same way; the datagrams from "
+                         "{2}:{3} to {5}:{6}",
+                         lab::kClientId, to_string(secure_->algorithm), lab::kDriver, kClientPort, kPeerPort,
+                         lab::kServerPrimary, lab::kTeredoPort);
+    }
     return fmt::format("after a qualified client: valid RS/RA exchanges from {0}:{1} (the datagrams' source) and "
                        "{0}:{2} (a peer), then the datagrams from {0}:{1} to {3}:{4}",
                        lab::kDriver, kClientPort, kPeerPort, lab::kServerPrimary, lab::kTeredoPort);
@@ -150,6 +197,10 @@ class ServerRig final : public RoleRig {
   }
 
   bool enter_state(const Alive& alive) override {
+    // Fresh: nothing to do but make sure it listens (its readiness probe
+    // did) and is alive; the first liveness probe comes after the first
+    // window of datagrams.
+    if (state_ == kFresh) return alive();
     // Each with a retry: one lost datagram is not a verdict.
     for (const int fd : {client_, peer_}) {
       if (!rs_exchange(fd, alive) && !rs_exchange(fd, alive)) return false;
@@ -160,11 +211,15 @@ class ServerRig final : public RoleRig {
   bool probe(const Alive& alive) override { return rs_exchange(probe_, alive); }
 
   std::string probe_description() const override {
-    return fmt::format("a valid RS from {}:{} got no RA carrying its nonce within {} ms", lab::kDriver, kProbePort,
-                       kAnswerTimeout.count());
+    return fmt::format("a valid {}RS from {}:{} got no RA carrying its nonce within {} ms",
+                       signing() ? "signed " : "", lab::kDriver, kProbePort, kAnswerTimeout.count());
   }
 
-  GeneratorContext context() const override { return lab_context(kClientPort, kPeerPort); }
+  GeneratorContext context() const override {
+    GeneratorContext c = lab_context(kClientPort, kPeerPort);
+    c.signing = signing();
+    return c;
+  }
 
   Sent next(DatagramGenerator& generator) override {
     GeneratedDatagram g = generator.next();
@@ -191,6 +246,11 @@ class ServerRig final : public RoleRig {
   }
 
  private:
+  // The secret shared with the played clients, in the secure state only.
+  std::optional<GeneratorContext::Signing> signing() const {
+    return state_ == kAfterSecureRs ? secure_ : std::nullopt;
+  }
+
   Nonce fresh_nonce() {
     Nonce n{};
     for (auto& b : n) b = static_cast<std::uint8_t>(nonce_random_());
@@ -203,7 +263,7 @@ class ServerRig final : public RoleRig {
     while (::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT) > 0) {
     }
     const Nonce nonce = fresh_nonce();
-    const ByteVector payload = probe_rs(nonce);
+    const ByteVector payload = probe_rs(nonce, signing());
     nonces_.record_sent(payload);
     sockaddr_in to{};
     to.sin_family = AF_INET;
@@ -222,6 +282,8 @@ class ServerRig final : public RoleRig {
   }
 
   std::mt19937_64 nonce_random_;
+  std::optional<GeneratorContext::Signing> secure_;  // set when the server declares secure qualification
+  std::string state_ = kAfterQualifiedClient;
   NonceBook nonces_;
   int client_ = -1, peer_ = -1, probe_ = -1;
 };
@@ -230,8 +292,9 @@ class ServerRig final : public RoleRig {
 
 std::unique_ptr<RoleRig> make_relay_rig(std::uint64_t seed);  // relay_rig.cpp
 
-std::unique_ptr<RoleRig> make_rig(const std::string& role, std::uint64_t seed) {
-  if (role == "server") return std::make_unique<ServerRig>(seed);
+std::unique_ptr<RoleRig> make_rig(const std::string& role, std::uint64_t seed,
+                                  const std::set<std::string>& capabilities) {
+  if (role == "server") return std::make_unique<ServerRig>(seed, capabilities);
   if (role == "relay") return make_relay_rig(seed);
   return nullptr;
 }

@@ -10,6 +10,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -46,6 +47,11 @@ namespace {
 
 constexpr auto kQuiet = std::chrono::milliseconds(2000);  // before a second probe
 constexpr std::size_t kBatch = 64;  // datagrams per sendmmsg
+// A run goes through the rig's states in turn, a fresh IUT each time, so
+// that a long run spends its time in every state and a short one reaches
+// each: a state lasts the datagram budget shared among the states, at most
+// this many datagrams.
+constexpr std::uint64_t kMaxStateSpan = 200000;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -127,6 +133,7 @@ class OutputTap {
 // A finding: an oracle fired.
 struct Finding {
   std::string id, oracle, signature, requirement, detail;
+  std::string state_key, state;  // the rig's state the datagrams were sent in
   std::optional<netns::ExitStatus> exit;
   std::uint64_t found_at_datagram = 0;
   double found_at_s = 0;
@@ -181,6 +188,7 @@ class FuzzSession {
   // fires, minimizes it as a finding of the run (OUT/fuzz/...).
   json minimize_capture(const std::vector<ReplayInput>& inputs);
   json summary() const;
+  json by_state_json() const;
   void write_summary() const;
   // The summary as a second Ctrl-C leaves it (stopped_by "abort").
   void write_aborted_summary() {
@@ -199,6 +207,12 @@ class FuzzSession {
   // The rig's exchanges, with the IUT's liveness.
   bool alive() const { return iut_.pid > 0 && netns::process_alive(iut_.pid); }
   bool enter_state();
+  // Every state of the rig once, on a fresh IUT each (AdapterError naming the
+  // first one not reached), ending in the first.
+  void check_every_state();
+  // The next state of the rotation on a fresh IUT; false when it is not
+  // reached (twice).
+  bool rotate_state();
   bool probe() { return rig_->probe([this] { return alive(); }); }
   // The IUT tree's resident memory (KiB), and the memory oracle over it.
   std::uint64_t tree_rss_kib() const;
@@ -238,6 +252,15 @@ class FuzzSession {
   double minimizing_s_ = 0;
   double generating_s_ = 0, sending_s_ = 0, judging_s_ = 0;  // of the fuzzing time
   std::uint64_t sent_ = 0, fuzzed_ = 0, valid_ = 0, replayed_ = 0, probes_ = 0, probes_failed_ = 0, restarts_ = 0;
+  // Per state (summary by_state): generated datagrams mutated and valid, and
+  // how many times a fresh IUT was brought into it.
+  struct StateCounts {
+    std::uint64_t mutated = 0, valid = 0, entered = 0;
+  };
+  std::map<std::string, StateCounts> by_state_;
+  // by_state_'s own lock: enter_state counts under it while handle() may
+  // hold mutex_ (order: mutex_, then this one).
+  mutable std::mutex by_state_mutex_;
   std::string stopped_by_ = "running";
   mutable std::mutex mutex_;  // findings_ and the figures the signal thread reads
   std::vector<Finding> findings_;
@@ -280,7 +303,8 @@ void FuzzSession::start_fresh() {
   fs::remove(lab_->run_dir() + "/iut-" + rig_->role() + ".log", ignored);
   log_offset_ = 0;
   log_pending_.clear();
-  iut_ = start_iut(adapter_, rig_->role(), *lab_, iut_host(rig_->role()), lab_placeholders(*lab_));
+  iut_ = start_iut(adapter_, rig_->role(), *lab_, iut_host(rig_->role()), lab_placeholders(*lab_),
+                   rig_->launch_capability());
   iut_tree_ = process_tree(iut_.pid);
   ++restarts_;
 }
@@ -333,7 +357,43 @@ bool FuzzSession::enter_state() {
   if (!rig_->enter_state([this] { return alive(); })) return false;
   rss_baseline_kib_ = tree_rss_kib();
   rss_first_over_kib_ = 0;
+  {
+    std::lock_guard<std::mutex> lock(by_state_mutex_);
+    ++by_state_[rig_->state_key()].entered;
+  }
   return true;
+}
+
+void FuzzSession::check_every_state() {
+  const std::vector<std::string> keys = rig_->state_keys();
+  for (std::size_t i = 1; i <= keys.size() && keys.size() > 1; ++i) {
+    (void)rig_->select_state(keys[i % keys.size()]);
+    start_fresh();
+    if (!enter_state()) {
+      throw AdapterError(fmt::format("{} {} did not reach the state {} ({}): {}", adapter_.name, rig_->role(),
+                                     rig_->state_key(), rig_->state(), rig_->probe_description()));
+    }
+  }
+}
+
+bool FuzzSession::rotate_state() {
+  const std::vector<std::string> keys = rig_->state_keys();
+  const auto at = std::find(keys.begin(), keys.end(), rig_->state_key());
+  const std::size_t next = at == keys.end() ? 0 : static_cast<std::size_t>(at - keys.begin() + 1) % keys.size();
+  (void)rig_->select_state(keys[next]);
+  history_.clear();
+  window_start_ = 0;
+  // Each with a retry: one lost datagram of the played parties is not a
+  // verdict (and reached once already, check_every_state).
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      start_fresh();
+    } catch (const AdapterError&) {
+      return false;
+    }
+    if (enter_state()) return true;
+  }
+  return false;
 }
 
 std::uint64_t FuzzSession::tree_rss_kib() const {
@@ -404,6 +464,9 @@ json FuzzSession::minimize_capture(const std::vector<ReplayInput>& inputs) {
   for (const ReplayInput& in : inputs) {
     history_.push_back(in.sent);
     (in.sent.mutations.empty() ? valid_ : fuzzed_) += 1;
+    const std::lock_guard<std::mutex> lock(by_state_mutex_);
+    StateCounts& counts = by_state_[rig_->state_key()];
+    (in.sent.mutations.empty() ? counts.valid : counts.mutated) += 1;
   }
   std::vector<const Sent*> all;
   for (const Sent& s : history_) all.push_back(&s);
@@ -522,6 +585,8 @@ bool FuzzSession::handle(Observation o) {
     }
   }
   Finding f;
+  f.state_key = rig_->state_key();
+  f.state = rig_->state();
   f.oracle = o.oracle;
   f.signature = o.signature;
   f.requirement = o.requirement;
@@ -624,7 +689,8 @@ void FuzzSession::write_finding(const Finding& f) const {
       {"role", rig_->role()},
       {"iut", {{"name", adapter_.name}, {"adapter", adapter_.path}}},
       {"seed", options_.seed},
-      {"state", rig_->state()},
+      {"state", f.state},
+      {"state_key", f.state_key},
       {"found_after_datagrams", f.found_at_datagram},
       {"found_after_s", f.found_at_s},
       {"iut_exit", exit},
@@ -642,13 +708,22 @@ void FuzzSession::write_finding(const Finding& f) const {
   std::ofstream(f.dir + "/finding.json") << j.dump(2) << '\n';
 }
 
+json FuzzSession::by_state_json() const {
+  const std::lock_guard<std::mutex> lock(by_state_mutex_);
+  json states = json::object();
+  for (const auto& [key, counts] : by_state_) {
+    states[key] = {{"mutated", counts.mutated}, {"valid", counts.valid}, {"iut_starts", counts.entered}};
+  }
+  return states;
+}
+
 json FuzzSession::summary() const {
   std::lock_guard<std::mutex> lock(mutex_);
   const double elapsed = seconds_since(started_);
   const double fuzzing = std::max(1e-3, elapsed - minimizing_s_);
   json findings = json::array();
   for (const Finding& f : findings_) {
-    findings.push_back({{"id", f.id}, {"oracle", f.oracle}, {"signature", f.signature},
+    findings.push_back({{"id", f.id}, {"oracle", f.oracle}, {"signature", f.signature}, {"state", f.state_key},
                         {"requirement", f.requirement.empty() ? json(nullptr) : json(f.requirement)},
                         {"hits", f.hits}, {"datagrams_after_minimization", f.minimized.size()},
                         {"dir", "fuzz/findings/" + f.id}});
@@ -677,7 +752,7 @@ json FuzzSession::summary() const {
           {"fuzzing_s", fuzzing},
           {"minimizing_s", minimizing_s_},
           {"time_s", {{"generating", generating_s_}, {"sending", sending_s_}, {"judging", judging_s_}}},
-          {"by_state", {{rig_->state_key(), {{"mutated", fuzzed_}, {"valid", valid_}}}}},
+          {"by_state", by_state_json()},
           {"probes", {{"sent", probes_}, {"failed", probes_failed_}}},
           {"replayed_datagrams", replayed_},
           {"iut_starts", restarts_},
@@ -785,7 +860,12 @@ json FuzzSession::replay(const std::string& pcap_path, const std::vector<ReplayI
 json FuzzSession::run() {
   const Running running(this);
   bring_up();
+  check_every_state();
   DatagramGenerator generator(options_.seed, rig_->context());
+  const std::uint64_t states = rig_->state_keys().size();
+  const std::uint64_t state_span =
+      std::clamp<std::uint64_t>(options_.datagrams / states + (options_.datagrams % states != 0), kBatch, kMaxStateSpan);
+  std::uint64_t next_rotation = state_span;
 
   const auto budget = std::chrono::duration<double>(options_.duration_s);
   auto last_progress = Clock::now(), last_log_scan = Clock::now();
@@ -850,7 +930,31 @@ json FuzzSession::run() {
       stopped_by_ = "duration";
       break;
     }
-    const std::uint64_t n = std::min<std::uint64_t>({kBatch, options_.probe_every - since_probe, options_.datagrams - sent_});
+    if (states > 1 && sent_ >= next_rotation) {
+      // The state's last datagrams judged (a probe whatever the count),
+      // then the next state on a fresh IUT.
+      next_rotation = sent_ + state_span;
+      if (auto observed = judge(true)) {
+        if (!handle(std::move(*observed))) {
+          stopped_by_ = interrupted_ ? "interrupt" : "iut_not_restartable";
+          break;
+        }
+      }
+      if (interrupted_) continue;
+      if (!rotate_state()) {
+        stopped_by_ = "state_not_reached";
+        std::fprintf(stderr, "%steredo-conform fuzz: a fresh IUT did not reach the state %s twice: %s; the run stops "
+                     "(not a finding: the state was reached at the start)\n",
+                     ::isatty(2) ? "\n" : "", rig_->state_key().c_str(), rig_->probe_description().c_str());
+        break;
+      }
+      generator.set_context(rig_->context());
+      failed_probes = 0;
+      since_probe = 0;
+    }
+    const std::uint64_t n = std::min<std::uint64_t>(
+        {kBatch, options_.probe_every - since_probe, options_.datagrams - sent_,
+         states > 1 ? std::max<std::uint64_t>(next_rotation - sent_, 1) : kBatch});
     batch.clear();
     pointers.clear();
     const auto t0 = Clock::now();
@@ -858,6 +962,11 @@ json FuzzSession::run() {
       Sent s = rig_->next(generator);
       (s.mutations.empty() ? valid_ : fuzzed_) += 1;
       batch.push_back(std::move(s));
+    }
+    {
+      std::lock_guard<std::mutex> lock(by_state_mutex_);
+      StateCounts& counts = by_state_[rig_->state_key()];
+      for (const Sent& s : batch) (s.mutations.empty() ? counts.valid : counts.mutated) += 1;
     }
     for (const Sent& s : batch) pointers.push_back(&s);
     const auto t1 = Clock::now();
@@ -916,7 +1025,7 @@ json FuzzSession::run() {
 
 json fuzz_iut(const Adapter& adapter, const std::string& role, const FuzzOptions& options,
              const std::atomic<bool>& interrupted) {
-  auto rig = make_rig(role, options.seed);
+  auto rig = make_rig(role, options.seed, adapter.capabilities);
   if (!rig) throw std::invalid_argument("fuzz: no rig for the role " + role);
   FuzzSession session(adapter, std::move(rig), options, interrupted);
   return session.run();
@@ -925,7 +1034,7 @@ json fuzz_iut(const Adapter& adapter, const std::string& role, const FuzzOptions
 json replay_through_rig(const Adapter& adapter, const std::string& role, const std::string& pcap_path,
                         const std::vector<ReplayInput>& inputs, const std::string& out_dir,
                         const std::atomic<bool>& interrupted) {
-  auto rig = make_rig(role, 1);
+  auto rig = make_rig(role, 1, adapter.capabilities);
   if (!rig) throw std::invalid_argument("replay: no rig for the role " + role);
   FuzzOptions options;
   options.out_dir = out_dir;
@@ -935,7 +1044,7 @@ json replay_through_rig(const Adapter& adapter, const std::string& role, const s
 
 json minimize_capture(const Adapter& adapter, const std::string& role, const std::vector<ReplayInput>& inputs,
                       const FuzzOptions& options, const std::atomic<bool>& interrupted) {
-  auto rig = make_rig(role, options.seed);
+  auto rig = make_rig(role, options.seed, adapter.capabilities);
   if (!rig) throw std::invalid_argument("minimize: no rig for the role " + role);
   FuzzSession session(adapter, std::move(rig), options, interrupted);
   return session.minimize_capture(inputs);

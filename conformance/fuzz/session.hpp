@@ -1,7 +1,7 @@
 // `teredo-conform fuzz`: the I/O edge of the wire fuzzer. It builds the
 // role's lab (fuzz/rig: server-only or relay-only), starts the IUT as the
 // cases do (engine/iut_adapter start_iut), brings it into a protocol state
-// with the played parties (server: after a qualified client; relay: with a
+// with the played parties (server: after a qualified client, fresh, after a secure RS, in turn; relay: with a
 // trusted Teredo peer and a native host), then sends generated datagrams
 // (fuzz/generator) interleaved with valid ones, with a liveness probe (the
 // rig's: a valid RS answered by an RA carrying its nonce; a packet relayed

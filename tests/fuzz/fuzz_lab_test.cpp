@@ -108,6 +108,51 @@ TEST_F(WireFuzz, FindsMinimizesAndRecordsThePlantedCrash) {
   EXPECT_NE(replayed["results"][0]["observed"].get<std::string>().find("SIGSEGV"), std::string::npos);
 }
 
+// A bug behind the authentication check (planted_server.py --bug
+// signed-option: a correctly signed RS with a zero-length ND option kills
+// it) is reachable only in the server's "after a secure RS" state, where the
+// server is launched with the shared secret and the generator signs its
+// RSs: the run goes through that state because the adapter declares
+// secure_qualification, finds the crash there and minimizes it to the one
+// signed datagram.
+TEST_F(WireFuzz, ABugBehindTheAuthenticationCheckIsFoundInTheSecureState) {
+  const std::string script = std::string(TEREDO_SOURCE_DIR) + "/tests/fuzz/iuts/planted_server.py";
+  const json plain = {"python3", script, "--bug", "signed-option", "{server_v4}", "{server_v4_secondary}"};
+  json secure = plain;
+  for (const char* arg : {"--secret", "{secret}", "--client-id", "{client_id}"}) secure.push_back(arg);
+  const json adapter = {
+      {"name", "planted-secure-server"},
+      {"capabilities", {"secure_qualification"}},
+      {"roles",
+       {{"server",
+         {{"command", plain},
+          {"ready", {{"kind", "log-line"}, {"pattern", "planted_server ready"}, {"timeout_ms", 20000}}},
+          {"secure", {{"command", secure}}}}}}}};
+  const std::string path = (dir_ / "planted-secure-server.json").string();
+  std::ofstream(path) << adapter.dump(2);
+  const int code = run({"fuzz", "--iut", path, "--seed", "3", "--datagrams", "30000", "--duration", "120", "--out",
+                        out_dir()});
+  ASSERT_EQ(code, 1) << err();
+  const json summary = read_json(dir_ / "out" / "fuzz" / "summary.json");
+  ASSERT_EQ(summary["findings"].size(), 1u) << summary.dump(2);
+  EXPECT_EQ(summary["findings"][0]["oracle"], "iut_died");
+  EXPECT_EQ(summary["findings"][0]["state"], "after_secure_rs");
+  // The other states were fuzzed without finding it.
+  EXPECT_GT(summary["by_state"]["fresh"]["mutated"].get<std::uint64_t>(), 5000u) << summary["by_state"].dump();
+  EXPECT_GT(summary["by_state"]["after_qualified_client"]["mutated"].get<std::uint64_t>(), 5000u);
+  const json finding = read_json(dir_ / "out" / summary["findings"][0]["dir"].get<std::string>() / "finding.json");
+  EXPECT_EQ(finding["state_key"], "after_secure_rs");
+  ASSERT_EQ(finding["datagrams_after_minimization"], 1) << finding.dump(2);
+  const json& datagram = finding["datagrams"][0];
+  EXPECT_TRUE(datagram["built_from"] == "rs_auth" || datagram["built_from"] == "rs_auth_origin") << datagram.dump();
+  // Signed for client-7: the identifier is in the datagram.
+  ByteVector bytes;
+  ASSERT_TRUE(from_hex(datagram["hex"].get<std::string>(), bytes));
+  const auto parsed = parse_datagram(bytes, DatagramParseOptions{.accept_trailers = true});
+  ASSERT_TRUE(parsed && parsed->authentication) << datagram.dump();
+  EXPECT_EQ(std::string(parsed->authentication->client_id.begin(), parsed->authentication->client_id.end()), "client-7");
+}
+
 // `replay` of the project's own sample capture (three RSs with nonces, two
 // other datagrams) into the reference server: every RS answered by an RA
 // repeating its nonce, exit 0.
@@ -200,6 +245,14 @@ TEST_F(WireFuzz, ReferenceServerGivesNoFindingWithEveryOracleOn) {
   EXPECT_EQ(summary["probes"]["failed"], 0);
   // The wire invariants had something to judge: the RAs and forwards it sent.
   EXPECT_GT(summary["iut_datagrams_seen"].get<std::uint64_t>(), 1000u);
+  // Every state of issue 13 (the reference declares secure qualification),
+  // each on a fresh server, the budget shared among them.
+  for (const char* state : {"after_qualified_client", "fresh", "after_secure_rs"}) {
+    ASSERT_TRUE(summary["by_state"].contains(state)) << summary["by_state"].dump();
+    EXPECT_GT(summary["by_state"][state]["mutated"].get<std::uint64_t>(), 5000u) << state;
+    EXPECT_GT(summary["by_state"][state]["valid"].get<std::uint64_t>(), 500u) << state;
+    EXPECT_GE(summary["by_state"][state]["iut_starts"].get<std::uint64_t>(), 1u) << state;
+  }
   std::cout << "[ figures ] reference server: " << summary["datagrams_sent"] << " datagrams at "
             << summary["rate_per_s"] << "/s\n";
 }

@@ -2,10 +2,13 @@
 // our decoder accepts, and mutations that reach every field they name.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <string>
 #include <set>
 
 #include "fuzz/generator.hpp"
+#include "teredo/wire/hmac.hpp"
 
 namespace {
 
@@ -99,6 +102,52 @@ TEST(DatagramGenerator, MutationsReachEveryFieldAndBothSidesOfTheDecoder) {
   EXPECT_GT(accepted_mutants, 4000);   // and mutants deep enough to pass the decoder
   EXPECT_GT(past_end, 100);
   EXPECT_GT(oversize, 100);
+}
+
+// With a shared secret (the server's "after a secure RS" state) the
+// authenticated RSs carry the client identifier and a value that verifies
+// over the datagram as sent, also when a field behind the authentication
+// check was mutated; a mutated identifier or value leaves it unsigned. The
+// same seed and secret give the same sequence.
+TEST(DatagramGenerator, SignsAuthenticatedRsWithTheSharedSecret) {
+  for (const MacAlgorithm algorithm : {MacAlgorithm::hmac_sha1, MacAlgorithm::hmac_md5}) {
+    GeneratorContext secure = lab_context();
+    const std::string id = "client-7", secret = "teredo-conformance-secret";
+    secure.signing = GeneratorContext::Signing{ByteVector(id.begin(), id.end()), ByteVector(secret.begin(), secret.end()),
+                                               algorithm};
+    DatagramGenerator signing(11, secure), again(11, secure);
+    int valid_signed = 0, mutated_signed = 0, mutated_unsigned = 0;
+    for (int i = 0; i < 4000; ++i) {
+      const GeneratedDatagram d = signing.next(), same = again.next();
+      ASSERT_EQ(d.payload, same.payload) << i;
+      if (d.base != Template::rs_auth && d.base != Template::rs_auth_origin) continue;
+      const bool auth_mutated = std::any_of(d.mutations.begin(), d.mutations.end(), [](const std::string& m) {
+        return m.starts_with("auth.") || m.starts_with("bytes.") || m == "truncate" || m == "oversize" ||
+               m.starts_with("encapsulation.") ||
+               m == "ipv6.payload_length";  // the verifier's packet is what the length says
+      });
+      const auto parsed = parse_datagram(d.payload, DatagramParseOptions{.accept_trailers = true});
+      if (d.valid()) {
+        ASSERT_TRUE(parsed) << to_hex(d.payload);
+        ASSERT_TRUE(parsed->authentication);
+        EXPECT_EQ(std::string(parsed->authentication->client_id.begin(), parsed->authentication->client_id.end()), id);
+        EXPECT_TRUE(verify_authentication(*parsed, algorithm, secure.signing->secret)) << to_hex(d.payload);
+        ++valid_signed;
+      } else if (!auth_mutated && parsed && parsed->authentication) {
+        EXPECT_TRUE(verify_authentication(*parsed, algorithm, secure.signing->secret))
+            << "mutations behind the check keep a valid value: " << d.mutations.front() << " " << to_hex(d.payload);
+        ++mutated_signed;
+      }
+      if (std::find(d.mutations.begin(), d.mutations.end(), "auth.value") != d.mutations.end() && parsed &&
+          parsed->authentication) {
+        EXPECT_FALSE(verify_authentication(*parsed, algorithm, secure.signing->secret));
+        ++mutated_unsigned;
+      }
+    }
+    EXPECT_GT(valid_signed, 20);
+    EXPECT_GT(mutated_signed, 100);
+    EXPECT_GT(mutated_unsigned, 5);
+  }
 }
 
 TEST(NonceOf, ReadsTheNonceAsAServerDoes) {

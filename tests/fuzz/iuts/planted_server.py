@@ -18,9 +18,18 @@ reads past the buffer, and then, as --bug says:
              traceback ends the process (exit status 1);
   deaf       stops answering anything, but lives on;
   leak       keeps 1 MiB for every such datagram and goes on answering.
-Nothing else triggers it. Bounded: it exits by itself after --lifetime seconds.
+Nothing else triggers it.
+
+With --secret and --client-id it is a server requiring secure
+qualification (section 5.2.2): it answers only RSs for that client whose
+HMAC-SHA1 authentication value verifies. --bug signed-option then plants a
+bug behind that check instead: SIGSEGV on a correctly signed RS carrying an
+ND option whose length byte is 0 (RFC 4861 section 4.6: such a packet must
+be discarded). Only RSs signed with the secret reach it. Bounded: it exits by itself after --lifetime seconds.
 """
 import argparse
+import hashlib
+import hmac
 import os
 import select
 import signal
@@ -45,22 +54,36 @@ def checksum(source: bytes, destination: bytes, message: bytes) -> int:
     return ~total & 0xFFFF
 
 
-def parse_rs(payload: bytes):
-    """(nonce or None, client id) of a valid RS, else None."""
+def parse_rs(payload: bytes, secret=None, expected_id=b"", on_signed=None):
+    """(nonce or None, client id) of a valid RS, else None. With a secret,
+    only an RS for expected_id whose value verifies; on_signed(packet) sees
+    every signed IPv6 packet before the RS checks."""
     if len(payload) < 4:
         return None
-    at, nonce, client_id = 0, None, b""
+    at, nonce, client_id, value, confirmation = 0, None, b"", b"", b""
     if payload[0:2] == b"\x00\x01":
         id_len, au_len = payload[2], payload[3]
         end = 4 + id_len + au_len + 9
         if len(payload) < end:
             return None
         client_id = payload[4:4 + id_len]
+        value = payload[4 + id_len:4 + id_len + au_len]
         nonce = payload[4 + id_len + au_len:end - 1]
+        confirmation = payload[end - 1:end]
         at = end
+    origin = b""
     if payload[at:at + 2] == b"\x00\x00":
+        origin = payload[at:at + 8]
         at += 8
     packet = payload[at:]
+    if secret is not None:
+        if nonce is None or client_id != expected_id:
+            return None
+        mac = hmac.new(secret, nonce + confirmation + origin + packet, hashlib.sha1).digest()
+        if not hmac.compare_digest(mac, value):
+            return None
+        if on_signed is not None:
+            on_signed(packet)
     if len(packet) < 48 or packet[0] >> 4 != 6:
         return None
     length = struct.unpack("!H", packet[4:6])[0]
@@ -97,7 +120,9 @@ def ra_payload(server: str, client: tuple, rs) -> bytes:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lifetime", type=float, default=600.0)
-    parser.add_argument("--bug", choices=["crash", "traceback", "deaf", "leak"], default="crash")
+    parser.add_argument("--bug", choices=["crash", "traceback", "deaf", "leak", "signed-option"], default="crash")
+    parser.add_argument("--secret", help="require RSs signed with this secret (HMAC-SHA1)")
+    parser.add_argument("--client-id", default="", help="the client identifier the secret belongs to")
     parser.add_argument("addresses", nargs="+")
     args = parser.parse_args()
     deadline = time.monotonic() + args.lifetime
@@ -123,7 +148,7 @@ def main() -> None:
                     payload, source = s.recvfrom(65535)
                 except BlockingIOError:
                     break
-                if planted_defect(payload):
+                if args.bug != "signed-option" and planted_defect(payload):
                     if args.bug == "crash":
                         os.kill(os.getpid(), signal.SIGSEGV)
                     if args.bug == "traceback":
@@ -133,7 +158,18 @@ def main() -> None:
                         leaked.append(bytearray(b"\x01" * (1 << 20)))  # touched, so resident
                     else:
                         deaf = True
-                rs = parse_rs(payload)
+                secret = args.secret.encode() if args.secret else None
+
+                def signed_option_bug(packet: bytes) -> None:
+                    if args.bug != "signed-option" or len(packet) < 48 or packet[6] != 58 or packet[40] != 133:
+                        return
+                    options = packet[48:]
+                    while len(options) >= 2:
+                        if options[1] == 0:
+                            os.kill(os.getpid(), signal.SIGSEGV)
+                        options = options[8 * options[1]:]
+
+                rs = parse_rs(payload, secret, args.client_id.encode(), signed_option_bug)
                 if rs is not None and not deaf:
                     s.sendto(ra_payload(sockets[s], source, rs), source)
 
