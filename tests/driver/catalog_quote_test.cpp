@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -186,6 +187,58 @@ TEST(CatalogQuote, KeepsEveryEntryAndFieldOfTheSharedCatalog) {
     ASSERT_TRUE(ours.contains(id)) << id << " was dropped";
     for (const auto& [key, value] : entry.items()) EXPECT_EQ(ours[id].value(key, json()), value) << id << "." << key;
   }
+}
+
+// Upper-case BCP 14 keywords in a stretch of folded text ("MUST NOT" is one).
+int count_bcp14_keywords(const std::string& text) {
+  static const std::regex keyword(R"(\b(MUST NOT|MUST|SHALL NOT|SHALL|SHOULD NOT|SHOULD|NOT RECOMMENDED|RECOMMENDED|REQUIRED|MAY|OPTIONAL)\b)");
+  return static_cast<int>(std::distance(std::sregex_iterator(text.begin(), text.end(), keyword), std::sregex_iterator()));
+}
+
+// Issue 16: RFC 6081 §3-§5 have one catalog entry per upper-case keyword, as
+// RFC 4380 §3-§5 and RFC 5991 §3-§4 do (../shared/rfc/requirements.md).
+TEST(CatalogQuote, EveryRfc6081KeywordOfSections3To5HasAnEntry) {
+  REQUIRE_RFC_TEXTS();
+  // The RFC's own lines, section by section: a heading starts at column 0
+  // ("5.4.4.5.  Receiving a Direct Bubble"); the table of contents is indented.
+  static const std::regex heading(R"(^(\d+(?:\.\d+)*)\.  \S.*)");
+  std::map<std::string, std::string> raw_sections;
+  std::string section;
+  std::istringstream lines{read_file(kRfcDir / "rfc6081.txt")};
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (std::regex_match(line, m, heading)) {
+      section = m[1];
+      continue;
+    }
+    if (!section.empty()) raw_sections[section] += line + "\n";
+  }
+  std::map<std::string, int> in_rfc;
+  for (const auto& [name, raw] : raw_sections) {
+    const int major = std::stoi(name.substr(0, name.find('.')));
+    if (major >= 3 && major <= 5) in_rfc[name] = count_bcp14_keywords(normalise_rfc(raw));
+  }
+  // §5.1.1 quotes RFC 4380 §5.2.5 ("the client MUST check ...", "SHOULD send a
+  // router solicitation"): those two are RFC 4380's, catalogued as R4380-5.2.5-01/02.
+  ASSERT_TRUE(in_rfc.contains("5.1.1"));
+  in_rfc["5.1.1"] -= 2;
+  // Headings the RFC has, so a broken split cannot pass for "no keywords".
+  for (const char* s : {"3.1", "4.3", "5.3.3", "5.4.4.5", "5.5.4.1.1", "5.7.4.2"}) EXPECT_TRUE(in_rfc.contains(s)) << s;
+
+  std::map<std::string, int> in_catalog;
+  for (const json& entry : catalog_json()) {
+    const std::string id = entry.at("id");
+    const std::string level = entry.value("level", "");
+    const bool bcp14 = !level.empty() && std::none_of(level.begin(), level.end(), [](unsigned char c) { return std::islower(c); });
+    if (id.starts_with("R6081-") && bcp14) ++in_catalog[entry.at("section").get<std::string>()];
+  }
+  int total = 0;
+  for (const auto& [name, count] : in_rfc) {
+    EXPECT_EQ(in_catalog[name], count) << "RFC 6081 §" << name << " has " << count << " upper-case keyword(s)";
+    total += count;
+  }
+  for (const auto& [name, count] : in_catalog) EXPECT_TRUE(in_rfc.contains(name)) << "no RFC 6081 §" << name;
+  EXPECT_EQ(total, 151);
 }
 
 TEST(CatalogQuote, CatalogLoadExposesTheQuote) {
