@@ -55,7 +55,7 @@ std::string utc_now() { return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(
 // one of the IUT's addresses, handed to the main thread.
 class OutputTap {
  public:
-  OutputTap(const std::string& netns, const std::vector<std::string>& iut_addresses) {
+  OutputTap(const std::string& netns, const std::vector<std::string>& iut_addresses) {  // its eth0
     char errbuf[PCAP_ERRBUF_SIZE] = {};
     {
       netns::NetnsGuard guard(netns);
@@ -238,6 +238,14 @@ class FuzzSession {
   double minimizing_s_ = 0;
   double generating_s_ = 0, sending_s_ = 0, judging_s_ = 0;  // of the fuzzing time
   std::uint64_t sent_ = 0, fuzzed_ = 0, valid_ = 0, replayed_ = 0, probes_ = 0, probes_failed_ = 0, restarts_ = 0;
+  std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> by_state_;  // state -> (mutated, valid)
+  void count(const Sent& s) {
+    const bool valid = s.mutations.empty();
+    (valid ? valid_ : fuzzed_) += 1;
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto& c = by_state_[rig_->state_of(s)];
+    (valid ? c.second : c.first) += 1;
+  }
   std::string stopped_by_ = "running";
   mutable std::mutex mutex_;  // findings_ and the figures the signal thread reads
   std::vector<Finding> findings_;
@@ -246,6 +254,7 @@ class FuzzSession {
   std::optional<Observation> in_progress_;
   std::string in_progress_id_;
   std::atomic<bool> aborted_{false};  // a second Ctrl-C: the summary is written from the signal thread
+  bool state_lost_ = false;  // a fresh instance the rig asked for did not reach the state
 };
 
 namespace {
@@ -403,7 +412,7 @@ json FuzzSession::minimize_capture(const std::vector<ReplayInput>& inputs) {
   bring_up();
   for (const ReplayInput& in : inputs) {
     history_.push_back(in.sent);
-    (in.sent.mutations.empty() ? valid_ : fuzzed_) += 1;
+    count(in.sent);
   }
   std::vector<const Sent*> all;
   for (const Sent& s : history_) all.push_back(&s);
@@ -653,6 +662,10 @@ json FuzzSession::summary() const {
                         {"hits", f.hits}, {"datagrams_after_minimization", f.minimized.size()},
                         {"dir", "fuzz/findings/" + f.id}});
   }
+  // Datagrams per state the rig made them for (mutated, valid).
+  json states = json::object();
+  for (const auto& [state, c] : by_state_) states[state] = {{"mutated", c.first}, {"valid", c.second}};
+  if (states.empty()) states[rig_->state_key()] = {{"mutated", 0}, {"valid", 0}};
   if (in_progress_) {
     findings.push_back({{"id", in_progress_id_}, {"oracle", in_progress_->oracle},
                         {"signature", in_progress_->signature},
@@ -677,7 +690,7 @@ json FuzzSession::summary() const {
           {"fuzzing_s", fuzzing},
           {"minimizing_s", minimizing_s_},
           {"time_s", {{"generating", generating_s_}, {"sending", sending_s_}, {"judging", judging_s_}}},
-          {"by_state", {{rig_->state_key(), {{"mutated", fuzzed_}, {"valid", valid_}}}}},
+          {"by_state", states},
           {"probes", {{"sent", probes_}, {"failed", probes_failed_}}},
           {"replayed_datagrams", replayed_},
           {"iut_starts", restarts_},
@@ -710,9 +723,17 @@ void FuzzSession::bring_up() {
   netns::LabOptions lab_options;
   lab_options.seed = options_.seed;
   lab_options.log_cap_bytes = std::uint64_t{64} << 20;
-  lab_ = netns::Lab::up(netns::load_topology(topology_file(rig_->topology())), lab_options);
-  tap_ = std::make_unique<OutputTap>(lab_->netns("driver"), rig_->iut_addresses());
-  rig_->open(*lab_);
+  netns::Topology topology = netns::load_topology(topology_file(rig_->topology()));
+  if (const auto profile = rig_->nat_profile()) {
+    for (auto& [name, host] : topology.hosts) {
+      if (host.nat && !netns::apply_nat_profile(*profile, *host.nat)) {
+        throw std::runtime_error("fuzz: unknown NAT profile " + *profile);
+      }
+    }
+  }
+  lab_ = netns::Lab::up(topology, lab_options);
+  tap_ = std::make_unique<OutputTap>(lab_->netns(rig_->tap_host()), rig_->iut_addresses());
+  rig_->open(*lab_, adapter_);
   start_fresh();
   if (!enter_state()) {
     throw AdapterError(fmt::format("{} {} did not reach the state the datagrams are sent in ({}): {}", adapter_.name,
@@ -815,6 +836,18 @@ json FuzzSession::run() {
         window_start_ = history_.size();
         if (lost_process(iut_tree_)) observed = death();
         if (!observed) observed = memory_growth();
+        if (!observed && rig_->wants_fresh_iut()) {
+          // The rig's states need a new instance (a client qualifies once
+          // per start): the datagrams so far could not reach it.
+          history_.clear();
+          window_start_ = 0;
+          try {
+            start_fresh();
+            state_lost_ = !enter_state();
+          } catch (const AdapterError&) {
+            state_lost_ = true;
+          }
+        }
       } else {
         ++probes_failed_;
         observed = death();
@@ -846,6 +879,10 @@ json FuzzSession::run() {
       stopped_by_ = "datagrams";
       break;
     }
+    if (state_lost_) {
+      stopped_by_ = "iut_not_restartable";
+      break;
+    }
     if (Clock::now() - started_ - std::chrono::duration<double>(minimizing_s_) >= budget) {
       stopped_by_ = "duration";
       break;
@@ -856,7 +893,7 @@ json FuzzSession::run() {
     const auto t0 = Clock::now();
     for (std::uint64_t i = 0; i < n; ++i) {
       Sent s = rig_->next(generator);
-      (s.mutations.empty() ? valid_ : fuzzed_) += 1;
+      count(s);
       batch.push_back(std::move(s));
     }
     for (const Sent& s : batch) pointers.push_back(&s);
