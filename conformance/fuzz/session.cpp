@@ -613,7 +613,7 @@ void FuzzSession::write_finding(const Finding& f) const {
   for (const Sent& s : f.minimized) {
     // native_to: sent by the native host to [native_to]:native_port (relay).
     datagrams.push_back({{"hex", to_hex(s.payload)}, {"bytes", s.payload.size()}, {"built_from", s.base},
-                         {"mutations", s.mutations},
+                         {"mutations", s.mutations}, {"state", rig_->state_of(s)},
                          {"native_to", s.native_to ? json(to_string(*s.native_to)) : json(nullptr)},
                          {"native_port", s.native_port}});
   }
