@@ -1,5 +1,5 @@
-// fuzz: the wire fuzzer against an IUT (issue 13; this slice: the server
-// role). See fuzz/session.hpp for what it does and finds.
+// fuzz: the wire fuzzer against an IUT (issue 13: the server, relay and
+// client roles). See fuzz/session.hpp for what it does and finds.
 #include <unistd.h>
 
 #include <fmt/format.h>

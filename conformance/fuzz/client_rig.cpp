@@ -235,6 +235,12 @@ class ClientRig final : public RoleRig {
         (void)qualify([] { return true; });
         (void)refresh_rs();
       }
+      // A new RS since (a retry, the second phase's RS to the secondary):
+      // the RAs that follow carry its nonce (checked without copying the
+      // played server's record when there is none).
+      if (is_ra_template(s->base) && played_->wait_rs(seen_count_ + 1, std::chrono::milliseconds(0))) {
+        (void)refresh_rs();
+      }
       ClientBinding to = from;
       if (last_rs_) {
         to.nonce = last_rs_->nonce;
