@@ -1,5 +1,5 @@
-// fuzz: the wire fuzzer against an IUT (issue 13; this slice: the server
-// role). See fuzz/session.hpp for what it does and finds.
+// fuzz: the wire fuzzer against an IUT (issue 13: the server, relay and
+// client roles). See fuzz/session.hpp for what it does and finds.
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -89,6 +89,18 @@ std::vector<fuzz::ReplayDatagram> datagrams_to_servers(const std::string& path) 
   return out;
 }
 
+// What a capture holds for a client (fuzz/replay.hpp to_client_input), in order.
+std::vector<fuzz::ReplayInput> datagrams_to_clients(const std::string& path) {
+  std::vector<fuzz::ReplayInput> out;
+  each_frame(path, [&](const capture::Frame& frame, wire::LinkType link) {
+    if (auto d = fuzz::to_client_input(frame.number, link, frame.data)) {
+      fuzz::Sent sent{std::move(d->payload), std::move(d->base), {}, std::nullopt, 0};
+      out.push_back({d->frame, std::move(sent), std::move(d->what)});
+    }
+  });
+  return out;
+}
+
 // What a capture holds for a relay (fuzz/replay.hpp to_relay_input), in order.
 std::vector<fuzz::ReplayInput> datagrams_to_relays(const std::string& path) {
   std::vector<fuzz::ReplayInput> out;
@@ -151,13 +163,18 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
   auto a = std::make_shared<FuzzArgs>();
   auto* fuzz = app.add_subcommand("fuzz", "Fuzz an IUT over the wire from a protocol state; minimize and record findings");
   fuzz->add_option("--iut", a->iut, "IUT adapter: a name from conformance/iut (reference, miredo) or a JSON file");
-  fuzz->add_option("--role", a->role, "The IUT's role: server or relay (the client is not fuzzed yet)");
+  fuzz->add_option("--role", a->role,
+                   "The IUT's role: server (after a qualified client), relay (with a trusted peer and a native host) "
+                   "or client (behind a full-cone NAT: while qualifying, fuzzed RAs; qualified, fuzzed bubbles, "
+                   "echoes, relayed packets, discovery bubbles when declared)");
   fuzz->add_option("--duration", a->duration, "Seconds of fuzzing at most (minimization not counted)")
       ->check(CLI::Range(0.1, 86400.0));
   fuzz->add_option("--datagrams", a->datagrams, "Generated datagrams at most")->check(CLI::Range(1, 1000000000));
   fuzz->add_option("--seed", a->seed, "Seed of the datagram generator: the same seed sends the same datagrams")
       ->check(CLI::Range(std::uint64_t{0}, kMaxSeed));
-  fuzz->add_option("--probe-every", a->probe_every, "A liveness probe (a valid RS) every this many datagrams")
+  fuzz->add_option("--probe-every", a->probe_every,
+                   "A liveness probe every this many datagrams (server: a valid RS answered; relay: a packet "
+                   "relayed; client: an echo answered, while qualifying after a valid RA)")
       ->check(CLI::Range(1, 1000000));
   fuzz->add_option("--minimize-runs", a->minimize_calls, "Fresh IUT runs at most to minimize one finding")
       ->check(CLI::Range(1, 10000));
@@ -172,10 +189,11 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
   };
   auto r = std::make_shared<ReplayArgs>();
   auto* replay = app.add_subcommand(
-      "replay", "Replay the datagrams a capture sent to a Teredo server into the IUT server of a lab and judge the answers");
+      "replay", "Replay a capture's Teredo datagrams into the IUT of a lab (server, relay or client) and judge them");
   replay->add_option("--iut", r->iut, "IUT adapter: a name from conformance/iut (reference, miredo) or a JSON file");
   replay->add_option("--role", r->role,
-                     "The IUT's role: server (RSs judged by their RAs) or relay (judged by the fuzzer's oracles)");
+                     "The IUT's role: server (RSs judged by their RAs), relay or client (judged by the fuzzer's "
+                     "oracles, in the fuzzer's state)");
   replay->add_option("--pcap", r->pcap, "The capture (pcap or pcapng; a finding's reproducer.pcap, a sample, a real one)")
       ->required();
   replay->add_option("--out", r->out, "Output directory: OUT/replay/replay.json and OUT/replay/iut.log");
@@ -197,7 +215,7 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
   auto* minimize = fuzz->add_subcommand(
       "minimize", "Send a capture's datagrams to a fresh IUT; when an oracle fires, minimize them to a finding");
   minimize->add_option("--iut", m->iut, "IUT adapter: a name from conformance/iut or a JSON file");
-  minimize->add_option("--role", m->role, "The IUT's role: server or relay");
+  minimize->add_option("--role", m->role, "The IUT's role: server, relay or client");
   minimize->add_option("--pcap", m->pcap, "The capture (as replay reads it for the role)")->required();
   minimize->add_option("--minimize-runs", m->minimize_calls, "Fresh IUT runs at most")->check(CLI::Range(1, 10000));
   minimize->add_option("--minimize-seconds", m->minimize_seconds, "Seconds at most")->check(CLI::Range(1.0, 86400.0));
@@ -206,8 +224,8 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
   std::vector<Command> commands;
   // Before `fuzz`: `fuzz promote` and `fuzz minimize` parse `fuzz` too.
   commands.push_back({minimize, [m] {
-    if (m->role != "server" && m->role != "relay") {
-      throw InputError(fmt::format("--role {}: the roles fuzzed are server and relay", m->role));
+    if (m->role != "server" && m->role != "relay" && m->role != "client") {
+      throw InputError(fmt::format("--role {}: the roles fuzzed are server, relay, client", m->role));
     }
     const Adapter adapter = load_role_adapter(m->iut, m->role);
     std::vector<fuzz::ReplayInput> inputs;
@@ -216,7 +234,7 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
         inputs.push_back({d.frame, fuzz::Sent{std::move(d.payload), "capture", {}, std::nullopt, 0}, d.what});
       }
     } else {
-      inputs = datagrams_to_relays(m->pcap);
+      inputs = m->role == "relay" ? datagrams_to_relays(m->pcap) : datagrams_to_clients(m->pcap);
     }
     if (inputs.empty()) throw InputError(fmt::format("--pcap {}: no datagram for a {}", m->pcap, m->role));
     require_lab_root("fuzz minimize");
@@ -270,8 +288,8 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
     return 0;
   }});
   commands.push_back({replay, [r] {
-    if (r->role != "server" && r->role != "relay") {
-      throw InputError(fmt::format("--role {}: the roles replayed are server and relay", r->role));
+    if (r->role != "server" && r->role != "relay" && r->role != "client") {
+      throw InputError(fmt::format("--role {}: the roles replayed are server, relay and client", r->role));
     }
     Adapter adapter;
     try {
@@ -283,7 +301,9 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
       throw InputError(fmt::format("adapter {} has no {} role", adapter.name, r->role));
     }
     const auto datagrams = r->role == "server" ? datagrams_to_servers(r->pcap) : std::vector<fuzz::ReplayDatagram>{};
-    const auto relay_inputs = r->role == "relay" ? datagrams_to_relays(r->pcap) : std::vector<fuzz::ReplayInput>{};
+    const auto relay_inputs = r->role == "relay"    ? datagrams_to_relays(r->pcap)
+                              : r->role == "client" ? datagrams_to_clients(r->pcap)
+                                                    : std::vector<fuzz::ReplayInput>{};
     require_lab_root("replay");  // it builds a network-namespace lab
     std::error_code ec;
     fs::create_directories(r->out + "/replay", ec);
@@ -303,8 +323,8 @@ std::vector<Command> add_fuzz_commands(CLI::App& app) {
       std::cerr << fmt::format("teredo-conform replay: {} datagram(s) to a Teredo server in {} ({} RS), into {} server\n",
                                datagrams.size(), r->pcap, rs, adapter.name);
     } else {
-      std::cerr << fmt::format("teredo-conform replay: {} datagram(s) for a relay in {}, into {} relay\n",
-                               relay_inputs.size(), r->pcap, adapter.name);
+      std::cerr << fmt::format("teredo-conform replay: {} datagram(s) for a {} in {}, into {} {}\n",
+                               relay_inputs.size(), r->role, r->pcap, adapter.name, r->role);
     }
     const std::size_t total = r->role == "server" ? datagrams.size() : relay_inputs.size();
     json result;

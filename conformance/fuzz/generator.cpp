@@ -62,22 +62,48 @@ const char* to_string(Template t) {
     case Template::echo_peer: return "echo_peer";
     case Template::echo_server: return "echo_server";
     case Template::data_native: return "data_native";
+    case Template::ra: return "ra";
+    case Template::ra_no_origin: return "ra_no_origin";
+    case Template::bubble_to_client: return "bubble_to_client";
+    case Template::echo_to_client: return "echo_to_client";
+    case Template::data_from_relay: return "data_from_relay";
+    case Template::bubble_via_server: return "bubble_via_server";
+    case Template::discovery_bubble: return "discovery_bubble";
   }
   return "unknown";
 }
 
-DatagramGenerator::DatagramGenerator(std::uint64_t seed, GeneratorContext context)
-    : random_(seed), context_(context) {}
+DatagramGenerator::DatagramGenerator(std::uint64_t seed, GeneratorContext context, Audience audience)
+    : random_(seed), context_(context), audience_(audience) {}
 
 std::uint64_t DatagramGenerator::below(std::uint64_t n) { return random_() % n; }
 bool DatagramGenerator::chance(unsigned one_in) { return below(one_in) == 0; }
 
-GeneratedDatagram DatagramGenerator::next() { return build(!chance(valid_one_in_)); }
-GeneratedDatagram DatagramGenerator::next_valid() { return build(false); }
+// The draws in the order the server's sequence always made them (validity,
+// then the template): a seed gives a server the datagrams it always did.
+GeneratedDatagram DatagramGenerator::next() {
+  const bool mutate = !chance(valid_one_in_);
+  return build(pick(), mutate);
+}
+GeneratedDatagram DatagramGenerator::next_valid() { return build(pick(), false); }
 
-GeneratedDatagram DatagramGenerator::build(bool mutate) {
+Template DatagramGenerator::pick() {
+  switch (audience_) {
+    case Audience::server: return static_cast<Template>(below(8));
+    case Audience::client_qualifying: return below(4) == 0 ? Template::ra_no_origin : Template::ra;
+    case Audience::client_qualified: {
+      static constexpr Template kQualified[] = {Template::bubble_to_client, Template::echo_to_client,
+                                                Template::data_from_relay, Template::bubble_via_server,
+                                                Template::discovery_bubble};
+      return kQualified[below(discovery_ ? 5 : 4)];
+    }
+  }
+  return Template::rs_plain;
+}
+
+GeneratedDatagram DatagramGenerator::build(Template base, bool mutate) {
   GeneratedDatagram out;
-  out.base = static_cast<Template>(below(8));
+  out.base = base;
   const auto byte = [this] { return static_cast<std::uint8_t>(below(256)); };
   const auto bytes = [&](std::size_t n) {
     ByteVector v(n);
@@ -121,8 +147,8 @@ GeneratedDatagram DatagramGenerator::build(bool mutate) {
     }
     if (origin) m.origin = OriginIndication{context_.client_port, context_.client_ipv4};
   };
-  const auto echo = [&](const Ipv6Address& to) {
-    m.ip.source = context_.client_teredo;
+  const auto echo = [&](const Ipv6Address& to, const Ipv6Address& from) {
+    m.ip.source = from;
     m.ip.destination = to;
     m.ip.next_header = kNextHeaderIcmpv6;
     m.ip.hop_limit = 64;
@@ -142,9 +168,53 @@ GeneratedDatagram DatagramGenerator::build(bool mutate) {
       m.ip.next_header = kNextHeaderNone;
       m.ip.hop_limit = 255;
       break;
-    case Template::echo_peer: echo(context_.peer_teredo); break;
-    case Template::echo_server: echo(context_.server_link_local); break;
-    case Template::data_native: echo(context_.native_host); break;
+    case Template::echo_peer: echo(context_.peer_teredo, context_.client_teredo); break;
+    case Template::echo_server: echo(context_.server_link_local, context_.client_teredo); break;
+    case Template::data_native: echo(context_.native_host, context_.client_teredo); break;
+    case Template::ra:
+    case Template::ra_no_origin: {
+      // As the played server of the client cases answers (client_driver
+      // ra_datagram): one Prefix Information option (the server's /64, A
+      // flag), an MTU option of 1280, retransmission timer 2000 ms.
+      m.ip.source = context_.server_link_local;
+      m.ip.destination = context_.iut_link_local;
+      m.ip.next_header = kNextHeaderIcmpv6;
+      m.ip.hop_limit = 255;
+      ByteVector body = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x07, 0xd0};
+      PrefixInformation prefix;
+      prefix.flags = 0x40;
+      prefix.prefix = teredo_prefix(context_.server);
+      append_prefix_information_option(body, prefix);
+      append_mtu_option(body, 1280);
+      m.icmp = Icmp{kIcmpv6RouterAdvertisement, 0, std::move(body), false};
+      m.auth_client_id = ByteVector{};
+      m.auth_value = ByteVector{};
+      m.nonce = nonce();  // the rig puts the RS's in its place
+      if (out.base == Template::ra) m.origin = OriginIndication{context_.iut_mapped_port, context_.iut_mapped_ipv4};
+      break;
+    }
+    case Template::bubble_to_client:
+    case Template::bubble_via_server:
+      m.ip.source = context_.peer_teredo;
+      m.ip.destination = context_.iut_teredo;
+      m.ip.next_header = kNextHeaderNone;
+      m.ip.hop_limit = 255;
+      // §5.3.1: the server forwards it with the origin indication of the
+      // peer's endpoint (the one its Teredo address embeds).
+      if (out.base == Template::bubble_via_server) {
+        if (const auto t = parse_teredo(context_.peer_teredo)) {
+          m.origin = OriginIndication{t->mapped_port, t->mapped_ipv4};
+        }
+      }
+      break;
+    case Template::echo_to_client: echo(context_.iut_teredo, context_.peer_teredo); break;
+    case Template::data_from_relay: echo(context_.iut_teredo, context_.native_host); break;
+    case Template::discovery_bubble:
+      m.ip.source = context_.local_peer_teredo;
+      m.ip.destination = address("ff02::1");
+      m.ip.next_header = kNextHeaderNone;
+      m.ip.hop_limit = 1;
+      break;
   }
 
   // 2. Field mutations on the model, on the encoded segments, on the whole.
@@ -340,6 +410,62 @@ GeneratedDatagram DatagramGenerator::build(bool mutate) {
     }
   }
   return out;
+}
+
+namespace {
+
+// RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') for each 16-bit word replaced.
+void adjust_checksum(ByteVector& p, std::size_t checksum_at, Bytes before, Bytes after) {
+  std::uint32_t sum = static_cast<std::uint16_t>(~((p[checksum_at] << 8) | p[checksum_at + 1]));
+  for (std::size_t i = 0; i + 1 < before.size(); i += 2) {
+    sum += static_cast<std::uint16_t>(~((before[i] << 8) | before[i + 1]));
+    sum += static_cast<std::uint32_t>((after[i] << 8) | after[i + 1]);
+  }
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  const auto checksum = static_cast<std::uint16_t>(~sum);
+  p[checksum_at] = static_cast<std::uint8_t>(checksum >> 8);
+  p[checksum_at + 1] = static_cast<std::uint8_t>(checksum);
+}
+
+}  // namespace
+
+void rebind_for_client(ByteVector& p, const ClientBinding& from, const ClientBinding& to) noexcept {
+  std::size_t at = 0;
+  // The encapsulations, as many as a mutation put there (at most four).
+  for (int i = 0; i < 4 && p.size() >= at + 2 && p[at] == 0; ++i) {
+    if (p[at + 1] == 1 && p.size() >= at + 4) {  // authentication
+      const std::size_t nonce_at = at + 4 + p[at + 2] + p[at + 3];
+      if (p.size() < nonce_at + kNonceSize + 1) return;
+      std::copy(to.nonce.begin(), to.nonce.end(), p.begin() + static_cast<std::ptrdiff_t>(nonce_at));
+      at = nonce_at + kNonceSize + 1;
+    } else if (p[at + 1] == 0 && p.size() >= at + kOriginIndicationSize) {  // origin indication
+      ByteVector was, now;
+      append_origin_indication(was, OriginIndication{from.mapped_port, from.mapped_ipv4});
+      append_origin_indication(now, OriginIndication{to.mapped_port, to.mapped_ipv4});
+      if (std::equal(was.begin(), was.end(), p.begin() + static_cast<std::ptrdiff_t>(at))) {
+        std::copy(now.begin(), now.end(), p.begin() + static_cast<std::ptrdiff_t>(at));
+      }
+      at += kOriginIndicationSize;
+    } else {
+      break;
+    }
+  }
+  if (p.size() < at + kIpv6HeaderSize) return;
+  // The upper-layer checksum, when the IPv6 packet's first header is
+  // ICMPv6 or UDP and is there.
+  std::optional<std::size_t> checksum_at;
+  const std::size_t l4 = at + kIpv6HeaderSize;
+  if (p[at + 6] == kNextHeaderIcmpv6 && p.size() >= l4 + 4) checksum_at = l4 + 2;
+  if (p[at + 6] == kNextHeaderUdp && p.size() >= l4 + 8) checksum_at = l4 + 6;
+  for (const std::size_t field : {at + 8, at + 24}) {
+    for (const auto& [was, now] : {std::pair{&from.teredo, &to.teredo}, std::pair{&from.link_local, &to.link_local}}) {
+      if (*was == *now) break;
+      if (!std::equal(was->bytes.begin(), was->bytes.end(), p.begin() + static_cast<std::ptrdiff_t>(field))) continue;
+      std::copy(now->bytes.begin(), now->bytes.end(), p.begin() + static_cast<std::ptrdiff_t>(field));
+      if (checksum_at) adjust_checksum(p, *checksum_at, Bytes(was->bytes.data(), 16), Bytes(now->bytes.data(), 16));
+      break;
+    }
+  }
 }
 
 std::optional<Nonce> nonce_of(Bytes payload) noexcept {

@@ -164,7 +164,48 @@ void NonceBook::record_sent(Bytes payload) {
 
 bool NonceBook::contains(const Nonce& nonce) const { return nonces_.count(key(nonce)) != 0; }
 
+namespace {
+
+// What a Teredo client sends (RFC 4380 §5.2), judged apart: its rules cite
+// §5.2 and differ from a server's.
+std::optional<WireViolation> check_client_datagram(const IutDatagram& d) {
+  static const Ipv4Address kDiscovery = *parse_ipv4("224.0.0.253");  // §5.2.8, the Teredo IPv4 Discovery Address
+  const auto parsed = parse_datagram(d.payload, DatagramParseOptions{.accept_trailers = true});
+  const bool discovery = d.destination == kDiscovery && d.destination_port == kUdpPortTeredo;
+  if (!is_global_unicast(d.destination) && !discovery) {
+    return WireViolation{"datagram_to_non_global_ipv4", "R4380-5.2.4-07",
+                         fmt::format("a datagram sent from {}:{} to {}:{}, a {} address", to_string(d.source),
+                                     d.source_port, to_string(d.destination), d.destination_port,
+                                     to_string(classify_ipv4(d.destination)))};
+  }
+  if (!parsed) {
+    return WireViolation{"payload_not_teredo", "",
+                         fmt::format("a {}-byte UDP payload from {}:{} to {}:{} that is not a Teredo packet: {}",
+                                     d.payload.size(), to_string(d.source), d.source_port, to_string(d.destination),
+                                     d.destination_port, to_string(parsed.error()))};
+  }
+  const auto& h = parsed->ipv6.header;
+  const auto loose = parse_icmpv6(parsed->ipv6, ChecksumPolicy::ignore);
+  if (!loose || loose->type != kIcmpv6RouterSolicitation) return std::nullopt;
+  const auto icmp = parse_icmpv6(parsed->ipv6, ChecksumPolicy::verify);
+  std::string wrong;
+  if (d.destination_port != kUdpPortTeredo) wrong = fmt::format("to UDP port {}", d.destination_port);
+  else if (!h.source.is_link_local()) wrong = "from " + to_string(h.source) + ", not link-local";
+  else if (h.destination != *parse_ipv6("ff02::2")) wrong = "to " + to_string(h.destination) + ", not ff02::2";
+  else if (h.hop_limit != 255) wrong = fmt::format("hop limit {}", h.hop_limit);
+  else if (!icmp) wrong = fmt::format("ICMPv6: {}", to_string(icmp.error()));
+  else if (icmp->code != 0) wrong = fmt::format("ICMPv6 code {}", icmp->code);
+  else if (const auto rs = parse_router_solicitation(*icmp); !rs) wrong = fmt::format("RS: {}", to_string(rs.error()));
+  if (wrong.empty()) return std::nullopt;
+  return WireViolation{"rs_malformed", "R4380-5.2.1-01",
+                       fmt::format("an RS from {}:{} to {}:{}: {}", to_string(d.source), d.source_port,
+                                   to_string(d.destination), d.destination_port, wrong)};
+}
+
+}  // namespace
+
 std::optional<WireViolation> check_iut_datagram(const IutDatagram& d, const NonceBook& nonces, IutRole role) {
+  if (role == IutRole::client) return check_client_datagram(d);
   const bool relay = role == IutRole::relay;
   const auto parsed = parse_datagram(d.payload, DatagramParseOptions{.accept_trailers = true});
   bool is_ra = false;

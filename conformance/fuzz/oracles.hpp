@@ -62,7 +62,7 @@ class NonceBook {
 };
 
 // The role whose datagrams are judged: the invariants cite its requirements.
-enum class IutRole : std::uint8_t { server, relay };
+enum class IutRole : std::uint8_t { server, relay, client };
 
 struct WireViolation {
   std::string code;         // datagram_to_non_global_ipv4 | payload_not_teredo | ra_nonce_unmatched
@@ -95,6 +95,18 @@ struct WireViolation {
 //    IPv4 is not global: it processed a packet it must have discarded,
 //    R4380-5.4.1-01;
 //  - an RA is not what a relay sends: not judged by nonce.
+// A client (RFC 4380 §5.2) sends RSs, bubbles and the packets of its host:
+//  - datagram_to_non_global_ipv4 cites R4380-5.2.4-07 ("before sending a
+//    packet over UDP, the client MUST check that the IPv4 destination
+//    address is in the format of a global unicast address"); a datagram to
+//    the Teredo IPv4 discovery address 224.0.0.253, port 3544 (a local
+//    discovery bubble, §5.2.8) is the one exception;
+//  - payload_not_teredo cites no requirement (as for a relay: the packet is
+//    one it built, and no catalog sentence names its encoding);
+//  - rs_malformed: an RS (ICMPv6 type 133) that is not what §5.2.1 sends:
+//    over UDP to port 3544, from a link-local source (fe80::/64) to
+//    ff02::2, hop limit 255, code 0, a valid checksum and option list
+//    (RFC 4861 §6.1.1): R4380-5.2.1-01.
 std::optional<WireViolation> check_iut_datagram(const IutDatagram& datagram, const NonceBook& nonces,
                                                 IutRole role = IutRole::server);
 

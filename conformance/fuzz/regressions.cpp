@@ -67,6 +67,9 @@ std::vector<Sent> datagrams_of(const json& regression, const std::string& file) 
 }  // namespace
 
 std::string malformed_input_requirement(const std::string& role) {
+  // A client silently drops a datagram that is not a well-formed Teredo
+  // packet (§5.2.3).
+  if (role == "client") return "R4380-5.2.3-01";
   return role == "relay" ? "R4380-5.4.2-01" : "R4380-5.3.1-02";
 }
 
@@ -137,16 +140,20 @@ CaseSpec regression_case(const json& regression, const std::string& file) {
   spec.role = role;
   spec.requirements = {requirement};
   spec.topology = probe_rig->topology();
+  spec.nat_profile = probe_rig->nat_profile();
   // A state with its own launch (the secure server) needs the capability:
   // not-applicable for an IUT that does not declare it.
   if (const std::string capability = probe_rig->launch_capability(); !capability.empty()) {
     spec.capabilities = {capability};
   }
+  // "driver.pcap": where the rig's wire invariants look (the client's own
+  // link for a client).
+  spec.captures = {{"driver", probe_rig->tap_host(), "eth0"}};
   if (role == "relay") spec.captures = {{"driver", "driver", "eth0"}, {"v6host", "v6host", "eth0"}};
   spec.body = [datagrams, role, requirement, state](CaseRun& run) {
     auto rig = make_rig(role, run.seed(), run.adapter().capabilities);
     (void)rig->select_state(state);  // offered: the case needs the capability that offers it
-    rig->open(run.lab());
+    rig->open(run.lab(), run.adapter());
     // The engine judges the IUT's death; a dead IUT answers no probe.
     const Alive alive = [] { return true; };
     if (!rig->enter_state(alive)) {

@@ -113,7 +113,7 @@ class RelayRig final : public RoleRig {
         lab::kV6Host, lab::kNativeSink, lab::kDriver, kClientPort, lab::kServerPrimary, lab::kRelay, lab::kTeredoPort);
   }
 
-  void open(netns::Lab& l) override {
+  void open(netns::Lab& l, const Adapter& /*adapter*/) override {
     client_ = bind_driver_socket(l, kClientPort);
     probe_ = bind_driver_socket(l, kProbePort);
     // The clients' server, where the relay's indirect bubbles land.

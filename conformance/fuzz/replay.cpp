@@ -66,6 +66,41 @@ std::optional<RelayReplayDatagram> to_relay_input(std::uint64_t frame, LinkType 
   return r;
 }
 
+std::optional<ClientReplayDatagram> to_client_input(std::uint64_t frame, LinkType link, Bytes data) {
+  const auto carrier = find_udp_carrier(link, data);
+  if (!carrier || carrier->ipv6 || carrier->payload_truncated) return std::nullopt;
+  const bool discovery = carrier->destination4 == *parse_ipv4("224.0.0.253");
+  if (carrier->destination_port == kUdpPortTeredo && !discovery) return std::nullopt;
+  ClientReplayDatagram r;
+  r.frame = frame;
+  r.payload.assign(carrier->payload.begin(), carrier->payload.end());
+  const auto d = parse_datagram(carrier->payload, DatagramParseOptions{.accept_trailers = true});
+  const bool bubble = d && is_bubble(d->ipv6);
+  bool ra = false;
+  if (d) {
+    const auto icmp = parse_icmpv6(d->ipv6, ChecksumPolicy::ignore);
+    ra = icmp && icmp->type == kIcmpv6RouterAdvertisement;
+  }
+  const std::string source = to_string(carrier->source4);
+  if (discovery) {
+    r.base = "discovery_bubble";
+  } else if (ra && carrier->source_port == kUdpPortTeredo) {
+    r.base = "ra";  // any server's (a real capture's)
+  } else if ((source == "203.0.113.1" || source == "203.0.113.2") && carrier->source_port == kUdpPortTeredo) {
+    // A payload our decoder rejects from the server is sent as an RA: it
+    // reaches the client in the state where it reads RAs.
+    r.base = ra || !d ? "ra" : "bubble_via_server";
+  } else if (source == "198.51.100.9") {
+    r.base = "data_from_relay";
+  } else {
+    r.base = bubble ? "bubble_to_client" : "echo_to_client";
+  }
+  r.what = fmt::format("a {}-byte datagram from {}:{} to {}:{}, sent as {} (frame {})", r.payload.size(), source,
+                       carrier->source_port, to_string(carrier->destination4), carrier->destination_port, r.base,
+                       frame);
+  return r;
+}
+
 ReplayVerdict judge_replayed_rs(const ReplayDatagram& rs, const std::vector<ByteVector>& answers,
                                 bool control_answered) {
   bool echoed = false, other_ra = false;

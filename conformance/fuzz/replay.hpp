@@ -47,6 +47,24 @@ struct RelayReplayDatagram {
 };
 std::optional<RelayReplayDatagram> to_relay_input(std::uint64_t frame, wire::LinkType link, wire::Bytes data);
 
+// A datagram of a capture for an IUT client (`replay --role client`): an
+// IPv4/UDP datagram, whole, to a port other than 3544 (what a server, a
+// peer or a relay sends a client) or to the Teredo IPv4 Discovery Address
+// 224.0.0.253:3544 (a local discovery bubble). `base` names the template
+// the client rig sends it as, which says from which played party and in
+// which state (fuzz/client_rig.cpp): from port 3544 of 203.0.113.1/.2 an
+// RA is "ra", anything else "bubble_via_server"; from the played relay
+// 198.51.100.9 "data_from_relay"; to 224.0.0.253 "discovery_bubble"; from
+// anyone else a bubble is "bubble_to_client", the rest "echo_to_client".
+// nullopt for anything else.
+struct ClientReplayDatagram {
+  std::uint64_t frame = 0;
+  wire::ByteVector payload;
+  std::string base;
+  std::string what;
+};
+std::optional<ClientReplayDatagram> to_client_input(std::uint64_t frame, wire::LinkType link, wire::Bytes data);
+
 struct ReplayVerdict {
   std::string outcome;      // pass | fail | inconclusive
   std::string requirement;  // the catalog ID judged

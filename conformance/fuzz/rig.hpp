@@ -26,6 +26,10 @@ namespace teredo::netns {
 class Lab;
 }
 
+namespace teredo::conformance {
+struct Adapter;
+}
+
 namespace teredo::conformance::fuzz {
 
 // A datagram the fuzzer sent, with what it was built from (finding.json).
@@ -47,13 +51,19 @@ class RoleRig {
  public:
   virtual ~RoleRig() = default;
 
-  [[nodiscard]] virtual std::string role() const = 0;      // "server" | "relay"
+  [[nodiscard]] virtual std::string role() const = 0;      // "server" | "relay" | "client"
   [[nodiscard]] virtual std::string topology() const = 0;  // a bundled netns topology
+  // The NAT profile the lab's NAT gets (netns::apply_nat_profile); nullopt:
+  // the topology's own.
+  [[nodiscard]] virtual std::optional<std::string> nat_profile() const { return std::nullopt; }
+  // The host whose eth0 sees what the IUT sends (the capture the wire
+  // invariants judge).
+  [[nodiscard]] virtual std::string tap_host() const { return "driver"; }
   // The IUT's IPv4 addresses: what it sends from them on the driver's link
   // is what the wire invariants judge.
   [[nodiscard]] virtual std::vector<std::string> iut_addresses() const = 0;
   // The state the datagrams are sent in, for the summary's per-state counts
-  // (a key) and finding.json (a sentence).
+  // (a key) and finding.json (a sentence): the state the IUT is in now.
   [[nodiscard]] virtual std::string state_key() const = 0;
   [[nodiscard]] virtual std::string state() const = 0;
   // Every state this rig can bring the IUT into (keys; the first is the
@@ -67,9 +77,15 @@ class RoleRig {
   // The capability whose launch variant the IUT needs in the selected state
   // (engine/iut_adapter kLaunchVariants), empty for the plain launch.
   [[nodiscard]] virtual std::string launch_capability() const { return {}; }
+  // The state a datagram was made for (a rig with more than one state).
+  [[nodiscard]] virtual std::string state_of(const Sent& /*sent*/) const { return state_key(); }
+  // After a good probe: whether the IUT must be started afresh to enter its
+  // first state again (a client qualifies only once per instance).
+  [[nodiscard]] virtual bool wants_fresh_iut() const { return false; }
 
-  // Opens the played parties' sockets in the lab (once per run).
-  virtual void open(netns::Lab& lab) = 0;
+  // Opens the played parties' sockets in the lab (once per run); `adapter`
+  // says what the IUT declares (timers, capabilities, an address probe).
+  virtual void open(netns::Lab& lab, const Adapter& adapter) = 0;
   // Brings a freshly started IUT into the state; false when it does not get
   // there (at the start of a run a harness error, never a finding).
   virtual bool enter_state(const Alive& alive) = 0;

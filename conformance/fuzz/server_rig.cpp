@@ -190,7 +190,7 @@ class ServerRig final : public RoleRig {
                        lab::kDriver, kClientPort, kPeerPort, lab::kServerPrimary, lab::kTeredoPort);
   }
 
-  void open(netns::Lab& l) override {
+  void open(netns::Lab& l, const Adapter& /*adapter*/) override {
     client_ = bind_driver_socket(l, kClientPort);
     peer_ = bind_driver_socket(l, kPeerPort);
     probe_ = bind_driver_socket(l, kProbePort);
@@ -290,15 +290,17 @@ class ServerRig final : public RoleRig {
 
 }  // namespace
 
-std::unique_ptr<RoleRig> make_relay_rig(std::uint64_t seed);  // relay_rig.cpp
+std::unique_ptr<RoleRig> make_relay_rig(std::uint64_t seed);   // relay_rig.cpp
+std::unique_ptr<RoleRig> make_client_rig(std::uint64_t seed);  // client_rig.cpp
 
 std::unique_ptr<RoleRig> make_rig(const std::string& role, std::uint64_t seed,
                                   const std::set<std::string>& capabilities) {
   if (role == "server") return std::make_unique<ServerRig>(seed, capabilities);
   if (role == "relay") return make_relay_rig(seed);
+  if (role == "client") return make_client_rig(seed);
   return nullptr;
 }
 
-std::vector<std::string> fuzzed_roles() { return {"server", "relay"}; }
+std::vector<std::string> fuzzed_roles() { return {"server", "relay", "client"}; }
 
 }  // namespace teredo::conformance::fuzz

@@ -61,7 +61,7 @@ std::string utc_now() { return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(
 // one of the IUT's addresses, handed to the main thread.
 class OutputTap {
  public:
-  OutputTap(const std::string& netns, const std::vector<std::string>& iut_addresses) {
+  OutputTap(const std::string& netns, const std::vector<std::string>& iut_addresses) {  // its eth0
     char errbuf[PCAP_ERRBUF_SIZE] = {};
     {
       netns::NetnsGuard guard(netns);
@@ -261,6 +261,14 @@ class FuzzSession {
   // by_state_'s own lock: enter_state counts under it while handle() may
   // hold mutex_ (order: mutex_, then this one).
   mutable std::mutex by_state_mutex_;
+  // One generated datagram, counted in the state it was made for.
+  void count(const Sent& s) {
+    const bool valid = s.mutations.empty();
+    (valid ? valid_ : fuzzed_) += 1;
+    const std::lock_guard<std::mutex> lock(by_state_mutex_);
+    StateCounts& c = by_state_[rig_->state_of(s)];
+    (valid ? c.valid : c.mutated) += 1;
+  }
   std::string stopped_by_ = "running";
   mutable std::mutex mutex_;  // findings_ and the figures the signal thread reads
   std::vector<Finding> findings_;
@@ -269,6 +277,7 @@ class FuzzSession {
   std::optional<Observation> in_progress_;
   std::string in_progress_id_;
   std::atomic<bool> aborted_{false};  // a second Ctrl-C: the summary is written from the signal thread
+  bool state_lost_ = false;  // a fresh instance the rig asked for did not reach the state
 };
 
 namespace {
@@ -463,10 +472,7 @@ json FuzzSession::minimize_capture(const std::vector<ReplayInput>& inputs) {
   bring_up();
   for (const ReplayInput& in : inputs) {
     history_.push_back(in.sent);
-    (in.sent.mutations.empty() ? valid_ : fuzzed_) += 1;
-    const std::lock_guard<std::mutex> lock(by_state_mutex_);
-    StateCounts& counts = by_state_[rig_->state_key()];
-    (in.sent.mutations.empty() ? counts.valid : counts.mutated) += 1;
+    count(in.sent);
   }
   std::vector<const Sent*> all;
   for (const Sent& s : history_) all.push_back(&s);
@@ -669,7 +675,7 @@ void FuzzSession::write_finding(const Finding& f) const {
   for (const Sent& s : f.minimized) {
     // native_to: sent by the native host to [native_to]:native_port (relay).
     datagrams.push_back({{"hex", to_hex(s.payload)}, {"bytes", s.payload.size()}, {"built_from", s.base},
-                         {"mutations", s.mutations},
+                         {"mutations", s.mutations}, {"state", rig_->state_of(s)},
                          {"native_to", s.native_to ? json(to_string(*s.native_to)) : json(nullptr)},
                          {"native_port", s.native_port}});
   }
@@ -710,10 +716,13 @@ void FuzzSession::write_finding(const Finding& f) const {
 
 json FuzzSession::by_state_json() const {
   const std::lock_guard<std::mutex> lock(by_state_mutex_);
+  // Datagrams per state the rig made them for (mutated, valid), and fresh
+  // IUTs brought into it.
   json states = json::object();
   for (const auto& [key, counts] : by_state_) {
     states[key] = {{"mutated", counts.mutated}, {"valid", counts.valid}, {"iut_starts", counts.entered}};
   }
+  if (states.empty()) states[rig_->state_key()] = {{"mutated", 0}, {"valid", 0}, {"iut_starts", 0}};
   return states;
 }
 
@@ -785,9 +794,17 @@ void FuzzSession::bring_up() {
   netns::LabOptions lab_options;
   lab_options.seed = options_.seed;
   lab_options.log_cap_bytes = std::uint64_t{64} << 20;
-  lab_ = netns::Lab::up(netns::load_topology(topology_file(rig_->topology())), lab_options);
-  tap_ = std::make_unique<OutputTap>(lab_->netns("driver"), rig_->iut_addresses());
-  rig_->open(*lab_);
+  netns::Topology topology = netns::load_topology(topology_file(rig_->topology()));
+  if (const auto profile = rig_->nat_profile()) {
+    for (auto& [name, host] : topology.hosts) {
+      if (host.nat && !netns::apply_nat_profile(*profile, *host.nat)) {
+        throw std::runtime_error("fuzz: unknown NAT profile " + *profile);
+      }
+    }
+  }
+  lab_ = netns::Lab::up(topology, lab_options);
+  tap_ = std::make_unique<OutputTap>(lab_->netns(rig_->tap_host()), rig_->iut_addresses());
+  rig_->open(*lab_, adapter_);
   start_fresh();
   if (!enter_state()) {
     throw AdapterError(fmt::format("{} {} did not reach the state the datagrams are sent in ({}): {}", adapter_.name,
@@ -861,6 +878,20 @@ json FuzzSession::run() {
   const Running running(this);
   bring_up();
   check_every_state();
+  // Before any fuzzed datagram the IUT must pass its liveness probe once
+  // (twice offered): one that cannot is a harness error or an adapter that
+  // does not fit (exit 2), never a finding; a client that never qualifies
+  // under valid RAs would otherwise become an "unresponsive" finding. Then a
+  // fresh instance, since the probe may move it on (a client qualifies).
+  if (!probe() && !probe()) {
+    throw AdapterError(fmt::format("{} {} failed its liveness probe before any fuzzed datagram was sent ({}): {}",
+                                   adapter_.name, rig_->role(), rig_->state(), rig_->probe_description()));
+  }
+  start_fresh();
+  if (!enter_state()) {
+    throw AdapterError(fmt::format("{} {} did not reach the state the datagrams are sent in ({}): {}", adapter_.name,
+                                   rig_->role(), rig_->state(), rig_->probe_description()));
+  }
   DatagramGenerator generator(options_.seed, rig_->context());
   const std::uint64_t states = rig_->state_keys().size();
   const std::uint64_t state_span =
@@ -895,6 +926,18 @@ json FuzzSession::run() {
         window_start_ = history_.size();
         if (lost_process(iut_tree_)) observed = death();
         if (!observed) observed = memory_growth();
+        if (!observed && rig_->wants_fresh_iut()) {
+          // The rig's states need a new instance (a client qualifies once
+          // per start): the datagrams so far could not reach it.
+          history_.clear();
+          window_start_ = 0;
+          try {
+            start_fresh();
+            state_lost_ = !enter_state();
+          } catch (const AdapterError&) {
+            state_lost_ = true;
+          }
+        }
       } else {
         ++probes_failed_;
         observed = death();
@@ -924,6 +967,10 @@ json FuzzSession::run() {
     }
     if (sent_ >= options_.datagrams) {
       stopped_by_ = "datagrams";
+      break;
+    }
+    if (state_lost_) {
+      stopped_by_ = "iut_not_restartable";
       break;
     }
     if (Clock::now() - started_ - std::chrono::duration<double>(minimizing_s_) >= budget) {
@@ -960,13 +1007,8 @@ json FuzzSession::run() {
     const auto t0 = Clock::now();
     for (std::uint64_t i = 0; i < n; ++i) {
       Sent s = rig_->next(generator);
-      (s.mutations.empty() ? valid_ : fuzzed_) += 1;
+      count(s);
       batch.push_back(std::move(s));
-    }
-    {
-      std::lock_guard<std::mutex> lock(by_state_mutex_);
-      StateCounts& counts = by_state_[rig_->state_key()];
-      for (const Sent& s : batch) (s.mutations.empty() ? counts.valid : counts.mutated) += 1;
     }
     for (const Sent& s : batch) pointers.push_back(&s);
     const auto t1 = Clock::now();

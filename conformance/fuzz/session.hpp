@@ -1,11 +1,13 @@
 // `teredo-conform fuzz`: the I/O edge of the wire fuzzer. It builds the
-// role's lab (fuzz/rig: server-only or relay-only), starts the IUT as the
-// cases do (engine/iut_adapter start_iut), brings it into a protocol state
-// with the played parties (server: after a qualified client, fresh, after a secure RS, in turn; relay: with a
-// trusted Teredo peer and a native host), then sends generated datagrams
+// role's lab (fuzz/rig: server-only, relay-only or client-lab), starts the
+// IUT as the cases do (engine/iut_adapter start_iut), brings it into a
+// protocol state with the played parties (server: after a qualified client,
+// fresh, after a secure RS, in turn; relay: with a trusted Teredo peer and a
+// native host; client: qualifying, then qualified), then sends generated datagrams
 // (fuzz/generator) interleaved with valid ones, with a liveness probe (the
 // rig's: a valid RS answered by an RA carrying its nonce; a packet relayed
-// to the native host carrying its marker) every probe_every datagrams.
+// to the native host carrying its marker; an echo answered by the client)
+// every probe_every datagrams.
 //
 // Oracles: the IUT's death (its process or one of its tree: engine/iut_watch),
 // two failed probes in a row, sanitizer or panic text in its log, memory

@@ -1,4 +1,9 @@
-// `teredo-conform fuzz` end to end (label lab): against a server with one
+// `teredo-conform fuzz` end to end (label lab): against a client that
+// crashes on a datagram that is not a Teredo packet (the reference under the
+// mutation shim's client-crash-malformed fault) it must find the crash in
+// either of the client's states, minimize it to one datagram, and `replay
+// --role client` must reproduce it; against the reference client it must
+// find nothing and count the datagrams of both states. Against a server with one
 // planted bug (iuts/planted_server.py: SIGSEGV when an authentication
 // encapsulation's ID-len + AU-len run past the payload) it must find the
 // crash, minimize it to the one datagram that has the defect and record it;
@@ -260,15 +265,35 @@ TEST_F(WireFuzz, ReferenceServerGivesNoFindingWithEveryOracleOn) {
 TEST_F(WireFuzz, BadInputIsOneLineAndExitTwo) {
   EXPECT_EQ(run({"fuzz", "--iut", "no-such-adapter", "--out", out_dir()}), 2);
   EXPECT_NE(err().find("no-such-adapter"), std::string::npos);
-  EXPECT_EQ(run({"fuzz", "--role", "client", "--out", out_dir()}), 2);
-  EXPECT_NE(err().find("the roles fuzzed are server, relay"), std::string::npos) << err();
-  EXPECT_EQ(run({"replay", "--role", "client", "--pcap", "x.pcap", "--out", out_dir()}), 2);
-  EXPECT_NE(err().find("server and relay"), std::string::npos) << err();
+  EXPECT_EQ(run({"fuzz", "--role", "host-relay", "--out", out_dir()}), 2);
+  EXPECT_NE(err().find("the roles fuzzed are server, relay, client"), std::string::npos) << err();
+  EXPECT_EQ(run({"replay", "--role", "host-relay", "--pcap", "x.pcap", "--out", out_dir()}), 2);
+  EXPECT_NE(err().find("server, relay and client"), std::string::npos) << err();
   std::ofstream(dir_ / "a-file") << "x";
   EXPECT_EQ(run({"fuzz", "--out", (dir_ / "a-file" / "out").string()}), 2);
   const std::string text = err();
   EXPECT_NE(text.find("--out"), std::string::npos);
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+}
+
+// A client that sends RSs but never qualifies under the played server's
+// valid RAs (the reference client launched with a secret, so it discards
+// every unsigned RA) cannot be fuzzed: a harness or adapter problem, exit 2
+// with one line, never an "unresponsive" finding.
+TEST_F(WireFuzz, AClientThatNeverQualifiesIsBadInputNotAFinding) {
+  std::ifstream in(std::string(TEREDO_SOURCE_DIR) + "/conformance/iut/reference.json");
+  json adapter = json::parse(in);
+  adapter["name"] = "never-qualifies";
+  json& client = adapter["roles"]["client"];
+  client["command"] = client["secure"]["command"];
+  client["config"] = client["secure"]["config"];
+  const std::string path = (dir_ / "never-qualifies.json").string();
+  std::ofstream(path) << adapter.dump(2);
+  EXPECT_EQ(run({"fuzz", "--iut", path, "--role", "client", "--datagrams", "2000", "--out", out_dir()}), 2);
+  const std::string text = err();
+  EXPECT_NE(text.find("failed its liveness probe before any fuzzed datagram"), std::string::npos) << text;
+  const auto findings = dir_ / "out" / "fuzz" / "findings";
+  EXPECT_TRUE(!std::filesystem::exists(findings) || std::filesystem::is_empty(findings)) << text;
 }
 
 TEST_F(WireFuzz, ARelayThatProcessesPacketsForNonGlobalPeersIsFoundMinimizedAndReplayed) {
@@ -406,6 +431,75 @@ TEST_F(WireFuzz, ReferenceRelayGivesNoFindingWithEveryOracleOn) {
   EXPECT_GT(summary["iut_datagrams_seen"].get<std::uint64_t>(), 100u);
   std::cout << "[ figures ] reference relay: " << summary["datagrams_sent"] << " datagrams at "
             << summary["rate_per_s"] << "/s\n";
+}
+
+// The client role: the reference behind the full-cone NAT of the client
+// reception cases, both states (fuzzed RAs while qualifying, fuzzed peer,
+// relay, server and discovery traffic once qualified), every oracle on.
+TEST_F(WireFuzz, ReferenceClientGivesNoFindingInEitherState) {
+  const int code = run({"fuzz", "--iut", "reference", "--role", "client", "--seed", "7", "--datagrams", "10000",
+                        "--out", out_dir()});
+  EXPECT_EQ(code, 0) << err();
+  const json summary = read_json(dir_ / "out" / "fuzz" / "summary.json");
+  EXPECT_TRUE(summary["findings"].empty()) << summary.dump(2);
+  EXPECT_EQ(summary["role"], "client");
+  EXPECT_EQ(summary["topology"], "client-lab");
+  EXPECT_EQ(summary["datagrams_sent"], 10000);
+  EXPECT_EQ(summary["probes"]["failed"], 0) << summary.dump(2);
+  // Both states had datagrams, fuzzed and valid: RAs while qualifying, the
+  // peers' traffic once qualified.
+  for (const char* state : {"qualifying", "qualified"}) {
+    EXPECT_GT(summary["by_state"][state]["mutated"].get<std::uint64_t>(), 1000u) << state << summary.dump(2);
+    EXPECT_GT(summary["by_state"][state]["valid"].get<std::uint64_t>(), 100u) << state;
+  }
+  // A client qualifies once per start: the run started it more than once.
+  EXPECT_GT(summary["iut_starts"].get<std::uint64_t>(), 1u);
+  // The wire invariants had the client's RSs, bubbles and replies to judge.
+  EXPECT_GT(summary["iut_datagrams_seen"].get<std::uint64_t>(), 50u);
+  std::cout << "[ figures ] reference client: " << summary["datagrams_sent"] << " datagrams at "
+            << summary["rate_per_s"] << "/s, by state " << summary["by_state"].dump() << "\n";
+}
+
+TEST_F(WireFuzz, AClientThatCrashesOnAMalformedDatagramIsFoundMinimizedAndReplayed) {
+  const std::string adapter = mutant("client-crash-malformed");
+  if (adapter.empty()) GTEST_SKIP() << "the mutation shim is not built here (sanitizer or fuzz build)";
+  const int code = run({"fuzz", "--iut", adapter, "--role", "client", "--seed", "1", "--datagrams", "5000",
+                        "--duration", "120", "--out", out_dir()});
+  ASSERT_EQ(code, 1) << err();
+  const json summary = read_json(dir_ / "out" / "fuzz" / "summary.json");
+  ASSERT_EQ(summary["findings"].size(), 1u) << summary.dump(2);
+  const json& listed = summary["findings"][0];
+  EXPECT_EQ(listed["oracle"], "iut_died");
+  EXPECT_EQ(listed["signature"], "killed by SIGSEGV");
+  const auto dir = dir_ / "out" / listed["dir"].get<std::string>();
+  const json finding = read_json(dir / "finding.json");
+  EXPECT_EQ(finding["role"], "client");
+  EXPECT_TRUE(finding["minimization"]["reproduced"].get<bool>()) << finding.dump(2);
+  EXPECT_GT(finding["datagrams_before_minimization"].get<std::size_t>(), 1u);
+  EXPECT_EQ(finding["datagrams_after_minimization"], 1);
+
+  // The one datagram has the planted defect: our decoder rejects it.
+  const auto payloads = reproducer_payloads(dir / "reproducer.pcap");
+  ASSERT_EQ(payloads.size(), 1u);
+  EXPECT_FALSE(parse_datagram(payloads[0], DatagramParseOptions{.accept_trailers = true})) << to_hex(payloads[0]);
+  EXPECT_EQ(to_hex(payloads[0]), finding["datagrams"][0]["hex"]);
+
+  // Replayed into a fresh mutant client in the fuzzer's state: it dies on it
+  // (exit 1, iut_died); into the reference client: survived, live (exit 0).
+  EXPECT_EQ(run({"replay", "--iut", adapter, "--role", "client", "--pcap", (dir / "reproducer.pcap").string(),
+                 "--out", (dir_ / "replay-mutant").string()}),
+            1)
+      << err();
+  const json replayed = read_json(dir_ / "replay-mutant" / "replay" / "replay.json");
+  ASSERT_GE(replayed["results"].size(), 1u) << replayed.dump(2);
+  EXPECT_EQ(replayed["results"][0]["code"], "iut_died");
+  EXPECT_NE(replayed["results"][0]["observed"].get<std::string>().find("SIGSEGV"), std::string::npos);
+  EXPECT_EQ(run({"replay", "--iut", "reference", "--role", "client", "--pcap", (dir / "reproducer.pcap").string(),
+                 "--out", (dir_ / "replay-reference").string()}),
+            0)
+      << err();
+  const json clean = read_json(dir_ / "replay-reference" / "replay" / "replay.json");
+  EXPECT_EQ(clean["results"].back()["code"], "alive") << clean.dump(2);
 }
 
 }  // namespace

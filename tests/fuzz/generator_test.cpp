@@ -167,3 +167,185 @@ TEST(NonceOf, ReadsTheNonceAsAServerDoes) {
 }
 
 }  // namespace
+
+namespace client_bound {
+
+using teredo::conformance::fuzz::Audience;
+using teredo::conformance::fuzz::ClientBinding;
+using teredo::conformance::fuzz::rebind_for_client;
+
+// The client rig's view: the IUT client's placeholders.
+GeneratorContext client_context() {
+  GeneratorContext c = lab_context();
+  c.iut_link_local = *parse_ipv6("fe80::ffff:ffff:fffe");
+  c.iut_mapped_ipv4 = *parse_ipv4("198.51.100.1");
+  c.iut_mapped_port = 40000;
+  c.iut_teredo = TeredoAddress{c.server, 0, c.iut_mapped_port, c.iut_mapped_ipv4}.to_ipv6();
+  c.peer_teredo = TeredoAddress{*parse_ipv4("203.0.113.3"), 0, 41001, *parse_ipv4("198.51.100.7")}.to_ipv6();
+  c.local_peer_teredo = TeredoAddress{c.server, 0, 41500, *parse_ipv4("198.51.100.1")}.to_ipv6();
+  return c;
+}
+
+bool is_ra(Template t) { return t == Template::ra || t == Template::ra_no_origin; }
+
+TEST(ClientBoundGenerator, ValidDatagramsAreWhatEachPartySendsAClient) {
+  const GeneratorContext c = client_context();
+  DatagramGenerator g(11, c, Audience::client_qualifying);
+  std::set<Template> bases;
+  for (int i = 0; i < 200; ++i) {
+    const GeneratedDatagram d = g.next_valid();
+    ASSERT_TRUE(is_ra(d.base)) << to_string(d.base);
+    bases.insert(d.base);
+    const auto parsed = parse_datagram(d.payload);
+    ASSERT_TRUE(parsed) << to_hex(d.payload);
+    ASSERT_TRUE(parsed->authentication);
+    EXPECT_EQ(parsed->origin.has_value(), d.base == Template::ra);
+    if (parsed->origin) {
+      EXPECT_EQ(parsed->origin->address, c.iut_mapped_ipv4);
+      EXPECT_EQ(parsed->origin->port, c.iut_mapped_port);
+    }
+    EXPECT_EQ(parsed->ipv6.header.destination, c.iut_link_local);
+    EXPECT_EQ(parsed->ipv6.header.source, c.server_link_local);
+    EXPECT_EQ(parsed->ipv6.header.hop_limit, 255);
+    const auto icmp = parse_icmpv6(parsed->ipv6, ChecksumPolicy::verify);
+    ASSERT_TRUE(icmp);
+    const auto ra = parse_router_advertisement(*icmp);
+    ASSERT_TRUE(ra);
+    EXPECT_EQ(ra->options.prefix_information_count, 1);  // §5.2.1: exactly one
+    EXPECT_EQ(ra->options.prefix_information->prefix, teredo_prefix(c.server));
+  }
+  EXPECT_EQ(bases.size(), 2u);
+
+  g.set_audience(Audience::client_qualified);
+  bases.clear();
+  for (int i = 0; i < 400; ++i) {
+    const GeneratedDatagram d = g.next_valid();
+    bases.insert(d.base);
+    const auto parsed = parse_datagram(d.payload);
+    ASSERT_TRUE(parsed) << to_string(d.base) << " " << to_hex(d.payload);
+    const auto& h = parsed->ipv6.header;
+    switch (d.base) {
+      case Template::bubble_to_client:
+      case Template::bubble_via_server:
+        EXPECT_TRUE(is_bubble(parsed->ipv6));
+        EXPECT_EQ(h.source, c.peer_teredo);
+        EXPECT_EQ(h.destination, c.iut_teredo);
+        // Forwarded by the server: the origin indication of the peer.
+        EXPECT_EQ(parsed->origin.has_value(), d.base == Template::bubble_via_server);
+        if (parsed->origin) {
+          EXPECT_EQ(parsed->origin->port, 41001);
+        }
+        break;
+      case Template::echo_to_client:
+      case Template::data_from_relay: {
+        EXPECT_EQ(h.source, d.base == Template::echo_to_client ? c.peer_teredo : c.native_host);
+        EXPECT_EQ(h.destination, c.iut_teredo);
+        const auto icmp = parse_icmpv6(parsed->ipv6, ChecksumPolicy::verify);
+        ASSERT_TRUE(icmp);
+        EXPECT_EQ(icmp->type, kIcmpv6EchoRequest);
+        break;
+      }
+      default: ADD_FAILURE() << "not a qualified-client template: " << to_string(d.base);
+    }
+  }
+  EXPECT_EQ(bases.size(), 4u);  // no discovery bubble unless declared
+  g.set_discovery(true);
+  bool discovery = false;
+  for (int i = 0; i < 100 && !discovery; ++i) {
+    const GeneratedDatagram d = g.next_valid();
+    if (d.base != Template::discovery_bubble) continue;
+    discovery = true;
+    const auto parsed = parse_datagram(d.payload);
+    ASSERT_TRUE(parsed);
+    EXPECT_TRUE(is_bubble(parsed->ipv6));
+    EXPECT_EQ(parsed->ipv6.header.destination, *parse_ipv6("ff02::1"));
+    EXPECT_EQ(parsed->ipv6.header.hop_limit, 1);  // §5.2.8
+    EXPECT_EQ(parsed->ipv6.header.source, c.local_peer_teredo);
+  }
+  EXPECT_TRUE(discovery);
+}
+
+TEST(ClientBoundGenerator, MutatedRasAreReproducibleAndReachBothSidesOfTheDecoder) {
+  DatagramGenerator a(5, client_context(), Audience::client_qualifying);
+  DatagramGenerator b(5, client_context(), Audience::client_qualifying);
+  int rejected = 0, accepted_mutants = 0;
+  std::map<std::string, int> seen;
+  for (int i = 0; i < 5000; ++i) {
+    const GeneratedDatagram x = a.next(), y = b.next();
+    ASSERT_EQ(x.payload, y.payload);
+    ASSERT_TRUE(is_ra(x.base));
+    for (const auto& m : x.mutations) ++seen[m];
+    const bool parses = static_cast<bool>(parse_datagram(x.payload));
+    if (!parses) ++rejected;
+    if (parses && !x.valid()) ++accepted_mutants;
+  }
+  EXPECT_GT(rejected, 1000);
+  EXPECT_GT(accepted_mutants, 1000);
+  for (const char* field : {"auth.id_len", "origin.value", "ipv6.destination", "icmpv6.checksum", "nd.option_length",
+                            "bytes.flip"}) {
+    EXPECT_GT(seen[field], 20) << field;
+  }
+}
+
+// A server's sequence does not depend on the client templates being there:
+// the first datagrams of seed 1 are the bytes they were before (recorded).
+TEST(ClientBoundGenerator, TheServerSequenceIsUnchanged) {
+  DatagramGenerator g(1, lab_context());
+  const GeneratedDatagram first = g.next();
+  EXPECT_LT(static_cast<int>(first.base), static_cast<int>(Template::ra));
+  DatagramGenerator again(1, lab_context(), teredo::conformance::fuzz::Audience::server);
+  EXPECT_EQ(again.next().payload, first.payload);
+}
+
+TEST(RebindForClient, PutsTheClientsNonceMappingAndAddressesInPlaceKeepingChecksumsAsRightOrWrong) {
+  const GeneratorContext c = client_context();
+  const ClientBinding from{Nonce{}, c.iut_link_local, c.iut_teredo, c.iut_mapped_ipv4, c.iut_mapped_port};
+  const ClientBinding to{Nonce{9, 8, 7, 6, 5, 4, 3, 2}, *parse_ipv6("fe80::8000:ffff:ffff:fffe"),
+                         TeredoAddress{c.server, 0x1234, 51000, c.iut_mapped_ipv4}.to_ipv6(),
+                         *parse_ipv4("198.51.100.1"), 51000};
+  DatagramGenerator g(3, c, Audience::client_qualifying);
+  int ras = 0;
+  for (int i = 0; i < 50; ++i) {
+    GeneratedDatagram d = g.next_valid();
+    rebind_for_client(d.payload, from, to);
+    const auto parsed = parse_datagram(d.payload);
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(parsed->authentication->nonce, to.nonce);
+    EXPECT_EQ(parsed->ipv6.header.destination, to.link_local);
+    EXPECT_TRUE(parse_icmpv6(parsed->ipv6, ChecksumPolicy::verify)) << "the checksum follows the address";
+    if (parsed->origin) {
+      EXPECT_EQ(parsed->origin->port, 51000);
+    }
+    ++ras;
+  }
+  EXPECT_EQ(ras, 50);
+  g.set_audience(Audience::client_qualified);
+  int echoes = 0;
+  for (int i = 0; i < 200; ++i) {
+    GeneratedDatagram d = g.next_valid();
+    if (d.base != Template::echo_to_client) continue;
+    ++echoes;
+    // A corrupted checksum stays corrupted by as much.
+    ByteVector bad = d.payload;
+    bad[bad.size() - 1] ^= 0x40;  // a data byte: the checksum no longer matches
+    rebind_for_client(d.payload, from, to);
+    rebind_for_client(bad, from, to);
+    const auto good = parse_datagram(d.payload);
+    ASSERT_TRUE(good);
+    EXPECT_EQ(good->ipv6.header.destination, to.teredo);
+    EXPECT_TRUE(parse_icmpv6(good->ipv6, ChecksumPolicy::verify));
+    const auto wrong = parse_datagram(bad);
+    ASSERT_TRUE(wrong);
+    EXPECT_FALSE(parse_icmpv6(wrong->ipv6, ChecksumPolicy::verify));
+  }
+  EXPECT_GT(echoes, 10);
+  // Nothing naming the placeholders: left as it is (but for the nonce).
+  ByteVector other = DatagramGenerator(4, lab_context()).next_valid().payload;
+  const ByteVector before = other;
+  rebind_for_client(other, from, to);
+  if (!nonce_of(before)) {
+    EXPECT_EQ(other, before);
+  }
+}
+
+}  // namespace client_bound

@@ -202,4 +202,63 @@ TEST(WireInvariants, ARelaysDatagramToANonGlobalAddressCitesTheRelaysRule) {
                                   IutRole::relay));
 }
 
+// What a client sends (RFC 4380 §5.2).
+IutDatagram from_client(const char* to, std::uint16_t port, const ByteVector& payload) {
+  return IutDatagram{*parse_ipv4("192.0.2.10"), *parse_ipv4(to), 51000, port, payload};
+}
+
+ByteVector client_rs(std::uint8_t hop_limit = 255, const char* destination = "ff02::2") {
+  const ByteVector rs =
+      build_router_solicitation(*parse_ipv6("fe80::ffff:ffff:fffe"), *parse_ipv6(destination), {}, hop_limit);
+  ByteVector out;
+  EXPECT_TRUE(append_datagram(out, AuthenticationFields{{}, {}, Nonce{1, 2, 3, 4, 5, 6, 7, 8}, 0}, std::nullopt, rs));
+  return out;
+}
+
+TEST(WireInvariants, AClientsRsAndDiscoveryBubbleKeepThemAll) {
+  const NonceBook none;
+  EXPECT_FALSE(check_iut_datagram(from_client("203.0.113.1", 3544, client_rs()), none, IutRole::client));
+  // §5.2.8: a local discovery bubble goes to 224.0.0.253:3544, not global but allowed.
+  Ipv6Header h;
+  h.next_header = kNextHeaderNone;
+  h.hop_limit = 1;
+  h.source = TeredoAddress{*parse_ipv4("203.0.113.1"), 0, 51000, *parse_ipv4("198.51.100.1")}.to_ipv6();
+  h.destination = *parse_ipv6("ff02::1");
+  ByteVector bubble;
+  append_ipv6_packet(bubble, h, {});
+  EXPECT_FALSE(check_iut_datagram(from_client("224.0.0.253", 3544, bubble), none, IutRole::client));
+  // The same to another multicast group or port is not a discovery bubble.
+  const auto v = check_iut_datagram(from_client("224.0.0.1", 3544, bubble), none, IutRole::client);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->code, "datagram_to_non_global_ipv4");
+  EXPECT_EQ(v->requirement, "R4380-5.2.4-07");
+}
+
+TEST(WireInvariants, AClientsDatagramToANonGlobalPeerBreaksR4380_5_2_4_07) {
+  const auto v = check_iut_datagram(from_client("10.1.2.3", 40000, client_rs()), NonceBook{}, IutRole::client);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->code, "datagram_to_non_global_ipv4");
+  EXPECT_EQ(v->requirement, "R4380-5.2.4-07");
+}
+
+TEST(WireInvariants, AMalformedRsBreaksR4380_5_2_1_01AndAMalformedPayloadNamesNoRequirement) {
+  const NonceBook none;
+  for (const auto& [payload, port] : {std::pair{client_rs(64), std::uint16_t{3544}},
+                                      std::pair{client_rs(255, "ff02::1"), std::uint16_t{3544}},
+                                      std::pair{client_rs(), std::uint16_t{3545}}}) {
+    const auto v = check_iut_datagram(from_client("203.0.113.1", port, payload), none, IutRole::client);
+    ASSERT_TRUE(v) << to_hex(payload);
+    EXPECT_EQ(v->code, "rs_malformed");
+    EXPECT_EQ(v->requirement, "R4380-5.2.1-01");
+  }
+  ByteVector corrupt = client_rs();
+  corrupt[corrupt.size() - 3] ^= 0x10;  // the ICMPv6 checksum
+  EXPECT_EQ(check_iut_datagram(from_client("203.0.113.1", 3544, corrupt), none, IutRole::client)->code,
+            "rs_malformed");
+  const auto junk = check_iut_datagram(from_client("203.0.113.1", 3544, ByteVector{0x60, 1, 2}), none, IutRole::client);
+  ASSERT_TRUE(junk);
+  EXPECT_EQ(junk->code, "payload_not_teredo");
+  EXPECT_EQ(junk->requirement, "");
+}
+
 }  // namespace

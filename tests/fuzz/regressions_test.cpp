@@ -71,6 +71,18 @@ TEST(Regression, AFindingNoRequirementNamesCitesTheRolesRuleForMalformedInput) {
   EXPECT_EQ(server["requirement"], "R4380-5.3.1-02");
   EXPECT_EQ(server["id"], "server-killed-by-sigsegv");
   EXPECT_EQ(regression_case(server, "s.json").topology, "server-only");
+
+  // A client's crash: the client rule for malformed input (§5.2.3), its lab
+  // (client-lab, full-cone NAT), what it sent looked for on its own link.
+  json client_crash = crash;
+  client_crash["role"] = "client";
+  const json client = regression_from_finding(client_crash, "");
+  EXPECT_EQ(client["requirement"], "R4380-5.2.3-01");
+  const CaseSpec spec = regression_case(client, "c.json");
+  EXPECT_EQ(spec.topology, "client-lab");
+  EXPECT_EQ(spec.nat_profile, std::optional<std::string>("full-cone"));
+  ASSERT_EQ(spec.captures.size(), 1u);
+  EXPECT_EQ(spec.captures[0].host, "client");
 }
 
 TEST(Regression, WhatCannotBeARegressionIsRefusedNamingWhy) {
@@ -78,9 +90,9 @@ TEST(Regression, WhatCannotBeARegressionIsRefusedNamingWhy) {
   f["minimization"]["reproduced"] = false;
   EXPECT_THROW((void)regression_from_finding(f, ""), std::runtime_error);
   EXPECT_THROW((void)regression_from_finding(relay_finding(), "Not An ID"), std::runtime_error);
-  json client = relay_finding();
-  client["role"] = "client";
-  EXPECT_THROW((void)regression_from_finding(client, ""), std::runtime_error);
+  json host_relay = relay_finding();
+  host_relay["role"] = "host-relay";  // no rig replays it
+  EXPECT_THROW((void)regression_from_finding(host_relay, ""), std::runtime_error);
 
   json r = regression_from_finding(relay_finding(), "x");
   r["datagrams"][0]["hex"] = "zz";

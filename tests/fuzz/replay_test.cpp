@@ -37,6 +37,16 @@ ByteVector ra_payload(std::optional<Nonce> nonce) {
   return out;
 }
 
+// An echo request in a simple encapsulation.
+ByteVector kit_echo() {
+  ByteVector data = {1, 2, 3, 4};
+  ByteVector out;
+  EXPECT_TRUE(append_datagram(out, std::nullopt, std::nullopt,
+                              build_echo(v6("2001:0:cb00:7103::1"), v6("2001:0:cb00:7101::1"), 64,
+                                         EchoMessage{.reply = false, .identifier = 1, .sequence = 1, .data = data})));
+  return out;
+}
+
 ByteVector frame_to(std::uint16_t port, Bytes payload) {
   return build_ethernet_ipv4_udp({.source = v4("192.0.2.1"), .source_port = 50000, .destination = v4("203.0.113.1"),
                                   .destination_port = port},
@@ -150,6 +160,34 @@ TEST(ReplaySource, ForARelayDatagramsToPort3544AndNativePacketsToTeredoAddresses
   EXPECT_EQ(native->payload, (ByteVector{'h', 'i'}));
   // A native packet to a native address is no relay's input.
   EXPECT_FALSE(to_relay_input(7, LinkType::ethernet, ipv6_frame(v6("2001:db8:2::1"))));
+}
+
+TEST(ReplaySource, ForAClientEachDatagramGoesAsThePartyItsSourceNames) {
+  using teredo::conformance::fuzz::to_client_input;
+  const auto from = [](const char* source, std::uint16_t source_port, const char* to, std::uint16_t port,
+                       Bytes payload) {
+    return build_ethernet_ipv4_udp(
+        {.source = v4(source), .source_port = source_port, .destination = v4(to), .destination_port = port}, payload);
+  };
+  // A real server's RA to a client: sent as an RA, whatever its address.
+  const auto ra = to_client_input(1, LinkType::ethernet, from("192.0.2.99", 3544, "198.51.100.1", 40000, ra_payload(kNonce)));
+  ASSERT_TRUE(ra);
+  EXPECT_EQ(ra->base, "ra");
+  // Junk from the lab's server: an RA, so that it reaches a qualifying client.
+  const ByteVector junk = {0x00, 0x01, 0xff, 0xff};
+  EXPECT_EQ(to_client_input(2, LinkType::ethernet, from("203.0.113.1", 3544, "198.51.100.1", 40000, junk))->base, "ra");
+  // Anything else from the server: an indirect bubble; the relay's; a peer's.
+  const ByteVector echo = kit_echo();
+  EXPECT_EQ(to_client_input(3, LinkType::ethernet, from("203.0.113.1", 3544, "198.51.100.1", 40000, echo))->base,
+            "bubble_via_server");
+  EXPECT_EQ(to_client_input(4, LinkType::ethernet, from("198.51.100.9", 3544, "198.51.100.1", 40000, echo))->base,
+            "data_from_relay");
+  EXPECT_EQ(to_client_input(5, LinkType::ethernet, from("198.51.100.7", 41001, "198.51.100.1", 40000, echo))->base,
+            "echo_to_client");
+  EXPECT_EQ(to_client_input(6, LinkType::ethernet, from("192.0.2.20", 41500, "224.0.0.253", 3544, echo))->base,
+            "discovery_bubble");
+  // An RS to a server is nothing a client is handed.
+  EXPECT_FALSE(to_client_input(7, LinkType::ethernet, frame_to(3544, rs_payload(kNonce))));
 }
 
 }  // namespace

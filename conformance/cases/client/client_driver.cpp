@@ -24,12 +24,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::chrono::milliseconds timer(const CaseRun& run, const char* name, std::chrono::milliseconds fallback) {
-  const auto& t = run.adapter().timers_ms;
-  const auto it = t.find(name);
-  return it == t.end() ? fallback : std::chrono::milliseconds(it->second);
-}
-
 Endpoint endpoint_of(const sockaddr_in& a) {
   return Endpoint{Ipv4Address{ntohl(a.sin_addr.s_addr)}, ntohs(a.sin_port)};
 }
@@ -59,15 +53,21 @@ void fix_icmpv6_checksum(ByteVector& packet) {
 
 std::vector<VantagePoint> client_captures() { return {{"lan", "client", "eth0"}, {"inet", "server", "eth0"}}; }
 
-Timers timers(const CaseRun& run) {
+Timers timers(const CaseRun& run) { return timers(run.adapter()); }
+
+Timers timers(const Adapter& adapter) {
+  const auto timer = [&adapter](const char* name, std::chrono::milliseconds fallback) {
+    const auto it = adapter.timers_ms.find(name);
+    return it == adapter.timers_ms.end() ? fallback : std::chrono::milliseconds(it->second);
+  };
   Timers t;
-  t.retry = timer(run, "qualification_retry", t.retry);
-  t.refresh = timer(run, "refresh_interval", t.refresh);
-  t.bubble = timer(run, "bubble_interval", t.bubble);
-  t.window = timer(run, "bubble_window", t.window);
-  t.echo = timer(run, "echo_test_retry", t.echo);
-  t.validity = timer(run, "peer_validity", t.validity);
-  t.discovery_max = timer(run, "discovery_max", t.discovery_max);
+  t.retry = timer("qualification_retry", t.retry);
+  t.refresh = timer("refresh_interval", t.refresh);
+  t.bubble = timer("bubble_interval", t.bubble);
+  t.window = timer("bubble_window", t.window);
+  t.echo = timer("echo_test_retry", t.echo);
+  t.validity = timer("peer_validity", t.validity);
+  t.discovery_max = timer("discovery_max", t.discovery_max);
   return t;
 }
 
@@ -164,11 +164,15 @@ ByteVector ra_datagram(const RsSeen& rs, const RaPlan& plan, const Endpoint& ori
   return out;
 }
 
-PlayedServer::PlayedServer(CaseRun& run, bool secure) : secure_(secure) {
-  primary_ = run.udp_socket("server", kServer, kTeredoPort);
-  secondary_ = run.udp_socket("server", kServer2, kTeredoPort);
-  primary_other_port_ = run.udp_socket("server", kServer, kTeredoPort + 1);
-  secondary_other_port_ = run.udp_socket("server", kServer2, kTeredoPort + 1);
+PlayedServer::PlayedServer(CaseRun& run, bool secure)
+    : PlayedServer([&run](const std::string& address, std::uint16_t port) { return run.udp_socket("server", address, port); },
+                   secure) {}
+
+PlayedServer::PlayedServer(const UdpBinder& bind, bool secure) : secure_(secure) {
+  primary_ = bind(kServer, kTeredoPort);
+  secondary_ = bind(kServer2, kTeredoPort);
+  primary_other_port_ = bind(kServer, kTeredoPort + 1);
+  secondary_other_port_ = bind(kServer2, kTeredoPort + 1);
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -581,11 +585,13 @@ std::vector<Ipv6Address> parse_ip_json_addresses(const std::string& json, const 
   return out;
 }
 
-std::vector<Ipv6Address> iut_global_addresses(CaseRun& run) {
-  const auto it = run.adapter().roles.find("client");
-  if (it == run.adapter().roles.end() || !it->second.address) return {};
-  const std::string interface = expand(it->second.address->interface, lab_placeholders(run.lab()));
-  const auto r = run.lab().exec("client", {"ip", "-j", "-6", "addr", "show", "dev", interface, "scope", "global"});
+std::vector<Ipv6Address> iut_global_addresses(CaseRun& run) { return iut_global_addresses(run.lab(), run.adapter()); }
+
+std::vector<Ipv6Address> iut_global_addresses(netns::Lab& lab, const Adapter& adapter) {
+  const auto it = adapter.roles.find("client");
+  if (it == adapter.roles.end() || !it->second.address) return {};
+  const std::string interface = expand(it->second.address->interface, lab_placeholders(lab));
+  const auto r = lab.exec("client", {"ip", "-j", "-6", "addr", "show", "dev", interface, "scope", "global"});
   if (r.exit_code != 0) return {};
   return parse_ip_json_addresses(r.output);
 }

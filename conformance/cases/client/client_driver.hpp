@@ -77,6 +77,7 @@ struct Timers {
   std::chrono::milliseconds discovery_max{300000};
 };
 Timers timers(const CaseRun& run);
+Timers timers(const Adapter& adapter);
 
 // A UDP endpoint as the driver sees it.
 struct Endpoint {
@@ -137,6 +138,11 @@ struct RsSeen {
 class PlayedServer {
  public:
   explicit PlayedServer(CaseRun& run, bool secure = false);
+  // Outside a case (the wire fuzzer's client rig): `bind(address, port)`
+  // returns a UDP socket bound there in the lab's "server" host, which the
+  // caller closes after the PlayedServer is gone.
+  using UdpBinder = std::function<int(const std::string& address, std::uint16_t port)>;
+  explicit PlayedServer(const UdpBinder& bind, bool secure = false);
   ~PlayedServer();
   PlayedServer(const PlayedServer&) = delete;
   PlayedServer& operator=(const PlayedServer&) = delete;
@@ -292,6 +298,7 @@ bool in_prefix64(const wire::Ipv6Address& address, const wire::Ipv6Address& pref
 // when the adapter declares no probe. `ip -j -6 addr show dev <if> scope
 // global`, parsed as JSON.
 std::vector<wire::Ipv6Address> iut_global_addresses(CaseRun& run);
+std::vector<wire::Ipv6Address> iut_global_addresses(netns::Lab& lab, const Adapter& adapter);
 // Those inside a prefix the played server advertised.
 std::vector<wire::Ipv6Address> iut_addresses_in_advertised(CaseRun& run);
 // Parses `ip -j addr` output: the usable addresses of `scope` (tested
