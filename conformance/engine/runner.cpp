@@ -268,7 +268,10 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
     result.messages.push_back({0, "error", std::string("harness error: ") + e.what(), "harness_error"});
   }
   enter(phase);
-  result.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  // The attempt's own time: a wait for a CPU slot is the schedule's, not the
+  // case's (case_durations.json, built from these, orders the next runs).
+  result.duration_ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - start).count() - 1000.0 * result.cpu_wait_s;
   result.evidence = {{"dir", evidence_rel}, {"pcaps", pcaps}, {"logs", logs}, {"cap_bytes", evidence_cap_bytes}};
   return result;
 }
