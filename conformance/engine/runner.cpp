@@ -85,12 +85,12 @@ struct AttemptResult {
 };
 
 // The lab's build, the IUT's start and the lab's teardown each hold one of
-// `cpu` (engine/schedule.hpp); the case itself, which mostly waits, holds
-// none, and neither does an IUT restart the case asks for (it is part of
-// what the case times).
+// `cpu` (engine/schedule.hpp), asked for at the case's `rank`; the case
+// itself, which mostly waits, holds none, and neither does an IUT restart the
+// case asks for (it is part of what the case times).
 AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Catalog& catalog, std::uint64_t seed,
                           const std::string& evidence_dir, const std::string& evidence_rel,
-                          std::uint64_t evidence_cap_bytes, CpuSlots& cpu) {
+                          std::uint64_t evidence_cap_bytes, CpuSlots& cpu, std::size_t rank) {
   AttemptResult result;
   result.seed = seed;
   const auto start = Clock::now();
@@ -104,8 +104,8 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
     phase = next;
     phase_start = now;
   };
-  const auto hold_cpu = [&cpu, &result] {
-    CpuSlots::Held held = cpu.hold();
+  const auto hold_cpu = [&cpu, &result, rank] {
+    CpuSlots::Held held = cpu.hold(rank);
     result.cpu_wait_s += held.waited.count();
     return held;
   };
@@ -358,7 +358,7 @@ json run_case(const CaseSpec& spec, const Adapter& adapter, const Catalog& catal
   for (int n = 1; n <= 1 + options.retries; ++n) {
     const std::string rel = case_dir_rel + "/attempt-" + std::to_string(n);
     results.push_back(run_attempt(spec, adapter, catalog, seed + static_cast<std::uint64_t>(n - 1),
-                                  options.out_dir + "/" + rel, rel, options.evidence_cap_bytes, cpu));
+                                  options.out_dir + "/" + rel, rel, options.evidence_cap_bytes, cpu, timing.rank));
     const AttemptResult& done = results.back();
     ++timing.attempts;
     timing.lab_up_s += done.lab_up_s;
@@ -621,7 +621,8 @@ void Suite::run(const std::function<void(const Progress&)>& progress, const std:
     timing.position = index;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      timing.queued = started++ >= static_cast<std::size_t>(concurrency_.labs);
+      timing.rank = started++;
+      timing.queued = timing.rank >= static_cast<std::size_t>(concurrency_.labs);
     }
     timing.started_s = seconds_since_start();
     json result;

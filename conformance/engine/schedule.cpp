@@ -20,11 +20,16 @@ Concurrency resolve_concurrency(int jobs, std::size_t cases, unsigned cores, std
   return c;
 }
 
-CpuSlots::Held CpuSlots::hold() {
+CpuSlots::Held CpuSlots::hold(std::size_t rank) {
   const auto asked = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(mutex_);
-  freed_.wait(lock, [this] { return free_ > 0; });
+  const auto mine = waiting_.insert(rank);
+  freed_.wait(lock, [this, rank] { return free_ > 0 && *waiting_.begin() == rank; });
+  waiting_.erase(mine);
   --free_;
+  // Another slot still free: the next lowest rank may have seen it was not
+  // its turn and gone back to sleep.
+  if (free_ > 0 && !waiting_.empty()) freed_.notify_all();
   ++held_;
   most_held_ = std::max(most_held_, held_);
   Held held(this);
@@ -38,7 +43,12 @@ void CpuSlots::release() {
     ++free_;
     --held_;
   }
-  freed_.notify_one();
+  freed_.notify_all();  // the lowest rank among the waiters goes next
+}
+
+std::size_t CpuSlots::waiting() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return waiting_.size();
 }
 
 int CpuSlots::most_held() const {

@@ -17,6 +17,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,8 +49,11 @@ struct Concurrency {
 // one of each.
 Concurrency resolve_concurrency(int jobs, std::size_t cases, unsigned cores, std::uint64_t fd_limit);
 
-// A counting semaphore for the CPU-heavy phases, that tells how long each
-// holder waited for its slot (the critical path says so).
+// A counting semaphore for the CPU-heavy phases. A free slot goes to the
+// waiter of the lowest rank (a case's place in the run's order: the longest
+// case's lab is built first, and a case under way is not left waiting behind
+// the labs of shorter ones). It tells how long each holder waited (the
+// critical path says so).
 class CpuSlots {
  public:
   explicit CpuSlots(int slots) : free_(slots > 0 ? slots : 1) {}
@@ -70,15 +74,19 @@ class CpuSlots {
     CpuSlots* slots_;
   };
 
-  // Blocks until a slot is free; the slot is given back when the guard dies.
-  [[nodiscard]] Held hold();
+  // Blocks until a slot is free and no waiter of a lower rank is left; the
+  // slot is given back when the guard dies.
+  [[nodiscard]] Held hold(std::size_t rank = 0);
   // The most slots ever held at once (for tests and figures).
   [[nodiscard]] int most_held() const;
+  // Callers of hold() waiting now.
+  [[nodiscard]] std::size_t waiting() const;
 
  private:
   void release();
   mutable std::mutex mutex_;
   std::condition_variable freed_;
+  std::multiset<std::size_t> waiting_;  // ranks
   int free_;
   int held_ = 0;
   int most_held_ = 0;
@@ -97,6 +105,7 @@ std::vector<std::size_t> run_in_order(const std::vector<std::size_t>& order, int
 struct CaseTiming {
   std::size_t position = 0;  // in the run's case list
   double started_s = 0, ended_s = 0;
+  std::size_t rank = 0;      // in the order cases start (0: first); its priority for a CPU slot
   bool queued = false;       // started only when another case's lab was done
   // Summed over the case's attempts.
   double lab_up_s = 0;       // building the lab (and its IPv6 links coming up)
