@@ -256,10 +256,11 @@ std::vector<Command> add_run_commands(CLI::App& app) {
   run->add_option("--role", r->roles, "Only cases of this role (server, client, relay, host-relay); repeatable");
   run->add_option("--cases", r->cases, "Only cases whose ID matches this glob");
   run->add_option("--jobs", r->jobs,
-                  "Cases (one lab each) at once: auto (the default) runs up to 32, since a case mostly waits on "
-                  "RFC timers and costs no CPU meanwhile; N (1-64) caps them at N. Either way building a lab, "
-                  "starting the IUT and tearing down run at most one per core at once, and the longest cases "
-                  "(conformance/catalog/case_durations.json) start first")
+                  "Cases (one lab each) at once: auto (the default) runs up to 32 (fewer under a low open-file "
+                  "limit), since a case mostly waits on RFC timers and costs no CPU meanwhile; N (1-64) caps them "
+                  "at N. Either way building a lab, starting the IUT and tearing down run at most one per core at "
+                  "once, the longest cases (conformance/catalog/case_durations.json) start first, and the run "
+                  "ends by printing its critical path")
       ->check(CLI::Validator(
           [](std::string& text) -> std::string {
             return parse_jobs(text) ? "" : fmt::format("'{}' is not auto or a number from 1 to 64", text);
