@@ -18,6 +18,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -117,6 +118,18 @@ CLI::Validator seed_range(std::uint64_t max) {
         return {};
       },
       fmt::format("0..{}", max), "seed");
+}
+
+// --jobs: "auto" (kJobsAuto) or 1..64; nullopt otherwise.
+std::optional<int> parse_jobs(const std::string& text) {
+  if (text == "auto") return kJobsAuto;
+  int value = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data(), end, value);
+  if (text.empty() || text.front() == '-' || error != std::errc{} || stop != end || value < 1 || value > 64) {
+    return std::nullopt;
+  }
+  return value;
 }
 
 std::uint64_t to_seed(const std::string& text) {
@@ -230,7 +243,8 @@ std::vector<Command> add_run_commands(CLI::App& app) {
     std::string iut = "reference", out = "out", baseline, catalog;
     std::vector<std::string> roles;
     std::string cases = "*";
-    int jobs = 2, retries = 1;
+    std::string jobs = "auto";
+    int retries = 1;
     std::string seed = "1", case_seed;
     std::uint64_t evidence_cap_mb = 64;
     bool strict = false;
@@ -241,7 +255,17 @@ std::vector<Command> add_run_commands(CLI::App& app) {
   run->add_option("--iut", r->iut, "IUT adapter: a name from conformance/iut (reference, miredo) or a JSON file");
   run->add_option("--role", r->roles, "Only cases of this role (server, client, relay, host-relay); repeatable");
   run->add_option("--cases", r->cases, "Only cases whose ID matches this glob");
-  run->add_option("--jobs", r->jobs, "Cases run in parallel (one lab each)")->check(CLI::Range(1, 64));
+  run->add_option("--jobs", r->jobs,
+                  "Cases (one lab each) at once: auto (the default) runs up to 32 (fewer under a low open-file "
+                  "limit), since a case mostly waits on RFC timers and costs no CPU meanwhile; N (1-64) caps them "
+                  "at N. Either way building a lab, starting the IUT and tearing down run at most one per core at "
+                  "once, the longest cases (conformance/catalog/case_durations.json) start first, and the run "
+                  "ends by printing its critical path")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            return parse_jobs(text) ? "" : fmt::format("'{}' is not auto or a number from 1 to 64", text);
+          },
+          "auto|1-64", "jobs"));
   run->add_option("--retries", r->retries, "Extra attempts after a failure; attempts that disagree give 'flaky'")
       ->check(CLI::Range(0, 5));
   run->add_option("--out", r->out, "Output directory for reports and evidence");
@@ -288,7 +312,7 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                         RunOptions options;
                         options.roles = r->roles;
                         options.cases = r->cases;
-                        options.jobs = r->jobs;
+                        options.jobs = *parse_jobs(r->jobs);
                         options.retries = r->retries;
                         options.seed = to_seed(r->seed);
                         if (!r->case_seed.empty()) options.case_seed = to_seed(r->case_seed);
@@ -302,7 +326,7 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                         try {
                           suite = std::make_shared<Suite>(adapter, catalog, options);
                         } catch (const std::runtime_error& e) {
-                          throw InputError(e.what());  // the case durations table of --shard
+                          throw InputError(e.what());  // the case durations table
                         }
                         if (suite->selection_size() == 0) {
                           throw InputError("no case matches the selection for IUT " + adapter.name);
@@ -316,12 +340,15 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                         auto end = std::make_shared<RunEnd>();
                         install_interrupt_handler(suite, end, lock, options, known);
                         const bool tty = ::isatty(2);
-                        std::cerr << fmt::format("teredo-conform: {} cases{} against {} ({} jobs), evidence in {}\n",
-                                                 suite->selected().size(),
-                                                 options.shard ? fmt::format(" (shard {}/{} of {})", options.shard->index,
-                                                                             options.shard->count, suite->selection_size())
-                                                               : "",
-                                                 adapter.name, options.jobs, options.out_dir);
+                        std::cerr << fmt::format(
+                            "teredo-conform: {} cases{} against {} (up to {} labs at once{}, {} building or tearing "
+                            "down at once), evidence in {}\n",
+                            suite->selected().size(),
+                            options.shard ? fmt::format(" (shard {}/{} of {})", options.shard->index,
+                                                        options.shard->count, suite->selection_size())
+                                          : "",
+                            adapter.name, suite->concurrency().labs, options.jobs == kJobsAuto ? ": --jobs auto" : "",
+                            suite->concurrency().cpu, options.out_dir);
                         suite->run(
                             [tty](const Progress& p) {
                               const double eta = p.done ? p.elapsed_s / static_cast<double>(p.done) *
@@ -340,6 +367,7 @@ std::vector<Command> add_run_commands(CLI::App& app) {
                             g_interrupted);
                         if (tty) std::cerr << '\n';
                         const int code = finish_run(*suite, *end, options, known, g_interrupted);
+                        std::cerr << suite->critical_path();
                         lock->release();
                         return code;
                       }});

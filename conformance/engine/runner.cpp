@@ -9,6 +9,7 @@
 #include <fnmatch.h>
 #include <cmath>
 #include <openssl/evp.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 
 #include <fmt/chrono.h>
@@ -74,18 +75,40 @@ std::optional<std::string> iut_death(const IutProcess& iut, const std::vector<Pr
 struct AttemptResult {
   Verdict verdict = Verdict::error;
   double duration_ms = 0;
+  // Where the attempt's time went (s): lab up, IUT start, the case, teardown;
+  // and of them, waiting for a CPU slot.
+  double lab_up_s = 0, iut_start_s = 0, body_s = 0, teardown_s = 0, cpu_wait_s = 0;
   std::uint64_t seed = 0;
   std::vector<Assertion> assertions;
   std::vector<Message> messages;
   json evidence;
 };
 
+// The lab's build, the IUT's start and the lab's teardown each hold one of
+// `cpu` (engine/schedule.hpp), asked for at the case's `rank`; the case
+// itself, which mostly waits, holds none, and neither does an IUT restart the
+// case asks for (it is part of what the case times).
 AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Catalog& catalog, std::uint64_t seed,
                           const std::string& evidence_dir, const std::string& evidence_rel,
-                          std::uint64_t evidence_cap_bytes) {
+                          std::uint64_t evidence_cap_bytes, CpuSlots& cpu, std::size_t rank) {
   AttemptResult result;
   result.seed = seed;
   const auto start = Clock::now();
+  // The phase the attempt is in: the time until the next one (or an
+  // exception's way to the next catch) is counted to it.
+  double* phase = &result.lab_up_s;
+  auto phase_start = start;
+  const auto enter = [&phase, &phase_start](double* next) {
+    const auto now = Clock::now();
+    *phase += std::chrono::duration<double>(now - phase_start).count();
+    phase = next;
+    phase_start = now;
+  };
+  const auto hold_cpu = [&cpu, &result, rank] {
+    CpuSlots::Held held = cpu.hold(rank);
+    result.cpu_wait_s += held.waited.count();
+    return held;
+  };
   const auto t_ms = [&start] {
     return static_cast<std::int64_t>(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
   };
@@ -120,7 +143,13 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
     netns::LabOptions lab_options;
     lab_options.seed = seed;
     lab_options.log_cap_bytes = evidence_cap_bytes;
-    auto lab = netns::Lab::up(topology, lab_options);
+    // Held from the end of the case until the lab is down (it is declared
+    // before the lab, so the lab goes down first).
+    std::optional<CpuSlots::Held> teardown_slot;
+    auto lab = [&] {
+      const CpuSlots::Held building = hold_cpu();
+      return netns::Lab::up(topology, lab_options);
+    }();
     // Native IPv6 paths work only once the links have their link-local
     // addresses; a case must not race the kernel's linkwatch.
     if (!lab->wait_ipv6_ready()) throw std::runtime_error("the lab's IPv6 links did not come up within 3 s");
@@ -141,7 +170,9 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
           variant = capability;
         }
       }
+      enter(&result.body_s);
       if (spec.before_iut) spec.before_iut(run);
+      enter(&result.iut_start_s);
       std::vector<ProcessIdentity> iut_processes;
       const auto launch = [&] {
         iut = start_iut(adapter, spec.role, *lab, iut_host(spec.role), lab_placeholders(*lab), variant);
@@ -150,7 +181,11 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
                              iut.pid),
                  "iut_started");
       };
-      launch();
+      {
+        const CpuSlots::Held starting = hold_cpu();
+        launch();
+      }
+      enter(&result.body_s);
       run.set_iut_restarter([&] {
         // A restart the case asks for must not hide a death before it.
         if (const auto death = iut_death(iut, iut_processes); death && !died) {
@@ -178,6 +213,7 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
       run.info(std::string("harness error: ") + e.what(), "harness_error");
       result.verdict = Verdict::error;
     }
+    enter(&result.teardown_s);
     // ... or threw: a socket error the death caused is not the harness's.
     if (iut.pid > 0 && !died && !netns::process_alive(iut.pid)) {
       died = true;
@@ -226,11 +262,16 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
     result.assertions = run.assertions();
     result.messages = run.messages();
     result.messages.insert(result.messages.end(), evidence_notes.begin(), evidence_notes.end());
+    teardown_slot.emplace(hold_cpu());
   } catch (const std::exception& e) {
     result.verdict = Verdict::error;
     result.messages.push_back({0, "error", std::string("harness error: ") + e.what(), "harness_error"});
   }
-  result.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  enter(phase);
+  // The attempt's own time: a wait for a CPU slot is the schedule's, not the
+  // case's (case_durations.json, built from these, orders the next runs).
+  result.duration_ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - start).count() - 1000.0 * result.cpu_wait_s;
   result.evidence = {{"dir", evidence_rel}, {"pcaps", pcaps}, {"logs", logs}, {"cap_bytes", evidence_cap_bytes}};
   return result;
 }
@@ -254,8 +295,10 @@ Level case_level(const CaseSpec& spec, const Catalog& catalog) {
   return strongest;
 }
 
+// The case's entry of report.json; `timing` gets its phases (summed over
+// its attempts).
 json run_case(const CaseSpec& spec, const Adapter& adapter, const Catalog& catalog, const RunOptions& options,
-              std::uint64_t seed) {
+              std::uint64_t seed, CpuSlots& cpu, CaseTiming& timing) {
   json c;
   c["case_id"] = spec.id;
   c["title"] = spec.title;
@@ -315,7 +358,14 @@ json run_case(const CaseSpec& spec, const Adapter& adapter, const Catalog& catal
   for (int n = 1; n <= 1 + options.retries; ++n) {
     const std::string rel = case_dir_rel + "/attempt-" + std::to_string(n);
     results.push_back(run_attempt(spec, adapter, catalog, seed + static_cast<std::uint64_t>(n - 1),
-                                  options.out_dir + "/" + rel, rel, options.evidence_cap_bytes));
+                                  options.out_dir + "/" + rel, rel, options.evidence_cap_bytes, cpu, timing.rank));
+    const AttemptResult& done = results.back();
+    ++timing.attempts;
+    timing.lab_up_s += done.lab_up_s;
+    timing.iut_start_s += done.iut_start_s;
+    timing.body_s += done.body_s;
+    timing.teardown_s += done.teardown_s;
+    timing.cpu_wait_s += done.cpu_wait_s;
     attempts.push_back({{"n", n},
                         {"verdict", to_string(results.back().verdict)},
                         {"duration_ms", static_cast<std::int64_t>(results.back().duration_ms)},
@@ -524,17 +574,30 @@ Suite::Suite(const Adapter& adapter, const Catalog& catalog, RunOptions options)
   selection_size_ = selected_.size();
   positions_.resize(selected_.size());
   std::iota(positions_.begin(), positions_.end(), 0);
+  const CaseDurations durations = load_case_durations(default_case_durations_path());
+  std::vector<std::string> ids;
+  for (const CaseSpec* spec : selected_) ids.push_back(spec->id);
   if (options_.shard) {
-    std::vector<std::string> ids;
-    for (const CaseSpec* spec : selected_) ids.push_back(spec->id);
-    const auto shards = partition_cases(ids, load_case_durations(default_case_durations_path()), options_.shard->count);
+    const auto shards = partition_cases(ids, durations, options_.shard->count);
     positions_ = shards[static_cast<std::size_t>(options_.shard->index - 1)];
     std::vector<const CaseSpec*> mine;
-    for (const std::size_t p : positions_) mine.push_back(selected_[p]);
+    std::vector<std::string> my_ids;
+    for (const std::size_t p : positions_) {
+      mine.push_back(selected_[p]);
+      my_ids.push_back(ids[p]);
+    }
     selected_ = std::move(mine);
+    ids = std::move(my_ids);
   }
+  order_ = longest_first(ids, durations);
+  rlimit files{};
+  const std::uint64_t fd_limit =
+      ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY ? files.rlim_cur : 1u << 20;
+  concurrency_ = resolve_concurrency(options_.jobs, selected_.size(), std::max(1u, std::thread::hardware_concurrency()),
+                                     fd_limit);
   results_.resize(selected_.size());
   finished_.assign(selected_.size(), false);
+  timings_.resize(selected_.size());
   progress_.total = selected_.size();
 }
 
@@ -545,41 +608,55 @@ void Suite::freeze() {
 
 void Suite::run(const std::function<void(const Progress&)>& progress, const std::atomic<bool>& interrupted) {
   fs::create_directories(options_.out_dir);
-  std::size_t next = 0;
-  const auto worker = [&] {
-    for (;;) {
-      std::size_t index = 0;
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (next >= selected_.size() || interrupted || frozen_) return;
-        index = next++;
-      }
-      const CaseSpec& spec = *selected_[index];
-      json result;
-      try {
-        result = run_case(spec, adapter_, catalog_, options_, case_seed(options_, positions_[index]));
-      } catch (const std::exception& e) {
-        // A harness bug: the case has no verdict, the run goes on and its
-        // report is incomplete.
-        std::fprintf(stderr, "\nteredo-conform: %s: harness error: %s\n", spec.id.c_str(), e.what());
-        continue;
-      }
+  CpuSlots cpu(concurrency_.cpu);
+  std::size_t started = 0;
+  const auto seconds_since_start = [this] { return std::chrono::duration<double>(Clock::now() - start_).count(); };
+  const auto stop = [&] { return interrupted || frozen_; };
+  run_in_order(order_, concurrency_.labs, [&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return stop();
+  }, [&](std::size_t index) {
+    const CaseSpec& spec = *selected_[index];
+    CaseTiming timing;
+    timing.position = index;
+    {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (interrupted || frozen_) return;  // a case cut short by Ctrl-C is not reported as a verdict
-      results_[index] = std::move(result);
-      finished_[index] = true;
-      ++progress_.done;
-      const std::string v = results_[index]["verdict"];
-      if (v == "fail" || v == "error" || v == "flaky" || v == "warn") ++progress_.failures;
-      progress_.elapsed_s = std::chrono::duration<double>(Clock::now() - start_).count();
-      progress_.last_case = spec.id;
-      progress_.last_verdict = v;
-      progress(progress_);
+      timing.rank = started++;
+      timing.queued = timing.rank >= static_cast<std::size_t>(concurrency_.labs);
     }
-  };
-  std::vector<std::thread> threads;
-  for (int i = 0; i < std::max(1, options_.jobs); ++i) threads.emplace_back(worker);
-  for (auto& t : threads) t.join();
+    timing.started_s = seconds_since_start();
+    json result;
+    try {
+      result = run_case(spec, adapter_, catalog_, options_, case_seed(options_, positions_[index]), cpu, timing);
+    } catch (const std::exception& e) {
+      // A harness bug: the case has no verdict, the run goes on and its
+      // report is incomplete.
+      std::fprintf(stderr, "\nteredo-conform: %s: harness error: %s\n", spec.id.c_str(), e.what());
+      return;
+    }
+    timing.ended_s = seconds_since_start();
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stop()) return;  // a case cut short by Ctrl-C is not reported as a verdict
+    results_[index] = std::move(result);
+    finished_[index] = true;
+    timings_[index] = timing;
+    ++progress_.done;
+    const std::string v = results_[index]["verdict"];
+    if (v == "fail" || v == "error" || v == "flaky" || v == "warn") ++progress_.failures;
+    progress_.elapsed_s = seconds_since_start();
+    progress_.last_case = spec.id;
+    progress_.last_verdict = v;
+    progress(progress_);
+  });
+}
+
+std::string Suite::critical_path() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto last = critical_case(timings_);
+  if (!last) return "";
+  const CaseSpec& spec = *selected_[*last];
+  return describe_critical_path(timings_[*last], spec.id, spec.title, spec.description,
+                                std::chrono::duration<double>(Clock::now() - start_).count());
 }
 
 json report_run(const std::string& started_at, std::int64_t duration_ms, const std::vector<std::string>& roles,
@@ -637,9 +714,13 @@ json Suite::report(bool interrupted) const {
   if (roles.empty()) {
     for (const auto& [role, launch] : adapter.roles) roles.push_back(role);
   }
+  // run.options.jobs: the labs the run allowed at once (the number --jobs
+  // auto chose).
+  RunOptions as_run = options;
+  as_run.jobs = concurrency_.labs;
   report["run"] = report_run(
       started_at_, static_cast<std::int64_t>(std::chrono::duration<double, std::milli>(Clock::now() - start_).count()),
-      roles, options);
+      roles, as_run);
   report["iut"] = report_iut(adapter);
   json cases = json::array();
   std::vector<const CaseSpec*> ran;

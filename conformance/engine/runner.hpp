@@ -18,6 +18,7 @@
 #include "engine/case.hpp"
 #include "engine/catalog.hpp"
 #include "engine/iut_adapter.hpp"
+#include "engine/schedule.hpp"
 #include "engine/shard.hpp"
 
 namespace teredo::conformance {
@@ -25,6 +26,9 @@ namespace teredo::conformance {
 struct RunOptions {
   std::vector<std::string> roles;  // empty: every role the adapter offers
   std::string cases = "*";         // glob over case IDs
+  // Labs (cases) at once; kJobsAuto: as many as engine/schedule.hpp allows.
+  // Either way the CPU-heavy phases run at most one per core at once and the
+  // longest cases start first.
   int jobs = 1;
   int retries = 1;                 // extra attempts after a fail/warn/error; disagreement is "flaky"
   std::uint64_t seed = 1;                  // the master seed: case i of the selection gets seed*1000+i
@@ -82,17 +86,27 @@ std::vector<std::string> case_spec_problems(const std::vector<CaseSpec>& cases, 
 // The cases `options` selects for `adapter`, in registry order.
 std::vector<const CaseSpec*> select_cases(const Adapter& adapter, const RunOptions& options);
 
-// One run of the selected cases, `jobs` at a time, one lab each. The
+// One run of the selected cases, one lab each, longest expected first, as
+// many at once as the Concurrency of `jobs` allows (engine/schedule.hpp). The
 // verdicts finished so far can be read from another thread while run()
 // works: a second Ctrl-C writes them as an incomplete report before the labs
 // go down.
 class Suite {
  public:
+  // Throws std::runtime_error when the case durations table (the run's
+  // order, and --shard's partition) is malformed.
   Suite(const Adapter& adapter, const Catalog& catalog, RunOptions options);
   // The cases this run runs: the selection, or its shard.
   [[nodiscard]] const std::vector<const CaseSpec*>& selected() const noexcept { return selected_; }
   // The size of the whole selection (the seeds run up to it).
   [[nodiscard]] std::size_t selection_size() const noexcept { return selection_size_; }
+  // Labs and CPU-heavy phases at once.
+  [[nodiscard]] const Concurrency& concurrency() const noexcept { return concurrency_; }
+  // The positions in selected() in the order the cases start.
+  [[nodiscard]] const std::vector<std::size_t>& order() const noexcept { return order_; }
+  // The critical path of the cases finished so far (describe_critical_path);
+  // "" when none ran.
+  [[nodiscard]] std::string critical_path() const;
   // Runs the cases until all are done or `interrupted` (cases finishing
   // after it are not reported).
   void run(const std::function<void(const Progress&)>& progress, const std::atomic<bool>& interrupted);
@@ -109,11 +123,14 @@ class Suite {
   std::vector<const CaseSpec*> selected_;
   std::vector<std::size_t> positions_;  // of selected_[i] in the whole selection: its seed
   std::size_t selection_size_ = 0;
+  std::vector<std::size_t> order_;      // of selected_, longest expected first
+  Concurrency concurrency_;
   std::chrono::steady_clock::time_point start_;
   std::string started_at_;
   mutable std::mutex mutex_;
   std::vector<nlohmann::json> results_;
   std::vector<bool> finished_;
+  std::vector<CaseTiming> timings_;
   bool frozen_ = false;
   Progress progress_;
 };

@@ -35,6 +35,12 @@ std::pair<int, int> major_minor(const std::string& version) {
   return {std::stoi(version.substr(0, dot)), std::stoi(version.substr(dot + 1, dot2 - dot - 1))};
 }
 
+// A case's expected duration: the table's, else `fallback` (the median).
+std::int64_t expected_ms(const CaseDurations& durations, const std::string& id, std::int64_t fallback) {
+  const auto it = durations.find(id);
+  return it != durations.end() ? it->second : fallback;
+}
+
 }  // namespace
 
 std::optional<ShardSpec> parse_shard(const std::string& text) {
@@ -76,25 +82,27 @@ std::int64_t median_duration(const CaseDurations& durations) {
   return values[(values.size() - 1) / 2];
 }
 
+std::vector<std::size_t> longest_first(const std::vector<std::string>& case_ids, const CaseDurations& durations) {
+  const std::int64_t fallback = median_duration(durations);
+  std::vector<std::int64_t> weight(case_ids.size());
+  for (std::size_t i = 0; i < case_ids.size(); ++i) weight[i] = expected_ms(durations, case_ids[i], fallback);
+  std::vector<std::size_t> order(case_ids.size());
+  std::iota(order.begin(), order.end(), 0);
+  // Equal weights keep selection order (stable).
+  std::stable_sort(order.begin(), order.end(), [&weight](std::size_t a, std::size_t b) { return weight[a] > weight[b]; });
+  return order;
+}
+
 std::vector<std::vector<std::size_t>> partition_cases(const std::vector<std::string>& case_ids,
                                                       const CaseDurations& durations, int count) {
   const std::int64_t fallback = median_duration(durations);
-  std::vector<std::int64_t> weight(case_ids.size());
-  for (std::size_t i = 0; i < case_ids.size(); ++i) {
-    const auto it = durations.find(case_ids[i]);
-    weight[i] = it != durations.end() ? it->second : fallback;
-  }
-  std::vector<std::size_t> order(case_ids.size());
-  std::iota(order.begin(), order.end(), 0);
-  // Longest first; equal weights keep selection order (stable).
-  std::stable_sort(order.begin(), order.end(), [&weight](std::size_t a, std::size_t b) { return weight[a] > weight[b]; });
   std::vector<std::vector<std::size_t>> shards(static_cast<std::size_t>(std::max(1, count)));
   std::vector<std::int64_t> load(shards.size(), 0);
-  for (const std::size_t i : order) {
+  for (const std::size_t i : longest_first(case_ids, durations)) {
     // min_element: the first (lowest) shard among equally loaded ones.
     const auto least = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
     shards[least].push_back(i);
-    load[least] += weight[i];
+    load[least] += expected_ms(durations, case_ids[i], fallback);
   }
   for (auto& s : shards) std::sort(s.begin(), s.end());
   return shards;

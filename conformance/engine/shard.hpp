@@ -43,6 +43,11 @@ CaseDurations load_case_durations(const std::string& path);
 // The table's median (the lower middle of an even count); 1000 when empty.
 std::int64_t median_duration(const CaseDurations& durations);
 
+// The positions of `case_ids`, longest expected case first (a case the table
+// lacks weighs its median); equal weights keep the selection's order. The
+// order partition_cases deals the cases in, and the order a run starts them.
+std::vector<std::size_t> longest_first(const std::vector<std::string>& case_ids, const CaseDurations& durations);
+
 // For each shard (index 0 is shard 1), the positions in `case_ids` of its
 // cases, ascending. Every position is in exactly one shard; a shard may be
 // empty when there are fewer cases than shards.

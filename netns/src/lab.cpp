@@ -4,6 +4,7 @@
 #include <linux/ethtool.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -84,8 +85,27 @@ std::unique_ptr<Lab> Lab::up(const Topology& topology, LabOptions options) {
   if (!has_lab_prefix(prefix) || prefix.size() != 9) {
     throw LabError(fmt::format("bad lab prefix '{}': expected tc- and six hex digits", prefix));
   }
-  if (fs::exists(options.run_root + "/" + prefix)) {
-    throw LabError(fmt::format("a lab with prefix {} already exists", prefix));
+  // A lab claims its prefix by creating its run directory (mkdir fails when
+  // it exists), so labs built at once, by one run or by several, never share
+  // one; nor does a lab share one with namespaces of another run root, since
+  // teardown deletes every namespace its record names. A drawn prefix that
+  // is taken is drawn again.
+  std::error_code ec;
+  fs::create_directories(options.run_root, ec);
+  for (int draw = 1;; ++draw) {
+    bool namespaces_exist = false;
+    for (const auto& entry : fs::directory_iterator("/run/netns", ec)) {
+      namespaces_exist = namespaces_exist || entry.path().filename().string().rfind(prefix + "-", 0) == 0;
+    }
+    if (!namespaces_exist && ::mkdir((options.run_root + "/" + prefix).c_str(), 0755) == 0) break;
+    if (!namespaces_exist && errno != EEXIST) {
+      throw LabError(fmt::format("cannot create run directory {}/{}: {}", options.run_root, prefix,
+                                 std::strerror(errno)));
+    }
+    if (!options.prefix.empty() || draw == 16) {
+      throw LabError(fmt::format("a lab with prefix {} already exists", prefix));
+    }
+    prefix = make_prefix();
   }
   std::unique_ptr<Lab> lab(new Lab(topology, std::move(options), prefix));
   {

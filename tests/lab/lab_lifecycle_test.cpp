@@ -191,6 +191,27 @@ TEST_F(LabLifecycleTest, TwoLabsAtOnceDoNotCollide) {
   EXPECT_EQ(leftovers(p2), std::vector<std::string>{});
 }
 
+// A prefix whose namespaces exist, even those of a lab of another run root,
+// is refused before anything is built: the refused lab's teardown would
+// delete every namespace its record names, the live lab's included.
+TEST_F(LabLifecycleTest, APrefixInUseIsNeverShared) {
+  const fs::path base = fs::temp_directory_path() / ("teredo-claim-" + std::to_string(::getpid()));
+  const netns::Topology t = netns::load_topology(kTopologies + "client-nat.json");
+  netns::LabOptions in_a, in_b;
+  in_a.prefix = in_b.prefix = "tc-0c1f0" + std::to_string(::getpid() % 10);
+  in_a.run_root = (base / "a").string();
+  in_b.run_root = (base / "b").string();
+  auto live = netns::Lab::up(t, in_a);
+  EXPECT_THROW(netns::Lab::up(t, in_a), netns::LabError) << "the same run root";
+  EXPECT_THROW(netns::Lab::up(t, in_b), netns::LabError) << "another run root";
+  EXPECT_TRUE(fs::exists("/run/netns/" + live->prefix() + "-server")) << "a refused lab tore down the live one";
+  EXPECT_FALSE(fs::exists(in_b.run_root + "/" + live->prefix()));
+  const std::string prefix = live->prefix();
+  live.reset();
+  EXPECT_EQ(leftovers(prefix), std::vector<std::string>{});
+  fs::remove_all(base);
+}
+
 TEST_F(LabLifecycleTest, BadTopologiesCreateNothing) {
   const fs::path dir = fs::temp_directory_path() / ("teredo-bad-topo-" + std::to_string(::getpid()));
   fs::create_directories(dir);
