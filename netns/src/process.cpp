@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace teredo::netns {
@@ -75,23 +77,6 @@ struct Argv {
   std::vector<char*> pointers;
 };
 
-// run_command's child, between clone and exec.
-struct CommandChild {
-  int ns_fd, in_fd, out_fd;
-  const char* path;
-  char* const* argv;
-};
-int command_child(void* arg) {
-  const auto* c = static_cast<const CommandChild*>(arg);
-  ::signal(SIGPIPE, SIG_DFL);  // the driver ignores it; an ignored signal would stay ignored across exec
-  if (c->ns_fd >= 0 && ::setns(c->ns_fd, CLONE_NEWNET) != 0) ::_exit(126);
-  ::dup2(c->in_fd, 0);
-  ::dup2(c->out_fd, 1);
-  ::dup2(c->out_fd, 2);
-  ::execv(c->path, c->argv);
-  ::_exit(127);
-}
-
 std::string join(const std::vector<std::string>& argv) {
   std::string s;
   for (const auto& a : argv) {
@@ -106,24 +91,50 @@ std::string join(const std::vector<std::string>& argv) {
 CommandResult run_command(const std::vector<std::string>& argv, const std::string& input,
                           const std::string& netns) {
   const Argv args(argv);
-  const int ns_fd = netns.empty() ? -1 : open_netns(netns);
   int in_pipe[2], out_pipe[2];
   if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) {
     throw LabError(fmt::format("pipe: {}", std::strerror(errno)));
   }
-  // Not fork(): it copies the page tables of this large threaded process and
-  // turns every later write of its threads into a copy-on-write fault with a
-  // TLB shootdown, most of a run's CPU with many labs at once (perf). As
-  // posix_spawn does, the child shares the memory (CLONE_VM) and this thread
-  // waits until it has exec'd (CLONE_VFORK); it makes system calls only.
-  CommandChild child{ns_fd, in_pipe[0], out_pipe[1], args.path.c_str(), args.pointers.data()};
-  constexpr std::size_t kChildStack = 64 * 1024;
-  const std::unique_ptr<char[]> stack(new char[kChildStack]);
-  const pid_t pid = ::clone(command_child, stack.get() + kChildStack, CLONE_VM | CLONE_VFORK | SIGCHLD, &child);
-  if (pid < 0) throw LabError(fmt::format("clone: {}", std::strerror(errno)));
-  if (ns_fd >= 0) ::close(ns_fd);
+  // posix_spawn, not fork(): fork copies the page tables of this large
+  // threaded process and turns every later write of its threads into a
+  // copy-on-write fault with a TLB shootdown, most of a run's CPU with many
+  // labs at once (perf); glibc's posix_spawn shares the memory until the
+  // child has exec'd. The child starts in the spawning thread's network
+  // namespace (namespaces are per thread): this thread enters `netns` for the
+  // spawn only.
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attributes;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
+  ::posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  ::posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 2);
+  ::posix_spawnattr_init(&attributes);
+  sigset_t default_signals;
+  ::sigemptyset(&default_signals);
+  ::sigaddset(&default_signals, SIGPIPE);  // the driver ignores it; an ignored signal would stay ignored across exec
+  ::posix_spawnattr_setsigdefault(&attributes, &default_signals);
+  ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = -1;
+  int spawned = 0;
+  std::string not_run;  // why the command never ran (reported as exit 126 / 127, as a shell does)
+  try {
+    std::optional<NetnsGuard> inside;
+    if (!netns.empty()) inside.emplace(netns);
+    spawned = ::posix_spawn(&pid, args.path.c_str(), &actions, &attributes, args.pointers.data(), environ);
+    if (spawned != 0) not_run = fmt::format("{}: {}", args.path, std::strerror(spawned));
+  } catch (const LabError& e) {
+    spawned = -1;
+    not_run = e.what();
+  }
+  ::posix_spawn_file_actions_destroy(&actions);
+  ::posix_spawnattr_destroy(&attributes);
   ::close(in_pipe[0]);
   ::close(out_pipe[1]);
+  if (!not_run.empty()) {
+    ::close(in_pipe[1]);
+    ::close(out_pipe[0]);
+    return CommandResult{spawned == -1 ? 126 : 127, not_run};
+  }
   // Small inputs only (batch files): write all, then read all.
   std::size_t written = 0;
   while (written < input.size()) {
