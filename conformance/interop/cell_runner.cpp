@@ -118,6 +118,16 @@ PairLab pair_lab(char letter) {
   }
 }
 
+// Scenario D's client B: the client after the cell's in the plan's order
+// (wrapping around), so each implementation meets the next one; the cell's
+// own client when the plan has one.
+const Adapter& direct_partner(const Plan& plan, const Cell& cell) {
+  for (std::size_t i = 0; i < plan.clients.size(); ++i) {
+    if (plan.clients[i].name == cell.client) return plan.clients[(i + 1) % plan.clients.size()];
+  }
+  return plan.adapter("client", cell.client);
+}
+
 // Captures stopped and read into `evidence`.
 void collect(std::vector<std::unique_ptr<Capture>>& captures, Evidence& evidence) {
   std::this_thread::sleep_for(200ms);
@@ -132,8 +142,8 @@ void collect(std::vector<std::unique_ptr<Capture>>& captures, Evidence& evidence
 // A two-client scenario (D, L, H) in its own lab, evidence into `evidence`
 // (captures named <prefix>*, logs <prefix>*.log in `dir`): both clients
 // qualify, then each pings the other.
-void run_pair(char letter, const Cell& cell, const Adapter& client, const Adapter& server, const std::string& dir,
-              Evidence& evidence) {
+void run_pair(char letter, const Cell& cell, const Adapter& client, const Adapter& partner, const Adapter& server,
+              const std::string& dir, Evidence& evidence) {
   const PairLab spec = pair_lab(letter);
   netns::Topology topology = netns::load_topology(topology_file(spec.topology));
   for (const char* nat : spec.nats) {
@@ -148,7 +158,9 @@ void run_pair(char letter, const Cell& cell, const Adapter& client, const Adapte
     captures.push_back(std::make_unique<Capture>(v.name, lab->netns(v.host), v.ifname,
                                                  fmt::format("{}/{}.pcap", dir, v.name)));
   }
-  const Adapter client_b = second_client(client);
+  const Adapter client_b = second_client(partner);
+  evidence.client_a_name = fmt::format("client A ({})", client.name);
+  evidence.client_b_name = fmt::format("client B ({})", partner.name);
   std::vector<std::pair<std::string, IutProcess>> parties;
   const auto stop_all = [&] {
     for (auto it = parties.rbegin(); it != parties.rend(); ++it) stop_iut(it->second);
@@ -161,7 +173,8 @@ void run_pair(char letter, const Cell& cell, const Adapter& client, const Adapte
     parties.emplace_back("server", start_iut(server, "server", *lab, "server", values));
     parties.emplace_back("client", start_iut(client, "client", *lab, "client-a", values));
     parties.emplace_back("client-b", start_iut(client_b, "client-b", *lab, "client-b", values));
-    const auto deadline = std::chrono::steady_clock::now() + qualification_window(client);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::max(qualification_window(client), qualification_window(partner));
     while ((!evidence.direct_a || !evidence.direct_b) && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(100ms);
       if (!evidence.direct_a) evidence.direct_a = observe_iut_address(client, "client", *lab, "client-a");
@@ -176,9 +189,10 @@ void run_pair(char letter, const Cell& cell, const Adapter& client, const Adapte
     throw;
   }
   for (const auto& [role, iut] : parties) {
-    // Client B is the same implementation as A: its death is the client's.
+    // Client B plays the client role too: its death is the client's, named.
     if (const auto ended = iut_exit_status(iut)) {
-      evidence.died[role == "client-b" ? "client" : role] = netns::describe(*ended);
+      evidence.died[role == "client-b" ? "client" : role] =
+          netns::describe(*ended) + (role == "client-b" ? " (" + evidence.client_b_name + ")" : "");
     }
   }
   stop_all();
@@ -372,7 +386,10 @@ CellResult run_cell(const Plan& plan, const Cell& cell, const std::string& out_d
       if (c == 'S') {
         run_secure(cell, client, server, dir, own);
       } else {
-        run_pair(c, cell, client, server, dir, own);
+        // D pairs the cell's client with the next client of the plan (two
+        // implementations when the plan has more); L and H two instances of
+        // the cell's client.
+        run_pair(c, cell, client, c == 'D' ? direct_partner(plan, cell) : client, server, dir, own);
       }
       findings.push_back(judge(c, own));
     } catch (const std::exception& e) {

@@ -605,7 +605,7 @@ Finding native_reachability(const Evidence& e, const std::string& address, const
 namespace {
 
 struct Side {
-  const char* name;     // "client A"
+  std::string name;     // "client A (reference)"
   const char* lan;      // its capture
   const char* outside;  // its NAT's outside capture
   wire::Ipv4Address lan4, mapped4;
@@ -749,12 +749,29 @@ std::optional<Finding> pair_unqualified(const Evidence& e, char letter, const st
   const Finding q = judge_qualification(as_qualification(e, prefix, e.direct_a));
   if (!e.direct_a && q.verdict == "pass" && q.requirement == "R4380-5.2.1-05") {
     return finding(letter, "not-applicable", "", "R4380-5.2.1-05",
-                   "client A rightly stayed unqualified behind a symmetric NAT: Teredo does not operate there, "
-                   "there is no peer to reach");
+                   fmt::format("{} rightly stayed unqualified behind a symmetric NAT: Teredo does not operate there, "
+                               "there is no peer to reach",
+                               e.client_a_name));
+  }
+  if (e.direct_a && !e.direct_b) {
+    // Client B (another implementation, in D) behind its own NAT: the RAs it
+    // received reporting two mappings show the symmetric NAT (§5.2.1).
+    const auto ras = find_all(e, prefix + "client-b-lan", [](const Packet& p) {
+      return p.encapsulated && p.kind == Kind::ra && is_server(p.source4) && p.origin.has_value();
+    });
+    std::set<std::pair<std::uint32_t, std::uint16_t>> mappings;
+    for (const Packet* ra : ras) mappings.insert({ra->origin->address.value, ra->origin->port});
+    if (mappings.size() >= 2) {
+      return finding(letter, "not-applicable", "", "R4380-5.2.1-05",
+                     fmt::format("{} rightly stayed unqualified behind a symmetric NAT (its RAs {} report {} "
+                                 "mappings): there is no peer to reach",
+                                 e.client_b_name, cites(ras), mappings.size()),
+                     {ras.front(), ras.back()});
+    }
   }
   return finding(letter, "inconclusive", "", "R4380-5.2.1-07",
-                 fmt::format("client {} did not qualify in the two-client lab: there is no peer address to reach",
-                             !e.direct_a ? "A" : "B"));
+                 fmt::format("{} did not qualify in the two-client lab: there is no peer address to reach",
+                             !e.direct_a ? e.client_a_name : e.client_b_name));
 }
 
 }  // namespace
@@ -765,9 +782,9 @@ Finding judge_direct(const Evidence& e) {
   const auto a6 = wire::parse_ipv6(*e.direct_a);
   const auto b6 = wire::parse_ipv6(*e.direct_b);
   if (!a6 || !b6) return finding('D', "error", "", "", "a client's address does not parse: a harness fault");
-  const Side a{"client A", "d-client-a-lan", "d-nat-a-outside", kit::ipv4(kClientALan), kit::ipv4(kNatAOutside), *a6,
+  const Side a{e.client_a_name, "d-client-a-lan", "d-nat-a-outside", kit::ipv4(kClientALan), kit::ipv4(kNatAOutside), *a6,
                "d-server"};
-  const Side b{"client B", "d-client-b-lan", "d-nat-b-outside", kit::ipv4(kClientBLan), kit::ipv4(kNatBOutside), *b6,
+  const Side b{e.client_b_name, "d-client-b-lan", "d-nat-b-outside", kit::ipv4(kClientBLan), kit::ipv4(kNatBOutside), *b6,
                "d-server"};
   if (auto f = trace_peer(e, a, b, Kind::echo_request, kAtoBMarker, "its echo request to client B", false)) return *f;
   if (auto f = trace_peer(e, b, a, Kind::echo_reply, kAtoBMarker, "its echo reply to client A", true)) return *f;
@@ -894,8 +911,8 @@ Finding judge_local(const Evidence& e) {
   const auto b6 = wire::parse_ipv6(*e.direct_b);
   if (!a6 || !b6) return finding('L', "error", "", "", "a client's address does not parse: a harness fault");
   const wire::Ipv4Address nat = kit::ipv4(lab::kNatOutside);
-  const Side a{"client A", "l-client-a-lan", "l-nat-outside", kit::ipv4(kClientALan), nat, *a6, "l-server"};
-  const Side b{"client B", "l-client-b-lan", "l-nat-outside", kit::ipv4(kLocalClientBLan), nat, *b6, "l-server"};
+  const Side a{e.client_a_name, "l-client-a-lan", "l-nat-outside", kit::ipv4(kClientALan), nat, *a6, "l-server"};
+  const Side b{e.client_b_name, "l-client-b-lan", "l-nat-outside", kit::ipv4(kLocalClientBLan), nat, *b6, "l-server"};
   if (auto f = trace_local(e, a, b, Kind::echo_request, kAtoBMarker, "its echo request to client B", false)) return *f;
   if (auto f = trace_local(e, b, a, Kind::echo_reply, kAtoBMarker, "its echo reply to client A", true)) return *f;
   if (auto f = trace_local(e, b, a, Kind::echo_request, kBtoAMarker, "its echo request to client A", false)) return *f;
@@ -1150,8 +1167,8 @@ Finding judge_hairpin(const Evidence& e) {
     return finding('H', "error", "", "", "a client's address does not parse: a harness fault");
   }
   const wire::Ipv4Address nat = kit::ipv4(lab::kNatOutside);
-  const Side a{"client A", "h-client-a-lan", "h-nat-outside", kit::ipv4(kClientALan), nat, *a6, "h-server"};
-  const Side b{"client B", "h-client-b-lan", "h-nat-outside", kit::ipv4(kClientBLan), nat, *b6, "h-server"};
+  const Side a{e.client_a_name, "h-client-a-lan", "h-nat-outside", kit::ipv4(kClientALan), nat, *a6, "h-server"};
+  const Side b{e.client_b_name, "h-client-b-lan", "h-nat-outside", kit::ipv4(kClientBLan), nat, *b6, "h-server"};
   const auto trace = [&](const Side& x, const Side& y, Kind kind, const char* marker, const std::string& what,
                          bool owes) -> std::optional<Finding> {
     if (auto f = trace_peer(e, x, y, kind, marker, what, owes)) return as_scenario(*f, 'H');

@@ -150,6 +150,9 @@ struct Evidence {
   // Scenarios D, L and H: client A's and client B's addresses (the
   // scenario's own lab).
   std::optional<std::string> direct_a, direct_b;
+  // How the judgement names them: "client A (reference)", "client B (miredo)"
+  // (D pairs two implementations when the plan has more than one client).
+  std::string client_a_name = "client A", client_b_name = "client B";
   // Scenario R: the NAT rebound (its control socket said so); the address the
   // client's adapter probe saw after it, when it changed; the pings ran.
   bool rebound = false;

@@ -29,8 +29,9 @@ const std::vector<Scenario>& offered_scenarios() {
        {"R4380-5.2.3-04", "R4380-5.2.3-05", "R4380-5.3.1-12", "R4380-5.3.1-15", "R4380-5.4.1-05", "R4380-5.4.1-08",
         "R4380-5.4.2-02", "R4380-5.4.2-04"}},
       {'D', "direct",
-       "two clients of the cell's client implementation, each behind a NAT of the cell's profile, ping6 each "
-       "other: the marked packets cross straight from one NAT's outside to the other's, none through the server",
+       "two clients, each behind a NAT of the cell's profile, ping6 each other: the marked packets cross straight "
+       "from one NAT's outside to the other's, none through the server. Client A is the cell's client, client B the "
+       "next client of the plan (the same implementation when the plan has one client)",
        {"R4380-5.2.3-04", "R4380-5.2.3-05", "R4380-5.2.3-10", "R4380-5.2.4-06", "R4380-5.3.1-15"}},
       {'L', "local discovery",
        "two clients of the cell's client implementation on one LAN behind one NAT that does not hairpin ping6 each "

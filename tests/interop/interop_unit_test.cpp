@@ -482,6 +482,41 @@ TEST(InteropJudgeD, AClientThatDidNotQualifyLeavesDInconclusive) {
   EXPECT_EQ(judge_direct(e).verdict, "inconclusive");
 }
 
+TEST(InteropJudgeD, WithTwoImplementationsTheDeviatingClientIsNamedByItsImplementation) {
+  // A's bubble reaches B through the server with an origin indication; B
+  // never bubbles back (§5.2.3: it should run the direct connectivity test).
+  Captures c;
+  const auto bubble = kit::bubble_packet(kit::ipv6(kA), kit::ipv6(kB));
+  c.udp("d-client-a-lan", kALan, kClientPort, kPrimary, 3544, bubble);
+  c.udp("d-server", kNatA, kPortA, kPrimary, 3544, bubble);
+  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, bubble);
+  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, bubble);
+  Evidence e = direct_evidence(c);
+  e.client_a_name = "client A (reference)";
+  e.client_b_name = "client B (miredo)";
+  const Finding f = judge_direct(e);
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.3-04");
+  EXPECT_EQ(f.reason.rfind("client B (miredo) received", 0), 0u) << f.reason;
+}
+
+TEST(InteropJudgeD, AClientBThatRightlyStayedUnqualifiedMakesDNotApplicable) {
+  Captures c;
+  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, ra(kPrimary, kNatB, kPortB));
+  Evidence e = c.evidence(std::nullopt);
+  e.direct_a = kA;
+  e.client_b_name = "client B (reference)";
+  EXPECT_EQ(judge_direct(e).verdict, "inconclusive") << "one mapping proves nothing";
+  c.udp("d-client-b-lan", kSecondary, 3544, kBLan, kClientPort, ra(kPrimary, kNatB, kPortB + 1));
+  e = c.evidence(std::nullopt);
+  e.direct_a = kA;
+  e.client_b_name = "client B (reference)";
+  const Finding f = judge_direct(e);
+  EXPECT_EQ(f.verdict, "not-applicable") << f.reason;
+  EXPECT_NE(f.reason.find("client B (reference) rightly stayed unqualified"), std::string::npos) << f.reason;
+}
+
 // ------------------------------------------------------------------ L
 
 const wire::Ipv4Address kLocalB = kit::ipv4(kLocalClientBLan);
