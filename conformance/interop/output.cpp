@@ -2,10 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <stdexcept>
 
+#include "teredo/netns/topology.hpp"
 #include "teredo/reports/gate.hpp"
 #include "engine/data_dir.hpp"
 #include "text.hpp"  // reports/src: clean_text, xml_escape, html_escape, url_path_encode, seconds
@@ -244,6 +248,82 @@ std::string render_interop_html(const json& interop) {
          "<th>client / server / relay</th><th>verdict</th><th>party</th><th>requirement</th><th>reason</th><th>files</th></tr>\n";
   out += details;
   out += "</table>\n</body></html>\n";
+  return out;
+}
+
+json combine_interop(const std::vector<json>& inputs, const std::vector<std::string>& sources,
+                     const std::string& out_dir, const std::string& command_line) {
+  namespace fs = std::filesystem;
+  json plan = {{"clients", json::array()}, {"servers", json::array()}, {"relays", json::array()},
+               {"nat_profiles", json::array()}, {"scenarios", json::array()}};
+  std::set<std::string> nats;
+  std::map<char, json> scenarios;
+  json cells = json::array();
+  std::map<std::string, std::size_t> cell_at;                  // id -> index in cells
+  std::map<std::pair<std::string, std::string>, std::string> judged;  // (id, letter) -> source
+  std::string started;
+  std::int64_t duration_ms = 0;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const json& in = inputs[i];
+    for (const char* role : {"clients", "servers", "relays"}) {
+      for (const json& a : text::array(text::field(in, "plan"), role)) {
+        const bool known = std::any_of(plan[role].begin(), plan[role].end(),
+                                       [&](const json& b) { return b["name"] == a["name"]; });
+        if (!known) plan[role].push_back(a);
+      }
+    }
+    for (const json& n : text::array(text::field(in, "plan"), "nat_profiles")) nats.insert(n.get<std::string>());
+    for (const json& sc : text::array(text::field(in, "plan"), "scenarios")) {
+      scenarios.emplace(text::text(sc, "letter").at(0), sc);
+    }
+    const std::string run_started = text::text(text::field(in, "run"), "started");
+    if (started.empty() || run_started < started) started = run_started;
+    duration_ms += text::integer(text::field(in, "run"), "duration_ms");
+    const fs::path base = fs::path(sources[i]).parent_path();
+    for (json cell : text::array(in, "cells")) {
+      const std::string id = text::text(cell, "id");
+      const fs::path evidence = fs::absolute(base / text::text(cell, "dir")).lexically_normal();
+      cell["dir"] = evidence.lexically_relative(fs::absolute(out_dir).lexically_normal()).generic_string();
+      for (const json& r : text::array(cell, "results")) {
+        const auto key = std::make_pair(id, text::text(r, "scenario"));
+        if (const auto seen = judged.find(key); seen != judged.end()) {
+          throw std::invalid_argument(fmt::format("cell {} scenario {} is judged in both {} and {}", id, key.second,
+                                                  seen->second, sources[i]));
+        }
+        judged.emplace(key, sources[i]);
+      }
+      const auto at = cell_at.find(id);
+      if (at == cell_at.end()) {
+        cell_at.emplace(id, cells.size());
+        cells.push_back(std::move(cell));
+        continue;
+      }
+      // The same cell with other letters (another run's): one cell, the
+      // letters in grid order, the evidence of the first file's folder.
+      json& into = cells[at->second];
+      for (const json& r : cell["results"]) into["results"].push_back(r);
+      into["duration_ms"] = into["duration_ms"].get<std::int64_t>() + cell["duration_ms"].get<std::int64_t>();
+    }
+  }
+  for (const std::string& n : netns::nat_profiles()) {
+    if (nats.count(n) != 0) plan["nat_profiles"].push_back(n);
+  }
+  for (const Scenario& sc : offered_scenarios()) {
+    if (const auto it = scenarios.find(sc.letter); it != scenarios.end()) plan["scenarios"].push_back(it->second);
+  }
+  std::string grid_order;
+  for (const Scenario& sc : offered_scenarios()) grid_order += sc.letter;
+  const auto letter_rank = [&](const json& r) { return grid_order.find(r["scenario"].get<std::string>().at(0)); };
+  for (json& cell : cells) {
+    std::stable_sort(cell["results"].begin(), cell["results"].end(),
+                     [&](const json& a, const json& b) { return letter_rank(a) < letter_rank(b); });
+  }
+  json out = {{"format", kInteropFormat},
+              {"version", kInteropVersion},
+              {"run", {{"started", started}, {"duration_ms", duration_ms}, {"command_line", command_line}}},
+              {"plan", plan},
+              {"cells", cells}};
+  out["summary"] = {{"counts", verdict_counts(out)}, {"exit_code", interop_exit_code(out)}};
   return out;
 }
 

@@ -928,6 +928,60 @@ TEST(InteropOutput, HtmlGridHasASectionPerProfileAndLinksEveryLetterToItsCapture
   EXPECT_NE(html.find("&lt;markup&gt;"), std::string::npos);
 }
 
+// `report matrix` over interop.json files: one grid across them.
+TEST(InteropMatrix, ReportMatrixDrawsOneGridAcrossInteropFiles) {
+  TempDir a, b, out;
+  const nlohmann::json first = sample_interop();  // full-cone and symmetric, Q and N
+  // Another run: H on one of first's cells, and a profile first lacks.
+  const Plan plan = make_plan({{"reference"}, {"reference"}, {"reference"}, {"full-cone", "restricted-cone"}, "H"});
+  std::vector<CellResult> cells;
+  for (const Cell& cell : plan.cells) {
+    CellResult r;
+    r.cell = cell;
+    r.dir = "cells/" + cell.id();
+    r.files = {"h-server.pcap"};
+    r.findings.push_back(Finding{'H', "pass", "", "R4380-5.2.3-07", "through the hairpin", {{"h-client-a-lan.pcap", 4}}});
+    cells.push_back(r);
+  }
+  const nlohmann::json second = interop_json(plan, cells, {"2026-12-06T09:00:00Z", 700, "teredo-conform interop"});
+  std::ofstream(a.path() / "interop.json") << first.dump();
+  std::ofstream(b.path() / "interop.json") << second.dump();
+  const auto r = run_process({TEREDO_CONFORM_BIN, "report", "matrix", (a.path() / "interop.json").string(),
+                              (b.path() / "interop.json").string(), "--out", out.path().string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream in(out.path() / "interop.json");
+  const nlohmann::json combined = nlohmann::json::parse(in);
+  EXPECT_TRUE(JsonSchema::load(interop_schema_path()).validate(combined).empty());
+  EXPECT_EQ(combined["plan"]["nat_profiles"],
+            (nlohmann::json{"full-cone", "restricted-cone", "symmetric"}));  // nat_profiles() order
+  ASSERT_EQ(combined["cells"].size(), 5u);  // 4 + the restricted-cone cell; the full-cone one merged
+  std::string letters;
+  for (const auto& cell : combined["cells"]) {
+    if (cell["id"] != "full-cone--reference--reference--reference") continue;
+    for (const auto& res : cell["results"]) letters += res["scenario"].get<std::string>();
+    // The links still reach the first file's captures.
+    EXPECT_EQ(std::filesystem::weakly_canonical(out.path() / cell["dir"].get<std::string>()),
+              std::filesystem::weakly_canonical(a.path() / "cells/full-cone--reference--reference--reference"));
+  }
+  EXPECT_EQ(letters, "QNH");
+  EXPECT_EQ(combined["summary"]["counts"]["pass"], first["summary"]["counts"]["pass"].get<int>() + 2);
+  EXPECT_EQ(combined["run"]["started"], "2026-12-06T09:00:00Z");
+  for (const char* f : {"interop.html", "junit.xml"}) EXPECT_TRUE(std::filesystem::exists(out.path() / f)) << f;
+  EXPECT_NE(r.out.find("2 files, 5 cells"), std::string::npos) << r.out;
+
+  // The same verdict twice is refused, naming both files; so is a mix of kinds.
+  const auto twice = run_process({TEREDO_CONFORM_BIN, "report", "matrix", (a.path() / "interop.json").string(),
+                                  (a.path() / "interop.json").string(), "--out", out.path().string()});
+  EXPECT_EQ(twice.exit_code, 2) << twice.err;
+  EXPECT_NE(twice.err.find("is judged in both"), std::string::npos) << twice.err;
+  EXPECT_EQ(std::count(twice.err.begin(), twice.err.end(), '\n'), 1) << twice.err;
+  std::ofstream(b.path() / "report.json") << R"({"format": "something else"})";
+  const auto mixed = run_process({TEREDO_CONFORM_BIN, "report", "matrix", (a.path() / "interop.json").string(),
+                                  (b.path() / "report.json").string(), "--out", out.path().string()});
+  EXPECT_EQ(mixed.exit_code, 2) << mixed.err;
+  EXPECT_NE(mixed.err.find("not an interop.json"), std::string::npos) << mixed.err;
+}
+
 TEST(InteropOutput, GridTextIsTheVerdictsAlone) {
   nlohmann::json a = sample_interop();
   nlohmann::json b = a;
