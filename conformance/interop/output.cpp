@@ -171,7 +171,32 @@ const char* kStyle = R"(body{font-family:sans-serif;margin:1.5em}table{border-co
 th,td{border:1px solid #999;padding:.3em .5em;text-align:center}th{background:#eee}
 a.v{display:inline-block;min-width:1.4em;margin:0 .1em;padding:.1em .3em;font-weight:bold;text-decoration:none;color:#000;border-radius:3px}
 .v-pass{background:#8d8}.v-fail{background:#e66}.v-inconclusive{background:#fd6}.v-not-applicable{background:#ccc}.v-error{background:#b7f}
-nav a{margin-right:1em}td.why{text-align:left;font-size:90%}
+td.why{text-align:left;font-size:90%}
+nav[role=tablist]{border-bottom:1px solid #999;margin-top:1em}
+nav[role=tablist] a{display:inline-block;padding:.3em .8em;margin-right:.2em;border:1px solid #999;border-bottom:none;
+border-radius:4px 4px 0 0;text-decoration:none;color:#000;background:#eee}
+nav[role=tablist] a[aria-selected=true]{background:#fff;font-weight:bold}
+)";
+
+// One tab per NAT profile: a tab is a link to its panel's fragment, so a
+// click (or a link to interop.html#nat-<profile>) selects it; without
+// scripts every panel shows. A fragment that names no panel (a verdict's
+// #why- row) leaves the selection as it is.
+const char* kTabScript = R"(<script>
+(function () {
+  var tabs = Array.prototype.slice.call(document.querySelectorAll('nav[role=tablist] a[role=tab]'));
+  var panels = Array.prototype.slice.call(document.querySelectorAll('section[role=tabpanel]'));
+  function select(id) {
+    if (!panels.some(function (p) { return p.id === id; })) return false;
+    panels.forEach(function (p) { p.hidden = p.id !== id; });
+    tabs.forEach(function (t) { t.setAttribute('aria-selected', String(t.getAttribute('aria-controls') === id)); });
+    return true;
+  }
+  function fromHash() { return select(decodeURIComponent(location.hash.slice(1))); }
+  window.addEventListener('hashchange', fromHash);
+  if (!fromHash() && panels.length > 0) select(panels[0].id);
+})();
+</script>
 )";
 
 }  // namespace
@@ -202,12 +227,18 @@ std::string render_interop_html(const json& interop) {
     out += fmt::format("<b>{}</b> {} ({}). ", h(text::text(s, "letter")), h(text::text(s, "name")),
                        h(fmt::format("{}", fmt::join(text::strings(s, "requirements"), ", "))));
   }
-  out += "</p>\n<nav>";
-  for (const std::string& n : nats) out += fmt::format("<a href=\"#nat-{0}\">{0}</a>", h(n));
+  out += "</p>\n<nav role=\"tablist\">";
+  for (std::size_t i = 0; i < nats.size(); ++i) {
+    out += fmt::format("<a role=\"tab\" id=\"tab-nat-{0}\" href=\"#nat-{0}\" aria-controls=\"nat-{0}\" "
+                       "aria-selected=\"{1}\">{0}</a>",
+                       h(nats[i]), i == 0 ? "true" : "false");
+  }
   out += "</nav>\n";
   std::string details;
   for (const std::string& n : nats) {
-    out += fmt::format("<section id=\"nat-{0}\"><h2>NAT {0}</h2>\n<table class=\"grid\"><tr><th>client \\ server / relay</th>", h(n));
+    out += fmt::format("<section id=\"nat-{0}\" role=\"tabpanel\" aria-labelledby=\"tab-nat-{0}\"><h2>NAT {0}</h2>\n"
+                       "<table class=\"grid\"><tr><th>client \\ server / relay</th>",
+                       h(n));
     for (const auto& [s, r] : columns) out += fmt::format("<th>{} / {}</th>", h(s), h(r));
     out += "</tr>\n";
     for (const std::string& c : clients) {
@@ -247,7 +278,9 @@ std::string render_interop_html(const json& interop) {
   out += "<h2>Every verdict, with its reason and the cell's captures and logs</h2>\n<table class=\"details\"><tr><th>NAT</th>"
          "<th>client / server / relay</th><th>verdict</th><th>party</th><th>requirement</th><th>reason</th><th>files</th></tr>\n";
   out += details;
-  out += "</table>\n</body></html>\n";
+  out += "</table>\n";
+  out += kTabScript;
+  out += "</body></html>\n";
   return out;
 }
 

@@ -917,10 +917,19 @@ TEST(InteropOutput, JunitHasOneTestcasePerCellAndScenarioAndIsValid) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
-TEST(InteropOutput, HtmlGridHasASectionPerProfileAndLinksEveryLetterToItsCaptures) {
+TEST(InteropOutput, HtmlGridHasATabPerProfileAndLinksEveryLetterToItsCaptures) {
   const std::string html = render_interop_html(sample_interop());
-  EXPECT_NE(html.find("<section id=\"nat-full-cone\">"), std::string::npos);
-  EXPECT_NE(html.find("<section id=\"nat-symmetric\">"), std::string::npos);
+  for (const char* nat : {"full-cone", "symmetric"}) {
+    const std::string n = nat;
+    EXPECT_NE(html.find("<section id=\"nat-" + n + "\" role=\"tabpanel\" aria-labelledby=\"tab-nat-" + n + "\">"),
+              std::string::npos)
+        << n;
+    EXPECT_NE(html.find("<a role=\"tab\" id=\"tab-nat-" + n + "\" href=\"#nat-" + n + "\" aria-controls=\"nat-" + n),
+              std::string::npos)
+        << n;
+  }
+  // Without scripts every panel shows: none is hidden in the markup.
+  EXPECT_EQ(html.find(" hidden"), std::string::npos);
   EXPECT_NE(html.find("<th>miredo / reference</th>"), std::string::npos);
   EXPECT_NE(html.find("class=\"v v-fail\""), std::string::npos);
   EXPECT_NE(html.find("href=\"cells/full-cone--reference--reference--reference/server.pcap\""), std::string::npos);
