@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "engine/capture.hpp"
+#include "cases/server/driver.hpp"
 #include "fuzz/oracles.hpp"
 #include "kit/lab_facts.hpp"
 #include "teredo/netns/lab.hpp"
@@ -42,8 +43,9 @@ void ping6(netns::Lab& lab, const std::string& host, const std::string& to, cons
 }
 
 // The control RS (judge.hpp kControlPort): from the relay's host, which no
-// NAT separates from the server.
-void send_control_rs(netns::Lab& lab) {
+// NAT separates from the server. `signed_for_client`: signed for the lab's client
+// identifier (scenario S, whose server rightly drops an unsigned RS).
+void send_control_rs(netns::Lab& lab, bool signed_for_client = false, bool md5 = false) {
   const int fd = lab.socket("relay", AF_INET, SOCK_DGRAM);
   sockaddr_in local{};
   local.sin_family = AF_INET;
@@ -55,7 +57,15 @@ void send_control_rs(netns::Lab& lab) {
   ::inet_pton(AF_INET, kit::lab::kServerPrimary, &server.sin_addr);
   wire::Nonce nonce{};
   std::copy_n(kControlNonce, nonce.size(), nonce.begin());
-  const wire::ByteVector rs = fuzz::probe_rs(nonce);
+  wire::ByteVector rs;
+  if (signed_for_client) {
+    const wire::Bytes id = kit::bytes_of(kit::lab::kClientId);
+    rs = server::signed_rs({.nonce = nonce, .client_id = wire::ByteVector(id.begin(), id.end())},
+                           kit::bytes_of(kit::lab::kSecret),
+                           md5 ? wire::MacAlgorithm::hmac_md5 : wire::MacAlgorithm::hmac_sha1);
+  } else {
+    rs = fuzz::probe_rs(nonce);
+  }
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) == 0) {
     ::sendto(fd, rs.data(), rs.size(), 0, reinterpret_cast<const sockaddr*>(&server), sizeof server);
   }
@@ -234,6 +244,7 @@ void run_secure(const Cell& cell, const Adapter& client, const Adapter& server, 
       std::this_thread::sleep_for(100ms);
       evidence.client_address = observe_iut_address(client, "client", *lab, iut_host("client"));
     }
+    send_control_rs(*lab, true, evidence.mac_md5);
   } catch (...) {
     stop_all();
     throw;

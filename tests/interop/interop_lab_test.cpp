@@ -161,6 +161,23 @@ TEST_F(InteropLabTest, ASwappedServerTurnsItsCellsRedAndIsNamed) {
   EXPECT_EQ(r.exit_code, 1) << r.err;
 }
 
+// A client whose secure launch keys its MAC with another secret
+// (tests/interop/wrong_secret_client.json) fails S, named from its own RS.
+TEST_F(InteropLabTest, AClientSigningWithAnotherSecretFailsSecureQualificationAndIsNamed) {
+  TempDir dir;
+  const InteropRun r = interop_run({"--client", std::string(TEREDO_SOURCE_DIR) + "/tests/interop/wrong_secret_client.json",
+                                    "--server", "reference", "--relay", "reference", "--nat", "full-cone",
+                                    "--scenarios", "S"},
+                                   dir.path());
+  ASSERT_TRUE(r.interop.is_object()) << r.err;
+  const json& s = r.interop["cells"][0]["results"][0];
+  EXPECT_EQ(s["verdict"], "fail") << s["reason"];
+  EXPECT_EQ(s["party"], "client") << s["reason"];
+  EXPECT_EQ(s["requirement"], "R4380-5.2.2-05") << s["reason"];
+  EXPECT_EQ(s["frames"][0]["capture"], "s-client-lan.pcap");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+}
+
 TEST_F(InteropLabTest, TwoRunsOfTheSamePlanDrawTheSameGrid) {
   const std::vector<std::string> plan = {"--client", "reference,miredo", "--server", "reference", "--relay",
                                          "miredo", "--nat", "restricted-cone", "--scenarios", "QN"};

@@ -702,6 +702,22 @@ TEST(InteropJudgeS, AnRaWithoutAuthenticationOrABadMacOrAConfirmationIsTheServer
   }
 }
 
+TEST(InteropJudgeS, AServerSilentToSignedRsFailsOnlyWhenItAnsweredTheSignedControl) {
+  const auto good_rs = signed_datagram({}, rs(), lab::kClientId);
+  Captures c;
+  c.udp("s-client-lan", kClientLan, kClientPort, kPrimary, 3544, good_rs);
+  c.udp("s-server", kNatOut, kMappedPort, kPrimary, 3544, good_rs);
+  Finding f = judge_secure(c.evidence(std::nullopt));
+  EXPECT_EQ(f.verdict, "inconclusive") << f.reason;
+  EXPECT_NE(f.reason.find("s-server#1"), std::string::npos) << f.reason;
+  c.udp("s-server", kRelay, kControlPort, kPrimary, 3544, good_rs);
+  c.udp("s-server", kPrimary, 3544, kRelay, kControlPort, signed_ra());
+  f = judge_secure(c.evidence(std::nullopt));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "server");
+  EXPECT_EQ(f.requirement, "R4380-5.3.1-05");
+}
+
 TEST(InteropJudgeS, SilenceOfTheClientIsInconclusive) {
   EXPECT_EQ(judge_secure(Captures().evidence(std::nullopt)).verdict, "inconclusive");
 }
