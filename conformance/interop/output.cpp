@@ -293,6 +293,7 @@ json combine_interop(const std::vector<json>& inputs, const std::vector<std::str
   std::map<char, json> scenarios;
   json cells = json::array();
   std::map<std::string, std::size_t> cell_at;                  // id -> index in cells
+  std::map<std::string, fs::path> evidence_of;                 // id -> its first file's evidence folder
   std::map<std::pair<std::string, std::string>, std::string> judged;  // (id, letter) -> source
   std::string started;
   std::int64_t duration_ms = 0;
@@ -328,13 +329,19 @@ json combine_interop(const std::vector<json>& inputs, const std::vector<std::str
       const auto at = cell_at.find(id);
       if (at == cell_at.end()) {
         cell_at.emplace(id, cells.size());
+        evidence_of.emplace(id, evidence);
         cells.push_back(std::move(cell));
         continue;
       }
       // The same cell with other letters (another run's): one cell, the
-      // letters in grid order, the evidence of the first file's folder.
+      // letters in grid order; its `dir` is the first file's folder, the
+      // other folders' files listed by their path from it.
       json& into = cells[at->second];
       for (const json& r : cell["results"]) into["results"].push_back(r);
+      const fs::path from_first = evidence.lexically_relative(evidence_of.at(id));
+      for (const json& f : text::array(cell, "files")) {
+        into["files"].push_back((from_first / f.get<std::string>()).lexically_normal().generic_string());
+      }
       into["duration_ms"] = into["duration_ms"].get<std::int64_t>() + cell["duration_ms"].get<std::int64_t>();
     }
   }

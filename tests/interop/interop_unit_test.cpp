@@ -984,9 +984,14 @@ TEST(InteropMatrix, ReportMatrixDrawsOneGridAcrossInteropFiles) {
   for (const auto& cell : combined["cells"]) {
     if (cell["id"] != "full-cone--reference--reference--reference") continue;
     for (const auto& res : cell["results"]) letters += res["scenario"].get<std::string>();
-    // The links still reach the first file's captures.
-    EXPECT_EQ(std::filesystem::weakly_canonical(out.path() / cell["dir"].get<std::string>()),
+    // The links still reach each file's captures: the first file's folder,
+    // and the second's files by their path from it.
+    const auto dir = out.path() / cell["dir"].get<std::string>();
+    EXPECT_EQ(std::filesystem::weakly_canonical(dir),
               std::filesystem::weakly_canonical(a.path() / "cells/full-cone--reference--reference--reference"));
+    ASSERT_EQ(cell["files"].size(), 3u) << cell["files"];
+    EXPECT_EQ(std::filesystem::weakly_canonical(dir / cell["files"][2].get<std::string>()),
+              std::filesystem::weakly_canonical(b.path() / "cells/full-cone--reference--reference--reference/h-server.pcap"));
   }
   EXPECT_EQ(letters, "QNH");
   EXPECT_EQ(combined["summary"]["counts"]["pass"], first["summary"]["counts"]["pass"].get<int>() + 2);
