@@ -504,34 +504,6 @@ std::string path_of(const Evidence& e, Kind kind, const char* marker, bool towar
   return fmt::format("{}", fmt::join(hops, " -> "));
 }
 
-}  // namespace
-
-namespace {
-Finding native_reachability(const Evidence& e, const std::string& address, const char* out_marker,
-                            const char* in_marker);
-}  // namespace
-
-Finding judge_native(const Evidence& e) {
-  if (auto d = death('N', e, {"client", "server", "relay"})) return *d;
-  if (!e.client_address) {
-    // A client that rightly stayed unqualified behind a symmetric NAT (Q
-    // passed on §5.2.1) has no address to reach: N does not apply.
-    const Finding q = judge_qualification(e);
-    if (q.verdict == "pass" && q.requirement == "R4380-5.2.1-05") {
-      return finding('N', "not-applicable", "", "R4380-5.2.1-05",
-                     "the client rightly stayed unqualified behind a symmetric NAT (see Q): Teredo does not "
-                     "operate there, there is no Teredo address to reach");
-    }
-  }
-  if (!e.client_address || !e.pinged) {
-    return finding('N', "inconclusive", "", "R4380-5.2.1-07",
-                   "the client has no Teredo address (see Q): there is nothing to reach through the relay");
-  }
-  return native_reachability(e, *e.client_address, kOutMarker, kInMarker);
-}
-
-namespace {
-
 // N's judgement of one pair of pings from `address`, each direction marked
 // (N: kOutMarker/kInMarker; R, after the rebind: kRebindOutMarker/kRebindInMarker).
 Finding native_reachability(const Evidence& e, const std::string& address, const char* out_marker,
@@ -599,6 +571,25 @@ Finding native_reachability(const Evidence& e, const std::string& address, const
 }
 
 }  // namespace
+
+Finding judge_native(const Evidence& e) {
+  if (auto d = death('N', e, {"client", "server", "relay"})) return *d;
+  if (!e.client_address) {
+    // A client that rightly stayed unqualified behind a symmetric NAT (Q
+    // passed on §5.2.1) has no address to reach: N does not apply.
+    const Finding q = judge_qualification(e);
+    if (q.verdict == "pass" && q.requirement == "R4380-5.2.1-05") {
+      return finding('N', "not-applicable", "", "R4380-5.2.1-05",
+                     "the client rightly stayed unqualified behind a symmetric NAT (see Q): Teredo does not "
+                     "operate there, there is no Teredo address to reach");
+    }
+  }
+  if (!e.client_address || !e.pinged) {
+    return finding('N', "inconclusive", "", "R4380-5.2.1-07",
+                   "the client has no Teredo address (see Q): there is nothing to reach through the relay");
+  }
+  return native_reachability(e, *e.client_address, kOutMarker, kInMarker);
+}
 
 // ---------------------------------------------------------------- D
 
@@ -961,17 +952,6 @@ Finding in_own_lab(Finding f, const std::string& prefix) {
   return f;
 }
 
-Finding secure_qualification(const Evidence& e, const Evidence& as_q);
-
-}  // namespace
-
-Finding judge_secure(const Evidence& e) {
-  if (auto d = death('S', e, {"client", "server"})) return *d;
-  return in_own_lab(secure_qualification(e, as_qualification(e, "s-", e.client_address)), "s-");
-}
-
-namespace {
-
 Finding secure_qualification(const Evidence& e, const Evidence& as_q) {
   const char* algorithm = e.mac_md5 ? "HMAC-MD5" : "HMAC-SHA1";
   const auto verifies = [&](const Packet& p) { return p.auth && (e.mac_md5 ? p.auth->verifies_md5 : p.auth->verifies_sha1); };
@@ -1057,6 +1037,11 @@ Finding secure_qualification(const Evidence& e, const Evidence& as_q) {
 }
 
 }  // namespace
+
+Finding judge_secure(const Evidence& e) {
+  if (auto d = death('S', e, {"client", "server"})) return *d;
+  return in_own_lab(secure_qualification(e, as_qualification(e, "s-", e.client_address)), "s-");
+}
 
 // ---------------------------------------------------------------- R
 
