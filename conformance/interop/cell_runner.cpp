@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <thread>
+#include <tuple>
 
 #include "engine/capture.hpp"
 #include "cases/server/driver.hpp"
@@ -38,8 +39,33 @@ std::chrono::milliseconds qualification_window(const Adapter& client) {
 }
 
 // ping6 with a data pattern that names the direction (judge.hpp kOutPattern).
-void ping6(netns::Lab& lab, const std::string& host, const std::string& to, const char* pattern) {
-  lab.exec(host, {"ping", "-6", "-n", "-c", "4", "-i", "0.5", "-W", "2", "-p", pattern, to});
+// nullopt when it sent its requests (exit 0, or 1: some went unanswered);
+// else why it could not, after retrying for up to 3 s (an address or route
+// an implementation is still installing: "Network is unreachable").
+std::optional<std::string> ping6(netns::Lab& lab, const std::string& host, const std::string& to,
+                                 const char* pattern) {
+  netns::CommandResult r;
+  for (int attempt = 0; attempt < 15; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(200ms);
+    r = lab.exec(host, {"ping", "-6", "-n", "-c", "4", "-i", "0.5", "-W", "2", "-p", pattern, to});
+    if (r.exit_code == 0 || r.exit_code == 1) return std::nullopt;
+  }
+  std::string output = r.output;
+  while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
+  return fmt::format("ping6 from {} to {} could not send (exit {}): {}", host, to, r.exit_code,
+                     output.substr(0, 200));
+}
+
+// Both pings of a scenario; the first that could not send is the scenario's
+// harness fault.
+void ping_both(netns::Lab& lab, char letter, Evidence& evidence,
+               std::initializer_list<std::tuple<const char*, std::string, const char*>> pings) {
+  for (const auto& [host, to, pattern] : pings) {
+    if (auto failed = ping6(lab, host, to, pattern)) {
+      evidence.harness_faults.emplace(letter, std::move(*failed));
+      return;
+    }
+  }
 }
 
 // The control RS (judge.hpp kControlPort): from the relay's host, which no
@@ -191,8 +217,8 @@ void run_pair(char letter, const Cell& cell, const Adapter& client, const Adapte
       if (!evidence.direct_b) evidence.direct_b = observe_iut_address(client_b, "client-b", *lab, "client-b");
     }
     if (evidence.direct_a && evidence.direct_b) {
-      ping6(*lab, "client-a", *evidence.direct_b, kAtoBPattern);
-      ping6(*lab, "client-b", *evidence.direct_a, kBtoAPattern);
+      ping_both(*lab, letter, evidence,
+                {{"client-a", *evidence.direct_b, kAtoBPattern}, {"client-b", *evidence.direct_a, kBtoAPattern}});
     }
   } catch (...) {
     stop_all();
@@ -275,8 +301,8 @@ void run_rebind(netns::Lab& lab, const Adapter& client, const IutProcess& client
     if (now && now != evidence.client_address) evidence.rebind_address = now;
   }
   if (evidence.rebind_address) {
-    ping6(lab, "client", kit::lab::kV6Host, kRebindOutPattern);
-    ping6(lab, "v6host", *evidence.rebind_address, kRebindInPattern);
+    ping_both(lab, 'R', evidence,
+              {{"client", kit::lab::kV6Host, kRebindOutPattern}, {"v6host", *evidence.rebind_address, kRebindInPattern}});
     evidence.rebind_pinged = true;
   }
 }
@@ -345,8 +371,8 @@ CellResult run_cell(const Plan& plan, const Cell& cell, const std::string& out_d
         evidence.client_address = observe_iut_address(client, "client", *lab, iut_host("client"));
       }
       if (evidence.client_address && wanted('N')) {
-        ping6(*lab, "client", kit::lab::kV6Host, kOutPattern);
-        ping6(*lab, "v6host", *evidence.client_address, kInPattern);
+        ping_both(*lab, 'N', evidence,
+                  {{"client", kit::lab::kV6Host, kOutPattern}, {"v6host", *evidence.client_address, kInPattern}});
         evidence.pinged = true;
       }
       if (evidence.client_address && wanted('R')) {

@@ -520,9 +520,15 @@ Finding native_reachability(const Evidence& e, const std::string& address, const
                                      carries(p, Kind::echo_request, out_marker);
                             }) != nullptr;
   if (!request_left) {
+    // The test the held request caused comes before anything of the native
+    // host's own ping (the pings run one after the other): a test after its
+    // first packet may be for that packet instead (§5.2.3 case 6).
+    const auto inbound = find_first(e, "client-lan", [&](const Packet& p) {
+      return p.encapsulated && p.destination4 == kClientLan && carries(p, Kind::echo_request, in_marker);
+    });
     const auto test = find_first(e, "client-lan", [&](const Packet& p) {
       return p.encapsulated && p.source4 == kClientLan && p.kind == Kind::echo_request && p.source6 == *client &&
-             p.destination6 == kV6Host && !p.echo_data.empty();
+             p.destination6 == kV6Host && !p.echo_data.empty() && (inbound == nullptr || p.frame < inbound->frame);
     });
     if (test != nullptr) {
       const std::string data(test->echo_data.begin(), test->echo_data.end());
@@ -1241,6 +1247,9 @@ std::optional<Finding> not_applicable(char scenario, const std::string& client_n
 }
 
 Finding judge(char scenario, const Evidence& e) {
+  if (const auto fault = e.harness_faults.find(scenario); fault != e.harness_faults.end()) {
+    return finding(scenario, "error", "", "", "harness: " + fault->second);
+  }
   switch (scenario) {
     case 'Q':
       return judge_qualification(e);

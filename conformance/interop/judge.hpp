@@ -161,6 +161,10 @@ struct Evidence {
   // Scenario S: the MAC the pair agreed on ("secure_qualification:hmac-md5"
   // declared by both: HMAC-MD5, else HMAC-SHA1, RFC 4380 §5.2.2).
   bool mac_md5 = false;
+  // A stimulus the harness could not give (a ping6 that could not send), by
+  // scenario letter: judge() gives that scenario "error", never a verdict
+  // about a party.
+  std::map<char, std::string> harness_faults;
 };
 
 struct FrameCite {

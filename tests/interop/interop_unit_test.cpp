@@ -379,6 +379,32 @@ TEST(InteropJudgeN, AHeldRequestIsTracedThroughTheClientsConnectivityTest) {
   EXPECT_EQ(f.requirement, "R4380-5.2.4-03");
 }
 
+TEST(InteropJudgeN, AConnectivityTestAfterTheNativeHostsRequestIsNotTakenForTheHeldRequest) {
+  // The client's own request never left; the native host's request reached
+  // it and its test (for that request's source, §5.2.3 case 6) followed.
+  Captures c;
+  qualification(c, kPrimary, kMappedPort);
+  const auto in_req = echo(kV6Host, kClient6, false, kInMarker);
+  c.udp("client-lan", kRelay, 3544, kClientLan, kClientPort, in_req);
+  const char* nonce = "\x11\x22\x33\x44\x55\x66\x77\x88";
+  const auto test = echo(kClient6, kV6Host, false, nonce);
+  c.udp("client-lan", kClientLan, kClientPort, kPrimary, 3544, test);
+  c.udp("client-lan", kRelay, 3544, kClientLan, kClientPort, echo(kV6Host, kClient6, true, nonce));
+  const Finding f = judge_native(c.evidence(kAddress, true));
+  EXPECT_EQ(f.verdict, "inconclusive") << f.reason;
+  EXPECT_EQ(f.party, "");
+  EXPECT_NE(f.reason.find("never sent its echo request"), std::string::npos) << f.reason;
+}
+
+TEST(InteropJudgeN, APingTheHarnessCouldNotSendIsAnErrorNotAVerdict) {
+  Evidence e = native_run(true, true, true).evidence(kAddress, true);
+  e.harness_faults['N'] = "ping6 from client to 2001:db8:1::10 could not send (exit 2): connect: Network is unreachable";
+  const Finding f = judge('N', e);
+  EXPECT_EQ(f.verdict, "error");
+  EXPECT_NE(f.reason.find("Network is unreachable"), std::string::npos) << f.reason;
+  EXPECT_EQ(judge('Q', e).verdict, "pass") << "a fault of N's stimulus is N's alone";
+}
+
 TEST(InteropJudgeN, ARelayIgnoringTheClientsBubbleFailsOnlyWhenTheBubbleCameFromTheEmbeddedMapping) {
   for (const std::uint16_t port : {kMappedPort, static_cast<std::uint16_t>(kMappedPort + 5)}) {
     Captures c = native_run(true, true, false);
