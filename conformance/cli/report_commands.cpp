@@ -9,14 +9,17 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "engine/json_schema.hpp"
 #include "engine/runner.hpp"
 #include "engine/shard.hpp"
+#include "interop/output.hpp"
 #include "teredo/reports/reports.hpp"
 
 namespace teredo::cli {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+namespace interop = teredo::conformance::interop;
 
 namespace {
 
@@ -62,6 +65,60 @@ void copy_evidence(const json& shard, const fs::path& shard_dir, const fs::path&
   }
 }
 
+json read_json(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(fmt::format("cannot open {}", path));
+  try {
+    return json::parse(in);
+  } catch (const json::parse_error& e) {
+    throw InputError(fmt::format("{}: malformed JSON at byte {}", path, e.byte));
+  }
+}
+
+// An interop.json (teredo-conform interop) rather than a report.json.
+bool is_interop(const std::string& path) {
+  const json j = read_json(path);
+  return j.is_object() && j.value("format", "") == interop::kInteropFormat;
+}
+
+// `report matrix` over interop.json files: one grid across them, written as
+// interop.json (valid against its schema), interop.html and junit.xml.
+int interop_matrix(const std::vector<std::string>& inputs, const std::string& out) {
+  const auto schema = conformance::JsonSchema::load(interop::interop_schema_path());
+  std::vector<json> all;
+  for (const std::string& path : inputs) {
+    json j = read_json(path);
+    if (j.value("format", "") != interop::kInteropFormat) {
+      throw InputError(fmt::format("{}: not an interop.json (give report.json files or interop.json files, not both)",
+                                   path));
+    }
+    if (const auto problems = schema.validate(j); !problems.empty()) {
+      throw InputError(fmt::format("{}: not a valid interop.json: {}", path, to_string(problems.front())));
+    }
+    all.push_back(std::move(j));
+  }
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec) throw InputError(fmt::format("--out {}: cannot create it: {}", out, ec.message()));
+  json combined;
+  try {
+    combined = interop::combine_interop(all, inputs, out, command_line());
+  } catch (const std::invalid_argument& e) {
+    throw InputError(std::string("report matrix: ") + e.what());
+  }
+  if (const auto problems = schema.validate(combined); !problems.empty()) {
+    throw InputError(fmt::format("internal: the combined interop.json breaks its schema: {}", to_string(problems.front())));
+  }
+  interop::write_interop_files(combined, out);
+  const json& counts = combined["summary"]["counts"];
+  std::cout << fmt::format(
+      "wrote {0}/interop.json, {0}/interop.html and {0}/junit.xml: {1} files, {2} cells, {3} pass, {4} fail, {5} "
+      "inconclusive, {6} not-applicable, {7} error\n",
+      out, inputs.size(), combined["cells"].size(), counts["pass"].get<int>(), counts["fail"].get<int>(),
+      counts["inconclusive"].get<int>(), counts["not-applicable"].get<int>(), counts["error"].get<int>());
+  return kExitOk;
+}
+
 }  // namespace
 
 std::vector<Command> add_report_commands(CLI::App& app) {
@@ -89,10 +146,16 @@ std::vector<Command> add_report_commands(CLI::App& app) {
     std::string out = ".";
   };
   auto m = std::make_shared<MatrixArgs>();
-  auto* matrix = report->add_subcommand("matrix", "Implementations x cases: matrix.html and matrix.md");
-  matrix->add_option("REPORTS", m->inputs, "report.json files, one or more per implementation")->required();
+  auto* matrix = report->add_subcommand(
+      "matrix",
+      "Implementations x cases: matrix.html and matrix.md from report.json files; or, from interop.json files "
+      "(teredo-conform interop), one grid across them: interop.json, interop.html and junit.xml");
+  matrix->add_option("REPORTS", m->inputs,
+                     "report.json files, one or more per implementation; or interop.json files (not both kinds)")
+      ->required();
   matrix->add_option("--out", m->out, "Output directory");
   commands.push_back({matrix, [m] {
+                        if (is_interop(m->inputs.front())) return interop_matrix(m->inputs, m->out);
                         std::vector<json> all;
                         for (const auto& path : m->inputs) all.push_back(read_report(path));
                         fs::create_directories(m->out);

@@ -9,10 +9,13 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <thread>
+#include <tuple>
 
 #include "engine/capture.hpp"
+#include "cases/server/driver.hpp"
 #include "fuzz/oracles.hpp"
 #include "kit/lab_facts.hpp"
 #include "teredo/netns/lab.hpp"
@@ -36,13 +39,39 @@ std::chrono::milliseconds qualification_window(const Adapter& client) {
 }
 
 // ping6 with a data pattern that names the direction (judge.hpp kOutPattern).
-void ping6(netns::Lab& lab, const std::string& host, const std::string& to, const char* pattern) {
-  lab.exec(host, {"ping", "-6", "-n", "-c", "4", "-i", "0.5", "-W", "2", "-p", pattern, to});
+// nullopt when it sent its requests (exit 0, or 1: some went unanswered);
+// else why it could not, after retrying for up to 3 s (an address or route
+// an implementation is still installing: "Network is unreachable").
+std::optional<std::string> ping6(netns::Lab& lab, const std::string& host, const std::string& to,
+                                 const char* pattern) {
+  netns::CommandResult r;
+  for (int attempt = 0; attempt < 15; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(200ms);
+    r = lab.exec(host, {"ping", "-6", "-n", "-c", "4", "-i", "0.5", "-W", "2", "-p", pattern, to});
+    if (r.exit_code == 0 || r.exit_code == 1) return std::nullopt;
+  }
+  std::string output = r.output;
+  while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
+  return fmt::format("ping6 from {} to {} could not send (exit {}): {}", host, to, r.exit_code,
+                     output.substr(0, 200));
+}
+
+// Both pings of a scenario; the first that could not send is the scenario's
+// harness fault.
+void ping_both(netns::Lab& lab, char letter, Evidence& evidence,
+               std::initializer_list<std::tuple<const char*, std::string, const char*>> pings) {
+  for (const auto& [host, to, pattern] : pings) {
+    if (auto failed = ping6(lab, host, to, pattern)) {
+      evidence.harness_faults.emplace(letter, std::move(*failed));
+      return;
+    }
+  }
 }
 
 // The control RS (judge.hpp kControlPort): from the relay's host, which no
-// NAT separates from the server.
-void send_control_rs(netns::Lab& lab) {
+// NAT separates from the server. `signed_for_client`: signed for the lab's client
+// identifier (scenario S, whose server rightly drops an unsigned RS).
+void send_control_rs(netns::Lab& lab, bool signed_for_client = false, bool md5 = false) {
   const int fd = lab.socket("relay", AF_INET, SOCK_DGRAM);
   sockaddr_in local{};
   local.sin_family = AF_INET;
@@ -54,7 +83,15 @@ void send_control_rs(netns::Lab& lab) {
   ::inet_pton(AF_INET, kit::lab::kServerPrimary, &server.sin_addr);
   wire::Nonce nonce{};
   std::copy_n(kControlNonce, nonce.size(), nonce.begin());
-  const wire::ByteVector rs = fuzz::probe_rs(nonce);
+  wire::ByteVector rs;
+  if (signed_for_client) {
+    const wire::Bytes id = kit::bytes_of(kit::lab::kClientId);
+    rs = server::signed_rs({.nonce = nonce, .client_id = wire::ByteVector(id.begin(), id.end())},
+                           kit::bytes_of(kit::lab::kSecret),
+                           md5 ? wire::MacAlgorithm::hmac_md5 : wire::MacAlgorithm::hmac_sha1);
+  } else {
+    rs = fuzz::probe_rs(nonce);
+  }
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) == 0) {
     ::sendto(fd, rs.data(), rs.size(), 0, reinterpret_cast<const sockaddr*>(&server), sizeof server);
   }
@@ -94,13 +131,58 @@ Adapter second_client(const Adapter& client) {
   return b;
 }
 
-// Scenario D in its own lab (two-clients.json), evidence into `evidence`
-// (captures named d-*, logs d-*.log in `dir`).
-void run_direct(const Cell& cell, const Adapter& client, const Adapter& server, const std::string& dir,
-                Evidence& evidence) {
-  netns::Topology topology =
-      netns::load_topology(topology_file("two-clients"));
-  for (const char* nat : {"nat-a", "nat-b"}) {
+// A two-client scenario's lab: D (two-clients.json, a NAT each), L
+// (same-nat.json, one NAT that does not hairpin) and H
+// (same-nat-hairpin.json, one hairpinning NAT). Every NAT host of the
+// topology takes the cell's profile.
+struct PairLab {
+  const char* topology;
+  std::vector<const char*> nats;
+  std::vector<VantagePoint> vantage_points;
+  const char* prefix;  // of its logs: "d-", "l-", "h-"
+};
+
+PairLab pair_lab(char letter) {
+  switch (letter) {
+    case 'L':
+      return {"same-nat", {"nat"}, {std::begin(kLocalVantagePoints), std::end(kLocalVantagePoints)}, "l-"};
+    case 'H':
+      return {"same-nat-hairpin", {"nat"}, {std::begin(kHairpinVantagePoints), std::end(kHairpinVantagePoints)}, "h-"};
+    default:
+      return {"two-clients", {"nat-a", "nat-b"}, {std::begin(kDirectVantagePoints), std::end(kDirectVantagePoints)},
+              "d-"};
+  }
+}
+
+// Scenario D's client B: the client after the cell's in the plan's order
+// (wrapping around), so each implementation meets the next one; the cell's
+// own client when the plan has one.
+const Adapter& direct_partner(const Plan& plan, const Cell& cell) {
+  for (std::size_t i = 0; i < plan.clients.size(); ++i) {
+    if (plan.clients[i].name == cell.client) return plan.clients[(i + 1) % plan.clients.size()];
+  }
+  return plan.adapter("client", cell.client);
+}
+
+// Captures stopped and read into `evidence`.
+void collect(std::vector<std::unique_ptr<Capture>>& captures, Evidence& evidence) {
+  std::this_thread::sleep_for(200ms);
+  for (auto& c : captures) {
+    c->stop();
+    auto packets = read_packets(c->vantage(), c->link_type(), c->frames([](const CapturedFrame&) { return true; }));
+    evidence.packets.insert(evidence.packets.end(), std::make_move_iterator(packets.begin()),
+                            std::make_move_iterator(packets.end()));
+  }
+}
+
+// A two-client scenario (D, L, H) in its own lab, evidence into `evidence`
+// (captures named <prefix>*, logs <prefix>*.log in `dir`): both clients
+// qualify, then each pings the other.
+void run_pair(char letter, const Cell& cell, const Adapter& client, const Adapter& partner, const Adapter& server,
+              const std::string& dir, Evidence& evidence) {
+  const PairLab spec = pair_lab(letter);
+  netns::Topology topology = netns::load_topology(topology_file(spec.topology));
+  for (const char* nat : spec.nats) {
     if (!netns::apply_nat_profile(cell.nat, *topology.hosts.at(nat).nat)) {
       throw std::runtime_error("unknown NAT profile " + cell.nat);
     }
@@ -108,46 +190,120 @@ void run_direct(const Cell& cell, const Adapter& client, const Adapter& server, 
   auto lab = netns::Lab::up(topology);
   lab->wait_ipv6_ready();
   std::vector<std::unique_ptr<Capture>> captures;
-  for (const VantagePoint& v : kDirectVantagePoints) {
+  for (const VantagePoint& v : spec.vantage_points) {
     captures.push_back(std::make_unique<Capture>(v.name, lab->netns(v.host), v.ifname,
                                                  fmt::format("{}/{}.pcap", dir, v.name)));
   }
-  const Adapter client_b = second_client(client);
+  const Adapter client_b = second_client(partner);
+  evidence.client_a_name = fmt::format("client A ({})", client.name);
+  evidence.client_b_name = fmt::format("client B ({})", partner.name);
   std::vector<std::pair<std::string, IutProcess>> parties;
   const auto stop_all = [&] {
     for (auto it = parties.rbegin(); it != parties.rend(); ++it) stop_iut(it->second);
-    for (const auto& [role, iut] : parties) copy_if_exists(iut.log_path, fmt::format("{}/d-{}.log", dir, role));
+    for (const auto& [role, iut] : parties) {
+      copy_if_exists(iut.log_path, fmt::format("{}/{}{}.log", dir, spec.prefix, role));
+    }
   };
   try {
     const Placeholders values = lab_placeholders(*lab);
     parties.emplace_back("server", start_iut(server, "server", *lab, "server", values));
     parties.emplace_back("client", start_iut(client, "client", *lab, "client-a", values));
     parties.emplace_back("client-b", start_iut(client_b, "client-b", *lab, "client-b", values));
-    const auto deadline = std::chrono::steady_clock::now() + qualification_window(client);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::max(qualification_window(client), qualification_window(partner));
     while ((!evidence.direct_a || !evidence.direct_b) && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(100ms);
       if (!evidence.direct_a) evidence.direct_a = observe_iut_address(client, "client", *lab, "client-a");
       if (!evidence.direct_b) evidence.direct_b = observe_iut_address(client_b, "client-b", *lab, "client-b");
     }
     if (evidence.direct_a && evidence.direct_b) {
-      ping6(*lab, "client-a", *evidence.direct_b, kAtoBPattern);
-      ping6(*lab, "client-b", *evidence.direct_a, kBtoAPattern);
+      ping_both(*lab, letter, evidence,
+                {{"client-a", *evidence.direct_b, kAtoBPattern}, {"client-b", *evidence.direct_a, kBtoAPattern}});
     }
   } catch (...) {
     stop_all();
     throw;
   }
   for (const auto& [role, iut] : parties) {
-    // Client B is the same implementation as A: its death is the client's.
-    if (const auto ended = iut_exit_status(iut)) evidence.died[role == "client-b" ? "client" : role] = netns::describe(*ended);
+    // Client B plays the client role too: its death is the client's, named.
+    if (const auto ended = iut_exit_status(iut)) {
+      evidence.died[role == "client-b" ? "client" : role] =
+          netns::describe(*ended) + (role == "client-b" ? " (" + evidence.client_b_name + ")" : "");
+    }
   }
   stop_all();
-  std::this_thread::sleep_for(200ms);
-  for (auto& c : captures) {
-    c->stop();
-    auto packets = read_packets(c->vantage(), c->link_type(), c->frames([](const CapturedFrame&) { return true; }));
-    evidence.packets.insert(evidence.packets.end(), std::make_move_iterator(packets.begin()),
-                            std::make_move_iterator(packets.end()));
+  collect(captures, evidence);
+}
+
+// Scenario S in its own client-nat lab: client and server started with their
+// secure launch (the lab's shared secret, client identifier client-7).
+void run_secure(const Cell& cell, const Adapter& client, const Adapter& server, const std::string& dir,
+                Evidence& evidence) {
+  netns::Topology topology = netns::load_topology(topology_file("client-nat"));
+  if (!netns::apply_nat_profile(cell.nat, *topology.hosts.at("nat").nat)) {
+    throw std::runtime_error("unknown NAT profile " + cell.nat);
+  }
+  auto lab = netns::Lab::up(topology);
+  lab->wait_ipv6_ready();
+  std::vector<std::unique_ptr<Capture>> captures;
+  for (const VantagePoint& v : kSecureVantagePoints) {
+    captures.push_back(std::make_unique<Capture>(v.name, lab->netns(v.host), v.ifname,
+                                                 fmt::format("{}/{}.pcap", dir, v.name)));
+  }
+  // The MAC the pair agreed on: the server's declaration, as the server
+  // cases read it (cases/server/secure.cpp).
+  evidence.mac_md5 = server.has("secure_qualification:hmac-md5");
+  std::vector<std::pair<std::string, IutProcess>> parties;
+  const auto stop_all = [&] {
+    for (auto it = parties.rbegin(); it != parties.rend(); ++it) stop_iut(it->second);
+    for (const auto& [role, iut] : parties) copy_if_exists(iut.log_path, fmt::format("{}/s-{}.log", dir, role));
+  };
+  try {
+    const Placeholders values = lab_placeholders(*lab);
+    parties.emplace_back("server",
+                         start_iut(server, "server", *lab, iut_host("server"), values, "secure_qualification"));
+    parties.emplace_back("client",
+                         start_iut(client, "client", *lab, iut_host("client"), values, "secure_qualification"));
+    const auto deadline = std::chrono::steady_clock::now() + qualification_window(client);
+    while (!evidence.client_address && std::chrono::steady_clock::now() < deadline &&
+           !iut_exit_status(parties.back().second)) {
+      std::this_thread::sleep_for(100ms);
+      evidence.client_address = observe_iut_address(client, "client", *lab, iut_host("client"));
+    }
+    send_control_rs(*lab, true, evidence.mac_md5);
+  } catch (...) {
+    stop_all();
+    throw;
+  }
+  for (const auto& [role, iut] : parties) {
+    if (const auto ended = iut_exit_status(iut)) evidence.died[role] = netns::describe(*ended);
+  }
+  stop_all();
+  collect(captures, evidence);
+}
+
+// Scenario R in the cell's client-nat lab, after N: the NAT rebinds, the
+// client has up to one randomized refresh interval (RFC 6081 §5.1.1: at most
+// 150 % of it) and two RS retries to take the new mapping, then ping6 both
+// ways from its new address.
+void run_rebind(netns::Lab& lab, const Adapter& client, const IutProcess& client_process, Evidence& evidence) {
+  lab.nat_command("nat", "rebind");  // throws LabError: a harness fault
+  evidence.rebound = true;
+  const auto timer = [&](const char* name, std::int64_t fallback) {
+    const auto it = client.timers_ms.find(name);
+    return std::chrono::milliseconds(it == client.timers_ms.end() ? fallback : it->second);
+  };
+  const auto budget = timer("refresh_interval", 30000) * 3 / 2 + 2 * timer("qualification_retry", 4000) + 2000ms;
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  while (!evidence.rebind_address && std::chrono::steady_clock::now() < deadline && !iut_exit_status(client_process)) {
+    std::this_thread::sleep_for(100ms);
+    const auto now = observe_iut_address(client, "client", lab, iut_host("client"));
+    if (now && now != evidence.client_address) evidence.rebind_address = now;
+  }
+  if (evidence.rebind_address) {
+    ping_both(lab, 'R', evidence,
+              {{"client", kit::lab::kV6Host, kRebindOutPattern}, {"v6host", *evidence.rebind_address, kRebindInPattern}});
+    evidence.rebind_pinged = true;
   }
 }
 
@@ -174,8 +330,17 @@ CellResult run_cell(const Plan& plan, const Cell& cell, const std::string& out_d
   const Adapter& relay = plan.adapter("relay", cell.relay);
   Evidence evidence;
   evidence.nat_profile = cell.nat;
-  // Q and N share the client-nat lab; D has a lab of its own.
-  const bool needs_client_nat = plan.letters.find_first_of("QN") != std::string::npos;
+  // What the pairing cannot run (a capability not declared, a NAT the lab
+  // cannot make remap or hairpin) is not-applicable and never started.
+  std::map<char, Finding> inapplicable;
+  for (const char c : plan.letters) {
+    if (auto na = not_applicable(c, client.name, client.capabilities, server.name, server.capabilities, cell.nat)) {
+      inapplicable.emplace(c, std::move(*na));
+    }
+  }
+  const auto wanted = [&](char c) { return plan.letters.find(c) != std::string::npos && inapplicable.count(c) == 0; };
+  // Q, N and R share the client-nat lab; D, L, H and S have labs of their own.
+  const bool needs_client_nat = wanted('Q') || wanted('N') || wanted('R');
   if (needs_client_nat) try {
     netns::Topology topology =
         netns::load_topology(topology_file("client-nat"));
@@ -205,13 +370,20 @@ CellResult run_cell(const Plan& plan, const Cell& cell, const std::string& out_d
         std::this_thread::sleep_for(100ms);
         evidence.client_address = observe_iut_address(client, "client", *lab, iut_host("client"));
       }
-      if (evidence.client_address && plan.letters.find('N') != std::string::npos) {
-        ping6(*lab, "client", kit::lab::kV6Host, kOutPattern);
-        ping6(*lab, "v6host", *evidence.client_address, kInPattern);
+      if (evidence.client_address && wanted('N')) {
+        ping_both(*lab, 'N', evidence,
+                  {{"client", kit::lab::kV6Host, kOutPattern}, {"v6host", *evidence.client_address, kInPattern}});
         evidence.pinged = true;
       }
+      if (evidence.client_address && wanted('R')) {
+        try {
+          run_rebind(*lab, client, parties.back().second, evidence);
+        } catch (const netns::LabError&) {
+          evidence.rebound = false;  // R's error alone: Q and N stand
+        }
+      }
       send_control_rs(*lab);
-    } catch (const AdapterError& e) {
+    } catch (const std::exception& e) {
       stop_all();
       for (const auto& [role, iut] : parties) copy_if_exists(iut.log_path, fmt::format("{}/{}.log", dir, role));
       return finish(every_letter(plan, "error", fmt::format("harness: {}", e.what())));
@@ -234,22 +406,31 @@ CellResult run_cell(const Plan& plan, const Cell& cell, const std::string& out_d
   }
   result.client_address = evidence.client_address;
   std::vector<Finding> findings;
-  // D needs its own lab; a death in it is D's alone.
-  Evidence direct;
-  direct.nat_profile = cell.nat;
-  std::optional<std::string> direct_error;
-  if (plan.letters.find('D') != std::string::npos) {
-    try {
-      run_direct(cell, client, server, dir, direct);
-    } catch (const std::exception& e) {
-      direct_error = fmt::format("harness: {}", e.what());
-    }
-  }
   for (const char c : plan.letters) {
-    if (c == 'D') {
-      findings.push_back(direct_error ? Finding{'D', "error", "", "", *direct_error, {}} : judge('D', direct));
-    } else {
+    if (const auto na = inapplicable.find(c); na != inapplicable.end()) {
+      findings.push_back(na->second);
+      continue;
+    }
+    if (c == 'Q' || c == 'N' || c == 'R') {
       findings.push_back(judge(c, evidence));
+      continue;
+    }
+    // D, L, H and S run in labs of their own; a death there is that
+    // scenario's alone.
+    Evidence own;
+    own.nat_profile = cell.nat;
+    try {
+      if (c == 'S') {
+        run_secure(cell, client, server, dir, own);
+      } else {
+        // D pairs the cell's client with the next client of the plan (two
+        // implementations when the plan has more); L and H two instances of
+        // the cell's client.
+        run_pair(c, cell, client, c == 'D' ? direct_partner(plan, cell) : client, server, dir, own);
+      }
+      findings.push_back(judge(c, own));
+    } catch (const std::exception& e) {
+      findings.push_back(Finding{c, "error", "", "", fmt::format("harness: {}", e.what()), {}});
     }
   }
   return finish(std::move(findings));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <regex>
 #include <set>
 
 #include "kit/datagram.hpp"
@@ -70,7 +71,14 @@ std::vector<Packet> read_packets(const std::string& vantage, wire::LinkType link
       p.source_port = d->carrier.source_port;
       p.destination_port = d->carrier.destination_port;
       p.origin = d->datagram->origin;
-      if (d->datagram->authentication) p.nonce = d->datagram->authentication->nonce;
+      if (const auto& a = d->datagram->authentication) {
+        p.nonce = a->nonce;
+        const wire::Bytes secret = kit::bytes_of(lab::kSecret);
+        p.auth = Packet::Authentication{std::string(a->client_id.begin(), a->client_id.end()),
+                                        a->authentication_value.size(), a->confirmation,
+                                        wire::verify_authentication(*d->datagram, wire::MacAlgorithm::hmac_sha1, secret),
+                                        wire::verify_authentication(*d->datagram, wire::MacAlgorithm::hmac_md5, secret)};
+      }
       read_ipv6(d->datagram->ipv6, p);
     } else if (const auto ip = kit::native_ipv6(link, f.data)) {
       read_ipv6(*ip, p);
@@ -496,6 +504,78 @@ std::string path_of(const Evidence& e, Kind kind, const char* marker, bool towar
   return fmt::format("{}", fmt::join(hops, " -> "));
 }
 
+// N's judgement of one pair of pings from `address`, each direction marked
+// (N: kOutMarker/kInMarker; R, after the rebind: kRebindOutMarker/kRebindInMarker).
+Finding native_reachability(const Evidence& e, const std::string& address, const char* out_marker,
+                            const char* in_marker) {
+  const auto client = wire::parse_ipv6(address);
+  if (!client) return finding('N', "error", "", "", "the client's address does not parse: a harness fault");
+
+  // client -> native host: the request, then the reply. A client holds its
+  // first packet to a native host until its direct connectivity test
+  // (§5.2.9: an echo request of its own through its server, answered through
+  // the relay) succeeds; when the request never left, that test is traced.
+  const bool request_left = find_first(e, "client-lan", [&](const Packet& p) {
+                              return p.encapsulated && p.source4 == kClientLan &&
+                                     carries(p, Kind::echo_request, out_marker);
+                            }) != nullptr;
+  if (!request_left) {
+    // The test the held request caused comes before anything of the native
+    // host's own ping (the pings run one after the other): a test after its
+    // first packet may be for that packet instead (§5.2.3 case 6).
+    const auto inbound = find_first(e, "client-lan", [&](const Packet& p) {
+      return p.encapsulated && p.destination4 == kClientLan && carries(p, Kind::echo_request, in_marker);
+    });
+    const auto test = find_first(e, "client-lan", [&](const Packet& p) {
+      return p.encapsulated && p.source4 == kClientLan && p.kind == Kind::echo_request && p.source6 == *client &&
+             p.destination6 == kV6Host && !p.echo_data.empty() && (inbound == nullptr || p.frame < inbound->frame);
+    });
+    if (test != nullptr) {
+      const std::string data(test->echo_data.begin(), test->echo_data.end());
+      const std::string what = fmt::format("its direct connectivity test ({})", test->cite());
+      if (auto f = trace_to_native(e, Kind::echo_request, data, what, false)) return *f;
+      if (auto f = trace_to_client(e, *client, Kind::echo_reply, data,
+                                   fmt::format("the native host's reply to the client's direct connectivity test ({})",
+                                               test->cite()))) {
+        return *f;
+      }
+      return finding('N', "fail", "client", "R4380-5.2.4-03",
+                     fmt::format("the client's direct connectivity test ({}) was answered but the client never sent "
+                                 "the echo request it held for the native host",
+                                 test->cite()),
+                     {test});
+    }
+  }
+  if (auto f = trace_to_native(e, Kind::echo_request, out_marker, "its echo request to the native host", false)) {
+    return *f;
+  }
+  if (find_first(e, "native-host", [&](const Packet& p) { return carries(p, Kind::echo_reply, out_marker); }) ==
+      nullptr) {
+    return finding('N', "inconclusive", "", "",
+                   "the native host did not answer the client's echo request: the lab's host, not a party");
+  }
+  if (auto f = trace_to_client(e, *client, Kind::echo_reply, out_marker, "the native host's echo reply")) return *f;
+
+  // native host -> client: the request, then the reply.
+  if (find_first(e, "native-host", [&](const Packet& p) { return carries(p, Kind::echo_request, in_marker); }) ==
+      nullptr) {
+    return finding('N', "error", "", "", "the native host's ping6 sent nothing: a harness fault");
+  }
+  if (auto f = trace_to_client(e, *client, Kind::echo_request, in_marker, "the native host's echo request")) {
+    return *f;
+  }
+  if (auto f = trace_to_native(e, Kind::echo_reply, in_marker, "its echo reply", true)) return *f;
+
+  return finding('N', "pass", "", "R4380-5.4.2-04",
+                 fmt::format("ping6 both ways. client->native request: {}; reply: {}. native->client request: {}; "
+                             "reply: {}",
+                             path_of(e, Kind::echo_request, out_marker, false),
+                             path_of(e, Kind::echo_reply, out_marker, true), path_of(e, Kind::echo_request, in_marker, true),
+                             path_of(e, Kind::echo_reply, in_marker, false)),
+                 {find_first(e, "client-lan", [&](const Packet& p) { return carries(p, Kind::echo_reply, out_marker); }),
+                  find_first(e, "client-lan", [&](const Packet& p) { return carries(p, Kind::echo_request, in_marker); })});
+}
+
 }  // namespace
 
 Finding judge_native(const Evidence& e) {
@@ -514,66 +594,7 @@ Finding judge_native(const Evidence& e) {
     return finding('N', "inconclusive", "", "R4380-5.2.1-07",
                    "the client has no Teredo address (see Q): there is nothing to reach through the relay");
   }
-  const auto client = wire::parse_ipv6(*e.client_address);
-  if (!client) return finding('N', "error", "", "", "the client's address does not parse: a harness fault");
-
-  // client -> native host: the request, then the reply. A client holds its
-  // first packet to a native host until its direct connectivity test
-  // (§5.2.9: an echo request of its own through its server, answered through
-  // the relay) succeeds; when the request never left, that test is traced.
-  const bool request_left = find_first(e, "client-lan", [](const Packet& p) {
-                              return p.encapsulated && p.source4 == kClientLan &&
-                                     carries(p, Kind::echo_request, kOutMarker);
-                            }) != nullptr;
-  if (!request_left) {
-    const auto test = find_first(e, "client-lan", [](const Packet& p) {
-      return p.encapsulated && p.source4 == kClientLan && p.kind == Kind::echo_request && p.destination6 == kV6Host &&
-             !p.echo_data.empty();
-    });
-    if (test != nullptr) {
-      const std::string data(test->echo_data.begin(), test->echo_data.end());
-      const std::string what = fmt::format("its direct connectivity test ({})", test->cite());
-      if (auto f = trace_to_native(e, Kind::echo_request, data, what, false)) return *f;
-      if (auto f = trace_to_client(e, *client, Kind::echo_reply, data,
-                                   fmt::format("the native host's reply to the client's direct connectivity test ({})",
-                                               test->cite()))) {
-        return *f;
-      }
-      return finding('N', "fail", "client", "R4380-5.2.4-03",
-                     fmt::format("the client's direct connectivity test ({}) was answered but the client never sent "
-                                 "the echo request it held for the native host",
-                                 test->cite()),
-                     {test});
-    }
-  }
-  if (auto f = trace_to_native(e, Kind::echo_request, kOutMarker, "its echo request to the native host", false)) {
-    return *f;
-  }
-  if (find_first(e, "native-host", [](const Packet& p) { return carries(p, Kind::echo_reply, kOutMarker); }) ==
-      nullptr) {
-    return finding('N', "inconclusive", "", "",
-                   "the native host did not answer the client's echo request: the lab's host, not a party");
-  }
-  if (auto f = trace_to_client(e, *client, Kind::echo_reply, kOutMarker, "the native host's echo reply")) return *f;
-
-  // native host -> client: the request, then the reply.
-  if (find_first(e, "native-host", [](const Packet& p) { return carries(p, Kind::echo_request, kInMarker); }) ==
-      nullptr) {
-    return finding('N', "error", "", "", "the native host's ping6 sent nothing: a harness fault");
-  }
-  if (auto f = trace_to_client(e, *client, Kind::echo_request, kInMarker, "the native host's echo request")) {
-    return *f;
-  }
-  if (auto f = trace_to_native(e, Kind::echo_reply, kInMarker, "its echo reply", true)) return *f;
-
-  return finding('N', "pass", "", "R4380-5.4.2-04",
-                 fmt::format("ping6 both ways. client->native request: {}; reply: {}. native->client request: {}; "
-                             "reply: {}",
-                             path_of(e, Kind::echo_request, kOutMarker, false),
-                             path_of(e, Kind::echo_reply, kOutMarker, true), path_of(e, Kind::echo_request, kInMarker, true),
-                             path_of(e, Kind::echo_reply, kInMarker, false)),
-                 {find_first(e, "client-lan", [](const Packet& p) { return carries(p, Kind::echo_reply, kOutMarker); }),
-                  find_first(e, "client-lan", [](const Packet& p) { return carries(p, Kind::echo_request, kInMarker); })});
+  return native_reachability(e, *e.client_address, kOutMarker, kInMarker);
 }
 
 // ---------------------------------------------------------------- D
@@ -581,12 +602,20 @@ Finding judge_native(const Evidence& e) {
 namespace {
 
 struct Side {
-  const char* name;     // "client A"
+  std::string name;     // "client A (reference)"
   const char* lan;      // its capture
   const char* outside;  // its NAT's outside capture
   wire::Ipv4Address lan4, mapped4;
   wire::Ipv6Address address;
+  const char* server;   // the server's capture in this lab
 };
+
+// A finding of one scenario's judgement given as another's: the two-client
+// scenarios (D, H) trace the same hops.
+Finding as_scenario(Finding f, char letter) {
+  f.scenario = letter;
+  return f;
+}
 
 // X's packet `kind` marked `marker` toward Y: reached Y's LAN (nullopt), or
 // where it stopped and whose deviation stopped it.
@@ -616,6 +645,22 @@ std::optional<Finding> trace_peer(const Evidence& e, const Side& x, const Side& 
                    {left, arrived});
   }
   if (x_owes_it) {
+    // x owes the reply only to a request it may accept: one from the mapping
+    // y's address embeds (§5.2.3 case 3). From another mapping (a NAT that
+    // mapped y's packet anew) §5.2.3 has x not trust it (R4380-5.2.3-18).
+    const auto request = find_first(e, x.lan, [&](const Packet& p) {
+      return p.encapsulated && p.destination4 == x.lan4 && carries(p, Kind::echo_request, marker);
+    });
+    const auto embedded = wire::parse_teredo(y.address);
+    if (request != nullptr && embedded && request->source4 != y.lan4 &&
+        (request->source4 != embedded->mapped_ipv4 || request->source_port != embedded->mapped_port)) {
+      return finding('D', "inconclusive", "nat", "R4380-5.2.3-18",
+                     fmt::format("{}'s echo request reached {} ({}) from {}, not from the mapping {}'s address embeds "
+                                 "({}): the {} NAT mapped it anew, and RFC 4380 §5.2.3 has such a packet not trusted",
+                                 y.name, x.name, request->cite(), endpoint_of(request->source4, request->source_port),
+                                 y.name, endpoint_of(embedded->mapped_ipv4, embedded->mapped_port), e.nat_profile),
+                     {request});
+    }
     return finding('D', "fail", "client", "R4380-5.2.3-05",
                    fmt::format("{} received the echo request but never sent {}", x.name, what));
   }
@@ -640,11 +685,11 @@ std::optional<Finding> trace_peer(const Evidence& e, const Side& x, const Side& 
                                "about what it would have sent",
                                x.name, what, y.name));
   }
-  const auto server_fwd = find_first(e, "d-server", [&](const Packet& p) {
+  const auto server_fwd = find_first(e, x.server, [&](const Packet& p) {
     return p.encapsulated && p.kind == Kind::bubble && is_server(p.source4) && p.destination4 == y.mapped4 &&
            p.destination6 == y.address;
   });
-  const auto server_got = find_first(e, "d-server", [&](const Packet& p) {
+  const auto server_got = find_first(e, x.server, [&](const Packet& p) {
     return p.encapsulated && p.kind == Kind::bubble && is_server(p.destination4) && p.destination6 == y.address;
   });
   if (server_got != nullptr && server_fwd == nullptr) {
@@ -678,35 +723,66 @@ std::optional<Finding> trace_peer(const Evidence& e, const Side& x, const Side& 
                  {y_answered});
 }
 
+// The evidence of a scenario's own lab (captures "<prefix><vantage>") as Q's
+// (client-lan, nat-outside, server), with `client` as the client's address:
+// Q's judgement of those captures. Client A of D, L and H stands where Q's
+// client stands (192.0.2.10 behind 198.51.100.1).
+Evidence as_qualification(const Evidence& e, const std::string& prefix, std::optional<std::string> client) {
+  Evidence as_q = e;
+  as_q.client_address = std::move(client);
+  for (Packet& p : as_q.packets) {
+    if (p.vantage == prefix + "client-a-lan" || p.vantage == prefix + "client-lan") p.vantage = "client-lan";
+    if (p.vantage == prefix + "server") p.vantage = "server";
+    if (p.vantage == prefix + "nat-outside") p.vantage = "nat-outside";
+  }
+  return as_q;
+}
+
+// A two-client scenario where a client has no address: not-applicable when
+// client A rightly stayed unqualified behind a symmetric NAT (Q's judgement
+// of its captures), else inconclusive.
+std::optional<Finding> pair_unqualified(const Evidence& e, char letter, const std::string& prefix) {
+  if (e.direct_a && e.direct_b) return std::nullopt;
+  const Finding q = judge_qualification(as_qualification(e, prefix, e.direct_a));
+  if (!e.direct_a && q.verdict == "pass" && q.requirement == "R4380-5.2.1-05") {
+    return finding(letter, "not-applicable", "", "R4380-5.2.1-05",
+                   fmt::format("{} rightly stayed unqualified behind a symmetric NAT: Teredo does not operate there, "
+                               "there is no peer to reach",
+                               e.client_a_name));
+  }
+  if (e.direct_a && !e.direct_b) {
+    // Client B (another implementation, in D) behind its own NAT: the RAs it
+    // received reporting two mappings show the symmetric NAT (§5.2.1).
+    const auto ras = find_all(e, prefix + "client-b-lan", [](const Packet& p) {
+      return p.encapsulated && p.kind == Kind::ra && is_server(p.source4) && p.origin.has_value();
+    });
+    std::set<std::pair<std::uint32_t, std::uint16_t>> mappings;
+    for (const Packet* ra : ras) mappings.insert({ra->origin->address.value, ra->origin->port});
+    if (mappings.size() >= 2) {
+      return finding(letter, "not-applicable", "", "R4380-5.2.1-05",
+                     fmt::format("{} rightly stayed unqualified behind a symmetric NAT (its RAs {} report {} "
+                                 "mappings): there is no peer to reach",
+                                 e.client_b_name, cites(ras), mappings.size()),
+                     {ras.front(), ras.back()});
+    }
+  }
+  return finding(letter, "inconclusive", "", "R4380-5.2.1-07",
+                 fmt::format("{} did not qualify in the two-client lab: there is no peer address to reach",
+                             !e.direct_a ? e.client_a_name : e.client_b_name));
+}
+
 }  // namespace
 
 Finding judge_direct(const Evidence& e) {
   if (auto d = death('D', e, {"client", "server"})) return *d;
-  if (!e.direct_a || !e.direct_b) {
-    // Client A stands where Q's client stands (192.0.2.10 behind
-    // 198.51.100.1): Q's judgement of its captures says whether it rightly
-    // stayed unqualified behind a symmetric NAT, where D does not apply.
-    Evidence as_q = e;
-    as_q.client_address = e.direct_a;
-    for (Packet& p : as_q.packets) {
-      if (p.vantage == "d-client-a-lan") p.vantage = "client-lan";
-      if (p.vantage == "d-server") p.vantage = "server";
-    }
-    const Finding q = judge_qualification(as_q);
-    if (!e.direct_a && q.verdict == "pass" && q.requirement == "R4380-5.2.1-05") {
-      return finding('D', "not-applicable", "", "R4380-5.2.1-05",
-                     "client A rightly stayed unqualified behind a symmetric NAT: Teredo does not operate there, "
-                     "there is no peer to reach");
-    }
-    return finding('D', "inconclusive", "", "R4380-5.2.1-07",
-                   fmt::format("client {} did not qualify in the two-client lab: there is no peer address to reach",
-                               !e.direct_a ? "A" : "B"));
-  }
+  if (auto f = pair_unqualified(e, 'D', "d-")) return *f;
   const auto a6 = wire::parse_ipv6(*e.direct_a);
   const auto b6 = wire::parse_ipv6(*e.direct_b);
   if (!a6 || !b6) return finding('D', "error", "", "", "a client's address does not parse: a harness fault");
-  const Side a{"client A", "d-client-a-lan", "d-nat-a-outside", kit::ipv4(kClientALan), kit::ipv4(kNatAOutside), *a6};
-  const Side b{"client B", "d-client-b-lan", "d-nat-b-outside", kit::ipv4(kClientBLan), kit::ipv4(kNatBOutside), *b6};
+  const Side a{e.client_a_name, "d-client-a-lan", "d-nat-a-outside", kit::ipv4(kClientALan), kit::ipv4(kNatAOutside), *a6,
+               "d-server"};
+  const Side b{e.client_b_name, "d-client-b-lan", "d-nat-b-outside", kit::ipv4(kClientBLan), kit::ipv4(kNatBOutside), *b6,
+               "d-server"};
   if (auto f = trace_peer(e, a, b, Kind::echo_request, kAtoBMarker, "its echo request to client B", false)) return *f;
   if (auto f = trace_peer(e, b, a, Kind::echo_reply, kAtoBMarker, "its echo reply to client A", true)) return *f;
   if (auto f = trace_peer(e, b, a, Kind::echo_request, kBtoAMarker, "its echo request to client A", false)) return *f;
@@ -743,7 +819,437 @@ Finding judge_direct(const Evidence& e) {
                  {hops[0], hops[1], hops[2], hops[3]});
 }
 
+// ---------------------------------------------------------------- L
+
+namespace {
+
+bool discovery_bubble_from(const Packet& p, wire::Ipv4Address from) {
+  return p.encapsulated && p.kind == Kind::bubble && p.source4 == from &&
+         p.destination4 == kit::ipv4(kDiscoveryGroup);
+}
+
+// x's packet `kind` marked `marker` to y on their LAN: reached y from x's LAN
+// address (nullopt), or what the captures say about why not.
+std::optional<Finding> trace_local(const Evidence& e, const Side& x, const Side& y, Kind kind, const char* marker,
+                                   const std::string& what, bool x_owes_it) {
+  const auto at_y = find_first(e, y.lan, [&](const Packet& p) {
+    return p.encapsulated && p.source4 == x.lan4 && p.destination4 == y.lan4 && carries(p, kind, marker);
+  });
+  if (at_y != nullptr) return std::nullopt;
+  const auto heard = find_first(e, x.lan, [&](const Packet& p) { return discovery_bubble_from(p, y.lan4); });
+  const auto left = find_first(e, x.lan, [&](const Packet& p) {
+    return p.encapsulated && p.source4 == x.lan4 && carries(p, kind, marker);
+  });
+  if (left != nullptr) {
+    if (left->destination4 == y.lan4) {
+      return finding('L', "inconclusive", "", "R4380-5.2.4-04",
+                     fmt::format("{} sent {} to {}'s LAN address ({}) but it never reached {}: the lab's LAN, not a "
+                                 "party",
+                                 x.name, what, y.name, left->cite(), y.name),
+                     {left});
+    }
+    if (heard == nullptr) {
+      return finding('L', "inconclusive", "", "R4380-5.2.8-03",
+                     fmt::format("{} sent {} to {} ({}), not on the LAN, but no discovery bubble of {} ever reached "
+                                 "it: RFC 4380 §5.2.8 lets a client wait 200-300 s between them, so its silence "
+                                 "proves nothing",
+                                 x.name, what, wire::to_string(left->destination4), left->cite(), y.name),
+                     {left});
+    }
+    return finding('L', "fail", "client", "R4380-5.2.4-04",
+                   fmt::format("{} had {}'s local discovery bubble ({}) yet sent {} to {} ({}) instead of its local "
+                               "address {}",
+                               x.name, y.name, heard->cite(), what, wire::to_string(left->destination4), left->cite(),
+                               wire::to_string(y.lan4)),
+                   {heard, left});
+  }
+  if (x_owes_it) {
+    return finding('L', "fail", "client", "R4380-5.2.3-13",
+                   fmt::format("{} received the echo request from {}'s local address but never sent {}", x.name,
+                               y.name, what));
+  }
+  // The request is held until the local peer answers a bubble (§5.2.4 case 3).
+  if (heard == nullptr) {
+    return finding('L', "inconclusive", "", "R4380-5.2.8-03",
+                   fmt::format("{} sent nothing toward {} and no discovery bubble of {} reached it: RFC 4380 §5.2.8 "
+                               "lets a client wait 200-300 s between them, so the silence proves nothing",
+                               x.name, y.name, y.name));
+  }
+  const auto y_answer = find_first(e, x.lan, [&](const Packet& p) {
+    return p.encapsulated && p.kind == Kind::bubble && p.source4 == y.lan4 && p.destination4 == x.lan4;
+  });
+  if (y_answer != nullptr) {
+    return finding('L', "fail", "client", "R4380-5.2.3-10",
+                   fmt::format("{} had {}'s discovery bubble ({}) and {}'s unicast bubble ({}), a trusted local "
+                               "peer, but never sent the packet it held",
+                               x.name, y.name, heard->cite(), y.name, y_answer->cite()),
+                   {heard, y_answer});
+  }
+  const auto x_discovery = find_first(e, y.lan, [&](const Packet& p) { return discovery_bubble_from(p, x.lan4); });
+  if (x_discovery != nullptr) {
+    return finding('L', "fail", "client", "R4380-5.2.3-12",
+                   fmt::format("{} received {}'s local discovery bubble ({}) but never answered it with a unicast "
+                               "bubble to {}",
+                               y.name, x.name, x_discovery->cite(), wire::to_string(x.lan4)),
+                   {x_discovery});
+  }
+  return finding('L', "fail", "client", "R4380-5.2.4-04",
+                 fmt::format("{} had {}'s local discovery bubble ({}) but sent neither {} nor a bubble to it", x.name,
+                             y.name, heard->cite(), what),
+                 {heard});
+}
+
+}  // namespace
+
+Finding judge_local(const Evidence& e) {
+  if (auto d = death('L', e, {"client", "server"})) return *d;
+  if (auto f = pair_unqualified(e, 'L', "l-")) return *f;
+  const auto a6 = wire::parse_ipv6(*e.direct_a);
+  const auto b6 = wire::parse_ipv6(*e.direct_b);
+  if (!a6 || !b6) return finding('L', "error", "", "", "a client's address does not parse: a harness fault");
+  const wire::Ipv4Address nat = kit::ipv4(lab::kNatOutside);
+  const Side a{e.client_a_name, "l-client-a-lan", "l-nat-outside", kit::ipv4(kClientALan), nat, *a6, "l-server"};
+  const Side b{e.client_b_name, "l-client-b-lan", "l-nat-outside", kit::ipv4(kLocalClientBLan), nat, *b6, "l-server"};
+  if (auto f = trace_local(e, a, b, Kind::echo_request, kAtoBMarker, "its echo request to client B", false)) return *f;
+  if (auto f = trace_local(e, b, a, Kind::echo_reply, kAtoBMarker, "its echo reply to client A", true)) return *f;
+  if (auto f = trace_local(e, b, a, Kind::echo_request, kBtoAMarker, "its echo request to client A", false)) return *f;
+  if (auto f = trace_local(e, a, b, Kind::echo_reply, kBtoAMarker, "its echo reply to client B", true)) return *f;
+  for (const char* vantage : {"l-server", "l-nat-outside"}) {
+    for (const char* marker : {kAtoBMarker, kBtoAMarker}) {
+      if (const auto via = find_first(e, vantage, [&](const Packet& p) {
+            return carries(p, Kind::echo_request, marker) || carries(p, Kind::echo_reply, marker);
+          })) {
+        return finding('L', "fail", "client", "R4380-5.2.4-04",
+                       fmt::format("a marked packet left the LAN ({}): the clients are local peers and §5.2.4 case 3 "
+                                   "sends to the local address",
+                                   via->cite()),
+                       {via});
+      }
+    }
+  }
+  const auto on_lan = [&](const Side& to, const Side& from, Kind kind, const char* marker) {
+    return find_first(e, to.lan, [&](const Packet& p) {
+      return p.encapsulated && p.source4 == from.lan4 && p.destination4 == to.lan4 && carries(p, kind, marker);
+    });
+  };
+  const Packet* hops[] = {on_lan(b, a, Kind::echo_request, kAtoBMarker), on_lan(a, b, Kind::echo_reply, kAtoBMarker),
+                          on_lan(a, b, Kind::echo_request, kBtoAMarker), on_lan(b, a, Kind::echo_reply, kBtoAMarker)};
+  const auto heard_a = find_first(e, "l-client-b-lan", [&](const Packet& p) { return discovery_bubble_from(p, a.lan4); });
+  const auto heard_b = find_first(e, "l-client-a-lan", [&](const Packet& p) { return discovery_bubble_from(p, b.lan4); });
+  return finding('L', "pass", "", "R4380-5.2.4-04",
+                 fmt::format("ping6 both ways on the LAN, from local address to local address: A->B request {}, reply "
+                             "{}; B->A request {}, reply {}; none through the NAT or the server (discovery bubbles: "
+                             "A's {}, B's {})",
+                             hops[0]->cite(), hops[1]->cite(), hops[2]->cite(), hops[3]->cite(),
+                             heard_a ? heard_a->cite() : "not seen", heard_b ? heard_b->cite() : "not seen"),
+                 {hops[0], hops[1], hops[2], hops[3]});
+}
+
+// ---------------------------------------------------------------- S
+
+namespace {
+
+// A finding judged on as_qualification()'s renamed captures, citing the
+// scenario's own captures again ("client-lan#5" -> "s-client-lan#5").
+Finding in_own_lab(Finding f, const std::string& prefix) {
+  static const std::regex kCite(R"((^|[^-\w])(client-lan|nat-outside|server)(#|\.pcap))");
+  f.reason = std::regex_replace(f.reason, kCite, "$1" + prefix + "$2$3");
+  for (FrameCite& c : f.frames) c.capture = std::regex_replace(c.capture, kCite, "$1" + prefix + "$2$3");
+  return f;
+}
+
+Finding secure_qualification(const Evidence& e, const Evidence& as_q) {
+  const char* algorithm = e.mac_md5 ? "HMAC-MD5" : "HMAC-SHA1";
+  const auto verifies = [&](const Packet& p) { return p.auth && (e.mac_md5 ? p.auth->verifies_md5 : p.auth->verifies_sha1); };
+  const auto sent = find_all(as_q, "client-lan", client_rs);
+  if (sent.empty()) {
+    return finding('S', "inconclusive", "", "R4380-5.2.2-01",
+                   "the client sent no RS to its server within the window; silence proves nothing about what it "
+                   "would have sent");
+  }
+  // §5.2.2: every RS carries the authentication encapsulation for its client
+  // identifier, its MAC computed with the shared secret.
+  for (const Packet* rs : sent) {
+    if (!rs->auth || rs->auth->client_id != lab::kClientId) {
+      return finding('S', "fail", "client", "R4380-5.2.2-01",
+                     fmt::format("the client's RS {} carries {} instead of the authentication encapsulation for "
+                                 "client identifier '{}'",
+                                 rs->cite(),
+                                 rs->auth ? fmt::format("client identifier '{}'", rs->auth->client_id)
+                                          : std::string("no authentication encapsulation"),
+                                 lab::kClientId),
+                     {rs});
+    }
+    if (!verifies(*rs)) {
+      return finding('S', "fail", "client", "R4380-5.2.2-05",
+                     fmt::format("the client's RS {} carries an authentication value ({} bytes) that does not verify "
+                                 "as {} with the shared secret",
+                                 rs->cite(), rs->auth->value_size, algorithm),
+                     {rs});
+    }
+  }
+  // §5.3.2: the server's RA repeats the client identifier and the nonce of
+  // the RS it answers, confirmation 0, a MAC from the secret bound to the id.
+  const auto at_server = find_all(as_q, "server", mapped_rs);
+  for (const Packet* ra : find_all(as_q, "server", ra_to_mapping)) {
+    const Packet* rs = nullptr;
+    for (const Packet* candidate : at_server) {
+      if (candidate->nonce && ra->nonce && *candidate->nonce == *ra->nonce && candidate->frame < ra->frame) rs = candidate;
+    }
+    if (!ra->auth) {
+      return finding('S', "fail", "server", "R4380-5.3.2-10",
+                     fmt::format("the server's RA {} carries no authentication encapsulation though its client "
+                                 "qualifies securely",
+                                 ra->cite()),
+                     {ra});
+    }
+    if (rs == nullptr || ra->auth->client_id != rs->auth->client_id) {
+      return finding('S', "fail", "server", "R4380-5.3.2-11",
+                     fmt::format("the server's RA {} (client identifier '{}') repeats the client identifier and nonce "
+                                 "of none of the RSs it received ({})",
+                                 ra->cite(), ra->auth->client_id, at_server.empty() ? "none" : cites(at_server)),
+                     {ra});
+    }
+    if (ra->auth->confirmation != 0) {
+      return finding('S', "fail", "server", "R4380-5.3.2-12",
+                     fmt::format("the server's RA {} carries confirmation {} for the valid identifier '{}'",
+                                 ra->cite(), ra->auth->confirmation, lab::kClientId),
+                     {rs, ra});
+    }
+    if (!verifies(*ra)) {
+      return finding('S', "fail", "server", "R4380-5.3.2-13",
+                     fmt::format("the server's RA {} answering RS {} carries an authentication value that does not "
+                                 "verify as {} with the secret bound to '{}'",
+                                 ra->cite(), rs->cite(), algorithm, lab::kClientId),
+                     {rs, ra});
+    }
+  }
+  Finding q = as_scenario(judge_qualification(as_q), 'S');
+  if (q.verdict != "pass") return q;
+  if (!e.client_address) {
+    // Q passed without an address: the symmetric NAT's two mappings.
+    q.verdict = "not-applicable";
+    q.reason = "the client rightly stayed unqualified behind a symmetric NAT (" + q.reason + ")";
+    return q;
+  }
+  const auto ras = find_all(as_q, "client-lan", ra_to_client);
+  const auto signed_ra = std::find_if(ras.begin(), ras.end(), [&](const Packet* ra) { return verifies(*ra); });
+  q.requirement = "R4380-5.2.2-01";
+  q.reason = fmt::format("secure qualification ({}, client identifier '{}'): the client's RSs ({}) and the RA it "
+                         "qualified with ({}) carry authentication values that verify; {}",
+                         algorithm, lab::kClientId, cites(sent),
+                         signed_ra != ras.end() ? (*signed_ra)->cite() : "?", q.reason);
+  return q;
+}
+
+}  // namespace
+
+Finding judge_secure(const Evidence& e) {
+  if (auto d = death('S', e, {"client", "server"})) return *d;
+  return in_own_lab(secure_qualification(e, as_qualification(e, "s-", e.client_address)), "s-");
+}
+
+// ---------------------------------------------------------------- R
+
+Finding judge_rebind(const Evidence& e) {
+  if (auto d = death('R', e, {"client", "server", "relay"})) return *d;
+  if (!e.client_address) {
+    const Finding q = judge_qualification(e);
+    if (q.verdict == "pass" && q.requirement == "R4380-5.2.1-05") {
+      return finding('R', "not-applicable", "", "R4380-5.2.1-05",
+                     "the client rightly stayed unqualified behind a symmetric NAT (see Q): there is no address for a "
+                     "rebind to change");
+    }
+    return finding('R', "inconclusive", "", "R4380-5.2.1-07",
+                   "the client has no Teredo address (see Q): there is no address for a rebind to change");
+  }
+  if (!e.rebound) return finding('R', "error", "", "", "the NAT did not take the rebind command: a harness fault");
+  const auto old = wire::parse_teredo(*e.client_address);
+  if (!old) return finding('R', "error", "", "", "the client's address does not parse: a harness fault");
+  // The first RS from a mapping other than the one the old address embeds.
+  const auto moved = find_first(e, "server", [&](const Packet& p) {
+    return mapped_rs(p) && (p.source4 != old->mapped_ipv4 || p.source_port != old->mapped_port);
+  });
+  if (moved == nullptr) {
+    return finding('R', "inconclusive", "", "R4380-5.2.5-02",
+                   fmt::format("no RS from a new mapping reached the server after the NAT's rebind (the old mapping "
+                               "{}): the client did not refresh within the window, and silence proves nothing",
+                               endpoint_of(old->mapped_ipv4, old->mapped_port)));
+  }
+  if (auto problem = server_ra_problem(e)) return as_scenario(*problem, 'R');
+  const auto new_mapping = [&](const Packet& p) {
+    return p.origin && p.origin->address == moved->source4 && p.origin->port == moved->source_port;
+  };
+  const auto answered = find_first(e, "server", [&](const Packet& p) { return ra_to_mapping(p) && new_mapping(p); });
+  if (answered == nullptr) {
+    const auto control = find_first(e, "server", [](const Packet& p) {
+      return p.encapsulated && p.kind == Kind::ra && p.destination4 == kRelay4 && p.destination_port == kControlPort;
+    });
+    if (control != nullptr) {
+      return finding('R', "fail", "server", "R4380-5.3.1-05",
+                     fmt::format("the server never answered the client's RS from its new mapping ({}) though it "
+                                 "answered the control RS ({})",
+                                 moved->cite(), control->cite()),
+                     {moved, control});
+    }
+    return finding('R', "inconclusive", "", "R4380-5.3.1-05",
+                   fmt::format("the server answered neither the client's RS from its new mapping ({}) nor the control "
+                               "RS",
+                               moved->cite()),
+                   {moved});
+  }
+  const auto received = find_first(e, "client-lan", [&](const Packet& p) { return ra_to_client(p) && new_mapping(p); });
+  if (received == nullptr) {
+    return finding('R', "inconclusive", "nat", "R4380-5.2.5-05",
+                   fmt::format("the server's RA reporting the new mapping ({}) never reached the client through the {} "
+                               "NAT",
+                               answered->cite(), e.nat_profile),
+                   {moved, answered});
+  }
+  const std::string mapping = endpoint_of(moved->source4, moved->source_port);
+  if (!e.rebind_address) {
+    return finding('R', "fail", "client", "R4380-5.2.5-05",
+                   fmt::format("the client received the RA reporting its new mapping {} ({}) but kept its address {}",
+                               mapping, received->cite(), *e.client_address),
+                   {moved, answered, received});
+  }
+  const auto now = wire::parse_teredo(*e.rebind_address);
+  if (!now || now->mapped_ipv4 != moved->source4 || now->mapped_port != moved->source_port || now->server != kPrimary) {
+    return finding('R', "fail", "client", "R4380-5.2.5-06",
+                   fmt::format("after the RA reporting its new mapping {} ({}) the client configured {}, which does "
+                               "not embed it",
+                               mapping, received->cite(), *e.rebind_address),
+                   {received});
+  }
+  // §5.2.5: the old address is invalidated; nothing leaves from it after the
+  // RA that moved the mapping (frame order within one capture).
+  const auto old6 = wire::parse_ipv6(*e.client_address);
+  if (const auto stale = find_first(e, "client-lan", [&](const Packet& p) {
+        return p.encapsulated && p.source4 == kClientLan && p.frame > received->frame && old6 && p.source6 == *old6;
+      })) {
+    return finding('R', "fail", "client", "R4380-5.2.5-06",
+                   fmt::format("the client still sent from its old address {} ({}) after the RA reporting its new "
+                               "mapping ({})",
+                               *e.client_address, stale->cite(), received->cite()),
+                   {received, stale});
+  }
+  if (!e.rebind_pinged) return finding('R', "error", "", "", "the pings after the rebind did not run: a harness fault");
+  Finding n = as_scenario(native_reachability(e, *e.rebind_address, kRebindOutMarker, kRebindInMarker), 'R');
+  if (n.verdict != "pass") return n;
+  n.requirement = "R4380-5.2.5-06";
+  n.reason = fmt::format("after the NAT's rebind: RS from the new mapping {} ({}) -> RA ({}) -> {}; the client moved "
+                         "from {} to {}; then {}",
+                         mapping, moved->cite(), answered->cite(), received->cite(), *e.client_address,
+                         *e.rebind_address, n.reason);
+  n.frames.insert(n.frames.begin(), {cite(moved), cite(received)});
+  return n;
+}
+
+// ---------------------------------------------------------------- H
+
+Finding judge_hairpin(const Evidence& e) {
+  if (auto d = death('H', e, {"client", "server"})) return *d;
+  if (auto f = pair_unqualified(e, 'H', "h-")) return *f;
+  const auto a6 = wire::parse_ipv6(*e.direct_a);
+  const auto b6 = wire::parse_ipv6(*e.direct_b);
+  const auto a_mapped = wire::parse_teredo(*e.direct_a);
+  const auto b_mapped = wire::parse_teredo(*e.direct_b);
+  if (!a6 || !b6 || !a_mapped || !b_mapped) {
+    return finding('H', "error", "", "", "a client's address does not parse: a harness fault");
+  }
+  const wire::Ipv4Address nat = kit::ipv4(lab::kNatOutside);
+  const Side a{e.client_a_name, "h-client-a-lan", "h-nat-outside", kit::ipv4(kClientALan), nat, *a6, "h-server"};
+  const Side b{e.client_b_name, "h-client-b-lan", "h-nat-outside", kit::ipv4(kClientBLan), nat, *b6, "h-server"};
+  const auto trace = [&](const Side& x, const Side& y, Kind kind, const char* marker, const std::string& what,
+                         bool owes) -> std::optional<Finding> {
+    if (auto f = trace_peer(e, x, y, kind, marker, what, owes)) return as_scenario(*f, 'H');
+    return std::nullopt;
+  };
+  if (auto f = trace(a, b, Kind::echo_request, kAtoBMarker, "its echo request to client B", false)) return *f;
+  if (auto f = trace(b, a, Kind::echo_reply, kAtoBMarker, "its echo reply to client A", true)) return *f;
+  if (auto f = trace(b, a, Kind::echo_request, kBtoAMarker, "its echo request to client A", false)) return *f;
+  if (auto f = trace(a, b, Kind::echo_reply, kBtoAMarker, "its echo reply to client B", true)) return *f;
+  for (const char* marker : {kAtoBMarker, kBtoAMarker}) {
+    if (const auto via = find_first(e, "h-server", [&](const Packet& p) {
+          return carries(p, Kind::echo_request, marker) || carries(p, Kind::echo_reply, marker);
+        })) {
+      return finding('H', "fail", "client", "R4380-5.2.4-06",
+                     fmt::format("the ping went through the server ({}), not through the NAT's hairpin", via->cite()),
+                     {via});
+    }
+  }
+  // The hairpin: the packet leaves x for the NAT's outside address at y's
+  // mapped port and reaches y from x's mapping (RFC 4787 REQ-9: translated
+  // twice), never seen outside the NAT.
+  const auto hairpinned = [&](const Side& to, const wire::TeredoAddress& from, Kind kind, const char* marker) {
+    return find_first(e, to.lan, [&](const Packet& p) {
+      return p.encapsulated && p.source4 == from.mapped_ipv4 && p.source_port == from.mapped_port &&
+             p.destination4 == to.lan4 && carries(p, kind, marker);
+    });
+  };
+  const Packet* hops[] = {hairpinned(b, *a_mapped, Kind::echo_request, kAtoBMarker),
+                          hairpinned(a, *b_mapped, Kind::echo_reply, kAtoBMarker),
+                          hairpinned(a, *b_mapped, Kind::echo_request, kBtoAMarker),
+                          hairpinned(b, *a_mapped, Kind::echo_reply, kBtoAMarker)};
+  for (const Packet* hop : hops) {
+    if (hop == nullptr) {
+      return finding('H', "inconclusive", "", "R4380-5.2.3-07",
+                     "the ping went both ways but a marked packet did not arrive from the sender's mapping (the "
+                     "NAT's hairpin)");
+    }
+  }
+  return finding('H', "pass", "", "R4380-5.2.3-07",
+                 fmt::format("ping6 both ways through the NAT's hairpin: A->B request {}, reply {}; B->A request {}, "
+                             "reply {} (each arriving from the sender's mapping {} / {}); none through the server",
+                             hops[0]->cite(), hops[1]->cite(), hops[2]->cite(), hops[3]->cite(),
+                             endpoint_of(a_mapped->mapped_ipv4, a_mapped->mapped_port),
+                             endpoint_of(b_mapped->mapped_ipv4, b_mapped->mapped_port)),
+                 {hops[0], hops[1], hops[2], hops[3]});
+}
+
+std::optional<Finding> not_applicable(char scenario, const std::string& client_name,
+                                      const std::set<std::string>& client_capabilities,
+                                      const std::string& server_name,
+                                      const std::set<std::string>& server_capabilities,
+                                      const std::string& nat_profile) {
+  const auto na = [&](std::string requirement, std::string reason) {
+    return finding(scenario, "not-applicable", "", std::move(requirement), std::move(reason));
+  };
+  switch (scenario) {
+    case 'L':
+      if (client_capabilities.count("local_discovery") == 0) {
+        return na("R4380-5.2.8-01", fmt::format("client {} declares no local_discovery capability (RFC 4380 §5.2.8 "
+                                                "local discovery is optional)",
+                                                client_name));
+      }
+      return std::nullopt;
+    case 'S':
+      for (const auto& [role, name, caps] : {std::tuple{"client", &client_name, &client_capabilities},
+                                             std::tuple{"server", &server_name, &server_capabilities}}) {
+        if (caps->count("secure_qualification") == 0) {
+          return na("R4380-5.2.2-01", fmt::format("{} {} declares no secure_qualification capability (RFC 4380 "
+                                                  "§5.2.2 secure qualification is optional)",
+                                                  role, *name));
+        }
+      }
+      return std::nullopt;
+    case 'R':
+    case 'H':
+      if (nat_profile == "linux-masquerade") {
+        return na("", scenario == 'R' ? "the kernel's NAT (linux-masquerade, nftables) takes no rebind command: this "
+                                        "lab cannot make it remap"
+                                      : "the kernel's NAT (linux-masquerade, nftables) does not hairpin in this lab");
+      }
+      return std::nullopt;
+    default:
+      return std::nullopt;
+  }
+}
+
 Finding judge(char scenario, const Evidence& e) {
+  if (const auto fault = e.harness_faults.find(scenario); fault != e.harness_faults.end()) {
+    return finding(scenario, "error", "", "", "harness: " + fault->second);
+  }
   switch (scenario) {
     case 'Q':
       return judge_qualification(e);
@@ -751,6 +1257,14 @@ Finding judge(char scenario, const Evidence& e) {
       return judge_native(e);
     case 'D':
       return judge_direct(e);
+    case 'L':
+      return judge_local(e);
+    case 'S':
+      return judge_secure(e);
+    case 'R':
+      return judge_rebind(e);
+    case 'H':
+      return judge_hairpin(e);
     default:
       return finding(scenario, "error", "", "", fmt::format("no judgement for scenario {}", scenario));
   }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,48 @@ inline constexpr const char* kBtoAPattern = "696f702d646261";  // "iop-dba": cli
 inline constexpr const char* kAtoBMarker = "iop-dab";
 inline constexpr const char* kBtoAMarker = "iop-dba";
 
+// Scenarios L and H run two clients of the cell's client implementation
+// behind ONE NAT of the cell's profile, and the server. L:
+// netns/topologies/same-nat.json, one /24 LAN, the NAT does not hairpin, so
+// the clients can only reach each other on the LAN (local discovery, RFC 4380
+// §5.2.8). H: netns/topologies/same-nat-hairpin.json, the NAT hairpins and the
+// clients sit in two /26 subnets of its LAN, so §5.2.8's off-subnet rule
+// (R4380-5.2.8-06) keeps local discovery out and the path is the hairpin.
+// Their captures are named "l-<vantage>" and "h-<vantage>"; the pings carry
+// kAtoBPattern / kBtoAPattern as in D.
+inline constexpr VantagePoint kLocalVantagePoints[] = {
+    {"l-client-a-lan", "client-a", "eth0"},
+    {"l-client-b-lan", "client-b", "eth0"},
+    {"l-nat-outside", "nat", "out0"},
+    {"l-server", "server", "eth0"},
+};
+inline constexpr VantagePoint kHairpinVantagePoints[] = {
+    {"h-client-a-lan", "client-a", "eth0"},
+    {"h-client-b-lan", "client-b", "eth0"},
+    {"h-nat-outside", "nat", "out0"},
+    {"h-server", "server", "eth0"},
+};
+inline constexpr const char* kLocalClientBLan = "192.0.2.11";  // same-nat.json's client-b
+inline constexpr const char* kDiscoveryGroup = "224.0.0.253";  // RFC 4380 §5.2.8 local discovery bubbles
+// same-nat-hairpin.json's client-b is kClientBLan (192.0.2.74/26).
+
+// Scenario S runs in the client-nat topology again, client and server started
+// with their "secure" launch (the shared secret kit::lab::kSecret for client
+// identifier kit::lab::kClientId); its captures are named "s-<vantage>".
+inline constexpr VantagePoint kSecureVantagePoints[] = {
+    {"s-client-lan", "client", "eth0"},
+    {"s-nat-outside", "nat", "out0"},
+    {"s-server", "server", "eth0"},
+};
+
+// Scenario R runs in the cell's client-nat lab after N: the NAT rebinds (every
+// mapping to a new port), the client must take the new mapping from its next
+// refresh, then ping6 both ways again, each direction with its own pattern.
+inline constexpr const char* kRebindOutPattern = "696f702d72626f";  // "iop-rbo": client -> native host
+inline constexpr const char* kRebindInPattern = "696f702d726269";   // "iop-rbi": native host -> client
+inline constexpr const char* kRebindOutMarker = "iop-rbo";
+inline constexpr const char* kRebindInMarker = "iop-rbi";
+
 // The ping6 data patterns (ping -p) that tell each direction's packets apart.
 inline constexpr const char* kOutPattern = "696f702d6f7574";  // "iop-out": client -> native host
 inline constexpr const char* kInPattern = "696f702d696e21";   // "iop-in!": native host -> client
@@ -82,6 +125,16 @@ struct Packet {
   Kind kind = Kind::other;
   std::optional<wire::Ipv6Address> ra_prefix;  // an RA's prefix information
   wire::ByteVector echo_data;
+  // The authentication encapsulation (RFC 4380 §5.1.1), when present: what S
+  // judges. `verifies`: the MAC verifies with the lab's shared secret
+  // (kit::lab::kSecret) under that algorithm (§5.2.2).
+  struct Authentication {
+    std::string client_id;
+    std::size_t value_size = 0;
+    std::uint8_t confirmation = 0;
+    bool verifies_sha1 = false, verifies_md5 = false;
+  };
+  std::optional<Authentication> auth;
   [[nodiscard]] std::string cite() const;  // "server#12"
 };
 // Frames that are neither IPv4/UDP with a Teredo datagram nor IPv6 are left out.
@@ -94,8 +147,24 @@ struct Evidence {
   std::optional<std::string> client_address;  // the Teredo address the client's adapter probe saw
   std::map<std::string, std::string> died;    // party ("client", "server", "relay") -> how it ended
   bool pinged = false;                        // the N pings ran
-  // Scenario D: client A's and client B's addresses (D's own lab).
+  // Scenarios D, L and H: client A's and client B's addresses (the
+  // scenario's own lab).
   std::optional<std::string> direct_a, direct_b;
+  // How the judgement names them: "client A (reference)", "client B (miredo)"
+  // (D pairs two implementations when the plan has more than one client).
+  std::string client_a_name = "client A", client_b_name = "client B";
+  // Scenario R: the NAT rebound (its control socket said so); the address the
+  // client's adapter probe saw after it, when it changed; the pings ran.
+  bool rebound = false;
+  std::optional<std::string> rebind_address;
+  bool rebind_pinged = false;
+  // Scenario S: the MAC the pair agreed on ("secure_qualification:hmac-md5"
+  // declared by both: HMAC-MD5, else HMAC-SHA1, RFC 4380 §5.2.2).
+  bool mac_md5 = false;
+  // A stimulus the harness could not give (a ping6 that could not send), by
+  // scenario letter: judge() gives that scenario "error", never a verdict
+  // about a party.
+  std::map<char, std::string> harness_faults;
 };
 
 struct FrameCite {
@@ -121,6 +190,36 @@ Finding judge_native(const Evidence& e);
 // the marked packets cross from one NAT's outside to the other's, and none
 // goes through the server.
 Finding judge_direct(const Evidence& e);
+// L: two clients behind one NAT that does not hairpin reach each other on the
+// LAN (local discovery): the marked packets go from one client's LAN address
+// to the other's, none through the NAT's outside or the server.
+Finding judge_local(const Evidence& e);
+// S: secure qualification: the client's RSs carry the authentication
+// encapsulation for kit::lab::kClientId whose MAC verifies, the server's RAs
+// repeat the client id and nonce with confirmation 0 and a MAC that verifies,
+// and the client qualifies (Q's judgement of the same captures).
+Finding judge_secure(const Evidence& e);
+// R: after the NAT's rebind a refresh RS from the new mapping is answered
+// with that mapping, the client's address embeds it, and ping6 both ways
+// through the relay works from the new address.
+Finding judge_rebind(const Evidence& e);
+// H: two clients behind one hairpinning NAT reach each other through the
+// hairpin: each marked packet leaves one client for the NAT's outside
+// address and the peer's mapped port, and reaches the other client from the
+// sender's mapping; none through the server.
+Finding judge_hairpin(const Evidence& e);
 Finding judge(char scenario, const Evidence& e);
+
+// Whether a scenario applies to a pairing, from what the adapters declare
+// (capabilities are never inferred) and what the lab's NAT profile can do:
+// nullopt when it applies, else a not-applicable finding with the reason.
+// L needs the client's "local_discovery"; S "secure_qualification" on client
+// and server; R and H need a NAT the lab can make remap and hairpin (not the
+// kernel's linux-masquerade).
+std::optional<Finding> not_applicable(char scenario, const std::string& client_name,
+                                      const std::set<std::string>& client_capabilities,
+                                      const std::string& server_name,
+                                      const std::set<std::string>& server_capabilities,
+                                      const std::string& nat_profile);
 
 }  // namespace teredo::conformance::interop

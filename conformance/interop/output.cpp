@@ -2,10 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <stdexcept>
 
+#include "teredo/netns/topology.hpp"
 #include "teredo/reports/gate.hpp"
 #include "engine/data_dir.hpp"
 #include "text.hpp"  // reports/src: clean_text, xml_escape, html_escape, url_path_encode, seconds
@@ -167,7 +171,32 @@ const char* kStyle = R"(body{font-family:sans-serif;margin:1.5em}table{border-co
 th,td{border:1px solid #999;padding:.3em .5em;text-align:center}th{background:#eee}
 a.v{display:inline-block;min-width:1.4em;margin:0 .1em;padding:.1em .3em;font-weight:bold;text-decoration:none;color:#000;border-radius:3px}
 .v-pass{background:#8d8}.v-fail{background:#e66}.v-inconclusive{background:#fd6}.v-not-applicable{background:#ccc}.v-error{background:#b7f}
-nav a{margin-right:1em}td.why{text-align:left;font-size:90%}
+td.why{text-align:left;font-size:90%}
+nav[role=tablist]{border-bottom:1px solid #999;margin-top:1em}
+nav[role=tablist] a{display:inline-block;padding:.3em .8em;margin-right:.2em;border:1px solid #999;border-bottom:none;
+border-radius:4px 4px 0 0;text-decoration:none;color:#000;background:#eee}
+nav[role=tablist] a[aria-selected=true]{background:#fff;font-weight:bold}
+)";
+
+// One tab per NAT profile: a tab is a link to its panel's fragment, so a
+// click (or a link to interop.html#nat-<profile>) selects it; without
+// scripts every panel shows. A fragment that names no panel (a verdict's
+// #why- row) leaves the selection as it is.
+const char* kTabScript = R"(<script>
+(function () {
+  var tabs = Array.prototype.slice.call(document.querySelectorAll('nav[role=tablist] a[role=tab]'));
+  var panels = Array.prototype.slice.call(document.querySelectorAll('section[role=tabpanel]'));
+  function select(id) {
+    if (!panels.some(function (p) { return p.id === id; })) return false;
+    panels.forEach(function (p) { p.hidden = p.id !== id; });
+    tabs.forEach(function (t) { t.setAttribute('aria-selected', String(t.getAttribute('aria-controls') === id)); });
+    return true;
+  }
+  function fromHash() { return select(decodeURIComponent(location.hash.slice(1))); }
+  window.addEventListener('hashchange', fromHash);
+  if (!fromHash() && panels.length > 0) select(panels[0].id);
+})();
+</script>
 )";
 
 }  // namespace
@@ -198,12 +227,18 @@ std::string render_interop_html(const json& interop) {
     out += fmt::format("<b>{}</b> {} ({}). ", h(text::text(s, "letter")), h(text::text(s, "name")),
                        h(fmt::format("{}", fmt::join(text::strings(s, "requirements"), ", "))));
   }
-  out += "</p>\n<nav>";
-  for (const std::string& n : nats) out += fmt::format("<a href=\"#nat-{0}\">{0}</a>", h(n));
+  out += "</p>\n<nav role=\"tablist\">";
+  for (std::size_t i = 0; i < nats.size(); ++i) {
+    out += fmt::format("<a role=\"tab\" id=\"tab-nat-{0}\" href=\"#nat-{0}\" aria-controls=\"nat-{0}\" "
+                       "aria-selected=\"{1}\">{0}</a>",
+                       h(nats[i]), i == 0 ? "true" : "false");
+  }
   out += "</nav>\n";
   std::string details;
   for (const std::string& n : nats) {
-    out += fmt::format("<section id=\"nat-{0}\"><h2>NAT {0}</h2>\n<table class=\"grid\"><tr><th>client \\ server / relay</th>", h(n));
+    out += fmt::format("<section id=\"nat-{0}\" role=\"tabpanel\" aria-labelledby=\"tab-nat-{0}\"><h2>NAT {0}</h2>\n"
+                       "<table class=\"grid\"><tr><th>client \\ server / relay</th>",
+                       h(n));
     for (const auto& [s, r] : columns) out += fmt::format("<th>{} / {}</th>", h(s), h(r));
     out += "</tr>\n";
     for (const std::string& c : clients) {
@@ -243,7 +278,92 @@ std::string render_interop_html(const json& interop) {
   out += "<h2>Every verdict, with its reason and the cell's captures and logs</h2>\n<table class=\"details\"><tr><th>NAT</th>"
          "<th>client / server / relay</th><th>verdict</th><th>party</th><th>requirement</th><th>reason</th><th>files</th></tr>\n";
   out += details;
-  out += "</table>\n</body></html>\n";
+  out += "</table>\n";
+  out += kTabScript;
+  out += "</body></html>\n";
+  return out;
+}
+
+json combine_interop(const std::vector<json>& inputs, const std::vector<std::string>& sources,
+                     const std::string& out_dir, const std::string& command_line) {
+  namespace fs = std::filesystem;
+  json plan = {{"clients", json::array()}, {"servers", json::array()}, {"relays", json::array()},
+               {"nat_profiles", json::array()}, {"scenarios", json::array()}};
+  std::set<std::string> nats;
+  std::map<char, json> scenarios;
+  json cells = json::array();
+  std::map<std::string, std::size_t> cell_at;                  // id -> index in cells
+  std::map<std::string, fs::path> evidence_of;                 // id -> its first file's evidence folder
+  std::map<std::pair<std::string, std::string>, std::string> judged;  // (id, letter) -> source
+  std::string started;
+  std::int64_t duration_ms = 0;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const json& in = inputs[i];
+    for (const char* role : {"clients", "servers", "relays"}) {
+      for (const json& a : text::array(text::field(in, "plan"), role)) {
+        const bool known = std::any_of(plan[role].begin(), plan[role].end(),
+                                       [&](const json& b) { return b["name"] == a["name"]; });
+        if (!known) plan[role].push_back(a);
+      }
+    }
+    for (const json& n : text::array(text::field(in, "plan"), "nat_profiles")) nats.insert(n.get<std::string>());
+    for (const json& sc : text::array(text::field(in, "plan"), "scenarios")) {
+      scenarios.emplace(text::text(sc, "letter").at(0), sc);
+    }
+    const std::string run_started = text::text(text::field(in, "run"), "started");
+    if (started.empty() || run_started < started) started = run_started;
+    duration_ms += text::integer(text::field(in, "run"), "duration_ms");
+    const fs::path base = fs::path(sources[i]).parent_path();
+    for (json cell : text::array(in, "cells")) {
+      const std::string id = text::text(cell, "id");
+      const fs::path evidence = fs::absolute(base / text::text(cell, "dir")).lexically_normal();
+      cell["dir"] = evidence.lexically_relative(fs::absolute(out_dir).lexically_normal()).generic_string();
+      for (const json& r : text::array(cell, "results")) {
+        const auto key = std::make_pair(id, text::text(r, "scenario"));
+        if (const auto seen = judged.find(key); seen != judged.end()) {
+          throw std::invalid_argument(fmt::format("cell {} scenario {} is judged in both {} and {}", id, key.second,
+                                                  seen->second, sources[i]));
+        }
+        judged.emplace(key, sources[i]);
+      }
+      const auto at = cell_at.find(id);
+      if (at == cell_at.end()) {
+        cell_at.emplace(id, cells.size());
+        evidence_of.emplace(id, evidence);
+        cells.push_back(std::move(cell));
+        continue;
+      }
+      // The same cell with other letters (another run's): one cell, the
+      // letters in grid order; its `dir` is the first file's folder, the
+      // other folders' files listed by their path from it.
+      json& into = cells[at->second];
+      for (const json& r : cell["results"]) into["results"].push_back(r);
+      const fs::path from_first = evidence.lexically_relative(evidence_of.at(id));
+      for (const json& f : text::array(cell, "files")) {
+        into["files"].push_back((from_first / f.get<std::string>()).lexically_normal().generic_string());
+      }
+      into["duration_ms"] = into["duration_ms"].get<std::int64_t>() + cell["duration_ms"].get<std::int64_t>();
+    }
+  }
+  for (const std::string& n : netns::nat_profiles()) {
+    if (nats.count(n) != 0) plan["nat_profiles"].push_back(n);
+  }
+  for (const Scenario& sc : offered_scenarios()) {
+    if (const auto it = scenarios.find(sc.letter); it != scenarios.end()) plan["scenarios"].push_back(it->second);
+  }
+  std::string grid_order;
+  for (const Scenario& sc : offered_scenarios()) grid_order += sc.letter;
+  const auto letter_rank = [&](const json& r) { return grid_order.find(r["scenario"].get<std::string>().at(0)); };
+  for (json& cell : cells) {
+    std::stable_sort(cell["results"].begin(), cell["results"].end(),
+                     [&](const json& a, const json& b) { return letter_rank(a) < letter_rank(b); });
+  }
+  json out = {{"format", kInteropFormat},
+              {"version", kInteropVersion},
+              {"run", {{"started", started}, {"duration_ms", duration_ms}, {"command_line", command_line}}},
+              {"plan", plan},
+              {"cells", cells}};
+  out["summary"] = {{"counts", verdict_counts(out)}, {"exit_code", interop_exit_code(out)}};
   return out;
 }
 

@@ -39,6 +39,15 @@ std::string grid_text(const nlohmann::json& interop);
 std::string render_interop_junit(const nlohmann::json& interop);
 std::string render_interop_html(const nlohmann::json& interop);
 
+// Several interop.json (each already valid against the schema) as one: the
+// plans' adapters, NAT profiles (nat_profiles() order) and scenarios (grid
+// order) united, every cell once, its `dir` made relative to `out_dir` so the
+// links still reach the captures. `sources[i]` is the path inputs[i] was read
+// from. Throws std::invalid_argument naming the two files when the same
+// cell's scenario has a verdict in both (one grid, no silent choice).
+nlohmann::json combine_interop(const std::vector<nlohmann::json>& inputs, const std::vector<std::string>& sources,
+                               const std::string& out_dir, const std::string& command_line);
+
 // Writes interop.json, junit.xml and interop.html into out_dir.
 void write_interop_files(const nlohmann::json& interop, const std::string& out_dir);
 

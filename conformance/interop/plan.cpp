@@ -29,9 +29,30 @@ const std::vector<Scenario>& offered_scenarios() {
        {"R4380-5.2.3-04", "R4380-5.2.3-05", "R4380-5.3.1-12", "R4380-5.3.1-15", "R4380-5.4.1-05", "R4380-5.4.1-08",
         "R4380-5.4.2-02", "R4380-5.4.2-04"}},
       {'D', "direct",
-       "two clients of the cell's client implementation, each behind a NAT of the cell's profile, ping6 each "
-       "other: the marked packets cross straight from one NAT's outside to the other's, none through the server",
+       "two clients, each behind a NAT of the cell's profile, ping6 each other: the marked packets cross straight "
+       "from one NAT's outside to the other's, none through the server. Client A is the cell's client, client B the "
+       "next client of the plan (the same implementation when the plan has one client)",
        {"R4380-5.2.3-04", "R4380-5.2.3-05", "R4380-5.2.3-10", "R4380-5.2.4-06", "R4380-5.3.1-15"}},
+      {'L', "local discovery",
+       "two clients of the cell's client implementation on one LAN behind one NAT that does not hairpin ping6 each "
+       "other: the marked packets go from one client's LAN address to the other's, none through the NAT or the "
+       "server. Not-applicable unless the client declares local_discovery",
+       {"R4380-5.2.3-10", "R4380-5.2.3-12", "R4380-5.2.3-13", "R4380-5.2.4-04", "R4380-5.2.8-03"}},
+      {'S', "secure qualification",
+       "client and server share a secret (their secure launches): the RSs and RAs carry the authentication "
+       "encapsulation for the client identifier with MACs that verify, and the client qualifies. Not-applicable "
+       "unless both declare secure_qualification",
+       {"R4380-5.2.2-01", "R4380-5.2.2-05", "R4380-5.3.2-10", "R4380-5.3.2-11", "R4380-5.3.2-12", "R4380-5.3.2-13",
+        "R4380-5.2.1-07"}},
+      {'R', "rebind",
+       "after N the NAT remaps every mapping to a new port: the client's next refresh RS comes from the new mapping, "
+       "the client takes the address the RA gives, and ping6 both ways through the relay works from it",
+       {"R4380-5.2.5-02", "R4380-5.2.5-05", "R4380-5.2.5-06", "R4380-5.3.1-05", "R4380-5.4.2-04"}},
+      {'H', "hairpin",
+       "two clients of the cell's client implementation behind one hairpinning NAT (two subnets of its LAN, so "
+       "local discovery stays out) ping6 each other through the hairpin, none through the server (RFC 6081's "
+       "hairpinning extension is not in the catalog: RFC 4380's bubble procedure is judged)",
+       {"R4380-5.2.3-07", "R4380-5.2.3-10", "R4380-5.2.3-18", "R4380-5.2.4-06", "R4380-5.3.1-15"}},
   };
   return kScenarios;
 }

@@ -31,9 +31,8 @@ struct Scenario {
   std::string summary;
   std::vector<std::string> requirements;
 };
-// Q (qualification) and N (native reachability through the relay), in grid
-// order. Letters the issue names but this version does not build (D, L, S, R,
-// H) are not offered: asking for one is bad input.
+// Q, N, D, L, S, R, H, in grid order (conformance/interop/README.md); any
+// other letter is bad input.
 const std::vector<Scenario>& offered_scenarios();
 const Scenario& scenario(char letter);  // throws PlanError for a letter not offered
 

@@ -1,6 +1,9 @@
 // `teredo-conform interop` end to end (label interop: root, network
 // namespaces, Debian's miredo and miredo-server): a reduced plan of teredo-ref
-// and Miredo behind a port-restricted cone NAT passes Q, N and D; a
+// and Miredo behind a port-restricted cone NAT passes Q, N and D (D pairing
+// the two implementations: teredo-ref with Miredo and Miredo with teredo-ref);
+// L, S, R and H pass for teredo-ref and are not-applicable with a reason
+// where a pairing cannot run them; a
 // deliberately broken server (tests/interop/swapped_server.json) turns its
 // cells red and is named as the party that deviated; the same plan run twice
 // draws the same grid.
@@ -77,6 +80,69 @@ TEST_F(InteropLabTest, ReducedPlanPassesQualificationNativeReachabilityAndDirect
   for (const char* f : {"junit.xml", "interop.html"}) EXPECT_TRUE(std::filesystem::exists(dir.path() / f)) << f;
 }
 
+// L, S, R and H on the reference alone (the reduced plan CI affords): each
+// passes from its own captures, which are kept.
+TEST_F(InteropLabTest, LocalDiscoverySecureQualificationRebindAndHairpinPassForTheReference) {
+  TempDir dir;
+  const InteropRun r = interop_run({"--client", "reference", "--server", "reference", "--relay", "reference", "--nat",
+                                    "port-restricted-cone", "--scenarios", "LSRH"},
+                                   dir.path());
+  ASSERT_TRUE(r.interop.is_object()) << r.err;
+  ASSERT_EQ(r.interop["cells"].size(), 1u);
+  const json& cell = r.interop["cells"][0];
+  ASSERT_EQ(cell["results"].size(), 4u);
+  std::string letters;
+  for (const json& res : cell["results"]) {
+    letters += res["scenario"].get<std::string>();
+    EXPECT_EQ(res["verdict"], "pass") << res["scenario"] << ": " << res["reason"];
+    EXPECT_FALSE(res["frames"].empty()) << res["scenario"];
+  }
+  EXPECT_EQ(letters, "LSRH");
+  // R's pass tells the move; H's the hairpinned mapping; L's the LAN path.
+  EXPECT_NE(cell["results"][2]["reason"].get<std::string>().find("the client moved from"), std::string::npos);
+  EXPECT_NE(cell["results"][3]["reason"].get<std::string>().find("through the NAT's hairpin"), std::string::npos);
+  for (const char* f : {"l-client-a-lan.pcap", "l-client-b-lan.pcap", "l-nat-outside.pcap", "l-server.pcap",
+                        "l-client.log", "l-client-b.log", "s-client-lan.pcap", "s-server.pcap", "s-client.log",
+                        "s-server.log", "h-client-a-lan.pcap", "h-client-b-lan.pcap", "h-server.pcap",
+                        "client-lan.pcap", "relay.pcap"}) {
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / cell["dir"].get<std::string>() / f)) << f;
+  }
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+// What a pairing cannot run is not-applicable with its reason, and no lab is
+// built for it: Miredo declares neither local discovery nor secure
+// qualification; the kernel's NAT can be made neither to remap nor to hairpin.
+TEST_F(InteropLabTest, ScenariosAPairingCannotRunAreNotApplicableWithTheReason) {
+  TempDir dir;
+  InteropRun r = interop_run({"--client", "miredo", "--server", "miredo,reference", "--relay", "reference", "--nat",
+                              "full-cone", "--scenarios", "LS"},
+                             dir.path());
+  ASSERT_TRUE(r.interop.is_object()) << r.err;
+  ASSERT_EQ(r.interop["cells"].size(), 2u);
+  for (const json& cell : r.interop["cells"]) {
+    EXPECT_EQ(cell["results"][0]["verdict"], "not-applicable");
+    EXPECT_NE(cell["results"][0]["reason"].get<std::string>().find("client miredo declares no local_discovery"),
+              std::string::npos)
+        << cell["results"][0]["reason"];
+    EXPECT_EQ(cell["results"][1]["verdict"], "not-applicable");
+    EXPECT_NE(cell["results"][1]["reason"].get<std::string>().find("declares no secure_qualification"),
+              std::string::npos)
+        << cell["results"][1]["reason"];
+    EXPECT_TRUE(cell["files"].empty()) << "no lab ran: " << cell["files"];
+  }
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  TempDir kernel;
+  r = interop_run({"--client", "reference", "--server", "reference", "--relay", "reference", "--nat",
+                   "linux-masquerade", "--scenarios", "RH"},
+                  kernel.path());
+  ASSERT_TRUE(r.interop.is_object()) << r.err;
+  for (const json& res : r.interop["cells"][0]["results"]) {
+    EXPECT_EQ(res["verdict"], "not-applicable") << res["scenario"];
+    EXPECT_NE(res["reason"].get<std::string>().find("linux-masquerade"), std::string::npos) << res["reason"];
+  }
+}
+
 TEST_F(InteropLabTest, ASwappedServerTurnsItsCellsRedAndIsNamed) {
   TempDir dir;
   const InteropRun r = interop_run({"--client", "reference,miredo", "--server",
@@ -92,6 +158,23 @@ TEST_F(InteropLabTest, ASwappedServerTurnsItsCellsRedAndIsNamed) {
     EXPECT_EQ(q["requirement"], "R4380-5.3.2-02") << cell["id"] << ": " << q["reason"];
     EXPECT_FALSE(q["frames"].empty());
   }
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+}
+
+// A client whose secure launch keys its MAC with another secret
+// (tests/interop/wrong_secret_client.json) fails S, named from its own RS.
+TEST_F(InteropLabTest, AClientSigningWithAnotherSecretFailsSecureQualificationAndIsNamed) {
+  TempDir dir;
+  const InteropRun r = interop_run({"--client", std::string(TEREDO_SOURCE_DIR) + "/tests/interop/wrong_secret_client.json",
+                                    "--server", "reference", "--relay", "reference", "--nat", "full-cone",
+                                    "--scenarios", "S"},
+                                   dir.path());
+  ASSERT_TRUE(r.interop.is_object()) << r.err;
+  const json& s = r.interop["cells"][0]["results"][0];
+  EXPECT_EQ(s["verdict"], "fail") << s["reason"];
+  EXPECT_EQ(s["party"], "client") << s["reason"];
+  EXPECT_EQ(s["requirement"], "R4380-5.2.2-05") << s["reason"];
+  EXPECT_EQ(s["frames"][0]["capture"], "s-client-lan.pcap");
   EXPECT_EQ(r.exit_code, 1) << r.err;
 }
 

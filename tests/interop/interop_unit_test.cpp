@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <tuple>
 
 #include "engine/json_schema.hpp"
@@ -38,7 +39,7 @@ TEST(InteropPlan, DefaultsAreEveryBuiltInAdapterOfTheRoleEveryProfileEveryScenar
   EXPECT_EQ(plan.servers.size(), 2u);
   EXPECT_EQ(plan.relays.size(), 2u);
   EXPECT_EQ(plan.nat_profiles, netns::nat_profiles());
-  EXPECT_EQ(plan.letters, "QND");
+  EXPECT_EQ(plan.letters, "QNDLSRH");
   EXPECT_EQ(plan.cells.size(), 8u * netns::nat_profiles().size());
   // NAT outermost, then client, server, relay.
   EXPECT_EQ(plan.cells[0].id(), netns::nat_profiles()[0] + "--miredo--miredo--miredo");
@@ -72,7 +73,7 @@ TEST(InteropPlan, BadInputIsRefusedInOneLine) {
   expect_refused({{"nosuch"}, {}, {}, {}, ""}, "--client nosuch");
   expect_refused({{}, {}, {}, {"full-con"}, ""}, "did you mean full-cone?");
   expect_refused({{}, {}, {}, {"open-internet"}, ""}, "unknown NAT profile 'open-internet'");
-  expect_refused({{}, {}, {}, {}, "QH"}, "scenario 'H' is not offered (this version offers QND)");
+  expect_refused({{}, {}, {}, {}, "QX"}, "scenario 'X' is not offered (this version offers QNDLSRH)");
   expect_refused({{"reference", "reference"}, {}, {}, {}, ""}, "given twice");
   // An adapter file that declares no client role cannot be asked to play one.
   TempDir dir;
@@ -86,7 +87,7 @@ TEST(InteropPlan, BadInputIsRefusedInOneLine) {
 TEST(InteropCommand, BadInputIsOneLineAndExitTwo) {
   TempDir dir;
   const std::vector<std::vector<std::string>> inputs = {
-      {"--client", "nosuch"}, {"--nat", "full-con"}, {"--scenarios", "QH"},
+      {"--client", "nosuch"}, {"--nat", "full-con"}, {"--scenarios", "QX"},
       {"--relay", std::string(TEREDO_SOURCE_DIR) + "/tests/interop/swapped_server.json"}};
   for (const auto& input : inputs) {
     std::vector<std::string> argv = {TEREDO_CONFORM_BIN, "interop", "--out", dir.path().string()};
@@ -378,6 +379,32 @@ TEST(InteropJudgeN, AHeldRequestIsTracedThroughTheClientsConnectivityTest) {
   EXPECT_EQ(f.requirement, "R4380-5.2.4-03");
 }
 
+TEST(InteropJudgeN, AConnectivityTestAfterTheNativeHostsRequestIsNotTakenForTheHeldRequest) {
+  // The client's own request never left; the native host's request reached
+  // it and its test (for that request's source, §5.2.3 case 6) followed.
+  Captures c;
+  qualification(c, kPrimary, kMappedPort);
+  const auto in_req = echo(kV6Host, kClient6, false, kInMarker);
+  c.udp("client-lan", kRelay, 3544, kClientLan, kClientPort, in_req);
+  const char* nonce = "\x11\x22\x33\x44\x55\x66\x77\x88";
+  const auto test = echo(kClient6, kV6Host, false, nonce);
+  c.udp("client-lan", kClientLan, kClientPort, kPrimary, 3544, test);
+  c.udp("client-lan", kRelay, 3544, kClientLan, kClientPort, echo(kV6Host, kClient6, true, nonce));
+  const Finding f = judge_native(c.evidence(kAddress, true));
+  EXPECT_EQ(f.verdict, "inconclusive") << f.reason;
+  EXPECT_EQ(f.party, "");
+  EXPECT_NE(f.reason.find("never sent its echo request"), std::string::npos) << f.reason;
+}
+
+TEST(InteropJudgeN, APingTheHarnessCouldNotSendIsAnErrorNotAVerdict) {
+  Evidence e = native_run(true, true, true).evidence(kAddress, true);
+  e.harness_faults['N'] = "ping6 from client to 2001:db8:1::10 could not send (exit 2): connect: Network is unreachable";
+  const Finding f = judge('N', e);
+  EXPECT_EQ(f.verdict, "error");
+  EXPECT_NE(f.reason.find("Network is unreachable"), std::string::npos) << f.reason;
+  EXPECT_EQ(judge('Q', e).verdict, "pass") << "a fault of N's stimulus is N's alone";
+}
+
 TEST(InteropJudgeN, ARelayIgnoringTheClientsBubbleFailsOnlyWhenTheBubbleCameFromTheEmbeddedMapping) {
   for (const std::uint16_t port : {kMappedPort, static_cast<std::uint16_t>(kMappedPort + 5)}) {
     Captures c = native_run(true, true, false);
@@ -481,6 +508,410 @@ TEST(InteropJudgeD, AClientThatDidNotQualifyLeavesDInconclusive) {
   EXPECT_EQ(judge_direct(e).verdict, "inconclusive");
 }
 
+TEST(InteropJudgeD, WithTwoImplementationsTheDeviatingClientIsNamedByItsImplementation) {
+  // A's bubble reaches B through the server with an origin indication; B
+  // never bubbles back (§5.2.3: it should run the direct connectivity test).
+  Captures c;
+  const auto bubble = kit::bubble_packet(kit::ipv6(kA), kit::ipv6(kB));
+  c.udp("d-client-a-lan", kALan, kClientPort, kPrimary, 3544, bubble);
+  c.udp("d-server", kNatA, kPortA, kPrimary, 3544, bubble);
+  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, bubble);
+  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, bubble);
+  Evidence e = direct_evidence(c);
+  e.client_a_name = "client A (reference)";
+  e.client_b_name = "client B (miredo)";
+  const Finding f = judge_direct(e);
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.3-04");
+  EXPECT_EQ(f.reason.rfind("client B (miredo) received", 0), 0u) << f.reason;
+}
+
+TEST(InteropJudgeD, AClientBThatRightlyStayedUnqualifiedMakesDNotApplicable) {
+  Captures c;
+  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, ra(kPrimary, kNatB, kPortB));
+  Evidence e = c.evidence(std::nullopt);
+  e.direct_a = kA;
+  e.client_b_name = "client B (reference)";
+  EXPECT_EQ(judge_direct(e).verdict, "inconclusive") << "one mapping proves nothing";
+  c.udp("d-client-b-lan", kSecondary, 3544, kBLan, kClientPort, ra(kPrimary, kNatB, kPortB + 1));
+  e = c.evidence(std::nullopt);
+  e.direct_a = kA;
+  e.client_b_name = "client B (reference)";
+  const Finding f = judge_direct(e);
+  EXPECT_EQ(f.verdict, "not-applicable") << f.reason;
+  EXPECT_NE(f.reason.find("client B (reference) rightly stayed unqualified"), std::string::npos) << f.reason;
+}
+
+// ------------------------------------------------------------------ L
+
+const wire::Ipv4Address kLocalB = kit::ipv4(kLocalClientBLan);
+const wire::Ipv4Address kGroup = kit::ipv4(kDiscoveryGroup);
+const std::string kLA = wire::to_string(kit::teredo_address(lab::kServerPrimary, 0, lab::kNatOutside, kPortA));
+const std::string kLB = wire::to_string(kit::teredo_address(lab::kServerPrimary, 0, lab::kNatOutside, kPortB));
+
+// Two clients on one LAN: each multicasts a discovery bubble (when
+// `discovery`), then the four marked packets go LAN address to LAN address,
+// unless `a_via_server` sends A's request to the server instead.
+Captures local_run(bool discovery, bool a_via_server) {
+  Captures c;
+  const auto a6 = kit::ipv6(kLA), b6 = kit::ipv6(kLB);
+  if (discovery) {
+    for (const char* lan : {"l-client-a-lan", "l-client-b-lan"}) {
+      c.udp(lan, kALan, kClientPort, kGroup, 3544, kit::bubble_packet(a6, kit::ipv6("ff02::1")));
+      c.udp(lan, kLocalB, kClientPort, kGroup, 3544, kit::bubble_packet(b6, kit::ipv6("ff02::1")));
+    }
+  }
+  for (const bool a_to_b : {true, false}) {
+    const char* marker = a_to_b ? kAtoBMarker : kBtoAMarker;
+    for (const bool reply : {false, true}) {
+      const bool from_a = a_to_b != reply;
+      const auto packet = from_a ? echo(a6, b6, reply, marker) : echo(b6, a6, reply, marker);
+      const auto from = from_a ? kALan : kLocalB, to = from_a ? kLocalB : kALan;
+      const std::string from_lan = from_a ? "l-client-a-lan" : "l-client-b-lan";
+      const std::string to_lan = from_a ? "l-client-b-lan" : "l-client-a-lan";
+      if (a_via_server && a_to_b && !reply) {
+        c.udp(from_lan, from, kClientPort, kPrimary, 3544, packet);
+        c.udp("l-server", kNatOut, kPortA, kPrimary, 3544, packet);
+        return c;
+      }
+      c.udp(from_lan, from, kClientPort, to, kClientPort, packet);
+      c.udp(to_lan, from, kClientPort, to, kClientPort, packet);
+    }
+  }
+  return c;
+}
+
+Evidence pair_evidence(const Captures& c, const std::string& a, const std::string& b) {
+  Evidence e = c.evidence(std::nullopt);
+  e.direct_a = a;
+  e.direct_b = b;
+  return e;
+}
+
+TEST(InteropJudgeL, PassWhenEveryMarkedPacketCrossesTheLanFromLocalAddressToLocalAddress) {
+  const Finding f = judge_local(pair_evidence(local_run(true, false), kLA, kLB));
+  EXPECT_EQ(f.verdict, "pass") << f.reason;
+  EXPECT_EQ(f.requirement, "R4380-5.2.4-04");
+  EXPECT_EQ(f.frames.size(), 4u);
+  EXPECT_NE(f.reason.find("l-client-b-lan#"), std::string::npos) << f.reason;
+}
+
+TEST(InteropJudgeL, AClientThatHadItsPeersDiscoveryBubbleButWentThroughTheServerIsNamed) {
+  const Finding f = judge_local(pair_evidence(local_run(true, true), kLA, kLB));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.4-04");
+  EXPECT_NE(f.reason.find("discovery bubble"), std::string::npos) << f.reason;
+}
+
+TEST(InteropJudgeL, WithoutAnyDiscoveryBubbleTheSilenceIsInconclusive) {
+  const Finding f = judge_local(pair_evidence(local_run(false, true), kLA, kLB));
+  EXPECT_EQ(f.verdict, "inconclusive") << f.reason;
+  EXPECT_EQ(f.requirement, "R4380-5.2.8-03");
+}
+
+TEST(InteropJudgeL, AClientThatNeverAnsweredALocalRequestIsNamed) {
+  Captures c;
+  const auto a6 = kit::ipv6(kLA), b6 = kit::ipv6(kLB);
+  c.udp("l-client-a-lan", kALan, kClientPort, kLocalB, kClientPort, echo(a6, b6, false, kAtoBMarker));
+  c.udp("l-client-b-lan", kALan, kClientPort, kLocalB, kClientPort, echo(a6, b6, false, kAtoBMarker));
+  const Finding f = judge_local(pair_evidence(c, kLA, kLB));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.3-13");
+}
+
+TEST(InteropApplicability, LNeedsLocalDiscoverySNeedsBothSidesSecureRAndHNeedATeredoNat) {
+  const std::set<std::string> none, local = {"local_discovery"}, secure = {"secure_qualification"};
+  auto f = not_applicable('L', "miredo", none, "miredo", none, "full-cone");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->verdict, "not-applicable");
+  EXPECT_NE(f->reason.find("client miredo declares no local_discovery"), std::string::npos) << f->reason;
+  EXPECT_FALSE(not_applicable('L', "reference", local, "miredo", none, "full-cone"));
+  f = not_applicable('S', "reference", secure, "miredo", none, "full-cone");
+  ASSERT_TRUE(f);
+  EXPECT_NE(f->reason.find("server miredo declares no secure_qualification"), std::string::npos) << f->reason;
+  EXPECT_TRUE(not_applicable('S', "miredo", none, "reference", secure, "full-cone"));
+  EXPECT_FALSE(not_applicable('S', "reference", secure, "reference", secure, "full-cone"));
+  for (const char letter : {'R', 'H'}) {
+    EXPECT_TRUE(not_applicable(letter, "reference", local, "reference", secure, "linux-masquerade")) << letter;
+    EXPECT_FALSE(not_applicable(letter, "reference", local, "reference", secure, "symmetric")) << letter;
+  }
+  for (const char letter : {'Q', 'N', 'D'}) EXPECT_FALSE(not_applicable(letter, "x", none, "y", none, "linux-masquerade"));
+}
+
+// ------------------------------------------------------------------ S
+
+const wire::Nonce kNonce{1, 2, 3, 4, 5, 6, 7, 8};
+
+// An authentication encapsulation for `id` over `origin` (encoded, may be
+// empty) and the IPv6 packet, its MAC computed with the lab's secret unless
+// `good_mac` is false (then one bit flipped), confirmation `confirmation`.
+wire::ByteVector signed_datagram(const wire::ByteVector& origin, const wire::ByteVector& ipv6, const char* id,
+                                 bool good_mac = true, std::uint8_t confirmation = 0) {
+  const auto value = wire::compute_authentication_value(wire::MacAlgorithm::hmac_sha1, kit::bytes_of(lab::kSecret),
+                                                        kNonce, confirmation, origin, ipv6);
+  wire::ByteVector mac(value->view().begin(), value->view().end());
+  if (!good_mac) mac.back() ^= 1;
+  wire::AuthenticationFields fields;
+  fields.client_id = kit::bytes_of(id);
+  fields.authentication_value = mac;
+  fields.nonce = kNonce;
+  fields.confirmation = confirmation;
+  wire::ByteVector out;
+  wire::append_authentication(out, fields);
+  out.insert(out.end(), origin.begin(), origin.end());
+  out.insert(out.end(), ipv6.begin(), ipv6.end());
+  return out;
+}
+
+wire::ByteVector signed_ra(bool good_mac = true, std::uint8_t confirmation = 0) {
+  wire::ByteVector options;
+  wire::PrefixInformation prefix;
+  prefix.prefix = wire::teredo_prefix(kPrimary);
+  wire::append_prefix_information_option(options, prefix);
+  const wire::ByteVector packet =
+      wire::build_router_advertisement(kit::server_link_local(lab::kServerPrimary), kRsSource, {}, options);
+  wire::ByteVector origin;
+  wire::append_origin_indication(origin, {kMappedPort, kNatOut});
+  return signed_datagram(origin, packet, lab::kClientId, good_mac, confirmation);
+}
+
+Captures secure_run(const wire::ByteVector& client_rs, const wire::ByteVector& server_ra) {
+  Captures c;
+  c.udp("s-client-lan", kClientLan, kClientPort, kPrimary, 3544, client_rs);
+  c.udp("s-server", kNatOut, kMappedPort, kPrimary, 3544, client_rs);
+  c.udp("s-server", kPrimary, 3544, kNatOut, kMappedPort, server_ra);
+  c.udp("s-client-lan", kPrimary, 3544, kClientLan, kClientPort, server_ra);
+  return c;
+}
+
+TEST(InteropJudgeS, PassWhenBothMacsVerifyAndTheClientQualifies) {
+  const Finding f = judge_secure(secure_run(signed_datagram({}, rs(), lab::kClientId), signed_ra()).evidence(kAddress));
+  EXPECT_EQ(f.verdict, "pass") << f.reason;
+  EXPECT_EQ(f.requirement, "R4380-5.2.2-01");
+  EXPECT_NE(f.reason.find("HMAC-SHA1"), std::string::npos) << f.reason;
+  ASSERT_FALSE(f.frames.empty());
+  EXPECT_EQ(f.frames.front().capture.rfind("s-", 0), 0u) << f.frames.front().capture;
+  // Every frame cited is in S's own captures.
+  EXPECT_NE(f.reason.find("s-client-lan#"), std::string::npos) << f.reason;
+  EXPECT_NE(f.reason.find("s-server#"), std::string::npos) << f.reason;
+  EXPECT_EQ(f.reason.find(" client-lan#"), std::string::npos) << f.reason;
+  EXPECT_EQ(f.reason.find("(client-lan#"), std::string::npos) << f.reason;
+}
+
+TEST(InteropJudgeS, AnUnsignedRsOrABadRsMacIsTheClients) {
+  Finding f = judge_secure(secure_run(rs(), signed_ra()).evidence(kAddress));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.2-01");
+  f = judge_secure(secure_run(signed_datagram({}, rs(), "client-9"), signed_ra()).evidence(kAddress));
+  EXPECT_EQ(f.requirement, "R4380-5.2.2-01") << f.reason;
+  f = judge_secure(secure_run(signed_datagram({}, rs(), lab::kClientId, false), signed_ra()).evidence(kAddress));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.2-05");
+}
+
+TEST(InteropJudgeS, AnRaWithoutAuthenticationOrABadMacOrAConfirmationIsTheServers) {
+  const auto good_rs = signed_datagram({}, rs(), lab::kClientId);
+  const std::vector<std::pair<wire::ByteVector, const char*>> bad = {
+      {ra(kPrimary, kNatOut, kMappedPort), "R4380-5.3.2-10"},
+      {signed_ra(false), "R4380-5.3.2-13"},
+      {signed_ra(true, 1), "R4380-5.3.2-12"}};
+  for (const auto& [ra_bytes, requirement] : bad) {
+    const Finding f = judge_secure(secure_run(good_rs, ra_bytes).evidence(kAddress));
+    EXPECT_EQ(f.verdict, "fail") << requirement << ": " << f.reason;
+    EXPECT_EQ(f.party, "server") << requirement;
+    EXPECT_EQ(f.requirement, requirement) << f.reason;
+  }
+}
+
+TEST(InteropJudgeS, AServerSilentToSignedRsFailsOnlyWhenItAnsweredTheSignedControl) {
+  const auto good_rs = signed_datagram({}, rs(), lab::kClientId);
+  Captures c;
+  c.udp("s-client-lan", kClientLan, kClientPort, kPrimary, 3544, good_rs);
+  c.udp("s-server", kNatOut, kMappedPort, kPrimary, 3544, good_rs);
+  Finding f = judge_secure(c.evidence(std::nullopt));
+  EXPECT_EQ(f.verdict, "inconclusive") << f.reason;
+  EXPECT_NE(f.reason.find("s-server#1"), std::string::npos) << f.reason;
+  c.udp("s-server", kRelay, kControlPort, kPrimary, 3544, good_rs);
+  c.udp("s-server", kPrimary, 3544, kRelay, kControlPort, signed_ra());
+  f = judge_secure(c.evidence(std::nullopt));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "server");
+  EXPECT_EQ(f.requirement, "R4380-5.3.1-05");
+}
+
+TEST(InteropJudgeS, SilenceOfTheClientIsInconclusive) {
+  EXPECT_EQ(judge_secure(Captures().evidence(std::nullopt)).verdict, "inconclusive");
+}
+
+// ------------------------------------------------------------------ R
+
+constexpr std::uint16_t kReboundPort = 50777;
+const std::string kReboundAddress =
+    wire::to_string(kit::teredo_address(lab::kServerPrimary, 0, lab::kNatOutside, kReboundPort));
+
+// After qualification and the rebind: the refresh RS from the new mapping,
+// the RA reporting it (reaching the client when `ra_reaches`), then the pings
+// from the new address through the relay (kRebind markers) when `pinged`.
+Captures rebind_run(bool ra_reaches, bool pinged) {
+  Captures c;
+  qualification(c, kPrimary, kMappedPort);
+  c.udp("client-lan", kClientLan, kClientPort, kPrimary, 3544, rs());
+  c.udp("server", kNatOut, kReboundPort, kPrimary, 3544, rs());
+  c.udp("server", kPrimary, 3544, kNatOut, kReboundPort, ra(kPrimary, kNatOut, kReboundPort));
+  if (!ra_reaches) return c;
+  c.udp("client-lan", kPrimary, 3544, kClientLan, kClientPort, ra(kPrimary, kNatOut, kReboundPort));
+  if (!pinged) return c;
+  const auto now6 = kit::ipv6(kReboundAddress);
+  const auto out_req = echo(now6, kV6Host, false, kRebindOutMarker);
+  const auto out_rep = echo(kV6Host, now6, true, kRebindOutMarker);
+  const auto in_req = echo(kV6Host, now6, false, kRebindInMarker);
+  const auto in_rep = echo(now6, kV6Host, true, kRebindInMarker);
+  for (const auto* p : {&out_req, &in_rep}) {
+    c.udp("client-lan", kClientLan, kClientPort, kRelay, 3544, *p);
+    c.udp("relay", kNatOut, kReboundPort, kRelay, 3544, *p);
+    c.native("relay-native", *p);
+    c.native("native-host", *p);
+  }
+  for (const auto* p : {&out_rep, &in_req}) {
+    c.native("native-host", *p);
+    c.native("relay-native", *p);
+    c.udp("relay", kRelay, 3544, kNatOut, kReboundPort, *p);
+    c.udp("client-lan", kRelay, 3544, kClientLan, kClientPort, *p);
+  }
+  return c;
+}
+
+Evidence rebind_evidence(const Captures& c, std::optional<std::string> after) {
+  Evidence e = c.evidence(kAddress, true);
+  e.rebound = true;
+  e.rebind_address = std::move(after);
+  e.rebind_pinged = e.rebind_address.has_value();
+  return e;
+}
+
+TEST(InteropJudgeR, PassWhenTheClientMovesToTheNewMappingAndPingsWorkFromIt) {
+  const Finding f = judge_rebind(rebind_evidence(rebind_run(true, true), kReboundAddress));
+  EXPECT_EQ(f.verdict, "pass") << f.reason;
+  EXPECT_NE(f.reason.find("198.51.100.1:50777"), std::string::npos) << f.reason;
+  EXPECT_NE(f.reason.find("native-host#"), std::string::npos) << f.reason;
+}
+
+TEST(InteropJudgeR, AClientThatKeepsItsOldAddressIsNamed) {
+  const Finding f = judge_rebind(rebind_evidence(rebind_run(true, false), std::nullopt));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.5-05");
+}
+
+TEST(InteropJudgeR, AnAddressThatDoesNotEmbedTheNewMappingIsTheClients) {
+  const std::string wrong = wire::to_string(kit::teredo_address(lab::kServerPrimary, 0, lab::kNatOutside, 1234));
+  const Finding f = judge_rebind(rebind_evidence(rebind_run(true, false), wrong));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.5-06");
+}
+
+TEST(InteropJudgeR, AnRaTheNatLostIsInconclusiveAndNoNewRsIsInconclusive) {
+  Finding f = judge_rebind(rebind_evidence(rebind_run(false, false), std::nullopt));
+  EXPECT_EQ(f.verdict, "inconclusive") << f.reason;
+  EXPECT_EQ(f.party, "nat");
+  Captures only_q;
+  qualification(only_q, kPrimary, kMappedPort);
+  f = judge_rebind(rebind_evidence(only_q, std::nullopt));
+  EXPECT_EQ(f.verdict, "inconclusive") << f.reason;
+  EXPECT_EQ(f.requirement, "R4380-5.2.5-02");
+}
+
+TEST(InteropJudgeR, AServerReportingAnotherMappingAfterTheRebindIsNamed) {
+  Captures c;
+  qualification(c, kPrimary, kMappedPort);
+  c.udp("server", kNatOut, kReboundPort, kPrimary, 3544, rs());
+  c.udp("server", kPrimary, 3544, kNatOut, kReboundPort, ra(kPrimary, kNatOut, kMappedPort));  // the old one
+  const Finding f = judge_rebind(rebind_evidence(c, std::nullopt));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "server");
+  EXPECT_EQ(f.requirement, "R4380-5.3.2-01");
+}
+
+// ------------------------------------------------------------------ H
+
+// Two clients behind one hairpinning NAT (A 192.0.2.10, B 192.0.2.74, both
+// mapped on 198.51.100.1): the bubbles through the server, then each marked
+// packet from a client to the NAT's outside at the peer's port, arriving from
+// the sender's mapping; `through_server`: A's request goes to the server.
+Captures hairpin_run(bool server_forwards, bool through_server) {
+  Captures c;
+  const auto a6 = kit::ipv6(kLA), b6 = kit::ipv6(kLB);
+  const auto bubble = kit::bubble_packet(a6, b6);
+  c.udp("h-client-a-lan", kALan, kClientPort, kPrimary, 3544, bubble);
+  c.udp("h-server", kNatOut, kPortA, kPrimary, 3544, bubble);
+  if (!server_forwards) return c;
+  c.udp("h-server", kPrimary, 3544, kNatOut, kPortB, bubble);
+  c.udp("h-client-b-lan", kPrimary, 3544, kBLan, kClientPort, bubble);
+  for (const bool a_to_b : {true, false}) {
+    const char* marker = a_to_b ? kAtoBMarker : kBtoAMarker;
+    for (const bool reply : {false, true}) {
+      const bool from_a = a_to_b != reply;
+      const auto packet = from_a ? echo(a6, b6, reply, marker) : echo(b6, a6, reply, marker);
+      const auto from_lan = from_a ? kALan : kBLan, to_lan = from_a ? kBLan : kALan;
+      const std::uint16_t from_port = from_a ? kPortA : kPortB, to_port = from_a ? kPortB : kPortA;
+      const std::string from_cap = from_a ? "h-client-a-lan" : "h-client-b-lan";
+      const std::string to_cap = from_a ? "h-client-b-lan" : "h-client-a-lan";
+      if (through_server && a_to_b && !reply) {
+        c.udp(from_cap, from_lan, kClientPort, kPrimary, 3544, packet);
+        c.udp("h-server", kNatOut, from_port, kPrimary, 3544, packet);
+        c.udp("h-server", kPrimary, 3544, kNatOut, to_port, packet);
+        c.udp(to_cap, kPrimary, 3544, to_lan, kClientPort, packet);
+        continue;
+      }
+      c.udp(from_cap, from_lan, kClientPort, kNatOut, to_port, packet);
+      c.udp(to_cap, kNatOut, from_port, to_lan, kClientPort, packet);
+    }
+  }
+  return c;
+}
+
+TEST(InteropJudgeH, PassNamesThePacketsThatCameThroughTheHairpin) {
+  const Finding f = judge_hairpin(pair_evidence(hairpin_run(true, false), kLA, kLB));
+  EXPECT_EQ(f.verdict, "pass") << f.reason;
+  EXPECT_EQ(f.requirement, "R4380-5.2.3-07");
+  EXPECT_EQ(f.frames.size(), 4u);
+  EXPECT_NE(f.reason.find("198.51.100.1:50001"), std::string::npos) << f.reason;
+}
+
+TEST(InteropJudgeH, DataThroughTheServerIsNotTheHairpin) {
+  const Finding f = judge_hairpin(pair_evidence(hairpin_run(true, true), kLA, kLB));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.scenario, 'H');
+}
+
+TEST(InteropJudgeH, AServerThatNeverForwardedTheIndirectBubbleIsNamed) {
+  const Finding f = judge_hairpin(pair_evidence(hairpin_run(false, false), kLA, kLB));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "server");
+  EXPECT_EQ(f.requirement, "R4380-5.3.1-15");
+  EXPECT_EQ(f.scenario, 'H');
+}
+
+TEST(InteropJudgeH, ARequestFromAMappingTheSenderDoesNotEmbedOwesNoReply) {
+  // Behind a NAT that maps each destination anew, A's request reaches B from
+  // a port A's address does not embed: B rightly does not trust it.
+  Captures c;
+  const auto a6 = kit::ipv6(kLA), b6 = kit::ipv6(kLB);
+  c.udp("h-client-a-lan", kALan, kClientPort, kNatOut, kPortB, echo(a6, b6, false, kAtoBMarker));
+  c.udp("h-client-b-lan", kNatOut, kPortA + 100, kBLan, kClientPort, echo(a6, b6, false, kAtoBMarker));
+  const Finding f = judge_hairpin(pair_evidence(c, kLA, kLB));
+  EXPECT_EQ(f.verdict, "inconclusive") << f.reason;
+  EXPECT_EQ(f.party, "nat");
+  EXPECT_EQ(f.requirement, "R4380-5.2.3-18");
+}
+
 // ------------------------------------------------------------------ outputs
 
 TEST(InteropOutput, InteropJsonIsValidAgainstItsSchema) {
@@ -528,15 +959,83 @@ TEST(InteropOutput, JunitHasOneTestcasePerCellAndScenarioAndIsValid) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
-TEST(InteropOutput, HtmlGridHasASectionPerProfileAndLinksEveryLetterToItsCaptures) {
+TEST(InteropOutput, HtmlGridHasATabPerProfileAndLinksEveryLetterToItsCaptures) {
   const std::string html = render_interop_html(sample_interop());
-  EXPECT_NE(html.find("<section id=\"nat-full-cone\">"), std::string::npos);
-  EXPECT_NE(html.find("<section id=\"nat-symmetric\">"), std::string::npos);
+  for (const char* nat : {"full-cone", "symmetric"}) {
+    const std::string n = nat;
+    EXPECT_NE(html.find("<section id=\"nat-" + n + "\" role=\"tabpanel\" aria-labelledby=\"tab-nat-" + n + "\">"),
+              std::string::npos)
+        << n;
+    EXPECT_NE(html.find("<a role=\"tab\" id=\"tab-nat-" + n + "\" href=\"#nat-" + n + "\" aria-controls=\"nat-" + n),
+              std::string::npos)
+        << n;
+  }
+  // Without scripts every panel shows: none is hidden in the markup.
+  EXPECT_EQ(html.find(" hidden"), std::string::npos);
   EXPECT_NE(html.find("<th>miredo / reference</th>"), std::string::npos);
   EXPECT_NE(html.find("class=\"v v-fail\""), std::string::npos);
   EXPECT_NE(html.find("href=\"cells/full-cone--reference--reference--reference/server.pcap\""), std::string::npos);
   EXPECT_EQ(html.find("<markup>"), std::string::npos) << "text is escaped";
   EXPECT_NE(html.find("&lt;markup&gt;"), std::string::npos);
+}
+
+// `report matrix` over interop.json files: one grid across them.
+TEST(InteropMatrix, ReportMatrixDrawsOneGridAcrossInteropFiles) {
+  TempDir a, b, out;
+  const nlohmann::json first = sample_interop();  // full-cone and symmetric, Q and N
+  // Another run: H on one of first's cells, and a profile first lacks.
+  const Plan plan = make_plan({{"reference"}, {"reference"}, {"reference"}, {"full-cone", "restricted-cone"}, "H"});
+  std::vector<CellResult> cells;
+  for (const Cell& cell : plan.cells) {
+    CellResult r;
+    r.cell = cell;
+    r.dir = "cells/" + cell.id();
+    r.files = {"h-server.pcap"};
+    r.findings.push_back(Finding{'H', "pass", "", "R4380-5.2.3-07", "through the hairpin", {{"h-client-a-lan.pcap", 4}}});
+    cells.push_back(r);
+  }
+  const nlohmann::json second = interop_json(plan, cells, {"2026-12-06T09:00:00Z", 700, "teredo-conform interop"});
+  std::ofstream(a.path() / "interop.json") << first.dump();
+  std::ofstream(b.path() / "interop.json") << second.dump();
+  const auto r = run_process({TEREDO_CONFORM_BIN, "report", "matrix", (a.path() / "interop.json").string(),
+                              (b.path() / "interop.json").string(), "--out", out.path().string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream in(out.path() / "interop.json");
+  const nlohmann::json combined = nlohmann::json::parse(in);
+  EXPECT_TRUE(JsonSchema::load(interop_schema_path()).validate(combined).empty());
+  EXPECT_EQ(combined["plan"]["nat_profiles"],
+            (nlohmann::json{"full-cone", "restricted-cone", "symmetric"}));  // nat_profiles() order
+  ASSERT_EQ(combined["cells"].size(), 5u);  // 4 + the restricted-cone cell; the full-cone one merged
+  std::string letters;
+  for (const auto& cell : combined["cells"]) {
+    if (cell["id"] != "full-cone--reference--reference--reference") continue;
+    for (const auto& res : cell["results"]) letters += res["scenario"].get<std::string>();
+    // The links still reach each file's captures: the first file's folder,
+    // and the second's files by their path from it.
+    const auto dir = out.path() / cell["dir"].get<std::string>();
+    EXPECT_EQ(std::filesystem::weakly_canonical(dir),
+              std::filesystem::weakly_canonical(a.path() / "cells/full-cone--reference--reference--reference"));
+    ASSERT_EQ(cell["files"].size(), 3u) << cell["files"];
+    EXPECT_EQ(std::filesystem::weakly_canonical(dir / cell["files"][2].get<std::string>()),
+              std::filesystem::weakly_canonical(b.path() / "cells/full-cone--reference--reference--reference/h-server.pcap"));
+  }
+  EXPECT_EQ(letters, "QNH");
+  EXPECT_EQ(combined["summary"]["counts"]["pass"], first["summary"]["counts"]["pass"].get<int>() + 2);
+  EXPECT_EQ(combined["run"]["started"], "2026-12-06T09:00:00Z");
+  for (const char* f : {"interop.html", "junit.xml"}) EXPECT_TRUE(std::filesystem::exists(out.path() / f)) << f;
+  EXPECT_NE(r.out.find("2 files, 5 cells"), std::string::npos) << r.out;
+
+  // The same verdict twice is refused, naming both files; so is a mix of kinds.
+  const auto twice = run_process({TEREDO_CONFORM_BIN, "report", "matrix", (a.path() / "interop.json").string(),
+                                  (a.path() / "interop.json").string(), "--out", out.path().string()});
+  EXPECT_EQ(twice.exit_code, 2) << twice.err;
+  EXPECT_NE(twice.err.find("is judged in both"), std::string::npos) << twice.err;
+  EXPECT_EQ(std::count(twice.err.begin(), twice.err.end(), '\n'), 1) << twice.err;
+  std::ofstream(b.path() / "report.json") << R"({"format": "something else"})";
+  const auto mixed = run_process({TEREDO_CONFORM_BIN, "report", "matrix", (a.path() / "interop.json").string(),
+                                  (b.path() / "report.json").string(), "--out", out.path().string()});
+  EXPECT_EQ(mixed.exit_code, 2) << mixed.err;
+  EXPECT_NE(mixed.err.find("not an interop.json"), std::string::npos) << mixed.err;
 }
 
 TEST(InteropOutput, GridTextIsTheVerdictsAlone) {
