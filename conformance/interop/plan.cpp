@@ -51,7 +51,8 @@ const std::vector<Scenario>& offered_scenarios() {
       {'H', "hairpin",
        "two clients of the cell's client implementation behind one hairpinning NAT (two subnets of its LAN, so "
        "local discovery stays out) ping6 each other through the hairpin, none through the server (RFC 6081's "
-       "hairpinning extension is not in the catalog: RFC 4380's bubble procedure is judged)",
+       "hairpinning extension, R6081-5.6-*, is implemented by neither client yet: RFC 4380's bubble procedure is "
+       "judged)",
        {"R4380-5.2.3-07", "R4380-5.2.3-10", "R4380-5.2.3-18", "R4380-5.2.4-06", "R4380-5.3.1-15"}},
   };
   return kScenarios;
