@@ -60,7 +60,10 @@ struct RoleLaunch {
   // "configurable_service_port" ("service_port": bound to {service_port},
   // §5.2.10) and "default_timers" ("default_timers": every protocol timer at
   // its default, for cases that time the defaults themselves). Command and
-  // config replace the plain ones; readiness and stop signal stay.
+  // config replace the plain ones; readiness and stop signal stay. RFC 6081's
+  // extensions each have one too (client role: "symmetric_nat", "upnp",
+  // "port_preserving", "sequential_port", "hairpinning",
+  // "server_load_reduction"), so a case runs exactly the extension it tests.
   struct Variant {
     std::vector<std::string> command;
     std::string config_template;
@@ -126,6 +129,13 @@ inline constexpr std::pair<const char*, const char*> kLaunchVariants[] = {
     {"interval", "interval_determination"},
     {"service_port", "configurable_service_port"},
     {"default_timers", "default_timers"},
+    // RFC 6081, client role: one launch per extension.
+    {"symmetric_nat", "symmetric_nat_support"},
+    {"upnp", "upnp_symmetric_nat"},
+    {"port_preserving", "port_preserving_symmetric_nat"},
+    {"sequential_port", "sequential_port_symmetric_nat"},
+    {"hairpinning", "hairpinning"},
+    {"server_load_reduction", "server_load_reduction"},
 };
 
 // Starts the role's command in `host` (the launch variant for `capability`
