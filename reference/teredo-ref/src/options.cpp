@@ -317,7 +317,7 @@ struct ClientFlags {
   std::size_t peers = 1024;
   bool rfc4380 = false, no_symmetric_check = false, symmetric_nat_support = false, local_discovery = false,
        interval_determination = false, no_default_route = false, no_nonce = false, no_sunset = false,
-       accept_trailers = false;
+       accept_trailers = false, hairpinning = false, server_load_reduction = false;
   double refresh_interval = 30, offline_retry = 100;
 
   void define(CLI::App& app) {
@@ -339,6 +339,12 @@ struct ClientFlags {
                  "Skip the second qualification phase (the RS to the secondary address)");
     app.add_flag("--symmetric-nat-support", symmetric_nat_support,
                  "Qualify behind a symmetric NAT anyway, with RFC 6081 nonce trailers on bubbles");
+    app.add_flag("--hairpinning", hairpinning,
+                 "RFC 6081 5.6 hairpinning: the local address/port in an Alternate Address Trailer on indirect "
+                 "bubbles, direct bubbles to every address a peer advertises");
+    app.add_flag("--server-load-reduction", server_load_reduction,
+                 "RFC 6081 5.7 server load reduction: an idle peer is solicited with direct bubbles (Neighbor "
+                 "Discovery Option Trailer) before indirect ones");
     app.add_flag("--no-nonce", no_nonce, "RSs without the authentication encapsulation's nonce");
     app.add_flag("--local-discovery", local_discovery, "Local client discovery (RFC 4380 5.2.8)");
     app.add_option("--local-subnet", local_subnet,
@@ -387,7 +393,9 @@ struct ClientFlags {
     if (rfc4380) c.use_rfc4380_qualification();
     c.check_symmetric = !no_symmetric_check;
     c.symmetric_nat_support = symmetric_nat_support;
-    c.accept_trailers = accept_trailers || symmetric_nat_support;
+    c.hairpinning = hairpinning;
+    c.server_load_reduction = server_load_reduction;
+    c.accept_trailers = accept_trailers || symmetric_nat_support || hairpinning || server_load_reduction;
     c.send_nonce = !no_nonce;
     c.local_discovery = local_discovery;
     if (!local_subnet.empty()) {

@@ -83,6 +83,11 @@ struct Peer {
   // bubble sent to the peer, and of the last one received from it (0: none).
   std::uint32_t nonce_sent = 0;
   std::uint32_t nonce_received = 0;
+  // RFC 6081 §5.6.1 (hairpinning): the peer's advertised alternate
+  // address/port list. §5.7.1 (server load reduction): the Count of
+  // Solicitations Transmitted (0: no solicitation outstanding).
+  std::vector<UdpEndpoint> alternates;
+  unsigned solicitations = 0;
 };
 
 enum class EnqueueResult : std::uint8_t { queued, too_large, peer_queue_full, total_queue_full };
