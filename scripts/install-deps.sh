@@ -17,8 +17,8 @@ packages=(
   python3-jsonschema libxml2-utils chromium
   # The lab's UPnP IGD (a NAT profile with "+upnp", RFC 6081 §5.3) is checked
   # with miniupnpc's real client, upnpc (label lab). A client tool only: it
-  # starts no service.
-  miniupnpc
+  # starts no service. libminiupnpc-dev: teredo-ref client --upnp's calls.
+  miniupnpc libminiupnpc-dev
 )
 
 missing=()

@@ -94,7 +94,7 @@ void Client::receive_from_server(Time now, const wire::TeredoDatagram& d, std::u
       } else {
         // R4380-5.2.3-15 (§5.2.6 limits): a direct bubble to where the
         // sender is, so our NAT lets its packets in and it learns our mapping.
-        reply_bubble(now, *peer, origin, false, out);
+        reply_bubble(now, *peer, upnp_destination(*peer, origin, "R6081-5.3.4.2-01", out), false, out);
       }
     }
   }
@@ -147,6 +147,7 @@ void Client::receive_from_peer(Time now, UdpEndpoint from, const wire::TeredoDat
     // carries the nonce of our last indirect bubble to that peer.
     if (config_.symmetric_nat_support && bubble && nonce != 0 && peer != nullptr &&
         peer->nonce_sent == nonce) {
+      upnp_direct_bubble(*peer, from, embedded, out);  // RFC 6081 §5.3.4.1, before trust() sends the queue
       trust(now, *peer, from, "", out);
       out.action("symmetric_peer_trusted", "", "RFC 6081 §5.2.4.4 nonce match, at " + to_string(from));
       return;

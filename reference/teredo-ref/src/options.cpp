@@ -317,7 +317,7 @@ struct ClientFlags {
   std::size_t peers = 1024;
   bool rfc4380 = false, no_symmetric_check = false, symmetric_nat_support = false, local_discovery = false,
        interval_determination = false, no_default_route = false, no_nonce = false, no_sunset = false,
-       accept_trailers = false;
+       accept_trailers = false, upnp = false;
   double refresh_interval = 30, offline_retry = 100;
 
   void define(CLI::App& app) {
@@ -339,6 +339,9 @@ struct ClientFlags {
                  "Skip the second qualification phase (the RS to the secondary address)");
     app.add_flag("--symmetric-nat-support", symmetric_nat_support,
                  "Qualify behind a symmetric NAT anyway, with RFC 6081 nonce trailers on bubbles");
+    app.add_flag("--upnp", upnp,
+                 "RFC 6081 5.3 UPnP-enabled symmetric NAT extension: map the service port on the NAT's UPnP IGD "
+                 "before qualifying, delete it on exit (implies --symmetric-nat-support)");
     app.add_flag("--no-nonce", no_nonce, "RSs without the authentication encapsulation's nonce");
     app.add_flag("--local-discovery", local_discovery, "Local client discovery (RFC 4380 5.2.8)");
     app.add_option("--local-subnet", local_subnet,
@@ -386,8 +389,10 @@ struct ClientFlags {
     }
     if (rfc4380) c.use_rfc4380_qualification();
     c.check_symmetric = !no_symmetric_check;
-    c.symmetric_nat_support = symmetric_nat_support;
-    c.accept_trailers = accept_trailers || symmetric_nat_support;
+    // R6081-5.3-02: the UPnP extension needs the symmetric NAT support one.
+    c.symmetric_nat_support = symmetric_nat_support || upnp;
+    c.accept_trailers = accept_trailers || c.symmetric_nat_support;
+    o.upnp = upnp;
     c.send_nonce = !no_nonce;
     c.local_discovery = local_discovery;
     if (!local_subnet.empty()) {

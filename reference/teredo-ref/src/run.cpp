@@ -149,6 +149,7 @@ int run(const ClientOptions& o, io::SignalFd& signals, io::EventLog& log) {
   if (o.default_route) options.tun.routes.push_back(*node::parse_ipv6_prefix("::/0"));
   options.state_file = o.state_file;
   options.sunset = o.sunset;
+  options.upnp = o.upnp;
   io::ClientRunner runner(std::move(config), log, signals, options);
 
   const node::ClientConfig& c = runner.client().config();
@@ -157,6 +158,7 @@ int run(const ClientOptions& o, io::SignalFd& signals, io::EventLog& log) {
                       std::to_string(runner.tun().mtu()) + " routes 2001::/32" + (o.default_route ? " ::/0" : "") +
                       " qualification " + (c.probe_cone ? "rfc4380" : "rfc5991");
   if (c.secure) ready += std::string(" secure ") + std::string(wire::to_string(c.secure->algorithm));
+  if (o.upnp) ready += " upnp";
   if (c.local_discovery) {
     ready += " local-discovery";
     if (c.local_subnet) {

@@ -83,6 +83,8 @@ struct Peer {
   // bubble sent to the peer, and of the last one received from it (0: none).
   std::uint32_t nonce_sent = 0;
   std::uint32_t nonce_received = 0;
+  // RFC 6081 §5.3.1: the Symmetric Peer flag (client_upnp.cpp).
+  bool symmetric = false;
 };
 
 enum class EnqueueResult : std::uint8_t { queued, too_large, peer_queue_full, total_queue_full };
