@@ -15,6 +15,10 @@ packages=(
   # (xmllint) validates junit.xml against reports/schema/junit.xsd; chromium
   # renders report.html headless (label ui) to check its script and DOM.
   python3-jsonschema libxml2-utils chromium
+  # The lab's UPnP IGD (a NAT profile with "+upnp", RFC 6081 §5.3) is checked
+  # with miniupnpc's real client, upnpc (label lab). A client tool only: it
+  # starts no service. libminiupnpc-dev: teredo-ref client --upnp's calls.
+  miniupnpc libminiupnpc-dev
 )
 
 missing=()

@@ -264,14 +264,18 @@ void Lab::start_nat(const Host& host) {
   // teredo-nat reads and writes the frames itself: the kernel of the NAT host
   // must neither forward them nor answer them (no port unreachable from the
   // outside address, no conntrack state).
+  // With an IGD, SSDP's multicast M-SEARCH from the LAN reaches its socket.
+  const std::string ssdp_in =
+      nat.upnp ? fmt::format("    iifname \"{}\" ip daddr 239.255.255.250 udp dport 1900 accept\n", nat.inside) : "";
   run_step("NAT " + host.name + ": nftables guard", {"nft", "-f", "-"},
            fmt::format("table ip {0} {{\n"
                        "  chain guard {{ type filter hook prerouting priority -300;\n"
+                       "{4}"
                        "    iifname \"{1}\" ip daddr != {2} drop\n"
                        "    iifname \"{3}\" drop\n"
                        "  }}\n"
                        "}}\n",
-                       table, nat.inside, inside_address, nat.outside),
+                       table, nat.inside, inside_address, nat.outside, ssdp_in),
            ns);
   NatBoxConfig box{nat, inside_address, outside_address, nat_control(host.name), options_.seed};
   const std::string config_path = run_dir() + "/nat-" + host.name + ".json";

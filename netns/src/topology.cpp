@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 namespace teredo::netns {
 
@@ -20,7 +21,12 @@ const std::vector<std::string>& nat_profiles() {
   return kProfiles;
 }
 
-bool apply_nat_profile(const std::string& profile, NatConfig& c) {
+bool apply_nat_profile(const std::string& name, NatConfig& c) {
+  // "<profile>+upnp": the profile with a UPnP IGD (userspace NAT only).
+  constexpr std::string_view kUpnp = "+upnp";
+  const bool upnp = name.size() > kUpnp.size() && name.ends_with(kUpnp);
+  const std::string profile = upnp ? name.substr(0, name.size() - kUpnp.size()) : name;
+  if (upnp && profile == "linux-masquerade") return false;
   if (profile == "full-cone") {
     c.mapping = Mapping::endpoint_independent;
     c.filtering = Filtering::endpoint_independent;
@@ -39,6 +45,7 @@ bool apply_nat_profile(const std::string& profile, NatConfig& c) {
     return false;
   }
   c.profile = profile;
+  c.upnp = c.upnp || upnp;
   return true;
 }
 
@@ -134,6 +141,7 @@ NatConfig parse_nat(const std::string& origin, const std::string& where, const j
   if (c.inside == c.outside) fail(origin, where + ": inside and outside must differ");
   c.port_preservation = get<bool>(origin, where, j, "port_preservation", c.port_preservation);
   c.hairpinning = get<bool>(origin, where, j, "hairpinning", c.hairpinning);
+  c.upnp = get<bool>(origin, where, j, "upnp", c.upnp);
   c.mapping_lifetime_ms = get<std::int64_t>(origin, where, j, "mapping_lifetime_ms", c.mapping_lifetime_ms);
   if (c.mapping_lifetime_ms <= 0) fail(origin, where + ".mapping_lifetime_ms must be positive");
   if (j.contains("timeline")) {
@@ -155,6 +163,10 @@ NatConfig parse_nat(const std::string& origin, const std::string& where, const j
   }
   if (c.kernel() && (!c.timeline.empty())) {
     fail(origin, where + ": linux-masquerade is the kernel's NAT and cannot run a timeline");
+  }
+  if (c.kernel() && c.upnp) {
+    fail(origin, where + ": linux-masquerade has no UPnP IGD (miniupnpd refuses documentation-range addresses); "
+                         "use a userspace profile with \"upnp\": true");
   }
   return c;
 }
@@ -303,6 +315,7 @@ std::string nat_box_config_to_json(const NatBoxConfig& c) {
   j["filtering"] = filtering_name(c.nat.filtering);
   j["port_preservation"] = c.nat.port_preservation;
   j["hairpinning"] = c.nat.hairpinning;
+  j["upnp"] = c.nat.upnp;
   j["mapping_lifetime_ms"] = c.nat.mapping_lifetime_ms;
   j["timeline"] = json::array();
   for (const auto& e : c.nat.timeline) {
@@ -344,6 +357,7 @@ NatBoxConfig nat_box_config_from_json(const std::string& text) {
     if (!filtering_known) throw TopologyError("unknown NAT filtering behaviour '" + filtering + "'");
     c.nat.port_preservation = j.at("port_preservation").get<bool>();
     c.nat.hairpinning = j.at("hairpinning").get<bool>();
+    c.nat.upnp = j.value("upnp", false);
     c.nat.mapping_lifetime_ms = j.at("mapping_lifetime_ms").get<std::int64_t>();
     for (const auto& e : j.at("timeline")) {
       c.nat.timeline.push_back({e.at("at_ms").get<std::int64_t>(), e.at("event").get<std::string>(),

@@ -1133,5 +1133,91 @@ TEST(NatEngineCounters, OutcomeNames) {
   EXPECT_EQ(to_string(Endpoint{ipv4(198, 51, 100, 1), 3544}), "198.51.100.1:3544");
 }
 
+// ---- static port mappings (a UPnP IGD's AddPortMapping) -----------------------
+
+// Any remote reaches a forwarded port, whatever the profile's filtering: that
+// is what RFC 6081 §5.3.3 relies on ("any external host should be able to
+// send packets to the Teredo client by sending packets to the mapped
+// address/port").
+TEST(NatEnginePortMapping, EveryRemoteReachesTheForwardedPortInEveryProfile) {
+  for (const char* profile : {"full-cone", "restricted-cone", "port-restricted-cone", "symmetric"}) {
+    SCOPED_TRACE(profile);
+    NatEngine nat(config_for(profile));
+    ASSERT_EQ(nat.add_port_mapping(0ms, 40000, kHost), PortMappingResult::ok);
+    for (const Endpoint& remote : {kA, kAPrime, kB}) {
+      const Result r = in(nat, 1ms, remote, Endpoint{kOutside, 40000});
+      EXPECT_PASSED(r, Outcome::translated);
+      EXPECT_EQ(destination(r.packet), kHost);
+      EXPECT_EQ(source(r.packet), remote);
+      EXPECT_TRUE(checksums_valid(r.packet));
+    }
+    // Another port stays closed.
+    EXPECT_DROPPED(in(nat, 1ms, kA, Endpoint{kOutside, 40001}), Outcome::no_mapping);
+  }
+}
+
+TEST(NatEnginePortMapping, ConeSendsFromTheForwardedPortSymmetricDoesNot) {
+  // A cone NAT has one mapping per host endpoint: the forward is that mapping.
+  NatEngine cone(config_for("port-restricted-cone"));
+  const Endpoint host{kHost.ip, 40000};
+  ASSERT_EQ(cone.add_port_mapping(0ms, 40000, host), PortMappingResult::ok);
+  EXPECT_EQ(mapped(out(cone, 1ms, host, kA)), (Endpoint{kOutside, 40000}));
+  EXPECT_EQ(mapped(out(cone, 1ms, host, kB)), (Endpoint{kOutside, 40000}));
+  EXPECT_EQ(cone.mapping_count(), 1u);
+  // A symmetric NAT keeps a mapping per destination, never on the forwarded
+  // port (taken), so the servers see ports other than the UPnP one.
+  NatEngine symmetric(config_for("symmetric"));
+  ASSERT_EQ(symmetric.add_port_mapping(0ms, 40000, host), PortMappingResult::ok);
+  const Endpoint to_a = mapped(out(symmetric, 1ms, host, kA));
+  const Endpoint to_b = mapped(out(symmetric, 1ms, host, kB));
+  EXPECT_NE(to_a.port, 40000);
+  EXPECT_NE(to_b.port, 40000);
+  EXPECT_NE(to_a.port, to_b.port);
+  EXPECT_EQ(symmetric.mapping_count(), 3u);
+}
+
+TEST(NatEnginePortMapping, ConflictsDeletionAndPermanence) {
+  NatEngine nat(config_for("symmetric"));
+  ASSERT_EQ(nat.add_port_mapping(0ms, 40000, kHost), PortMappingResult::ok);
+  EXPECT_EQ(nat.add_port_mapping(0ms, 40000, kHost), PortMappingResult::ok);  // the same again
+  EXPECT_EQ(nat.add_port_mapping(0ms, 40000, kHost2), PortMappingResult::conflict);
+  EXPECT_EQ(nat.add_port_mapping(0ms, 40001, Endpoint{kInside, 9}), PortMappingResult::bad_internal_client);
+  // A dynamic mapping's port is not the IGD's to give away.
+  const Endpoint dynamic = mapped(out(nat, 0ms, kHost2, kA));
+  EXPECT_EQ(nat.add_port_mapping(0ms, dynamic.port, kHost), PortMappingResult::conflict);
+  // Lease 0: neither idleness, nor expire, nor rebind removes or moves it.
+  EXPECT_EQ(nat.expire_idle(std::chrono::hours(1)), 1u);  // only the dynamic one
+  EXPECT_EQ(nat.expire_all(), 0u);
+  EXPECT_EQ(nat.rebind(std::chrono::hours(1)), 0u);
+  EXPECT_PASSED(in(nat, std::chrono::hours(2), kB, Endpoint{kOutside, 40000}), Outcome::translated);
+  const auto views = nat.mappings();
+  ASSERT_EQ(views.size(), 1u);
+  EXPECT_TRUE(views[0].port_mapping);
+  EXPECT_EQ(views[0].internal, kHost);
+  EXPECT_EQ(nat.delete_port_mapping(40000), PortMappingResult::ok);
+  EXPECT_EQ(nat.delete_port_mapping(40000), PortMappingResult::no_such_entry);
+  EXPECT_DROPPED(in(nat, std::chrono::hours(2), kB, Endpoint{kOutside, 40000}), Outcome::no_mapping);
+}
+
+TEST(NatEnginePortMapping, ConeForwardReplacesTheHostsDynamicMapping) {
+  NatEngine nat(config_for("port-restricted-cone"));
+  const Endpoint before = mapped(out(nat, 0ms, kHost, kA));
+  ASSERT_EQ(nat.add_port_mapping(0ms, 40000, kHost), PortMappingResult::ok);
+  EXPECT_EQ(nat.mapping_count(), 1u);
+  EXPECT_EQ(mapped(out(nat, 1ms, kHost, kA)), (Endpoint{kOutside, 40000}));
+  EXPECT_DROPPED(in(nat, 1ms, kA, before), Outcome::no_mapping);
+  // Deleted, the host's next packet gets a dynamic mapping again.
+  ASSERT_EQ(nat.delete_port_mapping(40000), PortMappingResult::ok);
+  EXPECT_EQ(nat.mapping_count(), 0u);
+  mapped(out(nat, 2ms, kHost, kA));
+  EXPECT_EQ(nat.mapping_count(), 1u);
+}
+
+TEST(NatEnginePortMapping, TrafficToTheNatItselfIsNotTranslated) {
+  NatEngine nat(config_for("full-cone"));
+  EXPECT_DROPPED(out(nat, 0ms, kHost, Endpoint{kInside, 5000}), Outcome::not_for_nat);
+  EXPECT_EQ(nat.mapping_count(), 0u);
+}
+
 }  // namespace
 }  // namespace teredo::nat

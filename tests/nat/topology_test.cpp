@@ -536,6 +536,40 @@ TEST(TopologyNatBoxConfig, EveryProfileRoundTrips) {
   }
 }
 
+// "+upnp" adds the UPnP IGD to a userspace profile (RFC 6081 §5.3 cases);
+// the kernel's NAT has none (miniupnpd refuses documentation addresses).
+TEST(TopologyProfiles, UpnpSuffixAndKey) {
+  NatConfig c;
+  ASSERT_TRUE(apply_nat_profile("symmetric+upnp", c));
+  EXPECT_EQ(c.profile, "symmetric");
+  EXPECT_EQ(c.mapping, Mapping::address_and_port_dependent);
+  EXPECT_TRUE(c.upnp);
+  NatConfig plain;
+  ASSERT_TRUE(apply_nat_profile("symmetric", plain));
+  EXPECT_FALSE(plain.upnp);
+  NatConfig kernel;
+  EXPECT_FALSE(apply_nat_profile("linux-masquerade+upnp", kernel));
+  EXPECT_FALSE(apply_nat_profile("+upnp", kernel));
+  EXPECT_FALSE(apply_nat_profile("bogus+upnp", kernel));
+
+  json j = base();
+  j["hosts"]["nat"]["nat"]["upnp"] = true;
+  EXPECT_TRUE(parse(j).hosts.at("nat").nat->upnp);
+  j["hosts"]["nat"]["nat"]["profile"] = "linux-masquerade";
+  EXPECT_REJECTED(j, "linux-masquerade has no UPnP IGD");
+  j = base();
+  j["hosts"]["nat"]["nat"]["profile"] = "port-restricted-cone+upnp";
+  EXPECT_TRUE(parse(j).hosts.at("nat").nat->upnp);
+
+  NatBoxConfig box;
+  box.nat = c;
+  box.nat.inside = "i";
+  box.nat.outside = "o";
+  EXPECT_TRUE(nat_box_config_from_json(nat_box_config_to_json(box)).nat.upnp);
+  box.nat.upnp = false;
+  EXPECT_FALSE(nat_box_config_from_json(nat_box_config_to_json(box)).nat.upnp);
+}
+
 TEST(TopologyNatBoxConfig, BadInputIsATopologyError) {
   const auto message = [](const std::string& text) -> std::string {
     try {

@@ -167,6 +167,18 @@ TEST_F(OptionsTest, JsonConfigEqualsTheSameFlagsOnTheCommandLine) {
   }
 }
 
+// R6081-5.3-02: the UPnP extension needs the Symmetric NAT Support one.
+TEST_F(OptionsTest, UpnpImpliesSymmetricNatSupport) {
+  const Options upnp = parse({"client", "--server", "203.0.113.1", "--upnp"});
+  const auto& c = std::get<teredo::ref::ClientOptions>(upnp);
+  EXPECT_TRUE(c.upnp);
+  EXPECT_TRUE(c.client.symmetric_nat_support);
+  EXPECT_TRUE(c.client.accept_trailers);
+  const Options plain = parse({"client", "--server", "203.0.113.1"});
+  EXPECT_FALSE(std::get<teredo::ref::ClientOptions>(plain).upnp);
+  EXPECT_FALSE(std::get<teredo::ref::ClientOptions>(plain).client.symmetric_nat_support);
+}
+
 TEST_F(OptionsTest, CommandLineWinsForSingleValuesAndListsAddUp) {
   const std::string config =
       file("server.json", R"({"mode": "server", "primary": "203.0.113.1", "port": 4000, "secret_file": ")" +

@@ -7,7 +7,12 @@
 //   teredo-nat --config FILE
 //
 // Control socket (Unix stream, one command per connection, one JSON line back):
-//   ping | stats | rebind | expire | blackout MS
+//   ping | stats | rebind | expire | blackout MS | upnp | upnp-refuse ACTION CODE
+//
+// With "upnp" in its configuration it is also the LAN's UPnP IGD (igd.hpp):
+// SSDP on 239.255.255.250:1900 and HTTP/SOAP on the inside address, port
+// 5000; every SOAP call goes to the log as one "upnp {json}" line and to the
+// answer of the "upnp" command.
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
@@ -30,9 +35,12 @@
 #include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 
+#include "teredo/nat/igd.hpp"
 #include "teredo/nat/nat_engine.hpp"
 
 namespace {
@@ -77,8 +85,17 @@ int packet_socket(const std::string& ifname) {
   return fd;
 }
 
+nlohmann::json call_json(const teredo::nat::UpnpCall& c) {
+  return {{"action", c.action},
+          {"client", c.client},
+          {"arguments", c.arguments},
+          {"error", c.error},
+          {"outbound_before", c.outbound_before}};
+}
+
 struct Box {
   NatEngine engine;
+  std::unique_ptr<teredo::nat::Igd> igd{};  // with "upnp" only
   int raw = -1;
   std::uint64_t sent = 0, send_errors = 0;
 
@@ -176,6 +193,7 @@ std::string handle_command(Box& box, const std::string& line) {
       nlohmann::json mj{{"internal", teredo::nat::to_string(m.internal)}, {"external_port", m.external_port}};
       mj["permitted"] = nlohmann::json::array();
       for (const auto& p : m.permitted) mj["permitted"].push_back(teredo::nat::to_string(p));
+      if (m.port_mapping) mj["port_mapping"] = true;
       j["mappings"].push_back(mj);
     }
     for (int o = 0; o < static_cast<int>(teredo::nat::Outcome::count_); ++o) {
@@ -184,10 +202,111 @@ std::string handle_command(Box& box, const std::string& line) {
     }
     j["counters"]["sent"] = box.sent;
     j["counters"]["send_errors"] = box.send_errors;
+  } else if (verb == "upnp-refuse") {
+    // upnp-refuse ACTION CODE: the IGD fails every later ACTION with CODE (0: no more).
+    std::string action;
+    int code = -1;
+    if (!box.igd) {
+      j["error"] = "this NAT has no UPnP IGD";
+    } else if (!(in >> action >> code) || code < 0 || code > 999) {
+      j["error"] = "upnp-refuse needs an action and a UPnP error code (0: none)";
+    } else {
+      box.igd->refuse(action, code);
+      j["refused"] = action;
+      j["code"] = code;
+      std::cout << "event upnp-refuse " << action << " " << code << std::endl;
+    }
+  } else if (verb == "upnp") {
+    if (!box.igd) {
+      j["error"] = "this NAT has no UPnP IGD";
+    } else {
+      j["calls"] = nlohmann::json::array();
+      for (const auto& c : box.igd->calls()) j["calls"].push_back(call_json(c));
+    }
   } else {
-    j["error"] = "unknown command '" + verb + "' (ping, stats, rebind, expire, blackout MS)";
+    j["error"] = "unknown command '" + verb + "' (ping, stats, rebind, expire, blackout MS, upnp, upnp-refuse)";
   }
   return j.dump() + "\n";
+}
+
+int ssdp_socket(std::uint32_t inside_address) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) die(fmt::format("SSDP socket: {}", std::strerror(errno)));
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(teredo::nat::Igd::kSsdpPort);
+  addr.sin_addr.s_addr = htonl(INADDR_ANY);  // the group's datagrams carry the group as destination
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    die(fmt::format("SSDP bind: {}", std::strerror(errno)));
+  }
+  ip_mreq group{};
+  inet_pton(AF_INET, teredo::nat::Igd::kSsdpGroup, &group.imr_multiaddr);
+  group.imr_interface.s_addr = htonl(inside_address);
+  if (::setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &group, sizeof group) != 0) {
+    die(fmt::format("SSDP group: {}", std::strerror(errno)));
+  }
+  return fd;
+}
+
+int http_listener(std::uint32_t inside_address, std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) die(fmt::format("HTTP socket: {}", std::strerror(errno)));
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(inside_address);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 16) != 0) {
+    die(fmt::format("HTTP listen on port {}: {}", port, std::strerror(errno)));
+  }
+  return fd;
+}
+
+void answer_ssdp(Box& box, int fd) {
+  for (;;) {
+    char buffer[2048];
+    sockaddr_in from{};
+    socklen_t from_length = sizeof from;
+    const ssize_t n = ::recvfrom(fd, buffer, sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from), &from_length);
+    if (n <= 0) return;
+    const auto answer = box.igd->ssdp(std::string_view(buffer, static_cast<std::size_t>(n)));
+    if (answer) {
+      (void)!::sendto(fd, answer->data(), answer->size(), 0, reinterpret_cast<sockaddr*>(&from), from_length);
+    }
+  }
+}
+
+// One request per connection (clients send "Connection: close"); a client
+// gets a second to send it, so a silent one holds the box up that long at most.
+void answer_http(Box& box, int listener) {
+  for (;;) {
+    sockaddr_in from{};
+    socklen_t from_length = sizeof from;
+    const int client = ::accept4(listener, reinterpret_cast<sockaddr*>(&from), &from_length, SOCK_CLOEXEC);
+    if (client < 0) return;
+    timeval tv{1, 0};
+    ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string request;
+    std::optional<std::size_t> length;
+    char buffer[4096];
+    while (!(length = teredo::nat::Igd::request_length(request))) {
+      const ssize_t n = ::read(client, buffer, sizeof buffer);
+      if (n <= 0) break;
+      request.append(buffer, static_cast<std::size_t>(n));
+    }
+    if (length && *length > 0) {
+      const std::size_t before = box.igd->calls().size();
+      const std::string response = box.igd->http(now(), ntohl(from.sin_addr.s_addr), std::string_view(request).substr(0, *length));
+      for (std::size_t i = before; i < box.igd->calls().size(); ++i) {
+        std::cout << "upnp " << call_json(box.igd->calls()[i]).dump() << std::endl;
+      }
+      (void)!::write(client, response.data(), response.size());
+    }
+    ::close(client);
+  }
 }
 
 }  // namespace
@@ -212,6 +331,15 @@ int main(int argc, char** argv) {
   if (box.raw < 0) die(fmt::format("raw socket: {}", std::strerror(errno)));
   const int inside = packet_socket(config.nat.inside);
   const int outside = packet_socket(config.nat.outside);
+  int ssdp = -1, http = -1;
+  if (config.nat.upnp) {
+    teredo::nat::IgdConfig igd_config;
+    igd_config.inside_address = ipv4(config.inside_address);
+    igd_config.outside_address = ipv4(config.outside_address);
+    box.igd = std::make_unique<teredo::nat::Igd>(igd_config, box.engine);
+    ssdp = ssdp_socket(igd_config.inside_address);
+    http = http_listener(igd_config.inside_address, igd_config.http_port);
+  }
 
   const int control = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   sockaddr_un addr{};
@@ -236,7 +364,8 @@ int main(int argc, char** argv) {
   ::timerfd_settime(timer, 0, &tick, nullptr);
 
   const int ep = ::epoll_create1(EPOLL_CLOEXEC);
-  for (int fd : {inside, outside, control, sigfd, timer}) {
+  for (int fd : {inside, outside, control, sigfd, timer, ssdp, http}) {
+    if (fd < 0) continue;
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = fd;
@@ -246,9 +375,9 @@ int main(int argc, char** argv) {
   std::size_t next_event = 0;
   auto timeline = config.nat.timeline;
   std::sort(timeline.begin(), timeline.end(), [](const auto& a, const auto& b) { return a.at_ms < b.at_ms; });
-  std::cout << fmt::format("teredo-nat ready: profile={} inside={} outside={} ({}) hairpinning={} lifetime_ms={}",
+  std::cout << fmt::format("teredo-nat ready: profile={} inside={} outside={} ({}) hairpinning={} lifetime_ms={} upnp={}",
                            config.nat.profile, config.nat.inside, config.nat.outside, config.outside_address,
-                           config.nat.hairpinning, config.nat.mapping_lifetime_ms)
+                           config.nat.hairpinning, config.nat.mapping_lifetime_ms, config.nat.upnp)
             << std::endl;
 
   for (;;) {
@@ -261,6 +390,10 @@ int main(int argc, char** argv) {
         box.drain(inside, true);
       } else if (fd == outside) {
         box.drain(outside, false);
+      } else if (fd == ssdp) {
+        answer_ssdp(box, ssdp);
+      } else if (fd == http) {
+        answer_http(box, http);
       } else if (fd == control) {
         for (;;) {
           const int client = ::accept4(control, nullptr, nullptr, SOCK_CLOEXEC);

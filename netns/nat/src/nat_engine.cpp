@@ -166,11 +166,15 @@ bool NatEngine::allocate_port(std::uint16_t preferred, std::uint16_t avoid, std:
   return false;
 }
 
+bool NatEngine::expired(Time now, const Binding& m) const {
+  return !m.port_mapping && now - m.last_outbound > std::chrono::milliseconds(config_.nat.mapping_lifetime_ms);
+}
+
 NatEngine::Binding* NatEngine::outbound_mapping(Time now, const Endpoint& internal, const Endpoint& remote) {
   const Key key = key_for(internal, remote);
   if (auto it = by_key_.find(key); it != by_key_.end()) {
     Binding& m = by_port_.at(it->second);
-    if (now - m.last_outbound <= std::chrono::milliseconds(config_.nat.mapping_lifetime_ms)) return &m;
+    if (!expired(now, m)) return &m;
     by_port_.erase(it->second);  // expired: a new mapping, maybe on a new port
     by_key_.erase(it);
   }
@@ -188,7 +192,7 @@ NatEngine::Binding* NatEngine::outbound_mapping(Time now, const Endpoint& intern
 NatEngine::Binding* NatEngine::inbound_mapping(Time now, std::uint16_t external_port) {
   auto it = by_port_.find(external_port);
   if (it == by_port_.end()) return nullptr;
-  if (now - it->second.last_outbound > std::chrono::milliseconds(config_.nat.mapping_lifetime_ms)) {
+  if (expired(now, it->second)) {
     by_key_.erase(it->second.key);
     by_port_.erase(it);
     return nullptr;
@@ -197,6 +201,7 @@ NatEngine::Binding* NatEngine::inbound_mapping(Time now, std::uint16_t external_
 }
 
 bool NatEngine::permits(const Binding& m, const Endpoint& remote) const {
+  if (m.port_mapping) return true;  // a port forward admits every remote
   switch (config_.nat.filtering) {
     case Filtering::endpoint_independent:
       return true;
@@ -221,6 +226,8 @@ Decision NatEngine::from_inside(Time now, std::span<std::uint8_t> packet) {
   std::uint8_t* udp = v.packet.data() + v.header_length;
   const Endpoint internal{v.source(), get16(udp)};
   const Endpoint remote{v.destination(), get16(udp + 2)};
+  // Addressed to the NAT box itself (its IGD): its own stack answers.
+  if (remote.ip == config_.inside_address) return count(Verdict::drop, Outcome::not_for_nat);
   const bool hairpin = remote.ip == config_.outside_address;
   if (hairpin && !config_.nat.hairpinning) return count(Verdict::drop, Outcome::hairpin_disabled);
 
@@ -228,6 +235,7 @@ Decision NatEngine::from_inside(Time now, std::span<std::uint8_t> packet) {
   if (m == nullptr) return count(Verdict::drop, Outcome::ports_exhausted);
   m->permitted[remote] = now;
   m->last_outbound = now;
+  ++outbound_by_host_[internal.ip];
   const Endpoint external{config_.outside_address, m->external_port};
   const ChecksumField ip_sum{v.packet.data() + 10, false};
   const ChecksumField udp_sum{udp + 6, true};  // the pseudo-header holds the addresses
@@ -302,8 +310,11 @@ std::size_t NatEngine::rebind(Time now) {
   // port must find no mapping, not another host.
   std::vector<std::uint16_t> old_ports;
   old_ports.reserve(by_port_.size());
-  for (const auto& [port, m] : by_port_) old_ports.push_back(port);
-  by_key_.clear();
+  for (const auto& [port, m] : by_port_) {
+    if (m.port_mapping) continue;  // configuration, not state
+    old_ports.push_back(port);
+    by_key_.erase(m.key);
+  }
   std::size_t count_moved = 0;
   const bool keep_preservation = config_.nat.port_preservation;
   config_.nat.port_preservation = false;  // a rebind always changes the port
@@ -324,10 +335,60 @@ std::size_t NatEngine::rebind(Time now) {
 }
 
 std::size_t NatEngine::expire_all() {
-  const std::size_t n = by_port_.size();
-  by_port_.clear();
-  by_key_.clear();
+  std::size_t n = 0;
+  for (auto it = by_port_.begin(); it != by_port_.end();) {
+    if (it->second.port_mapping) {
+      ++it;
+      continue;
+    }
+    by_key_.erase(it->second.key);
+    it = by_port_.erase(it);
+    ++n;
+  }
   return n;
+}
+
+PortMappingResult NatEngine::add_port_mapping(Time now, std::uint16_t external_port, const Endpoint& internal) {
+  if (internal.ip == 0 || internal.ip == config_.inside_address || internal.port == 0) {
+    return PortMappingResult::bad_internal_client;
+  }
+  const Key key{internal, {}};
+  // Endpoint-independent mapping: the static entry is the host's one mapping.
+  // Otherwise it is keyed by nothing a flow can produce (remote 0.0.0.0:0
+  // never appears on the wire), so flows keep their own mappings.
+  const bool shared = config_.nat.mapping == Mapping::endpoint_independent;
+  if (auto it = by_port_.find(external_port); it != by_port_.end()) {
+    Binding& m = it->second;
+    if (m.internal != internal) return PortMappingResult::conflict;
+    if (!m.port_mapping && !(shared && m.key == key)) return PortMappingResult::conflict;
+    m.port_mapping = true;  // the same host's flow on that port: it becomes the forward (RFC: overwrite)
+    return PortMappingResult::ok;
+  }
+  if (external_port < config_.first_port || external_port > config_.last_port) return PortMappingResult::conflict;
+  if (shared) {
+    if (auto it = by_key_.find(key); it != by_key_.end()) {
+      // The host's dynamic mapping is elsewhere: the forward replaces it.
+      by_port_.erase(it->second);
+      by_key_.erase(it);
+    }
+  }
+  Binding m;
+  m.internal = internal;
+  m.external_port = external_port;
+  m.key = key;
+  m.last_outbound = now;
+  m.port_mapping = true;
+  if (shared) by_key_.emplace(key, external_port);
+  by_port_.emplace(external_port, std::move(m));
+  return PortMappingResult::ok;
+}
+
+PortMappingResult NatEngine::delete_port_mapping(std::uint16_t external_port) {
+  auto it = by_port_.find(external_port);
+  if (it == by_port_.end() || !it->second.port_mapping) return PortMappingResult::no_such_entry;
+  if (auto k = by_key_.find(it->second.key); k != by_key_.end() && k->second == external_port) by_key_.erase(k);
+  by_port_.erase(it);
+  return PortMappingResult::ok;
 }
 
 void NatEngine::blackout(Time now, Time duration) { blackout_until_ = now + duration; }
@@ -336,7 +397,7 @@ std::size_t NatEngine::expire_idle(Time now) {
   std::size_t n = 0;
   const auto lifetime = std::chrono::milliseconds(config_.nat.mapping_lifetime_ms);
   for (auto it = by_port_.begin(); it != by_port_.end();) {
-    if (now - it->second.last_outbound > lifetime) {
+    if (!it->second.port_mapping && now - it->second.last_outbound > lifetime) {
       by_key_.erase(it->second.key);
       it = by_port_.erase(it);
       ++n;
@@ -350,7 +411,7 @@ std::size_t NatEngine::expire_idle(Time now) {
 std::vector<MappingView> NatEngine::mappings() const {
   std::vector<MappingView> out;
   for (const auto& [port, m] : by_port_) {
-    MappingView view{m.internal, m.external_port, {}};
+    MappingView view{m.internal, m.external_port, {}, m.port_mapping};
     for (const auto& [e, when] : m.permitted) view.permitted.push_back(e);
     out.push_back(std::move(view));
   }

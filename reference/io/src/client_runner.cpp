@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 
 #include "runner_common.hpp"
 #include "teredo/io/clock.hpp"
@@ -76,6 +77,7 @@ std::string status_json(const ClientStatus& status, node::UdpEndpoint local, con
                   ",\"nat\":" + quoted(std::string(node::to_string(status.nat)));
   j += ",\"address\":" + (status.address ? quoted(wire::to_string(*status.address)) : std::string("null"));
   j += ",\"mapped\":" + (status.mapped ? quoted(node::to_string(*status.mapped)) : std::string("null"));
+  if (status.upnp_port != 0) j += ",\"upnp_port\":" + std::to_string(status.upnp_port);
   j += ",\"local\":" + quoted(node::to_string(local)) + ",\"interface\":" + quoted(interface) +
        ",\"server\":" + quoted(wire::to_string(server)) + ",\"pid\":" + std::to_string(::getpid()) + "}";
   return j;
@@ -124,15 +126,83 @@ ClientRunner::~ClientRunner() {
 
 int ClientRunner::run() {
   const node::Time now = monotonic_now();
+  if (options_.upnp) upnp_initialize(now);
   write_state_file(options_.state_file, status_json(shown_, socket_.local(), tun_->name(), client_->config().server));
   apply_sunset(now);
   loop_.run();
+  if (options_.upnp) upnp_uninitialize(monotonic_now());
   return stop_signal_;
+}
+
+namespace {
+// The "upnp_port" a state file names (0: none, or no file).
+std::uint16_t persisted_upnp_port(const std::string& path) {
+  if (path.empty()) return 0;
+  std::ifstream in(path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string key = "\"upnp_port\":";
+  const auto at = text.find(key);
+  if (at == std::string::npos) return 0;
+  unsigned long port = 0;
+  try {
+    port = std::stoul(text.substr(at + key.size()));
+  } catch (const std::exception&) {
+    return 0;
+  }
+  return port <= 65535 ? static_cast<std::uint16_t>(port) : 0;
+}
+}  // namespace
+
+void ClientRunner::upnp_initialize(node::Time now) {
+  const std::uint16_t persisted = persisted_upnp_port(options_.state_file);
+  std::string error;
+  upnp_gateway_ = UpnpGateway::discover(socket_.local().address, options_.upnp_discovery_ms, error);
+  if (!upnp_gateway_) {
+    // R6081-5.3.3-03: no IGD, so no AddPortMapping: on without the extension.
+    log_.line(now, "upnp unavailable: " + error + " (R6081-5.3.3-03: continuing without UPnP)");
+    log_.flush();
+    return;
+  }
+  log_.line(now, "upnp igd " + upnp_gateway_->control_url() + " lan " + wire::to_string(upnp_gateway_->lan_address()));
+  const node::UdpEndpoint local{
+      socket_.local().address.value != 0 ? socket_.local().address : upnp_gateway_->lan_address(), socket_.local().port};
+  node::UpnpSetup setup(local, persisted);
+  while (const auto call = setup.next()) {
+    const UpnpGateway::Result r = upnp_gateway_->perform(*call);
+    log_.line(now, "upnp " + node::to_string(call->action) + " port " + std::to_string(call->external_port) + ": " +
+                       (r.success ? "ok" : "failed") + (r.detail.empty() ? "" : " " + r.detail));
+    setup.done(r.success, r.external_address, outbox_);
+    log_.events(now, outbox_.events);
+    outbox_.clear();
+  }
+  upnp_mapping_ = setup.mapping();
+  upnp_port_ = setup.persisted_port();
+  shown_.upnp_port = upnp_port_;
+  log_.flush();
+}
+
+void ClientRunner::upnp_uninitialize(node::Time now) {
+  if (!upnp_gateway_) return;
+  // R6081-5.3.5-01: uninitialization at shutdown.
+  if (const auto call = node::upnp_uninitialization(upnp_port_, outbox_)) {
+    const UpnpGateway::Result r = upnp_gateway_->perform(*call);
+    log_.line(now, "upnp " + node::to_string(call->action) + " port " + std::to_string(call->external_port) + ": " +
+                       (r.success ? "ok" : "failed") + (r.detail.empty() ? "" : " " + r.detail));
+    upnp_port_ = 0;
+  }
+  log_.events(now, outbox_.events);
+  outbox_.clear();
+  log_.flush();
+}
+
+void ClientRunner::start_client(node::Time now) {
+  if (upnp_mapping_) client_->set_upnp_mapping(*upnp_mapping_, outbox_);
+  client_->start(now, outbox_);
 }
 
 void ClientRunner::apply_sunset(node::Time now) {
   if (!options_.sunset) {
-    if (!started()) client_->start(now, outbox_);
+    if (!started()) start_client(now);
     flush(now);
     return;
   }
@@ -154,7 +224,7 @@ void ClientRunner::apply_sunset(node::Time now) {
   } else if (!native && !started() && !global_ipv4_) {
     if (in_sunset_) log_.line(now, "client sunset over: no native IPv6 left, qualifying");
     in_sunset_ = false;
-    client_->start(now, outbox_);
+    start_client(now);
   }
   flush(now);
 }
@@ -231,7 +301,7 @@ void ClientRunner::flush(node::Time now) {
 }
 
 void ClientRunner::reconcile(node::Time now) {
-  const ClientStatus status{client_->state(), client_->nat_type(), client_->address(), client_->mapped()};
+  const ClientStatus status{client_->state(), client_->nat_type(), client_->address(), client_->mapped(), upnp_port_};
   if (status == shown_) return;
   // The TUN carries the Teredo address exactly while the client has one.
   const std::optional<node::Ipv6Prefix> wanted =

@@ -175,6 +175,7 @@ void Client::qualify(Time now, const ValidRa& ra, bool cone, Outbox& out) {
   out.action("qualified", "R4380-5.2.1-07",
              wire::to_string(*address_) + " mapping " + to_string(ra.mapping) + " nat " +
                  std::string(to_string(nat_)));
+  upnp_qualified(out);  // RFC 6081 §5.3.3: the server's mapping against the UPnP one
   // §5.2.8: the first discovery bubble as soon as there is an address.
   if (config_.local_discovery) next_discovery_ = now;
   if (config_.interval_determination && interval_.phase == IntervalProbe::Phase::off) {

@@ -96,10 +96,11 @@ void Client::receive_from_server(Time now, const wire::TeredoDatagram& d, std::u
       } else {
         // R4380-5.2.3-15 (§5.2.6 limits): a direct bubble to where the
         // sender is, so our NAT lets its packets in and it learns our mapping.
+        const UdpEndpoint to = upnp_destination(*peer, origin, "R6081-5.3.4.2-01", out);
         if (config_.hairpinning) {
-          hairpin_reply(now, *peer, origin, out);  // RFC 6081 §5.6.4.2
+          hairpin_reply(now, *peer, to, out);  // RFC 6081 §5.6.4.2
         } else {
-          reply_bubble(now, *peer, origin, false, out);
+          reply_bubble(now, *peer, to, false, out);
         }
       }
     }
@@ -155,6 +156,7 @@ void Client::receive_from_peer(Time now, UdpEndpoint from, const wire::TeredoDat
     // R6081-5.6.4.3-02: the same rule for a peer behind our own NAT.
     if ((config_.symmetric_nat_support || config_.hairpinning) && bubble && nonce != 0 && peer != nullptr &&
         peer->nonce_sent == nonce) {
+      upnp_direct_bubble(*peer, from, embedded, out);  // RFC 6081 §5.3.4.1, before trust() sends the queue
       trust(now, *peer, from, "", out);
       out.action("symmetric_peer_trusted", config_.hairpinning ? "R6081-5.6.4.3-02" : "",
                  "RFC 6081 §5.2.4.4 nonce match, at " + to_string(from));

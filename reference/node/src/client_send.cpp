@@ -113,7 +113,8 @@ void Client::send_to_peer(Time now, Peer& peer, wire::ByteVector packet, Outbox&
   // §5.2.4: "a packet can legitimately be sent to a non-global unicast
   // address in case 1, as a result of the local discovery procedure".
   const bool local = (peer.local && peer.mapped == *peer.local) || hairpin_path(peer);
-  const UdpEndpoint to = peer.mapped;
+  // RFC 6081 §5.3.4.3: a symmetric peer behind UPnP may be reached at its embedded mapping.
+  const UdpEndpoint to = local ? peer.mapped : upnp_destination(peer, peer.mapped, "R6081-5.3.4.3-01", out);
   if (!send(to, std::move(packet), "R4380-5.2.4-07", out, local)) return;
   // R4380-5.2.4-02: the date of last transmission.
   peer.last_send = now;

@@ -317,7 +317,7 @@ struct ClientFlags {
   std::size_t peers = 1024;
   bool rfc4380 = false, no_symmetric_check = false, symmetric_nat_support = false, local_discovery = false,
        interval_determination = false, no_default_route = false, no_nonce = false, no_sunset = false,
-       accept_trailers = false, hairpinning = false, server_load_reduction = false;
+       accept_trailers = false, hairpinning = false, server_load_reduction = false, upnp = false;
   double refresh_interval = 30, offline_retry = 100;
 
   void define(CLI::App& app) {
@@ -345,6 +345,9 @@ struct ClientFlags {
     app.add_flag("--server-load-reduction", server_load_reduction,
                  "RFC 6081 5.7 server load reduction: an idle peer is solicited with direct bubbles (Neighbor "
                  "Discovery Option Trailer) before indirect ones");
+    app.add_flag("--upnp", upnp,
+                 "RFC 6081 5.3 UPnP-enabled symmetric NAT extension: map the service port on the NAT's UPnP IGD "
+                 "before qualifying, delete it on exit (implies --symmetric-nat-support)");
     app.add_flag("--no-nonce", no_nonce, "RSs without the authentication encapsulation's nonce");
     app.add_flag("--local-discovery", local_discovery, "Local client discovery (RFC 4380 5.2.8)");
     app.add_option("--local-subnet", local_subnet,
@@ -392,10 +395,12 @@ struct ClientFlags {
     }
     if (rfc4380) c.use_rfc4380_qualification();
     c.check_symmetric = !no_symmetric_check;
-    c.symmetric_nat_support = symmetric_nat_support;
+    // R6081-5.3-02: the UPnP extension needs the symmetric NAT support one.
+    c.symmetric_nat_support = symmetric_nat_support || upnp;
     c.hairpinning = hairpinning;
     c.server_load_reduction = server_load_reduction;
-    c.accept_trailers = accept_trailers || symmetric_nat_support || hairpinning || server_load_reduction;
+    c.accept_trailers = accept_trailers || c.symmetric_nat_support || hairpinning || server_load_reduction;
+    o.upnp = upnp;
     c.send_nonce = !no_nonce;
     c.local_discovery = local_discovery;
     if (!local_subnet.empty()) {

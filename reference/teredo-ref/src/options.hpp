@@ -86,6 +86,7 @@ struct ClientOptions {
   bool sunset = true;                // RFC 4380 §5.5: no Teredo while the host has native IPv6
   bool local_subnet_given = false;
   std::string state_file;
+  bool upnp = false;  // --upnp: RFC 6081 §5.3 (the UPnP calls at the I/O edge)
 };
 
 using Options = std::variant<ServerOptions, RelayOptions, ClientOptions>;

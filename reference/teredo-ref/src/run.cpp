@@ -159,6 +159,7 @@ int run(const ClientOptions& o, io::SignalFd& signals, io::EventLog& log) {
   if (o.default_route) options.tun.routes.push_back(*node::parse_ipv6_prefix("::/0"));
   options.state_file = o.state_file;
   options.sunset = o.sunset;
+  options.upnp = o.upnp;
   io::ClientRunner runner(std::move(config), log, signals, options);
 
   const node::ClientConfig& c = runner.client().config();
@@ -169,6 +170,7 @@ int run(const ClientOptions& o, io::SignalFd& signals, io::EventLog& log) {
   if (c.secure) ready += std::string(" secure ") + std::string(wire::to_string(c.secure->algorithm));
   if (c.hairpinning) ready += " hairpinning";
   if (c.server_load_reduction) ready += " server-load-reduction";
+  if (o.upnp) ready += " upnp";
   if (c.local_discovery) {
     ready += " local-discovery";
     if (c.local_subnet) {

@@ -57,6 +57,13 @@ struct NatConfig {
   bool hairpinning = false;
   std::int64_t mapping_lifetime_ms = 120000;  // RFC 4787 REQ-5: at least 2 minutes
   std::vector<NatEvent> timeline;
+  // A UPnP Internet Gateway Device on the inside (SSDP + SOAP WANIPConnection:
+  // AddPortMapping, DeletePortMapping, GetExternalIPAddress, ...) whose port
+  // mappings are static entries of the NAT's own table (RFC 6081 §5.3, §5.6).
+  // Profile suffix "+upnp" or topology key "upnp": true. The userspace NAT
+  // only: miniupnpd, the IGD for the kernel's NAT, refuses an external
+  // address in a documentation range, which is all the lab may use.
+  bool upnp = false;
   [[nodiscard]] bool kernel() const { return profile == "linux-masquerade"; }
 };
 

@@ -76,6 +76,16 @@ struct MappingView {
   Endpoint internal;
   std::uint16_t external_port = 0;
   std::vector<Endpoint> permitted;  // remotes this mapping has sent to
+  bool port_mapping = false;        // a static entry (UPnP AddPortMapping)
+};
+
+// Why add_port_mapping/delete_port_mapping refused (UPnP WANIPConnection
+// error codes where one fits).
+enum class PortMappingResult : std::uint16_t {
+  ok = 0,
+  no_such_entry = 714,        // NoSuchEntryInArray
+  conflict = 718,             // ConflictInMappingEntry: the port belongs to another host or flow
+  bad_internal_client = 402,  // not an address on the inside
 };
 
 class NatEngine {
@@ -99,7 +109,22 @@ class NatEngine {
   // RFC 4787 REQ-6).
   std::size_t expire_idle(Time now);
 
+  // Static port mappings (what a UPnP IGD's AddPortMapping creates): every
+  // packet to the outside address at `external_port` goes to `internal`,
+  // from any remote, and the entry never expires (lease 0) nor moves (it
+  // survives rebind and expire, which model the dynamic state). Outbound
+  // from `internal`, an endpoint-independent mapping uses the same port (a
+  // cone's single mapping); an address(-and-port)-dependent one keeps
+  // allocating per destination, as a symmetric NAT with a UPnP forward does.
+  PortMappingResult add_port_mapping(Time now, std::uint16_t external_port, const Endpoint& internal);
+  PortMappingResult delete_port_mapping(std::uint16_t external_port);
+
   [[nodiscard]] std::size_t mapping_count() const noexcept { return by_port_.size(); }
+  // Packets from inside host `ip` (host order) sent on outside (or hairpinned) so far.
+  [[nodiscard]] std::uint64_t outbound_from(std::uint32_t ip) const {
+    const auto it = outbound_by_host_.find(ip);
+    return it == outbound_by_host_.end() ? 0 : it->second;
+  }
   [[nodiscard]] std::vector<MappingView> mappings() const;
   [[nodiscard]] std::uint64_t counter(Outcome o) const noexcept {
     return counters_[static_cast<std::size_t>(o)];
@@ -126,6 +151,7 @@ class NatEngine {
     Key key;
     std::map<Endpoint, Time> permitted;
     Time last_outbound{};
+    bool port_mapping = false;  // static: never expires, admits every remote
   };
 
   Decision count(Verdict v, Outcome o) {
@@ -136,6 +162,7 @@ class NatEngine {
   Binding* outbound_mapping(Time now, const Endpoint& internal, const Endpoint& remote);
   Binding* inbound_mapping(Time now, std::uint16_t external_port);
   bool permits(const Binding& m, const Endpoint& remote) const;
+  bool expired(Time now, const Binding& m) const;
   bool allocate_port(std::uint16_t preferred, std::uint16_t avoid, std::uint16_t& out);
   Decision icmp_from_outside(Time now, std::span<std::uint8_t> packet, std::size_t header_length);
 
@@ -146,6 +173,7 @@ class NatEngine {
   std::uint32_t next_sequential_ = 0;  // sequential_ports: where the next search starts (0: first_port)
   Time blackout_until_{};
   std::uint64_t counters_[static_cast<std::size_t>(Outcome::count_)] = {};
+  std::unordered_map<std::uint32_t, std::uint64_t> outbound_by_host_;
 };
 
 }  // namespace teredo::nat

@@ -34,6 +34,7 @@
 #include "teredo/io/runners.hpp"
 #include "teredo/io/tun.hpp"
 #include "teredo/io/udp_socket.hpp"
+#include "teredo/io/upnp_gateway.hpp"
 #include "teredo/node/client.hpp"
 
 namespace teredo::io {
@@ -43,6 +44,12 @@ struct ClientRunnerOptions {
   TunOptions tun;          // name, MTU and routes (2001::/32, optionally ::/0); no address
   std::string state_file;  // empty: none
   bool sunset = true;      // §5.5; false only for labs that want both at once
+  // RFC 6081 §5.3: the UPnP calls of §5.3.3 before the client starts and of
+  // §5.3.5.1 after it stops (UpnpGateway, node::UpnpSetup). The Persisted
+  // UPnP-Mapped Port is the state file's "upnp_port" (a state file left by a
+  // run that did not end cleanly still names it).
+  bool upnp = false;
+  int upnp_discovery_ms = 2000;
 };
 
 // What the client shows the host, as written to the state file.
@@ -51,10 +58,12 @@ struct ClientStatus {
   node::NatType nat = node::NatType::unknown;
   std::optional<wire::Ipv6Address> address;
   std::optional<node::UdpEndpoint> mapped;
+  std::uint16_t upnp_port = 0;  // RFC 6081 §5.3.1 Persisted UPnP-Mapped Port (0: none)
   bool operator==(const ClientStatus&) const = default;
 };
 // {"state":"qualified","nat":"restricted","address":"2001:0:...","mapped":"198.51.100.1:40000",
 //  "local":"192.0.2.10:53211","interface":"teredo","server":"203.0.113.1","pid":1234}
+// plus "upnp_port":N while a UPnP mapping is held.
 std::string status_json(const ClientStatus& status, node::UdpEndpoint local, const std::string& interface,
                         wire::Ipv4Address server);
 
@@ -89,6 +98,11 @@ class ClientRunner {
   [[nodiscard]] bool started() const noexcept;  // client_->start() was called
   // Replaces the client by a fresh one, not started: its address leaves the TUN.
   void idle_client();
+  // Starts the client, with the UPnP mapping when there is one.
+  void start_client(node::Time now);
+  // RFC 6081 §5.3.3 / §5.3.5.1 through upnp_gateway_.
+  void upnp_initialize(node::Time now);
+  void upnp_uninitialize(node::Time now);
 
   EventLog& log_;
   SignalFd& signals_;
@@ -112,6 +126,9 @@ class ClientRunner {
   ClientStatus shown_;                          // what the host and state file show
   std::optional<node::Ipv6Prefix> configured_;  // the address on the TUN
   int stop_signal_ = 0;
+  std::unique_ptr<UpnpGateway> upnp_gateway_;
+  std::optional<node::UdpEndpoint> upnp_mapping_;  // what UpnpSetup obtained
+  std::uint16_t upnp_port_ = 0;                     // Persisted UPnP-Mapped Port
 };
 
 }  // namespace teredo::io

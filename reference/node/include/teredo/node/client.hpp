@@ -207,6 +207,14 @@ class Client {
   [[nodiscard]] const ClientConfig& config() const noexcept { return config_; }
   [[nodiscard]] const PeerList& peers() const noexcept { return peers_; }
 
+  // RFC 6081 §5.3 (client_upnp.cpp; the calls themselves: UpnpSetup in
+  // client_upnp.hpp): the UPnP-Mapped Address/Port the edge got from the
+  // NAT's IGD before start(), which sets the UPnP-Enabled NAT flag.
+  void set_upnp_mapping(UdpEndpoint mapping, Outbox& out);
+  [[nodiscard]] bool upnp_enabled_nat() const noexcept { return upnp_enabled_nat_; }
+  // nullopt once zeroed out (a single NAT, R6081-5.3.3-13).
+  [[nodiscard]] const std::optional<UdpEndpoint>& upnp_mapped() const noexcept { return upnp_mapped_; }
+
  private:
   // An RS in flight: qualification, refresh, or §5.2.7's secondary port.
   struct Solicitation {
@@ -300,6 +308,11 @@ class Client {
   void solicitation_timed_out(Time now, Peer& peer, Outbox& out);
   void answer_solicitation(Time now, Peer& peer, UdpEndpoint from, const wire::TeredoDatagram& d,
                            Outbox& out);
+  // client_upnp.cpp: RFC 6081 §5.3.
+  void upnp_qualified(Outbox& out);
+  void upnp_direct_bubble(Peer& peer, UdpEndpoint from, UdpEndpoint embedded, Outbox& out);
+  [[nodiscard]] UdpEndpoint upnp_destination(const Peer& peer, UdpEndpoint usual, std::string_view requirement,
+                                             Outbox& out) const;
   // client_interval.cpp: §5.2.7.
   void interval_start(Time now, Outbox& out);
   void interval_timeout(Time now, Outbox& out);
@@ -323,6 +336,8 @@ class Client {
   std::optional<Time> restart_at_;
   std::optional<Time> next_discovery_;
   IntervalProbe interval_;
+  bool upnp_enabled_nat_ = false;           // RFC 6081 §5.3.1
+  std::optional<UdpEndpoint> upnp_mapped_;  // UPnP-Mapped Address/Port; nullopt: zero
 };
 
 }  // namespace teredo::node

@@ -88,6 +88,8 @@ struct Peer {
   // Solicitations Transmitted (0: no solicitation outstanding).
   std::vector<UdpEndpoint> alternates;
   unsigned solicitations = 0;
+  // RFC 6081 §5.3.1: the Symmetric Peer flag (client_upnp.cpp).
+  bool symmetric = false;
 };
 
 enum class EnqueueResult : std::uint8_t { queued, too_large, peer_queue_full, total_queue_full };
