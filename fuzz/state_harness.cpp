@@ -308,8 +308,10 @@ node::ServerConfig server_config(std::uint8_t bits) {
 
 ServerHarness::ServerHarness(std::uint8_t config) : Harness(kStartTime), server_(server_config(config)) {
   // The server answers from the address an RS reached (or the other one);
-  // it never speaks RFC 6081 trailers itself.
+  // it never adds RFC 6081 trailers itself, but with accept_trailers it
+  // forwards a packet's trailers with it.
   rules_.own_endpoints = {server_.primary_endpoint(), server_.secondary_endpoint()};
+  rules_.accept_trailers = server_.config().accept_trailers;
 }
 
 void ServerHarness::deliver(const Event& event, UdpEndpoint sender, node::Outbox& out) {
