@@ -112,9 +112,11 @@ void Client::send_to_peer(Time now, Peer& peer, wire::ByteVector packet, Outbox&
   // address in case 1, as a result of the local discovery procedure".
   const bool local = peer.local && peer.mapped == *peer.local;
   const UdpEndpoint to = peer.mapped;
-  if (!send(to, std::move(packet), "R4380-5.2.4-07", out, local)) return;
+  // RFC 6081 §5.4: through the random port when that is where the peer is reached.
+  if (!send(to, std::move(packet), "R4380-5.2.4-07", out, local, peer_source(peer))) return;
   // R4380-5.2.4-02: the date of last transmission.
   peer.last_send = now;
+  random_port_data_sent(now, peer);
   peers_.touch(peer, now);
   if (out.record_actions) out.action("sent_to_peer", "R4380-5.2.4-02", "to " + to_string(to));
 }
