@@ -601,8 +601,8 @@ TEREDO_CASE({
     .before_iut = open_played_server,
 });
 
-const std::vector<std::string> kFailoverRequirements = {"R6081-5.5.2.2-01", "R6081-5.5.2.2-02", "R6081-5.5.2.2-03",
-                                                        "R6081-5.5.4.1.1-09"};
+const std::vector<std::string> kFailoverRequirements = {"R6081-5.5.4.1-01", "R6081-5.5.2.2-01", "R6081-5.5.2.2-02",
+                                                        "R6081-5.5.2.2-03", "R6081-5.5.4.1.1-09"};
 
 void echo_test_failover(CaseRun& run) {
   PlayedServer& server = played_server(run);
@@ -630,8 +630,23 @@ void echo_test_failover(CaseRun& run) {
   const auto scaled = [&t](std::chrono::milliseconds d) { return rfc_time(t, d); };
   std::this_thread::sleep_for(scaled(3000ms) + 1500ms);
   const EchoTestSeen first = find_echo_test(run, a, service_port, before);
-  if (!(first.rs1 && first.bubble && first.rs2)) {
-    all_inconclusive(run, reqs, "no complete first Echo Test for A in lan.pcap", "no_echo_test");
+  const auto indirect_any = all_seen(run, iut_bubble_to(run.capture("lan"), a, kPeerServer, kTeredoPort), before);
+  const bool first_complete = first.rs1 && first.bubble && first.rs2;
+  // As in client.sequential-port.echo-test: the Echo Test comes before any indirect bubble.
+  kit::record(run, {kit::sent_judgement(
+                       "R6081-5.5.4.1-01", first_complete || !indirect_any.empty(),
+                       first_complete && (indirect_any.empty() || indirect_any.front().frame > first.rs2->frame),
+                       "from a new local port: an Echo Test before any indirect bubble",
+                       first_complete ? describe(*first.rs1)
+                                      : (indirect_any.empty() ? std::string() : describe(indirect_any.front())),
+                       first_complete ? std::vector{lan(first.rs1->frame)}
+                                      : (indirect_any.empty() ? std::vector<FrameRef>{}
+                                                              : std::vector{lan(indirect_any.front().frame)}),
+                       "no_echo_test", "neither an Echo Test nor an indirect bubble for A")});
+  if (!first_complete) {
+    for (const auto& r : reqs) {
+      if (r != "R6081-5.5.4.1-01") run.inconclusive(r, "no complete first Echo Test for A in lan.pcap", "no_echo_test");
+    }
     return;
   }
   const EchoTestSeen second = find_echo_test(run, a, service_port, first.rs2->frame);
@@ -696,7 +711,8 @@ TEREDO_CASE({
     .title = "Unanswered Echo Tests: a second one after 1 s, then an indirect bubble after 2 s",
     .description = "NAT profile symmetric-sequential. After qualification the played server answers nothing. The "
                    "application writes to Teredo peer A.",
-    .judgement = "A first Echo Test (RS, direct bubble, RS from one new port), a second one from the same port about "
+    .judgement = "A first Echo Test (RS, direct bubble, RS from one new port) before any indirect bubble, a second "
+                 "one from the same port about "
                  "1 s later (scaled by the adapter's bubble_interval), then an indirect bubble for A about 2 s "
                  "later. Silence is inconclusive.",
     .role = "client",
