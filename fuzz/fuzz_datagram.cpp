@@ -9,6 +9,9 @@
 //    writes exactly the input; parsing that again gives the same fields;
 //  - the inner packet: the ICMPv6 / echo / RS / RA / bubble properties of
 //    fuzz_common.hpp (checksum verdict, builders rebuild the bytes);
+//  - the trailers (trailer.hpp): the walk covers the trailer bytes exactly
+//    up to a malformed one; every trailer whose typed value parses is
+//    rebuilt byte for byte by its builder;
 //  - with TEREDO_FUZZ_HMAC: verify_authentication says yes exactly when the
 //    authentication value is the HMAC, and a datagram re-signed with the
 //    computed value verifies.
@@ -20,6 +23,7 @@
 #include "teredo/wire/datagram.hpp"
 #include "teredo/wire/encapsulation.hpp"
 #include "teredo/wire/ipv6.hpp"
+#include "teredo/wire/trailer.hpp"
 #ifdef TEREDO_FUZZ_HMAC
 #include "teredo/wire/hmac.hpp"
 #endif
@@ -57,6 +61,35 @@ bool same_datagram(const TeredoDatagram& a, const TeredoDatagram& b) {
 std::optional<AuthenticationFields> fields_of(const std::optional<Authentication>& a) {
   if (!a) return std::nullopt;
   return AuthenticationFields{a->client_id, a->authentication_value, a->nonce, a->confirmation};
+}
+
+// Every well-formed trailer: a typed value that parses is rebuilt to the same
+// bytes (type, length, value).
+void check_trailers(Bytes trailers) {
+  TrailerWalk walk(trailers);
+  Trailer t;
+  std::size_t covered = 0;
+  while (walk.next(t)) {
+    FUZZ_CHECK(t.value.data() == trailers.data() + covered + 2);
+    const Bytes whole = trailers.subspan(covered, 2 + t.value.size());
+    covered += whole.size();
+    ByteVector rebuilt;
+    if (const auto nonce = parse_nonce_trailer(t)) {
+      append_nonce_trailer(rebuilt, *nonce);
+    } else if (const auto alt = parse_alternate_address_trailer(t)) {
+      if (alt->reserved != 0) continue;  // ignored on receipt, always sent as 0
+      FUZZ_CHECK(append_alternate_address_trailer(rebuilt, alt->entries.data(), alt->count));
+    } else if (const auto port = parse_random_port_trailer(t)) {
+      append_random_port_trailer(rebuilt, *port);
+    } else if (const auto nd = parse_neighbor_discovery_trailer(t)) {
+      if (t.value[1] != 0 || t.value[2] != 0 || t.value[3] != 0) continue;  // reserved: ignored, sent as 0
+      append_neighbor_discovery_trailer(rebuilt, *nd);
+    } else {
+      continue;
+    }
+    FUZZ_CHECK(same_bytes(rebuilt, whole));
+  }
+  FUZZ_CHECK(walk.malformed() == (covered != trailers.size()));
 }
 
 #ifdef TEREDO_FUZZ_HMAC
@@ -152,6 +185,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(alone && alone->trailer.empty() && same_header(alone->header, v.header));
 
   teredo::fuzz::check_icmpv6(v);
+  check_trailers(v.trailer);
 #ifdef TEREDO_FUZZ_HMAC
   check_hmac(d);
 #endif

@@ -381,6 +381,16 @@ void on_receive(std::uint8_t* buffer, unsigned& size, std::size_t capacity, sock
       from->sin_port = htons(t.value().mapped_port);
     }
   }
+  // RFC 6081 §5.6.4.3's nonce rule defeated: a direct bubble from elsewhere
+  // than the mapping its source embeds arrives without its trailers.
+  if (fault("client-hairpin-nonce-stripped") && from && p.valid() && p.bubble() && !d.origin && !d.trailer.empty()) {
+    if (const auto t = parse_teredo(p.address(kSource));
+        t && (ntohl(from->sin_addr.s_addr) != t.value().mapped_ipv4.value ||
+              ntohs(from->sin_port) != t.value().mapped_port)) {
+      d.trailer.clear();
+      changed = true;
+    }
+  }
   if ((fault("server-accept-trailer-01") || fault("relay-accept-trailer-01") || fault("client-accept-trailer-01")) &&
       !d.trailer.empty()) {
     d.trailer.clear();

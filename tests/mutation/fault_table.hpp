@@ -136,6 +136,10 @@ inline constexpr std::array kFaults = {
     FaultRow{"client-local-port-ignored", "client", "R4380-5.2.3-19", "client.discovery.reply-and-filter",
              "a local entry is matched on the LAN address alone: a bubble from another port of it counts as the "
              "entry's"},
+    FaultRow{"client-hairpin-nonce-stripped", "client", "R6081-5.6.4.3-02",
+             "client.hairpinning.direct-bubble-acceptance",
+             "a direct bubble from elsewhere than the mapping its source embeds loses its trailers on arrival: the "
+             "nonce of RFC 6081 5.6.4.3 never matches"},
     FaultRow{"client-no-refresh", "client", "R4380-5.2-07", "client.maintenance.refresh-interval",
              "no RS once qualified (no maintenance)"},
     FaultRow{"client-accept-trailer-01", "client", "R6081-5.1.2-02", "client.receive.rfc6081-trailers",

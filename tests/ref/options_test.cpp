@@ -64,8 +64,9 @@ std::string describe(const ref::ClientOptions& o) {
   out << "client " << describe(o.common) << " server " << wire::to_string(c.server) << " secondary "
       << wire::to_string(c.server_secondary) << " local " << node::to_string(c.local) << " interface " << o.interface
       << " probe_cone " << c.probe_cone << " random_flags " << c.random_flags << " symmetric_check "
-      << c.check_symmetric << " symmetric_support " << c.symmetric_nat_support << " port_preserving "
-      << c.port_preserving_nat << " sequential " << c.sequential_port_nat << " trailers " << c.accept_trailers
+      << c.check_symmetric << " symmetric_support " << c.symmetric_nat_support << " hairpinning " << c.hairpinning
+      << " load_reduction " << c.server_load_reduction << " port_preserving " << c.port_preserving_nat
+      << " sequential " << c.sequential_port_nat << " trailers " << c.accept_trailers
       << " nonce " << c.send_nonce << " discovery " << c.local_discovery << " interval "
       << c.interval_determination << " refresh " << c.timers.refresh_interval.count() << " retry "
       << (c.timers.offline_retry ? c.timers.offline_retry->count() : -1) << " mtu " << c.mtu << " peers "
@@ -143,13 +144,14 @@ TEST_F(OptionsTest, JsonConfigEqualsTheSameFlagsOnTheCommandLine) {
        {"host-relay", "--bind", "198.51.100.20"}},
       {{"client", "--server", "203.0.113.1", "--server-secondary", "203.0.113.5", "--bind", "192.0.2.10:5000",
         "--interface", "tc0", "--secret-file", secret_, "--client-id", "alice", "--mac", "hmac-md5", "--rfc4380",
-        "--no-symmetric-check", "--symmetric-nat-support", "--sequential-port-nat", "--no-nonce",
-        "--local-discovery", "--local-subnet", "192.0.2.0/24", "--interval-determination", "--refresh-interval", "20", "--offline-retry", "0", "--peers",
+        "--no-symmetric-check", "--symmetric-nat-support", "--hairpinning", "--server-load-reduction",
+        "--sequential-port-nat", "--no-nonce", "--local-discovery", "--local-subnet",
+        "192.0.2.0/24", "--interval-determination", "--refresh-interval", "20", "--offline-retry", "0", "--peers",
         "9", "--no-default-route", "--no-sunset", "--state-file", "/run/x.json"},
        R"({"mode": "client", "server": "203.0.113.1", "server_secondary": "203.0.113.5", "bind": "192.0.2.10:5000",
            "interface": "tc0", "secret_file": ")" + secret_ + R"(", "client_id": "alice", "mac": "hmac-md5",
-           "rfc4380": true, "no_symmetric_check": true, "symmetric_nat_support": true, "sequential_port_nat": true,
-           "no_nonce": true,
+           "rfc4380": true, "no_symmetric_check": true, "symmetric_nat_support": true, "hairpinning": true,
+           "server_load_reduction": true, "sequential_port_nat": true, "no_nonce": true,
            "local_discovery": true, "local_subnet": "192.0.2.0/24", "interval_determination": true,
            "refresh_interval": 20, "offline_retry": 0, "peers": 9, "no_default_route": true, "no_sunset": true,
            "state_file": "/run/x.json", "accept_trailers": false})",
@@ -206,6 +208,24 @@ std::string refusal(const std::vector<std::string>& args) {
   }
   ADD_FAILURE() << "no refusal";
   return {};
+}
+
+// RFC 6081 §5.6 and §5.7 are off unless asked for; each switches on the
+// trailers it needs (bytes after the IPv6 packet) by itself.
+TEST_F(OptionsTest, HairpinningAndServerLoadReductionAreSeparateFlagsThatAcceptTrailers) {
+  const auto plain = std::get<ref::ClientOptions>(parse({"client", "--server", "203.0.113.1"}));
+  EXPECT_FALSE(plain.client.hairpinning);
+  EXPECT_FALSE(plain.client.server_load_reduction);
+  EXPECT_FALSE(plain.client.accept_trailers);
+  const auto hairpin = std::get<ref::ClientOptions>(parse({"client", "--server", "203.0.113.1", "--hairpinning"}));
+  EXPECT_TRUE(hairpin.client.hairpinning);
+  EXPECT_FALSE(hairpin.client.server_load_reduction);
+  EXPECT_TRUE(hairpin.client.accept_trailers);
+  const auto reduction =
+      std::get<ref::ClientOptions>(parse({"client", "--server", "203.0.113.1", "--server-load-reduction"}));
+  EXPECT_FALSE(reduction.client.hairpinning);
+  EXPECT_TRUE(reduction.client.server_load_reduction);
+  EXPECT_TRUE(reduction.client.accept_trailers);
 }
 
 TEST_F(OptionsTest, BadInputIsRefusedNamingWhatIsWrong) {

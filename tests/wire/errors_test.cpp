@@ -97,6 +97,10 @@ enum class Parser {
   ipv4_text,        // parse_ipv4(text)
   ipv6_text,        // parse_ipv6(text)
   teredo_text,      // parse_teredo(text)
+  nonce_trailer,    // parse_nonce_trailer of the first trailer in hex
+  alternate_trailer,  // parse_alternate_address_trailer of the first trailer
+  nd_trailer,       // parse_neighbor_discovery_trailer of the first trailer
+  random_port_trailer,  // parse_random_port_trailer of the first trailer
 };
 
 struct Rejection {
@@ -210,6 +214,17 @@ const Rejection kRejections[] = {
     {"teredo_text_not_ipv6", Parser::teredo_text, "2001:0:zz::", ParseError::bad_ipv6_text},
     {"teredo_text_6to4", Parser::teredo_text, "2002:c288:1c4c::c288:1c4d",
      ParseError::not_teredo_prefix},
+    // RFC 6081 §4 trailers: type, length, value.
+    {"nonce_trailer_length_3", Parser::nonce_trailer, "01 03 aa bb cc", ParseError::bad_trailer_length},
+    {"nonce_trailer_read_as_random_port", Parser::random_port_trailer, "01 04 aa bb cc dd",
+     ParseError::wrong_trailer_type},
+    {"alternate_trailer_length_7", Parser::alternate_trailer, "03 07 00 00 c0 00 02 14 0d", ParseError::bad_trailer_length},
+    {"alternate_trailer_port_zero", Parser::alternate_trailer, "03 08 00 00 c0 00 02 14 00 00",
+     ParseError::bad_alternate_address},
+    {"alternate_trailer_multicast", Parser::alternate_trailer, "03 08 00 00 e0 00 00 fd 0d d8",
+     ParseError::bad_alternate_address},
+    {"nd_trailer_type_2", Parser::nd_trailer, "04 04 02 00 00 00", ParseError::bad_discovery_type},
+    {"random_port_trailer_length_4", Parser::random_port_trailer, "05 04 00 00 30 39", ParseError::bad_trailer_length},
 };
 
 #undef IPV4_UDP_HDR
@@ -251,6 +266,18 @@ ParseError run(const Rejection& r) {
     case Parser::nd_options: return parse_nd_options(in).error();
     case Parser::authentication: return parse_authentication(in).error();
     case Parser::origin: return parse_origin_indication(in).error();
+    case Parser::nonce_trailer:
+    case Parser::alternate_trailer:
+    case Parser::nd_trailer:
+    case Parser::random_port_trailer: {
+      TrailerWalk walk(in);
+      Trailer t;
+      if (!walk.next(t)) return ParseError::none;  // a table row must hold one well-formed TLV
+      if (r.parser == Parser::nonce_trailer) return parse_nonce_trailer(t).error();
+      if (r.parser == Parser::alternate_trailer) return parse_alternate_address_trailer(t).error();
+      if (r.parser == Parser::nd_trailer) return parse_neighbor_discovery_trailer(t).error();
+      return parse_random_port_trailer(t).error();
+    }
     case Parser::ipv4_text:
     case Parser::ipv6_text:
     case Parser::teredo_text: break;

@@ -413,6 +413,26 @@ std::uint64_t send_from(CaseRun& run, const Peer& from, Bytes payload, const End
   return kit::send_from(run, "inet", from, payload, to_string(to.address), to.port).frame;
 }
 
+std::uint64_t indirect_bubble(CaseRun& run, PlayedServer& server, const Peer& peer, const Ipv6Address& iut,
+                              const Endpoint& mapping, Bytes trailer) {
+  ByteVector payload;
+  (void)append_datagram(payload, std::nullopt, OriginIndication{peer.port, kit::ipv4(peer.address)},
+                        kit::bubble_packet(peer.teredo, iut), trailer);
+  Capture& capture = run.capture("inet");
+  const LinkType link = capture.link_type();
+  const std::uint64_t before = capture.count();
+  server.send_from_primary(mapping, payload);
+  const Ipv4Address from = kit::ipv4(kServer);
+  const auto own = capture.wait_for(
+      [link, from, mapping](const CapturedFrame& f) {
+        const auto c = find_udp_carrier(link, f.data);
+        return c && !c->ipv6 && c->source4 == from && c->source_port == kTeredoPort &&
+               c->destination4 == mapping.address && c->destination_port == mapping.port;
+      },
+      1000ms, before);
+  return own ? own->number : 0;
+}
+
 std::optional<Seen> data_on_wire(CaseRun& run, App& app, const Peer& peer, const Endpoint& iut_mapping,
                                  const Ipv6Address& iut, const std::string& mark, std::string& story) {
   const Timers t = timers(run);

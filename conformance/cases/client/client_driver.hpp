@@ -270,6 +270,13 @@ FrameRef lan(std::uint64_t frame);
 FrameRef inet(std::uint64_t frame);
 std::vector<FrameRef> lan_frames(std::initializer_list<std::uint64_t> numbers);  // skips 0
 
+// The peer's bubble as the IUT's server relays it (an indirect bubble): an
+// origin indication holding the peer's mapping, sent from 203.0.113.1:3544 to
+// the IUT's `mapping`, with `trailer` (RFC 6081 §4) after the IPv6 packet.
+// Returns its frame in the inet capture (0: not seen within 1000 ms).
+std::uint64_t indirect_bubble(CaseRun& run, PlayedServer& server, const Peer& peer, const wire::Ipv6Address& iut,
+                              const Endpoint& mapping, wire::Bytes trailer = {});
+
 // The IPv6 packet the IUT carries for its application, as it left: the
 // application sends `mark` to the Teredo peer `peer`; when the IUT's direct
 // bubble to the peer's mapping shows up, the peer answers it with a bubble

@@ -453,29 +453,6 @@ FrameMatch peer_to_iut(const Capture& capture, const Peer& peer) {
   };
 }
 
-// The peer's bubble as the IUT's server relays it: an origin indication
-// holding the peer's mapping, sent from 203.0.113.1:3544. Returns its frame
-// in the inet capture (0: not seen within 1000 ms).
-std::uint64_t indirect_bubble(CaseRun& run, PlayedServer& server, const Peer& peer, const Ipv6Address& iut,
-                              const Endpoint& mapping) {
-  ByteVector payload;
-  (void)append_datagram(payload, std::nullopt, OriginIndication{peer.port, kit::ipv4(peer.address)},
-                        kit::bubble_packet(peer.teredo, iut));
-  Capture& capture = run.capture("inet");
-  const LinkType link = capture.link_type();
-  const std::uint64_t before = capture.count();
-  server.send_from_primary(mapping, payload);
-  const Ipv4Address from = kit::ipv4(kServer);
-  const auto own = capture.wait_for(
-      [link, from, mapping](const CapturedFrame& f) {
-        const auto c = find_udp_carrier(link, f.data);
-        return c && !c->ipv6 && c->source4 == from && c->source_port == kTeredoPort &&
-               c->destination4 == mapping.address && c->destination_port == mapping.port;
-      },
-      1000ms, before);
-  return own ? own->number : 0;
-}
-
 void new_entry_bubble(CaseRun& run) {
   PlayedServer& server = played_server(run);
   const Timers t = timers(run);

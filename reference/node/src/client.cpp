@@ -71,6 +71,8 @@ Client::Client(ClientConfig config)
   if (config_.port_preserving_nat) config_.symmetric_nat_support = true;
   // RFC 6081 §5.2 puts its nonces in trailers (§4): they must get through.
   if (config_.symmetric_nat_support) config_.accept_trailers = true;
+  // So do §5.6's and §5.7's (client_hairpin.cpp, client_load_reduction.cpp).
+  if (config_.hairpinning || config_.server_load_reduction) config_.accept_trailers = true;
   refresh_interval_ = timers_.refresh_interval;
   randomized_refresh_ = refresh_interval_;
 }

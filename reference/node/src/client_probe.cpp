@@ -59,9 +59,10 @@ void Client::send_bubbles(Time now, Peer& peer, Outbox& out) {
   if (!destination) return;
   // RFC 6081 §5.4.4.2: a random port first; §5.5.4.1: or an Echo Test instead.
   if (!random_port_before_indirect(now, peer, out)) return;
-  // RFC 6081 §5.2.4.1: an indirect bubble carries a fresh random nonce.
+  // RFC 6081 §5.2.4.1: an indirect bubble carries a fresh random nonce
+  // (R6081-5.6.4.1-04: with hairpinning too).
   std::uint32_t nonce = 0;
-  if (config_.symmetric_nat_support) {
+  if (config_.symmetric_nat_support || config_.hairpinning) {
     std::array<std::uint8_t, 4> b{};
     random_bytes(b);
     nonce = (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) | b[3];
@@ -71,7 +72,7 @@ void Client::send_bubbles(Time now, Peer& peer, Outbox& out) {
   // R4380-5.2.6-02: to the server in the peer's address, on the Teredo port.
   const UdpEndpoint server{destination->server, wire::kUdpPortTeredo};
   const bool indirect =
-      send(server, with_random_port(peer, bubble_datagram(peer.address, nonce)), "R4380-5.2.4-07", out);
+      send(server, with_random_port(peer, indirect_bubble_datagram(peer, nonce)), "R4380-5.2.4-07", out);
   // R4380-5.2.4-06: a direct bubble unless behind a cone NAT (R4380-5.2.4-10:
   // optionally always); RFC 6081 §5.2.4.2: with the peer's nonce, if any.
   bool direct = false;
@@ -123,6 +124,10 @@ void Client::retry_probes(Time now, Outbox& out) {
   const Duration spacing = peers_.config().timers.bubble_spacing;
   while (Peer* peer = peers_.retry_front()) {
     if (peer->last_send + spacing > now) break;
+    if (peer->solicitations > 0) {  // RFC 6081 §5.7.2 (client_load_reduction.cpp)
+      solicitation_timed_out(now, *peer, out);
+      continue;
+    }
     if ((peer->trusted && peers_.is_valid(*peer, now)) || peer->queue.empty() ||
         state_ != QualificationState::qualified || !address_) {
       peers_.cancel_retry(*peer);

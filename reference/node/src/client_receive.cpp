@@ -81,8 +81,10 @@ void Client::receive_from_server(Time now, const wire::TeredoDatagram& d, std::u
   if (d.origin) {
     const UdpEndpoint origin{d.origin->address, d.origin->port};
     if (Peer* peer = peer_for(now, h.source, out)) {
+      // RFC 6081 §5.6.4.2: a malformed Alternate Address Trailer drops the bubble.
+      if (config_.hairpinning && bubble && !hairpin_indirect_bubble(*peer, d, out)) return;
       // RFC 6081 §5.2.4.3: remember the indirect bubble's nonce (0 clears it).
-      if (config_.symmetric_nat_support && bubble) peer->nonce_received = nonce;
+      if ((config_.symmetric_nat_support || config_.hairpinning) && bubble) peer->nonce_received = nonce;
       // RFC 6081 §5.4.4.4: a Random Port Trailer on an indirect bubble (read
       // before the answer below counts as an exchange).
       if (bubble) random_port_indirect_received(now, *peer, d, out);
@@ -97,7 +99,11 @@ void Client::receive_from_server(Time now, const wire::TeredoDatagram& d, std::u
       } else {
         // R4380-5.2.3-15 (§5.2.6 limits): a direct bubble to where the
         // sender is, so our NAT lets its packets in and it learns our mapping.
-        reply_bubble(now, *peer, origin, false, out);
+        if (config_.hairpinning) {
+          hairpin_reply(now, *peer, origin, out);  // RFC 6081 §5.6.4.2
+        } else {
+          reply_bubble(now, *peer, origin, false, out);
+        }
       }
     }
   }
@@ -113,15 +119,16 @@ void Client::receive_from_peer(Time now, UdpEndpoint from, const wire::TeredoDat
                                std::uint32_t nonce, Outbox& out) {
   const wire::Ipv6Header& h = d.ipv6.header;
   const bool bubble = wire::is_bubble(d.ipv6);
+  Peer* peer = peers_.find(h.source);
   const auto consume_or_deliver = [&](std::string_view requirement) {
     if (bubble) {
       // R4380-5.2.3-09: a bubble is discarded once the entry is updated.
       out.action("bubble_received", "R4380-5.2.3-09", "from " + to_string(from));
+      if (config_.server_load_reduction && peer != nullptr) answer_solicitation(now, *peer, from, d, out);
     } else {
       deliver(d, requirement, out);
     }
   };
-  Peer* peer = peers_.find(h.source);
   // RFC 6081 §5.4.4.5 (§5.5.4.3): the primary port's rules for direct bubbles.
   if (bubble && peer != nullptr &&
       random_port_primary_bubble(now, *peer, from, nonce, out) == BubbleRule::handled) {
@@ -144,7 +151,7 @@ void Client::receive_from_peer(Time now, UdpEndpoint from, const wire::TeredoDat
   if (teredo) {
     const UdpEndpoint embedded{teredo->mapped_ipv4, teredo->mapped_port};
     // Case 3, R4380-5.2.3-07/08: the source address's own mapping (a global
-    // one, R4380-4-04): an entry, trusted, at this mapping.
+    // one, R4380-4-04): an entry, trusted, at this mapping (R6081-5.6.4.3-01).
     if (embedded == from && wire::is_global_unicast(embedded.address)) {
       if (peer == nullptr) peer = peer_for(now, h.source, out);
       if (peer != nullptr) trust(now, *peer, from, "R4380-5.2.3-07", out);
@@ -153,10 +160,13 @@ void Client::receive_from_peer(Time now, UdpEndpoint from, const wire::TeredoDat
     }
     // RFC 6081 §5.2.4.4: a direct bubble from elsewhere is accepted when it
     // carries the nonce of our last indirect bubble to that peer.
-    if (config_.symmetric_nat_support && bubble && nonce != 0 && peer != nullptr &&
+    // R6081-5.6.4.3-02: the same rule for a peer behind our own NAT.
+    if ((config_.symmetric_nat_support || config_.hairpinning) && bubble && nonce != 0 && peer != nullptr &&
         peer->nonce_sent == nonce) {
       trust(now, *peer, from, "", out);
-      out.action("symmetric_peer_trusted", "", "RFC 6081 §5.2.4.4 nonce match, at " + to_string(from));
+      out.action("symmetric_peer_trusted", config_.hairpinning ? "R6081-5.6.4.3-02" : "",
+                 "RFC 6081 §5.2.4.4 nonce match, at " + to_string(from));
+      if (config_.server_load_reduction) answer_solicitation(now, *peer, from, d, out);
       return;
     }
     // Case 5, R4380-5.2.3-13: the local address of a local peer (§5.2.8).
@@ -166,7 +176,7 @@ void Client::receive_from_peer(Time now, UdpEndpoint from, const wire::TeredoDat
       return;
     }
     if (bubble) {
-      // RFC 6081 §5.2.4.4: neither matches: the direct bubble MUST be dropped.
+      // RFC 6081 §5.2.4.4, R6081-5.6.4.3-03: neither matches: the direct bubble MUST be dropped.
       out.drop("drop_bubble_mapping_mismatch", "R4380-5.2.3-14",
                wire::to_string(h.source) + " from " + to_string(from));
       return;
@@ -197,6 +207,7 @@ void Client::trust(Time now, Peer& peer, UdpEndpoint from, std::string_view requ
   peer.mapped = from;
   peer.last_receive = now;
   peer.echo_pending = false;
+  peer.solicitations = 0;  // RFC 6081 §5.7: an answer ends the solicitations
   // §5.2.6: the budget counts bubbles "without receiving a direct response".
   PeerList::reset_bubbles(peer);
   peers_.cancel_retry(peer);

@@ -46,6 +46,8 @@ void Client::handle_ipv6(Time now, wire::Bytes packet, Outbox& out) {
     send_to_peer(now, *peer, wire::ByteVector(packet.begin(), packet.end()), out);
     return;
   }
+  // RFC 6081 §5.7.4.1: an idle trusted peer is solicited directly.
+  if (peer != nullptr && solicit(now, *peer, packet, out)) return;
   const auto teredo = wire::parse_teredo(h.destination);
   if (!teredo) {
     // Case 2, R4380-5.2.4-03: queued while a direct IPv6 connectivity test runs.
@@ -110,7 +112,7 @@ Peer* Client::peer_for(Time now, const wire::Ipv6Address& address, Outbox& out) 
 void Client::send_to_peer(Time now, Peer& peer, wire::ByteVector packet, Outbox& out) {
   // §5.2.4: "a packet can legitimately be sent to a non-global unicast
   // address in case 1, as a result of the local discovery procedure".
-  const bool local = peer.local && peer.mapped == *peer.local;
+  const bool local = (peer.local && peer.mapped == *peer.local) || hairpin_path(peer);
   const UdpEndpoint to = peer.mapped;
   // RFC 6081 §5.4: through the random port when that is where the peer is reached.
   if (!send(to, std::move(packet), "R4380-5.2.4-07", out, local, peer_source(peer))) return;

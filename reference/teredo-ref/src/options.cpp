@@ -317,7 +317,8 @@ struct ClientFlags {
   std::size_t peers = 1024;
   bool rfc4380 = false, no_symmetric_check = false, symmetric_nat_support = false, local_discovery = false,
        interval_determination = false, no_default_route = false, no_nonce = false, no_sunset = false,
-       accept_trailers = false, port_preserving_nat = false, sequential_port_nat = false;
+       accept_trailers = false, hairpinning = false, server_load_reduction = false, port_preserving_nat = false,
+       sequential_port_nat = false;
   double refresh_interval = 30, offline_retry = 100;
 
   void define(CLI::App& app) {
@@ -345,6 +346,12 @@ struct ClientFlags {
     app.add_flag("--sequential-port-nat", sequential_port_nat,
                  "RFC 6081 5.5 Sequential Port-Symmetric NAT Extension: the random port's mapping predicted by an "
                  "Echo Test (implies --port-preserving-nat)");
+    app.add_flag("--hairpinning", hairpinning,
+                 "RFC 6081 5.6 hairpinning: the local address/port in an Alternate Address Trailer on indirect "
+                 "bubbles, direct bubbles to every address a peer advertises");
+    app.add_flag("--server-load-reduction", server_load_reduction,
+                 "RFC 6081 5.7 server load reduction: an idle peer is solicited with direct bubbles (Neighbor "
+                 "Discovery Option Trailer) before indirect ones");
     app.add_flag("--no-nonce", no_nonce, "RSs without the authentication encapsulation's nonce");
     app.add_flag("--local-discovery", local_discovery, "Local client discovery (RFC 4380 5.2.8)");
     app.add_option("--local-subnet", local_subnet,
@@ -396,7 +403,9 @@ struct ClientFlags {
     c.sequential_port_nat = sequential_port_nat;
     c.port_preserving_nat = port_preserving_nat || sequential_port_nat;
     c.symmetric_nat_support = symmetric_nat_support || c.port_preserving_nat;
-    c.accept_trailers = accept_trailers || c.symmetric_nat_support;
+    c.hairpinning = hairpinning;
+    c.server_load_reduction = server_load_reduction;
+    c.accept_trailers = accept_trailers || c.symmetric_nat_support || hairpinning || server_load_reduction;
     c.send_nonce = !no_nonce;
     c.local_discovery = local_discovery;
     if (!local_subnet.empty()) {

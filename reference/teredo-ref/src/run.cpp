@@ -140,6 +140,16 @@ int run(const ClientOptions& o, io::SignalFd& signals, io::EventLog& log) {
                                     "dropped; give --local-subnet");
     }
   }
+  // RFC 6081 §5.6.4.1: the Alternate Address Trailer names the local address
+  // the service port sends from, which --bind may leave to the routing table.
+  if (config.hairpinning && config.local.address.value == 0) {
+    if (const auto address = io::local_ipv4_address(config.local.address, config.server)) {
+      config.local_address = *address;
+    } else {
+      log.line(io::monotonic_now(), "warning no local IPv4 address toward the server: indirect bubbles will carry "
+                                    "no Alternate Address Trailer; give --bind");
+    }
+  }
   io::ClientRunnerOptions options;
   options.runner = runner_options(o.common);
   options.tun.name = o.interface;
@@ -157,6 +167,8 @@ int run(const ClientOptions& o, io::SignalFd& signals, io::EventLog& log) {
                       std::to_string(runner.tun().mtu()) + " routes 2001::/32" + (o.default_route ? " ::/0" : "") +
                       " qualification " + (c.probe_cone ? "rfc4380" : "rfc5991");
   if (c.secure) ready += std::string(" secure ") + std::string(wire::to_string(c.secure->algorithm));
+  if (c.hairpinning) ready += " hairpinning";
+  if (c.server_load_reduction) ready += " server-load-reduction";
   if (c.local_discovery) {
     ready += " local-discovery";
     if (c.local_subnet) {

@@ -139,6 +139,14 @@ struct ClientConfig {
   // §5.4 (R6081-5.5-02).
   bool port_preserving_nat = false;
   bool sequential_port_nat = false;
+  // RFC 6081 §5.6 hairpinning (client_hairpin.cpp) and §5.7 server load
+  // reduction (client_load_reduction.cpp): off by default; each implies
+  // accept_trailers. `local_address` is the IPv4 address the service port
+  // sends from when `local` is the any-address (the edge finds it; §5.6.4.1
+  // advertises it in the Alternate Address Trailer).
+  bool hairpinning = false;
+  bool server_load_reduction = false;
+  wire::Ipv4Address local_address;
 
   // §5.2.8 local client discovery: optional (R4380-5.2-08), off by default.
   bool local_discovery = false;
@@ -316,6 +324,17 @@ class Client {
   std::uint16_t open_random_port(Peer& peer, Outbox& out);
   void close_random_port(Peer& peer, std::string_view requirement, Outbox& out);
   void start_echo_test(Time now, Peer& peer, Outbox& out);
+  // client_hairpin.cpp: RFC 6081 §4.3, §5.6.
+  [[nodiscard]] UdpEndpoint local_endpoint() const noexcept;
+  [[nodiscard]] wire::ByteVector indirect_bubble_datagram(const Peer& peer, std::uint32_t nonce) const;
+  [[nodiscard]] bool hairpin_indirect_bubble(Peer& peer, const wire::TeredoDatagram& d, Outbox& out);
+  void hairpin_reply(Time now, Peer& peer, UdpEndpoint origin, Outbox& out);
+  [[nodiscard]] bool hairpin_path(const Peer& peer) const noexcept;
+  // client_load_reduction.cpp: RFC 6081 §4.4, §5.7.
+  [[nodiscard]] bool solicit(Time now, Peer& peer, wire::Bytes packet, Outbox& out);
+  void solicitation_timed_out(Time now, Peer& peer, Outbox& out);
+  void answer_solicitation(Time now, Peer& peer, UdpEndpoint from, const wire::TeredoDatagram& d,
+                           Outbox& out);
   // client_interval.cpp: §5.2.7.
   void interval_start(Time now, Outbox& out);
   void interval_timeout(Time now, Outbox& out);

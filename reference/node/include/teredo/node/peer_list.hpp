@@ -101,6 +101,11 @@ struct Peer {
     unsigned echo_retries = 0;
     std::optional<Time> echo_failover;
   } random_port;
+  // RFC 6081 §5.6.1 (hairpinning): the peer's advertised alternate
+  // address/port list. §5.7.1 (server load reduction): the Count of
+  // Solicitations Transmitted (0: no solicitation outstanding).
+  std::vector<UdpEndpoint> alternates;
+  unsigned solicitations = 0;
 };
 
 enum class EnqueueResult : std::uint8_t { queued, too_large, peer_queue_full, total_queue_full };

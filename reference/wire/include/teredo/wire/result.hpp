@@ -52,7 +52,12 @@ namespace teredo::wire {
   /* addresses (ipv4.hpp, ipv6.hpp, teredo_address.hpp) */                                 \
   X(bad_ipv4_text)                                                                         \
   X(bad_ipv6_text)                                                                         \
-  X(not_teredo_prefix)
+  X(not_teredo_prefix)                                                                      \
+  /* RFC 6081 trailers (trailer.hpp) */                                                    \
+  X(wrong_trailer_type)                                                                    \
+  X(bad_trailer_length)                                                                    \
+  X(bad_alternate_address)                                                                 \
+  X(bad_discovery_type)
 
 enum class ParseError : std::uint8_t {
 #define TEREDO_WIRE_ENUM(name) name,

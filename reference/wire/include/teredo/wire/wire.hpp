@@ -13,3 +13,4 @@
 #include "teredo/wire/nd.hpp"
 #include "teredo/wire/result.hpp"
 #include "teredo/wire/teredo_address.hpp"
+#include "teredo/wire/trailer.hpp"
