@@ -20,12 +20,12 @@
 #include "teredo/node/addressing.hpp"
 #include "teredo/node/client.hpp"
 #include "teredo/wire/icmpv6.hpp"
+#include "teredo/wire/trailer.hpp"
 
 namespace teredo::node {
 
 namespace {
 
-constexpr std::uint8_t kTrailerRandomPort = 0x05;  // §4.5
 // §5.4.2.1 / §5.4.4.4 / §5.4.4.5: the 30 s of the Peer Refresh Timer and of
 // "the last exchange of data"; 20 refresh bubbles at most in a row.
 constexpr Duration kPeerRefresh = 30s;
@@ -33,21 +33,14 @@ constexpr unsigned kMaxConnectionRefreshes = 20;
 // The random port is drawn from the dynamic range (RFC 6335 §6).
 constexpr std::uint16_t kRandomPortFirst = 49152;
 
-// The port of the first well-formed Random Port Trailer, 0 when none. The
-// walk stops where trailers_acceptable stops (R6081-5.1.2-04).
+// The port of the first well-formed Random Port Trailer, 0 when none (the
+// walk stops where trailers_acceptable stops, R6081-5.1.2-04).
 std::uint16_t random_port_trailer(const wire::TeredoDatagram& d) {
-  wire::ByteReader r(d.ipv6.trailer);
-  while (r.remaining() > 0) {
-    std::uint8_t type = 0;
-    std::uint8_t length = 0;
-    wire::Bytes value;
-    if (!r.u8(type) || !r.u8(length) || !r.take(length, value)) return 0;
-    // R6081-4.5-01/02: type 0x05, length 2; R6081-4.5-03: network byte order.
-    if (type == kTrailerRandomPort && length == 2) {
-      return static_cast<std::uint16_t>((value[0] << 8) | value[1]);
-    }
-  }
-  return 0;
+  wire::Trailer t;
+  if (!wire::find_trailer(d.ipv6.trailer, wire::kTrailerRandomPort, t)) return 0;
+  // R6081-4.5-01/02: type 0x05, length 2; R6081-4.5-03: network byte order.
+  const auto port = wire::parse_random_port_trailer(t);
+  return port ? *port : std::uint16_t{0};
 }
 
 }  // namespace
@@ -154,9 +147,7 @@ wire::ByteVector Client::with_random_port(const Peer& peer, wire::ByteVector dat
   if (peer.random_port.predicted == 0 || !(port_preserving_mode() || sequential_mode())) return datagram;
   // R6081-4.5-01: type 0x05; R6081-4.5-02: length 2; R6081-4.5-03: the port,
   // network byte order.
-  const std::uint16_t port = peer.random_port.predicted;
-  datagram.insert(datagram.end(),
-                  {kTrailerRandomPort, 2, static_cast<std::uint8_t>(port >> 8), static_cast<std::uint8_t>(port)});
+  wire::append_random_port_trailer(datagram, peer.random_port.predicted);
   return datagram;
 }
 
