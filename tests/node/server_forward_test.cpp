@@ -54,6 +54,18 @@ TEST(NodeServerForward, IndirectBubbleReachesOurClientWithOrigin) {
   EXPECT_EQ(hexstr(out.datagrams[0].payload), hexstr(concat({hex(kOriginA), b})));
 }
 
+TEST(NodeServerForward, IndirectBubbleKeepsItsRfc6081TrailersWhenTheServerAcceptsThem) {
+  auto config = server_config();
+  config.accept_trailers = true;
+  Server server(config);
+  const ByteVector b = bubble(client_teredo(), client_b());
+  // A Nonce Trailer then an Alternate Address Trailer (192.168.1.10:40000).
+  const ByteVector trailers = hex("01 04 5ca1ab1e 03 08 0000 c0a8010a 9c40");
+  const auto out = deliver(server, kPrimaryEp, kClient, concat({b, trailers}));
+  ASSERT_EQ(out.datagrams.size(), 1u) << dump(out);
+  EXPECT_EQ(hexstr(out.datagrams[0].payload), hexstr(concat({hex(kOriginA), b, trailers})));
+}
+
 TEST(NodeServerForward, PacketsReceivedOnTheSecondaryAreForwardedFromThePrimary) {
   Server server(server_config());
   const auto out = deliver(server, kSecondaryEp, kClient, bubble(client_teredo(), client_b()));

@@ -11,36 +11,31 @@
 #include <vector>
 
 #include "cases/client/client_driver.hpp"
+#include "teredo/wire/trailer.hpp"
 
 namespace teredo::conformance::client::trailers {
 
-inline constexpr std::uint8_t kNonce = 0x01;
-inline constexpr std::uint8_t kAlternateAddress = 0x03;
-inline constexpr std::uint8_t kNeighborDiscovery = 0x04;
-inline constexpr std::uint8_t kSolicitation = 0x00;   // §4.4 TeredoDiscoverySolicitation
-inline constexpr std::uint8_t kAdvertisement = 0x01;  // §4.4 TeredoDiscoveryAdvertisement
+// The codec is reference/wire's trailer.hpp; these read what a captured
+// datagram carries and name the values as the cases do.
+inline constexpr std::uint8_t kNonce = wire::kTrailerNonce;
+inline constexpr std::uint8_t kAlternateAddress = wire::kTrailerAlternateAddress;
+inline constexpr std::uint8_t kNeighborDiscovery = wire::kTrailerNeighborDiscovery;
+inline constexpr std::uint8_t kSolicitation = wire::kDiscoverySolicitation;   // §4.4 TeredoDiscoverySolicitation
+inline constexpr std::uint8_t kAdvertisement = wire::kDiscoveryAdvertisement;  // §4.4 TeredoDiscoveryAdvertisement
 
 struct Trailer {
   std::uint8_t type = 0;
-  wire::ByteVector value{};  // Length bytes
+  wire::ByteVector value{};  // Length bytes (a copy: it outlives the datagram)
 };
 
 // The trailers after the IPv6 packet, in order, up to a malformed one
 // (`malformed` set: under 2 bytes left or fewer than Length).
 inline std::vector<Trailer> read(wire::Bytes bytes, bool* malformed = nullptr) {
   std::vector<Trailer> out;
-  std::size_t i = 0;
-  if (malformed != nullptr) *malformed = false;
-  while (i < bytes.size()) {
-    if (bytes.size() - i < 2 || bytes.size() - i - 2 < bytes[i + 1]) {
-      if (malformed != nullptr) *malformed = true;
-      break;
-    }
-    Trailer t{bytes[i], wire::ByteVector(bytes.begin() + static_cast<std::ptrdiff_t>(i) + 2,
-                                         bytes.begin() + static_cast<std::ptrdiff_t>(i) + 2 + bytes[i + 1])};
-    i += 2 + bytes[i + 1];
-    out.push_back(std::move(t));
-  }
+  wire::TrailerWalk walk(bytes);
+  wire::Trailer t;
+  while (walk.next(t)) out.push_back(Trailer{t.type, wire::ByteVector(t.value.begin(), t.value.end())});
+  if (malformed != nullptr) *malformed = walk.malformed();
   return out;
 }
 inline std::vector<Trailer> read(const Seen& s) {
@@ -55,15 +50,15 @@ inline std::optional<Trailer> find(const Seen& s, std::uint8_t type) {
 // The value of a well-formed Nonce Trailer (length 4).
 inline std::optional<std::uint32_t> nonce_of(const Seen& s) {
   const auto t = find(s, kNonce);
-  if (!t || t->value.size() != 4) return std::nullopt;
-  return (std::uint32_t{t->value[0]} << 24) | (std::uint32_t{t->value[1]} << 16) |
-         (std::uint32_t{t->value[2]} << 8) | t->value[3];
+  if (!t) return std::nullopt;
+  const auto n = wire::parse_nonce_trailer(wire::Trailer{t->type, t->value});
+  return n ? std::optional<std::uint32_t>(*n) : std::nullopt;
 }
 // §4.4 DiscoveryType of a Neighbor Discovery Option Trailer of length 4.
 inline std::optional<std::uint8_t> discovery_type_of(const Seen& s) {
   const auto t = find(s, kNeighborDiscovery);
   if (!t || t->value.size() != 4) return std::nullopt;
-  return t->value[0];
+  return t->value[0];  // any value: the case judges it (R6081-4.4-03)
 }
 
 // "01 04 de ad be ef, 03 08 ..." for observed texts.
@@ -77,12 +72,10 @@ inline std::string text(const std::vector<Trailer>& list) {
   return s.empty() ? "no trailer" : s;
 }
 
-inline void append_nonce(wire::ByteVector& out, std::uint32_t nonce) {
-  out.insert(out.end(), {kNonce, 4, static_cast<std::uint8_t>(nonce >> 24), static_cast<std::uint8_t>(nonce >> 16),
-                         static_cast<std::uint8_t>(nonce >> 8), static_cast<std::uint8_t>(nonce)});
-}
+inline void append_nonce(wire::ByteVector& out, std::uint32_t nonce) { wire::append_nonce_trailer(out, nonce); }
 // An Alternate Address Trailer with `length` in its Length field (well formed
-// when it is 2 + 6 * entries).
+// when it is 2 + 6 * entries): the played parties also send malformed ones,
+// which wire's builder refuses to write.
 inline void append_alternates(wire::ByteVector& out, const std::vector<Endpoint>& list, std::uint8_t length) {
   out.insert(out.end(), {kAlternateAddress, length, 0, 0});
   std::size_t written = 2;
@@ -96,7 +89,7 @@ inline void append_alternates(wire::ByteVector& out, const std::vector<Endpoint>
   for (; written < length; ++written) out.push_back(0);  // padding of a malformed length
 }
 inline void append_discovery(wire::ByteVector& out, std::uint8_t discovery_type) {
-  out.insert(out.end(), {kNeighborDiscovery, 4, discovery_type, 0, 0, 0});
+  wire::append_neighbor_discovery_trailer(out, discovery_type);
 }
 
 // A Teredo UDP payload: [origin indication] packet trailers.

@@ -46,7 +46,7 @@ bool valid_unicast(Ipv4Address a) {
 // §5.6.4.1 and §4.3: the indirect bubble the IUT sends for a peer it has no
 // communication with.
 
-void indirect_bubble(CaseRun& run) {
+void indirect_bubble_carries_trailers(CaseRun& run) {
   PlayedServer& server = played_server(run);
   const Timers t = timers(run);
   const std::vector<std::string> trailer_reqs = {"R6081-5.6.4.1-01", "R6081-5.6.4.1-02", "R6081-5.6.4.1-04",
@@ -471,7 +471,7 @@ TEREDO_CASE({
     .capabilities = {"hairpinning"},
     .topology = kTopology,
     .captures = client_captures(),
-    .body = indirect_bubble,
+    .body = indirect_bubble_carries_trailers,
     .before_iut = open_played_server,
 });
 

@@ -50,7 +50,7 @@ std::string nonce_text(const NonceSeen& n) {
 
 ByteVector nonce_trailer(std::uint32_t nonce) {
   ByteVector t;
-  append_nonce_trailer(t, nonce);
+  append_nonce_trailer(t, nonce);  // wire/trailer.hpp
   return t;
 }
 

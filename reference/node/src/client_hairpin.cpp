@@ -7,32 +7,11 @@
 // applies with symmetric NAT support or hairpinning).
 #include <string>
 
-#include "client_trailers.hpp"
 #include "teredo/node/client.hpp"
 #include "teredo/wire/icmpv6.hpp"
+#include "teredo/wire/trailer.hpp"
 
 namespace teredo::node {
-
-std::optional<std::vector<UdpEndpoint>> trailers::parse_alternate_address(wire::Bytes value) {
-  // R6081-4.3-03: the length is 2 + 6 n, n = 1..4 (8, 14, 20, 26).
-  if (value.size() < 8 || value.size() > 26 || (value.size() - 2) % 6 != 0) return std::nullopt;
-  std::vector<UdpEndpoint> list;
-  for (std::size_t i = 2; i < value.size(); i += 6) {
-    const UdpEndpoint e{wire::Ipv4Address{(std::uint32_t{value[i]} << 24) | (std::uint32_t{value[i + 1]} << 16) |
-                                          (std::uint32_t{value[i + 2]} << 8) | value[i + 3]},
-                        static_cast<std::uint16_t>((value[i + 4] << 8) | value[i + 5])};
-    // R6081-4.3-07: a valid unicast address (global, or a private or
-    // link-local one behind the NAT); R6081-4.3-08: a non-zero port.
-    const wire::Ipv4Scope scope = wire::classify_ipv4(e.address);
-    if (scope != wire::Ipv4Scope::global_unicast && scope != wire::Ipv4Scope::private_use &&
-        scope != wire::Ipv4Scope::link_local) {
-      return std::nullopt;
-    }
-    if (e.port == 0) return std::nullopt;
-    list.push_back(e);
-  }
-  return list;
-}
 
 UdpEndpoint Client::local_endpoint() const noexcept {
   return {config_.local.address.value != 0 ? config_.local.address : config_.local_address, config_.local.port};
@@ -54,32 +33,39 @@ wire::ByteVector Client::indirect_bubble_datagram(const Peer& peer, std::uint32_
   wire::ByteVector trailer;
   // R6081-5.6.4.1-04: the indirect bubble also carries a Nonce Trailer
   // (send_bubbles draws one when hairpinning is on).
-  trailers::append_nonce(trailer, nonce);
+  wire::append_nonce_trailer(trailer, nonce);
   // R6081-5.6.4.1-02: the node's local address/port. R6081-5.6.4.1-03 (the
   // UPnP mapping) does not apply: no UPnP here, so one entry, length 8
   // (R6081-4.3-04: at most 14).
-  const UdpEndpoint list[] = {local};
-  trailers::append_alternate_address(trailer, list);
+  // R6081-4.3-02/-03/-05/-06: type 0x03, length 2 + 6, Reserved 0, the
+  // address then the port (wire/trailer.hpp).
+  const wire::AlternateAddress list[] = {{local.address, local.port}};
+  (void)wire::append_alternate_address_trailer(trailer, list, 1);
   wire::ByteVector payload;
   (void)wire::append_datagram(payload, std::nullopt, std::nullopt, bubble, trailer);
   return payload;
 }
 
 bool Client::hairpin_indirect_bubble(Peer& peer, const wire::TeredoDatagram& d, Outbox& out) {
-  const auto value = trailers::find(d.ipv6.trailer, trailers::kAlternateAddress);
-  if (!value) {
+  wire::Trailer t;
+  if (!wire::find_trailer(d.ipv6.trailer, wire::kTrailerAlternateAddress, t)) {
     peer.alternates.clear();  // this bubble advertises none
     return true;
   }
-  auto list = trailers::parse_alternate_address(*value);
-  if (!list) {
+  // R6081-4.3-03: length 8-26 in steps of 6; R6081-4.3-07: valid unicast
+  // addresses; R6081-4.3-08: no port 0; R6081-4.3-05: Reserved ignored.
+  const auto parsed = wire::parse_alternate_address_trailer(t);
+  if (!parsed) {
     // R6081-5.6.4.2-01: a malformed Alternate Address Trailer drops the bubble.
     out.drop("drop_malformed_alternate_address_trailer", "R6081-5.6.4.2-01",
-             "length " + std::to_string(value->size()) + " from " + wire::to_string(peer.address));
+             std::string(wire::to_string(parsed.error())) + " length " + std::to_string(t.value.size()) + " from " +
+                 wire::to_string(peer.address));
     return false;
   }
+  std::vector<UdpEndpoint> list;
+  for (std::size_t i = 0; i < parsed->count; ++i) list.push_back({parsed->entries[i].address, parsed->entries[i].port});
   // R6081-5.6.4.2-02: the Peer Entry takes the trailer's list.
-  peer.alternates = std::move(*list);
+  peer.alternates = std::move(list);
   out.action("alternates_learned", "R6081-5.6.4.2-02",
              std::to_string(peer.alternates.size()) + " for " + wire::to_string(peer.address));
   return true;

@@ -11,9 +11,9 @@
 // leave the fallback it mandates a single indirect bubble.
 #include <string>
 
-#include "client_trailers.hpp"
 #include "teredo/node/client.hpp"
 #include "teredo/wire/icmpv6.hpp"
+#include "teredo/wire/trailer.hpp"
 
 namespace teredo::node {
 
@@ -24,7 +24,8 @@ wire::ByteVector nd_bubble(const wire::Ipv6Address& source, const wire::Ipv6Addr
                            std::uint8_t discovery_type) {
   const wire::ByteVector bubble = wire::build_bubble(source, destination);
   wire::ByteVector trailer;
-  trailers::append_neighbor_discovery(trailer, discovery_type);
+  // R6081-4.4-01..04: type 0x04, length 4, the DiscoveryType, Reserved 0.
+  wire::append_neighbor_discovery_trailer(trailer, discovery_type);
   wire::ByteVector payload;
   (void)wire::append_datagram(payload, std::nullopt, std::nullopt, bubble, trailer);
   return payload;
@@ -51,7 +52,7 @@ bool Client::solicit(Time now, Peer& peer, wire::Bytes packet, Outbox& out) {
   peers_.touch(peer, now);
   if (peer.solicitations > 0) return true;  // one is out; its timer repeats it
   // R6081-5.7.4.1-02: a direct bubble with a TeredoDiscoverySolicitation.
-  const bool sent = send(peer.mapped, nd_bubble(*address_, peer.address, trailers::kDiscoverySolicitation),
+  const bool sent = send(peer.mapped, nd_bubble(*address_, peer.address, wire::kDiscoverySolicitation),
                          "R6081-5.7.4.1-02", out, (peer.local && peer.mapped == *peer.local) || hairpin_path(peer));
   // R6081-5.7.4.1-03: the count is 1. R6081-5.7.4.1-04: the retransmission
   // timer expires in 2 s (the retry list's spacing after last_send).
@@ -65,7 +66,7 @@ bool Client::solicit(Time now, Peer& peer, wire::Bytes packet, Outbox& out) {
 void Client::solicitation_timed_out(Time now, Peer& peer, Outbox& out) {
   peers_.cancel_retry(peer);
   // R6081-5.7.2-01: the timer expired: retransmit and count.
-  const bool sent = send(peer.mapped, nd_bubble(*address_, peer.address, trailers::kDiscoverySolicitation),
+  const bool sent = send(peer.mapped, nd_bubble(*address_, peer.address, wire::kDiscoverySolicitation),
                          "R6081-5.7.2-01", out, (peer.local && peer.mapped == *peer.local) || hairpin_path(peer));
   ++peer.solicitations;
   peer.last_send = now;
@@ -89,14 +90,16 @@ void Client::solicitation_timed_out(Time now, Peer& peer, Outbox& out) {
 void Client::answer_solicitation(Time now, Peer& peer, UdpEndpoint from, const wire::TeredoDatagram& d,
                                  Outbox& out) {
   (void)now;
-  const auto value = trailers::find(d.ipv6.trailer, trailers::kNeighborDiscovery);
+  wire::Trailer t;
+  if (!wire::find_trailer(d.ipv6.trailer, wire::kTrailerNeighborDiscovery, t)) return;
   // R6081-4.4-02: length 4; R6081-4.4-03: the solicitation is type 0x00.
-  if (!value || value->size() != 4 || (*value)[0] != trailers::kDiscoverySolicitation) return;
+  const auto discovery_type = wire::parse_neighbor_discovery_trailer(t);
+  if (!discovery_type || *discovery_type != wire::kDiscoverySolicitation) return;
   // R6081-5.7.4.2-01: answered with a direct bubble carrying a
   // TeredoDiscoveryAdvertisement, to where the solicitation came from. Not
   // held to the §5.2.6 spacing: the peer repeats its solicitation every 2 s
   // and one unanswered would cost it an indirect round.
-  if (send(from, nd_bubble(*address_, peer.address, trailers::kDiscoveryAdvertisement), "R6081-5.7.4.2-01", out,
+  if (send(from, nd_bubble(*address_, peer.address, wire::kDiscoveryAdvertisement), "R6081-5.7.4.2-01", out,
            (peer.local && from == *peer.local) || hairpin_path(peer))) {
     out.action("advertisement_sent", "R6081-5.7.4.2-01", "to " + to_string(from));
   }

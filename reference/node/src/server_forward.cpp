@@ -64,6 +64,11 @@ void Server::forward_to_client(UdpEndpoint from, const wire::TeredoDatagram& d,
   const bool ours = destination.server == config_.primary;
   if (ours) wire::append_origin_indication(payload, wire::OriginIndication{from.port, from.address});
   payload.insert(payload.end(), d.ipv6.packet.begin(), d.ipv6.packet.end());
+  // RFC 6081 §4 (accept_trailers): the trailers travel with the packet, so
+  // a peer's indirect bubble reaches the client with its Nonce, Alternate
+  // Address or Random Port Trailer (§5.2.4.3, §5.6.4.2, §5.4.4.4 read them
+  // "via client B's Teredo server", §6's examples).
+  payload.insert(payload.end(), d.ipv6.trailer.begin(), d.ipv6.trailer.end());
   if (send(primary_endpoint(), to, std::move(payload), "R4380-5.3.1-14", out) && out.record_actions) {
     out.action(wire::is_bubble(d.ipv6) ? "bubble_forwarded" : "forwarded_to_client",
                ours ? "R4380-5.3.1-16" : "R4380-5.3.1-15",

@@ -52,10 +52,12 @@ Result<AlternateAddresses> parse_alternate_address_trailer(const Trailer& t) noe
     (void)r.u32(address);
     (void)r.u16(port);
     const Ipv4Address a{address};
-    // "a valid unicast IPv4 address" (a local, private one is allowed: the
-    // hairpinning extension lists the client's own LAN address).
+    // "a valid unicast IPv4 address": global, or a private or link-local one
+    // behind the NAT (the hairpinning extension lists the client's own LAN
+    // address); not this-network, loopback, the 6to4 anycast, multicast or
+    // broadcast.
     const Ipv4Scope scope = classify_ipv4(a);
-    if (scope == Ipv4Scope::this_network || scope == Ipv4Scope::multicast || scope == Ipv4Scope::broadcast) {
+    if (scope != Ipv4Scope::global_unicast && scope != Ipv4Scope::private_use && scope != Ipv4Scope::link_local) {
       return ParseError::bad_alternate_address;
     }
     if (port == 0) return ParseError::bad_alternate_address;  // "MUST NOT be zero"
