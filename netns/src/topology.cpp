@@ -17,7 +17,7 @@ using nlohmann::json;
 
 const std::vector<std::string>& nat_profiles() {
   static const std::vector<std::string> kProfiles = {
-      "full-cone", "restricted-cone", "port-restricted-cone", "symmetric", "linux-masquerade"};
+      "full-cone", "restricted-cone", "port-restricted-cone", "symmetric", "symmetric-sequential", "linux-masquerade"};
   return kProfiles;
 }
 
@@ -39,8 +39,19 @@ bool apply_nat_profile(const std::string& name, NatConfig& c) {
     c.mapping = Mapping::endpoint_independent;
     c.filtering = Filtering::address_and_port_dependent;
   } else if (profile == "symmetric") {
+    // Port-preserving: a new internal port keeps its number outside while it
+    // is free (RFC 6081 §5.4's port-preserving symmetric NAT).
     c.mapping = Mapping::address_and_port_dependent;
     c.filtering = Filtering::address_and_port_dependent;
+    c.port_preservation = true;
+    c.sequential_ports = false;
+  } else if (profile == "symmetric-sequential") {
+    // RFC 6081 §5.5's sequential port-symmetric NAT: no port preservation,
+    // each new mapping takes the next port.
+    c.mapping = Mapping::address_and_port_dependent;
+    c.filtering = Filtering::address_and_port_dependent;
+    c.port_preservation = false;
+    c.sequential_ports = true;
   } else {
     return false;
   }
@@ -140,6 +151,7 @@ NatConfig parse_nat(const std::string& origin, const std::string& where, const j
   }
   if (c.inside == c.outside) fail(origin, where + ": inside and outside must differ");
   c.port_preservation = get<bool>(origin, where, j, "port_preservation", c.port_preservation);
+  c.sequential_ports = get<bool>(origin, where, j, "sequential_ports", c.sequential_ports);
   c.hairpinning = get<bool>(origin, where, j, "hairpinning", c.hairpinning);
   c.upnp = get<bool>(origin, where, j, "upnp", c.upnp);
   c.mapping_lifetime_ms = get<std::int64_t>(origin, where, j, "mapping_lifetime_ms", c.mapping_lifetime_ms);
@@ -314,6 +326,7 @@ std::string nat_box_config_to_json(const NatBoxConfig& c) {
   j["mapping"] = mapping_name(c.nat.mapping);
   j["filtering"] = filtering_name(c.nat.filtering);
   j["port_preservation"] = c.nat.port_preservation;
+  j["sequential_ports"] = c.nat.sequential_ports;
   j["hairpinning"] = c.nat.hairpinning;
   j["upnp"] = c.nat.upnp;
   j["mapping_lifetime_ms"] = c.nat.mapping_lifetime_ms;
@@ -356,6 +369,7 @@ NatBoxConfig nat_box_config_from_json(const std::string& text) {
     if (!mapping_known) throw TopologyError("unknown NAT mapping behaviour '" + mapping + "'");
     if (!filtering_known) throw TopologyError("unknown NAT filtering behaviour '" + filtering + "'");
     c.nat.port_preservation = j.at("port_preservation").get<bool>();
+    c.nat.sequential_ports = j.value("sequential_ports", false);
     c.nat.hairpinning = j.at("hairpinning").get<bool>();
     c.nat.upnp = j.value("upnp", false);
     c.nat.mapping_lifetime_ms = j.at("mapping_lifetime_ms").get<std::int64_t>();

@@ -15,6 +15,7 @@
 #include <set>
 #include <signal.h>
 #include <thread>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -128,6 +129,13 @@ TEST(BuiltInAdapters, ClientVariantsGoWithTheirCapabilities) {
   EXPECT_FALSE(has_arg(client.variants.at("default_timers").command, "--time-scale"));
   for (const char* c : {"interval_determination", "configurable_service_port", "default_timers"}) {
     EXPECT_TRUE(reference.has(c)) << c;
+  }
+  // RFC 6081 §5.4/§5.5: each extension's flag, with §5.2's (R6081-5.4-02, R6081-5.5-02).
+  for (const auto& [capability, flag] : {std::pair{"port_preserving_symmetric_nat", "--port-preserving-nat"},
+                                         std::pair{"sequential_port_symmetric_nat", "--sequential-port-nat"}}) {
+    EXPECT_TRUE(reference.has(capability)) << capability;
+    EXPECT_TRUE(has_arg(client.variants.at(capability).command, flag)) << capability;
+    EXPECT_TRUE(has_arg(client.variants.at(capability).command, "--symmetric-nat-support")) << capability;
   }
   // Miredo: BindPort from {service_port}; its plain launch already runs the
   // default timers, so it declares the capability without a variant.

@@ -30,6 +30,7 @@ const Expected kProfiles[] = {
     {"restricted-cone", "endpoint-independent", "address-dependent"},
     {"port-restricted-cone", "endpoint-independent", "address-and-port-dependent"},
     {"symmetric", "address-and-port-dependent", "address-and-port-dependent"},
+    {"symmetric-sequential", "address-and-port-dependent", "address-and-port-dependent"},
     {"linux-masquerade", "endpoint-independent", "address-and-port-dependent"},
 };
 

@@ -559,7 +559,7 @@ TEST(NatEnginePorts, SequentialAllocationGivesTheNextFreePortAndWraps) {
   // The in-memory network of the node tests relies on this: mappings it can name.
   EngineConfig c = config_for("symmetric");
   c.nat.port_preservation = false;
-  c.sequential_ports = true;
+  c.nat.sequential_ports = true;
   c.first_port = 40000;
   c.last_port = 40003;
   NatEngine nat(c);
@@ -575,6 +575,41 @@ TEST(NatEnginePorts, SequentialAllocationGivesTheNextFreePortAndWraps) {
   EXPECT_EQ(mapped(out(nat, 2ms, kHost, kAPrime)).port, 40000);
   EXPECT_EQ(mapped(out(nat, 2ms, kHost2, kA)).port, 40001);
   EXPECT_DROPPED(out(nat, 2ms, kHost2, kB), Outcome::ports_exhausted);
+}
+
+// RFC 6081 §5.4 (port-preserving symmetric NAT) predicts a mapping's
+// external port from its internal one: the "symmetric" profile keeps a new
+// internal port's number outside.
+TEST(NatEnginePorts, SymmetricProfileKeepsANewInternalPortsNumberOutside) {
+  NatEngine nat(config_for("symmetric"));
+  EXPECT_EQ(mapped(out(nat, 0ms, kHost, kA)).port, kHost.port);
+  // A second mapping of the same internal port (another destination) cannot.
+  EXPECT_NE(mapped(out(nat, 1ms, kHost, kB)).port, kHost.port);
+  // A port the host has just opened (its "random port") keeps its number,
+  // towards any first destination.
+  const Endpoint random_port{kHost.ip, 51234};
+  EXPECT_EQ(mapped(out(nat, 2ms, random_port, kB)).port, 51234);
+  EXPECT_EQ(nat.mapping_count(), 3u);
+}
+
+// RFC 6081 §5.5 (sequential port-symmetric NAT): no port preservation, each
+// new mapping takes the next port, so a mapping made between two others is
+// their midpoint: the Echo Test's prediction (§5.5.4.4).
+TEST(NatEnginePorts, SymmetricSequentialProfileGivesEachNewMappingTheNextPort) {
+  EngineConfig c = config_for("symmetric-sequential");
+  c.first_port = 40000;
+  c.last_port = 40100;
+  NatEngine nat(c);
+  const Endpoint random_port{kHost.ip, 40050};  // free in the range, yet not preserved
+  const std::uint16_t lower = mapped(out(nat, 0ms, random_port, kA)).port;
+  const std::uint16_t middle = mapped(out(nat, 1ms, random_port, kAPrime)).port;
+  const std::uint16_t upper = mapped(out(nat, 2ms, random_port, kB)).port;
+  EXPECT_EQ(lower, 40000);
+  EXPECT_EQ(middle, 40001);
+  EXPECT_EQ(upper, 40002);
+  EXPECT_EQ((lower + upper) / 2, middle);
+  // Another internal endpoint continues the sequence.
+  EXPECT_EQ(mapped(out(nat, 3ms, kHost2, kA)).port, 40003);
 }
 
 // ---- lifetime (RFC 4787 REQ-5, REQ-6) -------------------------------------

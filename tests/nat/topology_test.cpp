@@ -455,6 +455,7 @@ TEST(TopologyProfiles, ProfilesAreTheRfc4787Combinations) {
       {"restricted-cone", Mapping::endpoint_independent, Filtering::address_dependent},
       {"port-restricted-cone", Mapping::endpoint_independent, Filtering::address_and_port_dependent},
       {"symmetric", Mapping::address_and_port_dependent, Filtering::address_and_port_dependent},
+      {"symmetric-sequential", Mapping::address_and_port_dependent, Filtering::address_and_port_dependent},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.profile);
@@ -474,8 +475,19 @@ TEST(TopologyProfiles, ProfilesAreTheRfc4787Combinations) {
   untouched.profile = "keep";
   EXPECT_FALSE(apply_nat_profile("cone", untouched));
   EXPECT_EQ(untouched.profile, "keep");
-  const std::vector<std::string> expected = {"full-cone", "restricted-cone", "port-restricted-cone", "symmetric",
-                                             "linux-masquerade"};
+  // RFC 6081 §5.4 / §5.5: how the two symmetric profiles pick a port.
+  NatConfig preserving;
+  preserving.port_preservation = false;
+  preserving.sequential_ports = true;
+  ASSERT_TRUE(apply_nat_profile("symmetric", preserving));
+  EXPECT_TRUE(preserving.port_preservation);
+  EXPECT_FALSE(preserving.sequential_ports);
+  NatConfig sequential;
+  ASSERT_TRUE(apply_nat_profile("symmetric-sequential", sequential));
+  EXPECT_FALSE(sequential.port_preservation);
+  EXPECT_TRUE(sequential.sequential_ports);
+  const std::vector<std::string> expected = {"full-cone",           "restricted-cone", "port-restricted-cone",
+                                             "symmetric",           "symmetric-sequential", "linux-masquerade"};
   EXPECT_EQ(nat_profiles(), expected);
 }
 
@@ -488,6 +500,7 @@ TEST(TopologyNatBoxConfig, RoundTrip) {
   c.nat.inside = "in0";
   c.nat.outside = "out0";
   c.nat.port_preservation = false;
+  c.nat.sequential_ports = true;
   c.nat.hairpinning = true;
   c.nat.mapping_lifetime_ms = 30000;
   c.nat.timeline = {{0, "rebind", 0}, {1500, "blackout", 250}, {4000, "expire", 0}};
@@ -505,6 +518,7 @@ TEST(TopologyNatBoxConfig, RoundTrip) {
   EXPECT_EQ(back.nat.inside, "in0");
   EXPECT_EQ(back.nat.outside, "out0");
   EXPECT_FALSE(back.nat.port_preservation);
+  EXPECT_TRUE(back.nat.sequential_ports);
   EXPECT_TRUE(back.nat.hairpinning);
   EXPECT_EQ(back.nat.mapping_lifetime_ms, 30000);
   ASSERT_EQ(back.nat.timeline.size(), 3u);

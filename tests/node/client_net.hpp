@@ -66,7 +66,7 @@ class Nat {
         lifetime ? std::chrono::duration_cast<std::chrono::milliseconds>(*lifetime).count() : std::int64_t{1} << 40;
     c.outside_address = public_address.value;
     c.first_port = first_port;
-    c.sequential_ports = true;
+    c.nat.sequential_ports = true;
     return c;
   }
   static ByteVector ipv4_udp(UdpEndpoint from, UdpEndpoint to) {

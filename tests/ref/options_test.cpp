@@ -65,7 +65,8 @@ std::string describe(const ref::ClientOptions& o) {
       << wire::to_string(c.server_secondary) << " local " << node::to_string(c.local) << " interface " << o.interface
       << " probe_cone " << c.probe_cone << " random_flags " << c.random_flags << " symmetric_check "
       << c.check_symmetric << " symmetric_support " << c.symmetric_nat_support << " hairpinning " << c.hairpinning
-      << " load_reduction " << c.server_load_reduction << " trailers " << c.accept_trailers
+      << " load_reduction " << c.server_load_reduction << " port_preserving " << c.port_preserving_nat
+      << " sequential " << c.sequential_port_nat << " trailers " << c.accept_trailers
       << " nonce " << c.send_nonce << " discovery " << c.local_discovery << " interval "
       << c.interval_determination << " refresh " << c.timers.refresh_interval.count() << " retry "
       << (c.timers.offline_retry ? c.timers.offline_retry->count() : -1) << " mtu " << c.mtu << " peers "
@@ -143,14 +144,14 @@ TEST_F(OptionsTest, JsonConfigEqualsTheSameFlagsOnTheCommandLine) {
        {"host-relay", "--bind", "198.51.100.20"}},
       {{"client", "--server", "203.0.113.1", "--server-secondary", "203.0.113.5", "--bind", "192.0.2.10:5000",
         "--interface", "tc0", "--secret-file", secret_, "--client-id", "alice", "--mac", "hmac-md5", "--rfc4380",
-        "--no-symmetric-check", "--symmetric-nat-support", "--hairpinning", "--server-load-reduction", "--no-nonce",
-        "--local-discovery", "--local-subnet",
+        "--no-symmetric-check", "--symmetric-nat-support", "--hairpinning", "--server-load-reduction",
+        "--sequential-port-nat", "--no-nonce", "--local-discovery", "--local-subnet",
         "192.0.2.0/24", "--interval-determination", "--refresh-interval", "20", "--offline-retry", "0", "--peers",
         "9", "--no-default-route", "--no-sunset", "--state-file", "/run/x.json"},
        R"({"mode": "client", "server": "203.0.113.1", "server_secondary": "203.0.113.5", "bind": "192.0.2.10:5000",
            "interface": "tc0", "secret_file": ")" + secret_ + R"(", "client_id": "alice", "mac": "hmac-md5",
            "rfc4380": true, "no_symmetric_check": true, "symmetric_nat_support": true, "hairpinning": true,
-           "server_load_reduction": true, "no_nonce": true,
+           "server_load_reduction": true, "sequential_port_nat": true, "no_nonce": true,
            "local_discovery": true, "local_subnet": "192.0.2.0/24", "interval_determination": true,
            "refresh_interval": 20, "offline_retry": 0, "peers": 9, "no_default_route": true, "no_sunset": true,
            "state_file": "/run/x.json", "accept_trailers": false})",
@@ -177,6 +178,26 @@ TEST_F(OptionsTest, UpnpImpliesSymmetricNatSupport) {
   const Options plain = parse({"client", "--server", "203.0.113.1"});
   EXPECT_FALSE(std::get<teredo::ref::ClientOptions>(plain).upnp);
   EXPECT_FALSE(std::get<teredo::ref::ClientOptions>(plain).client.symmetric_nat_support);
+}
+
+TEST_F(OptionsTest, EachSymmetricNatExtensionImpliesTheOnesItNeeds) {
+  // R6081-5.4-02: §5.4 needs §5.2; R6081-5.5-02: §5.5 needs §5.4 and §5.2.
+  const auto client = [](const std::string& flag) {
+    const Options o = parse({"client", "--server", "203.0.113.1", flag});
+    return std::get<ref::ClientOptions>(o).client;
+  };
+  const node::ClientConfig preserving = client("--port-preserving-nat");
+  EXPECT_TRUE(preserving.port_preserving_nat);
+  EXPECT_FALSE(preserving.sequential_port_nat);
+  EXPECT_TRUE(preserving.symmetric_nat_support);
+  EXPECT_TRUE(preserving.accept_trailers);
+  const node::ClientConfig sequential = client("--sequential-port-nat");
+  EXPECT_TRUE(sequential.sequential_port_nat);
+  EXPECT_TRUE(sequential.port_preserving_nat);
+  EXPECT_TRUE(sequential.symmetric_nat_support);
+  const node::ClientConfig plain = client("--symmetric-nat-support");
+  EXPECT_FALSE(plain.port_preserving_nat);
+  EXPECT_FALSE(plain.sequential_port_nat);
 }
 
 TEST_F(OptionsTest, CommandLineWinsForSingleValuesAndListsAddUp) {

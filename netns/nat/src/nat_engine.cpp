@@ -136,7 +136,7 @@ bool NatEngine::allocate_port(std::uint16_t preferred, std::uint16_t avoid, std:
   }
   const std::uint32_t span = std::uint32_t{config_.last_port} - config_.first_port + 1;
   if (by_port_.size() >= span) return false;  // every port of the range in use
-  if (config_.sequential_ports) {
+  if (config_.nat.sequential_ports) {
     for (std::uint32_t i = 0; i < span; ++i) {
       const std::uint32_t p = config_.first_port + (next_sequential_ + i) % span;
       if (free(p)) {

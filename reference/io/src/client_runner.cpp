@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -250,6 +251,10 @@ void ClientRunner::on_udp(UdpSocket& socket, Port port) {
       case Port::secondary:
         client_->handle_secondary_datagram(now, received_.from(i), received_.payload(i), outbox_);
         break;
+      case Port::random:
+        client_->handle_random_port_datagram(now, socket.local().port, received_.from(i), received_.payload(i),
+                                             outbox_);
+        break;
     }
   }
   flush(now);
@@ -270,7 +275,11 @@ void ClientRunner::on_timer() {
 }
 
 void ClientRunner::flush(node::Time now) {
-  detail::send_datagrams(log_, now, {&socket_, secondary_.get()}, outbox_.datagrams, send_scratch_, stats_);
+  open_random_ports(now);
+  std::vector<UdpSocket*> sockets{&socket_, secondary_.get()};
+  for (auto& [port, socket] : random_) sockets.push_back(socket.get());
+  detail::send_datagrams(log_, now, sockets, outbox_.datagrams, send_scratch_, stats_);
+  close_random_ports(now);
   detail::write_to_tun(log_, now, *tun_, outbox_.to_tunnel, stats_);
   stats_.events += outbox_.events.size();
   log_.events(now, outbox_.events);
@@ -298,6 +307,39 @@ void ClientRunner::flush(node::Time now) {
   reconcile(now);
   timer_.arm(client_->next_timeout());
   log_.flush();
+}
+
+void ClientRunner::open_random_ports(node::Time now) {
+  // RFC 6081 §5.4.4.2 / §5.5.4.1: "begin listening on that port", before
+  // anything is sent from it.
+  for (const std::uint16_t port : client_->random_ports()) {
+    if (random_.count(port) != 0) continue;
+    try {
+      auto socket = std::make_unique<UdpSocket>(node::UdpEndpoint{socket_.local().address, port},
+                                                options_.runner.sockets);
+      UdpSocket* raw = socket.get();
+      loop_.add(raw->fd(), [this, raw](std::uint32_t) { on_udp(*raw, Port::random); });
+      log_.line(now, "io random_port_opened " + node::to_string(raw->local()));
+      random_.emplace(port, std::move(socket));
+    } catch (const IoError& e) {
+      // What the client sends from it is then counted unsent.
+      log_.line(now, std::string("io random_port_unavailable ") + std::to_string(port) + ": " + e.what());
+    }
+  }
+}
+
+void ClientRunner::close_random_ports(node::Time now) {
+  // "Stop listening on the old random port" (RFC 6081 §5.4.4.4, §5.4.4.5).
+  const std::vector<std::uint16_t> wanted = client_->random_ports();
+  for (auto it = random_.begin(); it != random_.end();) {
+    if (std::find(wanted.begin(), wanted.end(), it->first) != wanted.end()) {
+      ++it;
+      continue;
+    }
+    log_.line(now, "io random_port_closed " + node::to_string(it->second->local()));
+    loop_.remove(it->second->fd());
+    it = random_.erase(it);
+  }
 }
 
 void ClientRunner::reconcile(node::Time now) {

@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <initializer_list>
+#include <span>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,8 @@ bool receive_batch(EventLog& log, UdpSocket& socket, ReceiveBatch& batch, Runner
 // sockets are skipped), counts, and logs failures and datagrams no socket
 // could send.
 void send_datagrams(EventLog& log, node::Time now, std::initializer_list<UdpSocket*> sockets,
+                    const std::vector<node::OutgoingDatagram>& datagrams, SendBatch& scratch, RunnerStats& stats);
+void send_datagrams(EventLog& log, node::Time now, std::span<UdpSocket* const> sockets,
                     const std::vector<node::OutgoingDatagram>& datagrams, SendBatch& scratch, RunnerStats& stats);
 // Opens the packet ring on `interface` for the endpoints the `sockets` are
 // bound to, and attaches a drop-everything filter to each socket: they stay

@@ -55,6 +55,11 @@ bool receive_batch(EventLog& log, UdpSocket& socket, ReceiveBatch& batch, Runner
 
 void send_datagrams(EventLog& log, node::Time now, std::initializer_list<UdpSocket*> sockets,
                     const std::vector<node::OutgoingDatagram>& datagrams, SendBatch& scratch, RunnerStats& stats) {
+  send_datagrams(log, now, std::span<UdpSocket* const>(sockets.begin(), sockets.size()), datagrams, scratch, stats);
+}
+
+void send_datagrams(EventLog& log, node::Time now, std::span<UdpSocket* const> sockets,
+                    const std::vector<node::OutgoingDatagram>& datagrams, SendBatch& scratch, RunnerStats& stats) {
   if (datagrams.empty()) return;
   std::size_t handled = 0;
   for (UdpSocket* socket : sockets) {

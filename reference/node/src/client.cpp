@@ -66,6 +66,9 @@ Client::Client(ClientConfig config)
     : config_(std::move(config)),
       timers_(scaled(config_.timers, config_.time_scale)),
       peers_(scaled(config_.peers, config_.time_scale)) {
+  // RFC 6081: §5.5 needs §5.4 and §5.2, §5.4 needs §5.2 (R6081-5.5-02, R6081-5.4-02).
+  if (config_.sequential_port_nat) config_.port_preserving_nat = true;
+  if (config_.port_preserving_nat) config_.symmetric_nat_support = true;
   // RFC 6081 §5.2 puts its nonces in trailers (§4): they must get through.
   if (config_.symmetric_nat_support) config_.accept_trailers = true;
   // So do §5.6's and §5.7's (client_hairpin.cpp, client_load_reduction.cpp).
@@ -107,6 +110,7 @@ void Client::start(Time now, Outbox& out) {
   }
   restart_at_.reset();
   nat_ = NatType::unknown;
+  random_port_start(now);
   // R5991-3.2-01: RFC 5991 clients skip the cone-bit phase; strict RFC 4380
   // starts with it (R4380-5.2-05).
   begin_phase(now, config_.probe_cone ? QualificationState::probing_cone
@@ -141,6 +145,7 @@ void Client::handle_timeout(Time now, Outbox& out) {
       next_discovery_ = now + uniform(timers_.discovery_min, timers_.discovery_max);
     }
     interval_timeout(now, out);
+    random_port_timeout(now, out);
   }
   retry_probes(now, out);
   const auto expired = peers_.expire(now);
@@ -163,6 +168,7 @@ std::optional<Time> Client::next_timeout() const noexcept {
       earliest(next, interval_.deadline);
     }
     if (interval_.phase == IntervalProbe::Phase::probing) earliest(next, interval_.deadline);
+    if (const auto t = random_port_next_timeout()) earliest(next, *t);
   }
   if (const Peer* peer = peers_.retry_front()) {
     earliest(next, peer->last_send + peers_.config().timers.bubble_spacing);

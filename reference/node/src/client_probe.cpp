@@ -57,6 +57,8 @@ void Client::send_bubbles(Time now, Peer& peer, Outbox& out) {
   }
   const auto destination = wire::parse_teredo(peer.address);
   if (!destination) return;
+  // RFC 6081 §5.4.4.2: a random port first; §5.5.4.1: or an Echo Test instead.
+  if (!random_port_before_indirect(now, peer, out)) return;
   // RFC 6081 §5.2.4.1: an indirect bubble carries a fresh random nonce
   // (R6081-5.6.4.1-04: with hairpinning too).
   std::uint32_t nonce = 0;
@@ -69,7 +71,8 @@ void Client::send_bubbles(Time now, Peer& peer, Outbox& out) {
   }
   // R4380-5.2.6-02: to the server in the peer's address, on the Teredo port.
   const UdpEndpoint server{destination->server, wire::kUdpPortTeredo};
-  const bool indirect = send(server, indirect_bubble_datagram(peer, nonce), "R4380-5.2.4-07", out);
+  const bool indirect =
+      send(server, with_random_port(peer, indirect_bubble_datagram(peer, nonce)), "R4380-5.2.4-07", out);
   // R4380-5.2.4-06: a direct bubble unless behind a cone NAT (R4380-5.2.4-10:
   // optionally always); RFC 6081 §5.2.4.2: with the peer's nonce, if any.
   bool direct = false;
@@ -77,6 +80,8 @@ void Client::send_bubbles(Time now, Peer& peer, Outbox& out) {
     const UdpEndpoint to{destination->mapped_ipv4, destination->mapped_port};
     direct = send(to, bubble_datagram(peer.address, peer.nonce_received), "R4380-5.2.4-07", out);
   }
+  // RFC 6081 §5.4.4.3: and one from our random port to the peer's.
+  random_port_direct_bubble(now, peer, out);
   // R4380-5.2.6-06/07: last transmission and bubble count. The direct and
   // indirect bubbles of one attempt count once (the RFC does not say).
   peers_.record_bubble(peer, now);

@@ -172,6 +172,7 @@ void Client::qualify(Time now, const ValidRa& ra, bool cone, Outbox& out) {
   first_mapping_.reset();
   last_server_interaction_ = now;
   draw_refresh_interval();
+  random_port_qualified(ra, out);
   out.action("qualified", "R4380-5.2.1-07",
              wire::to_string(*address_) + " mapping " + to_string(ra.mapping) + " nat " +
                  std::string(to_string(nat_)));

@@ -85,6 +85,9 @@ void Client::receive_from_server(Time now, const wire::TeredoDatagram& d, std::u
       if (config_.hairpinning && bubble && !hairpin_indirect_bubble(*peer, d, out)) return;
       // RFC 6081 §5.2.4.3: remember the indirect bubble's nonce (0 clears it).
       if ((config_.symmetric_nat_support || config_.hairpinning) && bubble) peer->nonce_received = nonce;
+      // RFC 6081 §5.4.4.4: a Random Port Trailer on an indirect bubble (read
+      // before the answer below counts as an exchange).
+      if (bubble) random_port_indirect_received(now, *peer, d, out);
       if (!bubble && !wire::is_teredo(h.source)) {
         // R4380-5.2.3-04: a native sender: the direct IPv6 connectivity test
         // (its reply comes from the sender's relay and establishes the path;
@@ -127,6 +130,11 @@ void Client::receive_from_peer(Time now, UdpEndpoint from, const wire::TeredoDat
       deliver(d, requirement, out);
     }
   };
+  // RFC 6081 §5.4.4.5 (§5.5.4.3): the primary port's rules for direct bubbles.
+  if (bubble && peer != nullptr &&
+      random_port_primary_bubble(now, *peer, from, nonce, out) == BubbleRule::handled) {
+    return;
+  }
   // Case 1, R4380-5.2.3-05: a trusted entry with this mapping.
   if (peer != nullptr && peer->trusted && peer->mapped == from) {
     const bool test_reply = echo_matches(*peer, d);

@@ -115,9 +115,11 @@ void Client::send_to_peer(Time now, Peer& peer, wire::ByteVector packet, Outbox&
   const bool local = (peer.local && peer.mapped == *peer.local) || hairpin_path(peer);
   // RFC 6081 §5.3.4.3: a symmetric peer behind UPnP may be reached at its embedded mapping.
   const UdpEndpoint to = local ? peer.mapped : upnp_destination(peer, peer.mapped, "R6081-5.3.4.3-01", out);
-  if (!send(to, std::move(packet), "R4380-5.2.4-07", out, local)) return;
+  // RFC 6081 §5.4: through the random port when that is where the peer is reached.
+  if (!send(to, std::move(packet), "R4380-5.2.4-07", out, local, peer_source(peer))) return;
   // R4380-5.2.4-02: the date of last transmission.
   peer.last_send = now;
+  random_port_data_sent(now, peer);
   peers_.touch(peer, now);
   if (out.record_actions) out.action("sent_to_peer", "R4380-5.2.4-02", "to " + to_string(to));
 }

@@ -317,7 +317,8 @@ struct ClientFlags {
   std::size_t peers = 1024;
   bool rfc4380 = false, no_symmetric_check = false, symmetric_nat_support = false, local_discovery = false,
        interval_determination = false, no_default_route = false, no_nonce = false, no_sunset = false,
-       accept_trailers = false, hairpinning = false, server_load_reduction = false, upnp = false;
+       accept_trailers = false, hairpinning = false, server_load_reduction = false, upnp = false,
+       port_preserving_nat = false, sequential_port_nat = false;
   double refresh_interval = 30, offline_retry = 100;
 
   void define(CLI::App& app) {
@@ -339,6 +340,12 @@ struct ClientFlags {
                  "Skip the second qualification phase (the RS to the secondary address)");
     app.add_flag("--symmetric-nat-support", symmetric_nat_support,
                  "Qualify behind a symmetric NAT anyway, with RFC 6081 nonce trailers on bubbles");
+    app.add_flag("--port-preserving-nat", port_preserving_nat,
+                 "RFC 6081 5.4 Port-Preserving Symmetric NAT Extension: a random port per peer, advertised in a "
+                 "Random Port Trailer (implies --symmetric-nat-support)");
+    app.add_flag("--sequential-port-nat", sequential_port_nat,
+                 "RFC 6081 5.5 Sequential Port-Symmetric NAT Extension: the random port's mapping predicted by an "
+                 "Echo Test (implies --port-preserving-nat)");
     app.add_flag("--hairpinning", hairpinning,
                  "RFC 6081 5.6 hairpinning: the local address/port in an Alternate Address Trailer on indirect "
                  "bubbles, direct bubbles to every address a peer advertises");
@@ -395,8 +402,11 @@ struct ClientFlags {
     }
     if (rfc4380) c.use_rfc4380_qualification();
     c.check_symmetric = !no_symmetric_check;
-    // R6081-5.3-02: the UPnP extension needs the symmetric NAT support one.
-    c.symmetric_nat_support = symmetric_nat_support || upnp;
+    // R6081-5.5-02: §5.5 needs §5.4 and §5.2; R6081-5.4-02: §5.4 needs §5.2;
+    // R6081-5.3-02: the UPnP extension needs §5.2.
+    c.sequential_port_nat = sequential_port_nat;
+    c.port_preserving_nat = port_preserving_nat || sequential_port_nat;
+    c.symmetric_nat_support = symmetric_nat_support || c.port_preserving_nat || upnp;
     c.hairpinning = hairpinning;
     c.server_load_reduction = server_load_reduction;
     c.accept_trailers = accept_trailers || c.symmetric_nat_support || hairpinning || server_load_reduction;

@@ -48,12 +48,15 @@ struct NatEvent {
 };
 
 struct NatConfig {
-  std::string profile;  // full-cone, restricted-cone, port-restricted-cone, symmetric, linux-masquerade
+  std::string profile;  // one of nat_profiles()
   std::string inside;   // interface names on this host
   std::string outside;
   Mapping mapping = Mapping::endpoint_independent;
   Filtering filtering = Filtering::endpoint_independent;
   bool port_preservation = true;
+  // A port that is not preserved is the next free one after the last given
+  // (RFC 6081 §5.5's sequential port-symmetric NAT), not a random draw.
+  bool sequential_ports = false;
   bool hairpinning = false;
   std::int64_t mapping_lifetime_ms = 120000;  // RFC 4787 REQ-5: at least 2 minutes
   std::vector<NatEvent> timeline;

@@ -36,10 +36,9 @@ struct EngineConfig {
   std::uint64_t seed = 1;
   std::uint16_t first_port = 1024;  // the range external ports are drawn from
   std::uint16_t last_port = 65535;
-  // A port that is not preserved is the next free one after the last given
-  // (from first_port on), not a random draw: a NAT that allocates in
-  // sequence, and mappings a test can predict.
-  bool sequential_ports = false;
+  // nat.sequential_ports: a port that is not preserved is the next free one
+  // after the last given (from first_port on), not a random draw: a NAT that
+  // allocates in sequence, and mappings a test can predict.
 };
 
 enum class Verdict : std::uint8_t { send, drop };

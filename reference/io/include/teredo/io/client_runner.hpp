@@ -24,6 +24,7 @@
 // client idles until it is restarted.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -86,8 +87,11 @@ class ClientRunner {
   [[nodiscard]] const RunnerStats& stats() const noexcept { return stats_; }
 
  private:
-  enum class Port { service, discovery, secondary };
+  enum class Port { service, discovery, secondary, random };
   void on_udp(UdpSocket& socket, Port port);
+  // RFC 6081 §5.4/§5.5: a socket on each of the client's random_ports().
+  void open_random_ports(node::Time now);
+  void close_random_ports(node::Time now);
   void on_tun();
   void on_timer();
   void flush(node::Time now);
@@ -111,6 +115,7 @@ class ClientRunner {
   UdpSocket socket_;
   std::unique_ptr<UdpSocket> discovery_;
   std::unique_ptr<UdpSocket> secondary_;
+  std::map<std::uint16_t, std::unique_ptr<UdpSocket>> random_;
   std::unique_ptr<TunDevice> tun_;
   std::unique_ptr<node::Client> client_;
   bool in_sunset_ = false;    // native IPv6 seen, the client idle

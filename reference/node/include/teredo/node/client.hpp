@@ -25,6 +25,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "teredo/node/endpoint.hpp"
 #include "teredo/node/limits.hpp"
@@ -131,6 +132,13 @@ struct ClientConfig {
   // trailers on bubbles (implies accept_trailers). Off by default.
   bool symmetric_nat_support = false;
   bool accept_trailers = false;  // RFC 6081 §4: bytes after the IPv6 packet
+  // RFC 6081 §5.4 Port-Preserving and §5.5 Sequential Port-Symmetric NAT
+  // extensions (off by default): behind a symmetric NAT, a random local port
+  // per untrusted peer, advertised in a Random Port Trailer (§4.5). Each
+  // implies symmetric_nat_support (R6081-5.4-02, R6081-5.5-02); §5.5 implies
+  // §5.4 (R6081-5.5-02).
+  bool port_preserving_nat = false;
+  bool sequential_port_nat = false;
   // RFC 6081 §5.6 hairpinning (client_hairpin.cpp) and §5.7 server load
   // reduction (client_load_reduction.cpp): off by default; each implies
   // accept_trailers. `local_address` is the IPv4 address the service port
@@ -182,6 +190,9 @@ class Client {
   void handle_discovery_datagram(Time now, UdpEndpoint from, wire::Bytes payload, Outbox& out);
   // A datagram received on the §5.2.7 secondary port.
   void handle_secondary_datagram(Time now, UdpEndpoint from, wire::Bytes payload, Outbox& out);
+  // A datagram received on one of the random_ports() (RFC 6081 §5.4, §5.5).
+  void handle_random_port_datagram(Time now, std::uint16_t local_port, UdpEndpoint from, wire::Bytes payload,
+                                   Outbox& out);
   // An IPv6 packet read from the tunnel interface.
   void handle_ipv6(Time now, wire::Bytes packet, Outbox& out);
   void handle_timeout(Time now, Outbox& out);
@@ -204,6 +215,11 @@ class Client {
   // §5.2.7 has concluded (or found itself unavailable): the edge closes the
   // secondary port for good (R4380-5.2.7-04).
   [[nodiscard]] bool interval_concluded() const noexcept;
+  // RFC 6081 §5.4/§5.5: the local ports (on config().local's address) the
+  // edge keeps a socket on, as it does for the §5.2.7 secondary port.
+  [[nodiscard]] std::vector<std::uint16_t> random_ports() const;
+  // RFC 6081 §5.4.1's Port-Preserving NAT flag.
+  [[nodiscard]] bool port_preserving_nat() const noexcept { return port_preserving_; }
   [[nodiscard]] const ClientConfig& config() const noexcept { return config_; }
   [[nodiscard]] const PeerList& peers() const noexcept { return peers_; }
 
@@ -297,6 +313,25 @@ class Client {
                                          Outbox& out) const;
   [[nodiscard]] wire::ByteVector bubble_datagram(const wire::Ipv6Address& destination,
                                                  std::uint32_t nonce) const;
+  // client_random_port.cpp: RFC 6081 §5.4 and §5.5.
+  enum class BubbleRule : std::uint8_t { not_mine, handled };
+  [[nodiscard]] bool port_preserving_mode() const noexcept;  // §5.4 applies
+  [[nodiscard]] bool sequential_mode() const noexcept;       // §5.5 applies
+  void random_port_start(Time now);
+  void random_port_qualified(const ValidRa& ra, Outbox& out);
+  bool random_port_before_indirect(Time now, Peer& peer, Outbox& out);
+  [[nodiscard]] wire::ByteVector with_random_port(const Peer& peer, wire::ByteVector datagram) const;
+  void random_port_direct_bubble(Time now, Peer& peer, Outbox& out);
+  void random_port_indirect_received(Time now, Peer& peer, const wire::TeredoDatagram& d, Outbox& out);
+  BubbleRule random_port_primary_bubble(Time now, Peer& peer, UdpEndpoint from, std::uint32_t nonce, Outbox& out);
+  [[nodiscard]] UdpEndpoint peer_source(const Peer& peer) const noexcept;
+  void random_port_data_sent(Time now, Peer& peer);
+  bool random_port_ra(Time now, UdpEndpoint from, const wire::TeredoDatagram& d, Outbox& out);
+  void random_port_timeout(Time now, Outbox& out);
+  [[nodiscard]] std::optional<Time> random_port_next_timeout() const noexcept;
+  std::uint16_t open_random_port(Peer& peer, Outbox& out);
+  void close_random_port(Peer& peer, std::string_view requirement, Outbox& out);
+  void start_echo_test(Time now, Peer& peer, Outbox& out);
   // client_hairpin.cpp: RFC 6081 §4.3, §5.6.
   [[nodiscard]] UdpEndpoint local_endpoint() const noexcept;
   [[nodiscard]] wire::ByteVector indirect_bubble_datagram(const Peer& peer, std::uint32_t nonce) const;
@@ -338,6 +373,12 @@ class Client {
   IntervalProbe interval_;
   bool upnp_enabled_nat_ = false;           // RFC 6081 §5.3.1
   std::optional<UdpEndpoint> upnp_mapped_;  // UPnP-Mapped Address/Port; nullopt: zero
+  // RFC 6081 §5.4/§5.5: the Port-Preserving NAT flag (§5.4.1), the Peer
+  // Refresh Timer (§5.4.2) and the peers that have a random port or an Echo
+  // Test (the peer list is not iterable; gone entries are pruned).
+  bool port_preserving_ = false;
+  std::optional<Time> peer_refresh_at_;
+  std::vector<wire::Ipv6Address> random_port_peers_;
 };
 
 }  // namespace teredo::node

@@ -83,6 +83,24 @@ struct Peer {
   // bubble sent to the peer, and of the last one received from it (0: none).
   std::uint32_t nonce_sent = 0;
   std::uint32_t nonce_received = 0;
+  // RFC 6081 §5.4.1 and §5.5.1 (port-preserving and sequential port-symmetric
+  // NAT extensions), kept by client_random_port.cpp.
+  struct RandomPort {
+    std::uint16_t local = 0;        // the local port listened on for this peer (0: none)
+    std::uint16_t predicted = 0;    // "Random Port": the external port predicted for it
+    std::uint16_t peer = 0;         // "Peer Random Port"
+    bool direct_receive_primary = false;
+    bool direct_receive_random = false;
+    unsigned refresh_count = 0;     // "Connection Refresh Count"
+    std::optional<Time> last_data_send;
+    // §5.5.1 Echo Test state and its failover timer.
+    std::array<std::uint8_t, 8> echo_nonce1{};
+    std::array<std::uint8_t, 8> echo_nonce2{};
+    std::uint16_t echo_lower = 0;
+    std::uint16_t echo_upper = 0;
+    unsigned echo_retries = 0;
+    std::optional<Time> echo_failover;
+  } random_port;
   // RFC 6081 §5.6.1 (hairpinning): the peer's advertised alternate
   // address/port list. §5.7.1 (server load reduction): the Count of
   // Solicitations Transmitted (0: no solicitation outstanding).
