@@ -16,7 +16,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
-#include "engine/json_schema.hpp"
+#include "teredo/reports/json_schema.hpp"
 #include "interop/cell_runner.hpp"
 #include "interop/output.hpp"
 #include "interop/plan.hpp"
@@ -99,7 +99,7 @@ std::vector<Command> add_interop_commands(CLI::App& app) {
     // The file's one definition is the schema: a report that breaks it is a
     // harness bug, reported as such rather than written as if sound.
     const auto problems =
-        conformance::JsonSchema::load(interop::interop_schema_path()).validate(report);
+        schema::JsonSchema::load(interop::interop_schema_path()).validate(report);
     if (!problems.empty()) {
       throw InputError(fmt::format("internal: interop.json breaks its schema: {}", to_string(problems.front())));
     }

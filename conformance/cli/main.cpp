@@ -4,7 +4,7 @@
 //   samples  --out FILE                     write the project's own sample capture
 //   lab      up | exec | down | list | clean   the network-namespace lab
 //   run, list, iut check                     the conformance driver
-//   report   render | matrix                 views of report.json files
+//   report   render | check | matrix         views and checks of report.json files
 //   fuzz     --iut --role server              the wire fuzzer (OUT/fuzz/)
 //   interop  --client --server --relay --nat   pairwise interop grid (OUT/interop.html)
 // Exit codes: 0 done, 2 bad input, 3 bad usage (see cli/commands.hpp).

@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
-#include "engine/json_schema.hpp"
+#include "teredo/reports/json_schema.hpp"
 #include "engine/runner.hpp"
 #include "engine/shard.hpp"
 #include "interop/output.hpp"
@@ -23,15 +23,18 @@ namespace interop = teredo::conformance::interop;
 
 namespace {
 
-json read_report(const std::string& path) {
+json parse_report(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw InputError(fmt::format("cannot open {}", path));
-  json j;
   try {
-    j = json::parse(in);
+    return json::parse(in);
   } catch (const json::parse_error& e) {
     throw InputError(fmt::format("{}: malformed JSON at byte {}", path, e.byte));
   }
+}
+
+json read_report(const std::string& path) {
+  json j = parse_report(path);
   const auto problems = reports::check_report(j);
   if (!problems.empty()) throw InputError(fmt::format("{}: not a valid report: {}", path, problems.front()));
   return j;
@@ -84,7 +87,7 @@ bool is_interop(const std::string& path) {
 // `report matrix` over interop.json files: one grid across them, written as
 // interop.json (valid against its schema), interop.html and junit.xml.
 int interop_matrix(const std::vector<std::string>& inputs, const std::string& out) {
-  const auto schema = conformance::JsonSchema::load(interop::interop_schema_path());
+  const auto schema = schema::JsonSchema::load(interop::interop_schema_path());
   std::vector<json> all;
   for (const std::string& path : inputs) {
     json j = read_json(path);
@@ -139,6 +142,21 @@ std::vector<Command> add_report_commands(CLI::App& app) {
                         reports::write_reports(j, out.empty() ? "." : out);
                         std::cout << fmt::format("wrote {}/junit.xml and report.html\n", out.empty() ? "." : out);
                         return kExitOk;
+                      }});
+
+  auto checked = std::make_shared<std::vector<std::string>>();
+  auto* check = report->add_subcommand(
+      "check", "Check report.json files against the report's schema and the rules across its fields (exit 0 sound, 2 not)");
+  check->add_option("REPORT", *checked, "report.json files")->required();
+  commands.push_back({check, [checked] {
+                        int code = kExitOk;
+                        for (const std::string& path : *checked) {
+                          const auto problems = reports::check_report(parse_report(path));
+                          for (const std::string& p : problems) std::cout << path << ": " << p << "\n";
+                          if (problems.empty()) std::cout << path << ": sound (" << reports::schema_name() << " " << reports::schema_version() << ")\n";
+                          else code = kExitInput;
+                        }
+                        return code;
                       }});
 
   struct MatrixArgs {

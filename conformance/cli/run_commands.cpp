@@ -9,6 +9,8 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "teredo/reports/verdict.hpp"
+
 #include <atomic>
 #include <charconv>
 #include <cerrno>
@@ -153,13 +155,13 @@ struct RunEnd {
 
 void print_summary(const json& report, int code, const std::string& out_dir) {
   const auto& s = report["summary"];
+  std::string counts;  // "12 pass, 0 fail, ..." in the verdicts' order
+  for (const std::string_view v : reports::kVerdictNames) {
+    counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", s["by_verdict"].value(std::string(v), 0), v);
+  }
   std::cerr << fmt::format(
-      "{} cases: {} pass, {} fail, {} warn, {} not-applicable, {} inconclusive, {} error, {} flaky; "
-      "coverage {:.1f}%; gate {} (exit {}){}\n",
-      s["total"].get<int>(), s["by_verdict"]["pass"].get<int>(), s["by_verdict"]["fail"].get<int>(),
-      s["by_verdict"]["warn"].get<int>(), s["by_verdict"]["not-applicable"].get<int>(),
-      s["by_verdict"]["inconclusive"].get<int>(), s["by_verdict"]["error"].get<int>(),
-      s["by_verdict"]["flaky"].get<int>(), s["coverage"]["percent"].get<double>(),
+      "{} cases: {}; coverage {:.1f}%; gate {} (exit {}){}\n", s["total"].get<int>(), counts,
+      s["coverage"]["percent"].get<double>(),
       report["gate"]["result"].get<std::string>(), code,
       report["complete"].get<bool>() ? "" : " — INCOMPLETE: interrupted");
   std::cerr << "reports: " << out_dir << "/report.json, junit.xml, report.html\n";

@@ -17,28 +17,8 @@ std::vector<CaseSpec>& case_registry() {
   return registry;
 }
 
-const char* to_string(Verdict v) {
-  switch (v) {
-    case Verdict::pass: return "pass";
-    case Verdict::fail: return "fail";
-    case Verdict::warn: return "warn";
-    case Verdict::not_applicable: return "not-applicable";
-    case Verdict::inconclusive: return "inconclusive";
-    case Verdict::error: return "error";
-    case Verdict::flaky: return "flaky";
-  }
-  return "error";
-}
-
 Verdict combine_attempts(const std::vector<Verdict>& attempts) {
-  std::vector<std::string> names;
-  for (const Verdict v : attempts) names.emplace_back(to_string(v));
-  const std::string combined = reports::combine_attempt_verdicts(names);
-  for (const Verdict v : {Verdict::pass, Verdict::fail, Verdict::warn, Verdict::not_applicable, Verdict::inconclusive,
-                          Verdict::flaky}) {
-    if (combined == to_string(v)) return v;
-  }
-  return Verdict::error;
+  return reports::combine_attempt_verdicts(attempts);
 }
 
 CaseRun::CaseRun(const CaseSpec& spec, const Catalog& catalog, netns::Lab& lab, const Adapter& adapter,

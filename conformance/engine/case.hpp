@@ -4,6 +4,8 @@
 // Cases register themselves (TEREDO_CASE) from conformance/cases/<role>/.
 #pragma once
 
+#include "teredo/reports/verdict.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -58,8 +60,7 @@ struct CaseRegistrar {
 #define TEREDO_CASE(...) \
   static const ::teredo::conformance::CaseRegistrar TEREDO_CASE_CONCAT(case_registrar_, __LINE__)(__VA_ARGS__)
 
-enum class Verdict { pass, fail, warn, not_applicable, inconclusive, error, flaky };
-const char* to_string(Verdict v);  // "pass", "not-applicable", ...
+using Verdict = reports::Verdict;  // teredo/reports/verdict.hpp
 
 // The final verdict of a case from the verdicts of its attempts, in order
 // (conformance/JUDGING.md, "Attempts"): a fail on any attempt is final, never

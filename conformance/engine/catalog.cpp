@@ -11,15 +11,6 @@
 
 namespace teredo::conformance {
 
-const char* to_string(Level level) {
-  switch (level) {
-    case Level::must: return "MUST";
-    case Level::should: return "SHOULD";
-    case Level::may: return "MAY";
-  }
-  return "MUST";
-}
-
 Level level_from_catalog(const std::string& text) {
   std::string upper = text;
   std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });

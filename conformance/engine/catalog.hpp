@@ -4,6 +4,8 @@
 // never from the case itself.
 #pragma once
 
+#include "teredo/reports/verdict.hpp"
+
 #include <map>
 #include <string>
 #include <vector>
@@ -13,8 +15,8 @@ namespace teredo::conformance {
 // MUST covers MUST, MUST NOT, SHALL, REQUIRED and the catalog's lower-case
 // "must", "procedure" and "format" (RFC 4380 writes much of its protocol in
 // them); SHOULD covers SHOULD (NOT), RECOMMENDED and "should"; MAY the rest.
-enum class Level { must, should, may };
-const char* to_string(Level level);  // "MUST", "SHOULD", "MAY"
+// (The levels are report.json's, teredo/reports/verdict.hpp.)
+using Level = reports::Level;
 Level level_from_catalog(const std::string& text);
 
 struct Requirement {

@@ -1,7 +1,7 @@
 #include "engine/iut_adapter.hpp"
 
 #include "engine/data_dir.hpp"
-#include "engine/json_schema.hpp"
+#include "teredo/reports/json_schema.hpp"
 
 #include <openssl/evp.h>
 #include <signal.h>
@@ -19,6 +19,9 @@ namespace teredo::conformance {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using schema::JsonSchema;
+using schema::SchemaError;
+using schema::SchemaProblem;
 
 namespace {
 

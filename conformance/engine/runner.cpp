@@ -5,6 +5,7 @@
 #include "engine/iut_watch.hpp"
 #include "teredo/reports/check.hpp"
 #include "teredo/reports/gate.hpp"
+#include "teredo/reports/report.hpp"
 
 #include <fnmatch.h>
 #include <cmath>
@@ -81,7 +82,7 @@ struct AttemptResult {
   std::uint64_t seed = 0;
   std::vector<Assertion> assertions;
   std::vector<Message> messages;
-  json evidence;
+  reports::Evidence evidence;
 };
 
 // The lab's build, the IUT's start and the lab's teardown each hold one of
@@ -112,7 +113,8 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
   const auto t_ms = [&start] {
     return static_cast<std::int64_t>(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
   };
-  json pcaps = json::array(), logs = json::array();
+  std::vector<reports::Pcap> pcaps;
+  std::vector<reports::Log> logs;
   // Evidence that cannot be written makes the attempt a harness error; the
   // run goes on with the next case.
   std::error_code unwritable;
@@ -122,7 +124,7 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
                                fmt::format("harness error: the case's evidence cannot be written: {}: {}", evidence_dir,
                                            unwritable.message()),
                                "evidence_unwritable"});
-    result.evidence = {{"dir", nullptr}, {"pcaps", pcaps}, {"logs", logs}, {"cap_bytes", evidence_cap_bytes}};
+    result.evidence = {.dir = std::nullopt, .pcaps = pcaps, .logs = logs, .cap_bytes = evidence_cap_bytes};
     return result;
   }
   try {
@@ -239,18 +241,18 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
                          name, capture->count(), evidence_cap_bytes, dropped),
              "evidence_capped"});
       }
-      pcaps.push_back({{"path", evidence_rel + "/" + name + ".pcap"},
-                       {"vantage", name},
-                       {"packets", capture->count()},
-                       {"sha256", file_sha256(capture->path())},
-                       {"capped", dropped > 0}});
+      pcaps.push_back({.path = evidence_rel + "/" + name + ".pcap",
+                       .vantage = name,
+                       .packets = capture->count(),
+                       .sha256 = file_sha256(capture->path()),
+                       .capped = dropped > 0});
     }
     if (!iut.log_path.empty() && fs::exists(iut.log_path)) {
       // The IUT is stopped; whatever it started may still hold its output
       // open until the lab goes down.
       const std::uint64_t discarded = lab->log_discarded(iut.log_path, std::chrono::milliseconds(1000));
       fs::copy_file(iut.log_path, evidence_dir + "/iut.log", fs::copy_options::overwrite_existing);
-      logs.push_back({{"path", evidence_rel + "/iut.log"}, {"what", "IUT stdout and stderr"}, {"capped", discarded > 0}});
+      logs.push_back({.path = evidence_rel + "/iut.log", .what = "IUT stdout and stderr", .capped = discarded > 0});
       if (discarded > 0) {
         evidence_notes.push_back({t_ms(), "warn",
                                   fmt::format("evidence capped: iut.log keeps the first {} bytes of the IUT's output "
@@ -272,17 +274,26 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
   // case's (case_durations.json, built from these, orders the next runs).
   result.duration_ms =
       std::chrono::duration<double, std::milli>(Clock::now() - start).count() - 1000.0 * result.cpu_wait_s;
-  result.evidence = {{"dir", evidence_rel}, {"pcaps", pcaps}, {"logs", logs}, {"cap_bytes", evidence_cap_bytes}};
+  result.evidence = {.dir = evidence_rel, .pcaps = pcaps, .logs = logs, .cap_bytes = evidence_cap_bytes};
   return result;
 }
 
-json assertion_json(const Assertion& a) {
-  json frames = json::array();
-  for (const auto& f : a.frames) frames.push_back({{"capture", f.capture}, {"frame", f.frame}});
-  // The harness's own rules (an IUT that died) cite no requirement.
-  return {{"requirement", a.requirement.empty() ? json(nullptr) : json(a.requirement)}, {"level", to_string(a.level)}, {"outcome", a.outcome},
-          {"expected", a.expected},       {"observed", a.observed},      {"message", a.message},
-          {"code", a.code.empty() ? json(nullptr) : json(a.code)},       {"frames", frames}};
+// An empty string as null (an assertion's or a message's absent field).
+std::optional<std::string> or_null(const std::string& text) {
+  return text.empty() ? std::nullopt : std::optional<std::string>(text);
+}
+
+reports::Assertion report_assertion(const Assertion& a) {
+  reports::Assertion out{.requirement = or_null(a.requirement),  // the harness's own rules cite none
+                         .level = a.level,
+                         .outcome = reports::verdict_from_string(a.outcome).value_or(Verdict::error),
+                         .expected = a.expected,
+                         .observed = a.observed,
+                         .message = a.message,
+                         .code = or_null(a.code),
+                         .frames = {}};
+  for (const auto& f : a.frames) out.frames.push_back({.capture = f.capture, .frame = f.frame});
+  return out;
 }
 
 Level case_level(const CaseSpec& spec, const Catalog& catalog) {
@@ -297,29 +308,27 @@ Level case_level(const CaseSpec& spec, const Catalog& catalog) {
 
 // The case's entry of report.json; `timing` gets its phases (summed over
 // its attempts).
-json run_case(const CaseSpec& spec, const Adapter& adapter, const Catalog& catalog, const RunOptions& options,
-              std::uint64_t seed, CpuSlots& cpu, CaseTiming& timing) {
-  json c;
-  c["case_id"] = spec.id;
-  c["title"] = spec.title;
-  c["description"] = spec.description;
-  c["judgement"] = spec.judgement;
-  c["role"] = spec.role;
-  c["level"] = to_string(case_level(spec, catalog));
-  c["requirements"] = spec.requirements;
+reports::Case run_case(const CaseSpec& spec, const Adapter& adapter, const Catalog& catalog, const RunOptions& options,
+                       std::uint64_t seed, CpuSlots& cpu, CaseTiming& timing) {
+  reports::Case c;
+  c.case_id = spec.id;
+  c.title = spec.title;
+  c.description = spec.description;
+  c.judgement = spec.judgement;
+  c.role = spec.role;
+  c.level = case_level(spec, catalog);
+  c.requirements = spec.requirements;
   std::set<std::string> sections;
   for (const auto& id : spec.requirements) {
     if (const Requirement* r = catalog.find(id)) sections.insert(r->doc + " " + r->section);
   }
-  c["rfc_sections"] = std::vector<std::string>(sections.begin(), sections.end());
-  c["topology"] = spec.topology;
-  c["nat_profile"] = spec.nat_profile ? json(*spec.nat_profile) : json(nullptr);
+  c.rfc_sections.assign(sections.begin(), sections.end());
+  c.topology = spec.topology;
+  c.nat_profile = spec.nat_profile;
   // Exactly this case with exactly its seed and number of attempts; the run's
   // --out, --jobs and gate options do not change a verdict.
-  c["reproducer"] = shell_join({"teredo-conform", "run", "--iut", adapter.path, "--role", spec.role, "--cases", spec.id,
-                                "--case-seed", std::to_string(seed), "--retries", std::to_string(options.retries)});
-  c["baseline"] = nullptr;
-  json attempts = json::array();
+  c.reproducer = shell_join({"teredo-conform", "run", "--iut", adapter.path, "--role", spec.role, "--cases", spec.id,
+                             "--case-seed", std::to_string(seed), "--retries", std::to_string(options.retries)});
   std::vector<std::string> missing;
   for (const auto& cap : spec.capabilities) {
     if (!adapter.has(cap)) missing.push_back(cap);
@@ -329,28 +338,21 @@ json run_case(const CaseSpec& spec, const Adapter& adapter, const Catalog& catal
   // missing behaviour the RFC requires a fail.
   const MissingCapabilities absent = judge_missing_capabilities(missing);
   if (absent.outcome != MissingCapabilities::Outcome::run) {
-    json assertions = json::array();
-    const char* verdict = "not-applicable";
-    if (absent.outcome == MissingCapabilities::Outcome::inconclusive) verdict = "inconclusive";
+    c.verdict = Verdict::not_applicable;
+    if (absent.outcome == MissingCapabilities::Outcome::inconclusive) c.verdict = Verdict::inconclusive;
     if (absent.outcome == MissingCapabilities::Outcome::fail) {
-      verdict = "fail";
+      c.verdict = Verdict::fail;
       const Requirement* r = catalog.find(absent.requirement);
-      assertions.push_back({{"requirement", absent.requirement},
-                            {"level", to_string(r ? r->level : Level::must)},
-                            {"outcome", "fail"},
-                            {"expected", "the adapter declares how to use it"},
-                            {"observed", absent.reason},
-                            {"message", absent.reason},
-                            {"code", "required_capability_undeclared"},
-                            {"frames", json::array()}});
+      c.assertions.push_back({.requirement = absent.requirement,
+                              .level = r ? r->level : Level::must,
+                              .outcome = Verdict::fail,
+                              .expected = "the adapter declares how to use it",
+                              .observed = absent.reason,
+                              .message = absent.reason,
+                              .code = "required_capability_undeclared",
+                              .frames = {}});
     }
-    c["verdict"] = verdict;
-    c["duration_ms"] = 0;
-    c["attempts"] = json::array();
-    c["assertions"] = assertions;
-    c["messages"] = json::array({{{"t_ms", 0}, {"level", "info"}, {"text", absent.reason},
-                                  {"code", "capability_undeclared"}}});
-    c["evidence"] = {{"dir", nullptr}, {"pcaps", json::array()}, {"logs", json::array()}};
+    c.messages.push_back({.t_ms = 0, .level = "info", .text = absent.reason, .code = "capability_undeclared"});
     return c;
   }
   const std::string case_dir_rel = "cases/" + spec.id;
@@ -366,10 +368,10 @@ json run_case(const CaseSpec& spec, const Adapter& adapter, const Catalog& catal
     timing.body_s += done.body_s;
     timing.teardown_s += done.teardown_s;
     timing.cpu_wait_s += done.cpu_wait_s;
-    attempts.push_back({{"n", n},
-                        {"verdict", to_string(results.back().verdict)},
-                        {"duration_ms", static_cast<std::int64_t>(results.back().duration_ms)},
-                        {"seed", results.back().seed}});
+    c.attempts.push_back({.n = n,
+                          .verdict = results.back().verdict,
+                          .duration_ms = static_cast<std::int64_t>(results.back().duration_ms),
+                          .seed = results.back().seed});
     // Only a warn (the IUT may vary: flaky) or a harness error (the harness
     // may do better) is worth another attempt. A fail is final: no later
     // attempt may downgrade it (JUDGING.md, "Attempts").
@@ -382,10 +384,8 @@ json run_case(const CaseSpec& spec, const Adapter& adapter, const Catalog& catal
   const AttemptResult& last = results.back();
   double total_ms = 0;
   for (const auto& r : results) total_ms += r.duration_ms;
-  c["verdict"] = to_string(final);
-  c["duration_ms"] = static_cast<std::int64_t>(total_ms);
-  c["attempts"] = attempts;
-  json assertions = json::array();
+  c.verdict = final;
+  c.duration_ms = static_cast<std::int64_t>(total_ms);
   // The evidence of a failing attempt is the one a vendor wants to read.
   const AttemptResult* shown = &last;
   for (const auto& r : results) {
@@ -394,15 +394,11 @@ json run_case(const CaseSpec& spec, const Adapter& adapter, const Catalog& catal
       break;
     }
   }
-  for (const auto& a : shown->assertions) assertions.push_back(assertion_json(a));
-  c["assertions"] = assertions;
-  json messages = json::array();
+  for (const auto& a : shown->assertions) c.assertions.push_back(report_assertion(a));
   for (const auto& m : shown->messages) {
-    messages.push_back({{"t_ms", m.t_ms}, {"level", m.level}, {"text", m.text},
-                        {"code", m.code.empty() ? json(nullptr) : json(m.code)}});
+    c.messages.push_back({.t_ms = m.t_ms, .level = m.level, .text = m.text, .code = or_null(m.code)});
   }
-  c["messages"] = messages;
-  c["evidence"] = shown->evidence;
+  c.evidence = shown->evidence;
   return c;
 }
 
@@ -520,18 +516,8 @@ double coverage_percent(std::size_t covered, std::size_t testable) {
 }
 
 json summarize_cases(const json& cases, const json& coverage_summary) {
-  json by_verdict = {{"pass", 0}, {"fail", 0}, {"warn", 0}, {"not-applicable", 0},
-                     {"inconclusive", 0}, {"error", 0}, {"flaky", 0}};
-  json by_level = json::object();
-  for (const auto& c : cases) {
-    const std::string v = c["verdict"];
-    by_verdict[v] = by_verdict[v].get<int>() + 1;
-    const std::string level = c["level"];
-    json& counts = by_level[level];
-    if (counts.is_null()) counts = json::object();
-    counts[v] = counts.value(v, 0) + 1;
-  }
-  return {{"total", cases.size()}, {"by_verdict", by_verdict}, {"by_level", by_level}, {"coverage", coverage_summary}};
+  // (reports::summarize counts; this reads and writes JSON for the merge and the fuzz report.)
+  return reports::summarize(cases.get<std::vector<reports::Case>>(), coverage_summary.get<reports::Coverage>());
 }
 
 json coverage(const Catalog& catalog, const std::vector<std::string>& roles, const std::vector<const CaseSpec*>& cases) {
@@ -554,7 +540,7 @@ json coverage(const Catalog& catalog, const std::vector<std::string>& roles, con
     } else {
       uncovered.push_back(id);
     }
-    requirements[id] = requirement_entry(r, it != covered_by.end() ? json(it->second) : json::array());
+    requirements[id] = requirement_entry(r, it != covered_by.end() ? it->second : std::vector<std::string>{});
   }
   return {{"requirements", requirements},
           {"coverage",
@@ -641,8 +627,11 @@ void Suite::run(const std::function<void(const Progress&)>& progress, const std:
     finished_[index] = true;
     timings_[index] = timing;
     ++progress_.done;
-    const std::string v = results_[index]["verdict"];
-    if (v == "fail" || v == "error" || v == "flaky" || v == "warn") ++progress_.failures;
+    const Verdict verdict = results_[index].verdict;
+    if (verdict == Verdict::fail || verdict == Verdict::error || verdict == Verdict::flaky || verdict == Verdict::warn) {
+      ++progress_.failures;
+    }
+    const std::string v(to_string(verdict));
     progress_.elapsed_s = seconds_since_start();
     progress_.last_case = spec.id;
     progress_.last_verdict = v;
@@ -659,41 +648,54 @@ std::string Suite::critical_path() const {
                                 std::chrono::duration<double>(Clock::now() - start_).count());
 }
 
-json report_run(const std::string& started_at, std::int64_t duration_ms, const std::vector<std::string>& roles,
+reports::Run report_run(const std::string& started_at, std::int64_t duration_ms, const std::vector<std::string>& roles,
                 const RunOptions& options) {
   utsname uts{};
   ::uname(&uts);
-  json run = {{"run_id", fmt::format("run-{}-{}", ::getpid(), std::time(nullptr))},
-              {"started_at", started_at},
-              {"finished_at", utc_now()},
-              {"duration_ms", duration_ms},
-              {"harness", {{"name", "teredo-conform"}, {"version", "0.1.0"},
-                           {"git_commit", std::string(TEREDO_GIT_COMMIT) == "unknown" ? json(nullptr) : json(TEREDO_GIT_COMMIT)}}},
-              {"host", {{"kernel", uts.release}, {"cpus", std::thread::hardware_concurrency()}}},
-              {"command_line", options.command_line},
-              {"master_seed", options.seed},
-              {"selection", {{"roles", roles}, {"cases", options.cases}}},
-              {"options", {{"jobs", options.jobs}, {"strict", options.strict},
-                           {"baseline", options.baseline.empty() ? json(nullptr) : json(options.baseline)}}}};
-  if (options.shard) run["shard"] = {{"index", options.shard->index}, {"count", options.shard->count}};
+  reports::Run run{
+      .run_id = fmt::format("run-{}-{}", ::getpid(), std::time(nullptr)),
+      .started_at = started_at,
+      .finished_at = utc_now(),
+      .duration_ms = duration_ms,
+      .harness = {.name = "teredo-conform",
+                  .version = "0.1.0",
+                  .git_commit = or_null(std::string(TEREDO_GIT_COMMIT) == "unknown" ? "" : TEREDO_GIT_COMMIT)},
+      .host = {.kernel = uts.release, .cpus = static_cast<std::int64_t>(std::thread::hardware_concurrency())},
+      .command_line = options.command_line,
+      .master_seed = options.seed,
+      .selection = {.roles = roles, .cases = options.cases},
+      .options = {.jobs = options.jobs, .strict = options.strict, .baseline = or_null(options.baseline)},
+      .shard = std::nullopt,
+      .merged_from = std::nullopt};
+  if (options.shard) run.shard = reports::ShardRef{.index = options.shard->index, .count = options.shard->count};
   return run;
 }
 
-json report_iut(const Adapter& adapter) {
+reports::Iut report_iut(const Adapter& adapter) {
   std::vector<std::string> capabilities(adapter.capabilities.begin(), adapter.capabilities.end());
   std::vector<std::string> adapter_roles;
   for (const auto& [role, launch] : adapter.roles) adapter_roles.push_back(role);
-  return {{"name", adapter.name}, {"version", adapter.version()}, {"adapter", adapter.path},
-          {"adapter_sha256", adapter.sha256}, {"roles", adapter_roles}, {"capabilities", capabilities}};
+  return reports::Iut{.name = adapter.name,
+                      .version = adapter.version(),
+                      .adapter = adapter.path,
+                      .adapter_sha256 = adapter.sha256,
+                      .roles = adapter_roles,
+                      .capabilities = capabilities};
 }
 
-json requirement_entry(const Requirement& r, const json& covered_by) {
-  return {{"doc", r.doc},   {"section", r.section}, {"level", to_string(r.level)}, {"role", r.role},
-          {"summary", r.summary}, {"quote", r.quote}, {"testable", r.testable},     {"covered_by", covered_by}};
+reports::Requirement requirement_entry(const Requirement& r, std::vector<std::string> covered_by) {
+  return reports::Requirement{.doc = r.doc,
+                              .section = r.section,
+                              .level = r.level,
+                              .role = r.role,
+                              .summary = r.summary,
+                              .quote = r.quote,
+                              .testable = r.testable,
+                              .covered_by = std::move(covered_by)};
 }
 
 json Suite::report(bool interrupted) const {
-  std::vector<json> finished_cases;
+  std::vector<reports::Case> finished_cases;
   std::vector<const CaseSpec*> finished_specs;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -706,10 +708,10 @@ json Suite::report(bool interrupted) const {
   const Adapter& adapter = adapter_;
   const Catalog& catalog = catalog_;
   const RunOptions& options = options_;
-  json report;
-  report["schema"] = std::string(reports::kSchemaName);
-  report["schema_version"] = std::string(reports::kSchemaVersion);
-  report["complete"] = !interrupted && finished_cases.size() == selected_.size();
+  reports::Report report;
+  report.schema = reports::schema_name();
+  report.schema_version = reports::schema_version();
+  report.complete = !interrupted && finished_cases.size() == selected_.size();
   std::vector<std::string> roles = options.roles;
   if (roles.empty()) {
     for (const auto& [role, launch] : adapter.roles) roles.push_back(role);
@@ -718,36 +720,34 @@ json Suite::report(bool interrupted) const {
   // auto chose).
   RunOptions as_run = options;
   as_run.jobs = concurrency_.labs;
-  report["run"] = report_run(
+  report.run = report_run(
       started_at_, static_cast<std::int64_t>(std::chrono::duration<double, std::milli>(Clock::now() - start_).count()),
       roles, as_run);
-  report["iut"] = report_iut(adapter);
-  json cases = json::array();
+  report.iut = report_iut(adapter);
   std::vector<const CaseSpec*> ran;
   for (std::size_t i = 0; i < finished_cases.size(); ++i) {
-    cases.push_back(finished_cases[i]);
-    if (finished_cases[i]["verdict"] != "not-applicable") ran.push_back(finished_specs[i]);
+    if (finished_cases[i].verdict != Verdict::not_applicable) ran.push_back(finished_specs[i]);
   }
   const json cov = coverage(catalog, roles, ran);
-  report["requirements"] = cov["requirements"];
+  cov["requirements"].get_to(report.requirements);
   // A case may cite a requirement outside the roles' testable set (another
   // role's, or one the catalog calls untestable): list it too.
   for (const CaseSpec* spec : ran) {
     for (const auto& id : spec->requirements) {
-      if (report["requirements"].contains(id)) continue;
+      if (report.requirements.contains(id)) continue;
       const Requirement* r = catalog.find(id);
       if (r == nullptr) continue;
-      json covered_by = json::array();
+      std::vector<std::string> covered_by;
       for (const CaseSpec* other : ran) {
         if (std::find(other->requirements.begin(), other->requirements.end(), id) != other->requirements.end()) {
           covered_by.push_back(other->id);
         }
       }
-      report["requirements"][id] = requirement_entry(*r, covered_by);
+      report.requirements[id] = requirement_entry(*r, covered_by);
     }
   }
-  report["cases"] = cases;
-  report["summary"] = summarize_cases(cases, cov["coverage"]);
+  report.summary = reports::summarize(finished_cases, cov["coverage"].get<reports::Coverage>());
+  report.cases = std::move(finished_cases);
   return report;
 }
 
@@ -778,8 +778,10 @@ std::set<std::string> load_baseline(const std::string& path) {
       if (!c.is_object() || !c.contains("case_id") || !c.value("verdict", json()).is_string()) {
         throw std::runtime_error("the baseline " + path + " has a case without case_id and verdict");
       }
-      const std::string v = c["verdict"];
-      if (v == "fail" || v == "warn" || v == "flaky" || v == "inconclusive") known.insert(case_id(c["case_id"]));
+      const auto v = reports::verdict_from_string(c["verdict"].get<std::string>());
+      if (v == Verdict::fail || v == Verdict::warn || v == Verdict::flaky || v == Verdict::inconclusive) {
+        known.insert(case_id(c["case_id"]));
+      }
     }
   } else {
     throw std::runtime_error("the baseline " + path + " is neither a report nor {\"known_failures\": [...]}");
@@ -792,22 +794,27 @@ int apply_gate(json& report, bool strict, const std::string& baseline_path) {
 }
 
 int apply_gate(json& report, bool strict, const std::string& baseline_path, const std::set<std::string>& known) {
+  // A known failure is one the IUT is judged for (the schema's $defs/case).
   for (auto& c : report["cases"]) {
-    const std::string v = c["verdict"];
-    if ((v == "fail" || v == "warn" || v == "inconclusive") && known.count(c["case_id"].get<std::string>())) {
+    const auto v = reports::verdict_from_string(c["verdict"].get<std::string>());
+    if ((v == Verdict::fail || v == Verdict::warn || v == Verdict::inconclusive) &&
+        known.count(c["case_id"].get<std::string>())) {
       c["baseline"] = "known";
     }
   }
-  report["gate"] = {{"policy", strict ? "strict" : "default"},
-                    {"baseline_file", baseline_path.empty() ? json(nullptr) : json(baseline_path)}};
+  reports::Gate gate{.policy = strict ? "strict" : "default",
+                     .baseline_file = or_null(baseline_path),
+                     .result = "",
+                     .exit_code = 0,
+                     .blocking = {}};
+  report["gate"] = gate;
   // One gate rule for the exit code, junit.xml and the HTML (reports/gate.hpp).
-  const std::vector<std::string> blocking = reports::blocking_cases(report);
-  int exit_code = reports::cases_exit_code(report);
-  if (!report.value("complete", false)) exit_code = 2;  // an interrupted run is a harness error
-  report["gate"]["result"] = reports::gate_result(exit_code);
-  report["gate"]["exit_code"] = exit_code;
-  report["gate"]["blocking"] = blocking;
-  return exit_code;
+  gate.blocking = reports::blocking_cases(report);
+  gate.exit_code = reports::cases_exit_code(report);
+  if (!report.value("complete", false)) gate.exit_code = 2;  // an interrupted run is a harness error
+  gate.result = reports::gate_result(gate.exit_code);
+  report["gate"] = gate;
+  return gate.exit_code;
 }
 
 }  // namespace teredo::conformance

@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "teredo/reports/report.hpp"
+
 #include "engine/case.hpp"
 #include "engine/catalog.hpp"
 #include "engine/iut_adapter.hpp"
@@ -128,7 +130,7 @@ class Suite {
   std::chrono::steady_clock::time_point start_;
   std::string started_at_;
   mutable std::mutex mutex_;
-  std::vector<nlohmann::json> results_;
+  std::vector<reports::Case> results_;
   std::vector<bool> finished_;
   std::vector<CaseTiming> timings_;
   bool frozen_ = false;
@@ -161,10 +163,10 @@ nlohmann::json summarize_cases(const nlohmann::json& cases, const nlohmann::json
 // The parts of report.json every writer shares (reports/FORMAT.md): run,
 // iut, one entry of requirements; the UTC time as report.json writes it
 // and a file's SHA-256 (evidence).
-nlohmann::json report_run(const std::string& started_at, std::int64_t duration_ms,
-                          const std::vector<std::string>& roles, const RunOptions& options);
-nlohmann::json report_iut(const Adapter& adapter);
-nlohmann::json requirement_entry(const Requirement& requirement, const nlohmann::json& covered_by);
+reports::Run report_run(const std::string& started_at, std::int64_t duration_ms,
+                        const std::vector<std::string>& roles, const RunOptions& options);
+reports::Iut report_iut(const Adapter& adapter);
+reports::Requirement requirement_entry(const Requirement& requirement, std::vector<std::string> covered_by);
 std::string utc_now();
 std::string file_sha256(const std::string& path);
 

@@ -135,7 +135,7 @@ json merge_shard_reports(const std::vector<json>& shards, const std::vector<std:
                          const std::vector<std::string>& selection, const std::string& command_line) {
   if (shards.empty()) throw MergeError("report merge: no report given");
   const json& first = shards.front();
-  const auto [our_major, our_minor] = major_minor(std::string(reports::kSchemaVersion));
+  const auto [our_major, our_minor] = major_minor(reports::schema_version());
   // What every shard of one run shares; anything else is a different run.
   const auto same = [&](const char* what, const auto& get) {
     for (std::size_t i = 1; i < shards.size(); ++i) {
@@ -150,7 +150,7 @@ json merge_shard_reports(const std::vector<json>& shards, const std::vector<std:
     const auto [major, minor] = major_minor(version);
     if (major != our_major || minor > our_minor) {
       throw MergeError(fmt::format("{}: schema version {} is newer than this tool's {}", names[i], version,
-                                   reports::kSchemaVersion));
+                                   reports::schema_version()));
     }
     if (!shards[i]["run"].contains("shard")) {
       throw MergeError(fmt::format("{}: not the report of a shard (run --shard K/N)", names[i]));
@@ -255,8 +255,8 @@ json merge_shard_reports(const std::vector<json>& shards, const std::vector<std:
                                  {"uncovered", uncovered}};
 
   json report;
-  report["schema"] = std::string(reports::kSchemaName);
-  report["schema_version"] = std::string(reports::kSchemaVersion);
+  report["schema"] = reports::schema_name();
+  report["schema_version"] = reports::schema_version();
   report["complete"] = complete;
   json run = first["run"];
   run.erase("shard");

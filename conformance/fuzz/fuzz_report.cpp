@@ -50,8 +50,8 @@ json fuzz_report(const json& summary, const Adapter& adapter, const Catalog& cat
   options.cases = "fuzz." + role + ".*";
   options.jobs = 1;
   json report;
-  report["schema"] = std::string(reports::kSchemaName);
-  report["schema_version"] = std::string(reports::kSchemaVersion);
+  report["schema"] = reports::schema_name();
+  report["schema_version"] = reports::schema_version();
   // Ctrl-C ends a fuzz run early and still writes whole findings; only a
   // second one (abort) leaves the report incomplete.
   report["complete"] = summary.value("stopped_by", "") != "abort";
@@ -73,13 +73,13 @@ json fuzz_report(const json& summary, const Adapter& adapter, const Catalog& cat
     if (finding.is_null()) continue;
     const std::string requirement = finding["requirement"].is_string() ? finding["requirement"].get<std::string>() : "";
     const Requirement* r = requirement.empty() ? nullptr : catalog.find(requirement);
-    const std::string level = r != nullptr ? to_string(r->level) : "MUST";
+    const std::string level(to_string(r != nullptr ? r->level : Level::must));
     json cited = json::array();
     json sections = json::array();
     if (r != nullptr) {
       cited.push_back(requirement);
       sections.push_back(fmt::format("{} {}", r->doc, r->section));
-      if (!requirements.contains(requirement)) requirements[requirement] = requirement_entry(*r, json::array());
+      if (!requirements.contains(requirement)) requirements[requirement] = requirement_entry(*r, {});
     }
     const std::size_t kept = finding.value("datagrams_after_minimization", std::size_t{0});
     json frames = json::array();

@@ -33,7 +33,10 @@ json adapters_json(const std::vector<Adapter>& list) {
   return out;
 }
 
-const char* kVerdicts[] = {"pass", "fail", "inconclusive", "not-applicable", "error"};
+// The verdicts a cell's scenario can have (no SHOULD is judged, so no warn;
+// one attempt, so no flaky), in this order in every view.
+constexpr reports::Verdict kCellVerdicts[] = {reports::Verdict::pass, reports::Verdict::fail, reports::Verdict::inconclusive,
+                                              reports::Verdict::not_applicable, reports::Verdict::error};
 
 }  // namespace
 
@@ -84,7 +87,7 @@ json interop_json(const Plan& plan, const std::vector<CellResult>& cells, const 
 
 json verdict_counts(const json& interop) {
   json counts = json::object();
-  for (const char* v : kVerdicts) counts[v] = 0;
+  for (const reports::Verdict v : kCellVerdicts) counts[std::string(to_string(v))] = 0;
   for (const json& cell : text::array(interop, "cells")) {
     for (const json& r : text::array(cell, "results")) {
       const std::string v = text::text(r, "verdict");
@@ -219,7 +222,8 @@ std::string render_interop_html(const json& interop) {
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>teredo-conform interop</title><style>";
   out += kStyle;
   out += "</style></head><body>\n<h1>Teredo interop grid</h1>\n<p id=\"summary\">";
-  for (const char* v : kVerdicts) {
+  for (const reports::Verdict verdict : kCellVerdicts) {
+    const std::string_view v = to_string(verdict);
     out += fmt::format("<span class=\"count\" data-verdict=\"{}\">{} {}</span> ", v, text::integer(counts, v), v);
   }
   out += fmt::format("; exit code {}</p>\n<p>Scenarios: ", text::integer(text::field(interop, "summary"), "exit_code"));

@@ -7,13 +7,14 @@
 #include <map>
 #include <set>
 
-#include "engine/json_schema.hpp"
+#include "teredo/reports/json_schema.hpp"
 #include "teredo/netns/topology.hpp"
 #include "engine/data_dir.hpp"
 
 namespace teredo::conformance::interop {
 
 namespace fs = std::filesystem;
+using schema::nearest_spelling;
 
 const std::vector<Scenario>& offered_scenarios() {
   static const std::vector<Scenario> kScenarios = {

@@ -1,5 +1,7 @@
 #include "teredo/reports/gate.hpp"
 
+#include <algorithm>
+
 #include "text.hpp"
 
 namespace teredo::reports {
@@ -7,14 +9,18 @@ namespace teredo::reports {
 using detail::field;
 using detail::text;
 
-GateEffect gate_effect(const nlohmann::json& report_case, bool strict) {
-  const std::string verdict = text(report_case, "verdict");
-  const bool known = text(report_case, "baseline") == "known";
-  if (verdict == "error") return GateEffect::error;
-  if (verdict == "fail" && !known) return GateEffect::failure;
-  if (verdict == "warn" && strict && !known) return GateEffect::failure;
-  if (verdict == "inconclusive" && !known) return GateEffect::inconclusive;
+GateEffect gate_effect(Verdict verdict, bool known, bool strict) {
+  if (verdict == Verdict::error) return GateEffect::error;
+  if (verdict == Verdict::fail && !known) return GateEffect::failure;
+  if (verdict == Verdict::warn && strict && !known) return GateEffect::failure;
+  if (verdict == Verdict::inconclusive && !known) return GateEffect::inconclusive;
   return GateEffect::none;
+}
+
+GateEffect gate_effect(const nlohmann::json& report_case, bool strict) {
+  // A verdict this format does not know is a harness error, never a pass.
+  const Verdict verdict = verdict_from_string(text(report_case, "verdict")).value_or(Verdict::error);
+  return gate_effect(verdict, text(report_case, "baseline") == "known", strict);
 }
 
 bool strict_policy(const nlohmann::json& report) {
@@ -54,19 +60,14 @@ std::string gate_result(int exit_code) {
   }
 }
 
-std::string combine_attempt_verdicts(const std::vector<std::string>& attempts) {
-  const auto any = [&](const char* v) {
-    for (const auto& a : attempts) {
-      if (a == v) return true;
-    }
-    return false;
-  };
-  if (any("fail")) return "fail";
-  if (any("warn")) return any("pass") ? "flaky" : "warn";
-  if (any("pass")) return "pass";
-  if (any("inconclusive")) return "inconclusive";
-  if (any("not-applicable")) return "not-applicable";
-  return "error";
+Verdict combine_attempt_verdicts(const std::vector<Verdict>& attempts) {
+  const auto any = [&](Verdict v) { return std::find(attempts.begin(), attempts.end(), v) != attempts.end(); };
+  if (any(Verdict::fail)) return Verdict::fail;
+  if (any(Verdict::warn)) return any(Verdict::pass) ? Verdict::flaky : Verdict::warn;
+  if (any(Verdict::pass)) return Verdict::pass;
+  if (any(Verdict::inconclusive)) return Verdict::inconclusive;
+  if (any(Verdict::not_applicable)) return Verdict::not_applicable;
+  return Verdict::error;
 }
 
 }  // namespace teredo::reports

@@ -29,7 +29,7 @@ std::string num(std::int64_t n) { return std::to_string(n); }
 
 // A verdict's badge: its class (missing for anything not a verdict) and label.
 json badge(std::string_view verdict) {
-  return {{"class", detail::is_verdict(verdict) ? std::string(verdict) : std::string("missing")},
+  return {{"class", is_verdict(verdict) ? std::string(verdict) : std::string("missing")},
           {"label", verdict.empty() ? std::string("?") : std::string(verdict)}};
 }
 
@@ -150,14 +150,14 @@ json gate_view(const json& report) {
 json summary_view(const json& report) {
   const Tally t = tally(report);
   json cards = json::array(), verdicts = json::array(), levels = json::array();
-  for (const std::string_view v : detail::kVerdicts) {
+  for (const std::string_view v : kVerdictNames) {
     const auto it = t.by_verdict.find(std::string(v));
     const std::int64_t n = it == t.by_verdict.end() ? 0 : it->second;
     cards.push_back({{"verdict", std::string(v)}, {"n", n}, {"zero", n == 0}});
     verdicts.push_back(std::string(v));
   }
-  const std::set<std::string> known(std::begin(detail::kLevels), std::end(detail::kLevels));
-  std::vector<std::string> order(std::begin(detail::kLevels), std::end(detail::kLevels));
+  const std::set<std::string> known(std::begin(kLevelNames), std::end(kLevelNames));
+  std::vector<std::string> order(std::begin(kLevelNames), std::end(kLevelNames));
   for (const auto& [level, counts] : t.by_level) {
     if (!known.contains(level)) order.push_back(level);
   }
@@ -165,7 +165,7 @@ json summary_view(const json& report) {
     const auto lv = t.by_level.find(level);
     std::int64_t sum = 0;
     json cells = json::array();
-    for (const std::string_view v : detail::kVerdicts) {
+    for (const std::string_view v : kVerdictNames) {
       std::int64_t n = 0;
       if (lv != t.by_level.end()) {
         const auto it = lv->second.find(std::string(v));
@@ -377,16 +377,16 @@ json filters_view(const json& cases) {
     ++level_n[text(c, "level")];
     for (const json& s : array(c, "rfc_sections")) sections.insert(text(s));
   }
-  std::vector<std::string> verdicts(std::begin(detail::kVerdicts), std::end(detail::kVerdicts));
+  std::vector<std::string> verdicts(std::begin(kVerdictNames), std::end(kVerdictNames));
   for (const std::string& v : verdicts_seen) {
-    if (!detail::is_verdict(v)) verdicts.push_back(std::string(v));
+    if (!is_verdict(v)) verdicts.push_back(std::string(v));
   }
-  std::vector<std::string> levels(std::begin(detail::kLevels), std::end(detail::kLevels));
+  std::vector<std::string> levels(std::begin(kLevelNames), std::end(kLevelNames));
   for (const std::string& l : levels_seen) {
-    if (!detail::is_level(l)) levels.push_back(l);
+    if (!is_level(l)) levels.push_back(l);
   }
   std::vector<std::string> roles;
-  for (const std::string_view r : detail::kRoles) {
+  for (const std::string_view r : kRoles) {
     if (roles_seen.contains(std::string(r))) roles.emplace_back(r);
   }
   for (const std::string& r : roles_seen) {

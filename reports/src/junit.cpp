@@ -86,7 +86,7 @@ std::string reason(const json& c, std::string_view outcome) {
 
 // The strongest level among the case's assertions with this outcome.
 std::string failing_level(const json& c, std::string_view outcome, std::string_view fallback) {
-  for (const std::string_view level : detail::kLevels) {
+  for (const std::string_view level : kLevelNames) {
     for (const json& a : array(c, "assertions")) {
       if (text(a, "outcome") == outcome && text(a, "level") == level) return std::string(level);
     }

@@ -54,7 +54,7 @@ Matrix build(const std::vector<json>& reports) {
       if (role_of.emplace(id, role).second) m.cases[role].push_back(id);
     }
   }
-  for (const std::string_view r : detail::kRoles) {
+  for (const std::string_view r : kRoles) {
     if (m.cases.contains(std::string(r))) m.roles.emplace_back(r);
   }
   for (const auto& [role, ids] : m.cases) {
@@ -75,13 +75,13 @@ std::string role_summary(const Matrix& m, const Column& col, const std::string& 
   }
   if (present == 0) return std::string(kMissing);
   std::string out = std::to_string(n["pass"]) + "/" + std::to_string(present) + " pass";
-  for (const std::string_view v : detail::kVerdicts) {
+  for (const std::string_view v : kVerdictNames) {
     if (v == "pass") continue;
     const auto it = n.find(std::string(v));
     if (it != n.end() && it->second > 0) out += ", " + std::to_string(it->second) + " " + std::string(v);
   }
   for (const auto& [v, k] : n) {
-    if (!detail::is_verdict(v)) out += ", " + std::to_string(k) + " " + (v.empty() ? std::string("?") : v);
+    if (!is_verdict(v)) out += ", " + std::to_string(k) + " " + (v.empty() ? std::string("?") : v);
   }
   return out;
 }
@@ -153,7 +153,7 @@ std::string render_matrix_html(const std::vector<nlohmann::json>& reports) {
       for (const Column& col : m.columns) {
         const std::string v = cell(col, id);
         const bool missing = v == kMissing;
-        const std::string cls = missing ? "missing" : detail::is_verdict(v) ? v : std::string("missing");
+        const std::string cls = missing ? "missing" : is_verdict(v) ? v : std::string("missing");
         x += "<td class=\"cell\" data-impl=\"" + h(col.name) + "\" data-verdict=\"" + h(missing ? std::string() : v) + "\"><span class=\"v v-" +
              cls + "\">" + h(v) + "</span></td>";
       }

@@ -7,14 +7,6 @@
 
 namespace teredo::reports::detail {
 
-bool is_verdict(std::string_view v) {
-  return std::find(std::begin(kVerdicts), std::end(kVerdicts), v) != std::end(kVerdicts);
-}
-
-bool is_level(std::string_view l) {
-  return std::find(std::begin(kLevels), std::end(kLevels), l) != std::end(kLevels);
-}
-
 namespace {
 
 constexpr char kHex[] = "0123456789ABCDEF";

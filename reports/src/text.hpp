@@ -10,18 +10,13 @@
 #include <string_view>
 #include <vector>
 
+#include "teredo/reports/verdict.hpp"
+
 namespace teredo::reports::detail {
 
 using nlohmann::json;
 
-// The seven verdicts, in the order every view lists them.
-inline constexpr std::string_view kVerdicts[] = {"pass",         "fail",  "warn",  "not-applicable",
-                                                 "inconclusive", "error", "flaky"};
-inline constexpr std::string_view kLevels[] = {"MUST", "SHOULD", "MAY"};
-inline constexpr std::string_view kRoles[] = {"server", "client", "relay", "host-relay"};
-
-bool is_verdict(std::string_view v);
-bool is_level(std::string_view l);
+// (The verdicts, levels and roles are teredo/reports/verdict.hpp's.)
 
 // Valid UTF-8 that every XML 1.0 and HTML consumer accepts: a byte that is not
 // part of a well-formed UTF-8 sequence becomes the text "\xNN"; C0 controls

@@ -1,7 +1,7 @@
 // IUT adapter files: the built-in ones validate against adapter.schema.json
 // and load; launch variants (secure, relay) are parsed into the capability
 // they serve, and misplaced or incomplete ones are refused with the reason.
-// The loader runs the schema itself (engine/json_schema.hpp): a misspelled
+// The loader runs the schema itself (teredo/reports/json_schema.hpp): a misspelled
 // capability, an unknown key at any level, an unknown placeholder, a number
 // out of range or of the wrong type is one line naming the JSON pointer.
 // Also here: how a dead IUT's end is worded, shell quoting for reproducers
@@ -20,7 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/iut_adapter.hpp"
-#include "engine/json_schema.hpp"
+#include "teredo/reports/json_schema.hpp"
 #include "engine/runner.hpp"
 #include "reports/report_fixture.hpp"
 #include "teredo/netns/process.hpp"
@@ -29,6 +29,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace teredo::conformance;
+using namespace teredo::schema;
 using teredo::reports::test::python_with_jsonschema;
 using teredo::reports::test::run_process;
 
@@ -394,8 +395,9 @@ TEST(AdapterSchema, AGenericValidatorRefusesTheSameFiles) {
 
 TEST(JsonSchemaSubset, RefusesASchemaWithAKeywordItDoesNotImplement) {
   // A rule added to the schema file must never be silently skipped.
-  EXPECT_THROW(JsonSchema(nlohmann::json{{"type", "string"}, {"pattern", "^a"}}), SchemaError);
-  EXPECT_THROW(JsonSchema(nlohmann::json{{"properties", {{"a", {{"uniqueItems", true}}}}}}), SchemaError);
+  EXPECT_THROW(JsonSchema(nlohmann::json{{"type", "string"}, {"contentEncoding", "base64"}}), SchemaError);
+  EXPECT_THROW(JsonSchema(nlohmann::json{{"properties", {{"a", {{"dependentRequired", {{"b", {"c"}}}}}}}}}), SchemaError);
+  EXPECT_THROW(JsonSchema(nlohmann::json{{"type", "string"}, {"pattern", "(unclosed"}}), SchemaError);
   EXPECT_THROW(JsonSchema(nlohmann::json{{"$ref", "#/$defs/missing"}}), SchemaError);
   EXPECT_NO_THROW((void)JsonSchema{adapter_schema_json()});
 }

@@ -135,7 +135,7 @@ std::vector<json> split(const json& whole, int count) {
   std::vector<json> shards;
   for (int k = 1; k <= count; ++k) {
     json s = whole;
-    s["schema_version"] = std::string(teredo::reports::kSchemaVersion);
+    s["schema_version"] = teredo::reports::schema_version();
     s["cases"] = json::array();
     for (std::size_t i = 0; i < whole["cases"].size(); ++i) {
       if (static_cast<int>(i % static_cast<std::size_t>(count)) + 1 == k) s["cases"].push_back(whole["cases"][i]);
@@ -262,18 +262,18 @@ TEST(Merge, CheckerRefusesInconsistentShardKeys) {
   teredo::reports::test::finalize(whole);
   json shard = split(whole, 3)[0];
   shard["run"]["shard"] = {{"index", 4}, {"count", 3}};
-  EXPECT_TRUE(has_problem(shard, "run.shard"));
+  EXPECT_TRUE(has_problem(shard, "/run/shard: index 4 of count 3"));
   shard["run"]["shard"] = {{"index", 1}};
-  EXPECT_TRUE(has_problem(shard, "run.shard.count"));
+  EXPECT_TRUE(has_problem(shard, "/run/shard/count: is required but missing"));
 
   const auto shards = split(whole, 3);
   json merged = merge_shard_reports(shards, kNames, case_ids(whole), "merge");
   ASSERT_FALSE(has_problem(merged, "run"));
   std::swap(merged["run"]["merged_from"][0], merged["run"]["merged_from"][1]);
-  EXPECT_TRUE(has_problem(merged, "run.merged_from[0].index"));
+  EXPECT_TRUE(has_problem(merged, "/run/merged_from/0/index: is 2"));
   std::swap(merged["run"]["merged_from"][0], merged["run"]["merged_from"][1]);
   merged["run"]["shard"] = {{"index", 1}, {"count", 3}};
-  EXPECT_TRUE(has_problem(merged, "run: has both"));
+  EXPECT_TRUE(has_problem(merged, "/run: has both"));
 }
 
 }  // namespace

@@ -42,7 +42,7 @@ TEST(VerdictRules, AHarnessErrorIsNeverPartOfFlaky) {
 
 TEST(VerdictRules, SingleAttemptsKeepTheirVerdict) {
   for (const V v : {V::pass, V::fail, V::warn, V::inconclusive, V::error, V::not_applicable}) {
-    EXPECT_EQ(combine_attempts({v}), v) << teredo::conformance::to_string(v);
+    EXPECT_EQ(combine_attempts({v}), v) << teredo::reports::to_string(v);
   }
 }
 

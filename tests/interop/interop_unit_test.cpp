@@ -11,7 +11,7 @@
 #include <set>
 #include <tuple>
 
-#include "engine/json_schema.hpp"
+#include "teredo/reports/json_schema.hpp"
 #include "interop/judge.hpp"
 #include "interop/output.hpp"
 #include "interop/plan.hpp"
@@ -25,6 +25,7 @@ namespace teredo::conformance::interop {
 namespace {
 
 namespace lab = kit::lab;
+using schema::JsonSchema;
 using teredo::reports::test::find_program;
 using teredo::reports::test::run_process;
 using teredo::reports::test::TempDir;

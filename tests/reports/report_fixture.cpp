@@ -122,7 +122,7 @@ void set_verdict(json& c, const std::string& verdict) {
 json make_report(const FixtureOptions& o) {
   json report = {
       {"schema", "teredo-compliance-report"},
-      {"schema_version", std::string(teredo::reports::kSchemaVersion)},
+      {"schema_version", teredo::reports::schema_version()},
       {"complete", true},
       {"run",
        {{"run_id", "tc-1a2b3c"},

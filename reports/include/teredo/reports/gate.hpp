@@ -19,11 +19,15 @@
 #include <string>
 #include <vector>
 
+#include "teredo/reports/verdict.hpp"
+
 namespace teredo::reports {
 
 enum class GateEffect { none, failure, error, inconclusive };
 
-// The effect of one case (an element of report.cases) under a policy.
+// The effect of a case of that verdict, known to the baseline or not, under a
+// policy; of one case (an element of report.cases).
+GateEffect gate_effect(Verdict verdict, bool known, bool strict);
 GateEffect gate_effect(const nlohmann::json& report_case, bool strict);
 
 // The report's policy: gate.policy == "strict", or run.options.strict when the
@@ -50,6 +54,6 @@ std::string gate_result(int exit_code);
 // fault) is left out, so "error" only when every attempt was one; else
 // warn, pass, inconclusive, not-applicable. The engine decides with it and
 // check_report() verifies reports with it.
-std::string combine_attempt_verdicts(const std::vector<std::string>& attempts);
+Verdict combine_attempt_verdicts(const std::vector<Verdict>& attempts);
 
 }  // namespace teredo::reports

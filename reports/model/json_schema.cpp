@@ -1,4 +1,4 @@
-#include "engine/json_schema.hpp"
+#include "teredo/reports/json_schema.hpp"
 
 #include <fmt/format.h>
 
@@ -8,19 +8,22 @@
 #include <fstream>
 #include <set>
 
-namespace teredo::conformance {
+namespace teredo::schema {
 
 using nlohmann::json;
 
 namespace {
 
 // Read by the validator or by people, never enforced.
-const std::set<std::string> kAnnotations = {"$schema", "$id",     "$defs",   "$comment",
-                                            "title",   "description", "default", "examples"};
+// "format" is an annotation in draft 2020-12 (the report's timestamps carry
+// a pattern too); "version" is the report schema's own (its format version).
+const std::set<std::string> kAnnotations = {"$schema",  "$id",      "$defs",  "$comment", "title",
+                                            "description", "default", "examples", "format", "version"};
 const std::set<std::string> kSubschemaKeywords = {"additionalProperties", "items", "propertyNames",
                                                   "if",                   "then",  "else",
                                                   "not"};
-const std::set<std::string> kNumberKeywords = {"minimum", "maximum", "minLength", "minItems", "minProperties"};
+const std::set<std::string> kNumberKeywords = {"minimum",  "maximum",  "minLength",    "maxLength",
+                                               "minItems", "maxItems", "minProperties"};
 const std::set<std::string> kTypes = {"object", "array", "string", "integer", "number", "boolean", "null"};
 
 std::string escape_token(const std::string& token) {
@@ -105,7 +108,7 @@ void check_schema(const json& root, const json& node, const std::string& where) 
       continue;
     } else if (kSubschemaKeywords.count(key)) {
       check_schema(root, value, at);
-    } else if (key == "allOf") {
+    } else if (key == "allOf" || key == "anyOf" || key == "oneOf") {
       if (!value.is_array() || value.empty()) throw SchemaError(fmt::format("schema {}: must be a non-empty array", at));
       for (std::size_t i = 0; i < value.size(); ++i) check_schema(root, value[i], at + "/" + std::to_string(i));
     } else if (key == "$ref") {
@@ -130,15 +133,40 @@ void check_schema(const json& root, const json& node, const std::string& where) 
       if (!value.is_number()) throw SchemaError(fmt::format("schema {}: must be a number", at));
     } else if (key == "const") {
       continue;
+    } else if (key == "uniqueItems") {
+      if (!value.is_boolean()) throw SchemaError(fmt::format("schema {}: must be a boolean", at));
+    } else if (key == "pattern") {
+      if (!value.is_string()) throw SchemaError(fmt::format("schema {}: must be a string", at));
+      try {
+        std::regex(value.get<std::string>(), std::regex::ECMAScript);
+      } catch (const std::regex_error& e) {
+        throw SchemaError(fmt::format("schema {}: {} is not an ECMAScript regular expression: {}", at, value.dump(), e.what()));
+      }
     } else {
-      throw SchemaError(fmt::format("schema {}: keyword '{}' is not supported (engine/json_schema.hpp)", at, key));
+      throw SchemaError(fmt::format("schema {}: keyword '{}' is not supported (teredo/reports/json_schema.hpp)", at, key));
     }
+  }
+}
+
+// Every "pattern" of a schema, compiled.
+void collect_patterns(const json& node, std::map<std::string, std::regex>& out) {
+  if (node.is_object()) {
+    for (const auto& [key, value] : node.items()) {
+      if (key == "pattern" && value.is_string() && !out.contains(value.get<std::string>())) {
+        out.emplace(value.get<std::string>(), std::regex(value.get<std::string>(), std::regex::ECMAScript));
+      } else if (key != "const" && key != "enum" && key != "default" && key != "examples") {
+        collect_patterns(value, out);
+      }
+    }
+  } else if (node.is_array()) {
+    for (const auto& v : node) collect_patterns(v, out);
   }
 }
 
 class Validator {
  public:
-  Validator(const json& root, std::vector<SchemaProblem>& out) : root_(root), out_(out) {}
+  Validator(const json& root, const std::map<std::string, std::regex>& patterns, std::vector<SchemaProblem>& out)
+      : root_(root), patterns_(patterns), out_(out) {}
 
   void check(const json& schema, const json& value, const std::string& pointer) {
     if (schema.is_boolean()) {
@@ -178,6 +206,16 @@ class Validator {
     if (const auto all = schema.find("allOf"); all != schema.end()) {
       for (const auto& sub : *all) check(sub, value, pointer);
     }
+    if (const auto any = schema.find("anyOf"); any != schema.end()) {
+      if (std::none_of(any->begin(), any->end(), [&](const json& sub) { return passes(sub, value); })) {
+        fail(pointer, fmt::format("{} matches none of the {} forms allowed here{}", show(value), any->size(), why_not(*any, value)));
+      }
+    }
+    if (const auto one = schema.find("oneOf"); one != schema.end()) {
+      const auto n = std::count_if(one->begin(), one->end(), [&](const json& sub) { return passes(sub, value); });
+      if (n == 0) fail(pointer, fmt::format("{} matches none of the {} forms allowed here{}", show(value), one->size(), why_not(*one, value)));
+      if (n > 1) fail(pointer, fmt::format("{} matches {} of the forms allowed here, must match exactly one", show(value), n));
+    }
     if (const auto condition = schema.find("if"); condition != schema.end()) {
       const auto branch = schema.find(passes(*condition, value) ? "then" : "else");
       if (branch != schema.end()) check(*branch, value, pointer);
@@ -197,8 +235,17 @@ class Validator {
 
   bool passes(const json& schema, const json& value) const {
     std::vector<SchemaProblem> scratch;
-    Validator(root_, scratch).check(schema, value, "");
+    Validator(root_, patterns_, scratch).check(schema, value, "");
     return scratch.empty();
+  }
+
+  // " (first: ...)": why the first alternative refused the value, so a message
+  // about an anyOf/oneOf says more than "none matched".
+  std::string why_not(const json& alternatives, const json& value) const {
+    if (alternatives.empty()) return "";
+    std::vector<SchemaProblem> scratch;
+    Validator(root_, patterns_, scratch).check(alternatives.front(), value, "");
+    return scratch.empty() ? "" : " (" + scratch.front().message + ")";
   }
 
   void fail(const std::string& pointer, std::string message) { out_.push_back({pointer, std::move(message)}); }
@@ -217,6 +264,13 @@ class Validator {
     if (const auto min = schema.find("minLength"); min != schema.end() && static_cast<double>(code_points(text)) < min->get<double>()) {
       fail(pointer, min->get<double>() <= 1 ? "must not be empty"
                                              : fmt::format("must have at least {} characters", min->dump()));
+    }
+    if (const auto max = schema.find("maxLength"); max != schema.end() && static_cast<double>(code_points(text)) > max->get<double>()) {
+      fail(pointer, fmt::format("must have at most {} characters", max->dump()));
+    }
+    if (const auto pattern = schema.find("pattern"); pattern != schema.end() &&
+                                                       !std::regex_search(text, patterns_.at(pattern->get<std::string>()))) {
+      fail(pointer, fmt::format("{} does not match {}", show(json(text)), pattern->get<std::string>()));
     }
     if (const auto names = schema.find("x-placeholders"); names != schema.end()) {
       const std::vector<std::string> known = strings_of(*names);
@@ -279,18 +333,37 @@ class Validator {
       fail(pointer, min->get<double>() <= 1 ? "must not be empty"
                                              : fmt::format("must have at least {} items", min->dump()));
     }
+    if (const auto max = schema.find("maxItems"); max != schema.end() && static_cast<double>(value.size()) > max->get<double>()) {
+      fail(pointer, max->get<double>() < 1 ? "must be empty" : fmt::format("must have at most {} items", max->dump()));
+    }
     if (const auto items = schema.find("items"); items != schema.end()) {
       for (std::size_t i = 0; i < value.size(); ++i) check(*items, value[i], pointer + "/" + std::to_string(i));
+    }
+    if (const auto unique = schema.find("uniqueItems"); unique != schema.end() && unique->get<bool>()) {
+      for (std::size_t i = 1; i < value.size(); ++i) {
+        for (std::size_t j = 0; j < i; ++j) {
+          if (value[i] == value[j]) {
+            fail(pointer + "/" + std::to_string(i), fmt::format("{} repeats item {}: items must be unique", show(value[i]), j));
+            break;
+          }
+        }
+      }
     }
   }
 
   const json& root_;
+  const std::map<std::string, std::regex>& patterns_;
   std::vector<SchemaProblem>& out_;
 };
 
 }  // namespace
 
-JsonSchema::JsonSchema(json schema) : root_(std::move(schema)) { check_schema(root_, root_, ""); }
+JsonSchema::JsonSchema(json schema) : root_(std::move(schema)) {
+  check_schema(root_, root_, "");
+  auto patterns = std::make_shared<std::map<std::string, std::regex>>();
+  collect_patterns(root_, *patterns);
+  patterns_ = std::move(patterns);
+}
 
 JsonSchema JsonSchema::load(const std::string& path) {
   std::ifstream in(path);
@@ -306,7 +379,7 @@ JsonSchema JsonSchema::load(const std::string& path) {
 
 std::vector<SchemaProblem> JsonSchema::validate(const json& document) const {
   std::vector<SchemaProblem> problems;
-  Validator(root_, problems).check(root_, document, "");
+  Validator(root_, *patterns_, problems).check(root_, document, "");
   // Document order: by pointer, token by token, array indices as numbers.
   const auto tokens = [](const std::string& pointer) {
     std::vector<std::string> out;
@@ -359,4 +432,4 @@ std::string nearest_spelling(const std::string& word, const std::vector<std::str
   return best_distance == 0 ? "" : best;
 }
 
-}  // namespace teredo::conformance
+}  // namespace teredo::schema

@@ -1,13 +1,16 @@
 // A JSON Schema (draft 2020-12) validator for the subset of keywords the
 // project's own schemas use, so that a schema file stays the one definition
 // of what a valid document is (conformance/iut/adapter.schema.json for IUT
-// adapters): the loader runs the schema, it does not restate its rules.
+// adapters, reports/schema/ for report.json): the loader and the report
+// checker run the schema, they do not restate its rules.
 //
 // Keywords: type, enum, const, required, properties, additionalProperties,
 // propertyNames, minProperties, items, minItems, maxItems, minimum, maximum,
-// minLength, maxLength, pattern, $ref (to "#/..." in the same file), allOf,
-// if/then/else, not, boolean schemas; annotations ($schema, $id, $defs,
-// $comment, title, description, default, examples) are read, not enforced.
+// minLength, maxLength, pattern (ECMAScript, unanchored), uniqueItems, $ref
+// (to "#/..." in the same file), allOf, anyOf, oneOf, if/then/else, not,
+// boolean schemas; annotations ($schema, $id, $defs, $comment, title,
+// description, default, examples, format, and the report schema's "version")
+// are read, not enforced.
 // One keyword of this project: "x-placeholders": [names] on a string means
 // every "{name}" in it (name: [a-z0-9_]+) must be one of the names.
 // A schema with any other keyword is refused when it is loaded, so a rule
@@ -21,11 +24,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
+#include <memory>
+#include <regex>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-namespace teredo::conformance {
+namespace teredo::schema {
 
 class SchemaError : public std::runtime_error {
  public:
@@ -51,6 +57,8 @@ class JsonSchema {
 
  private:
   nlohmann::json root_;
+  // Every "pattern" of the schema, compiled once when it is loaded.
+  std::shared_ptr<const std::map<std::string, std::regex>> patterns_;
 };
 
 // "'/a/b: message'": the one line a command prints for a problem ("/" for the
@@ -62,4 +70,4 @@ std::string to_string(const SchemaProblem& problem);
 // 3 edits), else "".
 std::string nearest_spelling(const std::string& word, const std::vector<std::string>& candidates);
 
-}  // namespace teredo::conformance
+}  // namespace teredo::schema
