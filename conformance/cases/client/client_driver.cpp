@@ -242,6 +242,11 @@ void PlayedServer::mirror_secondary(bool on) {
   mirror_secondary_ = on;
 }
 
+void PlayedServer::answer_secondary_with(RaPlan plan) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  secondary_plan_ = plan;
+}
+
 void PlayedServer::forward_bubbles(std::size_t budget) {
   std::lock_guard<std::mutex> lock(mutex_);
   forward_budget_ = budget;
@@ -297,7 +302,9 @@ void PlayedServer::answer(int fd, const std::string& to, const Endpoint& from, B
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (mirror_secondary_ && to == kServer2 && last_primary_origin_) {
+    if (secondary_plan_ && to == kServer2) {
+      rs.plan = *secondary_plan_;
+    } else if (mirror_secondary_ && to == kServer2 && last_primary_origin_) {
       rs.plan = RaPlan{.origin = last_primary_origin_};
     } else if (!queue_.empty()) {
       rs.plan = queue_.front();

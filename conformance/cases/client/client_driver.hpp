@@ -176,6 +176,9 @@ class PlayedServer {
   // NAT would: a client that took a (marked) primary RA then configures the
   // address that RA's content names, instead of concluding "symmetric NAT".
   void mirror_secondary(bool on);
+  // Every RS to the secondary address takes `plan` (no queued plan); RSs to
+  // the primary go on as before.
+  void answer_secondary_with(RaPlan plan);
 
  private:
   void loop();
@@ -191,6 +194,7 @@ class PlayedServer {
   std::size_t forward_budget_ = 0;
   std::vector<BubbleSeen> bubbles_;
   bool mirror_secondary_ = false;
+  std::optional<RaPlan> secondary_plan_{};
   std::optional<Endpoint> last_primary_origin_{};
   std::atomic<bool> stop_{false};
   std::thread thread_;
@@ -266,6 +270,13 @@ std::vector<Seen> all_seen(CaseRun& run, const FrameMatch& match, std::uint64_t 
 std::optional<Seen> wait_seen(CaseRun& run, const FrameMatch& match, std::chrono::milliseconds timeout,
                               std::uint64_t after = 0);
 using kit::describe;  // "bubble 2001:0:... -> 2001:0:... from ... to 203.0.113.3:3544 (lan frame 12)"
+// Whether a datagram the IUT sent went to this IPv4 endpoint.
+inline bool to_endpoint(const Seen& s, const Endpoint& e) {
+  return s.carrier.destination4 == e.address && s.carrier.destination_port == e.port;
+}
+inline bool to_endpoint(const Seen& s, const std::string& address, std::uint16_t port) {
+  return to_endpoint(s, Endpoint{kit::ipv4(address), port});
+}
 FrameRef lan(std::uint64_t frame);
 FrameRef inet(std::uint64_t frame);
 std::vector<FrameRef> lan_frames(std::initializer_list<std::uint64_t> numbers);  // skips 0

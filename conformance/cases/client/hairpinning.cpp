@@ -23,9 +23,6 @@ using namespace std::chrono_literals;
 constexpr std::chrono::milliseconds kSilence{1000};
 constexpr std::chrono::milliseconds kReplyTimeout{1500};
 
-bool to_endpoint(const Seen& s, const Endpoint& e) {
-  return s.carrier.destination4 == e.address && s.carrier.destination_port == e.port;
-}
 Endpoint endpoint(const std::string& address, std::uint16_t port) { return {kit::ipv4(address), port}; }
 
 // Sends from a lanpeer socket; returns the frame in the lan capture (0: not seen).

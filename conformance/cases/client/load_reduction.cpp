@@ -22,9 +22,6 @@ using namespace std::chrono_literals;
 constexpr std::chrono::milliseconds kReplyTimeout{1500};
 constexpr std::uint16_t kEchoId = 0x5107;
 
-bool to_endpoint(const Seen& s, const Endpoint& e) {
-  return s.carrier.destination4 == e.address && s.carrier.destination_port == e.port;
-}
 
 // The IUT's bubbles for `peer` after `after`, split into direct ones to the
 // peer's mapping and indirect ones to its server.

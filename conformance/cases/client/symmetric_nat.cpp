@@ -20,9 +20,6 @@ using namespace teredo::wire;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-bool to_endpoint(const Seen& s, const std::string& address, std::uint16_t port) {
-  return s.carrier.destination4 == kit::ipv4(address) && s.carrier.destination_port == port;
-}
 
 // What a bubble carries as RFC 6081 trailers: its Nonce Trailer, if any.
 struct NonceSeen {

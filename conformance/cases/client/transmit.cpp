@@ -16,9 +16,6 @@ using namespace teredo::wire;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-bool to_endpoint(const Seen& s, const std::string& address, std::uint16_t port) {
-  return s.carrier.destination4 == kit::ipv4(address) && s.carrier.destination_port == port;
-}
 
 void outer_header(CaseRun& run) {
   Capture& lan_capture = run.capture("lan");

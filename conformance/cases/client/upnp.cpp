@@ -514,12 +514,11 @@ void open_refusing_external(CaseRun& run) { before_iut_refusing(run, "GetExterna
 
 // The secondary address reports another mapping (port 3 of the NAT's
 // outside address, never a port the IUT's NAT forwards here), the primary
-// the one it sees.
+// the one it sees: chosen by the address each RS went to, not by the RSs'
+// order (a retried RS to the primary must not take the secondary's answer).
 void open_symmetric_servers(CaseRun& run) {
   open_played_server(run);
-  PlayedServer& server = played_server(run);
-  server.push(RaPlan{});
-  server.push(RaPlan{.origin = Endpoint{kit::ipv4(kNatOutside), 3}});
+  played_server(run).answer_secondary_with(RaPlan{.origin = Endpoint{kit::ipv4(kNatOutside), 3}});
 }
 
 }  // namespace
