@@ -670,9 +670,28 @@ std::optional<Finding> trace_peer(const Evidence& e, const Side& x, const Side& 
     return p.encapsulated && p.kind == Kind::bubble && p.source4 == x.lan4 && is_server(p.destination4) &&
            p.destination6 == y.address;
   });
+  // y's direct bubble: from y's NAT, not the server (a bubble the server
+  // forwards with an origin indication opens nothing, §5.2.3 case 4; x owes
+  // it a direct bubble, traced below).
   const auto peer_bubble = find_first(e, x.lan, [&](const Packet& p) {
-    return p.encapsulated && p.kind == Kind::bubble && p.destination4 == x.lan4 && p.source6 == y.address;
+    return p.encapsulated && p.kind == Kind::bubble && p.destination4 == x.lan4 && p.source6 == y.address &&
+           !is_server(p.source4);
   });
+  const auto y_embedded = wire::parse_teredo(y.address);
+  if (peer_bubble != nullptr && y_embedded && peer_bubble->source4 != y.lan4 &&
+      (peer_bubble->source4 != y_embedded->mapped_ipv4 || peer_bubble->source_port != y_embedded->mapped_port)) {
+    // RFC 4380 §5.2.3 trusts a peer only from the mapping its address
+    // embeds; RFC 6081's nonce and random-port rules (§5.2.4, §5.4.4.5) may
+    // trust another, and the client cases judge those, not this trace.
+    return finding('D', "inconclusive", "nat", "R4380-5.2.3-18",
+                   fmt::format("{}'s direct bubble reached {} ({}) from {}, not from the mapping {}'s address embeds "
+                               "({}): the {} NAT mapped it anew; RFC 4380 §5.2.3 does not trust such a bubble (RFC "
+                               "6081's nonce and random-port rules may, and the client cases judge them)",
+                               y.name, x.name, peer_bubble->cite(),
+                               endpoint_of(peer_bubble->source4, peer_bubble->source_port), y.name,
+                               endpoint_of(y_embedded->mapped_ipv4, y_embedded->mapped_port), e.nat_profile),
+                   {peer_bubble});
+  }
   if (peer_bubble != nullptr) {
     return finding('D', "fail", "client", "R4380-5.2.3-10",
                    fmt::format("{} received {}'s direct bubble ({}) but never sent the packet it held for it", x.name,

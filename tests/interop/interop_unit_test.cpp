@@ -544,6 +544,59 @@ TEST(InteropJudgeD, AClientBThatRightlyStayedUnqualifiedMakesDNotApplicable) {
   EXPECT_NE(f.reason.find("client B (reference) rightly stayed unqualified"), std::string::npos) << f.reason;
 }
 
+// A holds its request for B; the bubbles of both cross the server, and B's
+// direct bubble (to A's embedded mapping) comes from `b_bubble_port` at NAT B,
+// reaching A only when `reaches_a`.
+Captures held_request_run(std::uint16_t b_bubble_port, bool reaches_a) {
+  Captures c;
+  const auto a6 = kit::ipv6(kA), b6 = kit::ipv6(kB);
+  const auto a_to_b = kit::bubble_packet(a6, b6), b_to_a = kit::bubble_packet(b6, a6);
+  c.udp("d-client-a-lan", kALan, kClientPort, kPrimary, 3544, a_to_b);
+  c.udp("d-server", kNatA, kPortA, kPrimary, 3544, a_to_b);
+  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, a_to_b);
+  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, a_to_b);
+  // B answers directly and through the server, as RFC 6081 §3.1 describes.
+  c.udp("d-client-b-lan", kBLan, kClientPort, kNatA, kPortA, b_to_a);
+  c.udp("d-nat-a-outside", kNatB, b_bubble_port, kNatA, kPortA, b_to_a);
+  if (reaches_a) c.udp("d-client-a-lan", kNatB, b_bubble_port, kALan, kClientPort, b_to_a);
+  c.udp("d-server", kNatB, kPortB, kPrimary, 3544, b_to_a);
+  c.udp("d-server", kPrimary, 3544, kNatA, kPortA, b_to_a);
+  c.udp("d-client-a-lan", kPrimary, 3544, kALan, kClientPort, b_to_a);
+  return c;
+}
+
+TEST(InteropJudgeD, ABubbleTheServerForwardedIsNotThePeersDirectBubble) {
+  // Found in the lab: Miredo as client A answered the teredo-ref client B's
+  // bubble that the server forwarded (origin indication) with a direct bubble,
+  // as §5.2.3 says; the judge took the server's frame for B's direct bubble
+  // and failed Miredo on R4380-5.2.3-10. B's own direct bubble was filtered by
+  // NAT A: that is the NAT's, not A's.
+  Evidence e = direct_evidence(held_request_run(kPortB, false));
+  e.client_a_name = "client A (miredo)";
+  const Finding f = judge_direct(e);
+  EXPECT_EQ(f.verdict, "inconclusive") << f.reason;
+  EXPECT_EQ(f.party, "nat");
+  EXPECT_EQ(f.reason.find("client A (miredo) received"), std::string::npos) << f.reason;
+}
+
+TEST(InteropJudgeD, APeersDirectBubbleFromItsEmbeddedMappingMakesTheHeldPacketOwed) {
+  const Finding f = judge_direct(direct_evidence(held_request_run(kPortB, true)));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.3-10");
+  EXPECT_NE(f.reason.find("d-client-a-lan#2"), std::string::npos) << f.reason;  // not the server's #3
+}
+
+TEST(InteropJudgeD, APeersDirectBubbleFromAnotherMappingIsNotTrustedUnderRfc4380) {
+  // A symmetric NAT B mapped the bubble anew: §5.2.3 does not trust it, so
+  // holding the packet is no fault of A's.
+  const Finding f = judge_direct(direct_evidence(held_request_run(kPortB + 7, true)));
+  EXPECT_EQ(f.verdict, "inconclusive") << f.reason;
+  EXPECT_EQ(f.party, "nat");
+  EXPECT_EQ(f.requirement, "R4380-5.2.3-18");
+  EXPECT_NE(f.reason.find("198.51.100.2:50009"), std::string::npos) << f.reason;
+}
+
 // ------------------------------------------------------------------ L
 
 const wire::Ipv4Address kLocalB = kit::ipv4(kLocalClientBLan);
