@@ -67,7 +67,7 @@ std::vector<Command> add_interop_commands(CLI::App& app) {
   cmd->add_option("--server", a->servers, "Server adapters (default: every built-in with the role)")->delimiter(',');
   cmd->add_option("--relay", a->relays, "Relay adapters (default: every built-in with the role)")->delimiter(',');
   cmd->add_option("--nat", a->nats, "NAT profiles (default: every profile)")->delimiter(',');
-  cmd->add_option("--scenarios", a->letters, "Scenario letters, e.g. QN (default: every offered scenario, QNDLSRH)");
+  cmd->add_option("--scenarios", a->letters, "Scenario letters, e.g. QN (default: every offered scenario, QNDLSRHE)");
   cmd->add_option("--out", a->out, "Output directory (default interop-out)");
 
   const auto run = [a]() -> int {
@@ -104,6 +104,7 @@ std::vector<Command> add_interop_commands(CLI::App& app) {
       throw InputError(fmt::format("internal: interop.json breaks its schema: {}", to_string(problems.front())));
     }
     interop::write_interop_files(report, a->out);
+    std::cout << interop::direct_path_table(plan, results) << std::flush;
     const nlohmann::json& counts = report["summary"]["counts"];
     const int code = interop::interop_exit_code(report);
     std::cerr << fmt::format(

@@ -30,6 +30,16 @@ const std::vector<CapabilityInfo>& capability_table() {
        "RFC 6081 §5.6: the Hairpinning Extension is optional (§3)", {}},
       {"server_load_reduction", CapabilityKind::optional_feature,
        "RFC 6081 §5.7: the Server Load Reduction Extension is optional (§3)", {}},
+      // A server: RFC 6081 §4 redefines a "consistent" packet so that
+      // trailers may follow the IPv6 packet. A server without RFC 6081 drops
+      // such a packet as not well formed (RFC 4380 §5.3.1 rule 1), which is
+      // what the server cases allow (server.hardening.trailer-discard-type);
+      // two RFC 6081 clients meet only through a server that forwards their
+      // indirect bubbles with the trailers (interop scenario E).
+      {"rfc6081_trailers", CapabilityKind::optional_feature,
+       "RFC 6081 §4: a server that accepts trailers after the IPv6 packet and forwards an indirect bubble with "
+       "them; one without RFC 6081 drops such packets (RFC 4380 §5.3.1 rule 1)",
+       {}},
       // The name before the per-extension ones: still accepted so that
       // adapters declaring it stay valid; no case needs it.
       {"symmetric_nat_workaround", CapabilityKind::optional_feature,

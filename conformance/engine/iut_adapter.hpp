@@ -63,7 +63,9 @@ struct RoleLaunch {
   // config replace the plain ones; readiness and stop signal stay. RFC 6081's
   // extensions each have one too (client role: "symmetric_nat", "upnp",
   // "port_preserving", "sequential_port", "hairpinning",
-  // "server_load_reduction"), so a case runs exactly the extension it tests.
+  // "server_load_reduction"), so a case runs exactly the extension it tests;
+  // the server role's "trailers" (rfc6081_trailers) accepts and forwards
+  // RFC 6081 trailers.
   struct Variant {
     std::vector<std::string> command;
     std::string config_template;
@@ -136,6 +138,8 @@ inline constexpr std::pair<const char*, const char*> kLaunchVariants[] = {
     {"sequential_port", "sequential_port_symmetric_nat"},
     {"hairpinning", "hairpinning"},
     {"server_load_reduction", "server_load_reduction"},
+    // Server role: trailers accepted and forwarded (RFC 6081 §4).
+    {"trailers", "rfc6081_trailers"},
 };
 
 // Starts the role's command in `host` (the launch variant for `capability`

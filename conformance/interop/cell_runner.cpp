@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <memory>
 #include <thread>
 #include <tuple>
@@ -112,10 +113,15 @@ void copy_if_exists(const std::string& from, const std::string& to) {
 
 // Client B of scenario D: the client role under another name, its files
 // ({run_dir}/...: pid and state files) renamed, so that two instances of one
-// implementation share a lab without sharing a file.
-Adapter second_client(const Adapter& client) {
+// implementation share a lab without sharing a file. `capability`: its launch
+// for that capability when it has one (scenario E), else the plain one.
+Adapter second_client(const Adapter& client, const std::string& capability = {}) {
   Adapter b = client;
   RoleLaunch launch = client.roles.at("client");
+  if (const auto variant = launch.variants.find(capability); variant != launch.variants.end()) {
+    launch.command = variant->second.command;
+    launch.config_template = variant->second.config_template;
+  }
   const auto rename = [](std::string text) {
     const std::string from = "{run_dir}/";
     for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + from.size())) {
@@ -148,20 +154,26 @@ PairLab pair_lab(char letter) {
       return {"same-nat", {"nat"}, {std::begin(kLocalVantagePoints), std::end(kLocalVantagePoints)}, "l-"};
     case 'H':
       return {"same-nat-hairpin", {"nat"}, {std::begin(kHairpinVantagePoints), std::end(kHairpinVantagePoints)}, "h-"};
+    case 'E':
+      return {"two-clients", {"nat-a", "nat-b"},
+              {std::begin(kExtensionVantagePoints), std::end(kExtensionVantagePoints)}, "e-"};
     default:
       return {"two-clients", {"nat-a", "nat-b"}, {std::begin(kDirectVantagePoints), std::end(kDirectVantagePoints)},
               "d-"};
   }
 }
 
-// Scenario D's client B: the client after the cell's in the plan's order
-// (wrapping around), so each implementation meets the next one; the cell's
-// own client when the plan has one.
-const Adapter& direct_partner(const Plan& plan, const Cell& cell) {
-  for (std::size_t i = 0; i < plan.clients.size(); ++i) {
-    if (plan.clients[i].name == cell.client) return plan.clients[(i + 1) % plan.clients.size()];
+// RFC 6081's Peer Refresh Timer period (§5.4.2: 30 s) on the clock of each
+// client that runs the extension: the adapter's bubble_interval (RFC: 2 s)
+// says how it is scaled; the slower of them.
+std::chrono::milliseconds peer_refresh_period(const std::vector<const Adapter*>& running) {
+  std::int64_t longest = 0;
+  for (const Adapter* client : running) {
+    const auto it = client->timers_ms.find("bubble_interval");
+    const std::int64_t bubble = it == client->timers_ms.end() ? 2000 : it->second;
+    longest = std::max(longest, 30000 * bubble / 2000);
   }
-  return plan.adapter("client", cell.client);
+  return std::chrono::milliseconds(longest);
 }
 
 // Captures stopped and read into `evidence`.
@@ -175,11 +187,17 @@ void collect(std::vector<std::unique_ptr<Capture>>& captures, Evidence& evidence
   }
 }
 
-// A two-client scenario (D, L, H) in its own lab, evidence into `evidence`
+// A two-client scenario (D, L, H, E) in its own lab, evidence into `evidence`
 // (captures named <prefix>*, logs <prefix>*.log in `dir`): both clients
-// qualify, then each pings the other.
+// qualify, then each pings the other. E starts each client that declares the
+// NAT kind's RFC 6081 extension with its launch for it, and the server with
+// its trailers launch.
 void run_pair(char letter, const Cell& cell, const Adapter& client, const Adapter& partner, const Adapter& server,
               const std::string& dir, Evidence& evidence) {
+  const auto extension = letter == 'E' ? extension_for_nat(cell.nat) : std::nullopt;
+  const std::string capability = extension ? extension->capability : "";
+  evidence.extension_a = extension && client.has(capability);
+  evidence.extension_b = extension && partner.has(capability);
   const PairLab spec = pair_lab(letter);
   netns::Topology topology = netns::load_topology(topology_file(spec.topology));
   for (const char* nat : spec.nats) {
@@ -194,7 +212,7 @@ void run_pair(char letter, const Cell& cell, const Adapter& client, const Adapte
     captures.push_back(std::make_unique<Capture>(v.name, lab->netns(v.host), v.ifname,
                                                  fmt::format("{}/{}.pcap", dir, v.name)));
   }
-  const Adapter client_b = second_client(partner);
+  const Adapter client_b = second_client(partner, evidence.extension_b ? capability : "");
   evidence.client_a_name = fmt::format("client A ({})", client.name);
   evidence.client_b_name = fmt::format("client B ({})", partner.name);
   std::vector<std::pair<std::string, IutProcess>> parties;
@@ -206,8 +224,10 @@ void run_pair(char letter, const Cell& cell, const Adapter& client, const Adapte
   };
   try {
     const Placeholders values = lab_placeholders(*lab);
-    parties.emplace_back("server", start_iut(server, "server", *lab, "server", values));
-    parties.emplace_back("client", start_iut(client, "client", *lab, "client-a", values));
+    parties.emplace_back("server", start_iut(server, "server", *lab, "server", values,
+                                             extension ? "rfc6081_trailers" : ""));
+    parties.emplace_back("client", start_iut(client, "client", *lab, "client-a", values,
+                                             evidence.extension_a ? capability : ""));
     parties.emplace_back("client-b", start_iut(client_b, "client-b", *lab, "client-b", values));
     const auto deadline =
         std::chrono::steady_clock::now() + std::max(qualification_window(client), qualification_window(partner));
@@ -216,7 +236,16 @@ void run_pair(char letter, const Cell& cell, const Adapter& client, const Adapte
       if (!evidence.direct_a) evidence.direct_a = observe_iut_address(client, "client", *lab, "client-a");
       if (!evidence.direct_b) evidence.direct_b = observe_iut_address(client_b, "client-b", *lab, "client-b");
     }
-    if (evidence.direct_a && evidence.direct_b) {
+    if (evidence.direct_a && evidence.direct_b && extension) {
+      ping_both(*lab, letter, evidence,
+                {{"client-a", *evidence.direct_b, kWarmUpAtoBPattern},
+                 {"client-b", *evidence.direct_a, kWarmUpBtoAPattern}});
+      std::vector<const Adapter*> running;
+      if (evidence.extension_a) running.push_back(&client);
+      if (evidence.extension_b) running.push_back(&partner);
+      std::this_thread::sleep_for(peer_refresh_period(running) * 3 / 2);
+    }
+    if (evidence.direct_a && evidence.direct_b && !evidence.harness_faults.count(letter)) {
       ping_both(*lab, letter, evidence,
                 {{"client-a", *evidence.direct_b, kAtoBPattern}, {"client-b", *evidence.direct_a, kBtoAPattern}});
     }
@@ -309,6 +338,37 @@ void run_rebind(netns::Lab& lab, const Adapter& client, const IutProcess& client
 
 }  // namespace
 
+const Adapter& direct_partner(const Plan& plan, const Cell& cell) {
+  for (std::size_t i = 0; i < plan.clients.size(); ++i) {
+    if (plan.clients[i].name == cell.client) return plan.clients[(i + 1) % plan.clients.size()];
+  }
+  return plan.adapter("client", cell.client);
+}
+
+std::string direct_path_table(const Plan& plan, const std::vector<CellResult>& results) {
+  const bool d = plan.letters.find('D') != std::string::npos, e = plan.letters.find('E') != std::string::npos;
+  if (!d && !e) return {};
+  const auto path = [](const CellResult& r, char letter) -> std::string {
+    for (const Finding& f : r.findings) {
+      if (f.scenario != letter) continue;
+      if (f.verdict == "pass") return "yes";
+      return fmt::format("no ({}{})", f.verdict, f.party.empty() ? "" : ", " + f.party);
+    }
+    return "-";
+  };
+  std::string out = "direct path between two clients, each behind a NAT of the profile (D: RFC 6081 extensions off, "
+                    "E: on; yes = the captures show every marked ping crossing NAT to NAT):\n";
+  out += fmt::format("  {:<26} {:<28} {:<12} {:<32} {}\n", "NAT", "client A x client B", "server", "D (off)", "E (on)");
+  std::set<std::string> seen;
+  for (const CellResult& r : results) {
+    const std::string pair = r.cell.client + " x " + direct_partner(plan, r.cell).name;
+    if (!seen.insert(r.cell.nat + "|" + pair + "|" + r.cell.server).second) continue;
+    out += fmt::format("  {:<26} {:<28} {:<12} {:<32} {}\n", r.cell.nat, pair, r.cell.server, d ? path(r, 'D') : "-",
+                       e ? path(r, 'E') : "-");
+  }
+  return out;
+}
+
 CellResult run_cell(const Plan& plan, const Cell& cell, const std::string& out_dir) {
   const auto started = std::chrono::steady_clock::now();
   CellResult result;
@@ -334,7 +394,11 @@ CellResult run_cell(const Plan& plan, const Cell& cell, const std::string& out_d
   // cannot make remap or hairpin) is not-applicable and never started.
   std::map<char, Finding> inapplicable;
   for (const char c : plan.letters) {
-    if (auto na = not_applicable(c, client.name, client.capabilities, server.name, server.capabilities, cell.nat)) {
+    const Adapter& partner = direct_partner(plan, cell);
+    if (auto na = not_applicable(c, {{client.name, client.capabilities},
+                                     {partner.name, partner.capabilities},
+                                     {server.name, server.capabilities},
+                                     cell.nat})) {
       inapplicable.emplace(c, std::move(*na));
     }
   }
@@ -415,7 +479,7 @@ CellResult run_cell(const Plan& plan, const Cell& cell, const std::string& out_d
       findings.push_back(judge(c, evidence));
       continue;
     }
-    // D, L, H and S run in labs of their own; a death there is that
+    // D, L, H, E and S run in labs of their own; a death there is that
     // scenario's alone.
     Evidence own;
     own.nat_profile = cell.nat;
@@ -423,10 +487,10 @@ CellResult run_cell(const Plan& plan, const Cell& cell, const std::string& out_d
       if (c == 'S') {
         run_secure(cell, client, server, dir, own);
       } else {
-        // D pairs the cell's client with the next client of the plan (two
-        // implementations when the plan has more); L and H two instances of
-        // the cell's client.
-        run_pair(c, cell, client, c == 'D' ? direct_partner(plan, cell) : client, server, dir, own);
+        // D and E pair the cell's client with the next client of the plan
+        // (two implementations when the plan has more); L and H two
+        // instances of the cell's client.
+        run_pair(c, cell, client, c == 'D' || c == 'E' ? direct_partner(plan, cell) : client, server, dir, own);
       }
       findings.push_back(judge(c, own));
     } catch (const std::exception& e) {

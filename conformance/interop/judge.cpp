@@ -603,11 +603,11 @@ namespace {
 
 struct Side {
   std::string name;     // "client A (reference)"
-  const char* lan;      // its capture
-  const char* outside;  // its NAT's outside capture
+  std::string lan;      // its capture
+  std::string outside;  // its NAT's outside capture
   wire::Ipv4Address lan4, mapped4;
   wire::Ipv6Address address;
-  const char* server;   // the server's capture in this lab
+  std::string server;   // the server's capture in this lab
 };
 
 // A finding of one scenario's judgement given as another's: the two-client
@@ -726,8 +726,10 @@ std::optional<Finding> trace_peer(const Evidence& e, const Side& x, const Side& 
                                indirect->cite(), y.name, e.nat_profile),
                    {indirect, server_fwd});
   }
+  // y's direct bubble toward x's NAT (not a local discovery bubble to the
+  // multicast group, not a bubble to a server).
   const auto y_answered = find_first(e, y.lan, [&](const Packet& p) {
-    return p.encapsulated && p.kind == Kind::bubble && p.source4 == y.lan4 && !is_server(p.destination4);
+    return p.encapsulated && p.kind == Kind::bubble && p.source4 == y.lan4 && p.destination4 == x.mapped4;
   });
   if (y_answered == nullptr) {
     return finding('D', "fail", "client", "R4380-5.2.3-04",
@@ -792,27 +794,37 @@ std::optional<Finding> pair_unqualified(const Evidence& e, char letter, const st
 
 }  // namespace
 
-Finding judge_direct(const Evidence& e) {
-  if (auto d = death('D', e, {"client", "server"})) return *d;
-  if (auto f = pair_unqualified(e, 'D', "d-")) return *f;
+namespace {
+
+// D's judgement of a two-NAT lab whose captures are named `prefix`<vantage>
+// (D: "d-", E: "e-"), given as scenario `letter`.
+Finding direct_path(const Evidence& e, char letter, const std::string& prefix) {
+  if (auto d = death(letter, e, {"client", "server"})) return *d;
+  if (auto f = pair_unqualified(e, letter, prefix)) return *f;
   const auto a6 = wire::parse_ipv6(*e.direct_a);
   const auto b6 = wire::parse_ipv6(*e.direct_b);
-  if (!a6 || !b6) return finding('D', "error", "", "", "a client's address does not parse: a harness fault");
-  const Side a{e.client_a_name, "d-client-a-lan", "d-nat-a-outside", kit::ipv4(kClientALan), kit::ipv4(kNatAOutside), *a6,
-               "d-server"};
-  const Side b{e.client_b_name, "d-client-b-lan", "d-nat-b-outside", kit::ipv4(kClientBLan), kit::ipv4(kNatBOutside), *b6,
-               "d-server"};
-  if (auto f = trace_peer(e, a, b, Kind::echo_request, kAtoBMarker, "its echo request to client B", false)) return *f;
-  if (auto f = trace_peer(e, b, a, Kind::echo_reply, kAtoBMarker, "its echo reply to client A", true)) return *f;
-  if (auto f = trace_peer(e, b, a, Kind::echo_request, kBtoAMarker, "its echo request to client A", false)) return *f;
-  if (auto f = trace_peer(e, a, b, Kind::echo_reply, kBtoAMarker, "its echo reply to client B", true)) return *f;
+  if (!a6 || !b6) return finding(letter, "error", "", "", "a client's address does not parse: a harness fault");
+  const Side a{e.client_a_name, prefix + "client-a-lan", prefix + "nat-a-outside", kit::ipv4(kClientALan),
+               kit::ipv4(kNatAOutside), *a6, prefix + "server"};
+  const Side b{e.client_b_name, prefix + "client-b-lan", prefix + "nat-b-outside", kit::ipv4(kClientBLan),
+               kit::ipv4(kNatBOutside), *b6, prefix + "server"};
+  const std::pair<Kind, const char*> legs[] = {{Kind::echo_request, kAtoBMarker}, {Kind::echo_reply, kAtoBMarker},
+                                               {Kind::echo_request, kBtoAMarker}, {Kind::echo_reply, kBtoAMarker}};
+  for (const auto& [kind, marker] : legs) {
+    const bool a_sends = (kind == Kind::echo_request) == (marker == kAtoBMarker);
+    const Side& from = a_sends ? a : b;
+    const Side& to = a_sends ? b : a;
+    const std::string what = fmt::format("its echo {} to client {}", kind == Kind::echo_request ? "request" : "reply",
+                                         a_sends ? "B" : "A");
+    if (auto f = trace_peer(e, from, to, kind, marker, what, kind == Kind::echo_reply)) return as_scenario(*f, letter);
+  }
   // Direct: each marked packet crossed from one NAT's outside straight to
   // the other's, and none went through the server.
   for (const char* marker : {kAtoBMarker, kBtoAMarker}) {
-    if (const auto via = find_first(e, "d-server", [&](const Packet& p) {
+    if (const auto via = find_first(e, prefix + "server", [&](const Packet& p) {
           return carries(p, Kind::echo_request, marker) || carries(p, Kind::echo_reply, marker);
         })) {
-      return finding('D', "fail", "client", "R4380-5.2.4-06",
+      return finding(letter, "fail", "client", "R4380-5.2.4-06",
                      fmt::format("the ping went through the server ({}), not directly between the clients",
                                  via->cite()),
                      {via});
@@ -827,15 +839,77 @@ Finding judge_direct(const Evidence& e) {
                           crossed(a, b, Kind::echo_request, kBtoAMarker), crossed(b, a, Kind::echo_reply, kBtoAMarker)};
   for (const Packet* hop : hops) {
     if (hop == nullptr) {
-      return finding('D', "inconclusive", "", "R4380-5.2.4-06",
+      return finding(letter, "inconclusive", "", "R4380-5.2.4-06",
                      "the ping went both ways but a marked packet was not seen crossing between the NATs' outsides");
     }
   }
-  return finding('D', "pass", "", "R4380-5.2.4-06",
+  return finding(letter, "pass", "", "R4380-5.2.4-06",
                  fmt::format("ping6 both ways, directly: A->B request {}, reply {}; B->A request {}, reply {} (each "
                              "from one NAT's outside to the other's); none through the server",
                              hops[0]->cite(), hops[1]->cite(), hops[2]->cite(), hops[3]->cite()),
                  {hops[0], hops[1], hops[2], hops[3]});
+}
+
+}  // namespace
+
+Finding judge_direct(const Evidence& e) { return direct_path(e, 'D', "d-"); }
+
+// ---------------------------------------------------------------- E
+
+std::optional<NatExtension> extension_for_nat(const std::string& nat_profile) {
+  constexpr std::string_view kUpnp = "+upnp";
+  const bool upnp = nat_profile.ends_with(kUpnp);
+  const std::string base = upnp ? nat_profile.substr(0, nat_profile.size() - kUpnp.size()) : nat_profile;
+  if (base != "symmetric" && base != "symmetric-sequential") return std::nullopt;
+  // RFC 6081 §3 Figure 1, the diagonal: a NAT kind against itself.
+  if (upnp) return NatExtension{"upnp_symmetric_nat", "§5.3", "UPnP port-symmetric", "SNS+UPnP", true};
+  if (base == "symmetric") {
+    return NatExtension{"port_preserving_symmetric_nat", "§5.4", "port-preserving port-symmetric", "SNS+PP", true};
+  }
+  return NatExtension{"sequential_port_symmetric_nat", "§5.5", "sequential port-symmetric", "No", false};
+}
+
+Finding judge_extension_direct(const Evidence& e) {
+  const auto extension = extension_for_nat(e.nat_profile);
+  if (!extension) return finding('E', "error", "", "", "no RFC 6081 extension for NAT " + e.nat_profile);
+  if (auto d = death('E', e, {"client", "server"})) return *d;
+  // A client running the extension configures its address behind the
+  // symmetric NAT (§3.1); one that stayed unqualified after its RAs reported
+  // two mappings did not use it.
+  for (const auto& [runs, address, name, lan] :
+       {std::tuple{e.extension_a, &e.direct_a, &e.client_a_name, "e-client-a-lan"},
+        std::tuple{e.extension_b, &e.direct_b, &e.client_b_name, "e-client-b-lan"}}) {
+    if (!runs || address->has_value()) continue;
+    const auto ras = find_all(e, lan, [](const Packet& p) {
+      return p.encapsulated && p.kind == Kind::ra && is_server(p.source4) && p.origin.has_value();
+    });
+    std::set<std::pair<std::uint32_t, std::uint16_t>> mappings;
+    for (const Packet* ra : ras) mappings.insert({ra->origin->address.value, ra->origin->port});
+    if (mappings.size() >= 2) {
+      return finding('E', "fail", "client", "R6081-5.2-01",
+                     fmt::format("{} runs {} (RFC 6081 {}, which needs §5.2) yet stayed unqualified after its RAs {} "
+                                 "reported {} mappings: with the Symmetric NAT Support Extension a client behind a "
+                                 "symmetric NAT configures its Teredo address (§3.1)",
+                                 *name, extension->capability, extension->section, cites(ras), mappings.size()),
+                     {ras.front(), ras.back()});
+    }
+  }
+  const bool promised = extension->connects && e.extension_a && e.extension_b;
+  const std::string who = e.extension_a && e.extension_b ? "both clients"
+                          : e.extension_a                ? e.client_a_name + " alone"
+                                                         : e.client_b_name + " alone";
+  Finding f = direct_path(e, 'E', "e-");
+  const std::string figure =
+      promised ? fmt::format("RFC 6081 {} on {}, Figure 1 {} for two {} NATs", extension->section, who,
+                             extension->figure_1, extension->nat_kind)
+               : fmt::format("RFC 6081 {} on {}; Figure 1 promises no path here ({} NATs{})", extension->section, who,
+                             extension->nat_kind, e.extension_a && e.extension_b ? "" : ", one client without it");
+  if (!promised && f.verdict == "inconclusive") {
+    f.verdict = "not-applicable";
+    f.party.clear();
+  }
+  f.reason = figure + ": " + f.reason;
+  return f;
 }
 
 // ---------------------------------------------------------------- L
@@ -1226,11 +1300,10 @@ Finding judge_hairpin(const Evidence& e) {
                  {hops[0], hops[1], hops[2], hops[3]});
 }
 
-std::optional<Finding> not_applicable(char scenario, const std::string& client_name,
-                                      const std::set<std::string>& client_capabilities,
-                                      const std::string& server_name,
-                                      const std::set<std::string>& server_capabilities,
-                                      const std::string& nat_profile) {
+std::optional<Finding> not_applicable(char scenario, const Pairing& pairing) {
+  const std::string& client_name = pairing.client.name;
+  const std::set<std::string>& client_capabilities = pairing.client.capabilities;
+  const std::string& nat_profile = pairing.nat_profile;
   const auto na = [&](std::string requirement, std::string reason) {
     return finding(scenario, "not-applicable", "", std::move(requirement), std::move(reason));
   };
@@ -1243,12 +1316,11 @@ std::optional<Finding> not_applicable(char scenario, const std::string& client_n
       }
       return std::nullopt;
     case 'S':
-      for (const auto& [role, name, caps] : {std::tuple{"client", &client_name, &client_capabilities},
-                                             std::tuple{"server", &server_name, &server_capabilities}}) {
-        if (caps->count("secure_qualification") == 0) {
+      for (const auto& [role, party] : {std::pair{"client", &pairing.client}, std::pair{"server", &pairing.server}}) {
+        if (party->capabilities.count("secure_qualification") == 0) {
           return na("R4380-5.2.2-01", fmt::format("{} {} declares no secure_qualification capability (RFC 4380 "
                                                   "§5.2.2 secure qualification is optional)",
-                                                  role, *name));
+                                                  role, party->name));
         }
       }
       return std::nullopt;
@@ -1260,6 +1332,26 @@ std::optional<Finding> not_applicable(char scenario, const std::string& client_n
                                       : "the kernel's NAT (linux-masquerade, nftables) does not hairpin in this lab");
       }
       return std::nullopt;
+    case 'E': {
+      const auto extension = extension_for_nat(nat_profile);
+      if (!extension) {
+        return na("", fmt::format("RFC 6081's symmetric NAT extensions are for symmetric NATs; behind {} D is the "
+                                  "direct-path test",
+                                  nat_profile));
+      }
+      if (pairing.server.capabilities.count("rfc6081_trailers") == 0) {
+        return na("R6081-4-01", fmt::format("server {} declares no rfc6081_trailers capability: a server without RFC "
+                                            "6081 drops the clients' indirect bubbles, which carry trailers (RFC 4380 "
+                                            "§5.3.1 rule 1)",
+                                            pairing.server.name));
+      }
+      if (client_capabilities.count(extension->capability) == 0 &&
+          pairing.partner.capabilities.count(extension->capability) == 0) {
+        return na("", fmt::format("neither client ({}, {}) declares {} (RFC 6081 {} is optional): E would be D",
+                                  client_name, pairing.partner.name, extension->capability, extension->section));
+      }
+      return std::nullopt;
+    }
     default:
       return std::nullopt;
   }
@@ -1284,6 +1376,8 @@ Finding judge(char scenario, const Evidence& e) {
       return judge_rebind(e);
     case 'H':
       return judge_hairpin(e);
+    case 'E':
+      return judge_extension_direct(e);
     default:
       return finding(scenario, "error", "", "", fmt::format("no judgement for scenario {}", scenario));
   }

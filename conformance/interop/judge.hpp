@@ -92,6 +92,39 @@ inline constexpr VantagePoint kSecureVantagePoints[] = {
     {"s-server", "server", "eth0"},
 };
 
+// Scenario E runs D's lab again (two-clients.json, both NATs of the cell's
+// profile, which must be a symmetric kind), each client started with the RFC
+// 6081 extension made for that NAT kind when it declares it, and the server
+// with its trailers launch (capability rfc6081_trailers: the clients'
+// indirect bubbles carry trailers). Captures "e-<vantage>", pings as in D.
+inline constexpr VantagePoint kExtensionVantagePoints[] = {
+    {"e-client-a-lan", "client-a", "eth0"},
+    {"e-nat-a-outside", "nat-a", "out0"},
+    {"e-nat-b-outside", "nat-b", "out0"},
+    {"e-client-b-lan", "client-b", "eth0"},
+    {"e-server", "server", "eth0"},
+};
+// Before E's marked pings, one unjudged ping each way with these patterns
+// starts the extension's bubbles, then the runner waits one and a half Peer
+// Refresh Timer periods (RFC 6081 §5.4.2: 30 s on the client's clock): the
+// first random-port bubbles of two port-symmetric NATs race each other, and
+// when one is filtered the RFC's rules open the path at the next refresh.
+inline constexpr const char* kWarmUpAtoBPattern = "696f702d657761";  // "iop-ewa"
+inline constexpr const char* kWarmUpBtoAPattern = "696f702d657762";  // "iop-ewb"
+// The RFC 6081 extension made for a NAT profile, and what RFC 6081 §3
+// Figure 1 promises two clients behind two such NATs that both run it.
+struct NatExtension {
+  const char* capability;  // "port_preserving_symmetric_nat"
+  const char* section;     // "§5.4"
+  const char* nat_kind;    // Figure 1's name of the NAT: "port-preserving port-symmetric"
+  const char* figure_1;    // Figure 1's cell for the pair: "SNS+PP", "No"
+  bool connects;           // Figure 1 promises a path (its cell is not "No")
+};
+// symmetric -> §5.4 (the lab's symmetric NAT preserves ports); symmetric-
+// sequential -> §5.5; a symmetric profile with "+upnp" -> §5.3. Other
+// profiles (cones, linux-masquerade) need no extension: nullopt.
+std::optional<NatExtension> extension_for_nat(const std::string& nat_profile);
+
 // Scenario R runs in the cell's client-nat lab after N: the NAT rebinds (every
 // mapping to a new port), the client must take the new mapping from its next
 // refresh, then ping6 both ways again, each direction with its own pattern.
@@ -161,6 +194,10 @@ struct Evidence {
   // Scenario S: the MAC the pair agreed on ("secure_qualification:hmac-md5"
   // declared by both: HMAC-MD5, else HMAC-SHA1, RFC 4380 §5.2.2).
   bool mac_md5 = false;
+  // Scenario E: which client ran with the NAT kind's RFC 6081 extension
+  // (its launch for the capability; one that does not declare it runs its
+  // plain launch).
+  bool extension_a = false, extension_b = false;
   // A stimulus the harness could not give (a ping6 that could not send), by
   // scenario letter: judge() gives that scenario "error", never a verdict
   // about a party.
@@ -208,6 +245,14 @@ Finding judge_rebind(const Evidence& e);
 // address and the peer's mapped port, and reaches the other client from the
 // sender's mapping; none through the server.
 Finding judge_hairpin(const Evidence& e);
+// E: D's judgement of E's captures, against RFC 6081 Figure 1's promise.
+// Where Figure 1 promises a path (both clients run the extension and the
+// NAT kind connects) it is D's verdict; where it promises none, a path is
+// still a pass, a fail stays a fail, and an inconclusive (the NAT filtered)
+// is not-applicable: the RFC promises nothing there. A client that runs the
+// extension and stayed unqualified after RAs reporting two mappings fails:
+// the extension's point (§3.1) is to use Teredo behind a symmetric NAT.
+Finding judge_extension_direct(const Evidence& e);
 Finding judge(char scenario, const Evidence& e);
 
 // Whether a scenario applies to a pairing, from what the adapters declare
@@ -216,10 +261,17 @@ Finding judge(char scenario, const Evidence& e);
 // L needs the client's "local_discovery"; S "secure_qualification" on client
 // and server; R and H need a NAT the lab can make remap and hairpin (not the
 // kernel's linux-masquerade).
-std::optional<Finding> not_applicable(char scenario, const std::string& client_name,
-                                      const std::set<std::string>& client_capabilities,
-                                      const std::string& server_name,
-                                      const std::set<std::string>& server_capabilities,
-                                      const std::string& nat_profile);
+// E needs a NAT profile with an extension (extension_for_nat), a server
+// declaring rfc6081_trailers and at least one client (the cell's or its
+// partner) declaring the extension.
+struct Declared {
+  std::string name;
+  std::set<std::string> capabilities;
+};
+struct Pairing {
+  Declared client, partner, server;  // partner: client B of D and E
+  std::string nat_profile;
+};
+std::optional<Finding> not_applicable(char scenario, const Pairing& pairing);
 
 }  // namespace teredo::conformance::interop

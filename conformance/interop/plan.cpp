@@ -55,6 +55,14 @@ const std::vector<Scenario>& offered_scenarios() {
        "hairpinning extension, R6081-5.6-*, is implemented by neither client yet: RFC 4380's bubble procedure is "
        "judged)",
        {"R4380-5.2.3-07", "R4380-5.2.3-10", "R4380-5.2.3-18", "R4380-5.2.4-06", "R4380-5.3.1-15"}},
+      {'E', "extension direct",
+       "D again behind a symmetric NAT kind with the RFC 6081 extension made for it on (symmetric: §5.4 port-"
+       "preserving; symmetric-sequential: §5.5 sequential port; a symmetric profile with +upnp: §5.3 UPnP) in each "
+       "client that declares it, and the server's trailers launch; judged as D against RFC 6081 Figure 1's promise "
+       "(no promised path: an inconclusive is not-applicable). Not-applicable behind other NATs, without a server "
+       "declaring rfc6081_trailers, or when neither client declares the extension",
+       {"R6081-4-01", "R6081-5.2-01", "R6081-5.2.4.1-01", "R6081-5.3.3-02", "R6081-5.4.4.3-02", "R6081-5.5.4.1.1-01",
+        "R4380-5.2.4-06"}},
   };
   return kScenarios;
 }
@@ -146,9 +154,17 @@ Plan make_plan(const PlanRequest& request) {
   if (request.nat_profiles.empty()) {
     plan.nat_profiles = known;
   } else {
+    // Each profile may also be asked for with a UPnP IGD in its NAT
+    // ("<profile>+upnp", netns apply_nat_profile; not the kernel's NAT): the
+    // default grid leaves those out, scenario E's §5.3 needs one.
+    std::vector<std::string> askable;
+    for (const std::string& p : known) {
+      askable.push_back(p);
+      if (p != "linux-masquerade") askable.push_back(p + "+upnp");
+    }
     std::set<std::string> seen;
     for (const std::string& p : request.nat_profiles) {
-      if (std::find(known.begin(), known.end(), p) == known.end()) {
+      if (std::find(askable.begin(), askable.end(), p) == askable.end()) {
         const std::string near = nearest_spelling(p, known);
         throw PlanError(fmt::format("--nat: unknown NAT profile '{}'{}", p,
                                     near.empty() ? fmt::format(" (known: {})", fmt::join(known, ", "))
@@ -156,8 +172,9 @@ Plan make_plan(const PlanRequest& request) {
       }
       if (!seen.insert(p).second) throw PlanError(fmt::format("--nat: profile {} given twice", p));
     }
-    // nat_profiles() order, whatever order they were given in.
-    for (const std::string& p : known) {
+    // nat_profiles() order (each +upnp after its profile), whatever order
+    // they were given in.
+    for (const std::string& p : askable) {
       if (seen.count(p) != 0) plan.nat_profiles.push_back(p);
     }
   }

@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "teredo/reports/json_schema.hpp"
+#include "interop/cell_runner.hpp"
 #include "interop/judge.hpp"
 #include "interop/output.hpp"
 #include "interop/plan.hpp"
@@ -20,6 +21,7 @@
 #include "kit/packets.hpp"
 #include "report_fixture.hpp"
 #include "teredo/wire/wire.hpp"
+#include "teredo/netns/topology.hpp"
 
 namespace teredo::conformance::interop {
 namespace {
@@ -40,7 +42,7 @@ TEST(InteropPlan, DefaultsAreEveryBuiltInAdapterOfTheRoleEveryProfileEveryScenar
   EXPECT_EQ(plan.servers.size(), 2u);
   EXPECT_EQ(plan.relays.size(), 2u);
   EXPECT_EQ(plan.nat_profiles, netns::nat_profiles());
-  EXPECT_EQ(plan.letters, "QNDLSRH");
+  EXPECT_EQ(plan.letters, "QNDLSRHE");
   EXPECT_EQ(plan.cells.size(), 8u * netns::nat_profiles().size());
   // NAT outermost, then client, server, relay.
   EXPECT_EQ(plan.cells[0].id(), netns::nat_profiles()[0] + "--miredo--miredo--miredo");
@@ -59,6 +61,14 @@ TEST(InteropPlan, TheSameRequestGivesTheSamePlanWhateverTheOrderOfProfilesAndLet
       << describe_plan(a);
 }
 
+TEST(InteropPlan, AProfileMayBeAskedForWithAUpnpIgdButNotTheKernelsNat) {
+  const Plan p = make_plan({{"reference"}, {"reference"}, {"reference"}, {"symmetric+upnp", "symmetric"}, "E"});
+  EXPECT_EQ(p.nat_profiles, (std::vector<std::string>{"symmetric", "symmetric+upnp"}));
+  EXPECT_EQ(make_plan({{"reference"}, {"reference"}, {"reference"}, {}, "Q"}).nat_profiles, netns::nat_profiles())
+      << "the default grid has no +upnp profile";
+  EXPECT_THROW(make_plan({{"reference"}, {"reference"}, {"reference"}, {"linux-masquerade+upnp"}, "Q"}), PlanError);
+}
+
 void expect_refused(const PlanRequest& request, const std::string& words) {
   try {
     make_plan(request);
@@ -74,7 +84,7 @@ TEST(InteropPlan, BadInputIsRefusedInOneLine) {
   expect_refused({{"nosuch"}, {}, {}, {}, ""}, "--client nosuch");
   expect_refused({{}, {}, {}, {"full-con"}, ""}, "did you mean full-cone?");
   expect_refused({{}, {}, {}, {"open-internet"}, ""}, "unknown NAT profile 'open-internet'");
-  expect_refused({{}, {}, {}, {}, "QX"}, "scenario 'X' is not offered (this version offers QNDLSRH)");
+  expect_refused({{}, {}, {}, {}, "QX"}, "scenario 'X' is not offered (this version offers QNDLSRHE)");
   expect_refused({{"reference", "reference"}, {}, {}, {}, ""}, "given twice");
   // An adapter file that declares no client role cannot be asked to play one.
   TempDir dir;
@@ -579,6 +589,25 @@ TEST(InteropJudgeD, ABubbleTheServerForwardedIsNotThePeersDirectBubble) {
   EXPECT_EQ(f.reason.find("client A (miredo) received"), std::string::npos) << f.reason;
 }
 
+TEST(InteropJudgeD, ALocalDiscoveryBubbleIsNotTheDirectBubbleThatAnswers) {
+  // Found in the lab (E behind symmetric+upnp): the judge named client B's
+  // multicast discovery bubble as its direct bubble the NAT lost. B sent no
+  // direct bubble toward A's NAT: that is B's, R4380-5.2.3-04.
+  Captures c;
+  const auto a6 = kit::ipv6(kA), b6 = kit::ipv6(kB);
+  const auto a_to_b = kit::bubble_packet(a6, b6);
+  c.udp("d-client-a-lan", kALan, kClientPort, kPrimary, 3544, a_to_b);
+  c.udp("d-server", kNatA, kPortA, kPrimary, 3544, a_to_b);
+  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, a_to_b);
+  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, a_to_b);
+  c.udp("d-client-b-lan", kBLan, kClientPort, kit::ipv4(kDiscoveryGroup), 3544,
+        kit::bubble_packet(b6, kit::ipv6("ff02::1")));
+  const Finding f = judge_direct(direct_evidence(c));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.3-04");
+}
+
 TEST(InteropJudgeD, APeersDirectBubbleFromItsEmbeddedMappingMakesTheHeldPacketOwed) {
   const Finding f = judge_direct(direct_evidence(held_request_run(kPortB, true)));
   EXPECT_EQ(f.verdict, "fail") << f.reason;
@@ -595,6 +624,90 @@ TEST(InteropJudgeD, APeersDirectBubbleFromAnotherMappingIsNotTrustedUnderRfc4380
   EXPECT_EQ(f.party, "nat");
   EXPECT_EQ(f.requirement, "R4380-5.2.3-18");
   EXPECT_NE(f.reason.find("198.51.100.2:50009"), std::string::npos) << f.reason;
+}
+
+// ------------------------------------------------------------------ E
+
+// D's captures as E's ("d-" -> "e-"), behind `nat`, with the extension on in
+// the clients named.
+Evidence extension_evidence(const Captures& c, const std::string& nat, bool a_runs, bool b_runs) {
+  Evidence e = direct_evidence(c);
+  for (Packet& p : e.packets) p.vantage.replace(0, 2, "e-");
+  e.nat_profile = nat;
+  e.extension_a = a_runs;
+  e.extension_b = b_runs;
+  return e;
+}
+
+TEST(InteropJudgeE, APromisedPathIsDsJudgementOfEsCaptures) {
+  Finding f = judge_extension_direct(extension_evidence(direct_run(false, true), "symmetric", true, true));
+  EXPECT_EQ(f.scenario, 'E');
+  EXPECT_EQ(f.verdict, "pass") << f.reason;
+  EXPECT_NE(f.reason.find("RFC 6081 §5.4 on both clients, Figure 1 SNS+PP"), std::string::npos) << f.reason;
+  EXPECT_NE(f.reason.find("e-nat-b-outside#"), std::string::npos) << f.reason;
+  f = judge_extension_direct(extension_evidence(held_request_run(kPortB, false), "symmetric", true, true));
+  EXPECT_EQ(f.verdict, "inconclusive") << "a promised path the NAT blocked proves nothing against the clients";
+  EXPECT_EQ(f.party, "nat");
+}
+
+TEST(InteropJudgeE, WhereFigure1PromisesNoPathTheNatsFilteringIsNotApplicableButAFailStays) {
+  Finding f = judge_extension_direct(extension_evidence(held_request_run(kPortB, false), "symmetric-sequential", true, true));
+  EXPECT_EQ(f.verdict, "not-applicable") << f.reason;
+  EXPECT_NE(f.reason.find("Figure 1 promises no path here (sequential port-symmetric NATs)"), std::string::npos)
+      << f.reason;
+  f = judge_extension_direct(extension_evidence(held_request_run(kPortB, false), "symmetric", true, false));
+  EXPECT_EQ(f.verdict, "not-applicable") << "one client without the extension: Figure 1 promises nothing";
+  EXPECT_NE(f.reason.find("on client A alone"), std::string::npos) << f.reason;
+  f = judge_extension_direct(extension_evidence(direct_run(true, true), "symmetric-sequential", true, true));
+  EXPECT_EQ(f.verdict, "fail") << "data through the server is the client's fail, promise or not";
+  EXPECT_EQ(f.requirement, "R4380-5.2.4-06");
+  f = judge_extension_direct(extension_evidence(direct_run(false, true), "symmetric-sequential", true, true));
+  EXPECT_EQ(f.verdict, "pass") << f.reason;
+}
+
+TEST(InteropJudgeE, AClientRunningTheExtensionThatStayedUnqualifiedFails) {
+  Captures c;
+  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, ra(kPrimary, kNatB, kPortB));
+  c.udp("d-client-b-lan", kSecondary, 3544, kBLan, kClientPort, ra(kPrimary, kNatB, kPortB + 1));
+  Evidence e = extension_evidence(c, "symmetric", true, true);
+  e.direct_b.reset();
+  e.client_b_name = "client B (reference)";
+  Finding f = judge_extension_direct(e);
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R6081-5.2-01");
+  EXPECT_NE(f.reason.find("client B (reference) runs port_preserving_symmetric_nat"), std::string::npos) << f.reason;
+  e.extension_b = false;  // the plain launch rightly stays unqualified (RFC 4380 §5.2.1)
+  f = judge_extension_direct(e);
+  EXPECT_EQ(f.verdict, "not-applicable") << f.reason;
+}
+
+TEST(InteropDirectPathTable, YesOnlyWhereTheVerdictPassesOneRowPerPairingWhateverTheRelay) {
+  const Plan plan = make_plan({{"reference", "miredo"}, {"reference"}, {"reference", "miredo"}, {"symmetric"}, "DE"});
+  ASSERT_EQ(plan.cells.size(), 4u);
+  std::vector<CellResult> results;
+  for (const Cell& cell : plan.cells) {
+    CellResult r;
+    r.cell = cell;
+    const bool reference = cell.client == "reference";
+    r.findings = {Finding{'D', "not-applicable", "", "", "unqualified", {}},
+                  Finding{'E', reference ? "pass" : "inconclusive", reference ? "" : "nat", "", "", {}}};
+    results.push_back(r);
+  }
+  const std::string table = direct_path_table(plan, results);
+  EXPECT_NE(table.find("reference x miredo"), std::string::npos) << table;
+  EXPECT_NE(table.find("miredo x reference"), std::string::npos) << table;
+  std::size_t rows = 0;
+  for (std::size_t at = table.find("\n  symmetric "); at != std::string::npos; at = table.find("\n  symmetric ", at + 1)) {
+    ++rows;
+  }
+  EXPECT_EQ(rows, 2u) << "one row per client pair and server, the two relays folded: " << table;
+  const auto row = [&](const std::string& pair) { return table.substr(table.find(pair), table.find('\n', table.find(pair)) - table.find(pair)); };
+  EXPECT_NE(row("reference x miredo").find("no (not-applicable)"), std::string::npos) << table;
+  EXPECT_NE(row("reference x miredo").find("yes"), std::string::npos) << table;
+  EXPECT_NE(row("miredo x reference").find("no (inconclusive, nat)"), std::string::npos) << table;
+  EXPECT_EQ(row("miredo x reference").find("yes"), std::string::npos) << table;
+  EXPECT_TRUE(direct_path_table(make_plan({{"reference"}, {"reference"}, {"reference"}, {"symmetric"}, "QN"}), {}).empty());
 }
 
 // ------------------------------------------------------------------ L
@@ -676,23 +789,52 @@ TEST(InteropJudgeL, AClientThatNeverAnsweredALocalRequestIsNamed) {
   EXPECT_EQ(f.requirement, "R4380-5.2.3-13");
 }
 
+// not_applicable for a client that meets itself (D's and E's partner is the
+// client) and a server.
+std::optional<Finding> applicability(char letter, const Declared& client, const Declared& server,
+                                     const std::string& nat) {
+  return not_applicable(letter, {client, client, server, nat});
+}
+
 TEST(InteropApplicability, LNeedsLocalDiscoverySNeedsBothSidesSecureRAndHNeedATeredoNat) {
   const std::set<std::string> none, local = {"local_discovery"}, secure = {"secure_qualification"};
-  auto f = not_applicable('L', "miredo", none, "miredo", none, "full-cone");
+  auto f = applicability('L', {"miredo", none}, {"miredo", none}, "full-cone");
   ASSERT_TRUE(f);
   EXPECT_EQ(f->verdict, "not-applicable");
   EXPECT_NE(f->reason.find("client miredo declares no local_discovery"), std::string::npos) << f->reason;
-  EXPECT_FALSE(not_applicable('L', "reference", local, "miredo", none, "full-cone"));
-  f = not_applicable('S', "reference", secure, "miredo", none, "full-cone");
+  EXPECT_FALSE(applicability('L', {"reference", local}, {"miredo", none}, "full-cone"));
+  f = applicability('S', {"reference", secure}, {"miredo", none}, "full-cone");
   ASSERT_TRUE(f);
   EXPECT_NE(f->reason.find("server miredo declares no secure_qualification"), std::string::npos) << f->reason;
-  EXPECT_TRUE(not_applicable('S', "miredo", none, "reference", secure, "full-cone"));
-  EXPECT_FALSE(not_applicable('S', "reference", secure, "reference", secure, "full-cone"));
+  EXPECT_TRUE(applicability('S', {"miredo", none}, {"reference", secure}, "full-cone"));
+  EXPECT_FALSE(applicability('S', {"reference", secure}, {"reference", secure}, "full-cone"));
   for (const char letter : {'R', 'H'}) {
-    EXPECT_TRUE(not_applicable(letter, "reference", local, "reference", secure, "linux-masquerade")) << letter;
-    EXPECT_FALSE(not_applicable(letter, "reference", local, "reference", secure, "symmetric")) << letter;
+    EXPECT_TRUE(applicability(letter, {"reference", local}, {"reference", secure}, "linux-masquerade")) << letter;
+    EXPECT_FALSE(applicability(letter, {"reference", local}, {"reference", secure}, "symmetric")) << letter;
   }
-  for (const char letter : {'Q', 'N', 'D'}) EXPECT_FALSE(not_applicable(letter, "x", none, "y", none, "linux-masquerade"));
+  for (const char letter : {'Q', 'N', 'D'}) {
+    EXPECT_FALSE(applicability(letter, {"x", none}, {"y", none}, "linux-masquerade"));
+  }
+}
+
+TEST(InteropApplicability, ENeedsASymmetricNatATrailerServerAndOneClientWithTheExtension) {
+  const std::set<std::string> none, trailers = {"rfc6081_trailers"}, pp = {"port_preserving_symmetric_nat"},
+                                    seq = {"sequential_port_symmetric_nat"}, upnp = {"upnp_symmetric_nat"};
+  auto f = applicability('E', {"reference", pp}, {"reference", trailers}, "port-restricted-cone");
+  ASSERT_TRUE(f);
+  EXPECT_NE(f->reason.find("for symmetric NATs"), std::string::npos) << f->reason;
+  f = applicability('E', {"reference", pp}, {"miredo", none}, "symmetric");
+  ASSERT_TRUE(f);
+  EXPECT_NE(f->reason.find("server miredo declares no rfc6081_trailers"), std::string::npos) << f->reason;
+  f = applicability('E', {"reference", seq}, {"reference", trailers}, "symmetric");
+  ASSERT_TRUE(f) << "symmetric is the port-preserving kind: §5.4, not §5.5";
+  EXPECT_NE(f->reason.find("declares port_preserving_symmetric_nat"), std::string::npos) << f->reason;
+  EXPECT_FALSE(applicability('E', {"reference", pp}, {"reference", trailers}, "symmetric"));
+  EXPECT_FALSE(applicability('E', {"reference", seq}, {"reference", trailers}, "symmetric-sequential"));
+  EXPECT_FALSE(applicability('E', {"reference", upnp}, {"reference", trailers}, "symmetric+upnp"));
+  EXPECT_TRUE(applicability('E', {"reference", pp}, {"reference", trailers}, "symmetric+upnp"));
+  // One client with the extension is enough to run it (Miredo as the other).
+  EXPECT_FALSE(not_applicable('E', {{"miredo", none}, {"reference", pp}, {"reference", trailers}, "symmetric"}));
 }
 
 // ------------------------------------------------------------------ S
