@@ -59,14 +59,15 @@ std::vector<Command> add_interop_commands(CLI::App& app) {
       "Pairwise interop: each client x server x relay x NAT profile in a lab of its own, scenarios Q "
       "(qualification), N (ping6 both ways through the relay), D (two clients reach each other directly), L "
       "(local discovery behind one NAT), S (secure qualification), R (the NAT rebinds, N again from the new "
-      "address) and H (two clients through a hairpinning NAT) judged from the captures; writes "
+      "address), H (two clients through a hairpinning NAT) and E (D with the RFC 6081 extension made for a "
+      "symmetric NAT kind on) judged from the captures; writes "
       "OUT/interop.json, OUT/junit.xml, OUT/interop.html and OUT/cells/<cell>/ (captures, logs). Exit 0 all "
       "pass, 1 a failure, 2 bad input or a harness error, 4 inconclusive only");
   cmd->add_option("--client", a->clients, "Client adapters, built-in names or files (default: every built-in with the role)")
       ->delimiter(',');
   cmd->add_option("--server", a->servers, "Server adapters (default: every built-in with the role)")->delimiter(',');
   cmd->add_option("--relay", a->relays, "Relay adapters (default: every built-in with the role)")->delimiter(',');
-  cmd->add_option("--nat", a->nats, "NAT profiles (default: every profile)")->delimiter(',');
+  cmd->add_option("--nat", a->nats, "NAT profiles, each also as <profile>+upnp (a UPnP IGD in the NAT; not linux-masquerade) (default: every profile, no +upnp)")->delimiter(',');
   cmd->add_option("--scenarios", a->letters, "Scenario letters, e.g. QN (default: every offered scenario, QNDLSRHE)");
   cmd->add_option("--out", a->out, "Output directory (default interop-out)");
 
