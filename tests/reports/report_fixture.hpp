@@ -54,6 +54,16 @@ nlohmann::json make_report(const FixtureOptions& options = {});
 // implementation of FORMAT.md's rules).
 void finalize(nlohmann::json& report);
 
+// Documents that do not read into the report's types, each with the JSON
+// pointer the one-line error must name: not an object, a case whose verdict
+// is a number, a case without a verdict, a case of an unknown level.
+struct InvalidDocument {
+  std::string what;
+  nlohmann::json document;
+  std::string pointer;
+};
+std::vector<InvalidDocument> invalid_documents();
+
 // Counts of the cases by verdict.
 std::map<std::string, int> verdict_counts(const nlohmann::json& report);
 
