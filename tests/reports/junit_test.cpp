@@ -289,17 +289,7 @@ TEST(ReportJunit, AReportWithoutCasesStillRendersValidXml) {
 // A document that does not read into the report's types is one clear line
 // (the first place the schema rejects), never a half-rendered file.
 TEST(ReportJunit, ASchemaInvalidReportIsOneClearError) {
-  for (const InvalidDocument& d : invalid_documents()) {
-    try {
-      (void)render_junit(d.document);
-      ADD_FAILURE() << d.what << ": rendered";
-    } catch (const InvalidReport& e) {
-      const std::string message = e.what();
-      EXPECT_EQ(message.find('\n'), std::string::npos) << d.what << ": " << message;
-      EXPECT_TRUE(message.starts_with("not a report.json")) << d.what << ": " << message;
-      EXPECT_NE(message.find(d.pointer + ": "), std::string::npos) << d.what << ": " << message;
-    }
-  }
+  EXPECT_EQ(one_clear_error_failures([](const json& r) { return render_junit(r); }), "");
 }
 
 }  // namespace

@@ -223,6 +223,22 @@ std::vector<InvalidDocument> invalid_documents() {
   return out;
 }
 
+std::string one_clear_error_failures(const std::function<std::string(const json&)>& render) {
+  std::string failures;
+  for (const InvalidDocument& d : invalid_documents()) {
+    try {
+      (void)render(d.document);
+      failures += d.what + ": rendered\n";
+    } catch (const InvalidReport& e) {
+      const std::string message = e.what();
+      const bool clear = message.find('\n') == std::string::npos && message.starts_with("not a report.json") &&
+                         message.find(d.pointer + ": ") != std::string::npos;
+      if (!clear) failures += d.what + ": " + message + "\n";
+    }
+  }
+  return failures;
+}
+
 void finalize(json& report) {
   json& reqs = report["requirements"];
   for (auto& [id, r] : reqs.items()) r["covered_by"] = json::array();

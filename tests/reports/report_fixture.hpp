@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -63,6 +64,10 @@ struct InvalidDocument {
   std::string pointer;
 };
 std::vector<InvalidDocument> invalid_documents();
+// Renders each invalid document: "" when every one throws InvalidReport with
+// one line that starts "not a report.json" and names its pointer, else what
+// went wrong, a line per document.
+std::string one_clear_error_failures(const std::function<std::string(const nlohmann::json&)>& render);
 
 // Counts of the cases by verdict.
 std::map<std::string, int> verdict_counts(const nlohmann::json& report);
