@@ -261,7 +261,7 @@ json case_view(const Case& c, const std::map<std::string, Requirement>& requirem
     const std::string outcome(to_string(a.outcome));
     assertions.push_back({{"outcome", outcome},
                           {"badge", badge(outcome)},
-                          {"requirement", a.requirement.value_or("harness rule")},
+                          {"requirement", detail::requirement_label(a)},
                           {"level", to_string(a.level)},
                           {"values", values},
                           {"message", a.message.value_or("")},

@@ -13,6 +13,7 @@ namespace {
 
 std::string attr(std::string_view s) { return detail::xml_escape(s, true); }
 std::string body(std::string_view s) { return detail::xml_escape(s, false); }
+using detail::requirement_label;
 
 // A classname token: dots would split Jenkins' package/class view, so every
 // character outside [A-Za-z0-9_-] becomes '_' ("RFC4380 5.3.2" -> "RFC4380_5_3_2").
@@ -51,10 +52,6 @@ std::string quote_of(const Requirements& requirements, const std::optional<std::
   const auto it = requirements.find(*id);
   return it == requirements.end() ? std::string() : it->second.quote;
 }
-
-// An assertion's requirement ID, or "harness rule" for the harness's own
-// rules (requirement null, e.g. code iut_died).
-std::string requirement_label(const Assertion& a) { return a.requirement.value_or("harness rule"); }
 
 // One assertion, as lines of text, with the sentence it is judged against.
 std::string assertion_text(const Assertion& a, const Requirements& requirements) {
