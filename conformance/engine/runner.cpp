@@ -515,11 +515,6 @@ double coverage_percent(std::size_t covered, std::size_t testable) {
   return testable ? std::round(1000.0 * static_cast<double>(covered) / static_cast<double>(testable)) / 10.0 : 0.0;
 }
 
-json summarize_cases(const json& cases, const json& coverage_summary) {
-  // (reports::summarize counts; this reads and writes JSON for the merge and the fuzz report.)
-  return reports::summarize(cases.get<std::vector<reports::Case>>(), coverage_summary.get<reports::Coverage>());
-}
-
 json coverage(const Catalog& catalog, const std::vector<std::string>& roles, const std::vector<const CaseSpec*>& cases) {
   std::map<std::string, std::vector<std::string>> covered_by;
   for (const CaseSpec* c : cases) {
