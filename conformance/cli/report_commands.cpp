@@ -174,8 +174,8 @@ std::vector<Command> add_report_commands(CLI::App& app) {
   matrix->add_option("--out", m->out, "Output directory");
   commands.push_back({matrix, [m] {
                         if (is_interop(m->inputs.front())) return interop_matrix(m->inputs, m->out);
-                        std::vector<json> all;
-                        for (const auto& path : m->inputs) all.push_back(read_report(path));
+                        std::vector<reports::Report> all;  // each read once, through the report's types
+                        for (const auto& path : m->inputs) all.push_back(reports::report_from_json(read_report(path)));
                         fs::create_directories(m->out);
                         reports::write_file(m->out + "/matrix.html", reports::render_matrix_html(all));
                         reports::write_file(m->out + "/matrix.md", reports::render_matrix_markdown(all));

@@ -157,9 +157,6 @@ int apply_gate(nlohmann::json& report, bool strict, const std::string& baseline_
 // summary.coverage.percent: 100 * covered / testable to one decimal, 0 when
 // nothing is testable.
 double coverage_percent(std::size_t covered, std::size_t testable);
-// report.summary from the cases and summary.coverage.
-nlohmann::json summarize_cases(const nlohmann::json& cases, const nlohmann::json& coverage_summary);
-
 // The parts of report.json every writer shares (reports/FORMAT.md): run,
 // iut, one entry of requirements; the UTC time as report.json writes it
 // and a file's SHA-256 (evidence).

@@ -131,10 +131,18 @@ json case_durations_from_reports(const std::vector<json>& reports) {
           {"durations_ms", durations}};
 }
 
-json merge_shard_reports(const std::vector<json>& shards, const std::vector<std::string>& names,
+json merge_shard_reports(const std::vector<json>& documents, const std::vector<std::string>& names,
                          const std::vector<std::string>& selection, const std::string& command_line) {
-  if (shards.empty()) throw MergeError("report merge: no report given");
-  const json& first = shards.front();
+  if (documents.empty()) throw MergeError("report merge: no report given");
+  std::vector<reports::Report> shards;
+  for (std::size_t i = 0; i < documents.size(); ++i) {
+    try {
+      shards.push_back(reports::report_from_json(documents[i]));
+    } catch (const reports::InvalidReport& e) {
+      throw MergeError(fmt::format("{}: {}", names[i], e.what()));
+    }
+  }
+  const reports::Report& first = shards.front();
   const auto [our_major, our_minor] = major_minor(reports::schema_version());
   // What every shard of one run shares; anything else is a different run.
   const auto same = [&](const char* what, const auto& get) {
@@ -146,66 +154,65 @@ json merge_shard_reports(const std::vector<json>& shards, const std::vector<std:
     }
   };
   for (std::size_t i = 0; i < shards.size(); ++i) {
-    const std::string version = shards[i]["schema_version"];
+    const std::string& version = shards[i].schema_version;
     const auto [major, minor] = major_minor(version);
     if (major != our_major || minor > our_minor) {
       throw MergeError(fmt::format("{}: schema version {} is newer than this tool's {}", names[i], version,
                                    reports::schema_version()));
     }
-    if (!shards[i]["run"].contains("shard")) {
+    if (!shards[i].run.shard) {
       throw MergeError(fmt::format("{}: not the report of a shard (run --shard K/N)", names[i]));
     }
   }
-  same("schema_version", [](const json& r) { return r["schema_version"]; });
-  same("IUT (name, version, adapter_sha256, roles, capabilities)", [](const json& r) {
-    return json{r["iut"]["name"], r["iut"]["version"], r["iut"]["adapter_sha256"], r["iut"]["roles"],
-                r["iut"]["capabilities"]};
+  using reports::Report;
+  same("schema_version", [](const Report& r) { return json(r.schema_version); });
+  same("IUT (name, version, adapter_sha256, roles, capabilities)", [](const Report& r) {
+    return json{r.iut.name, r.iut.version, r.iut.adapter_sha256, r.iut.roles, r.iut.capabilities};
   });
-  same("selection (--role, --cases)", [](const json& r) { return r["run"]["selection"]; });
-  same("master seed", [](const json& r) { return r["run"]["master_seed"]; });
-  same("gate policy and baseline", [](const json& r) {
-    return json{r["run"]["options"]["strict"], r["run"]["options"]["baseline"], r["gate"]["baseline_file"]};
+  same("selection (--role, --cases)", [](const Report& r) { return json(r.run.selection); });
+  same("master seed", [](const Report& r) { return json(r.run.master_seed); });
+  same("gate policy and baseline", [](const Report& r) {
+    return json{r.run.options.strict, r.run.options.baseline, r.gate ? json(r.gate->baseline_file) : json()};
   });
   // The partition comes from the build's case registry and durations table.
-  same("harness build", [](const json& r) { return r["run"]["harness"]; });
-  same("shard count", [](const json& r) { return r["run"]["shard"]["count"]; });
+  same("harness build", [](const Report& r) { return json(r.run.harness); });
+  same("shard count", [](const Report& r) { return json(r.run.shard->count); });
 
-  const int count = first["run"]["shard"]["count"];
-  std::vector<int> given(static_cast<std::size_t>(count) + 1, -1);
+  const auto count = static_cast<std::size_t>(first.run.shard->count);
+  std::vector<int> given(count + 1, -1);
   for (std::size_t i = 0; i < shards.size(); ++i) {
-    const int k = shards[i]["run"]["shard"]["index"];
-    if (given[static_cast<std::size_t>(k)] >= 0) {
+    const auto k = static_cast<std::size_t>(shards[i].run.shard->index);
+    if (given[k] >= 0) {
       throw MergeError(fmt::format("shard {}/{} is given twice: {} and {}", k, count,
-                                   names[static_cast<std::size_t>(given[static_cast<std::size_t>(k)])], names[i]));
+                                   names[static_cast<std::size_t>(given[k])], names[i]));
     }
-    given[static_cast<std::size_t>(k)] = static_cast<int>(i);
+    given[k] = static_cast<int>(i);
   }
-  for (int k = 1; k <= count; ++k) {
-    if (given[static_cast<std::size_t>(k)] < 0) throw MergeError(fmt::format("shard {}/{} is missing", k, count));
+  for (std::size_t k = 1; k <= count; ++k) {
+    if (given[k] < 0) throw MergeError(fmt::format("shard {}/{} is missing", k, count));
   }
 
   // Cases, in the order the unsharded run lists them.
   std::map<std::string, std::size_t> position;
   for (std::size_t i = 0; i < selection.size(); ++i) position.emplace(selection[i], i);
-  std::vector<const json*> by_position(selection.size(), nullptr);
+  std::vector<const reports::Case*> by_position(selection.size(), nullptr);
   std::vector<std::string> from(selection.size());
   bool complete = true;
   for (std::size_t i = 0; i < shards.size(); ++i) {
-    complete = complete && shards[i]["complete"].get<bool>();
-    for (const json& c : shards[i]["cases"]) {
-      const std::string id = c["case_id"];
-      const auto it = position.find(id);
+    complete = complete && shards[i].complete;
+    for (const reports::Case& c : shards[i].cases) {
+      const auto it = position.find(c.case_id);
       if (it == position.end()) {
-        throw MergeError(fmt::format("{}: case {} is not in the selection of this build", names[i], id));
+        throw MergeError(fmt::format("{}: case {} is not in the selection of this build", names[i], c.case_id));
       }
       if (by_position[it->second] != nullptr) {
-        throw MergeError(fmt::format("case {} is in two shards: {} and {}", id, from[it->second], names[i]));
+        throw MergeError(fmt::format("case {} is in two shards: {} and {}", c.case_id, from[it->second], names[i]));
       }
       by_position[it->second] = &c;
       from[it->second] = names[i];
     }
   }
-  json cases = json::array();
+  Report report;
   std::set<std::string> known;
   for (std::size_t p = 0; p < selection.size(); ++p) {
     if (by_position[p] == nullptr) {
@@ -214,27 +221,26 @@ json merge_shard_reports(const std::vector<json>& shards, const std::vector<std:
       if (complete) throw MergeError(fmt::format("case {} of the selection is in no shard", selection[p]));
       continue;
     }
-    cases.push_back(*by_position[p]);
-    if (by_position[p]->value("baseline", json()) == "known") known.insert(selection[p]);
+    report.cases.push_back(*by_position[p]);
+    if (by_position[p]->baseline == "known") known.insert(selection[p]);
   }
 
   // Requirements: the union of the shards' maps; covered_by in case order.
-  json requirements = json::object();
-  for (const json& s : shards) {
-    for (const auto& [id, req] : s["requirements"].items()) {
-      if (!requirements.contains(id)) {
-        requirements[id] = req;
-        requirements[id]["covered_by"] = json::array();
-      }
+  for (const Report& s : shards) {
+    for (const auto& [id, req] : s.requirements) {
+      if (report.requirements.contains(id)) continue;
+      report.requirements[id] = req;
+      report.requirements[id].covered_by.clear();
     }
   }
-  for (const json& c : cases) {
-    for (const auto& [id, req] : requirements.items()) {
-      for (const json& s : shards) {
-        const json& theirs = s["requirements"].value(id, json::object());
-        const json& by = theirs.value("covered_by", json::array());
-        if (std::find(by.begin(), by.end(), c["case_id"]) != by.end()) {
-          req["covered_by"].push_back(c["case_id"]);
+  for (const reports::Case& c : report.cases) {
+    for (auto& [id, req] : report.requirements) {
+      for (const Report& s : shards) {
+        const auto theirs = s.requirements.find(id);
+        if (theirs == s.requirements.end()) continue;
+        const auto& by = theirs->second.covered_by;
+        if (std::find(by.begin(), by.end(), c.case_id) != by.end()) {
+          req.covered_by.push_back(c.case_id);
           break;
         }
       }
@@ -242,53 +248,47 @@ json merge_shard_reports(const std::vector<json>& shards, const std::vector<std:
   }
   // Every shard covers the same testable set (same roles, same catalog); a
   // requirement is uncovered when no shard covers it.
-  same("coverage.testable", [](const json& r) { return r["summary"]["coverage"]["testable"]; });
-  json uncovered = json::array();
-  for (const json& id : first["summary"]["coverage"]["uncovered"]) {
-    if (requirements[id.get<std::string>()]["covered_by"].empty()) uncovered.push_back(id);
+  same("coverage.testable", [](const Report& r) { return json(r.summary.coverage.testable); });
+  reports::Coverage coverage;
+  for (const std::string& id : first.summary.coverage.uncovered) {
+    const auto it = report.requirements.find(id);
+    if (it == report.requirements.end() || it->second.covered_by.empty()) coverage.uncovered.push_back(id);
   }
-  const std::size_t testable = first["summary"]["coverage"]["testable"];
-  const std::size_t covered = testable - uncovered.size();
-  const json coverage_summary = {{"testable", testable},
-                                 {"covered", covered},
-                                 {"percent", coverage_percent(covered, testable)},
-                                 {"uncovered", uncovered}};
+  coverage.testable = first.summary.coverage.testable;
+  coverage.covered = coverage.testable - static_cast<std::int64_t>(coverage.uncovered.size());
+  coverage.percent =
+      coverage_percent(static_cast<std::size_t>(coverage.covered), static_cast<std::size_t>(coverage.testable));
 
-  json report;
-  report["schema"] = reports::schema_name();
-  report["schema_version"] = reports::schema_version();
-  report["complete"] = complete;
-  json run = first["run"];
-  run.erase("shard");
-  json merged_from = json::array();
-  std::string started = first["run"]["started_at"], finished = first["run"]["finished_at"];
+  report.schema = reports::schema_name();
+  report.schema_version = reports::schema_version();
+  report.complete = complete;
+  report.run = first.run;
+  report.run.shard.reset();
+  report.run.merged_from.emplace();
+  std::string started = first.run.started_at, finished = first.run.finished_at;
   std::int64_t longest = 0;
-  for (int k = 1; k <= count; ++k) {
-    const json& s = shards[static_cast<std::size_t>(given[static_cast<std::size_t>(k)])];
-    merged_from.push_back({{"index", k},
-                           {"count", count},
-                           {"run_id", s["run"]["run_id"]},
-                           {"duration_ms", s["run"]["duration_ms"]},
-                           {"cases", s["cases"].size()}});
-    started = std::min(started, s["run"]["started_at"].get<std::string>());
-    finished = std::max(finished, s["run"]["finished_at"].get<std::string>());
-    longest = std::max(longest, s["run"]["duration_ms"].get<std::int64_t>());
+  for (std::size_t k = 1; k <= count; ++k) {
+    const Report& s = shards[static_cast<std::size_t>(given[k])];
+    report.run.merged_from->push_back({.index = static_cast<std::int64_t>(k),
+                                       .count = static_cast<std::int64_t>(count),
+                                       .run_id = s.run.run_id,
+                                       .duration_ms = s.run.duration_ms,
+                                       .cases = static_cast<std::int64_t>(s.cases.size())});
+    started = std::min(started, s.run.started_at);
+    finished = std::max(finished, s.run.finished_at);
+    longest = std::max(longest, s.run.duration_ms);
   }
-  run["run_id"] = "merge-of-" + first["run"]["run_id"].get<std::string>();
-  run["started_at"] = started;
-  run["finished_at"] = finished;
-  run["duration_ms"] = longest;  // the shards ran side by side: the longest is the wall time
-  run["command_line"] = command_line;
-  run["merged_from"] = merged_from;
-  report["run"] = run;
-  report["iut"] = first["iut"];
-  report["requirements"] = requirements;
-  report["cases"] = cases;
-  report["summary"] = summarize_cases(cases, coverage_summary);
-  const json& gate = first["gate"];
-  apply_gate(report, gate["policy"] == "strict",
-             gate["baseline_file"].is_string() ? gate["baseline_file"].get<std::string>() : std::string(), known);
-  return report;
+  report.run.run_id = "merge-of-" + first.run.run_id;
+  report.run.started_at = started;
+  report.run.finished_at = finished;
+  report.run.duration_ms = longest;  // the shards ran side by side: the longest is the wall time
+  report.run.command_line = command_line;
+  report.iut = first.iut;
+  report.summary = reports::summarize(report.cases, std::move(coverage));
+  json merged = report;
+  const auto& gate = first.gate;
+  apply_gate(merged, gate && gate->policy == "strict", gate ? gate->baseline_file.value_or("") : std::string(), known);
+  return merged;
 }
 
 }  // namespace teredo::conformance

@@ -26,6 +26,18 @@ const std::string& schema_version() {
   return version;
 }
 
+Report report_from_json(const json& document) {
+  try {
+    return document.get<Report>();
+  } catch (const json::exception& e) {
+    // The schema names where the document goes wrong; the types' own message
+    // ("key 'gate' not found") only when the schema finds nothing.
+    const auto problems = report_schema().validate(document);
+    throw InvalidReport("not a report.json (" + schema_name() + " " + schema_version() + "): " +
+                        (problems.empty() ? std::string(e.what()) : schema::to_string(problems.front())));
+  }
+}
+
 Summary summarize(const std::vector<Case>& cases, Coverage coverage) {
   Summary s;
   s.total = static_cast<std::int64_t>(cases.size());

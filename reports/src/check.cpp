@@ -18,7 +18,7 @@ using nlohmann::json;
 // agree across the report. They read a report the schema has accepted.
 class CrossCheck {
  public:
-  CrossCheck(const json& document, const Report& report) : document_(document), r_(report) {}
+  explicit CrossCheck(const Report& report) : r_(report) {}
 
   std::vector<std::string> run() {
     cases();
@@ -128,7 +128,7 @@ class CrossCheck {
   void gate() {
     if (!r_.gate) return;  // the schema requires it
     const Gate& g = *r_.gate;
-    const std::vector<std::string> want = blocking_cases(document_);
+    const std::vector<std::string> want = blocking_cases(r_);
     const std::set<std::string> wanted(want.begin(), want.end()), stated(g.blocking.begin(), g.blocking.end());
     for (const std::string& id : wanted) {
       if (!stated.contains(id)) add("/gate/blocking", "misses \"" + id + "\", which blocks under the " + g.policy + " policy");
@@ -136,7 +136,7 @@ class CrossCheck {
     for (const std::string& id : stated) {
       if (!wanted.contains(id)) add("/gate/blocking", "lists \"" + id + "\", which does not block (gate.hpp)");
     }
-    const int code = cases_exit_code(document_);
+    const int code = cases_exit_code(r_);
     const std::string& res = g.result;
     if (code == 2 && res != "error") add("/gate/result", "is \"" + res + "\" but a case has the verdict error");
     if (code == 1 && res == "pass") add("/gate/result", "is \"pass\" but blocking case(s) failed");
@@ -187,7 +187,6 @@ class CrossCheck {
     }
   }
 
-  const json& document_;
   const Report& r_;
   std::vector<std::string> problems_;
   std::set<std::string> ids_;
@@ -201,7 +200,7 @@ std::vector<std::string> check_report(const nlohmann::json& report) {
   for (const schema::SchemaProblem& p : report_schema().validate(report)) problems.push_back(schema::to_string(p));
   if (!problems.empty()) return problems;  // the cross-field rules read a report of the schema's shape
   try {
-    return CrossCheck(report, report.get<Report>()).run();
+    return CrossCheck(report.get<Report>()).run();
   } catch (const nlohmann::json::exception& e) {
     // The schema and report.hpp disagree: a defect of this library.
     return {std::string("/: the schema accepts the report but its types do not read it: ") + e.what()};

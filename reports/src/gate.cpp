@@ -2,12 +2,7 @@
 
 #include <algorithm>
 
-#include "text.hpp"
-
 namespace teredo::reports {
-
-using detail::field;
-using detail::text;
 
 GateEffect gate_effect(Verdict verdict, bool known, bool strict) {
   if (verdict == Verdict::error) return GateEffect::error;
@@ -17,32 +12,27 @@ GateEffect gate_effect(Verdict verdict, bool known, bool strict) {
   return GateEffect::none;
 }
 
-GateEffect gate_effect(const nlohmann::json& report_case, bool strict) {
-  // A verdict this format does not know is a harness error, never a pass.
-  const Verdict verdict = verdict_from_string(text(report_case, "verdict")).value_or(Verdict::error);
-  return gate_effect(verdict, text(report_case, "baseline") == "known", strict);
+GateEffect gate_effect(const Case& report_case, bool strict) {
+  return gate_effect(report_case.verdict, report_case.baseline == "known", strict);
 }
 
-bool strict_policy(const nlohmann::json& report) {
-  const nlohmann::json& policy = field(field(report, "gate"), "policy");
-  if (policy.is_string()) return policy.get_ref<const std::string&>() == "strict";
-  const nlohmann::json& strict = field(field(field(report, "run"), "options"), "strict");
-  return strict.is_boolean() && strict.get<bool>();
+bool strict_policy(const Report& report) {
+  return report.gate ? report.gate->policy == "strict" : report.run.options.strict;
 }
 
-std::vector<std::string> blocking_cases(const nlohmann::json& report) {
-  const bool strict = strict_policy(report);
+std::vector<std::string> blocking_cases(const std::vector<Case>& cases, bool strict) {
   std::vector<std::string> out;
-  for (const nlohmann::json& c : detail::array(report, "cases")) {
-    if (gate_effect(c, strict) != GateEffect::none) out.push_back(text(c, "case_id"));
+  for (const Case& c : cases) {
+    if (gate_effect(c, strict) != GateEffect::none) out.push_back(c.case_id);
   }
   return out;
 }
 
-int cases_exit_code(const nlohmann::json& report) {
-  const bool strict = strict_policy(report);
+std::vector<std::string> blocking_cases(const Report& report) { return blocking_cases(report.cases, strict_policy(report)); }
+
+int cases_exit_code(const std::vector<Case>& cases, bool strict) {
   int code = 0;
-  for (const nlohmann::json& c : detail::array(report, "cases")) {
+  for (const Case& c : cases) {
     const GateEffect effect = gate_effect(c, strict);
     if (effect == GateEffect::error) return 2;
     if (effect == GateEffect::failure) code = 1;
@@ -50,6 +40,8 @@ int cases_exit_code(const nlohmann::json& report) {
   }
   return code;
 }
+
+int cases_exit_code(const Report& report) { return cases_exit_code(report.cases, strict_policy(report)); }
 
 std::string gate_result(int exit_code) {
   switch (exit_code) {

@@ -19,10 +19,9 @@ namespace teredo::reports {
 namespace {
 
 using nlohmann::json;
+// The fuzz section is JSON in the report's types (conformance/fuzz owns it).
 using detail::array;
 using detail::field;
-using detail::integer;
-using detail::requirement_label;
 using detail::text;
 
 std::string num(std::int64_t n) { return std::to_string(n); }
@@ -64,33 +63,17 @@ bool natural_less(const std::string& a, const std::string& b) {
   return a.size() - i < b.size() - j;
 }
 
-// Counts by verdict and by level/verdict: the report's summary when it has
-// one, the cases otherwise.
-struct Tally {
-  std::int64_t total = 0;
-  std::map<std::string, std::int64_t> by_verdict;
-  std::map<std::string, std::map<std::string, std::int64_t>> by_level;
-};
-
-Tally tally(const json& report) {
-  Tally t;
-  const json& summary = field(report, "summary");
-  if (summary.is_object()) {
-    t.total = integer(summary, "total");
-    for (const auto& [k, v] : field(summary, "by_verdict").items()) t.by_verdict[k] = v.is_number() ? v.get<std::int64_t>() : 0;
-    for (const auto& [level, counts] : field(summary, "by_level").items()) {
-      for (const auto& [k, v] : counts.items()) t.by_level[level][k] = v.is_number() ? v.get<std::int64_t>() : 0;
-    }
-    return t;
-  }
-  for (const json& c : array(report, "cases")) {
-    ++t.total;
-    ++t.by_verdict[text(c, "verdict")];
-    ++t.by_level[text(c, "level")][text(c, "verdict")];
-  }
-  return t;
+// A list as "a, b, c" ("—" when empty).
+std::string joined(const std::vector<std::string>& values) {
+  std::string out;
+  for (const std::string& v : values) out += (out.empty() ? "" : ", ") + v;
+  return out.empty() ? std::string("—") : out;
 }
+// An optional string as itself ("—" when null).
+std::string shown(const std::optional<std::string>& value) { return value ? *value : std::string("—"); }
 
+// A value of the report as plain text (nlohmann's spelling for numbers and
+// booleans, "—" for null, a list joined).
 std::string plain_value(const json& v) {
   if (v.is_array()) {
     std::string out;
@@ -101,19 +84,16 @@ std::string plain_value(const json& v) {
   return text(v);
 }
 
-// A key/value object as "key value · key value" (a non-object as plain text).
+// A record of the report as "key value · key value", in key order.
 json pairs_view(const json& object) {
   json pairs = json::array();
-  if (object.is_object()) {
-    for (const auto& [k, v] : object.items()) pairs.push_back({{"first", pairs.empty()}, {"key", k}, {"value", plain_value(v)}});
-  }
-  return {{"pairs", pairs}, {"text", object.is_object() ? std::string("—") : plain_value(object)}};
+  for (const auto& [k, v] : object.items()) pairs.push_back({{"first", pairs.empty()}, {"key", k}, {"value", plain_value(v)}});
+  return {{"pairs", pairs}, {"text", "—"}};
 }
 
-json gate_view(const json& report) {
-  const json& gate = field(report, "gate");
-  const std::string result = text(gate, "result");
-  const std::string policy = text(gate, "policy");
+json gate_view(const std::optional<Gate>& gate) {
+  const std::string result = gate ? gate->result : std::string();
+  const std::string policy = gate ? gate->policy : std::string();
   std::string why;
   if (result == "pass") {
     why = policy == "strict" ? "no MUST or SHOULD failed and no harness error" : "no MUST failed and no harness error";
@@ -127,80 +107,80 @@ json gate_view(const json& report) {
   std::string upper = result;
   std::transform(upper.begin(), upper.end(), upper.begin(), [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; });
   json blocking = json::array();
-  for (const json& b : array(gate, "blocking")) {
-    blocking.push_back({{"first", blocking.empty()},
-                        {"case_id", text(b)},
-                        {"href", detail::url_path_encode(detail::case_anchor(text(b)))}});
+  if (gate) {
+    for (const std::string& b : gate->blocking) {
+      blocking.push_back({{"first", blocking.empty()}, {"case_id", b}, {"href", detail::url_path_encode(detail::case_anchor(b))}});
+    }
   }
   json view = {
       {"class", result == "pass" || result == "fail" || result == "error" || result == "inconclusive" ? result : std::string("error")},
       {"result", result},
       {"headline", upper.empty() ? std::string("?") : upper},
-      {"exit_code", text(gate, "exit_code")},
+      {"exit_code", gate ? std::to_string(gate->exit_code) : std::string()},
       {"policy", policy},
       {"policy_name", policy.empty() ? std::string("default") : policy},
       {"why", why},
       {"any_blocking", !blocking.empty()},
       {"blocking", blocking},
       {"baseline", nullptr}};
-  if (!field(gate, "baseline_file").is_null()) view["baseline"] = {{"file", text(gate, "baseline_file")}};
+  if (gate && gate->baseline_file) view["baseline"] = {{"file", *gate->baseline_file}};
   return view;
 }
 
-json summary_view(const json& report) {
-  const Tally t = tally(report);
+json summary_view(const Report& report) {
+  const Summary& s = report.summary;
+  const auto count = [](const VerdictCounts& counts, std::string_view verdict) -> std::int64_t {
+    const auto it = counts.find(std::string(verdict));
+    return it == counts.end() ? 0 : it->second;
+  };
   json cards = json::array(), verdicts = json::array(), levels = json::array();
   for (const std::string_view v : kVerdictNames) {
-    const auto it = t.by_verdict.find(std::string(v));
-    const std::int64_t n = it == t.by_verdict.end() ? 0 : it->second;
+    const std::int64_t n = count(s.by_verdict, v);
     cards.push_back({{"verdict", std::string(v)}, {"n", n}, {"zero", n == 0}});
     verdicts.push_back(std::string(v));
   }
   const std::set<std::string> known(std::begin(kLevelNames), std::end(kLevelNames));
   std::vector<std::string> order(std::begin(kLevelNames), std::end(kLevelNames));
-  for (const auto& [level, counts] : t.by_level) {
+  for (const auto& [level, counts] : s.by_level) {
     if (!known.contains(level)) order.push_back(level);
   }
   for (const std::string& level : order) {
-    const auto lv = t.by_level.find(level);
+    const auto lv = s.by_level.find(level);
     std::int64_t sum = 0;
     json cells = json::array();
     for (const std::string_view v : kVerdictNames) {
-      std::int64_t n = 0;
-      if (lv != t.by_level.end()) {
-        const auto it = lv->second.find(std::string(v));
-        if (it != lv->second.end()) n = it->second;
-      }
+      const std::int64_t n = lv == s.by_level.end() ? 0 : count(lv->second, v);
       sum += n;
       cells.push_back({{"level", level}, {"verdict", std::string(v)}, {"n", n}, {"zero", n == 0}});
     }
     levels.push_back({{"level", level}, {"cells", cells}, {"total", sum}});
   }
 
-  const json& cov = field(field(report, "summary"), "coverage");
-  const json& pv = field(cov, "percent");
+  const Coverage& cov = s.coverage;
   json uncovered = json::array();
-  for (const json& u : array(cov, "uncovered")) {
-    const json& r = field(field(report, "requirements"), text(u));
-    uncovered.push_back({{"id", text(u)},
-                         {"catalog", r.is_object() ? json{{"level", text(r, "level")}, {"summary", text(r, "summary")}} : json()}});
+  for (const std::string& id : cov.uncovered) {
+    const auto r = report.requirements.find(id);
+    uncovered.push_back({{"id", id},
+                         {"catalog", r != report.requirements.end()
+                                         ? json{{"level", to_string(r->second.level)}, {"summary", r->second.summary}}
+                                         : json()}});
   }
-  return {{"total", t.total},
+  return {{"total", s.total},
           {"cards", cards},
           {"verdicts", verdicts},
           {"levels", levels},
-          {"covered", integer(cov, "covered")},
-          {"testable", integer(cov, "testable")},
-          {"percent", detail::one_decimal(pv.is_number() ? pv.get<double>() : 0.0)},
+          {"covered", cov.covered},
+          {"testable", cov.testable},
+          {"percent", detail::one_decimal(cov.percent)},
           {"any_uncovered", !uncovered.empty()},
           {"uncovered_count", uncovered.size()},
           {"uncovered", uncovered}};
 }
 
 // A fuzz run's figures and findings (report format 1.4): null for a run.
-json fuzz_view(const json& report) {
-  const json& fuzz = field(report, "fuzz");
-  if (!fuzz.is_object()) return nullptr;
+json fuzz_view(const std::optional<json>& section) {
+  if (!section || !section->is_object()) return nullptr;
+  const json& fuzz = *section;
   json states = json::array();
   for (const auto& [state, counts] : field(fuzz, "by_state").items()) {
     states.push_back({{"state", state}, {"mutated", text(counts, "mutated")}, {"valid", text(counts, "valid")}});
@@ -240,97 +220,91 @@ json fuzz_view(const json& report) {
 
 // The href of a capture named in an assertion's frames: the case's pcap whose
 // path ends in that name.
-std::string capture_href(const json& evidence, const std::string& capture) {
-  for (const json& p : array(evidence, "pcaps")) {
-    const std::string path = text(p, "path");
+std::string capture_href(const Evidence& evidence, const std::string& capture) {
+  for (const Pcap& p : evidence.pcaps) {
+    const std::string& path = p.path;
     if (path == capture || (path.size() > capture.size() && path.ends_with("/" + capture))) return detail::url_path_encode(path);
   }
   return {};
 }
 
-json case_view(const json& c, const json& requirements) {
-  const std::string id = text(c, "case_id");
-  const std::string verdict = text(c, "verdict");
-  const json& evidence = field(c, "evidence");
-  json sections = json::array();
-  for (const json& s : array(c, "rfc_sections")) sections.push_back(text(s));
+json optional_text(const std::optional<std::string>& value) { return value ? json(*value) : json(); }
+
+json case_view(const Case& c, const std::map<std::string, Requirement>& requirements) {
+  const std::string& id = c.case_id;
+  const std::string verdict(to_string(c.verdict));
+  const Evidence& evidence = c.evidence;
 
   json reqs = json::array();
-  for (const json& r : array(c, "requirements")) {
-    const json& req = field(requirements, text(r));
+  for (const std::string& r : c.requirements) {
+    const auto req = requirements.find(r);
     json catalog;
-    if (req.is_object()) {
-      catalog = {{"level", text(req, "level")}, {"doc", text(req, "doc")},         {"section", text(req, "section")},
-                 {"role", text(req, "role")},   {"summary", text(req, "summary")}, {"quote", text(req, "quote")}};
+    if (req != requirements.end()) {
+      const Requirement& q = req->second;
+      catalog = {{"level", to_string(q.level)}, {"doc", q.doc},         {"section", q.section},
+                 {"role", q.role},              {"summary", q.summary}, {"quote", q.quote}};
     }
-    reqs.push_back({{"first", reqs.empty()}, {"id", text(r)}, {"catalog", catalog}});
+    reqs.push_back({{"first", reqs.empty()}, {"id", r}, {"catalog", catalog}});
   }
 
   json assertions = json::array();
-  for (const json& a : array(c, "assertions")) {
+  for (const Assertion& a : c.assertions) {
     json values = json::array();
-    for (const char* key : {"expected", "observed"}) values.push_back({{"present", !field(a, key).is_null()}, {"text", text(a, key)}});
+    for (const auto* value : {&a.expected, &a.observed}) values.push_back({{"present", value->has_value()}, {"text", value->value_or("")}});
     json frames = json::array();
-    for (const json& f : array(a, "frames")) {
-      const std::string href = capture_href(evidence, text(f, "capture"));
+    for (const Frame& f : a.frames) {
       frames.push_back({{"first", frames.empty()},
-                        {"capture", text(f, "capture")},
-                        {"frame", text(f, "frame")},
-                        {"href", href}});
+                        {"capture", f.capture},
+                        {"frame", std::to_string(f.frame)},
+                        {"href", capture_href(evidence, f.capture)}});
     }
-    assertions.push_back({{"outcome", text(a, "outcome")},
-                          {"badge", badge(text(a, "outcome"))},
-                          {"requirement", requirement_label(a)},
-                          {"level", text(a, "level")},
+    const std::string outcome(to_string(a.outcome));
+    assertions.push_back({{"outcome", outcome},
+                          {"badge", badge(outcome)},
+                          {"requirement", detail::requirement_label(a)},
+                          {"level", to_string(a.level)},
                           {"values", values},
-                          {"message", text(a, "message")},
-                          {"code", field(a, "code").is_null() ? json() : json(text(a, "code"))},
+                          {"message", a.message.value_or("")},
+                          {"code", optional_text(a.code)},
                           {"frames", frames}});
   }
 
   json attempts = json::array();
-  for (const json& a : array(c, "attempts")) {
-    attempts.push_back({{"n", text(a, "n")},
-                        {"badge", badge(text(a, "verdict"))},
-                        {"duration", duration_text(integer(a, "duration_ms"))},
-                        {"seed", text(a, "seed")}});
+  for (const Attempt& a : c.attempts) {
+    attempts.push_back({{"n", std::to_string(a.n)},
+                        {"badge", badge(to_string(a.verdict))},
+                        {"duration", duration_text(a.duration_ms)},
+                        {"seed", std::to_string(a.seed)}});
   }
 
   json messages = json::array();
-  for (const json& m : array(c, "messages")) {
-    messages.push_back({{"level", text(m, "level")},
-                        {"t_ms", text(m, "t_ms")},
-                        {"text", text(m, "text")},
-                        {"code", field(m, "code").is_null() ? json() : json(text(m, "code"))}});
+  for (const Message& m : c.messages) {
+    messages.push_back({{"level", m.level}, {"t_ms", std::to_string(m.t_ms)}, {"text", m.text}, {"code", optional_text(m.code)}});
   }
 
-  const json& pcaps = array(evidence, "pcaps");
-  const json& logs = array(evidence, "logs");
   json evidence_view;
-  if (!pcaps.empty() || !logs.empty() || !field(evidence, "dir").is_null()) {
+  if (!evidence.pcaps.empty() || !evidence.logs.empty() || evidence.dir) {
     evidence_view = {{"dir", nullptr}, {"pcaps", json::array()}, {"logs", json::array()}};
-    if (!field(evidence, "dir").is_null()) {
-      const std::string dir = text(evidence, "dir");
+    if (evidence.dir) {
+      const std::string& dir = *evidence.dir;
       evidence_view["dir"] = {{"path", dir}, {"href", detail::url_path_encode(dir.ends_with('/') ? dir : dir + "/")}};
     }
-    for (const json& p : pcaps) {
-      const std::string sha = text(p, "sha256");
+    for (const Pcap& p : evidence.pcaps) {
       evidence_view["pcaps"].push_back(
-          {{"path", text(p, "path")},
-           {"href", detail::url_path_encode(text(p, "path"))},
-           {"vantage", text(p, "vantage")},
-           {"packets", text(p, "packets")},
-           {"sha256", sha.empty() ? json() : json{{"full", sha}, {"short", sha.substr(0, 12)}}}});
+          {{"path", p.path},
+           {"href", detail::url_path_encode(p.path)},
+           {"vantage", p.vantage},
+           {"packets", std::to_string(p.packets)},
+           {"sha256", p.sha256.empty() ? json() : json{{"full", p.sha256}, {"short", p.sha256.substr(0, 12)}}}});
     }
-    for (const json& l : logs) {
-      evidence_view["logs"].push_back(
-          {{"path", text(l, "path")}, {"href", detail::url_path_encode(text(l, "path"))}, {"what", text(l, "what")}});
+    for (const Log& l : evidence.logs) {
+      evidence_view["logs"].push_back({{"path", l.path}, {"href", detail::url_path_encode(l.path)}, {"what", l.what}});
     }
   }
 
-  std::string what = num(static_cast<std::int64_t>(array(c, "assertions").size())) + " assertion(s), " +
-                     num(static_cast<std::int64_t>(array(c, "messages").size())) + " message(s)";
-  const std::size_t files = pcaps.size() + logs.size();
+  std::string what = num(static_cast<std::int64_t>(c.assertions.size())) + " assertion(s), " +
+                     num(static_cast<std::int64_t>(c.messages.size())) + " message(s)";
+  const std::size_t files = evidence.pcaps.size() + evidence.logs.size();
   if (files > 0) what += ", " + num(static_cast<std::int64_t>(files)) + " evidence file(s)";
 
   return {{"case_id", id},
@@ -338,52 +312,42 @@ json case_view(const json& c, const json& requirements) {
           {"href", detail::url_path_encode(detail::case_anchor(id))},
           {"verdict", verdict},
           {"badge", badge(verdict)},
-          {"level", text(c, "level")},
-          {"role", text(c, "role")},
-          {"title", text(c, "title")},
-          {"sections_json", sections.dump(-1, ' ', false, json::error_handler_t::replace)},
-          {"sections", sections.empty() ? std::string() : plain_value(sections)},
-          {"known", text(c, "baseline") == "known"},
-          {"duration", duration_text(integer(c, "duration_ms"))},
-          {"open", verdict == "fail" || verdict == "error"},
+          {"level", to_string(c.level)},
+          {"role", c.role},
+          {"title", c.title},
+          {"sections_json", json(c.rfc_sections).dump(-1, ' ', false, json::error_handler_t::replace)},
+          {"sections", c.rfc_sections.empty() ? std::string() : joined(c.rfc_sections)},
+          {"known", c.baseline == "known"},
+          {"duration", duration_text(c.duration_ms)},
+          {"open", c.verdict == Verdict::fail || c.verdict == Verdict::error},
           {"what", what},
-          {"description", text(c, "description")},
-          {"judgement", text(c, "judgement")},
-          {"topology", text(c, "topology")},
-          {"nat_profile", plain_value(field(c, "nat_profile"))},
+          {"description", c.description},
+          {"judgement", c.judgement},
+          {"topology", c.topology},
+          {"nat_profile", shown(c.nat_profile)},
           {"any_requirements", !reqs.empty()},
           {"requirements", reqs},
           {"any_assertions", !assertions.empty()},
           {"assertions", assertions},
-          {"any_attempts", attempts.size() > 1 || verdict == "flaky"},
+          {"any_attempts", attempts.size() > 1 || c.verdict == Verdict::flaky},
           {"attempts", attempts},
           {"any_messages", !messages.empty()},
           {"messages", messages},
           {"evidence", evidence_view},
-          {"reproducer", text(c, "reproducer")}};
+          {"reproducer", c.reproducer}};
 }
 
-// The filter choices: every verdict and level (and any unknown ones the
-// cases carry), the roles and RFC sections the cases have.
-json filters_view(const json& cases) {
-  std::set<std::string> verdicts_seen, levels_seen, roles_seen;
+// The filter choices: every verdict and level, the roles and RFC sections the
+// cases have.
+json filters_view(const std::vector<Case>& cases) {
+  std::set<std::string> roles_seen;
   std::set<std::string, decltype(&natural_less)> sections(&natural_less);
   std::map<std::string, std::int64_t> verdict_n, level_n;
-  for (const json& c : cases) {
-    verdicts_seen.insert(text(c, "verdict"));
-    levels_seen.insert(text(c, "level"));
-    roles_seen.insert(text(c, "role"));
-    ++verdict_n[text(c, "verdict")];
-    ++level_n[text(c, "level")];
-    for (const json& s : array(c, "rfc_sections")) sections.insert(text(s));
-  }
-  std::vector<std::string> verdicts(std::begin(kVerdictNames), std::end(kVerdictNames));
-  for (const std::string& v : verdicts_seen) {
-    if (!is_verdict(v)) verdicts.push_back(std::string(v));
-  }
-  std::vector<std::string> levels(std::begin(kLevelNames), std::end(kLevelNames));
-  for (const std::string& l : levels_seen) {
-    if (!is_level(l)) levels.push_back(l);
+  for (const Case& c : cases) {
+    roles_seen.insert(c.role);
+    ++verdict_n[std::string(to_string(c.verdict))];
+    ++level_n[std::string(to_string(c.level))];
+    for (const std::string& s : c.rfc_sections) sections.insert(s);
   }
   std::vector<std::string> roles;
   for (const std::string_view r : kRoles) {
@@ -393,60 +357,61 @@ json filters_view(const json& cases) {
     if (std::find(roles.begin(), roles.end(), r) == roles.end()) roles.push_back(r);
   }
   json view = {{"verdicts", json::array()}, {"levels", json::array()}, {"roles", roles}, {"sections", sections}};
-  for (const std::string& v : verdicts) view["verdicts"].push_back({{"value", v}, {"badge", badge(v)}, {"n", verdict_n[v]}});
-  for (const std::string& l : levels) {
-    view["levels"].push_back({{"value", l}, {"label", l.empty() ? std::string("(none)") : l}, {"n", level_n[l]}});
+  for (const std::string_view v : kVerdictNames) {
+    view["verdicts"].push_back({{"value", v}, {"badge", badge(v)}, {"n", verdict_n[std::string(v)]}});
+  }
+  for (const std::string_view l : kLevelNames) {
+    view["levels"].push_back({{"value", l}, {"label", l}, {"n", level_n[std::string(l)]}});
   }
   return view;
 }
 
-json page_view(const json& report) {
-  const json& iut = field(report, "iut");
-  const json& run = field(report, "run");
-  const json& harness = field(run, "harness");
-  const json& cases = array(report, "cases");
-  std::string harness_text = text(harness, "name") + " " + text(harness, "version");
-  if (!field(harness, "git_commit").is_null()) harness_text += " (" + text(harness, "git_commit") + ")";
+json page_view(const Report& report) {
+  const Iut& iut = report.iut;
+  const Run& run = report.run;
+  const Harness& harness = run.harness;
+  std::string harness_text = harness.name + " " + harness.version;
+  if (harness.git_commit) harness_text += " (" + *harness.git_commit + ")";
   json case_views = json::array();
-  for (const json& c : cases) case_views.push_back(case_view(c, field(report, "requirements")));
+  for (const Case& c : report.cases) case_views.push_back(case_view(c, report.requirements));
   return {{"base_css", detail::kBaseCss},
           {"report_css", assets::kReportCss},
           {"report_js", assets::kReportJs},
           {"iut",
-           {{"name", text(iut, "name")},
-            {"version", text(iut, "version")},
-            {"version_shown", plain_value(field(iut, "version"))},
-            {"adapter", text(iut, "adapter")},
-            {"adapter_sha256", plain_value(field(iut, "adapter_sha256"))},
-            {"roles", plain_value(field(iut, "roles"))},
-            {"capabilities", plain_value(field(iut, "capabilities"))}}},
+           {{"name", iut.name},
+            {"version", iut.version.value_or("")},
+            {"version_shown", shown(iut.version)},
+            {"adapter", iut.adapter},
+            {"adapter_sha256", shown(iut.adapter_sha256)},
+            {"roles", joined(iut.roles)},
+            {"capabilities", joined(iut.capabilities)}}},
           {"run",
-           {{"roles", plain_value(field(field(run, "selection"), "roles"))},
-            {"run_id", text(run, "run_id")},
-            {"started_at", text(run, "started_at")},
-            {"finished_at", text(run, "finished_at")},
-            {"duration", duration_text(integer(run, "duration_ms"))},
+           {{"roles", joined(run.selection.roles)},
+            {"run_id", run.run_id},
+            {"started_at", run.started_at},
+            {"finished_at", run.finished_at},
+            {"duration", duration_text(run.duration_ms)},
             {"harness", harness_text},
-            {"host", pairs_view(field(run, "host"))},
-            {"command_line", text(run, "command_line")},
-            {"master_seed", text(run, "master_seed")},
-            {"selection", pairs_view(field(run, "selection"))},
-            {"options", pairs_view(field(run, "options"))}}},
-          {"incomplete", field(report, "complete") == json(false)},
-          {"gate", gate_view(report)},
+            {"host", pairs_view(json(run.host))},
+            {"command_line", run.command_line},
+            {"master_seed", std::to_string(run.master_seed)},
+            {"selection", pairs_view(json(run.selection))},
+            {"options", pairs_view(json(run.options))}}},
+          {"incomplete", !report.complete},
+          {"gate", gate_view(report.gate)},
           {"summary", summary_view(report)},
-          {"fuzz", fuzz_view(report)},
-          {"filters", filters_view(cases)},
-          {"case_count", cases.size()},
+          {"fuzz", fuzz_view(report.fuzz)},
+          {"filters", filters_view(report.cases)},
+          {"case_count", report.cases.size()},
           {"cases", case_views},
-          {"schema", text(report, "schema")},
-          {"schema_version", text(report, "schema_version")}};
+          {"schema", report.schema},
+          {"schema_version", report.schema_version}};
 }
 
 }  // namespace
 
-std::string render_html(const nlohmann::json& report) {
-  return detail::render_template(assets::kReportHtml, page_view(report));
-}
+std::string render_html(const Report& report) { return detail::render_template(assets::kReportHtml, page_view(report)); }
+
+std::string render_html(const nlohmann::json& report) { return render_html(report_from_json(report)); }
 
 }  // namespace teredo::reports

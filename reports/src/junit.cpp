@@ -10,15 +10,10 @@ namespace teredo::reports {
 
 namespace {
 
-using nlohmann::json;
-using detail::array;
-using detail::field;
-using detail::integer;
-using detail::requirement_label;
-using detail::text;
 
 std::string attr(std::string_view s) { return detail::xml_escape(s, true); }
 std::string body(std::string_view s) { return detail::xml_escape(s, false); }
+using detail::requirement_label;
 
 // A classname token: dots would split Jenkins' package/class view, so every
 // character outside [A-Za-z0-9_-] becomes '_' ("RFC4380 5.3.2" -> "RFC4380_5_3_2").
@@ -31,36 +26,44 @@ std::string token(std::string_view s, std::string_view fallback) {
   return out.empty() ? std::string(fallback) : out;
 }
 
-std::string classname(const json& c) {
-  const json& sections = array(c, "rfc_sections");
-  const std::string section = sections.empty() ? std::string() : text(sections.front());
-  return "teredo." + token(text(c, "role"), "unknown") + "." + token(section, "unspecified");
+std::string classname(const Case& c) {
+  const std::string section = c.rfc_sections.empty() ? std::string() : c.rfc_sections.front();
+  return "teredo." + token(c.role, "unknown") + "." + token(section, "unspecified");
 }
 
-std::string frames_text(const json& assertion) {
+std::string level_name(Level level) { return std::string(to_string(level)); }
+std::string verdict_name(Verdict verdict) { return std::string(to_string(verdict)); }
+
+std::string frames_text(const Assertion& assertion) {
   std::string out;
-  for (const json& f : array(assertion, "frames")) {
+  for (const Frame& f : assertion.frames) {
     if (!out.empty()) out += ", ";
-    out += text(f, "capture") + " #" + text(f, "frame");
+    out += f.capture + " #" + std::to_string(f.frame);
   }
   return out;
 }
 
-// The RFC sentence a requirement rests on (report["requirements"][id].quote),
+using Requirements = std::map<std::string, Requirement>;
+
+// The RFC sentence a requirement rests on (report.requirements[id].quote),
 // empty when the report does not hold it.
-std::string quote_of(const json& requirements, const std::string& id) { return text(field(requirements, id), "quote"); }
+std::string quote_of(const Requirements& requirements, const std::optional<std::string>& id) {
+  if (!id) return {};
+  const auto it = requirements.find(*id);
+  return it == requirements.end() ? std::string() : it->second.quote;
+}
 
 // One assertion, as lines of text, with the sentence it is judged against.
-std::string assertion_text(const json& a, const json& requirements) {
-  std::string out = "[" + text(a, "outcome") + "] " + requirement_label(a) + " " + text(a, "level");
-  const std::string message = text(a, "message");
+std::string assertion_text(const Assertion& a, const Requirements& requirements) {
+  std::string out = "[" + verdict_name(a.outcome) + "] " + requirement_label(a) + " " + level_name(a.level);
+  const std::string message = a.message.value_or("");
   if (!message.empty()) out += ": " + message;
   out += "\n";
-  const std::string quote = quote_of(requirements, text(a, "requirement"));
+  const std::string quote = quote_of(requirements, a.requirement);
   if (!quote.empty()) out += "    RFC: \"" + quote + "\"\n";
-  if (!field(a, "expected").is_null()) out += "    expected: " + text(a, "expected") + "\n";
-  if (!field(a, "observed").is_null()) out += "    observed: " + text(a, "observed") + "\n";
-  if (!field(a, "code").is_null()) out += "    code: " + text(a, "code") + "\n";
+  if (a.expected) out += "    expected: " + *a.expected + "\n";
+  if (a.observed) out += "    observed: " + *a.observed + "\n";
+  if (a.code) out += "    code: " + *a.code + "\n";
   const std::string frames = frames_text(a);
   if (!frames.empty()) out += "    frames: " + frames + "\n";
   return out;
@@ -68,91 +71,86 @@ std::string assertion_text(const json& a, const json& requirements) {
 
 // The one-line reason of a non-passing case: its first assertion with the
 // given outcome, else its first error/warn message, else the verdict.
-std::string reason(const json& c, std::string_view outcome) {
-  for (const json& a : array(c, "assertions")) {
-    if (text(a, "outcome") != outcome) continue;
-    std::string out = requirement_label(a) + " " + text(a, "level") + ": ";
-    const std::string message = text(a, "message");
+std::string reason(const Case& c, Verdict outcome) {
+  for (const Assertion& a : c.assertions) {
+    if (a.outcome != outcome) continue;
+    std::string out = requirement_label(a) + " " + level_name(a.level) + ": ";
+    const std::string message = a.message.value_or("");
     if (!message.empty()) return out + message;
-    return out + "expected " + text(a, "expected") + ", observed " + text(a, "observed");
+    return out + "expected " + a.expected.value_or("") + ", observed " + a.observed.value_or("");
   }
   for (const std::string_view level : {"error", "warn", "info"}) {
-    for (const json& m : array(c, "messages")) {
-      if (text(m, "level") == level) return text(m, "text");
+    for (const Message& m : c.messages) {
+      if (m.level == level) return m.text;
     }
   }
-  return "verdict " + text(c, "verdict");
+  return "verdict " + verdict_name(c.verdict);
 }
 
 // The strongest level among the case's assertions with this outcome.
-std::string failing_level(const json& c, std::string_view outcome, std::string_view fallback) {
-  for (const std::string_view level : kLevelNames) {
-    for (const json& a : array(c, "assertions")) {
-      if (text(a, "outcome") == outcome && text(a, "level") == level) return std::string(level);
+std::string failing_level(const Case& c, Verdict outcome, std::string_view fallback) {
+  for (const Level level : kLevels) {
+    for (const Assertion& a : c.assertions) {
+      if (a.outcome == outcome && a.level == level) return level_name(level);
     }
   }
   return std::string(fallback);
 }
 
 // The assertions that did not pass, as text.
-std::string non_pass_assertions(const json& c, const json& requirements) {
+std::string non_pass_assertions(const Case& c, const Requirements& requirements) {
   std::string out;
-  for (const json& a : array(c, "assertions")) {
-    if (text(a, "outcome") != "pass") out += assertion_text(a, requirements);
+  for (const Assertion& a : c.assertions) {
+    if (a.outcome != Verdict::pass) out += assertion_text(a, requirements);
   }
   return out;
 }
 
-std::string reproduce_line(const json& c) {
-  const std::string r = text(c, "reproducer");
-  return r.empty() ? std::string() : "reproduce: " + r + "\n";
-}
+std::string reproduce_line(const Case& c) { return c.reproducer.empty() ? std::string() : "reproduce: " + c.reproducer + "\n"; }
 
-std::string system_out(const json& c, const json& requirements, std::string_view preface) {
+std::string system_out(const Case& c, const Requirements& requirements, std::string_view preface) {
   std::string out(preface);
-  out += text(c, "title") + "\n";
-  out += "verdict: " + text(c, "verdict") + " | level " + text(c, "level") + " | role " + text(c, "role") + " | topology " +
-         text(c, "topology");
-  const std::string nat = text(c, "nat_profile");
+  out += c.title + "\n";
+  out += "verdict: " + verdict_name(c.verdict) + " | level " + level_name(c.level) + " | role " + c.role + " | topology " + c.topology;
+  const std::string nat = c.nat_profile.value_or("");
   out += " | NAT " + (nat.empty() ? std::string("none") : nat) + "\n";
-  if (!array(c, "requirements").empty()) {
+  if (!c.requirements.empty()) {
     out += "requirements:\n";
-    for (const json& r : array(c, "requirements")) {
-      const std::string quote = quote_of(requirements, text(r));
-      out += "  " + text(r) + (quote.empty() ? std::string() : ": \"" + quote + "\"") + "\n";
+    for (const std::string& r : c.requirements) {
+      const std::string quote = quote_of(requirements, r);
+      out += "  " + r + (quote.empty() ? std::string() : ": \"" + quote + "\"") + "\n";
     }
   }
   std::string sections;
-  for (const json& s : array(c, "rfc_sections")) sections += (sections.empty() ? "" : ", ") + text(s);
+  for (const std::string& s : c.rfc_sections) sections += (sections.empty() ? "" : ", ") + s;
   if (!sections.empty()) out += "sections: " + sections + "\n";
-  if (!array(c, "assertions").empty()) {
+  if (!c.assertions.empty()) {
     out += "assertions:\n";
-    for (const json& a : array(c, "assertions")) out += "  " + assertion_text(a, requirements);
+    for (const Assertion& a : c.assertions) out += "  " + assertion_text(a, requirements);
   }
-  if (!array(c, "messages").empty()) {
+  if (!c.messages.empty()) {
     out += "messages:\n";
-    for (const json& m : array(c, "messages")) {
-      out += "  +" + text(m, "t_ms") + " ms " + text(m, "level") + ": " + text(m, "text");
-      if (!field(m, "code").is_null()) out += " [" + text(m, "code") + "]";
+    for (const Message& m : c.messages) {
+      out += "  +" + std::to_string(m.t_ms) + " ms " + m.level + ": " + m.text;
+      if (m.code) out += " [" + *m.code + "]";
       out += "\n";
     }
   }
-  const json& attempts = array(c, "attempts");
-  if (!attempts.empty()) {
+  if (!c.attempts.empty()) {
     out += "attempts:\n";
-    for (const json& a : attempts) {
-      out += "  " + text(a, "n") + ": " + text(a, "verdict") + ", " + text(a, "duration_ms") + " ms, seed " + text(a, "seed") + "\n";
+    for (const Attempt& a : c.attempts) {
+      out += "  " + std::to_string(a.n) + ": " + verdict_name(a.verdict) + ", " + std::to_string(a.duration_ms) + " ms, seed " +
+             std::to_string(a.seed) + "\n";
     }
   }
-  const json& evidence = field(c, "evidence");
-  const bool any_evidence = !field(evidence, "dir").is_null() || !array(evidence, "pcaps").empty() || !array(evidence, "logs").empty();
-  if (any_evidence) {
+  const Evidence& evidence = c.evidence;
+  if (evidence.dir || !evidence.pcaps.empty() || !evidence.logs.empty()) {
     out += "evidence (relative to report.json):\n";
-    if (!field(evidence, "dir").is_null()) out += "  dir " + text(evidence, "dir") + "\n";
-    for (const json& p : array(evidence, "pcaps")) {
-      out += "  pcap " + text(p, "path") + " (" + text(p, "vantage") + ", " + text(p, "packets") + " packets)\n";
+    if (evidence.dir) out += "  dir " + *evidence.dir + "\n";
+    for (const Pcap& p : evidence.pcaps) {
+      out += "  pcap " + p.path + " (" + p.vantage + ", " + std::to_string(p.packets) + " packets)\n";
     }
-    for (const json& l : array(evidence, "logs")) out += "  log " + text(l, "path") + " (" + text(l, "what") + ")\n";
+    for (const Log& l : evidence.logs) out += "  log " + l.path + " (" + l.what + ")\n";
   }
   out += reproduce_line(c);
   return out;
@@ -176,10 +174,10 @@ std::string count_attrs(const Counts& n, std::int64_t ms) {
 
 constexpr std::string_view kIndent = "    ";
 
-// A testcase name: the case ID; never empty and unique in its suite, even in
-// a malformed report (Jenkins and test-reporter need a name).
-std::string testcase_name(const json& c, std::set<std::string>& used) {
-  std::string name = text(c, "case_id");
+// A testcase name: the case ID; never empty and unique in its suite (Jenkins
+// and test-reporter need a name).
+std::string testcase_name(const Case& c, std::set<std::string>& used) {
+  std::string name = c.case_id;
   if (name.empty()) name = "unnamed-case";
   std::string unique = name;
   for (int k = 2; used.contains(unique); ++k) unique = name + " (" + std::to_string(k) + ")";
@@ -187,67 +185,66 @@ std::string testcase_name(const json& c, std::set<std::string>& used) {
   return unique;
 }
 
-std::string render_case(const json& c, const json& requirements, bool strict, Counts& n, std::set<std::string>& names) {
-  const std::string verdict = text(c, "verdict");
-  const std::int64_t ms = integer(c, "duration_ms");
+std::string render_case(const Case& c, const Requirements& requirements, bool strict, Counts& n, std::set<std::string>& names) {
+  const Verdict verdict = c.verdict;
+  const std::int64_t ms = c.duration_ms;
   ++n.tests;
   n.ms += ms;
   std::string x = "  <testcase name=\"" + attr(testcase_name(c, names)) + "\" classname=\"" + attr(classname(c)) + "\" time=\"" +
                   detail::seconds(ms) + "\">\n";
   std::string preface;
   const GateEffect effect = gate_effect(c, strict);
-  const bool known = text(c, "baseline") == "known";
+  const bool known = c.baseline == "known";
   if (effect == GateEffect::error) {
     ++n.errors;
-    x += std::string(kIndent) + "<error message=\"" + attr(detail::truncate(reason(c, "fail"), 1024)) +
+    x += std::string(kIndent) + "<error message=\"" + attr(detail::truncate(reason(c, Verdict::fail), 1024)) +
          "\" type=\"harness-error\">" + body(non_pass_assertions(c, requirements) + reproduce_line(c)) + "</error>\n";
   } else if (effect == GateEffect::failure) {
     ++n.failures;
-    const std::string outcome = verdict == "warn" ? "warn" : "fail";
-    const std::string type = failing_level(c, outcome, verdict == "warn" ? "SHOULD" : "MUST");
+    const Verdict outcome = verdict == Verdict::warn ? Verdict::warn : Verdict::fail;
+    const std::string type = failing_level(c, outcome, verdict == Verdict::warn ? "SHOULD" : "MUST");
     x += std::string(kIndent) + "<failure message=\"" + attr(detail::truncate(reason(c, outcome), 1024)) + "\" type=\"" + attr(type) +
          "\">" + body(non_pass_assertions(c, requirements) + reproduce_line(c)) + "</failure>\n";
-    if (verdict == "warn") preface = "WARNING: a SHOULD is not met; the strict policy makes it a failure.\n";
+    if (verdict == Verdict::warn) preface = "WARNING: a SHOULD is not met; the strict policy makes it a failure.\n";
   } else if (effect == GateEffect::inconclusive) {
     // Not a requirement failed: the case could not be judged, and a gate
     // cannot vouch for what it did not judge (exit 4 when nothing fails).
     ++n.failures;
     x += std::string(kIndent) + "<failure message=\"" +
-         attr(detail::truncate("inconclusive: " + reason(c, "inconclusive"), 1024)) + "\" type=\"inconclusive\">" +
+         attr(detail::truncate("inconclusive: " + reason(c, Verdict::inconclusive), 1024)) + "\" type=\"inconclusive\">" +
          body(non_pass_assertions(c, requirements) + reproduce_line(c)) + "</failure>\n";
-  } else if (known && (verdict == "fail" || verdict == "inconclusive" || (verdict == "warn" && strict))) {
+  } else if (known && (verdict == Verdict::fail || verdict == Verdict::inconclusive || (verdict == Verdict::warn && strict))) {
     // A failure the baseline lists: reported, not counted against the gate.
     ++n.skipped;
-    const std::string outcome = verdict == "warn" ? "warn" : verdict == "inconclusive" ? "inconclusive" : "fail";
+    const Verdict outcome = verdict == Verdict::warn ? Verdict::warn : verdict == Verdict::inconclusive ? Verdict::inconclusive : Verdict::fail;
     x += std::string(kIndent) + "<skipped message=\"" +
          attr(detail::truncate("known failure (baseline): " + reason(c, outcome), 1024)) + "\"/>\n";
     preface = "KNOWN FAILURE: the baseline lists this case; it does not block the gate.\n";
-  } else if (verdict == "warn") {
-    preface = "WARNING: a SHOULD is not met (" + reason(c, "warn") +
+  } else if (verdict == Verdict::warn) {
+    preface = "WARNING: a SHOULD is not met (" + reason(c, Verdict::warn) +
               "). Not a failure under the default policy; --strict makes it one" +
               (known ? std::string(" (the baseline lists it)") : std::string()) + ".\n";
-  } else if (verdict == "not-applicable") {
+  } else if (verdict == Verdict::not_applicable) {
     ++n.skipped;
-    x += std::string(kIndent) + "<skipped message=\"" + attr(detail::truncate("not applicable: " + reason(c, "fail"), 1024)) +
+    x += std::string(kIndent) + "<skipped message=\"" + attr(detail::truncate("not applicable: " + reason(c, Verdict::fail), 1024)) +
          "\"/>\n";
-  } else if (verdict == "flaky") {
-    const json& attempts = array(c, "attempts");
+  } else if (verdict == Verdict::flaky) {
     std::string history;
-    for (const json& a : attempts) {
-      const std::string av = text(a, "verdict");
-      history += (history.empty() ? "" : ", ") + ("attempt " + text(a, "n") + " " + av);
-      if (av == "pass") continue;
-      const bool error = av == "error";
-      const std::string type = av == "fail" ? "MUST" : av == "warn" ? "SHOULD" : error ? "harness-error" : av;
-      const std::string what = "attempt " + text(a, "n") + " of " + std::to_string(attempts.size()) + ": " + av;
+    for (const Attempt& a : c.attempts) {
+      const std::string av = verdict_name(a.verdict);
+      history += (history.empty() ? "" : ", ") + ("attempt " + std::to_string(a.n) + " " + av);
+      if (a.verdict == Verdict::pass) continue;
+      const bool error = a.verdict == Verdict::error;
+      const std::string type = a.verdict == Verdict::fail ? "MUST" : a.verdict == Verdict::warn ? "SHOULD" : error ? "harness-error" : av;
+      const std::string what = "attempt " + std::to_string(a.n) + " of " + std::to_string(c.attempts.size()) + ": " + av;
       const std::string element = error ? "flakyError" : "flakyFailure";
       x += std::string(kIndent) + "<" + element + " message=\"" + attr(what) + "\" type=\"" + attr(type) + "\">\n";
       x += std::string(kIndent) + "  <stackTrace>" +
-           body(what + " after " + text(a, "duration_ms") + " ms with seed " + text(a, "seed") + "\n" + reproduce_line(c)) +
+           body(what + " after " + std::to_string(a.duration_ms) + " ms with seed " + std::to_string(a.seed) + "\n" + reproduce_line(c)) +
            "</stackTrace>\n";
       x += std::string(kIndent) + "</" + element + ">\n";
     }
-    preface = "FLAKY: the IUT varied over " + std::to_string(attempts.size()) + " attempts (" + history +
+    preface = "FLAKY: the IUT varied over " + std::to_string(c.attempts.size()) + " attempts (" + history +
               "): a SHOULD met on one attempt, not on another (a MUST failed on any attempt would be a fail).\n";
   }
   x += std::string(kIndent) + "<system-out>" + body(system_out(c, requirements, preface)) + "</system-out>\n";
@@ -255,25 +252,25 @@ std::string render_case(const json& c, const json& requirements, bool strict, Co
   return x;
 }
 
-std::string properties(const json& report, std::string_view indent) {
-  const json& run = field(report, "run");
-  const json& iut = field(report, "iut");
-  const json& gate = field(report, "gate");
+std::string properties(const Report& report, std::string_view indent) {
+  const Run& run = report.run;
+  const Iut& iut = report.iut;
+  const std::optional<Gate>& gate = report.gate;
   const std::pair<std::string_view, std::string> props[] = {
-      {"iut.name", text(iut, "name")},
-      {"iut.version", text(iut, "version")},
-      {"iut.adapter", text(iut, "adapter")},
-      {"run.run_id", text(run, "run_id")},
-      {"run.started_at", text(run, "started_at")},
-      {"run.master_seed", text(run, "master_seed")},
-      {"run.command_line", text(run, "command_line")},
-      {"harness.version", text(field(run, "harness"), "version")},
-      {"harness.git_commit", text(field(run, "harness"), "git_commit")},
-      {"report.schema_version", text(report, "schema_version")},
-      {"report.complete", text(report, "complete")},
-      {"gate.policy", text(gate, "policy")},
-      {"gate.result", text(gate, "result")},
-      {"gate.exit_code", text(gate, "exit_code")},
+      {"iut.name", iut.name},
+      {"iut.version", iut.version.value_or("")},
+      {"iut.adapter", iut.adapter},
+      {"run.run_id", run.run_id},
+      {"run.started_at", run.started_at},
+      {"run.master_seed", std::to_string(run.master_seed)},
+      {"run.command_line", run.command_line},
+      {"harness.version", run.harness.version},
+      {"harness.git_commit", run.harness.git_commit.value_or("")},
+      {"report.schema_version", report.schema_version},
+      {"report.complete", report.complete ? "true" : "false"},
+      {"gate.policy", gate ? gate->policy : std::string()},
+      {"gate.result", gate ? gate->result : std::string()},
+      {"gate.exit_code", gate ? std::to_string(gate->exit_code) : std::string()},
   };
   std::string x = std::string(indent) + "<properties>\n";
   for (const auto& [name, value] : props) {
@@ -283,8 +280,8 @@ std::string properties(const json& report, std::string_view indent) {
 }
 
 // xs:dateTime accepts RFC 3339 as the report writes it; anything else is left out.
-std::string timestamp_attr(const json& run) {
-  const std::string t = text(run, "started_at");
+std::string timestamp_attr(const Run& run) {
+  const std::string& t = run.started_at;
   if (t.size() < 19 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':') return {};
   for (const char c : t) {
     const bool ok = (c >= '0' && c <= '9') || c == '-' || c == ':' || c == 'T' || c == 'Z' || c == '.' || c == '+';
@@ -295,18 +292,16 @@ std::string timestamp_attr(const json& run) {
 
 }  // namespace
 
-std::string render_junit(const nlohmann::json& report) {
+std::string render_junit(const Report& report) {
   const bool strict = strict_policy(report);
-  const json& run = field(report, "run");
-  const std::string timestamp = timestamp_attr(run);
+  const std::string timestamp = timestamp_attr(report.run);
 
   // Roles in the order they first appear; cases in run order within a role.
   std::vector<std::string> roles;
-  std::map<std::string, std::vector<const json*>> by_role;
-  for (const json& c : array(report, "cases")) {
-    const std::string role = text(c, "role");
-    auto& list = by_role[role];
-    if (list.empty()) roles.push_back(role);
+  std::map<std::string, std::vector<const Case*>> by_role;
+  for (const Case& c : report.cases) {
+    auto& list = by_role[c.role];
+    if (list.empty()) roles.push_back(c.role);
     list.push_back(&c);
   }
 
@@ -317,8 +312,8 @@ std::string render_junit(const nlohmann::json& report) {
     Counts n;
     std::string cases;
     std::set<std::string> names;
-    for (const json* c : by_role[role]) {
-      cases += render_case(*c, field(report, "requirements"), strict, n, names);
+    for (const Case* c : by_role[role]) {
+      cases += render_case(*c, report.requirements, strict, n, names);
       error_case = error_case || gate_effect(*c, strict) == GateEffect::error;
     }
     suites += " <testsuite name=\"" + attr("teredo." + (role.empty() ? std::string("unknown") : role)) + "\"" +
@@ -331,32 +326,33 @@ std::string render_junit(const nlohmann::json& report) {
 
   // A harness error outside the cases (bad adapter, lab not built, run
   // aborted) still exits 2: CI must see it as an error too.
-  const json& gate = field(report, "gate");
-  if (text(gate, "result") == "error" && !error_case) {
+  if (report.gate && report.gate->result == "error" && !error_case) {
     Counts n;
     n.tests = 1;
     n.errors = 1;
-    std::string message = "the run ended in a harness error (gate result error, exit code " + text(gate, "exit_code") + ")";
-    if (field(report, "complete") == json(false)) message += "; the run is incomplete";
+    std::string message =
+        "the run ended in a harness error (gate result error, exit code " + std::to_string(report.gate->exit_code) + ")";
+    if (!report.complete) message += "; the run is incomplete";
     suites += " <testsuite name=\"teredo.harness\"" + count_attrs(n, 0) + timestamp + ">\n";
     suites += properties(report, "  ");
     suites += "  <testcase name=\"harness\" classname=\"teredo.harness.run\" time=\"0.000\">\n";
     suites += std::string(kIndent) + "<error message=\"" + attr(message) + "\" type=\"harness-error\">" +
-              body(message + "\nSee report.json and the harness log; command: " + text(run, "command_line") + "\n") +
+              body(message + "\nSee report.json and the harness log; command: " + report.run.command_line + "\n") +
               "</error>\n";
     suites += "  </testcase>\n";
     suites += " </testsuite>\n";
     total.add(n);
   }
 
-  const json& iut = field(report, "iut");
-  std::string name = "teredo-conform: " + text(iut, "name");
-  if (!text(iut, "version").empty()) name += " " + text(iut, "version");
+  std::string name = "teredo-conform: " + report.iut.name;
+  if (report.iut.version && !report.iut.version->empty()) name += " " + *report.iut.version;
   std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  x += "<testsuites name=\"" + attr(name) + "\"" + count_attrs(total, integer(run, "duration_ms", total.ms)) + timestamp + ">\n";
+  x += "<testsuites name=\"" + attr(name) + "\"" + count_attrs(total, report.run.duration_ms) + timestamp + ">\n";
   x += suites;
   x += "</testsuites>\n";
   return x;
 }
+
+std::string render_junit(const nlohmann::json& report) { return render_junit(report_from_json(report)); }
 
 }  // namespace teredo::reports

@@ -11,11 +11,6 @@ namespace teredo::reports {
 
 namespace {
 
-using nlohmann::json;
-using detail::array;
-using detail::field;
-using detail::text;
-
 constexpr std::string_view kMissing = "—";
 
 struct Column {
@@ -31,27 +26,24 @@ struct Matrix {
   std::map<std::string, std::vector<std::string>> cases;    // role -> case_ids, first-seen order
 };
 
-Matrix build(const std::vector<json>& reports) {
+Matrix build(const std::vector<Report>& reports) {
   Matrix m;
   std::map<std::string, std::size_t> column_of;
   std::map<std::string, std::string> role_of;  // case_id -> role (first seen)
-  for (const json& report : reports) {
-    const json& iut = field(report, "iut");
-    std::string name = text(iut, "name");
+  for (const Report& report : reports) {
+    std::string name = report.iut.name;
     if (name.empty()) name = "(unnamed)";
-    if (!text(iut, "version").empty()) name += " " + text(iut, "version");
+    if (report.iut.version && !report.iut.version->empty()) name += " " + *report.iut.version;
     auto [it, added] = column_of.emplace(name, m.columns.size());
     if (added) m.columns.push_back(Column{name, {}, {}, {}});
     Column& col = m.columns[it->second];
-    col.gates.push_back(text(field(report, "gate"), "result"));
-    for (const json& c : array(report, "cases")) {
-      const std::string id = text(c, "case_id");
-      if (id.empty()) continue;
-      std::string role = text(c, "role");
-      if (role.empty()) role = "unknown";
+    col.gates.push_back(report.gate ? report.gate->result : std::string());
+    for (const Case& c : report.cases) {
+      if (c.case_id.empty()) continue;
+      const std::string role = c.role.empty() ? std::string("unknown") : c.role;
       col.roles.insert(role);
-      col.verdict[id] = text(c, "verdict");  // a later report of the same implementation wins
-      if (role_of.emplace(id, role).second) m.cases[role].push_back(id);
+      col.verdict[c.case_id] = std::string(to_string(c.verdict));  // a later report of the same implementation wins
+      if (role_of.emplace(c.case_id, role).second) m.cases[role].push_back(c.case_id);
     }
   }
   for (const std::string_view r : kRoles) {
@@ -80,9 +72,6 @@ std::string role_summary(const Matrix& m, const Column& col, const std::string& 
     const auto it = n.find(std::string(v));
     if (it != n.end() && it->second > 0) out += ", " + std::to_string(it->second) + " " + std::string(v);
   }
-  for (const auto& [v, k] : n) {
-    if (!is_verdict(v)) out += ", " + std::to_string(k) + " " + (v.empty() ? std::string("?") : v);
-  }
   return out;
 }
 
@@ -93,7 +82,7 @@ std::string cell(const Column& col, const std::string& id) {
 
 }  // namespace
 
-std::string render_matrix_markdown(const std::vector<nlohmann::json>& reports) {
+std::string render_matrix_markdown(const std::vector<Report>& reports) {
   const Matrix m = build(reports);
   std::string x = "| Case |";
   std::string rule = "| --- |";
@@ -116,7 +105,7 @@ std::string render_matrix_markdown(const std::vector<nlohmann::json>& reports) {
   return x;
 }
 
-std::string render_matrix_html(const std::vector<nlohmann::json>& reports) {
+std::string render_matrix_html(const std::vector<Report>& reports) {
   const Matrix m = build(reports);
   const auto h = [](std::string_view s) { return detail::html_escape(s); };
   std::string x = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
@@ -153,7 +142,7 @@ std::string render_matrix_html(const std::vector<nlohmann::json>& reports) {
       for (const Column& col : m.columns) {
         const std::string v = cell(col, id);
         const bool missing = v == kMissing;
-        const std::string cls = missing ? "missing" : is_verdict(v) ? v : std::string("missing");
+        const std::string cls = missing ? std::string("missing") : v;
         x += "<td class=\"cell\" data-impl=\"" + h(col.name) + "\" data-verdict=\"" + h(missing ? std::string() : v) + "\"><span class=\"v v-" +
              cls + "\">" + h(v) + "</span></td>";
       }
@@ -164,5 +153,17 @@ std::string render_matrix_html(const std::vector<nlohmann::json>& reports) {
   x += "</tbody>\n</table>\n</body>\n</html>\n";
   return x;
 }
+
+std::vector<Report> reports_from_json(const std::vector<nlohmann::json>& documents) {
+  std::vector<Report> out;
+  out.reserve(documents.size());
+  for (const nlohmann::json& d : documents) out.push_back(report_from_json(d));
+  return out;
+}
+
+std::string render_matrix_markdown(const std::vector<nlohmann::json>& reports) {
+  return render_matrix_markdown(reports_from_json(reports));
+}
+std::string render_matrix_html(const std::vector<nlohmann::json>& reports) { return render_matrix_html(reports_from_json(reports)); }
 
 }  // namespace teredo::reports

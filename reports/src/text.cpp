@@ -231,10 +231,7 @@ std::string text(const json& value) {
 
 std::string text(const json& object, std::string_view key) { return text(field(object, key)); }
 
-std::string requirement_label(const json& assertion) {
-  const json& id = field(assertion, "requirement");
-  return id.is_null() ? std::string("harness rule") : text(id);
-}
+std::string requirement_label(const Assertion& assertion) { return assertion.requirement.value_or("harness rule"); }
 
 std::int64_t integer(const json& object, std::string_view key, std::int64_t fallback) {
   const json& value = field(object, key);

@@ -1,7 +1,7 @@
 // Internal helpers of the renderers: text cleaning and escaping for XML, HTML
-// and Markdown, number formatting, and lenient reads of a report's fields
-// (renderers never throw on a malformed report: a missing field renders as
-// empty, check_report is where problems are named).
+// and Markdown, number formatting, and lenient reads of the JSON that has no
+// C++ types (interop.json, a fuzz report's "fuzz" section: a missing field
+// renders as empty). report.json itself is read through report.hpp's types.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "teredo/reports/report.hpp"
 #include "teredo/reports/verdict.hpp"
 
 namespace teredo::reports::detail {
@@ -53,10 +54,11 @@ const json& array(const json& object, std::string_view key);  // empty array whe
 // or absent as "".
 std::string text(const json& object, std::string_view key);
 std::string text(const json& value);
-// An assertion's requirement ID, or "harness rule" for the harness's own
-// rules (requirement null, e.g. code iut_died).
-std::string requirement_label(const json& assertion);
 std::int64_t integer(const json& object, std::string_view key, std::int64_t fallback = 0);
 std::vector<std::string> strings(const json& object, std::string_view key);
+
+// An assertion's requirement ID, or "harness rule" for the harness's own
+// rules (requirement null, e.g. code iut_died).
+std::string requirement_label(const Assertion& assertion);
 
 }  // namespace teredo::reports::detail

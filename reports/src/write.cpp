@@ -40,8 +40,11 @@ void write_reports(const nlohmann::json& report, const std::string& out_dir) {
   if (ec) throw std::runtime_error("cannot create " + out_dir + ": " + ec.message());
   const fs::path dir(out_dir);
   write_file((dir / "report.json").string(), report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-  write_file((dir / "junit.xml").string(), render_junit(report));
-  write_file((dir / "report.html").string(), render_html(report));
+  // The views read the report once, through its types; report.json is
+  // written first, so a report they cannot read still leaves what it holds.
+  const Report typed = report_from_json(report);
+  write_file((dir / "junit.xml").string(), render_junit(typed));
+  write_file((dir / "report.html").string(), render_html(typed));
 }
 
 }  // namespace teredo::reports

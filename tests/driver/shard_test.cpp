@@ -250,6 +250,19 @@ TEST(Merge, RefusesMixedOrIncompleteInputs) {
   expect_refused(good, larger, "in no shard");
 }
 
+// A shard that does not read into the report's types is refused with one
+// line naming the file and where the schema rejects it.
+TEST(Merge, ASchemaInvalidShardIsOneClearError) {
+  json whole = teredo::reports::test::make_report();
+  teredo::reports::test::finalize(whole);
+  auto shards = split(whole, 3);
+  shards[1]["cases"][0]["verdict"] = 3;
+  expect_refused(shards, case_ids(whole), "s2/report.json: not a report.json");
+  expect_refused(shards, case_ids(whole), "/cases/0/verdict: ");
+  shards[1] = json::array();
+  expect_refused(shards, case_ids(whole), "s2/report.json: not a report.json");
+}
+
 bool has_problem(const json& report, const std::string& where) {
   for (const auto& p : teredo::reports::check_report(report)) {
     if (p.starts_with(where)) return true;

@@ -27,16 +27,16 @@ TEST(ReportCheck, FixtureVariantsHaveNoProblems) {
 }
 
 TEST(ReportCheck, GateRuleMatchesTheFixture) {
-  const json report = make_report({.with_error = false});
+  const Report report = report_from_json(make_report({.with_error = false}));
   EXPECT_EQ(blocking_cases(report), (std::vector<std::string>{kFailCase, kInconclusiveCase}));
   EXPECT_EQ(cases_exit_code(report), 1);
-  const json strict = make_report({.strict = true, .with_error = false});
+  const Report strict = report_from_json(make_report({.strict = true, .with_error = false}));
   EXPECT_EQ(blocking_cases(strict), (std::vector<std::string>{kFailCase, kWarnCase, kInconclusiveCase}));
-  const json with_error = make_report();
+  const Report with_error = report_from_json(make_report());
   EXPECT_EQ(cases_exit_code(with_error), 2);
   // A known (baseline) failure and a flaky case never block.
-  for (const json& c : with_error["cases"]) {
-    if (c["case_id"] == kKnownCase || c["case_id"] == kFlakyCase) {
+  for (const Case& c : with_error.cases) {
+    if (c.case_id == kKnownCase || c.case_id == kFlakyCase) {
       EXPECT_EQ(gate_effect(c, true), GateEffect::none);
     }
   }
@@ -46,8 +46,8 @@ TEST(ReportCheck, GateRuleMatchesTheFixture) {
 // the gate vouches only for what was judged (exit 4, result "inconclusive").
 TEST(ReportCheck, AnInconclusiveCaseKeepsTheGateFromPassing) {
   const json only_inconclusive = make_report({.with_error = false, .force = {{kFailCase, "pass"}}});
-  EXPECT_EQ(blocking_cases(only_inconclusive), std::vector<std::string>{kInconclusiveCase});
-  EXPECT_EQ(cases_exit_code(only_inconclusive), kExitInconclusive);
+  EXPECT_EQ(blocking_cases(report_from_json(only_inconclusive)), std::vector<std::string>{kInconclusiveCase});
+  EXPECT_EQ(cases_exit_code(report_from_json(only_inconclusive)), kExitInconclusive);
   EXPECT_EQ(gate_result(kExitInconclusive), "inconclusive");
   EXPECT_EQ(only_inconclusive["gate"]["result"], "inconclusive");
   EXPECT_TRUE(check_report(only_inconclusive).empty()) << joined(check_report(only_inconclusive));
@@ -60,7 +60,7 @@ TEST(ReportCheck, AnInconclusiveCaseKeepsTheGateFromPassing) {
   // Every case judged: the gate passes.
   const json all_judged =
       make_report({.with_error = false, .force = {{kFailCase, "pass"}, {kInconclusiveCase, "pass"}}});
-  EXPECT_EQ(cases_exit_code(all_judged), 0);
+  EXPECT_EQ(cases_exit_code(report_from_json(all_judged)), 0);
 }
 
 struct Mutation {

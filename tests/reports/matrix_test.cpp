@@ -92,7 +92,7 @@ TEST(ReportMatrix, MarkdownCellsAndRoleSummaries) {
 
 TEST(ReportMatrix, MarkdownEscapesNames) {
   json odd = make_report({.iut_name = "a|b *c* <d>", .iut_version = "1_0"});
-  const std::string md = render_matrix_markdown({odd});
+  const std::string md = render_matrix_markdown(std::vector<json>{odd});
   EXPECT_NE(md.find("| Case | a\\|b \\*c\\* \\<d\\> 1\\_0 |"), std::string::npos) << md;
 }
 
@@ -125,14 +125,21 @@ TEST(ReportMatrix, HtmlCells) {
 TEST(ReportMatrix, LaterReportOfTheSameImplementationWins) {
   json first = make_report({.with_error = false});
   json second = make_report({.with_error = false, .force = {{kFailCase, "pass"}}});
-  const auto rows = md_rows(render_matrix_markdown({first, second}));
+  const auto rows = md_rows(render_matrix_markdown(std::vector<json>{first, second}));
   EXPECT_EQ(rows.at(kFailCase), std::vector<std::string>{"pass"});
   EXPECT_EQ(rows.at("Case").size(), 1u);
 }
 
 TEST(ReportMatrix, NoReports) {
-  EXPECT_NE(render_matrix_markdown({}).find("| Case |"), std::string::npos);
-  EXPECT_NE(render_matrix_html({}).find("No case in these reports."), std::string::npos);
+  EXPECT_NE(render_matrix_markdown(std::vector<Report>{}).find("| Case |"), std::string::npos);
+  EXPECT_NE(render_matrix_html(std::vector<Report>{}).find("No case in these reports."), std::string::npos);
+}
+
+// One document that does not read into the report's types spoils the
+// matrix with one clear line, whichever view is asked for.
+TEST(ReportMatrix, ASchemaInvalidReportIsOneClearError) {
+  EXPECT_EQ(one_clear_error_failures([](const json& r) { return render_matrix_markdown(std::vector<json>{reference_report(), r}); }), "");
+  EXPECT_EQ(one_clear_error_failures([](const json& r) { return render_matrix_html(std::vector<json>{reference_report(), r}); }), "");
 }
 
 }  // namespace

@@ -208,6 +208,37 @@ json make_report(const FixtureOptions& o) {
   return report;
 }
 
+std::vector<InvalidDocument> invalid_documents() {
+  std::vector<InvalidDocument> out;
+  out.push_back({"an array", json::array(), "/"});
+  json numeric = make_report();
+  numeric["cases"][0]["verdict"] = 3;
+  out.push_back({"a numeric verdict", numeric, "/cases/0/verdict"});
+  json missing = make_report();
+  missing["cases"][1].erase("verdict");
+  out.push_back({"a case without a verdict", missing, "/cases/1/verdict"});
+  json level = make_report();
+  level["cases"][2]["level"] = "OPTIONAL";
+  out.push_back({"an unknown level", level, "/cases/2/level"});
+  return out;
+}
+
+std::string one_clear_error_failures(const std::function<std::string(const json&)>& render) {
+  std::string failures;
+  for (const InvalidDocument& d : invalid_documents()) {
+    try {
+      (void)render(d.document);
+      failures += d.what + ": rendered\n";
+    } catch (const InvalidReport& e) {
+      const std::string message = e.what();
+      const bool clear = message.find('\n') == std::string::npos && message.starts_with("not a report.json") &&
+                         message.find(d.pointer + ": ") != std::string::npos;
+      if (!clear) failures += d.what + ": " + message + "\n";
+    }
+  }
+  return failures;
+}
+
 void finalize(json& report) {
   json& reqs = report["requirements"];
   for (auto& [id, r] : reqs.items()) r["covered_by"] = json::array();

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -53,6 +54,20 @@ nlohmann::json make_report(const FixtureOptions& options = {});
 // Recomputes covered_by, summary and gate from the cases (the fixture's own
 // implementation of FORMAT.md's rules).
 void finalize(nlohmann::json& report);
+
+// Documents that do not read into the report's types, each with the JSON
+// pointer the one-line error must name: not an object, a case whose verdict
+// is a number, a case without a verdict, a case of an unknown level.
+struct InvalidDocument {
+  std::string what;
+  nlohmann::json document;
+  std::string pointer;
+};
+std::vector<InvalidDocument> invalid_documents();
+// Renders each invalid document: "" when every one throws InvalidReport with
+// one line that starts "not a report.json" and names its pointer, else what
+// went wrong, a line per document.
+std::string one_clear_error_failures(const std::function<std::string(const nlohmann::json&)>& render);
 
 // Counts of the cases by verdict.
 std::map<std::string, int> verdict_counts(const nlohmann::json& report);

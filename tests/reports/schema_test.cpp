@@ -70,6 +70,26 @@ TEST(ReportSchema, FixtureAndWrittenReportsValidate) {
   }
 }
 
+// A report the views cannot read: report.json is still written (it is all a
+// user has), junit.xml and report.html are not, and the error is one line.
+TEST(ReportWrite, ASchemaInvalidReportKeepsReportJsonAndIsOneClearError) {
+  TempDir dir;
+  int i = 0;
+  EXPECT_EQ(one_clear_error_failures([&](const json& r) {
+              const fs::path out = dir.path() / ("bad" + std::to_string(i++));
+              write_reports(r, out.string());
+              return std::string();
+            }),
+            "");
+  for (int k = 0; k < i; ++k) {
+    const fs::path out = dir.path() / ("bad" + std::to_string(k));
+    EXPECT_TRUE(fs::exists(out / "report.json")) << out;
+    EXPECT_FALSE(fs::exists(out / "junit.xml")) << out;
+    EXPECT_FALSE(fs::exists(out / "report.html")) << out;
+  }
+  EXPECT_EQ(i, static_cast<int>(invalid_documents().size()));
+}
+
 struct Broken {
   const char* name;
   std::function<void(json&)> apply;

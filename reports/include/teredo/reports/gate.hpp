@@ -15,10 +15,10 @@
 //     warn under the default policy)   -> none
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "teredo/reports/report.hpp"
 #include "teredo/reports/verdict.hpp"
 
 namespace teredo::reports {
@@ -26,24 +26,26 @@ namespace teredo::reports {
 enum class GateEffect { none, failure, error, inconclusive };
 
 // The effect of a case of that verdict, known to the baseline or not, under a
-// policy; of one case (an element of report.cases).
+// policy; of one case of a report.
 GateEffect gate_effect(Verdict verdict, bool known, bool strict);
-GateEffect gate_effect(const nlohmann::json& report_case, bool strict);
+GateEffect gate_effect(const Case& report_case, bool strict);
 
 // The report's policy: gate.policy == "strict", or run.options.strict when the
 // report has no gate yet.
-bool strict_policy(const nlohmann::json& report);
+bool strict_policy(const Report& report);
 
 // The IDs of the cases whose effect is not none, in run order: what
 // gate.blocking must hold.
-std::vector<std::string> blocking_cases(const nlohmann::json& report);
+std::vector<std::string> blocking_cases(const std::vector<Case>& cases, bool strict);
+std::vector<std::string> blocking_cases(const Report& report);
 
 // The exit code the cases alone decide: 2 if a case is an error, else 1 if a
 // case fails, else 4 if a case is inconclusive, else 0. gate.exit_code may
 // still be 2 for a fault outside the cases (a bad adapter, a lab that could
 // not be built).
 inline constexpr int kExitInconclusive = 4;
-int cases_exit_code(const nlohmann::json& report);
+int cases_exit_code(const std::vector<Case>& cases, bool strict);
+int cases_exit_code(const Report& report);
 // gate.result for an exit code: "pass" 0, "fail" 1, "inconclusive" 4,
 // "error" otherwise.
 std::string gate_result(int exit_code);

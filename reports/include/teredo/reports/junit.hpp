@@ -10,8 +10,13 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "teredo/reports/report.hpp"
+
 namespace teredo::reports {
 
+std::string render_junit(const Report& report);
+// The same from report.json; throws InvalidReport when it does not read into
+// the types.
 std::string render_junit(const nlohmann::json& report);
 
 }  // namespace teredo::reports

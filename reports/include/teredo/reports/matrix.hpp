@@ -9,8 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "teredo/reports/report.hpp"
+
 namespace teredo::reports {
 
+std::string render_matrix_html(const std::vector<Report>& reports);
+std::string render_matrix_markdown(const std::vector<Report>& reports);
+// The same from report.json documents; throws InvalidReport when one does not
+// read into the types.
 std::string render_matrix_html(const std::vector<nlohmann::json>& reports);
 std::string render_matrix_markdown(const std::vector<nlohmann::json>& reports);
 

@@ -13,6 +13,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -182,6 +183,15 @@ struct Report {
   // schema's $defs/fuzz); kept as JSON here.
   std::optional<nlohmann::json> fuzz;
 };
+
+// A report.json that does not read into these types (the schema rejects
+// it): what() is one line naming the first problem ("/cases/3/verdict: ...").
+struct InvalidReport : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// report.json as these types: the one read of the document every renderer
+// and the gate make. Throws InvalidReport.
+Report report_from_json(const nlohmann::json& document);
 
 // The summary the cases count (total, by verdict with zeros, by level
 // without), with `coverage` as given.
