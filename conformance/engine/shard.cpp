@@ -134,7 +134,6 @@ json case_durations_from_reports(const std::vector<json>& documents) {
 
 json merge_shard_reports(const std::vector<json>& documents, const std::vector<std::string>& names,
                          const std::vector<std::string>& selection, const std::string& command_line) {
-  if (documents.empty()) throw MergeError("report merge: no report given");
   std::vector<reports::Report> shards;
   for (std::size_t i = 0; i < documents.size(); ++i) {
     try {
@@ -143,6 +142,12 @@ json merge_shard_reports(const std::vector<json>& documents, const std::vector<s
       throw MergeError(fmt::format("{}: {}", names[i], e.what()));
     }
   }
+  return merge_shard_reports(shards, names, selection, command_line);
+}
+
+json merge_shard_reports(const std::vector<reports::Report>& shards, const std::vector<std::string>& names,
+                         const std::vector<std::string>& selection, const std::string& command_line) {
+  if (shards.empty()) throw MergeError("report merge: no report given");
   const reports::Report& first = shards.front();
   const auto [our_major, our_minor] = major_minor(reports::schema_version());
   // What every shard of one run shares; anything else is a different run.
