@@ -42,12 +42,12 @@ json read_report(const std::string& path) {
 
 // The case IDs the unsharded run of `report`'s selection lists, in its order,
 // from this build's case registry.
-std::vector<std::string> selection_of(const json& report) {
+std::vector<std::string> selection_of(const reports::Report& report) {
   conformance::Adapter adapter;
-  for (const auto& role : report["iut"]["roles"]) adapter.roles[role.get<std::string>()] = {};
+  for (const std::string& role : report.iut.roles) adapter.roles[role] = {};
   conformance::RunOptions options;
-  options.roles = report["run"]["selection"]["roles"].get<std::vector<std::string>>();
-  options.cases = report["run"]["selection"]["cases"];
+  options.roles = report.run.selection.roles;
+  options.cases = report.run.selection.cases;
   std::vector<std::string> ids;
   for (const auto* spec : conformance::select_cases(adapter, options)) ids.push_back(spec->id);
   return ids;
@@ -55,9 +55,9 @@ std::vector<std::string> selection_of(const json& report) {
 
 // The evidence of each case of a shard (its cases/<ID> directory, every
 // attempt) copied under `out`, so the merged report's paths stay valid.
-void copy_evidence(const json& shard, const fs::path& shard_dir, const fs::path& out) {
-  for (const json& c : shard["cases"]) {
-    const fs::path rel = fs::path("cases") / c["case_id"].get<std::string>();
+void copy_evidence(const reports::Report& shard, const fs::path& shard_dir, const fs::path& out) {
+  for (const reports::Case& c : shard.cases) {
+    const fs::path rel = fs::path("cases") / c.case_id;
     const fs::path from = shard_dir / rel, to = out / rel;
     std::error_code ec;
     if (!fs::exists(from, ec)) continue;  // a case judged without running has none
@@ -195,8 +195,8 @@ std::vector<Command> add_report_commands(CLI::App& app) {
   merge->add_option("--out", g->out, "Output directory: report.json, junit.xml, report.html and the evidence")
       ->required();
   commands.push_back({merge, [g] {
-                        std::vector<json> shards;
-                        for (const auto& path : g->inputs) shards.push_back(read_report(path));
+                        std::vector<reports::Report> shards;  // each read once, through the report's types
+                        for (const auto& path : g->inputs) shards.push_back(reports::report_from_json(read_report(path)));
                         json merged;
                         try {
                           merged = conformance::merge_shard_reports(shards, g->inputs, selection_of(shards.front()),

@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "teredo/reports/report.hpp"
 #include "teredo/reports/verdict.hpp"
 
 #include <atomic>
@@ -153,17 +154,17 @@ struct RunEnd {
 
 }  // namespace
 
-void print_summary(const json& report, int code, const std::string& out_dir) {
-  const auto& s = report["summary"];
+void print_summary(const json& document, int code, const std::string& out_dir) {
+  const reports::Report report = reports::report_from_json(document);
+  const reports::Summary& s = report.summary;
   std::string counts;  // "12 pass, 0 fail, ..." in the verdicts' order
   for (const std::string_view v : reports::kVerdictNames) {
-    counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", s["by_verdict"].value(std::string(v), 0), v);
+    const auto n = s.by_verdict.find(std::string(v));
+    counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n == s.by_verdict.end() ? 0 : n->second, v);
   }
-  std::cerr << fmt::format(
-      "{} cases: {}; coverage {:.1f}%; gate {} (exit {}){}\n", s["total"].get<int>(), counts,
-      s["coverage"]["percent"].get<double>(),
-      report["gate"]["result"].get<std::string>(), code,
-      report["complete"].get<bool>() ? "" : " — INCOMPLETE: interrupted");
+  std::cerr << fmt::format("{} cases: {}; coverage {:.1f}%; gate {} (exit {}){}\n", s.total, counts, s.coverage.percent,
+                           report.gate ? report.gate->result : std::string(), code,
+                           report.complete ? "" : " — INCOMPLETE: interrupted");
   std::cerr << "reports: " << out_dir << "/report.json, junit.xml, report.html\n";
 }
 

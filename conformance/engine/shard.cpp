@@ -108,20 +108,21 @@ std::vector<std::vector<std::size_t>> partition_cases(const std::vector<std::str
   return shards;
 }
 
-json case_durations_from_reports(const std::vector<json>& reports) {
+json case_durations_from_reports(const std::vector<json>& documents) {
   json durations = json::object();
   json sources = json::array();
-  for (const json& r : reports) {
-    for (const json& c : r["cases"]) {
-      const std::string id = c["case_id"];
-      const std::int64_t ms = c["duration_ms"];
-      if (!durations.contains(id) || durations[id].get<std::int64_t>() < ms) durations[id] = ms;
+  for (const json& document : documents) {
+    const reports::Report r = reports::report_from_json(document);
+    for (const reports::Case& c : r.cases) {
+      if (!durations.contains(c.case_id) || durations[c.case_id].get<std::int64_t>() < c.duration_ms) {
+        durations[c.case_id] = c.duration_ms;
+      }
     }
-    sources.push_back({{"iut", r["iut"]["name"]},
-                       {"run_id", r["run"]["run_id"]},
-                       {"started_at", r["run"]["started_at"]},
-                       {"git_commit", r["run"]["harness"]["git_commit"]},
-                       {"jobs", r["run"]["options"]["jobs"]}});
+    sources.push_back({{"iut", r.iut.name},
+                       {"run_id", r.run.run_id},
+                       {"started_at", r.run.started_at},
+                       {"git_commit", r.run.harness.git_commit},
+                       {"jobs", r.run.options.jobs}});
   }
   return {{"about",
            "Expected duration of each case (ms), for `run --shard K/N`: longest first, each to the least loaded "
@@ -133,7 +134,6 @@ json case_durations_from_reports(const std::vector<json>& reports) {
 
 json merge_shard_reports(const std::vector<json>& documents, const std::vector<std::string>& names,
                          const std::vector<std::string>& selection, const std::string& command_line) {
-  if (documents.empty()) throw MergeError("report merge: no report given");
   std::vector<reports::Report> shards;
   for (std::size_t i = 0; i < documents.size(); ++i) {
     try {
@@ -142,6 +142,12 @@ json merge_shard_reports(const std::vector<json>& documents, const std::vector<s
       throw MergeError(fmt::format("{}: {}", names[i], e.what()));
     }
   }
+  return merge_shard_reports(shards, names, selection, command_line);
+}
+
+json merge_shard_reports(const std::vector<reports::Report>& shards, const std::vector<std::string>& names,
+                         const std::vector<std::string>& selection, const std::string& command_line) {
+  if (shards.empty()) throw MergeError("report merge: no report given");
   const reports::Report& first = shards.front();
   const auto [our_major, our_minor] = major_minor(reports::schema_version());
   // What every shard of one run shares; anything else is a different run.

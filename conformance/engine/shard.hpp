@@ -19,6 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "teredo/reports/report.hpp"
+
 namespace teredo::conformance {
 
 inline constexpr int kMaxShards = 64;
@@ -71,6 +73,10 @@ struct MergeError : std::runtime_error {
 // in error messages. Throws MergeError for mixed IUTs, selections, seeds,
 // policies or harness builds, incompatible schema versions, a shard missing
 // or given twice, a case in two shards or outside the selection.
+nlohmann::json merge_shard_reports(const std::vector<reports::Report>& shards, const std::vector<std::string>& names,
+                                   const std::vector<std::string>& selection, const std::string& command_line);
+// The same from report.json documents, each read once into the types; one
+// that does not read is a MergeError naming it.
 nlohmann::json merge_shard_reports(const std::vector<nlohmann::json>& shards, const std::vector<std::string>& names,
                                    const std::vector<std::string>& selection, const std::string& command_line);
 

@@ -163,7 +163,7 @@ TEST(Merge, ShardsOfAReportMergeBackIntoIt) {
     teredo::reports::test::finalize(whole);
     const std::vector<json> shards = split(whole, 3);
     // Given in any order.
-    const json merged = merge_shard_reports({shards[2], shards[0], shards[1]}, {kNames[2], kNames[0], kNames[1]},
+    const json merged = merge_shard_reports(std::vector<json>{shards[2], shards[0], shards[1]}, {kNames[2], kNames[0], kNames[1]},
                                             case_ids(whole), "teredo-conform report merge ...");
     EXPECT_EQ(teredo::reports::check_report(merged), std::vector<std::string>{});
     EXPECT_EQ(merged["cases"], whole["cases"]);
