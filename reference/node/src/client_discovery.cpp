@@ -44,11 +44,8 @@ void Client::handle_discovery_datagram(Time now, UdpEndpoint from, wire::Bytes p
     out.drop("drop_own_discovery_bubble", "", from_text());
     return;
   }
-  const auto d = wire::parse_datagram(payload, {.accept_trailers = config_.accept_trailers});
-  if (!d) {
-    out.drop(wire::to_string(d.error()), "R4380-5.2.3-01", from_text());
-    return;
-  }
+  const auto d = parse_or_drop(payload, from_text, out);
+  if (!d) return;
   const wire::Ipv6Header& h = d->ipv6.header;
   // R4380-5.2.3-11: a bubble to ff02::1, nothing else.
   if (!wire::is_bubble(d->ipv6) || h.destination != all_nodes() || d->origin || d->authentication) {

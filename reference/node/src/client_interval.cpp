@@ -38,11 +38,8 @@ void Client::handle_secondary_datagram(Time now, UdpEndpoint from, wire::Bytes p
     out.drop("drop_secondary_port_closed", "R4380-5.2.7-03", from_text());
     return;
   }
-  const auto d = wire::parse_datagram(payload, {.accept_trailers = config_.accept_trailers});
-  if (!d) {
-    out.drop(wire::to_string(d.error()), "R4380-5.2.3-01", from_text());
-    return;
-  }
+  const auto d = parse_or_drop(payload, from_text, out);
+  if (!d) return;
   const wire::Ipv6Header& h = d->ipv6.header;
   if (interval_.rs && h.next_header == wire::kNextHeaderIcmpv6 && !d->ipv6.payload.empty() &&
       d->ipv6.payload[0] == wire::kIcmpv6RouterAdvertisement) {

@@ -289,11 +289,8 @@ void Client::handle_random_port_datagram(Time now, std::uint16_t local_port, Udp
     out.drop("drop_oversized", "R4380-5.1.2-01", from_text());
     return;
   }
-  const auto d = wire::parse_datagram(payload, {.accept_trailers = config_.accept_trailers});
-  if (!d) {
-    out.drop(wire::to_string(d.error()), "R4380-5.2.3-01", from_text());
-    return;
-  }
+  const auto d = parse_or_drop(payload, from_text, out);
+  if (!d) return;
   const wire::Ipv6Header& h = d->ipv6.header;
   if (h.next_header == wire::kNextHeaderIcmpv6 && !d->ipv6.payload.empty() &&
       d->ipv6.payload[0] == wire::kIcmpv6RouterAdvertisement) {

@@ -17,12 +17,8 @@ void Client::handle_datagram(Time now, UdpEndpoint from, wire::Bytes payload, Ou
     out.drop("drop_loop_from_self", "", "MTFL-SA-0603 " + from_text());
     return;
   }
-  // R4380-5.2.3-01: not a Teredo packet as §5.1.1 encodes them: discarded.
-  const auto parsed = wire::parse_datagram(payload, {.accept_trailers = config_.accept_trailers});
-  if (!parsed) {
-    out.drop(wire::to_string(parsed.error()), "R4380-5.2.3-01", from_text());
-    return;
-  }
+  const auto parsed = parse_or_drop(payload, from_text, out);
+  if (!parsed) return;
   const wire::TeredoDatagram& d = *parsed;
   const wire::Ipv6Header& h = d.ipv6.header;
   if (d.ipv6.packet.size() > config_.mtu) {

@@ -308,6 +308,18 @@ class Client {
   // client_discovery.cpp: §5.2.8.
   [[nodiscard]] bool is_local_peer(const Peer& peer, Time now) const noexcept;
   void send_discovery_bubble(Time now, Outbox& out);
+  // R4380-5.2.3-01: a datagram on any of the client's ports that is not a
+  // Teredo packet as §5.1.1 encodes it (RFC 6081 §4: with trailers when they
+  // are accepted) is discarded, the drop saying why and where it came from
+  // (`from_text()`, called only then: no string on the hot path). The parse
+  // result either way.
+  template <typename FromText>
+  [[nodiscard]] wire::Result<wire::TeredoDatagram> parse_or_drop(wire::Bytes payload, const FromText& from_text,
+                                                                 Outbox& out) const {
+    auto parsed = wire::parse_datagram(payload, {.accept_trailers = config_.accept_trailers});
+    if (!parsed) out.drop(wire::to_string(parsed.error()), "R4380-5.2.3-01", from_text());
+    return parsed;
+  }
   // client_symmetric.cpp: RFC 6081 §4 trailers and §5.2 nonces.
   [[nodiscard]] bool trailers_acceptable(const wire::TeredoDatagram& d, std::uint32_t& nonce,
                                          Outbox& out) const;
