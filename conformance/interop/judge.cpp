@@ -157,15 +157,23 @@ bool ra_to_client(const Packet& p) {
   return p.encapsulated && p.kind == Kind::ra && p.destination4 == kClientLan;
 }
 
-// The server's RAs to the client's mapping, each against the RS it answers
-// (the RS whose link-local source is the RA's IPv6 destination): §5.3.2's
-// origin indication and prefix.
+// The RS an RA answers: sent to the mapping the RS came from (§5.3.2), to
+// its link-local source, before it. Every RS carries the same link-local
+// source, so the mapping tells apart the RSs of two mappings (a symmetric
+// NAT's, two clients behind one NAT) that precede their RAs.
+bool answers(const Packet& ra, const Packet& rs) {
+  return rs.source6 == ra.destination6 && rs.source4 == ra.destination4 && rs.source_port == ra.destination_port &&
+         rs.frame < ra.frame;
+}
+
+// The server's RAs to the client's mapping, each against the RS it answers:
+// §5.3.2's origin indication and prefix.
 std::optional<Finding> server_ra_problem(const Evidence& e) {
   const auto rss = find_all(e, "server", mapped_rs);
   for (const Packet* ra : find_all(e, "server", ra_to_mapping)) {
     const Packet* rs = nullptr;
     for (const Packet* candidate : rss) {
-      if (candidate->source6 == ra->destination6 && candidate->frame < ra->frame) rs = candidate;
+      if (answers(*ra, *candidate)) rs = candidate;
     }
     if (rs == nullptr) continue;  // not an answer to a client RS seen here: no claim about it
     if (!ra->origin) {
@@ -242,7 +250,7 @@ Finding judge_qualification(const Evidence& e) {
     const Packet* ra = sent_ra == answered.end() ? nullptr : *sent_ra;
     const Packet* rs = nullptr;
     for (const Packet* candidate : at_server) {
-      if (ra != nullptr && candidate->source6 == ra->destination6 && candidate->frame < ra->frame) rs = candidate;
+      if (ra != nullptr && answers(*ra, *candidate)) rs = candidate;
     }
     return finding('Q', "pass", "", "R4380-5.2.1-07",
                    fmt::format("the client qualified as {}: server {} and the NAT's mapping {}, as the origin "

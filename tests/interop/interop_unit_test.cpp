@@ -245,6 +245,31 @@ TEST(InteropJudgeQ, AnRaTheClientReceivedWithoutQualifyingIsTheClientsUnlessTheM
   EXPECT_EQ(f.requirement, "R4380-5.2.1-05");
 }
 
+TEST(InteropJudgeQ, AnRaAnswersTheRsFromTheMappingItIsSentToNotTheLastRsBeforeIt) {
+  // Behind a symmetric NAT the client's RSs to the primary and the secondary
+  // address leave from two mappings before either RA comes back. Both RSs
+  // carry the same link-local source; the judge paired the first RA with the
+  // latest RS before it (the other mapping's) and failed the server on
+  // R4380-5.3.2-01, though each RA reports the mapping of the RS it is sent to.
+  Captures c;
+  constexpr std::uint16_t kSecondPort = kMappedPort + 1;
+  c.udp("client-lan", kClientLan, kClientPort, kPrimary, 3544, rs());
+  c.udp("client-lan", kClientLan, kClientPort, kSecondary, 3544, rs());
+  c.udp("server", kNatOut, kMappedPort, kPrimary, 3544, rs());
+  c.udp("server", kNatOut, kSecondPort, kSecondary, 3544, rs());
+  c.udp("server", kPrimary, 3544, kNatOut, kMappedPort, ra(kPrimary, kNatOut, kMappedPort));
+  c.udp("server", kSecondary, 3544, kNatOut, kSecondPort, ra(kPrimary, kNatOut, kSecondPort));
+  c.udp("client-lan", kPrimary, 3544, kClientLan, kClientPort, ra(kPrimary, kNatOut, kMappedPort));
+  c.udp("client-lan", kSecondary, 3544, kClientLan, kClientPort, ra(kPrimary, kNatOut, kSecondPort));
+  Finding f = judge_qualification(c.evidence(std::nullopt));
+  EXPECT_EQ(f.verdict, "pass") << f.reason;
+  EXPECT_EQ(f.requirement, "R4380-5.2.1-05");
+  // A client that qualified anyway: the pass cites the RS the RA answered.
+  f = judge_qualification(c.evidence(kAddress));
+  EXPECT_EQ(f.verdict, "pass") << f.reason;
+  EXPECT_NE(f.reason.find("RS server#1 -> RA server#3"), std::string::npos) << f.reason;
+}
+
 TEST(InteropJudgeQ, WhatTheNatLostIsInconclusive) {
   Captures c;
   qualification(c, kPrimary, kMappedPort, /*reaches_client=*/false);
