@@ -419,8 +419,11 @@ std::optional<Finding> trace_to_client(const Evidence& e, const wire::Ipv6Addres
                      {server_fwd});
     }
     if (client_got != nullptr) {
+      // From the address the relay bubbled (R's captures hold N's bubbles
+      // from the old address).
       const auto client_answered = find_first(e, "client-lan", [&](const Packet& p) {
-        return p.encapsulated && p.kind == Kind::bubble && p.source4 == kClientLan && p.destination4 == kRelay4;
+        return p.encapsulated && p.kind == Kind::bubble && p.source4 == kClientLan && p.destination4 == kRelay4 &&
+               p.source6 == client;
       });
       if (client_answered == nullptr) {
         return finding('N', "fail", "client", "R4380-5.2.3-04",

@@ -1059,6 +1059,44 @@ TEST(InteropJudgeR, AServerReportingAnotherMappingAfterTheRebindIsNamed) {
   EXPECT_EQ(f.requirement, "R4380-5.3.2-01");
 }
 
+TEST(InteropJudgeR, NsBubbleFromTheOldAddressIsNotTheAnswerToTheRelaysBubbleAfterTheRebind) {
+  // N's captures hold the client's bubble to the relay from its old address
+  // (client-lan#7). After the rebind the relay's bubble for the new address
+  // reaches the client through its server and the client never answers it;
+  // the judge took N's old bubble for the answer and blamed the NAT.
+  Captures c = native_run(true, true, true);
+  c.udp("client-lan", kClientLan, kClientPort, kPrimary, 3544, rs());
+  c.udp("server", kNatOut, kReboundPort, kPrimary, 3544, rs());
+  c.udp("server", kPrimary, 3544, kNatOut, kReboundPort, ra(kPrimary, kNatOut, kReboundPort));
+  c.udp("client-lan", kPrimary, 3544, kClientLan, kClientPort, ra(kPrimary, kNatOut, kReboundPort));
+  const auto now6 = kit::ipv6(kReboundAddress);
+  const auto out_req = echo(now6, kV6Host, false, kRebindOutMarker);
+  const auto out_rep = echo(kV6Host, now6, true, kRebindOutMarker);
+  c.udp("client-lan", kClientLan, kClientPort, kRelay, 3544, out_req);
+  c.udp("relay", kNatOut, kReboundPort, kRelay, 3544, out_req);
+  c.native("relay-native", out_req);
+  c.native("native-host", out_req);
+  c.native("native-host", out_rep);
+  c.native("relay-native", out_rep);
+  c.udp("relay", kRelay, 3544, kNatOut, kReboundPort, out_rep);
+  c.udp("client-lan", kRelay, 3544, kClientLan, kClientPort, out_rep);
+  const auto in_req = echo(kV6Host, now6, false, kRebindInMarker);
+  c.native("native-host", in_req);
+  c.native("relay-native", in_req);
+  const auto bubble = kit::bubble_packet(kRelay6, now6);
+  wire::ByteVector forwarded;
+  wire::append_origin_indication(forwarded, {3544, kRelay});
+  forwarded.insert(forwarded.end(), bubble.begin(), bubble.end());
+  c.udp("relay", kRelay, 3544, kPrimary, 3544, bubble);
+  c.udp("server", kRelay, 3544, kPrimary, 3544, bubble);
+  c.udp("server", kPrimary, 3544, kNatOut, kReboundPort, forwarded);
+  c.udp("client-lan", kPrimary, 3544, kClientLan, kClientPort, forwarded);
+  const Finding f = judge_rebind(rebind_evidence(c, kReboundAddress));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.3-04");
+}
+
 // ------------------------------------------------------------------ H
 
 // Two clients behind one hairpinning NAT (A 192.0.2.10, B 192.0.2.74, both
