@@ -659,9 +659,28 @@ std::optional<Finding> trace_peer(const Evidence& e, const Side& x, const Side& 
     // x owes the reply only to a request it may accept: one from the mapping
     // y's address embeds (§5.2.3 case 3). From another mapping (a NAT that
     // mapped y's packet anew) §5.2.3 has x not trust it (R4380-5.2.3-18).
+    // A request the server relayed came from no mapping of y's: y sent it to
+    // its server instead of x's mapping (§5.2.4 case 5).
     const auto request = find_first(e, x.lan, [&](const Packet& p) {
-      return p.encapsulated && p.destination4 == x.lan4 && carries(p, Kind::echo_request, marker);
+      return p.encapsulated && p.destination4 == x.lan4 && carries(p, Kind::echo_request, marker) &&
+             !is_server(p.source4);
     });
+    const auto relayed = find_first(e, x.lan, [&](const Packet& p) {
+      return p.encapsulated && p.destination4 == x.lan4 && carries(p, Kind::echo_request, marker) &&
+             is_server(p.source4);
+    });
+    if (request == nullptr && relayed != nullptr) {
+      const auto sent = find_first(e, y.lan, [&](const Packet& p) {
+        return p.encapsulated && p.source4 == y.lan4 && is_server(p.destination4) &&
+               carries(p, Kind::echo_request, marker);
+      });
+      return finding('D', "fail", "client", "R4380-5.2.4-06",
+                     fmt::format("{} sent its echo request to {} to its server ({}) instead of {}'s mapping; the "
+                                 "server relayed it ({})",
+                                 y.name, x.name, sent ? sent->cite() : "not seen leaving it", x.name,
+                                 relayed->cite()),
+                     {sent, relayed});
+    }
     const auto embedded = wire::parse_teredo(y.address);
     if (request != nullptr && embedded && request->source4 != y.lan4 &&
         (request->source4 != embedded->mapped_ipv4 || request->source_port != embedded->mapped_port)) {

@@ -633,6 +633,31 @@ TEST(InteropJudgeD, ALocalDiscoveryBubbleIsNotTheDirectBubbleThatAnswers) {
   EXPECT_EQ(f.requirement, "R4380-5.2.3-04");
 }
 
+TEST(InteropJudgeD, ARequestTheServerRelayedIsNotARequestTheNatMappedAnew) {
+  // A sends its echo request to the server, which relays it to B; B does not
+  // answer a request its server relayed. The judge took the server's frame
+  // for a request the NAT mapped anew (inconclusive, nat, R4380-5.2.3-18,
+  // naming 203.0.113.1:3544 as a mapping): the request stopped at A, which
+  // sent it to its server instead of B's mapping.
+  Captures c;
+  const auto a6 = kit::ipv6(kA), b6 = kit::ipv6(kB);
+  const auto request = echo(a6, b6, false, kAtoBMarker);
+  c.udp("d-client-a-lan", kALan, kClientPort, kPrimary, 3544, request);
+  c.udp("d-server", kNatA, kPortA, kPrimary, 3544, request);
+  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, request);
+  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, request);
+  Evidence e = direct_evidence(c);
+  e.client_a_name = "client A (miredo)";
+  const Finding f = judge_direct(e);
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.4-06");
+  EXPECT_EQ(f.reason.rfind("client A (miredo) sent", 0), 0u) << f.reason;
+  ASSERT_FALSE(f.frames.empty());
+  EXPECT_EQ(f.frames.front().capture, "d-client-a-lan.pcap");
+  EXPECT_EQ(f.frames.front().frame, 1u);
+}
+
 TEST(InteropJudgeD, APeersDirectBubbleFromItsEmbeddedMappingMakesTheHeldPacketOwed) {
   const Finding f = judge_direct(direct_evidence(held_request_run(kPortB, true)));
   EXPECT_EQ(f.verdict, "fail") << f.reason;
