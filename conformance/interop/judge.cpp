@@ -979,12 +979,28 @@ std::optional<Finding> trace_local(const Evidence& e, const Side& x, const Side&
                                  x.name, what, wire::to_string(left->destination4), left->cite(), y.name),
                      {left});
     }
+    // §5.2.4 case 3: y is a local peer once its discovery bubble has been
+    // received; what x sent before that (frame order in x's own capture) is
+    // not astray.
+    const auto astray = find_first(e, x.lan, [&](const Packet& p) {
+      return p.encapsulated && p.source4 == x.lan4 && p.destination4 != y.lan4 && p.frame > heard->frame &&
+             carries(p, kind, marker);
+    });
+    if (astray == nullptr) {
+      return finding('L', "inconclusive", "", "R4380-5.2.8-03",
+                     fmt::format("{} sent {} to {} ({}), not on the LAN, before {}'s discovery bubble reached it ({}): "
+                                 "RFC 4380 §5.2.8 lets a client wait 200-300 s between them, so nothing made {} a "
+                                 "local peer yet",
+                                 x.name, what, wire::to_string(left->destination4), left->cite(), y.name,
+                                 heard->cite(), y.name),
+                     {left, heard});
+    }
     return finding('L', "fail", "client", "R4380-5.2.4-04",
                    fmt::format("{} had {}'s local discovery bubble ({}) yet sent {} to {} ({}) instead of its local "
                                "address {}",
-                               x.name, y.name, heard->cite(), what, wire::to_string(left->destination4), left->cite(),
-                               wire::to_string(y.lan4)),
-                   {heard, left});
+                               x.name, y.name, heard->cite(), what, wire::to_string(astray->destination4),
+                               astray->cite(), wire::to_string(y.lan4)),
+                   {heard, astray});
   }
   if (x_owes_it) {
     return finding('L', "fail", "client", "R4380-5.2.3-13",

@@ -828,6 +828,29 @@ TEST(InteropJudgeL, WithoutAnyDiscoveryBubbleTheSilenceIsInconclusive) {
   EXPECT_EQ(f.requirement, "R4380-5.2.8-03");
 }
 
+TEST(InteropJudgeL, ADiscoveryBubbleThatCameAfterThePacketDoesNotMakeThePeerLocal) {
+  // A sends its request through the server before any discovery bubble of B
+  // has reached it; B's bubble arrives afterwards. §5.2.4 case 3 makes B a
+  // local peer only once its discovery bubble has been received: A's packet
+  // was not sent astray. The judge blamed A on R4380-5.2.4-04 citing a bubble
+  // that came later.
+  Captures c;
+  const auto a6 = kit::ipv6(kLA), b6 = kit::ipv6(kLB);
+  c.udp("l-client-a-lan", kALan, kClientPort, kPrimary, 3544, echo(a6, b6, false, kAtoBMarker));
+  c.udp("l-server", kNatOut, kPortA, kPrimary, 3544, echo(a6, b6, false, kAtoBMarker));
+  c.udp("l-client-a-lan", kLocalB, kClientPort, kGroup, 3544, kit::bubble_packet(b6, kit::ipv6("ff02::1")));
+  Finding f = judge_local(pair_evidence(c, kLA, kLB));
+  EXPECT_EQ(f.verdict, "inconclusive") << f.reason;
+  EXPECT_EQ(f.requirement, "R4380-5.2.8-03");
+  // A sends it astray again after the bubble: that one is A's.
+  c.udp("l-client-a-lan", kALan, kClientPort, kPrimary, 3544, echo(a6, b6, false, kAtoBMarker));
+  f = judge_local(pair_evidence(c, kLA, kLB));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.4-04");
+  EXPECT_NE(f.reason.find("l-client-a-lan#3"), std::string::npos) << f.reason;
+}
+
 TEST(InteropJudgeL, AClientThatNeverAnsweredALocalRequestIsNamed) {
   Captures c;
   const auto a6 = kit::ipv6(kLA), b6 = kit::ipv6(kLB);
