@@ -1026,6 +1026,17 @@ std::optional<Finding> trace_local(const Evidence& e, const Side& x, const Side&
   }
   const auto x_discovery = find_first(e, y.lan, [&](const Packet& p) { return discovery_bubble_from(p, x.lan4); });
   if (x_discovery != nullptr) {
+    // y's answer is looked for where y sent it: one that left y and never
+    // reached x is the LAN's.
+    if (const auto y_sent = find_first(e, y.lan, [&](const Packet& p) {
+          return p.encapsulated && p.kind == Kind::bubble && p.source4 == y.lan4 && p.destination4 == x.lan4;
+        })) {
+      return finding('L', "inconclusive", "", "R4380-5.2.3-12",
+                     fmt::format("{} answered {}'s local discovery bubble ({}) with a unicast bubble ({}) that never "
+                                 "reached {}: the lab's LAN, not a party",
+                                 y.name, x.name, x_discovery->cite(), y_sent->cite(), x.name),
+                     {x_discovery, y_sent});
+    }
     return finding('L', "fail", "client", "R4380-5.2.3-12",
                    fmt::format("{} received {}'s local discovery bubble ({}) but never answered it with a unicast "
                                "bubble to {}",

@@ -851,6 +851,34 @@ TEST(InteropJudgeL, ADiscoveryBubbleThatCameAfterThePacketDoesNotMakeThePeerLoca
   EXPECT_NE(f.reason.find("l-client-a-lan#3"), std::string::npos) << f.reason;
 }
 
+TEST(InteropJudgeL, AnAnswerToTheDiscoveryBubbleIsLookedForWhereItsSenderSentIt) {
+  // A holds its request; each heard the other's discovery bubble and B sent
+  // its unicast bubble to A (l-client-b-lan#3) that A's capture never shows.
+  // The judge looked for B's answer only at A and failed B on
+  // R4380-5.2.3-12 for never sending it.
+  Captures held;
+  const auto a6 = kit::ipv6(kLA), b6 = kit::ipv6(kLB);
+  for (const char* lan : {"l-client-a-lan", "l-client-b-lan"}) {
+    held.udp(lan, kALan, kClientPort, kGroup, 3544, kit::bubble_packet(a6, kit::ipv6("ff02::1")));
+    held.udp(lan, kLocalB, kClientPort, kGroup, 3544, kit::bubble_packet(b6, kit::ipv6("ff02::1")));
+  }
+  held.udp("l-client-b-lan", kLocalB, kClientPort, kALan, kClientPort, kit::bubble_packet(b6, a6));
+  Finding f = judge_local(pair_evidence(held, kLA, kLB));
+  EXPECT_EQ(f.verdict, "inconclusive") << f.reason;
+  EXPECT_EQ(f.party, "");
+  EXPECT_NE(f.reason.find("l-client-b-lan#3"), std::string::npos) << f.reason;
+  // Without B's unicast bubble anywhere, B it is.
+  Captures silent;
+  for (const char* lan : {"l-client-a-lan", "l-client-b-lan"}) {
+    silent.udp(lan, kALan, kClientPort, kGroup, 3544, kit::bubble_packet(a6, kit::ipv6("ff02::1")));
+    silent.udp(lan, kLocalB, kClientPort, kGroup, 3544, kit::bubble_packet(b6, kit::ipv6("ff02::1")));
+  }
+  f = judge_local(pair_evidence(silent, kLA, kLB));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.3-12");
+}
+
 TEST(InteropJudgeL, AClientThatNeverAnsweredALocalRequestIsNamed) {
   Captures c;
   const auto a6 = kit::ipv6(kLA), b6 = kit::ipv6(kLB);
