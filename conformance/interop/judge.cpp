@@ -157,15 +157,23 @@ bool ra_to_client(const Packet& p) {
   return p.encapsulated && p.kind == Kind::ra && p.destination4 == kClientLan;
 }
 
-// The server's RAs to the client's mapping, each against the RS it answers
-// (the RS whose link-local source is the RA's IPv6 destination): §5.3.2's
-// origin indication and prefix.
+// The RS an RA answers: sent to the mapping the RS came from (§5.3.2), to
+// its link-local source, before it. Every RS carries the same link-local
+// source, so the mapping tells apart the RSs of two mappings (a symmetric
+// NAT's, two clients behind one NAT) that precede their RAs.
+bool answers(const Packet& ra, const Packet& rs) {
+  return rs.source6 == ra.destination6 && rs.source4 == ra.destination4 && rs.source_port == ra.destination_port &&
+         rs.frame < ra.frame;
+}
+
+// The server's RAs to the client's mapping, each against the RS it answers:
+// §5.3.2's origin indication and prefix.
 std::optional<Finding> server_ra_problem(const Evidence& e) {
   const auto rss = find_all(e, "server", mapped_rs);
   for (const Packet* ra : find_all(e, "server", ra_to_mapping)) {
     const Packet* rs = nullptr;
     for (const Packet* candidate : rss) {
-      if (candidate->source6 == ra->destination6 && candidate->frame < ra->frame) rs = candidate;
+      if (answers(*ra, *candidate)) rs = candidate;
     }
     if (rs == nullptr) continue;  // not an answer to a client RS seen here: no claim about it
     if (!ra->origin) {
@@ -242,7 +250,7 @@ Finding judge_qualification(const Evidence& e) {
     const Packet* ra = sent_ra == answered.end() ? nullptr : *sent_ra;
     const Packet* rs = nullptr;
     for (const Packet* candidate : at_server) {
-      if (ra != nullptr && candidate->source6 == ra->destination6 && candidate->frame < ra->frame) rs = candidate;
+      if (ra != nullptr && answers(*ra, *candidate)) rs = candidate;
     }
     return finding('Q', "pass", "", "R4380-5.2.1-07",
                    fmt::format("the client qualified as {}: server {} and the NAT's mapping {}, as the origin "
@@ -411,8 +419,11 @@ std::optional<Finding> trace_to_client(const Evidence& e, const wire::Ipv6Addres
                      {server_fwd});
     }
     if (client_got != nullptr) {
+      // From the address the relay bubbled (R's captures hold N's bubbles
+      // from the old address).
       const auto client_answered = find_first(e, "client-lan", [&](const Packet& p) {
-        return p.encapsulated && p.kind == Kind::bubble && p.source4 == kClientLan && p.destination4 == kRelay4;
+        return p.encapsulated && p.kind == Kind::bubble && p.source4 == kClientLan && p.destination4 == kRelay4 &&
+               p.source6 == client;
       });
       if (client_answered == nullptr) {
         return finding('N', "fail", "client", "R4380-5.2.3-04",
@@ -648,9 +659,28 @@ std::optional<Finding> trace_peer(const Evidence& e, const Side& x, const Side& 
     // x owes the reply only to a request it may accept: one from the mapping
     // y's address embeds (§5.2.3 case 3). From another mapping (a NAT that
     // mapped y's packet anew) §5.2.3 has x not trust it (R4380-5.2.3-18).
+    // A request the server relayed came from no mapping of y's: y sent it to
+    // its server instead of x's mapping (§5.2.4 case 5).
     const auto request = find_first(e, x.lan, [&](const Packet& p) {
-      return p.encapsulated && p.destination4 == x.lan4 && carries(p, Kind::echo_request, marker);
+      return p.encapsulated && p.destination4 == x.lan4 && carries(p, Kind::echo_request, marker) &&
+             !is_server(p.source4);
     });
+    const auto relayed = find_first(e, x.lan, [&](const Packet& p) {
+      return p.encapsulated && p.destination4 == x.lan4 && carries(p, Kind::echo_request, marker) &&
+             is_server(p.source4);
+    });
+    if (request == nullptr && relayed != nullptr) {
+      const auto sent = find_first(e, y.lan, [&](const Packet& p) {
+        return p.encapsulated && p.source4 == y.lan4 && is_server(p.destination4) &&
+               carries(p, Kind::echo_request, marker);
+      });
+      return finding('D', "fail", "client", "R4380-5.2.4-06",
+                     fmt::format("{} sent its echo request to {} to its server ({}) instead of {}'s mapping; the "
+                                 "server relayed it ({})",
+                                 y.name, x.name, sent ? sent->cite() : "not seen leaving it", x.name,
+                                 relayed->cite()),
+                     {sent, relayed});
+    }
     const auto embedded = wire::parse_teredo(y.address);
     if (request != nullptr && embedded && request->source4 != y.lan4 &&
         (request->source4 != embedded->mapped_ipv4 || request->source_port != embedded->mapped_port)) {
@@ -949,12 +979,28 @@ std::optional<Finding> trace_local(const Evidence& e, const Side& x, const Side&
                                  x.name, what, wire::to_string(left->destination4), left->cite(), y.name),
                      {left});
     }
+    // §5.2.4 case 3: y is a local peer once its discovery bubble has been
+    // received; what x sent before that (frame order in x's own capture) is
+    // not astray.
+    const auto astray = find_first(e, x.lan, [&](const Packet& p) {
+      return p.encapsulated && p.source4 == x.lan4 && p.destination4 != y.lan4 && p.frame > heard->frame &&
+             carries(p, kind, marker);
+    });
+    if (astray == nullptr) {
+      return finding('L', "inconclusive", "", "R4380-5.2.8-03",
+                     fmt::format("{} sent {} to {} ({}), not on the LAN, before {}'s discovery bubble reached it ({}): "
+                                 "RFC 4380 §5.2.8 lets a client wait 200-300 s between them, so nothing made {} a "
+                                 "local peer yet",
+                                 x.name, what, wire::to_string(left->destination4), left->cite(), y.name,
+                                 heard->cite(), y.name),
+                     {left, heard});
+    }
     return finding('L', "fail", "client", "R4380-5.2.4-04",
                    fmt::format("{} had {}'s local discovery bubble ({}) yet sent {} to {} ({}) instead of its local "
                                "address {}",
-                               x.name, y.name, heard->cite(), what, wire::to_string(left->destination4), left->cite(),
-                               wire::to_string(y.lan4)),
-                   {heard, left});
+                               x.name, y.name, heard->cite(), what, wire::to_string(astray->destination4),
+                               astray->cite(), wire::to_string(y.lan4)),
+                   {heard, astray});
   }
   if (x_owes_it) {
     return finding('L', "fail", "client", "R4380-5.2.3-13",
@@ -980,6 +1026,17 @@ std::optional<Finding> trace_local(const Evidence& e, const Side& x, const Side&
   }
   const auto x_discovery = find_first(e, y.lan, [&](const Packet& p) { return discovery_bubble_from(p, x.lan4); });
   if (x_discovery != nullptr) {
+    // y's answer is looked for where y sent it: one that left y and never
+    // reached x is the LAN's.
+    if (const auto y_sent = find_first(e, y.lan, [&](const Packet& p) {
+          return p.encapsulated && p.kind == Kind::bubble && p.source4 == y.lan4 && p.destination4 == x.lan4;
+        })) {
+      return finding('L', "inconclusive", "", "R4380-5.2.3-12",
+                     fmt::format("{} answered {}'s local discovery bubble ({}) with a unicast bubble ({}) that never "
+                                 "reached {}: the lab's LAN, not a party",
+                                 y.name, x.name, x_discovery->cite(), y_sent->cite(), x.name),
+                     {x_discovery, y_sent});
+    }
     return finding('L', "fail", "client", "R4380-5.2.3-12",
                    fmt::format("{} received {}'s local discovery bubble ({}) but never answered it with a unicast "
                                "bubble to {}",

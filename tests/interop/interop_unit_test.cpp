@@ -245,6 +245,31 @@ TEST(InteropJudgeQ, AnRaTheClientReceivedWithoutQualifyingIsTheClientsUnlessTheM
   EXPECT_EQ(f.requirement, "R4380-5.2.1-05");
 }
 
+TEST(InteropJudgeQ, AnRaAnswersTheRsFromTheMappingItIsSentToNotTheLastRsBeforeIt) {
+  // Behind a symmetric NAT the client's RSs to the primary and the secondary
+  // address leave from two mappings before either RA comes back. Both RSs
+  // carry the same link-local source; the judge paired the first RA with the
+  // latest RS before it (the other mapping's) and failed the server on
+  // R4380-5.3.2-01, though each RA reports the mapping of the RS it is sent to.
+  Captures c;
+  constexpr std::uint16_t kSecondPort = kMappedPort + 1;
+  c.udp("client-lan", kClientLan, kClientPort, kPrimary, 3544, rs());
+  c.udp("client-lan", kClientLan, kClientPort, kSecondary, 3544, rs());
+  c.udp("server", kNatOut, kMappedPort, kPrimary, 3544, rs());
+  c.udp("server", kNatOut, kSecondPort, kSecondary, 3544, rs());
+  c.udp("server", kPrimary, 3544, kNatOut, kMappedPort, ra(kPrimary, kNatOut, kMappedPort));
+  c.udp("server", kSecondary, 3544, kNatOut, kSecondPort, ra(kPrimary, kNatOut, kSecondPort));
+  c.udp("client-lan", kPrimary, 3544, kClientLan, kClientPort, ra(kPrimary, kNatOut, kMappedPort));
+  c.udp("client-lan", kSecondary, 3544, kClientLan, kClientPort, ra(kPrimary, kNatOut, kSecondPort));
+  Finding f = judge_qualification(c.evidence(std::nullopt));
+  EXPECT_EQ(f.verdict, "pass") << f.reason;
+  EXPECT_EQ(f.requirement, "R4380-5.2.1-05");
+  // A client that qualified anyway: the pass cites the RS the RA answered.
+  f = judge_qualification(c.evidence(kAddress));
+  EXPECT_EQ(f.verdict, "pass") << f.reason;
+  EXPECT_NE(f.reason.find("RS server#1 -> RA server#3"), std::string::npos) << f.reason;
+}
+
 TEST(InteropJudgeQ, WhatTheNatLostIsInconclusive) {
   Captures c;
   qualification(c, kPrimary, kMappedPort, /*reaches_client=*/false);
@@ -608,6 +633,31 @@ TEST(InteropJudgeD, ALocalDiscoveryBubbleIsNotTheDirectBubbleThatAnswers) {
   EXPECT_EQ(f.requirement, "R4380-5.2.3-04");
 }
 
+TEST(InteropJudgeD, ARequestTheServerRelayedIsNotARequestTheNatMappedAnew) {
+  // A sends its echo request to the server, which relays it to B; B does not
+  // answer a request its server relayed. The judge took the server's frame
+  // for a request the NAT mapped anew (inconclusive, nat, R4380-5.2.3-18,
+  // naming 203.0.113.1:3544 as a mapping): the request stopped at A, which
+  // sent it to its server instead of B's mapping.
+  Captures c;
+  const auto a6 = kit::ipv6(kA), b6 = kit::ipv6(kB);
+  const auto request = echo(a6, b6, false, kAtoBMarker);
+  c.udp("d-client-a-lan", kALan, kClientPort, kPrimary, 3544, request);
+  c.udp("d-server", kNatA, kPortA, kPrimary, 3544, request);
+  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, request);
+  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, request);
+  Evidence e = direct_evidence(c);
+  e.client_a_name = "client A (miredo)";
+  const Finding f = judge_direct(e);
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.4-06");
+  EXPECT_EQ(f.reason.rfind("client A (miredo) sent", 0), 0u) << f.reason;
+  ASSERT_FALSE(f.frames.empty());
+  EXPECT_EQ(f.frames.front().capture, "d-client-a-lan.pcap");
+  EXPECT_EQ(f.frames.front().frame, 1u);
+}
+
 TEST(InteropJudgeD, APeersDirectBubbleFromItsEmbeddedMappingMakesTheHeldPacketOwed) {
   const Finding f = judge_direct(direct_evidence(held_request_run(kPortB, true)));
   EXPECT_EQ(f.verdict, "fail") << f.reason;
@@ -776,6 +826,57 @@ TEST(InteropJudgeL, WithoutAnyDiscoveryBubbleTheSilenceIsInconclusive) {
   const Finding f = judge_local(pair_evidence(local_run(false, true), kLA, kLB));
   EXPECT_EQ(f.verdict, "inconclusive") << f.reason;
   EXPECT_EQ(f.requirement, "R4380-5.2.8-03");
+}
+
+TEST(InteropJudgeL, ADiscoveryBubbleThatCameAfterThePacketDoesNotMakeThePeerLocal) {
+  // A sends its request through the server before any discovery bubble of B
+  // has reached it; B's bubble arrives afterwards. §5.2.4 case 3 makes B a
+  // local peer only once its discovery bubble has been received: A's packet
+  // was not sent astray. The judge blamed A on R4380-5.2.4-04 citing a bubble
+  // that came later.
+  Captures c;
+  const auto a6 = kit::ipv6(kLA), b6 = kit::ipv6(kLB);
+  c.udp("l-client-a-lan", kALan, kClientPort, kPrimary, 3544, echo(a6, b6, false, kAtoBMarker));
+  c.udp("l-server", kNatOut, kPortA, kPrimary, 3544, echo(a6, b6, false, kAtoBMarker));
+  c.udp("l-client-a-lan", kLocalB, kClientPort, kGroup, 3544, kit::bubble_packet(b6, kit::ipv6("ff02::1")));
+  Finding f = judge_local(pair_evidence(c, kLA, kLB));
+  EXPECT_EQ(f.verdict, "inconclusive") << f.reason;
+  EXPECT_EQ(f.requirement, "R4380-5.2.8-03");
+  // A sends it astray again after the bubble: that one is A's.
+  c.udp("l-client-a-lan", kALan, kClientPort, kPrimary, 3544, echo(a6, b6, false, kAtoBMarker));
+  f = judge_local(pair_evidence(c, kLA, kLB));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.4-04");
+  EXPECT_NE(f.reason.find("l-client-a-lan#3"), std::string::npos) << f.reason;
+}
+
+TEST(InteropJudgeL, AnAnswerToTheDiscoveryBubbleIsLookedForWhereItsSenderSentIt) {
+  // A holds its request; each heard the other's discovery bubble and B sent
+  // its unicast bubble to A (l-client-b-lan#3) that A's capture never shows.
+  // The judge looked for B's answer only at A and failed B on
+  // R4380-5.2.3-12 for never sending it.
+  Captures held;
+  const auto a6 = kit::ipv6(kLA), b6 = kit::ipv6(kLB);
+  for (const char* lan : {"l-client-a-lan", "l-client-b-lan"}) {
+    held.udp(lan, kALan, kClientPort, kGroup, 3544, kit::bubble_packet(a6, kit::ipv6("ff02::1")));
+    held.udp(lan, kLocalB, kClientPort, kGroup, 3544, kit::bubble_packet(b6, kit::ipv6("ff02::1")));
+  }
+  held.udp("l-client-b-lan", kLocalB, kClientPort, kALan, kClientPort, kit::bubble_packet(b6, a6));
+  Finding f = judge_local(pair_evidence(held, kLA, kLB));
+  EXPECT_EQ(f.verdict, "inconclusive") << f.reason;
+  EXPECT_EQ(f.party, "");
+  EXPECT_NE(f.reason.find("l-client-b-lan#3"), std::string::npos) << f.reason;
+  // Without B's unicast bubble anywhere, B it is.
+  Captures silent;
+  for (const char* lan : {"l-client-a-lan", "l-client-b-lan"}) {
+    silent.udp(lan, kALan, kClientPort, kGroup, 3544, kit::bubble_packet(a6, kit::ipv6("ff02::1")));
+    silent.udp(lan, kLocalB, kClientPort, kGroup, 3544, kit::bubble_packet(b6, kit::ipv6("ff02::1")));
+  }
+  f = judge_local(pair_evidence(silent, kLA, kLB));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.3-12");
 }
 
 TEST(InteropJudgeL, AClientThatNeverAnsweredALocalRequestIsNamed) {
@@ -1032,6 +1133,44 @@ TEST(InteropJudgeR, AServerReportingAnotherMappingAfterTheRebindIsNamed) {
   EXPECT_EQ(f.verdict, "fail") << f.reason;
   EXPECT_EQ(f.party, "server");
   EXPECT_EQ(f.requirement, "R4380-5.3.2-01");
+}
+
+TEST(InteropJudgeR, NsBubbleFromTheOldAddressIsNotTheAnswerToTheRelaysBubbleAfterTheRebind) {
+  // N's captures hold the client's bubble to the relay from its old address
+  // (client-lan#7). After the rebind the relay's bubble for the new address
+  // reaches the client through its server and the client never answers it;
+  // the judge took N's old bubble for the answer and blamed the NAT.
+  Captures c = native_run(true, true, true);
+  c.udp("client-lan", kClientLan, kClientPort, kPrimary, 3544, rs());
+  c.udp("server", kNatOut, kReboundPort, kPrimary, 3544, rs());
+  c.udp("server", kPrimary, 3544, kNatOut, kReboundPort, ra(kPrimary, kNatOut, kReboundPort));
+  c.udp("client-lan", kPrimary, 3544, kClientLan, kClientPort, ra(kPrimary, kNatOut, kReboundPort));
+  const auto now6 = kit::ipv6(kReboundAddress);
+  const auto out_req = echo(now6, kV6Host, false, kRebindOutMarker);
+  const auto out_rep = echo(kV6Host, now6, true, kRebindOutMarker);
+  c.udp("client-lan", kClientLan, kClientPort, kRelay, 3544, out_req);
+  c.udp("relay", kNatOut, kReboundPort, kRelay, 3544, out_req);
+  c.native("relay-native", out_req);
+  c.native("native-host", out_req);
+  c.native("native-host", out_rep);
+  c.native("relay-native", out_rep);
+  c.udp("relay", kRelay, 3544, kNatOut, kReboundPort, out_rep);
+  c.udp("client-lan", kRelay, 3544, kClientLan, kClientPort, out_rep);
+  const auto in_req = echo(kV6Host, now6, false, kRebindInMarker);
+  c.native("native-host", in_req);
+  c.native("relay-native", in_req);
+  const auto bubble = kit::bubble_packet(kRelay6, now6);
+  wire::ByteVector forwarded;
+  wire::append_origin_indication(forwarded, {3544, kRelay});
+  forwarded.insert(forwarded.end(), bubble.begin(), bubble.end());
+  c.udp("relay", kRelay, 3544, kPrimary, 3544, bubble);
+  c.udp("server", kRelay, 3544, kPrimary, 3544, bubble);
+  c.udp("server", kPrimary, 3544, kNatOut, kReboundPort, forwarded);
+  c.udp("client-lan", kPrimary, 3544, kClientLan, kClientPort, forwarded);
+  const Finding f = judge_rebind(rebind_evidence(c, kReboundAddress));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.3-04");
 }
 
 // ------------------------------------------------------------------ H
