@@ -1191,7 +1191,7 @@ TEST(NatEnginePortMapping, EveryRemoteReachesTheForwardedPortInEveryProfile) {
   }
 }
 
-TEST(NatEnginePortMapping, ConeSendsFromTheForwardedPortSymmetricDoesNot) {
+TEST(NatEnginePortMapping, EveryProfileSendsANewFlowFromTheForwardedPort) {
   // A cone NAT has one mapping per host endpoint: the forward is that mapping.
   NatEngine cone(config_for("port-restricted-cone"));
   const Endpoint host{kHost.ip, 40000};
@@ -1199,16 +1199,25 @@ TEST(NatEnginePortMapping, ConeSendsFromTheForwardedPortSymmetricDoesNot) {
   EXPECT_EQ(mapped(out(cone, 1ms, host, kA)), (Endpoint{kOutside, 40000}));
   EXPECT_EQ(mapped(out(cone, 1ms, host, kB)), (Endpoint{kOutside, 40000}));
   EXPECT_EQ(cone.mapping_count(), 1u);
-  // A symmetric NAT keeps a mapping per destination, never on the forwarded
-  // port (taken), so the servers see ports other than the UPnP one.
-  NatEngine symmetric(config_for("symmetric"));
-  ASSERT_EQ(symmetric.add_port_mapping(0ms, 40000, host), PortMappingResult::ok);
-  const Endpoint to_a = mapped(out(symmetric, 1ms, host, kA));
-  const Endpoint to_b = mapped(out(symmetric, 1ms, host, kB));
-  EXPECT_NE(to_a.port, 40000);
-  EXPECT_NE(to_b.port, 40000);
-  EXPECT_NE(to_a.port, to_b.port);
-  EXPECT_EQ(symmetric.mapping_count(), 3u);
+  // RFC 6081 §3.2's UPnP-enabled symmetric NAT: the forward is every
+  // destination's mapping ("the Teredo server reflects back the reserved
+  // mapped address/port"), so two servers see the same port; another port of
+  // the host is still mapped per destination.
+  for (const char* profile : {"symmetric", "symmetric-sequential"}) {
+    SCOPED_TRACE(profile);
+    NatEngine symmetric(config_for(profile));
+    ASSERT_EQ(symmetric.add_port_mapping(0ms, 40000, host), PortMappingResult::ok);
+    EXPECT_EQ(mapped(out(symmetric, 1ms, host, kA)), (Endpoint{kOutside, 40000}));
+    EXPECT_EQ(mapped(out(symmetric, 1ms, host, kB)), (Endpoint{kOutside, 40000}));
+    EXPECT_EQ(symmetric.mapping_count(), 1u);
+    const Endpoint other{kHost.ip, 40001};
+    EXPECT_NE(mapped(out(symmetric, 1ms, other, kA)).port, mapped(out(symmetric, 1ms, other, kB)).port);
+    // Deleted, the forward maps nothing any more: new flows are mapped per
+    // destination again.
+    ASSERT_EQ(symmetric.delete_port_mapping(40000), PortMappingResult::ok);
+    const Endpoint prime{kA.ip, static_cast<std::uint16_t>(kA.port + 100)};
+    EXPECT_NE(mapped(out(symmetric, 2ms, host, prime)).port, mapped(out(symmetric, 2ms, host, kB)).port);
+  }
 }
 
 TEST(NatEnginePortMapping, ConflictsDeletionAndPermanence) {

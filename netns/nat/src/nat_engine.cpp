@@ -178,6 +178,13 @@ NatEngine::Binding* NatEngine::outbound_mapping(Time now, const Endpoint& intern
     by_port_.erase(it->second);  // expired: a new mapping, maybe on a new port
     by_key_.erase(it);
   }
+  // A static forward of this host endpoint (add_port_mapping) is the
+  // mapping of its every flow, whatever the mapping behaviour: RFC 6081
+  // §3.2's UPnP-enabled symmetric NAT, through which "the Teredo server
+  // reflects back the reserved mapped address/port".
+  if (auto it = by_key_.find(Key{internal, {}}); it != by_key_.end()) {
+    if (Binding& m = by_port_.at(it->second); m.port_mapping) return &m;
+  }
   std::uint16_t port = 0;
   if (!allocate_port(internal.port, 0, port)) return nullptr;
   Binding m;
@@ -355,7 +362,8 @@ PortMappingResult NatEngine::add_port_mapping(Time now, std::uint16_t external_p
   const Key key{internal, {}};
   // Endpoint-independent mapping: the static entry is the host's one mapping.
   // Otherwise it is keyed by nothing a flow can produce (remote 0.0.0.0:0
-  // never appears on the wire), so flows keep their own mappings.
+  // never appears on the wire), and outbound_mapping looks that key up
+  // before allocating: new flows leave from the forwarded port.
   const bool shared = config_.nat.mapping == Mapping::endpoint_independent;
   if (auto it = by_port_.find(external_port); it != by_port_.end()) {
     Binding& m = it->second;
@@ -378,7 +386,7 @@ PortMappingResult NatEngine::add_port_mapping(Time now, std::uint16_t external_p
   m.key = key;
   m.last_outbound = now;
   m.port_mapping = true;
-  if (shared) by_key_.emplace(key, external_port);
+  by_key_.emplace(key, external_port);
   by_port_.emplace(external_port, std::move(m));
   return PortMappingResult::ok;
 }

@@ -112,9 +112,11 @@ class NatEngine {
   // packet to the outside address at `external_port` goes to `internal`,
   // from any remote, and the entry never expires (lease 0) nor moves (it
   // survives rebind and expire, which model the dynamic state). Outbound
-  // from `internal`, an endpoint-independent mapping uses the same port (a
-  // cone's single mapping); an address(-and-port)-dependent one keeps
-  // allocating per destination, as a symmetric NAT with a UPnP forward does.
+  // from `internal`, every new flow uses the same port whatever the mapping
+  // behaviour (a cone's single mapping; for a symmetric NAT RFC 6081 §3.2's
+  // UPnP-enabled symmetric NAT, where "the Teredo server reflects back the
+  // reserved mapped address/port"). Flows mapped before the forward keep
+  // their ports.
   PortMappingResult add_port_mapping(Time now, std::uint16_t external_port, const Endpoint& internal);
   PortMappingResult delete_port_mapping(std::uint16_t external_port);
 
