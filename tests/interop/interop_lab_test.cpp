@@ -161,27 +161,32 @@ TEST_F(InteropLabTest, ASwappedServerTurnsItsCellsRedAndIsNamed) {
   EXPECT_EQ(r.exit_code, 1) << r.err;
 }
 
-// E behind the port-preserving symmetric NAT: without the extension the
-// reference rightly stays unqualified (D not-applicable, no path); with
-// §5.4 on in both clients the marked pings cross NAT to NAT (RFC 6081 §3
-// Figure 1: SNS+PP), and the direct-path table says so. An adapter that
+// E behind the port-preserving symmetric NAT and behind a symmetric NAT with
+// a UPnP IGD: without the extension the reference rightly stays unqualified
+// (D not-applicable, no path); with §5.4, or §5.3, on in both clients the
+// marked pings cross NAT to NAT (RFC 6081 §3 Figure 1: SNS+PP, SNS+UPnP),
+// and the direct-path table says so. An adapter that
 // declares the extension but launches without it (port_preserving_off_client
 // .json) stays unqualified and fails E, named.
-TEST_F(InteropLabTest, ThePortPreservingExtensionOpensTheDirectPathBehindASymmetricNat) {
+TEST_F(InteropLabTest, ThePortPreservingAndUpnpExtensionsOpenTheDirectPathBehindSymmetricNats) {
   TempDir dir;
   const InteropRun r = interop_run({"--client", "reference", "--server", "reference", "--relay", "reference", "--nat",
-                                    "symmetric", "--scenarios", "DE"},
+                                    "symmetric,symmetric+upnp", "--scenarios", "DE"},
                                    dir.path());
   ASSERT_TRUE(r.interop.is_object()) << r.err;
-  const json& results = r.interop["cells"][0]["results"];
-  ASSERT_EQ(results.size(), 2u);
-  EXPECT_EQ(results[0]["verdict"], "not-applicable") << results[0]["reason"];
-  EXPECT_EQ(results[1]["verdict"], "pass") << results[1]["reason"];
-  EXPECT_NE(results[1]["reason"].get<std::string>().find("Figure 1 SNS+PP"), std::string::npos) << results[1]["reason"];
-  EXPECT_EQ(results[1]["frames"].size(), 4u);
-  for (const char* f : {"e-client-a-lan.pcap", "e-nat-a-outside.pcap", "e-nat-b-outside.pcap", "e-client-b-lan.pcap",
-                        "e-server.pcap", "e-client.log", "e-client-b.log", "e-server.log"}) {
-    EXPECT_TRUE(std::filesystem::exists(dir.path() / r.interop["cells"][0]["dir"].get<std::string>() / f)) << f;
+  ASSERT_EQ(r.interop["cells"].size(), 2u);
+  for (const auto& [index, figure] : {std::pair{0, "Figure 1 SNS+PP"}, std::pair{1, "Figure 1 SNS+UPnP"}}) {
+    const json& cell = r.interop["cells"][index];
+    const json& results = cell["results"];
+    ASSERT_EQ(results.size(), 2u);
+    EXPECT_EQ(results[0]["verdict"], "not-applicable") << cell["id"] << ": " << results[0]["reason"];
+    EXPECT_EQ(results[1]["verdict"], "pass") << cell["id"] << ": " << results[1]["reason"];
+    EXPECT_NE(results[1]["reason"].get<std::string>().find(figure), std::string::npos) << results[1]["reason"];
+    EXPECT_EQ(results[1]["frames"].size(), 4u);
+    for (const char* f : {"e-client-a-lan.pcap", "e-nat-a-outside.pcap", "e-nat-b-outside.pcap", "e-client-b-lan.pcap",
+                          "e-server.pcap", "e-client.log", "e-client-b.log", "e-server.log"}) {
+      EXPECT_TRUE(std::filesystem::exists(dir.path() / cell["dir"].get<std::string>() / f)) << f;
+    }
   }
   EXPECT_NE(r.out.find("reference x reference"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("no (not-applicable)"), std::string::npos) << r.out;
