@@ -409,9 +409,23 @@ std::optional<Finding> trace_to_client(const Evidence& e, const wire::Ipv6Addres
                                  server_got->cite()),
                      {via_server, server_got});
     }
-    const auto client_got = find_first(e, "client-lan", [&](const Packet& p) {
+    const auto client_got_any = find_first(e, "client-lan", [&](const Packet& p) {
       return p.encapsulated && p.kind == Kind::bubble && is_server(p.source4) && p.destination6 == client;
     });
+    // The client owes the relay a bubble only when the origin indication
+    // names the relay's endpoint (§5.2.3); the server should insert it
+    // (R4380-5.3.1-16).
+    const auto client_got = find_first(e, "client-lan", [&](const Packet& p) {
+      return p.encapsulated && p.kind == Kind::bubble && is_server(p.source4) && p.destination6 == client &&
+             p.origin.has_value();
+    });
+    if (client_got_any != nullptr && client_got == nullptr) {
+      return finding('N', "fail", "server", "R4380-5.3.1-16",
+                     fmt::format("the server forwarded the relay's bubble to its client ({}) without an origin "
+                                 "indication: the client has no relay endpoint to answer",
+                                 client_got_any->cite()),
+                     {client_got_any});
+    }
     if (server_fwd != nullptr && client_got == nullptr) {
       return finding('N', "inconclusive", "nat", "R4380-5.3.1-15",
                      fmt::format("the server forwarded the relay's bubble ({}) but the {} NAT did not pass it",
@@ -747,14 +761,27 @@ std::optional<Finding> trace_peer(const Evidence& e, const Side& x, const Side& 
                                x.name, y.name, server_got->cite(), y.name),
                    {server_got});
   }
-  const auto y_got = find_first(e, y.lan, [&](const Packet& p) {
+  const auto y_got_any = find_first(e, y.lan, [&](const Packet& p) {
     return p.encapsulated && p.kind == Kind::bubble && is_server(p.source4) && p.destination6 == y.address;
   });
-  if (y_got == nullptr) {
+  if (y_got_any == nullptr) {
     return finding('D', "inconclusive", "nat", "R4380-5.3.1-15",
                    fmt::format("{}'s bubble through the server ({}) never reached {} through the {} NAT", x.name,
                                indirect->cite(), y.name, e.nat_profile),
                    {indirect, server_fwd});
+  }
+  // y owes a direct bubble only to one whose origin indication names x's
+  // mapping (§5.2.3); the server should insert it (R4380-5.3.1-16).
+  const auto y_got = find_first(e, y.lan, [&](const Packet& p) {
+    return p.encapsulated && p.kind == Kind::bubble && is_server(p.source4) && p.destination6 == y.address &&
+           p.origin.has_value();
+  });
+  if (y_got == nullptr) {
+    return finding('D', "fail", "server", "R4380-5.3.1-16",
+                   fmt::format("the server forwarded {}'s bubble to {} ({}) without an origin indication: {} has no "
+                               "mapping of {} to answer",
+                               x.name, y.name, y_got_any->cite(), y.name, x.name),
+                   {y_got_any});
   }
   // y's direct bubble toward x's NAT (not a local discovery bubble to the
   // multicast group, not a bubble to a server).
@@ -854,9 +881,12 @@ Finding direct_path(const Evidence& e, char letter, const std::string& prefix) {
     if (const auto via = find_first(e, prefix + "server", [&](const Packet& p) {
           return carries(p, Kind::echo_request, marker) || carries(p, Kind::echo_reply, marker);
         })) {
+      // The sender: the client whose NAT it came from, or whose peer the
+      // server relayed it to.
+      const bool from_a = via->source4 == a.mapped4 || via->destination4 == b.mapped4;
       return finding(letter, "fail", "client", "R4380-5.2.4-06",
-                     fmt::format("the ping went through the server ({}), not directly between the clients",
-                                 via->cite()),
+                     fmt::format("{} sent the ping through the server ({}), not directly to {}",
+                                 from_a ? a.name : b.name, via->cite(), from_a ? b.name : a.name),
                      {via});
     }
   }

@@ -180,6 +180,15 @@ wire::ByteVector ra(wire::Ipv4Address server, wire::Ipv4Address mapped, std::uin
   return out;
 }
 
+// A packet as the server forwards it to a client: behind the origin
+// indication of the sender's endpoint (RFC 4380 §5.3.1, R4380-5.3.1-16).
+wire::ByteVector with_origin(const wire::ByteVector& packet, wire::Ipv4Address address, std::uint16_t port) {
+  wire::ByteVector out;
+  wire::append_origin_indication(out, {port, address});
+  out.insert(out.end(), packet.begin(), packet.end());
+  return out;
+}
+
 // The client's RS through the NAT, answered by the server with `prefix_server`
 // and the mapping `reported`; `reaches_client`: the NAT passes the RA.
 void qualification(Captures& c, wire::Ipv4Address prefix_server, std::uint16_t reported, bool reaches_client = true) {
@@ -318,7 +327,7 @@ wire::ByteVector echo(const wire::Ipv6Address& from, const wire::Ipv6Address& to
 // Both directions through the relay, hop by hop; `stop_in` cuts the native
 // host -> client request at the relay (it bubbles through the server, which
 // forwards unless `server_forwards` is false).
-Captures native_run(bool relay_bubbles, bool server_forwards, bool complete_in) {
+Captures native_run(bool relay_bubbles, bool server_forwards, bool complete_in, bool origin = true) {
   Captures c;
   qualification(c, kPrimary, kMappedPort);
   // client -> native: request through the relay, reply back through it.
@@ -341,8 +350,9 @@ Captures native_run(bool relay_bubbles, bool server_forwards, bool complete_in) 
   c.udp("relay", kRelay, 3544, kPrimary, 3544, bubble);
   c.udp("server", kRelay, 3544, kPrimary, 3544, bubble);
   if (!server_forwards) return c;
-  c.udp("server", kPrimary, 3544, kNatOut, kMappedPort, bubble);
-  c.udp("client-lan", kPrimary, 3544, kClientLan, kClientPort, bubble);
+  const auto forwarded = origin ? with_origin(bubble, kRelay, 3544) : bubble;
+  c.udp("server", kPrimary, 3544, kNatOut, kMappedPort, forwarded);
+  c.udp("client-lan", kPrimary, 3544, kClientLan, kClientPort, forwarded);
   if (!complete_in) return c;
   c.udp("client-lan", kClientLan, kClientPort, kRelay, 3544, kit::bubble_packet(kClient6, kRelay6));
   c.udp("relay", kNatOut, kMappedPort, kRelay, 3544, kit::bubble_packet(kClient6, kRelay6));
@@ -381,6 +391,16 @@ TEST(InteropJudgeN, AClientThatNeverAnsweredTheForwardedBubbleIsTheDeviatingPart
   EXPECT_EQ(f.verdict, "fail");
   EXPECT_EQ(f.party, "client");
   EXPECT_EQ(f.requirement, "R4380-5.2.3-04");
+}
+
+TEST(InteropJudgeN, ABubbleForwardedWithoutAnOriginIndicationIsTheServersNotTheClients) {
+  // Without the relay's endpoint the client has no one to answer: the
+  // server should have inserted it (R4380-5.3.1-16).
+  const Finding f = judge_native(native_run(true, true, false, false).evidence(kAddress, true));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "server");
+  EXPECT_EQ(f.requirement, "R4380-5.3.1-16");
+  EXPECT_NE(f.reason.find("client-lan#"), std::string::npos) << f.reason;
 }
 
 TEST(InteropJudgeN, BehindASymmetricNatAClientThatRightlyDeclinedMakesNNotApplicable) {
@@ -481,8 +501,8 @@ Captures direct_run(bool through_server, bool server_forwards) {
   c.udp("d-client-a-lan", kALan, kClientPort, kPrimary, 3544, bubble);
   c.udp("d-server", kNatA, kPortA, kPrimary, 3544, bubble);
   if (!server_forwards) return c;
-  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, bubble);
-  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, bubble);
+  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, with_origin(bubble, kNatA, kPortA));
+  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, with_origin(bubble, kNatA, kPortA));
   for (const bool a_to_b : {true, false}) {
     const char* marker = a_to_b ? kAtoBMarker : kBtoAMarker;
     const auto& [from6, to6] = a_to_b ? std::pair{a6, b6} : std::pair{b6, a6};
@@ -529,6 +549,7 @@ TEST(InteropJudgeD, DataThroughTheServerIsNotDirect) {
   EXPECT_EQ(f.verdict, "fail") << f.reason;
   EXPECT_EQ(f.party, "client");
   EXPECT_EQ(f.requirement, "R4380-5.2.4-06");
+  EXPECT_EQ(f.reason.rfind("client A sent the ping through the server", 0), 0u) << f.reason;
 }
 
 TEST(InteropJudgeD, AServerThatNeverForwardedTheIndirectBubbleIsNamed) {
@@ -551,8 +572,8 @@ TEST(InteropJudgeD, WithTwoImplementationsTheDeviatingClientIsNamedByItsImplemen
   const auto bubble = kit::bubble_packet(kit::ipv6(kA), kit::ipv6(kB));
   c.udp("d-client-a-lan", kALan, kClientPort, kPrimary, 3544, bubble);
   c.udp("d-server", kNatA, kPortA, kPrimary, 3544, bubble);
-  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, bubble);
-  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, bubble);
+  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, with_origin(bubble, kNatA, kPortA));
+  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, with_origin(bubble, kNatA, kPortA));
   Evidence e = direct_evidence(c);
   e.client_a_name = "client A (reference)";
   e.client_b_name = "client B (miredo)";
@@ -561,6 +582,20 @@ TEST(InteropJudgeD, WithTwoImplementationsTheDeviatingClientIsNamedByItsImplemen
   EXPECT_EQ(f.party, "client");
   EXPECT_EQ(f.requirement, "R4380-5.2.3-04");
   EXPECT_EQ(f.reason.rfind("client B (miredo) received", 0), 0u) << f.reason;
+}
+
+TEST(InteropJudgeD, ABubbleForwardedWithoutAnOriginIndicationIsTheServersNotThePeers) {
+  Captures c;
+  const auto bubble = kit::bubble_packet(kit::ipv6(kA), kit::ipv6(kB));
+  c.udp("d-client-a-lan", kALan, kClientPort, kPrimary, 3544, bubble);
+  c.udp("d-server", kNatA, kPortA, kPrimary, 3544, bubble);
+  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, bubble);
+  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, bubble);
+  const Finding f = judge_direct(direct_evidence(c));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "server");
+  EXPECT_EQ(f.requirement, "R4380-5.3.1-16");
+  EXPECT_NE(f.reason.find("d-client-b-lan#1"), std::string::npos) << f.reason;
 }
 
 TEST(InteropJudgeD, AClientBThatRightlyStayedUnqualifiedMakesDNotApplicable) {
@@ -588,15 +623,15 @@ Captures held_request_run(std::uint16_t b_bubble_port, bool reaches_a) {
   const auto a_to_b = kit::bubble_packet(a6, b6), b_to_a = kit::bubble_packet(b6, a6);
   c.udp("d-client-a-lan", kALan, kClientPort, kPrimary, 3544, a_to_b);
   c.udp("d-server", kNatA, kPortA, kPrimary, 3544, a_to_b);
-  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, a_to_b);
-  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, a_to_b);
+  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, with_origin(a_to_b, kNatA, kPortA));
+  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, with_origin(a_to_b, kNatA, kPortA));
   // B answers directly and through the server, as RFC 6081 §3.1 describes.
   c.udp("d-client-b-lan", kBLan, kClientPort, kNatA, kPortA, b_to_a);
   c.udp("d-nat-a-outside", kNatB, b_bubble_port, kNatA, kPortA, b_to_a);
   if (reaches_a) c.udp("d-client-a-lan", kNatB, b_bubble_port, kALan, kClientPort, b_to_a);
   c.udp("d-server", kNatB, kPortB, kPrimary, 3544, b_to_a);
-  c.udp("d-server", kPrimary, 3544, kNatA, kPortA, b_to_a);
-  c.udp("d-client-a-lan", kPrimary, 3544, kALan, kClientPort, b_to_a);
+  c.udp("d-server", kPrimary, 3544, kNatA, kPortA, with_origin(b_to_a, kNatB, kPortB));
+  c.udp("d-client-a-lan", kPrimary, 3544, kALan, kClientPort, with_origin(b_to_a, kNatB, kPortB));
   return c;
 }
 
@@ -623,8 +658,8 @@ TEST(InteropJudgeD, ALocalDiscoveryBubbleIsNotTheDirectBubbleThatAnswers) {
   const auto a_to_b = kit::bubble_packet(a6, b6);
   c.udp("d-client-a-lan", kALan, kClientPort, kPrimary, 3544, a_to_b);
   c.udp("d-server", kNatA, kPortA, kPrimary, 3544, a_to_b);
-  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, a_to_b);
-  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, a_to_b);
+  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, with_origin(a_to_b, kNatA, kPortA));
+  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, with_origin(a_to_b, kNatA, kPortA));
   c.udp("d-client-b-lan", kBLan, kClientPort, kit::ipv4(kDiscoveryGroup), 3544,
         kit::bubble_packet(b6, kit::ipv6("ff02::1")));
   const Finding f = judge_direct(direct_evidence(c));
@@ -1186,8 +1221,8 @@ Captures hairpin_run(bool server_forwards, bool through_server) {
   c.udp("h-client-a-lan", kALan, kClientPort, kPrimary, 3544, bubble);
   c.udp("h-server", kNatOut, kPortA, kPrimary, 3544, bubble);
   if (!server_forwards) return c;
-  c.udp("h-server", kPrimary, 3544, kNatOut, kPortB, bubble);
-  c.udp("h-client-b-lan", kPrimary, 3544, kBLan, kClientPort, bubble);
+  c.udp("h-server", kPrimary, 3544, kNatOut, kPortB, with_origin(bubble, kNatOut, kPortA));
+  c.udp("h-client-b-lan", kPrimary, 3544, kBLan, kClientPort, with_origin(bubble, kNatOut, kPortA));
   for (const bool a_to_b : {true, false}) {
     const char* marker = a_to_b ? kAtoBMarker : kBtoAMarker;
     for (const bool reply : {false, true}) {
