@@ -788,13 +788,13 @@ int apply_gate(json& report, bool strict, const std::string& baseline_path) {
   return apply_gate(report, strict, baseline_path, load_baseline(baseline_path));
 }
 
-int apply_gate(json& report, bool strict, const std::string& baseline_path, const std::set<std::string>& known) {
+int apply_gate(reports::Report& report, bool strict, const std::string& baseline_path,
+               const std::set<std::string>& known) {
   // A known failure is one the IUT is judged for (the schema's $defs/case).
-  for (auto& c : report["cases"]) {
-    const auto v = reports::verdict_from_string(c["verdict"].get<std::string>());
-    if ((v == Verdict::fail || v == Verdict::warn || v == Verdict::inconclusive) &&
-        known.count(c["case_id"].get<std::string>())) {
-      c["baseline"] = "known";
+  for (reports::Case& c : report.cases) {
+    if ((c.verdict == Verdict::fail || c.verdict == Verdict::warn || c.verdict == Verdict::inconclusive) &&
+        known.count(c.case_id) != 0) {
+      c.baseline = "known";
     }
   }
   reports::Gate gate{.policy = strict ? "strict" : "default",
@@ -803,13 +803,20 @@ int apply_gate(json& report, bool strict, const std::string& baseline_path, cons
                      .exit_code = 0,
                      .blocking = {}};
   // One gate rule for the exit code, junit.xml and the HTML (reports/gate.hpp).
-  const auto cases = report["cases"].get<std::vector<reports::Case>>();
-  gate.blocking = reports::blocking_cases(cases, strict);
-  gate.exit_code = reports::cases_exit_code(cases, strict);
-  if (!report.value("complete", false)) gate.exit_code = 2;  // an interrupted run is a harness error
+  gate.blocking = reports::blocking_cases(report.cases, strict);
+  gate.exit_code = reports::cases_exit_code(report.cases, strict);
+  if (!report.complete) gate.exit_code = 2;  // an interrupted run is a harness error
   gate.result = reports::gate_result(gate.exit_code);
-  report["gate"] = gate;
-  return gate.exit_code;
+  report.gate = std::move(gate);
+  return report.gate->exit_code;
+}
+
+int apply_gate(json& report, bool strict, const std::string& baseline_path, const std::set<std::string>& known) {
+  // Read into the types once (reports/report.hpp), gated there, written back.
+  reports::Report typed = reports::report_from_json(report);
+  const int code = apply_gate(typed, strict, baseline_path, known);
+  report = typed;
+  return code;
 }
 
 }  // namespace teredo::conformance

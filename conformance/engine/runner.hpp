@@ -153,6 +153,9 @@ int apply_gate(nlohmann::json& report, bool strict, const std::string& baseline_
                const std::set<std::string>& known_failures);
 // The same, reading the baseline (load_baseline).
 int apply_gate(nlohmann::json& report, bool strict, const std::string& baseline_path);
+// The same on the typed report (the JSON forms read into it once).
+int apply_gate(reports::Report& report, bool strict, const std::string& baseline_path,
+               const std::set<std::string>& known_failures);
 
 // summary.coverage.percent: 100 * covered / testable to one decimal, 0 when
 // nothing is testable.
