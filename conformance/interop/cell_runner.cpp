@@ -10,8 +10,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <thread>
 #include <tuple>
 
@@ -393,8 +393,8 @@ CellResult run_cell(const Plan& plan, const Cell& cell, const std::string& out_d
   // What the pairing cannot run (a capability not declared, a NAT the lab
   // cannot make remap or hairpin) is not-applicable and never started.
   std::map<char, Finding> inapplicable;
+  const Adapter& partner = direct_partner(plan, cell);
   for (const char c : plan.letters) {
-    const Adapter& partner = direct_partner(plan, cell);
     if (auto na = not_applicable(c, {{client.name, client.capabilities},
                                      {partner.name, partner.capabilities},
                                      {server.name, server.capabilities},
@@ -490,7 +490,7 @@ CellResult run_cell(const Plan& plan, const Cell& cell, const std::string& out_d
         // D and E pair the cell's client with the next client of the plan
         // (two implementations when the plan has more); L and H two
         // instances of the cell's client.
-        run_pair(c, cell, client, c == 'D' || c == 'E' ? direct_partner(plan, cell) : client, server, dir, own);
+        run_pair(c, cell, client, c == 'D' || c == 'E' ? partner : client, server, dir, own);
       }
       findings.push_back(judge(c, own));
     } catch (const std::exception& e) {

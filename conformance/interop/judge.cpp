@@ -126,6 +126,22 @@ std::string cites(const std::vector<const Packet*>& packets, std::size_t max = 3
   return fmt::format("{}", fmt::join(out, ", "));
 }
 
+// The RAs a client's LAN capture holds from a server with an origin
+// indication, and how many distinct mappings a set of RAs reports (two or
+// more: the client is behind a symmetric NAT, RFC 4380 §5.2.1).
+std::vector<const Packet*> ras_with_origin(const Evidence& e, const std::string& lan) {
+  return find_all(e, lan, [](const Packet& p) {
+    return p.encapsulated && p.kind == Kind::ra && is_server(p.source4) && p.origin.has_value();
+  });
+}
+std::size_t reported_mappings(const std::vector<const Packet*>& ras) {
+  std::set<std::pair<std::uint32_t, std::uint16_t>> mappings;
+  for (const Packet* ra : ras) {
+    if (ra->origin) mappings.insert({ra->origin->address.value, ra->origin->port});
+  }
+  return mappings.size();
+}
+
 // A party that died in the cell failed every scenario it plays in
 // (conformance/JUDGING.md §1), whatever its captures show.
 std::optional<Finding> death(char scenario, const Evidence& e, std::initializer_list<const char*> parties) {
@@ -263,15 +279,11 @@ Finding judge_qualification(const Evidence& e) {
 
   // No address.
   if (!received.empty()) {
-    std::set<std::pair<std::uint32_t, std::uint16_t>> mappings;
-    for (const Packet* ra : received) {
-      if (ra->origin) mappings.insert({ra->origin->address.value, ra->origin->port});
-    }
-    if (mappings.size() >= 2) {
+    if (const std::size_t mappings = reported_mappings(received); mappings >= 2) {
       return finding('Q', "pass", "", "R4380-5.2.1-05",
                      fmt::format("the RAs the client received ({}) report {} different mappings: a symmetric NAT, "
                                  "behind which the client rightly configured no Teredo address",
-                                 cites(received), mappings.size()),
+                                 cites(received), mappings),
                      {received.front(), received.back()});
     }
     return finding('Q', "fail", "client", "R4380-5.2.1-07",
@@ -831,16 +843,12 @@ std::optional<Finding> pair_unqualified(const Evidence& e, char letter, const st
   if (e.direct_a && !e.direct_b) {
     // Client B (another implementation, in D) behind its own NAT: the RAs it
     // received reporting two mappings show the symmetric NAT (§5.2.1).
-    const auto ras = find_all(e, prefix + "client-b-lan", [](const Packet& p) {
-      return p.encapsulated && p.kind == Kind::ra && is_server(p.source4) && p.origin.has_value();
-    });
-    std::set<std::pair<std::uint32_t, std::uint16_t>> mappings;
-    for (const Packet* ra : ras) mappings.insert({ra->origin->address.value, ra->origin->port});
-    if (mappings.size() >= 2) {
+    const auto ras = ras_with_origin(e, prefix + "client-b-lan");
+    if (const std::size_t mappings = reported_mappings(ras); mappings >= 2) {
       return finding(letter, "not-applicable", "", "R4380-5.2.1-05",
                      fmt::format("{} rightly stayed unqualified behind a symmetric NAT (its RAs {} report {} "
                                  "mappings): there is no peer to reach",
-                                 e.client_b_name, cites(ras), mappings.size()),
+                                 e.client_b_name, cites(ras), mappings),
                      {ras.front(), ras.back()});
     }
   }
@@ -940,17 +948,13 @@ Finding judge_extension_direct(const Evidence& e) {
        {std::tuple{e.extension_a, &e.direct_a, &e.client_a_name, "e-client-a-lan"},
         std::tuple{e.extension_b, &e.direct_b, &e.client_b_name, "e-client-b-lan"}}) {
     if (!runs || address->has_value()) continue;
-    const auto ras = find_all(e, lan, [](const Packet& p) {
-      return p.encapsulated && p.kind == Kind::ra && is_server(p.source4) && p.origin.has_value();
-    });
-    std::set<std::pair<std::uint32_t, std::uint16_t>> mappings;
-    for (const Packet* ra : ras) mappings.insert({ra->origin->address.value, ra->origin->port});
-    if (mappings.size() >= 2) {
+    const auto ras = ras_with_origin(e, lan);
+    if (const std::size_t mappings = reported_mappings(ras); mappings >= 2) {
       return finding('E', "fail", "client", "R6081-5.2-01",
                      fmt::format("{} runs {} (RFC 6081 {}, which needs §5.2) yet stayed unqualified after its RAs {} "
                                  "reported {} mappings: with the Symmetric NAT Support Extension a client behind a "
                                  "symmetric NAT configures its Teredo address (§3.1)",
-                                 *name, extension->capability, extension->section, cites(ras), mappings.size()),
+                                 *name, extension->capability, extension->section, cites(ras), mappings),
                      {ras.front(), ras.back()});
     }
   }

@@ -492,6 +492,18 @@ constexpr std::uint16_t kPortA = 50001, kPortB = 50002;
 const std::string kA = wire::to_string(kit::teredo_address(lab::kServerPrimary, 0, kNatAOutside, kPortA));
 const std::string kB = wire::to_string(kit::teredo_address(lab::kServerPrimary, 0, kNatBOutside, kPortB));
 
+// A's `packet` to B through the server, as D's captures see it: leaving A's
+// LAN, reaching the server from A's mapping, leaving it for B's mapping and
+// reaching B's LAN; `origin`: the server puts A's mapping in front
+// (R4380-5.3.1-16).
+void a_to_b_via_server(Captures& c, const wire::ByteVector& packet, bool origin) {
+  const auto forwarded = origin ? with_origin(packet, kNatA, kPortA) : packet;
+  c.udp("d-client-a-lan", kALan, kClientPort, kPrimary, 3544, packet);
+  c.udp("d-server", kNatA, kPortA, kPrimary, 3544, packet);
+  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, forwarded);
+  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, forwarded);
+}
+
 // A pings B and B pings A; `through_server`: A's request goes to the server
 // instead; `server_forwards`: the server passes A's indirect bubble on.
 Captures direct_run(bool through_server, bool server_forwards) {
@@ -570,10 +582,7 @@ TEST(InteropJudgeD, WithTwoImplementationsTheDeviatingClientIsNamedByItsImplemen
   // never bubbles back (§5.2.3: it should run the direct connectivity test).
   Captures c;
   const auto bubble = kit::bubble_packet(kit::ipv6(kA), kit::ipv6(kB));
-  c.udp("d-client-a-lan", kALan, kClientPort, kPrimary, 3544, bubble);
-  c.udp("d-server", kNatA, kPortA, kPrimary, 3544, bubble);
-  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, with_origin(bubble, kNatA, kPortA));
-  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, with_origin(bubble, kNatA, kPortA));
+  a_to_b_via_server(c, bubble, true);
   Evidence e = direct_evidence(c);
   e.client_a_name = "client A (reference)";
   e.client_b_name = "client B (miredo)";
@@ -587,10 +596,7 @@ TEST(InteropJudgeD, WithTwoImplementationsTheDeviatingClientIsNamedByItsImplemen
 TEST(InteropJudgeD, ABubbleForwardedWithoutAnOriginIndicationIsTheServersNotThePeers) {
   Captures c;
   const auto bubble = kit::bubble_packet(kit::ipv6(kA), kit::ipv6(kB));
-  c.udp("d-client-a-lan", kALan, kClientPort, kPrimary, 3544, bubble);
-  c.udp("d-server", kNatA, kPortA, kPrimary, 3544, bubble);
-  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, bubble);
-  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, bubble);
+  a_to_b_via_server(c, bubble, false);
   const Finding f = judge_direct(direct_evidence(c));
   EXPECT_EQ(f.verdict, "fail") << f.reason;
   EXPECT_EQ(f.party, "server");
@@ -621,10 +627,7 @@ Captures held_request_run(std::uint16_t b_bubble_port, bool reaches_a) {
   Captures c;
   const auto a6 = kit::ipv6(kA), b6 = kit::ipv6(kB);
   const auto a_to_b = kit::bubble_packet(a6, b6), b_to_a = kit::bubble_packet(b6, a6);
-  c.udp("d-client-a-lan", kALan, kClientPort, kPrimary, 3544, a_to_b);
-  c.udp("d-server", kNatA, kPortA, kPrimary, 3544, a_to_b);
-  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, with_origin(a_to_b, kNatA, kPortA));
-  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, with_origin(a_to_b, kNatA, kPortA));
+  a_to_b_via_server(c, a_to_b, true);
   // B answers directly and through the server, as RFC 6081 §3.1 describes.
   c.udp("d-client-b-lan", kBLan, kClientPort, kNatA, kPortA, b_to_a);
   c.udp("d-nat-a-outside", kNatB, b_bubble_port, kNatA, kPortA, b_to_a);
@@ -656,10 +659,7 @@ TEST(InteropJudgeD, ALocalDiscoveryBubbleIsNotTheDirectBubbleThatAnswers) {
   Captures c;
   const auto a6 = kit::ipv6(kA), b6 = kit::ipv6(kB);
   const auto a_to_b = kit::bubble_packet(a6, b6);
-  c.udp("d-client-a-lan", kALan, kClientPort, kPrimary, 3544, a_to_b);
-  c.udp("d-server", kNatA, kPortA, kPrimary, 3544, a_to_b);
-  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, with_origin(a_to_b, kNatA, kPortA));
-  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, with_origin(a_to_b, kNatA, kPortA));
+  a_to_b_via_server(c, a_to_b, true);
   c.udp("d-client-b-lan", kBLan, kClientPort, kit::ipv4(kDiscoveryGroup), 3544,
         kit::bubble_packet(b6, kit::ipv6("ff02::1")));
   const Finding f = judge_direct(direct_evidence(c));
@@ -677,10 +677,7 @@ TEST(InteropJudgeD, ARequestTheServerRelayedIsNotARequestTheNatMappedAnew) {
   Captures c;
   const auto a6 = kit::ipv6(kA), b6 = kit::ipv6(kB);
   const auto request = echo(a6, b6, false, kAtoBMarker);
-  c.udp("d-client-a-lan", kALan, kClientPort, kPrimary, 3544, request);
-  c.udp("d-server", kNatA, kPortA, kPrimary, 3544, request);
-  c.udp("d-server", kPrimary, 3544, kNatB, kPortB, request);
-  c.udp("d-client-b-lan", kPrimary, 3544, kBLan, kClientPort, request);
+  a_to_b_via_server(c, request, false);
   Evidence e = direct_evidence(c);
   e.client_a_name = "client A (miredo)";
   const Finding f = judge_direct(e);
