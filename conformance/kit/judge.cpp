@@ -99,6 +99,27 @@ Judgement sent_judgement(const std::string& requirement, bool seen, bool ok, std
   return j;
 }
 
+Judgement alternate_address_absent(const std::vector<CapturedDatagram>& sent, const std::string& who) {
+  std::vector<FrameRef> carrying, checked;
+  std::string listed;
+  for (const auto& d : sent) {
+    if (checked.size() < 8) checked.push_back(frame_ref(d));
+    wire::Trailer t;
+    if (!d.datagram || !wire::find_trailer(d.datagram->ipv6.trailer, wire::kTrailerAlternateAddress, t)) continue;
+    if (carrying.size() < 8) carrying.push_back(frame_ref(d));
+    listed += (listed.empty() ? "" : "; ") + describe(d);
+  }
+  const bool ok = carrying.empty();
+  return sent_judgement(
+      "R6081-4.3-01", !sent.empty(), ok,
+      "no Alternate Address Trailer (type 0x03) after the IPv6 packet of any datagram " + who +
+          " sent (RFC 6081 §4.3: only a Teredo client's indirect bubbles may carry one)",
+      ok ? std::to_string(sent.size()) + " datagrams from " + who + ", none with a type 0x03 trailer"
+         : "an Alternate Address Trailer in " + listed,
+      ok ? std::move(checked) : std::move(carrying), kAlternateAddressTrailerSent,
+      "no datagram from " + who + " was captured");
+}
+
 Judgement unanswered_judgement(const std::string& requirement, const std::string& what, std::string expected,
                                std::vector<FrameRef> sent, const std::optional<std::string>& control_failure,
                                std::string discard_code, std::chrono::milliseconds window) {

@@ -23,6 +23,7 @@
 
 #include "engine/capture.hpp"
 #include "engine/case.hpp"
+#include "kit/datagram.hpp"
 #include "kit/match.hpp"
 #include "kit/timing.hpp"
 
@@ -91,6 +92,14 @@ Judgement sent_judgement(const std::string& requirement, bool seen, bool ok, std
                          std::string observed, std::vector<FrameRef> frames, std::string fail_code,
                          std::string why_silent);
 
+// RFC 6081 §4.3 (R6081-4.3-01): "The Alternate Address Trailer MUST NOT be
+// present in any packets other than indirect bubbles sent by a Teredo
+// client." Judged on the datagrams a server or relay IUT sent (`sent`, named
+// by `who` in the verdict) in a case none of whose stimuli carried the
+// trailer, so none of them is a client's bubble passed on: a fail cites each
+// one that carries a type 0x03 trailer; no datagram at all is inconclusive.
+inline constexpr const char* kAlternateAddressTrailerSent = "alternate_address_trailer_sent";
+Judgement alternate_address_absent(const std::vector<CapturedDatagram>& sent, const std::string& who);
 // A stimulus the IUT must act on (answer it, forward it) that met no
 // reaction within `window`. The silence proves a discard only when a later
 // control was answered (`control_failure` nullopt), and discarding what the

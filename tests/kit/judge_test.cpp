@@ -166,6 +166,42 @@ TEST(SentJudgement, WhatWasSentIsJudged) {
   EXPECT_EQ(good.code, kSentAsRequired);
 }
 
+// A datagram from the IUT (203.0.113.1:3544): a bubble, with `trailers`
+// after its IPv6 packet.
+CapturedDatagram iut_bubble(std::uint64_t number, const ByteVector& trailers) {
+  ByteVector payload = bubble_packet(ipv6("2001:0:cb00:7101::1"), ipv6("2001:0:cb00:7101::2"));
+  payload.insert(payload.end(), trailers.begin(), trailers.end());
+  return *CapturedDatagram::parse(udp_frame(number, kIut, 3544, "198.51.100.7", 40001, payload), LinkType::ethernet,
+                                  "driver");
+}
+
+TEST(AlternateAddressAbsent, ATrailerOfType3InAnyDatagramFailsAndIsCitedOthersPass) {
+  ByteVector nonce, alternate;
+  append_nonce_trailer(nonce, 0x01020304);
+  const AlternateAddress entry{ipv4("192.0.2.9"), 40009};
+  ASSERT_TRUE(append_alternate_address_trailer(alternate, &entry, 1));
+  ByteVector both = nonce;
+  both.insert(both.end(), alternate.begin(), alternate.end());
+
+  const Judgement clean = alternate_address_absent({iut_bubble(3, {}), iut_bubble(5, nonce)}, "the server");
+  EXPECT_EQ(clean.requirement, "R6081-4.3-01");
+  EXPECT_EQ(clean.outcome, Outcome::pass);
+  EXPECT_NE(clean.observed.find("2 datagrams from the server"), std::string::npos) << clean.observed;
+
+  // Behind another trailer it is still found; only the carrying frame is cited.
+  const Judgement bad = alternate_address_absent({iut_bubble(3, nonce), iut_bubble(7, both)}, "the relay");
+  EXPECT_EQ(bad.outcome, Outcome::fail);
+  EXPECT_EQ(bad.code, kAlternateAddressTrailerSent);
+  ASSERT_EQ(bad.frames.size(), 1u);
+  EXPECT_EQ(bad.frames[0].frame, 7u);
+}
+
+TEST(AlternateAddressAbsent, NoDatagramIsInconclusive) {
+  const Judgement j = alternate_address_absent({}, "the relay");
+  EXPECT_EQ(j.outcome, Outcome::inconclusive);
+  EXPECT_EQ(j.code, kNothingSent);
+}
+
 TEST(Matchers, OwnFrameAndItsAnswerAreTold) {
   const auto own = udp_between(LinkType::ethernet, "198.51.100.7", 40001, kIut, 3544);
   const auto frames = interleaved();

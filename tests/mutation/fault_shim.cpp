@@ -44,6 +44,7 @@
 #include "teredo/wire/datagram.hpp"
 #include "teredo/wire/icmpv6.hpp"
 #include "teredo/wire/teredo_address.hpp"
+#include "teredo/wire/trailer.hpp"
 
 namespace {
 
@@ -504,6 +505,12 @@ std::vector<Outgoing> on_send(int fd, const sockaddr_in& to_in, Bytes payload, i
     if (fault("client-no-refresh") && g_ra_received && answered(ipv4_of(o.to))) return out;
   }
   if (fault("client-discovery-ttl") && o.ttl == 1) o.ttl = 8;
+  // A sender that appends RFC 6081's Alternate Address Trailer to everything
+  // it sends, not only to a client's indirect bubbles (R6081-4.3-01).
+  if ((fault("server-alternate-address-trailer") || fault("relay-alternate-address-trailer")) && p.valid()) {
+    const AlternateAddress entry{Ipv4Address::from_octets(192, 0, 2, 33), 40001};
+    changed = append_alternate_address_trailer(d.trailer, &entry, 1) || changed;
+  }
   if (changed) o.payload = d.encode();
   if (fault("client-traffic-before-qualification") && p.rs() && !g_ra_received) {
     // A bubble from the RS's link-local source to the server, ahead of the RS.

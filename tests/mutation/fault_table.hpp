@@ -73,6 +73,9 @@ inline constexpr std::array kFaults = {
              "a Teredo source whose mapping differs from the IPv4 source and port is accepted"},
     FaultRow{"server-accept-trailer-01", "server", "R6081-4.1-01", "server.hardening.trailer-discard-type",
              "trailers are stripped on receipt, so an unknown 01-type trailer no longer discards the packet"},
+    FaultRow{"server-alternate-address-trailer", "server", "R6081-4.3-01",
+             "server.forward.no-alternate-address-trailer",
+             "every datagram the server sends carries an RFC 6081 Alternate Address Trailer (192.0.2.33:40001)"},
     // Silence before an answered control is a discard: the dropped RS fails
     // the "MUST be accepted" rule, not the RA's contents (JUDGING.md 2).
     FaultRow{"server-drops-every-other-rs", "server", "R4380-5.3.1-05", "server.rs.reply-from-primary",
@@ -94,6 +97,9 @@ inline constexpr std::array kFaults = {
              "the relay's socket sets DF"},
     FaultRow{"relay-accept-trailer-01", "relay", "R6081-4.1-01", "relay.receive.trailer-discard-type",
              "trailers are stripped on receipt, so an unknown 01-type trailer no longer discards the packet"},
+    FaultRow{"relay-alternate-address-trailer", "relay", "R6081-4.3-01",
+             "relay.transmit.no-alternate-address-trailer",
+             "every datagram the relay sends carries an RFC 6081 Alternate Address Trailer (192.0.2.33:40001)"},
     FaultRow{"relay-no-native-delivery", "relay", "R4380-5.4.2-04", "relay.receive.reply-forwarded-native",
              "packets decapsulated for the IPv6 side are dropped (no TUN write)"},
     FaultRow{"relay-crash-invalid-ipv6", "relay", kIutDied, "relay.receive.invalid-ipv6-dropped",

@@ -415,6 +415,29 @@ void ecn_and_df(CaseRun& run) {
             checked.size() > 8 ? std::vector<FrameRef>(checked.begin(), checked.begin() + 8) : checked);
 }
 
+// RFC 6081 §4.3 from a relay's side: a relay sends no client's indirect
+// bubble, and none of the driver's packets carries a trailer to pass on, so
+// none of its bubbles or deliveries may carry the Alternate Address Trailer.
+void no_alternate_address_trailer(CaseRun& run) {
+  open_server(run);
+  const NativeSide side = native_side(run);
+  NativeHost host(run, 5009, side.host, side.address, side.capture);
+  const Peer c = make_peer(run, kClients, 41091);
+  Capture& capture = run.capture("driver");
+  const std::uint64_t start = capture.count();
+  const Contact k = contact(run, host, c, marker("alternate-address", 1));
+  if (k.trusted()) {
+    const std::string m = marker("alternate-address", 2);
+    const auto sent = host.send(c.teredo, bytes_of(m.c_str()));
+    capture.wait_for(relay_delivery(capture, c, m), kDeliveryTimeout, sent.driver_mark);
+  }
+  std::vector<Reply> sent;
+  for (const auto& f : capture.frames(from_relay(capture), start)) {
+    if (auto r = as_reply(f, capture.link_type())) sent.push_back(std::move(*r));
+  }
+  kit::record(run, {kit::alternate_address_absent(sent, "the relay (its bubbles and deliveries to 198.51.100.7:41091)")});
+}
+
 }  // namespace
 
 TEREDO_CASE({.id = "relay.transmit.bubble-through-server",
@@ -561,5 +584,33 @@ TEREDO_CASE({.id = "host-relay.transmit.ecn-and-df",
              .topology = "relay-only",
              .captures = relay_captures(),
              .body = ecn_and_df});
+
+// RFC 6081 §4.3, for both kinds of relay.
+TEREDO_CASE({.id = "relay.transmit.no-alternate-address-trailer",
+             .title = "Nothing the relay sends carries an RFC 6081 Alternate Address Trailer",
+             .description = "v6host sends a packet to an unknown client (198.51.100.7:41091), the client answers the "
+                            "relay's bubble, then v6host sends a second packet. No packet the driver sends carries a "
+                            "trailer.",
+             .judgement = "Pass when none of the datagrams the relay sends in the case (bubbles, deliveries) carries "
+                          "a type 0x03 trailer after the IPv6 packet (RFC 6081 §4.3: 'The Alternate Address Trailer "
+                          "MUST NOT be present in any packets other than indirect bubbles sent by a Teredo "
+                          "client'); inconclusive when the relay sent nothing at all.",
+             .role = "relay",
+             .requirements = {"R6081-4.3-01"},
+             .topology = "relay-only",
+             .captures = relay_captures(),
+             .body = no_alternate_address_trailer});
+
+TEREDO_CASE({.id = "host-relay.transmit.no-alternate-address-trailer",
+             .title = "Host-specific relay: nothing it sends carries an RFC 6081 Alternate Address Trailer",
+             .description = "As relay.transmit.no-alternate-address-trailer, the packets sent by the relay's host "
+                            "itself (2001:db8:1::1) instead of v6host.",
+             .judgement = "As relay.transmit.no-alternate-address-trailer.",
+             .role = "host-relay",
+             .requirements = {"R6081-4.3-01"},
+             .capabilities = {"host_specific_relay"},
+             .topology = "relay-only",
+             .captures = relay_captures(),
+             .body = no_alternate_address_trailer});
 
 }  // namespace teredo::conformance::relay

@@ -197,6 +197,34 @@ void to_native_ipv6(CaseRun& run) {
             frames);
 }
 
+// RFC 6081 §4.3 from the server's side: none of what it sends is a
+// client's indirect bubble, and none of the driver's packets below carries a
+// trailer to pass on, so no datagram it sends may carry the Alternate
+// Address Trailer (a server that appends its own trailers to everything
+// would).
+void no_alternate_address_trailer(CaseRun& run) {
+  const Peer a = make_peer(run, kDriver, 40441);
+  const Peer b = make_peer(run, kDriver, 40442);
+  const std::uint64_t start = mark(run);
+  rs_exchange(run, a, RsOptions{});                   // RA from the primary address
+  rs_exchange(run, b, RsOptions{.cone = true});       // RA from the secondary address (§5.3.2)
+  const ByteVector bubble = bubble_packet(a.teredo, b.teredo);
+  const ByteVector echo = echo_packet(a.teredo, b.teredo, 0x441, 1);
+  for (const ByteVector* packet : {&bubble, &echo}) {
+    const Sent sent = send_from(run, a, encapsulate(*packet));
+    const auto p = parse_ipv6_packet(*packet);
+    wait_forward(run, b, p->header.source, p->header.destination, sent.mark);
+  }
+  Capture& capture = run.capture("driver");
+  const auto link = capture.link_type();
+  const FrameMatch primary = kit::udp_from(link, kPrimary), secondary = kit::udp_from(link, kSecondary);
+  std::vector<Reply> sent;
+  for (const auto& f : capture.frames([&](const CapturedFrame& x) { return primary(x) || secondary(x); }, start)) {
+    if (auto r = as_reply(f, link)) sent.push_back(std::move(*r));
+  }
+  kit::record(run, {kit::alternate_address_absent(sent, "the server (two RAs, a forwarded bubble and echo request)")});
+}
+
 }  // namespace
 
 TEREDO_CASE({.id = "server.forward.bubble-to-own-client",
@@ -297,5 +325,19 @@ TEREDO_CASE({.id = "server.forward.native-ipv6",
              .topology = "client-nat",
              .captures = {{"driver", "relay", "eth0"}, {"v6host", "v6host", "eth0"}},
              .body = to_native_ipv6});
+
+TEREDO_CASE({.id = "server.forward.no-alternate-address-trailer",
+             .title = "Nothing the server sends carries an RFC 6081 Alternate Address Trailer",
+             .description = "Client A (198.51.100.7:40441) sends an RS, client B (:40442) an RS with the cone bit "
+                            "set, then A sends a bubble and an echo request to B through the server. No packet the "
+                            "driver sends carries a trailer.",
+             .judgement = "Pass when none of the datagrams the server sends from 203.0.113.1/.2:3544 (its RAs and "
+                          "what it forwards) carries a type 0x03 trailer after the IPv6 packet (RFC 6081 §4.3: 'The "
+                          "Alternate Address Trailer MUST NOT be present in any packets other than indirect "
+                          "bubbles sent by a Teredo client'); inconclusive when the server sent nothing at all.",
+             .role = "server",
+             .requirements = {"R6081-4.3-01"},
+             .topology = "server-only",
+             .body = no_alternate_address_trailer});
 
 }  // namespace teredo::conformance::server
