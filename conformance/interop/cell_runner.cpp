@@ -315,7 +315,9 @@ void run_secure(const Cell& cell, const Adapter& client, const Adapter& server, 
 // client has up to one randomized refresh interval (RFC 6081 §5.1.1: at most
 // 150 % of it) and two RS retries to take the new mapping, then ping6 both
 // ways from its new address.
-void run_rebind(netns::Lab& lab, const Adapter& client, const IutProcess& client_process, Evidence& evidence) {
+void run_rebind(netns::Lab& lab, const Adapter& client, const IutProcess& client_process, const Capture& server,
+                Evidence& evidence) {
+  evidence.rebind_server_frame = server.count();
   lab.nat_command("nat", "rebind");  // throws LabError: a harness fault
   evidence.rebound = true;
   const auto timer = [&](const char* name, std::int64_t fallback) {
@@ -441,7 +443,9 @@ CellResult run_cell(const Plan& plan, const Cell& cell, const std::string& out_d
       }
       if (evidence.client_address && wanted('R')) {
         try {
-          run_rebind(*lab, client, parties.back().second, evidence);
+          const auto server_capture = std::find_if(captures.begin(), captures.end(),
+                                                   [](const auto& c) { return c->vantage() == "server"; });
+          run_rebind(*lab, client, parties.back().second, **server_capture, evidence);
         } catch (const netns::LabError&) {
           evidence.rebound = false;  // R's error alone: Q and N stand
         }
@@ -456,14 +460,7 @@ CellResult run_cell(const Plan& plan, const Cell& cell, const std::string& out_d
       if (const auto ended = iut_exit_status(iut)) evidence.died[role] = netns::describe(*ended);
     }
     stop_all();
-    std::this_thread::sleep_for(200ms);
-    for (auto& c : captures) {
-      c->stop();
-      const auto frames = c->frames([](const CapturedFrame&) { return true; });
-      auto packets = read_packets(c->vantage(), c->link_type(), frames);
-      evidence.packets.insert(evidence.packets.end(), std::make_move_iterator(packets.begin()),
-                              std::make_move_iterator(packets.end()));
-    }
+    collect(captures, evidence);
     for (const auto& [role, iut] : parties) copy_if_exists(iut.log_path, fmt::format("{}/{}.log", dir, role));
   } catch (const std::exception& e) {
     return finish(every_letter(plan, "error", fmt::format("harness: {}", e.what())));

@@ -1250,9 +1250,11 @@ Finding judge_rebind(const Evidence& e) {
   if (!e.rebound) return finding('R', "error", "", "", "the NAT did not take the rebind command: a harness fault");
   const auto old = wire::parse_teredo(*e.client_address);
   if (!old) return finding('R', "error", "", "", "the client's address does not parse: a harness fault");
-  // The first RS from a mapping other than the one the old address embeds.
+  // The first RS after the rebind from a mapping other than the one the old
+  // address embeds.
   const auto moved = find_first(e, "server", [&](const Packet& p) {
-    return mapped_rs(p) && (p.source4 != old->mapped_ipv4 || p.source_port != old->mapped_port);
+    return p.frame > e.rebind_server_frame && mapped_rs(p) &&
+           (p.source4 != old->mapped_ipv4 || p.source_port != old->mapped_port);
   });
   if (moved == nullptr) {
     return finding('R', "inconclusive", "", "R4380-5.2.5-02",

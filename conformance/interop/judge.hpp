@@ -189,6 +189,10 @@ struct Evidence {
   // Scenario R: the NAT rebound (its control socket said so); the address the
   // client's adapter probe saw after it, when it changed; the pings ran.
   bool rebound = false;
+  // The server capture's last frame before the rebind: an RS is the client's
+  // answer to the rebind only after it (one from another mapping before it,
+  // e.g. a NAT that maps per destination, is not).
+  std::uint64_t rebind_server_frame = 0;
   std::optional<std::string> rebind_address;
   bool rebind_pinged = false;
   // Scenario S: the MAC the pair agreed on ("secure_qualification:hmac-md5"

@@ -5,6 +5,8 @@
 // HTML grid, the exit code the run's gate gives).
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -144,6 +146,11 @@ class Captures {
     frame.push_back(0xdd);
     frame.insert(frame.end(), ipv6.begin(), ipv6.end());
     add(vantage, frame);
+  }
+  // Frames in `vantage` so far (a capture's count() at that moment).
+  std::uint64_t count(const std::string& vantage) const {
+    const auto it = frames_.find(vantage);
+    return it == frames_.end() ? 0 : it->second.size();
   }
   Evidence evidence(std::optional<std::string> address, bool pinged = false) const {
     Evidence e;
@@ -1086,9 +1093,11 @@ const std::string kReboundAddress =
 // After qualification and the rebind: the refresh RS from the new mapping,
 // the RA reporting it (reaching the client when `ra_reaches`), then the pings
 // from the new address through the relay (kRebind markers) when `pinged`.
-Captures rebind_run(bool ra_reaches, bool pinged) {
+// `before_rebind` adds frames after qualification, before the rebind.
+Captures rebind_run(bool ra_reaches, bool pinged, const std::function<void(Captures&)>& before_rebind = {}) {
   Captures c;
   qualification(c, kPrimary, kMappedPort);
+  if (before_rebind) before_rebind(c);
   c.udp("client-lan", kClientLan, kClientPort, kPrimary, 3544, rs());
   c.udp("server", kNatOut, kReboundPort, kPrimary, 3544, rs());
   c.udp("server", kPrimary, 3544, kNatOut, kReboundPort, ra(kPrimary, kNatOut, kReboundPort));
@@ -1165,6 +1174,27 @@ TEST(InteropJudgeR, AServerReportingAnotherMappingAfterTheRebindIsNamed) {
   EXPECT_EQ(f.verdict, "fail") << f.reason;
   EXPECT_EQ(f.party, "server");
   EXPECT_EQ(f.requirement, "R4380-5.3.2-01");
+}
+
+TEST(InteropJudgeR, AnRsFromAnotherMappingBeforeTheRebindIsNotTheClientsAnswerToIt) {
+  // Before the rebind the client also asked the secondary address, and a NAT
+  // that maps per destination gave that RS another port (50888), which the
+  // server reported. The judge took that RS for the client's move after the
+  // rebind and failed the client for an address not embedding 50888.
+  std::uint64_t before_rebind = 0;
+  const Captures c = rebind_run(true, true, [&](Captures& x) {
+    const wire::Ipv4Address secondary = kit::ipv4(lab::kServerSecondary);
+    x.udp("client-lan", kClientLan, kClientPort, secondary, 3544, rs());
+    x.udp("server", kNatOut, 50888, secondary, 3544, rs());
+    x.udp("server", secondary, 3544, kNatOut, 50888, ra(kPrimary, kNatOut, 50888));
+    x.udp("client-lan", secondary, 3544, kClientLan, kClientPort, ra(kPrimary, kNatOut, 50888));
+    before_rebind = x.count("server");
+  });
+  Evidence e = rebind_evidence(c, kReboundAddress);
+  e.rebind_server_frame = before_rebind;
+  const Finding f = judge_rebind(e);
+  EXPECT_EQ(f.verdict, "pass") << f.reason;
+  EXPECT_NE(f.reason.find("198.51.100.1:50777"), std::string::npos) << f.reason;
 }
 
 TEST(InteropJudgeR, NsBubbleFromTheOldAddressIsNotTheAnswerToTheRelaysBubbleAfterTheRebind) {
