@@ -672,6 +672,18 @@ std::optional<Finding> trace_peer(const Evidence& e, const Side& x, const Side& 
                                  left->cite()),
                      {left});
     }
+    // Neither the server nor the NAT y's address embeds (nor y's own LAN
+    // address, which RFC 6081's alternate addresses may name): no NAT of the
+    // lab can pass it to y. The port is not checked: RFC 6081's random ports
+    // (E) rightly differ from the embedded one.
+    if (left->destination4 != y.mapped4 && left->destination4 != y.lan4) {
+      return finding('D', "fail", "client", "R4380-5.2.4-06",
+                     fmt::format("{} sent {} ({}) to {}, which is neither its server nor {}'s NAT {} that {}'s "
+                                 "address embeds",
+                                 x.name, what, left->cite(), endpoint_of(left->destination4, left->destination_port),
+                                 y.name, wire::to_string(y.mapped4), y.name),
+                     {left});
+    }
     const auto arrived = find_first(e, y.outside, [&](const Packet& p) {
       return p.encapsulated && p.destination4 == y.mapped4 && carries(p, kind, marker);
     });

@@ -578,6 +578,34 @@ TEST(InteropJudgeD, AServerThatNeverForwardedTheIndirectBubbleIsNamed) {
   EXPECT_EQ(f.requirement, "R4380-5.3.1-15");
 }
 
+// A's echo request to B after B's direct bubble reached A, sent to `to`:port
+// and lost on the way.
+Captures a_request_lost(wire::Ipv4Address to, std::uint16_t port) {
+  Captures c;
+  const auto a6 = kit::ipv6(kA), b6 = kit::ipv6(kB);
+  a_to_b_via_server(c, kit::bubble_packet(a6, b6), true);
+  c.udp("d-client-a-lan", kALan, kClientPort, to, port, echo(a6, b6, false, kAtoBMarker));
+  return c;
+}
+
+TEST(InteropJudgeD, APacketToAnAddressThatIsNotThePeersNatIsTheSendersNotTheNats) {
+  // A client that does not undo the obfuscation of B's embedded mapping sends
+  // to ~198.51.100.x: no NAT of the lab can pass that on. The judge called
+  // the NAT inconclusive.
+  const wire::Ipv4Address obfuscated{~kNatB.value};
+  const Finding f = judge_direct(direct_evidence(a_request_lost(obfuscated, static_cast<std::uint16_t>(~kPortB))));
+  EXPECT_EQ(f.verdict, "fail") << f.reason;
+  EXPECT_EQ(f.party, "client");
+  EXPECT_EQ(f.requirement, "R4380-5.2.4-06");
+  EXPECT_EQ(f.reason.rfind("client A sent its echo request", 0), 0u) << f.reason;
+  EXPECT_NE(f.reason.find(wire::to_string(obfuscated)), std::string::npos) << f.reason;
+  // To B's NAT at another port (an RFC 6081 random port, or a mapping the
+  // NAT dropped) it stays the NAT's inconclusive.
+  const Finding g = judge_direct(direct_evidence(a_request_lost(kNatB, 61000)));
+  EXPECT_EQ(g.verdict, "inconclusive") << g.reason;
+  EXPECT_EQ(g.party, "nat");
+}
+
 TEST(InteropJudgeD, AClientThatDidNotQualifyLeavesDInconclusive) {
   Evidence e = direct_evidence(direct_run(false, true));
   e.direct_b.reset();
