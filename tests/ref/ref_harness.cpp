@@ -351,7 +351,17 @@ std::optional<std::string> wait_for_teredo_address(netns::Lab& lab, const std::s
 }
 
 bool ping6(netns::Lab& lab, const std::string& host, const std::string& address, int count) {
-  return lab.exec(host, {"ping", "-6", "-c", std::to_string(count), "-i", "0.2", "-W", "2", address}).exit_code == 0;
+  // A Teredo daemon configures its address first and its route a moment
+  // later: a ping in between fails at once with "connect: Network is
+  // unreachable" (exit 2, nothing sent), which says nothing about the path.
+  // Wait for the route (bounded), then judge the ping.
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  for (;;) {
+    const auto r = lab.exec(host, {"ping", "-6", "-c", std::to_string(count), "-i", "0.2", "-W", "2", address});
+    const bool no_route_yet = r.exit_code == 2 && r.output.find("Network is unreachable") != std::string::npos;
+    if (!no_route_yet || std::chrono::steady_clock::now() >= deadline) return r.exit_code == 0;
+    std::this_thread::sleep_for(50ms);
+  }
 }
 
 }  // namespace teredo::reftest

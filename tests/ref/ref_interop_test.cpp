@@ -35,6 +35,9 @@ TEST_P(RefInteropTest, MiredoClientQualifiesWithRefServerAndPingsThroughRefRelay
   netns::Topology t = netns::load_topology(topology_path("client-nat"));
   ASSERT_TRUE(netns::apply_nat_profile(c.profile, *t.hosts.at("nat").nat));
   auto lab = Lab::up(t);
+  // Native IPv6 ready (DAD done) before any daemon or ping uses it, as the
+  // other tests here do: a still-tentative address fails the first ping.
+  ASSERT_TRUE(lab->wait_ipv6_ready());
   const std::string tun = lab->prefix() + "-tun";
   // The server host has native IPv6 (eth1): it forwards the Miredo client's
   // direct connectivity test to the native host; the native host answers
@@ -84,6 +87,9 @@ TEST_F(RefRelayMiredoInteropTest, RefRelayServesMiredoClientOfMiredoServer) {
   netns::Topology t = netns::load_topology(topology_path("client-nat"));
   ASSERT_TRUE(netns::apply_nat_profile("port-restricted-cone", *t.hosts.at("nat").nat));
   auto lab = Lab::up(t);
+  // Native IPv6 ready (DAD done) before any daemon or ping uses it, as the
+  // other tests here do: a still-tentative address fails the first ping.
+  ASSERT_TRUE(lab->wait_ipv6_ready());
   const std::string tun = lab->prefix() + "-tun";
   const Daemon server = start_miredo(*lab, "server", "miredo-server", "ServerBindAddress 203.0.113.1\n", "miredo-server");
   const Daemon relay = start_ref(*lab, "relay", {"relay", "--bind", "198.51.100.20", "--interface", tun, "-v"},
