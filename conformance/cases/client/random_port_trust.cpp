@@ -322,7 +322,7 @@ TEREDO_CASE({
 const std::vector<std::string> kPrimaryPortTrustRequirements = {
     "R6081-5.4.4.5-08", "R6081-5.4.4.5-09", "R6081-5.4.4.5-11", "R6081-5.4.4.5-06", "R6081-5.4.4.5-05",
     "R6081-5.4.4.5-07", "R6081-5.4.4.5-10", "R6081-5.4.4.4-03", "R6081-5.4.4.4-04", "R6081-5.4.4.5-01",
-    "R6081-5.4.4.5-02", "R6081-5.4.4.5-03"};
+    "R6081-5.4.4.5-02", "R6081-5.4.4.5-03", "R6081-5.4.4.5-04"};
 
 void trust_on_primary_port(CaseRun& run) {
   PlayedServer& server = played_server(run);
@@ -379,7 +379,7 @@ void trust_on_primary_port(CaseRun& run) {
   if (!to_primary_mapping || !from_primary) {
     remaining_inconclusive({"R6081-5.4.4.5-06", "R6081-5.4.4.5-05", "R6081-5.4.4.5-07", "R6081-5.4.4.5-10",
                             "R6081-5.4.4.4-03", "R6081-5.4.4.4-04", "R6081-5.4.4.5-01", "R6081-5.4.4.5-02",
-                            "R6081-5.4.4.5-03"},
+                            "R6081-5.4.4.5-03", "R6081-5.4.4.5-04"},
                            "A is not reached on the primary port (Direct Receive on Primary Port): " +
                                (data ? data_text : no_data),
                            "peer_not_trusted_on_primary_port");
@@ -449,7 +449,7 @@ void trust_on_primary_port(CaseRun& run) {
                                                                            control_new.text()),
                          "no_indirect_bubble_after_remap", t.bubble + kSettle)});
     remaining_inconclusive({"R6081-5.4.4.5-05", "R6081-5.4.4.5-10", "R6081-5.4.4.4-03", "R6081-5.4.4.4-04",
-                            "R6081-5.4.4.5-01", "R6081-5.4.4.5-02", "R6081-5.4.4.5-03"},
+                            "R6081-5.4.4.5-01", "R6081-5.4.4.5-02", "R6081-5.4.4.5-03", "R6081-5.4.4.5-04"},
                            "A's move met no indirect bubble: " + moved_text, "no_indirect_bubble_after_remap");
     return;
   }
@@ -560,6 +560,43 @@ void trust_on_primary_port(CaseRun& run) {
   kit::record(run, {kit::sent_judgement("R6081-5.4.4.5-02", last.has_value(), last_primary,
                                         fmt::format("from the service port {}", s->service_port), last_text,
                                         last_frames, "not_from_primary_port", no_last)});
+
+  // 7. "The Teredo client MUST then set the Random Port field in the Peer
+  // Entry to zero and stop listening on the old random port." Seen at the
+  // next remap: idle, A's bubble from 41703 again; the indirect bubble for
+  // the peer, now not trusted, names a newly chosen random port (§5.4.4.2
+  // chooses one only when the field is zero), not the one of step 5.
+  const std::uint16_t third_random = to_new ? to_new->carrier.source_port : 0;
+  if (!last_primary || third_random == 0) {
+    run.inconclusive("R6081-5.4.4.5-04",
+                     "A was not shown trusted on the primary port after a random port was in use for it: " +
+                         (last ? last_text : no_last),
+                     "peer_not_trusted_on_primary_port");
+    return;
+  }
+  std::this_thread::sleep_for(idle);
+  before = lan_mark(run);
+  const std::uint64_t again = send_from(run, a_moved, kit::bubble_packet(a.teredo, s->address), s->primary_to_a);
+  const auto reestablish = wait_seen(run, iut_bubble_to(lan_capture, a, kPeerServer, kTeredoPort),
+                                     t.bubble + kSettle, before);
+  const std::string again_text = fmt::format("A's direct bubble from {}:{} to {} (inet frame {}) after {} idle",
+                                             kPeerA, kPeerMovedPort, to_text(s->primary_to_a), again, ms_text(idle));
+  const std::uint16_t fourth_random =
+      reestablish ? advertised_port(random_port_option(*reestablish)).value_or(0) : std::uint16_t{0};
+  if (fourth_random == 0) {
+    run.inconclusive("R6081-5.4.4.5-04",
+                     again_text + ": " +
+                         (reestablish ? "the indirect bubble names no random port: " + describe(*reestablish)
+                                      : std::string("no indirect bubble for A (R6081-5.4.4.5-07 judged above)")),
+                     "no_random_port_trailer");
+    return;
+  }
+  run.check("R6081-5.4.4.5-04", "random_port_not_cleared", fourth_random != third_random,
+            fmt::format("a new random port in the trailer, not {} (the one in use before A's bubble on the "
+                        "primary port)",
+                        third_random),
+            fmt::format("{}: the trailer names {}: {}", again_text, fourth_random, describe(*reestablish)),
+            frames_of({&reestablish, &last}, {inet(again)}));
 }
 
 TEREDO_CASE({
@@ -573,7 +610,7 @@ TEREDO_CASE({
         "mapping towards it (the application writes), again (with an echo request); the played server relays A's "
         "indirect bubble advertising 41704 at once; after 30 s (scaled) idle A's direct bubble comes from "
         "198.51.100.7:41703; after 30 s idle again A advertises 41704; then A's direct bubble from 41701 (the "
-        "application writes).",
+        "application writes); after 30 s idle A's direct bubble from 41703 again.",
     .judgement =
         "The application's packet from the service port to 198.51.100.7:41701 (-08; -09, -11 inferred); the second "
         "bubble accepted: no indirect bubble, the echo reply from the service port to 41701 (-06); after the idle "
@@ -581,8 +618,9 @@ TEREDO_CASE({
         "request from A is answered) naming a random port other than R (-10), and the direct bubble from the new "
         "random port still to 41702 (-04.4-03: the port advertised while data flowed ignored; -05 inferred); after "
         "the idle advertisement direct bubbles to 41704 from yet another random port and none to 41702 (-04.4-04, "
-        "SHOULD); after the last bubble the application's packet from the service port to 41701 (-01, -03; -02 "
-        "inferred). Silence is inconclusive.",
+        "SHOULD); after the bubble from 41701 the application's packet from the service port to 41701 (-01, -03; "
+        "-02 inferred); after the last move an indirect bubble naming a random port other than the one in use "
+        "before (-04). Silence is inconclusive.",
     .role = "client",
     .requirements = kPrimaryPortTrustRequirements,
     .capabilities = {"port_preserving_symmetric_nat"},
