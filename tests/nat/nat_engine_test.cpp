@@ -339,6 +339,23 @@ TEST(NatEngineMapping, AddressDependentFilteringIgnoresPortOnly) {
   EXPECT_PASSED(in(nat, 3ms, Endpoint{kB.ip, 9}, ext), Outcome::translated);
 }
 
+TEST(NatEngineMapping, FilteringSwitchedAtRunTimeAdmitsAnotherPortOfAPermittedAddress) {
+  // The "filtering" control command: a symmetric (port-preserving) NAT
+  // switched to address-dependent filtering admits A' (A's address, another
+  // port) at the mapping that sent to A; B stays out; switched back, A' is
+  // filtered again. The mapping behaviour does not change.
+  NatEngine nat(config_for("symmetric"));
+  EXPECT_EQ(nat.filtering(), netns::Filtering::address_and_port_dependent);
+  const Endpoint ext = mapped(out(nat, 0ms, kHost, kA));
+  EXPECT_DROPPED(in(nat, 1ms, kAPrime, ext), Outcome::filtered);
+  nat.set_filtering(netns::Filtering::address_dependent);
+  EXPECT_PASSED(in(nat, 2ms, kAPrime, ext), Outcome::translated);
+  EXPECT_DROPPED(in(nat, 2ms, kB, ext), Outcome::filtered);
+  EXPECT_NE(mapped(out(nat, 3ms, kHost, kB)), ext);  // still a mapping per destination
+  nat.set_filtering(netns::Filtering::address_and_port_dependent);
+  EXPECT_DROPPED(in(nat, 4ms, kAPrime, ext), Outcome::filtered);
+}
+
 TEST(NatEngineMapping, MappingsViewListsPermissions) {
   NatEngine nat(config_for("port-restricted-cone"));
   mapped(out(nat, 0ms, kHost, kA));

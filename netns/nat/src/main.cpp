@@ -187,6 +187,23 @@ std::string handle_command(Box& box, const std::string& line) {
       j["blackout_ms"] = ms;
       std::cout << "event blackout ms=" << ms << std::endl;
     }
+  } else if (verb == "filtering") {
+    // filtering BEHAVIOUR: RFC 4787 filtering from now on (the mapping behaviour stays).
+    std::string name;
+    in >> name;
+    using teredo::netns::Filtering;
+    const std::pair<const char*, Filtering> names[] = {{"endpoint-independent", Filtering::endpoint_independent},
+                                                       {"address-dependent", Filtering::address_dependent},
+                                                       {"address-and-port-dependent",
+                                                        Filtering::address_and_port_dependent}};
+    const auto it = std::find_if(std::begin(names), std::end(names), [&](const auto& n) { return name == n.first; });
+    if (it == std::end(names)) {
+      j["error"] = "filtering needs endpoint-independent, address-dependent or address-and-port-dependent";
+    } else {
+      box.engine.set_filtering(it->second);
+      j["filtering"] = name;
+      std::cout << "event filtering " << name << std::endl;
+    }
   } else if (verb == "stats") {
     j["mappings"] = nlohmann::json::array();
     for (const auto& m : box.engine.mappings()) {
@@ -224,7 +241,8 @@ std::string handle_command(Box& box, const std::string& line) {
       for (const auto& c : box.igd->calls()) j["calls"].push_back(call_json(c));
     }
   } else {
-    j["error"] = "unknown command '" + verb + "' (ping, stats, rebind, expire, blackout MS, upnp, upnp-refuse)";
+    j["error"] = "unknown command '" + verb +
+                 "' (ping, stats, rebind, expire, blackout MS, filtering BEHAVIOUR, upnp, upnp-refuse)";
   }
   return j.dump() + "\n";
 }

@@ -239,7 +239,7 @@ Client::BubbleRule Client::random_port_primary_bubble(Time now, Peer& peer, UdpE
   }
   if (r.direct_receive_primary) {
     // R6081-5.4.4.5-05/06: the stored mapping: accepted (RFC 4380 case 1).
-    if (from == peer.mapped) return BubbleRule::not_mine;
+    if (same_mapping(peer, from)) return BubbleRule::not_mine;
     const Duration window = config_.time_scale(kPeerRefresh);
     if (now - peer.last_send > window && now - peer.last_receive > window) {
       // R6081-5.4.4.5-07: the peer's NAT mapping changed: not trusted any
@@ -275,6 +275,12 @@ UdpEndpoint Client::peer_source(const Peer& peer) const noexcept {
     return UdpEndpoint{config_.local.address, r.local};
   }
   return UdpEndpoint{};  // the service port
+}
+
+bool Client::same_mapping(const Peer& peer, UdpEndpoint from) const noexcept {
+  // R6081-5.4.4.5-05 / -15: the direct bubble's mapping against the Peer Entry's.
+  const bool same = from == peer.mapped;
+  return config_.fault_invert_mapping_check ? !same : same;  // the harness's fault injection only
 }
 
 void Client::random_port_data_sent(Time now, Peer& peer) {
@@ -320,7 +326,7 @@ void Client::handle_random_port_datagram(Time now, std::uint16_t local_port, Udp
       return;
     }
     if (!r.direct_receive_primary) {
-      if (from == peer->mapped) {
+      if (same_mapping(*peer, from)) {
         // R6081-5.4.4.5-15/16: the stored mapping: accepted.
         trust(now, *peer, from, "R6081-5.4.4.5-16", out);
         out.action("bubble_received", "R6081-5.4.4.5-16", "on the random " + from_text());

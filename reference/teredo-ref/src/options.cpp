@@ -318,7 +318,7 @@ struct ClientFlags {
   bool rfc4380 = false, no_symmetric_check = false, symmetric_nat_support = false, local_discovery = false,
        interval_determination = false, no_default_route = false, no_nonce = false, no_sunset = false,
        accept_trailers = false, hairpinning = false, server_load_reduction = false, upnp = false,
-       port_preserving_nat = false, sequential_port_nat = false;
+       port_preserving_nat = false, sequential_port_nat = false, fault_invert_mapping_check = false;
   double refresh_interval = 30, offline_retry = 100;
 
   void define(CLI::App& app) {
@@ -346,6 +346,11 @@ struct ClientFlags {
     app.add_flag("--sequential-port-nat", sequential_port_nat,
                  "RFC 6081 5.5 Sequential Port-Symmetric NAT Extension: the random port's mapping predicted by an "
                  "Echo Test (implies --port-preserving-nat)");
+    // Fault injection for the harness's own tests (tests/driver/random_port_trust_test.cpp): never for use.
+    app.add_flag("--fault-invert-mapping-check", fault_invert_mapping_check,
+                 "FAULT INJECTION (harness tests only): RFC 6081 5.4.4.5's comparison of a trusted peer's direct "
+                 "bubble with its stored mapping is inverted (same taken as changed, changed as same)")
+        ->group("");
     app.add_flag("--hairpinning", hairpinning,
                  "RFC 6081 5.6 hairpinning: the local address/port in an Alternate Address Trailer on indirect "
                  "bubbles, direct bubbles to every address a peer advertises");
@@ -407,6 +412,7 @@ struct ClientFlags {
     c.sequential_port_nat = sequential_port_nat;
     c.port_preserving_nat = port_preserving_nat || sequential_port_nat;
     c.symmetric_nat_support = symmetric_nat_support || c.port_preserving_nat || upnp;
+    c.fault_invert_mapping_check = fault_invert_mapping_check;
     c.hairpinning = hairpinning;
     c.server_load_reduction = server_load_reduction;
     c.accept_trailers = accept_trailers || c.symmetric_nat_support || hairpinning || server_load_reduction;

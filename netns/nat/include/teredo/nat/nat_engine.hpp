@@ -107,6 +107,11 @@ class NatEngine {
   // Drops mappings idle longer than the lifetime (outbound refresh only,
   // RFC 4787 REQ-6).
   std::size_t expire_idle(Time now);
+  // Changes the filtering behaviour from now on (existing mappings keep the
+  // remotes they permitted): a case that needs RFC 4787's address-dependent
+  // filtering behind a symmetric mapping switches it before the IUT starts.
+  void set_filtering(netns::Filtering filtering) noexcept { config_.nat.filtering = filtering; }
+  [[nodiscard]] netns::Filtering filtering() const noexcept { return config_.nat.filtering; }
 
   // Static port mappings (what a UPnP IGD's AddPortMapping creates): every
   // packet to the outside address at `external_port` goes to `internal`,

@@ -139,6 +139,11 @@ struct ClientConfig {
   // §5.4 (R6081-5.5-02).
   bool port_preserving_nat = false;
   bool sequential_port_nat = false;
+  // FAULT INJECTION, never set outside the harness's own tests: §5.4.4.5's
+  // comparison of a trusted peer's direct bubble with its stored mapping is
+  // inverted (the same mapping taken as changed and the reverse), so the
+  // trust-rule cases can be shown to fail (teredo-ref --fault-invert-mapping-check).
+  bool fault_invert_mapping_check = false;
   // RFC 6081 §5.6 hairpinning (client_hairpin.cpp) and §5.7 server load
   // reduction (client_load_reduction.cpp): off by default; each implies
   // accept_trailers. `local_address` is the IPv4 address the service port
@@ -337,6 +342,8 @@ class Client {
   void random_port_indirect_received(Time now, Peer& peer, const wire::TeredoDatagram& d, Outbox& out);
   BubbleRule random_port_primary_bubble(Time now, Peer& peer, UdpEndpoint from, std::uint32_t nonce, Outbox& out);
   [[nodiscard]] UdpEndpoint peer_source(const Peer& peer) const noexcept;
+  // RFC 6081 §5.4.4.5: a trusted peer's direct bubble came from its stored mapping.
+  [[nodiscard]] bool same_mapping(const Peer& peer, UdpEndpoint from) const noexcept;
   void random_port_data_sent(Time now, Peer& peer);
   bool random_port_ra(Time now, UdpEndpoint from, const wire::TeredoDatagram& d, Outbox& out);
   void random_port_timeout(Time now, Outbox& out);
