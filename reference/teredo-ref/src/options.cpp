@@ -313,7 +313,7 @@ struct ClientFlags {
   CommonFlags common;
   std::string server, server_secondary, bind, interface = "teredo", secret_file, mac = "hmac-sha1", local_subnet,
       state_file;
-  std::vector<std::string> client_ids;
+  std::vector<std::string> client_ids, faults;
   std::size_t peers = 1024;
   bool rfc4380 = false, no_symmetric_check = false, symmetric_nat_support = false, local_discovery = false,
        interval_determination = false, no_default_route = false, no_nonce = false, no_sunset = false,
@@ -355,6 +355,10 @@ struct ClientFlags {
     app.add_flag("--upnp", upnp,
                  "RFC 6081 5.3 UPnP-enabled symmetric NAT extension: map the service port on the NAT's UPnP IGD "
                  "before qualifying, delete it on exit (implies --symmetric-nat-support)");
+    app.add_option("--fault", faults,
+                   "Fault injection for the harness's own tests (repeat): echo-test-not-cancelled (R6081-5.5.4.3-02), "
+                   "echo-ports-kept-on-refresh (R6081-5.5.2.1-02), data-sent-not-stamped (R6081-5.4.4.1-01)")
+        ->check(CLI::IsMember({"echo-test-not-cancelled", "echo-ports-kept-on-refresh", "data-sent-not-stamped"}));
     app.add_flag("--no-nonce", no_nonce, "RSs without the authentication encapsulation's nonce");
     app.add_flag("--local-discovery", local_discovery, "Local client discovery (RFC 4380 5.2.8)");
     app.add_option("--local-subnet", local_subnet,
@@ -407,6 +411,11 @@ struct ClientFlags {
     c.sequential_port_nat = sequential_port_nat;
     c.port_preserving_nat = port_preserving_nat || sequential_port_nat;
     c.symmetric_nat_support = symmetric_nat_support || c.port_preserving_nat || upnp;
+    for (const std::string& fault : faults) {
+      if (fault == "echo-test-not-cancelled") c.faults.echo_test_not_cancelled = true;
+      if (fault == "echo-ports-kept-on-refresh") c.faults.echo_ports_kept_on_refresh = true;
+      if (fault == "data-sent-not-stamped") c.faults.data_sent_not_stamped = true;
+    }
     c.hairpinning = hairpinning;
     c.server_load_reduction = server_load_reduction;
     c.accept_trailers = accept_trailers || c.symmetric_nat_support || hairpinning || server_load_reduction;

@@ -139,6 +139,16 @@ struct ClientConfig {
   // §5.4 (R6081-5.5-02).
   bool port_preserving_nat = false;
   bool sequential_port_nat = false;
+  // Fault injection, for the lab tests that prove a conformance case can
+  // fail (teredo-ref --fault NAME); all off in a conforming client.
+  struct Faults {
+    // R6081-5.5.4.3-02/03 broken: a direct bubble on the primary port leaves a running Echo Test's failover timer.
+    bool echo_test_not_cancelled = false;
+    // R6081-5.5.2.1-02 broken: the Peer Refresh Timer leaves EchoTestLowerPort/UpperPort/RetryCounter alone.
+    bool echo_ports_kept_on_refresh = false;
+    // R6081-5.4.4.1-01 broken: the Last Data Packet Sent Timestamp is never updated.
+    bool data_sent_not_stamped = false;
+  } faults{};
   // RFC 6081 §5.6 hairpinning (client_hairpin.cpp) and §5.7 server load
   // reduction (client_load_reduction.cpp): off by default; each implies
   // accept_trailers. `local_address` is the IPv4 address the service port
