@@ -443,12 +443,25 @@ void primary_bubble_cancels_echo_test(CaseRun& run) {
   // What a failover would have sent after A's bubble (§5.5.2.2): another
   // Echo Test (an RS to the secondary address other than the running
   // test's third packet) or the indirect bubble.
+  // The running Echo Test: the last RS to the server address from a port
+  // other than the service port before A's bubble; its third packet may
+  // still follow the bubble.
+  const auto to_secondary = [](const Seen& rs) { return rs.carrier.destination4 == kit::ipv4(kServer2); };
+  std::uint16_t running_port = 0;
+  for (const auto& rs : all_seen(run, iut_rs(lan_capture), before)) {
+    if (rs.frame >= arrival->frame) break;
+    if (rs.carrier.source_port == s->service_port) continue;
+    if (!to_secondary(rs)) running_port = rs.carrier.source_port;  // an Echo Test's first packet
+    if (to_secondary(rs) && rs.carrier.source_port == running_port) running_port = 0;  // its third: complete
+  }
   std::vector<Seen> failover;
   for (const auto& rs : all_seen(run, iut_rs(lan_capture), arrival->frame)) {
     if (rs.frame >= control->frame) break;
-    if (!(rs.carrier.destination4 == kit::ipv4(kServer2))) continue;
-    if (echo.rs2 && rs.frame == echo.rs2->frame) continue;
-    if (!echo.rs2 && rs.carrier.source_port == echo.port && failover.empty()) continue;  // the running test's
+    if (!to_secondary(rs)) continue;
+    if (running_port != 0 && rs.carrier.source_port == running_port) {
+      running_port = 0;  // the running test's third packet
+      continue;
+    }
     failover.push_back(rs);
   }
   for (const auto& b : indirect) {
