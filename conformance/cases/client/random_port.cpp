@@ -294,41 +294,7 @@ TEREDO_CASE({
 // ---------------------------------------------------------------------------
 // §5.5: the Echo Test and the predicted random port.
 
-struct EchoTestSeen {
-  std::optional<Seen> rs1, bubble, rs2;
-  std::uint16_t port = 0;
-};
-
-// The first Echo Test from a port other than the service port after `after`:
-// an RS to the server address, a direct bubble to A, an RS to the secondary
-// address, all from that port.
-EchoTestSeen find_echo_test(CaseRun& run, const Peer& a, std::uint16_t service_port, std::uint64_t after) {
-  Capture& lan_capture = run.capture("lan");
-  EchoTestSeen e;
-  const FrameMatch from_iut_frame = from_iut(lan_capture);
-  const FrameMatch rs = iut_rs(lan_capture);
-  const FrameMatch bubble = iut_bubble_for(lan_capture, a.teredo);
-  for (const auto& s : all_seen(run, from_iut_frame, after)) {
-    if (s.carrier.source_port == service_port) continue;
-    if (e.port == 0) e.port = s.carrier.source_port;
-    if (s.carrier.source_port != e.port) continue;
-    const CapturedFrame f{s.frame, s.at, s.bytes};
-    if (!e.rs1 && rs(f) && s.carrier.destination4 == kit::ipv4(kServer)) {
-      e.rs1 = s;
-    } else if (e.rs1 && !e.bubble && bubble(f)) {
-      e.bubble = s;
-    } else if (e.bubble && !e.rs2 && rs(f) && s.carrier.destination4 == kit::ipv4(kServer2)) {
-      e.rs2 = s;
-      break;
-    }
-  }
-  return e;
-}
-
-std::optional<Nonce> nonce_of(const std::optional<Seen>& s) {
-  if (!s || !s->datagram || !s->datagram->authentication) return std::nullopt;
-  return s->datagram->authentication->nonce;
-}
+// EchoTestSeen, find_echo_test and nonce_of: random_port.hpp.
 
 const std::vector<std::string> kEchoTestRequirements = {
     "R6081-5.5.4.1-01",   "R6081-5.5.4.1.1-01", "R6081-5.5.4.1.1-02", "R6081-5.5.4.1.1-03", "R6081-5.5.4.1.1-05",

@@ -1,11 +1,13 @@
-// What the RFC 6081 §5.4/§5.5 random-port cases share (random_port.cpp,
-// random_port_trust.cpp): peer A's ports, the Random Port Trailer read from
-// a captured datagram, the relayed indirect bubble that advertises A's random
-// port, and the IUT's scaled clock. Lab facts and the driver: client_driver.hpp.
+// What the RFC 6081 §5.4/§5.5 client cases share (random_port.cpp,
+// random_port_trust.cpp, sequential_port.cpp): the Random Port Trailer
+// (§4.5) read from a captured datagram, peer A's ports, the IUT's bubbles and
+// Echo Tests found in the captures, and RFC durations on the IUT's (scaled)
+// clock.
 #pragma once
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -90,14 +92,20 @@ inline std::optional<Seen> wait_inet(CaseRun& run, const FrameMatch& match, std:
 }
 
 // An indirect bubble from `peer` to `iut`, as the IUT's server relays it
-// (origin indication: the peer's embedded mapping), with a Random Port Trailer.
-inline wire::ByteVector relayed_bubble(const Peer& peer, const wire::Ipv6Address& iut, std::uint16_t random_port) {
+// (origin indication: origin_port at the peer's address), with a Random Port
+// Trailer when random_port is not 0.
+inline wire::ByteVector relayed_bubble(const Peer& peer, const wire::Ipv6Address& iut, std::uint16_t random_port,
+                                       std::uint16_t origin_port = 0) {
   const wire::ByteVector bubble = kit::bubble_packet(peer.teredo, iut);
-  const wire::ByteVector trailer{kRandomPortTrailer, 2, static_cast<std::uint8_t>(random_port >> 8),
-                                 static_cast<std::uint8_t>(random_port)};
+  wire::ByteVector trailer;
+  if (random_port != 0) {
+    trailer = {kRandomPortTrailer, 2, static_cast<std::uint8_t>(random_port >> 8),
+               static_cast<std::uint8_t>(random_port)};
+  }
   wire::ByteVector out;
-  (void)wire::append_datagram(out, std::nullopt, wire::OriginIndication{peer.port, kit::ipv4(peer.address)}, bubble,
-                              trailer);
+  (void)wire::append_datagram(
+      out, std::nullopt, wire::OriginIndication{origin_port != 0 ? origin_port : peer.port, kit::ipv4(peer.address)},
+      bubble, trailer);
   return out;
 }
 
@@ -111,6 +119,43 @@ inline void all_inconclusive(CaseRun& run, const std::vector<std::string>& reqs,
 inline std::chrono::milliseconds rfc_time(const Timers& t, std::chrono::milliseconds rfc) {
   const double scale = static_cast<double>(t.bubble.count()) / 2000.0;
   return std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(rfc.count()) * scale));
+}
+
+// §5.5.4.1.1: an Echo Test's three packets.
+struct EchoTestSeen {
+  std::optional<Seen> rs1, bubble, rs2;
+  std::uint16_t port = 0;
+};
+
+// The first Echo Test from a port other than the service port after `after`:
+// an RS to the server address, a direct bubble to A, an RS to the secondary
+// address, all from that port.
+inline EchoTestSeen find_echo_test(CaseRun& run, const Peer& a, std::uint16_t service_port, std::uint64_t after) {
+  Capture& lan_capture = run.capture("lan");
+  EchoTestSeen e;
+  const FrameMatch from_iut_frame = from_iut(lan_capture);
+  const FrameMatch rs = iut_rs(lan_capture);
+  const FrameMatch bubble = iut_bubble_for(lan_capture, a.teredo);
+  for (const auto& s : all_seen(run, from_iut_frame, after)) {
+    if (s.carrier.source_port == service_port) continue;
+    if (e.port == 0) e.port = s.carrier.source_port;
+    if (s.carrier.source_port != e.port) continue;
+    const CapturedFrame f{s.frame, s.at, s.bytes};
+    if (!e.rs1 && rs(f) && s.carrier.destination4 == kit::ipv4(kServer)) {
+      e.rs1 = s;
+    } else if (e.rs1 && !e.bubble && bubble(f)) {
+      e.bubble = s;
+    } else if (e.bubble && !e.rs2 && rs(f) && s.carrier.destination4 == kit::ipv4(kServer2)) {
+      e.rs2 = s;
+      break;
+    }
+  }
+  return e;
+}
+
+inline std::optional<wire::Nonce> nonce_of(const std::optional<Seen>& s) {
+  if (!s || !s->datagram || !s->datagram->authentication) return std::nullopt;
+  return s->datagram->authentication->nonce;
 }
 
 }  // namespace teredo::conformance::client

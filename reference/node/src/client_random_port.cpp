@@ -214,7 +214,7 @@ Client::BubbleRule Client::random_port_primary_bubble(Time now, Peer& peer, UdpE
   Peer::RandomPort& r = peer.random_port;
   const auto echo_test_over = [&] {
     // R6081-5.5.4.3-02/03: a direct bubble on the primary port ends the Echo Test.
-    if (r.direct_receive_primary && r.echo_failover) {
+    if (r.direct_receive_primary && r.echo_failover && !config_.faults.echo_test_not_cancelled) {
       r.echo_failover.reset();
       r.echo_lower = r.echo_upper = 0;
       r.echo_retries = 0;
@@ -280,12 +280,12 @@ UdpEndpoint Client::peer_source(const Peer& peer) const noexcept {
 bool Client::same_mapping(const Peer& peer, UdpEndpoint from) const noexcept {
   // R6081-5.4.4.5-05 / -15: the direct bubble's mapping against the Peer Entry's.
   const bool same = from == peer.mapped;
-  return config_.fault_invert_mapping_check ? !same : same;  // the harness's fault injection only
+  return config_.faults.invert_mapping_check ? !same : same;  // the harness's fault injection only
 }
 
 void Client::random_port_data_sent(Time now, Peer& peer) {
   // R6081-5.4.4.1-01: the Last Data Packet Sent Timestamp.
-  if (config_.port_preserving_nat) peer.random_port.last_data_send = now;
+  if (config_.port_preserving_nat && !config_.faults.data_sent_not_stamped) peer.random_port.last_data_send = now;
 }
 
 void Client::handle_random_port_datagram(Time now, std::uint16_t local_port, UdpEndpoint from, wire::Bytes payload,
@@ -451,7 +451,7 @@ void Client::random_port_timeout(Time now, Outbox& out) {
   for (const wire::Ipv6Address& address : random_port_peers_) {
     Peer* peer = peers_.find(address);
     Peer::RandomPort& r = peer->random_port;
-    if (config_.sequential_port_nat) {
+    if (config_.sequential_port_nat && !config_.faults.echo_ports_kept_on_refresh) {
       // R6081-5.5.2.1-02: the Echo Test's ports and counter start afresh.
       r.echo_lower = r.echo_upper = 0;
       r.echo_retries = 0;

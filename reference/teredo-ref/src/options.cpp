@@ -313,12 +313,12 @@ struct ClientFlags {
   CommonFlags common;
   std::string server, server_secondary, bind, interface = "teredo", secret_file, mac = "hmac-sha1", local_subnet,
       state_file;
-  std::vector<std::string> client_ids;
+  std::vector<std::string> client_ids, faults;
   std::size_t peers = 1024;
   bool rfc4380 = false, no_symmetric_check = false, symmetric_nat_support = false, local_discovery = false,
        interval_determination = false, no_default_route = false, no_nonce = false, no_sunset = false,
        accept_trailers = false, hairpinning = false, server_load_reduction = false, upnp = false,
-       port_preserving_nat = false, sequential_port_nat = false, fault_invert_mapping_check = false;
+       port_preserving_nat = false, sequential_port_nat = false;
   double refresh_interval = 30, offline_retry = 100;
 
   void define(CLI::App& app) {
@@ -346,11 +346,6 @@ struct ClientFlags {
     app.add_flag("--sequential-port-nat", sequential_port_nat,
                  "RFC 6081 5.5 Sequential Port-Symmetric NAT Extension: the random port's mapping predicted by an "
                  "Echo Test (implies --port-preserving-nat)");
-    // Fault injection for the harness's own tests (tests/driver/random_port_trust_test.cpp): never for use.
-    app.add_flag("--fault-invert-mapping-check", fault_invert_mapping_check,
-                 "FAULT INJECTION (harness tests only): RFC 6081 5.4.4.5's comparison of a trusted peer's direct "
-                 "bubble with its stored mapping is inverted (same taken as changed, changed as same)")
-        ->group("");
     app.add_flag("--hairpinning", hairpinning,
                  "RFC 6081 5.6 hairpinning: the local address/port in an Alternate Address Trailer on indirect "
                  "bubbles, direct bubbles to every address a peer advertises");
@@ -360,6 +355,12 @@ struct ClientFlags {
     app.add_flag("--upnp", upnp,
                  "RFC 6081 5.3 UPnP-enabled symmetric NAT extension: map the service port on the NAT's UPnP IGD "
                  "before qualifying, delete it on exit (implies --symmetric-nat-support)");
+    app.add_option("--fault", faults,
+                   "Fault injection for the harness's own tests (repeat): echo-test-not-cancelled (R6081-5.5.4.3-02), "
+                   "echo-ports-kept-on-refresh (R6081-5.5.2.1-02), data-sent-not-stamped (R6081-5.4.4.1-01), "
+                   "invert-mapping-check (R6081-5.4.4.5-05/-15)")
+        ->check(CLI::IsMember(
+            {"echo-test-not-cancelled", "echo-ports-kept-on-refresh", "data-sent-not-stamped", "invert-mapping-check"}));
     app.add_flag("--no-nonce", no_nonce, "RSs without the authentication encapsulation's nonce");
     app.add_flag("--local-discovery", local_discovery, "Local client discovery (RFC 4380 5.2.8)");
     app.add_option("--local-subnet", local_subnet,
@@ -412,7 +413,12 @@ struct ClientFlags {
     c.sequential_port_nat = sequential_port_nat;
     c.port_preserving_nat = port_preserving_nat || sequential_port_nat;
     c.symmetric_nat_support = symmetric_nat_support || c.port_preserving_nat || upnp;
-    c.fault_invert_mapping_check = fault_invert_mapping_check;
+    for (const std::string& fault : faults) {
+      if (fault == "echo-test-not-cancelled") c.faults.echo_test_not_cancelled = true;
+      if (fault == "echo-ports-kept-on-refresh") c.faults.echo_ports_kept_on_refresh = true;
+      if (fault == "data-sent-not-stamped") c.faults.data_sent_not_stamped = true;
+      if (fault == "invert-mapping-check") c.faults.invert_mapping_check = true;
+    }
     c.hairpinning = hairpinning;
     c.server_load_reduction = server_load_reduction;
     c.accept_trailers = accept_trailers || c.symmetric_nat_support || hairpinning || server_load_reduction;

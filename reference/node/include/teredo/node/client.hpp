@@ -139,11 +139,19 @@ struct ClientConfig {
   // §5.4 (R6081-5.5-02).
   bool port_preserving_nat = false;
   bool sequential_port_nat = false;
-  // FAULT INJECTION, never set outside the harness's own tests: §5.4.4.5's
-  // comparison of a trusted peer's direct bubble with its stored mapping is
-  // inverted (the same mapping taken as changed and the reverse), so the
-  // trust-rule cases can be shown to fail (teredo-ref --fault-invert-mapping-check).
-  bool fault_invert_mapping_check = false;
+  // Fault injection, for the lab tests that prove a conformance case can
+  // fail (teredo-ref --fault NAME); all off in a conforming client.
+  struct Faults {
+    // R6081-5.5.4.3-02/03 broken: a direct bubble on the primary port leaves a running Echo Test's failover timer.
+    bool echo_test_not_cancelled = false;
+    // R6081-5.5.2.1-02 broken: the Peer Refresh Timer leaves EchoTestLowerPort/UpperPort/RetryCounter alone.
+    bool echo_ports_kept_on_refresh = false;
+    // R6081-5.4.4.1-01 broken: the Last Data Packet Sent Timestamp is never updated.
+    bool data_sent_not_stamped = false;
+    // R6081-5.4.4.5-05/-15 broken: a trusted peer's direct bubble is compared
+    // with its stored mapping the wrong way round (same taken as changed).
+    bool invert_mapping_check = false;
+  } faults{};
   // RFC 6081 §5.6 hairpinning (client_hairpin.cpp) and §5.7 server load
   // reduction (client_load_reduction.cpp): off by default; each implies
   // accept_trailers. `local_address` is the IPv4 address the service port

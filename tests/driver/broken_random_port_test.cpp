@@ -1,0 +1,156 @@
+// The RFC 6081 §5.4/§5.5 client cases of conformance/cases/client/
+// sequential_port.cpp and random_port_trust.cpp can fail: each runs against an adapter that declares
+// the capability and launches teredo-ref with one behaviour broken (its
+// test-only --fault flag), and must fail on the requirement that behaviour
+// serves. The adapter is conformance/iut/reference.json with "--fault NAME"
+// added to the launch variant the case uses, so it differs from the
+// reference in that one behaviour only.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class BrokenRandomPortTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root for network namespaces";
+    dir_ = fs::temp_directory_path() / ("teredo-broken-random-port-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  // The reference adapter whose client launch `variant` runs with `--fault fault`.
+  std::string adapter(const std::string& variant, const std::string& fault) const {
+    std::ifstream in(std::string(TEREDO_SOURCE_DIR) + "/conformance/iut/reference.json");
+    json a = json::parse(in);
+    a["name"] = "reference-fault-" + fault;
+    a["description"] = "teredo-ref with --fault " + fault + " in its " + variant + " launch (a broken IUT)";
+    json& command = a["roles"]["client"][variant]["command"];
+    EXPECT_TRUE(command.is_array()) << variant;
+    command.push_back("--fault");
+    command.push_back(fault);
+    const fs::path path = dir_ / ("reference-fault-" + fault + ".json");
+    std::ofstream(path) << a.dump(2);
+    return path.string();
+  }
+
+  // Runs one case against `iut`; returns its report entry.
+  json run(const std::string& iut, const std::string& id) {
+    const fs::path out = dir_ / "out";
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      const std::string log = (dir_ / "conform.stderr").string();
+      (void)std::freopen(log.c_str(), "w", stderr);
+      (void)std::freopen("/dev/null", "w", stdout);
+      std::vector<std::string> args = {TEREDO_CONFORM_BIN, "run",         "--iut",     iut, "--role", "client",
+                                       "--cases",          id,            "--out",     out.string(),
+                                       "--retries",        "0"};
+      std::vector<char*> argv;
+      for (auto& arg : args) argv.push_back(arg.data());
+      argv.push_back(nullptr);
+      ::execv(TEREDO_CONFORM_BIN, argv.data());
+      ::_exit(127);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    std::ifstream in(out / "report.json");
+    if (!in) {
+      ADD_FAILURE() << "no report for " << id << " against " << iut;
+      return json::object();
+    }
+    const json cases = json::parse(in)["cases"];
+    if (cases.size() != 1) {
+      ADD_FAILURE() << cases.size() << " cases ran for " << id;
+      return json::object();
+    }
+    return cases[0];
+  }
+
+  // "REQ=outcome" for each assertion of the case, for the failure messages.
+  static std::string outcomes(const json& c) {
+    std::string out = c.value("verdict", std::string("?")) + ":";
+    for (const auto& a : c.value("assertions", json::array())) {
+      out += " " + (a["requirement"].is_null() ? std::string("harness-rule") : a["requirement"].get<std::string>()) +
+             "=" + a["outcome"].get<std::string>();
+    }
+    return out;
+  }
+  static std::string outcome_of(const json& c, const std::string& requirement) {
+    for (const auto& a : c.value("assertions", json::array())) {
+      if (a["requirement"] == requirement) return a["outcome"].get<std::string>();
+    }
+    return "absent";
+  }
+
+  // The case fails on `failing` and on nothing else.
+  void expect_fails_on(const std::string& variant, const std::string& fault, const std::string& id,
+                       const std::vector<std::string>& failing) {
+    const json c = run(adapter(variant, fault), id);
+    EXPECT_EQ(c.value("verdict", std::string()), "fail") << id << " " << outcomes(c);
+    for (const auto& r : failing) EXPECT_EQ(outcome_of(c, r), "fail") << id << " " << outcomes(c);
+    for (const auto& a : c.value("assertions", json::array())) {
+      if (a["outcome"] != "fail") continue;
+      EXPECT_TRUE(std::find(failing.begin(), failing.end(), a["requirement"]) != failing.end())
+          << id << " blames " << a.dump();
+    }
+  }
+
+  fs::path dir_;
+};
+
+// R6081-5.5.4.3-02: the Echo Test's failover timer left running after A's
+// direct bubble on the primary port: another Echo Test (or the indirect
+// bubble) follows it.
+TEST_F(BrokenRandomPortTest, EchoTestNotCancelledFailsThePrimaryBubbleCase) {
+  expect_fails_on("sequential_port", "echo-test-not-cancelled", "client.sequential-port.primary-bubble-cancels-echo-test",
+                  {"R6081-5.5.4.3-02", "R6081-5.5.4.3-03"});
+}
+
+// R6081-5.5.2.1-02: the Peer Refresh Timer keeps the first Echo Test's ports:
+// the next Echo Test's trailer names the old prediction.
+TEST_F(BrokenRandomPortTest, EchoPortsKeptOnRefreshFailsTheRefreshCase) {
+  expect_fails_on("sequential_port", "echo-ports-kept-on-refresh", "client.sequential-port.refresh",
+                  {"R6081-5.5.2.1-02"});
+}
+
+// R6081-5.4.4.1-01: the Last Data Packet Sent Timestamp never updated: the
+// refresh bubbles go on while data flows.
+TEST_F(BrokenRandomPortTest, DataNotStampedFailsTheDataDefersRefreshCase) {
+  expect_fails_on("port_preserving", "data-sent-not-stamped", "client.random-port.data-defers-refresh",
+                  {"R6081-5.4.4.1-01"});
+}
+
+// R6081-5.4.4.5-05/-15 broken: a trusted peer's direct bubble compared with
+// its stored mapping the wrong way round. On the random port the bubble from
+// the stored mapping is taken as a NAT remap (-16: an indirect bubble follows
+// instead of the echo reply through the random port; -15, the comparison,
+// with it); on the primary port the bubble from another mapping after 30 s
+// idle is taken as the stored one (-07: no indirect bubble, while a later
+// echo request from A is answered), and the first bubble, which the fault
+// does not touch, is still trusted (-08).
+TEST_F(BrokenRandomPortTest, InvertedMappingCheckFailsBothTrustCases) {
+  expect_fails_on("port_preserving", "invert-mapping-check", "client.random-port.trust-on-random-port",
+                  {"R6081-5.4.4.5-15", "R6081-5.4.4.5-16"});
+  const json c = run(adapter("port_preserving", "invert-mapping-check"), "client.random-port.trust-on-primary-port");
+  EXPECT_EQ(c.value("verdict", std::string()), "fail") << outcomes(c);
+  EXPECT_EQ(outcome_of(c, "R6081-5.4.4.5-07"), "fail") << outcomes(c);
+  EXPECT_EQ(outcome_of(c, "R6081-5.4.4.5-08"), "pass") << outcomes(c);
+}
+
+}  // namespace
