@@ -34,7 +34,12 @@ CaseRun::CaseRun(const CaseSpec& spec, const Catalog& catalog, netns::Lab& lab, 
 
 void CaseRun::restart_iut() {
   if (!restart_iut_) throw AdapterError("this run cannot restart the IUT");
-  restart_iut_();
+  restart_iut_(false);
+}
+
+void CaseRun::crash_restart_iut() {
+  if (!restart_iut_) throw AdapterError("this run cannot restart the IUT");
+  restart_iut_(true);
 }
 
 CaseRun::~CaseRun() {

@@ -189,8 +189,15 @@ class CaseRun {
   // implementation picks anew at each start (§5.2: a random service port).
   // Throws AdapterError when it cannot be restarted.
   void restart_iut();
-  // Set by the engine before the body runs.
-  void set_iut_restarter(std::function<void()> restart) { restart_iut_ = std::move(restart); }
+  // The same, but the IUT is stopped without its shutdown: SIGKILL to the
+  // process the engine started (that PID only), as a crash or a power loss
+  // would stop it; the run directory (where an adapter keeps the IUT's
+  // state, {run_dir}) stays. For requirements about state persisted across
+  // reboots (RFC 6081 §5.3.1). Not a death of the IUT: the case asked for it.
+  void crash_restart_iut();
+  // Set by the engine before the body runs; its argument: crash (SIGKILL)
+  // rather than the adapter's stop signal.
+  void set_iut_restarter(std::function<void(bool crash)> restart) { restart_iut_ = std::move(restart); }
 
  private:
   void record_check(const std::string& requirement, bool ok, std::string expected, std::string observed,
@@ -208,7 +215,7 @@ class CaseRun {
   std::vector<int> sockets_;
   std::vector<Assertion> assertions_;
   std::vector<Message> messages_;
-  std::function<void()> restart_iut_{};
+  std::function<void(bool crash)> restart_iut_{};
 };
 
 }  // namespace teredo::conformance

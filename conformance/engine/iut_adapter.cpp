@@ -9,10 +9,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 namespace teredo::conformance {
@@ -212,6 +214,23 @@ std::optional<netns::ExitStatus> iut_exit_status(const IutProcess& iut) {
   return netns::exit_status(iut.pid);
 }
 
+std::string launch_variant_for(const std::vector<std::string>& capabilities) {
+  const auto needs = [&](std::string_view capability) {
+    return std::find(capabilities.begin(), capabilities.end(), capability) != capabilities.end();
+  };
+  for (const auto& [key, capability] : kLaunchVariants) {
+    bool all = true;
+    std::string_view rest = capability;
+    for (auto plus = rest.find('+'); all; plus = rest.find('+')) {
+      all = needs(rest.substr(0, plus));
+      if (plus == std::string_view::npos) break;
+      rest.remove_prefix(plus + 1);
+    }
+    if (all) return capability;
+  }
+  return {};
+}
+
 IutProcess start_iut(const Adapter& adapter, const std::string& role, netns::Lab& lab, const std::string& host,
                      Placeholders values, const std::string& capability) {
   const auto it = adapter.roles.find(role);
@@ -303,6 +322,14 @@ void stop_iut(const IutProcess& iut) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   netns::stop_process(iut.pid, 100);
+}
+
+void kill_iut(const IutProcess& iut) {
+  if (iut.pid <= 0 || !netns::process_alive(iut.pid)) return;
+  ::kill(iut.pid, SIGKILL);
+  for (int i = 0; i < 400 && netns::process_alive(iut.pid); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 }  // namespace teredo::conformance

@@ -63,7 +63,9 @@ struct RoleLaunch {
   // config replace the plain ones; readiness and stop signal stay. RFC 6081's
   // extensions each have one too (client role: "symmetric_nat", "upnp",
   // "port_preserving", "sequential_port", "hairpinning",
-  // "server_load_reduction"), so a case runs exactly the extension it tests;
+  // "server_load_reduction"), so a case runs exactly the extension it tests,
+  // and "upnp_hairpinning" ("upnp_symmetric_nat+hairpinning") runs §5.6 and
+  // §5.3 together for the cases of §5.6.3 that need both;
   // the server role's "trailers" (rfc6081_trailers) accepts and forwards
   // RFC 6081 trailers.
   struct Variant {
@@ -124,8 +126,14 @@ Placeholders lab_placeholders(const netns::Lab& lab);
 Placeholders launch_placeholders(const std::string& prefix, const std::string& run_dir, const std::string& ns,
                                  const std::string& role);
 
-// The launch variants: adapter JSON key -> the capability it serves.
+// The launch variants: adapter JSON key -> the capability it serves. A
+// combined launch serves a case that needs every capability joined by '+'
+// (two extensions that act together, RFC 6081 §5.6.3's UPnP part): it comes
+// before its parts, the first entry a case needs picks its launch
+// (launch_variant_for).
 inline constexpr std::pair<const char*, const char*> kLaunchVariants[] = {
+    // RFC 6081 §5.6 with §5.3, client role: hairpinning and UPnP in one launch.
+    {"upnp_hairpinning", "upnp_symmetric_nat+hairpinning"},
     {"secure", "secure_qualification"},
     {"relay", "server_relay"},
     {"interval", "interval_determination"},
@@ -142,6 +150,11 @@ inline constexpr std::pair<const char*, const char*> kLaunchVariants[] = {
     {"trailers", "rfc6081_trailers"},
 };
 
+// The launch variant (its kLaunchVariants capability) a case needing
+// `capabilities` runs with: the first entry each of whose '+'-joined
+// capabilities the case lists; empty for the plain launch.
+std::string launch_variant_for(const std::vector<std::string>& capabilities);
+
 // Starts the role's command in `host` (the launch variant for `capability`
 // when the role has one, else the plain command) and waits for its readiness
 // probe.
@@ -151,6 +164,9 @@ inline constexpr std::pair<const char*, const char*> kLaunchVariants[] = {
 IutProcess start_iut(const Adapter& adapter, const std::string& role, netns::Lab& lab, const std::string& host,
                      Placeholders values, const std::string& capability = {});
 void stop_iut(const IutProcess& iut);
+// Stops the IUT without its shutdown: SIGKILL to iut.pid (the process
+// start_iut started, never any other), and waits until it is gone.
+void kill_iut(const IutProcess& iut);
 
 // The address the role's "address" probe observes now in `host` (nullopt:
 // none configured, or the adapter declares no probe for the role).

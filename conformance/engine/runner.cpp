@@ -164,14 +164,7 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
     bool died = false;
     CaseRun run(spec, catalog, *lab, adapter, captures, seed);
     try {
-      // The first capability of the case that has a launch variant picks it.
-      std::string variant;
-      for (const auto& [key, capability] : kLaunchVariants) {
-        if (variant.empty() && std::find(spec.capabilities.begin(), spec.capabilities.end(), capability) !=
-                                   spec.capabilities.end()) {
-          variant = capability;
-        }
-      }
+      const std::string variant = launch_variant_for(spec.capabilities);
       enter(&result.body_s);
       if (spec.before_iut) spec.before_iut(run);
       enter(&result.iut_start_s);
@@ -188,13 +181,17 @@ AttemptResult run_attempt(const CaseSpec& spec, const Adapter& adapter, const Ca
         launch();
       }
       enter(&result.body_s);
-      run.set_iut_restarter([&] {
+      run.set_iut_restarter([&](bool crash) {
         // A restart the case asks for must not hide a death before it.
         if (const auto death = iut_death(iut, iut_processes); death && !died) {
           died = true;
           run.iut_died(*death);
         }
-        stop_iut(iut);
+        if (crash) {
+          kill_iut(iut);
+        } else {
+          stop_iut(iut);
+        }
         iut = IutProcess{};
         launch();
       });

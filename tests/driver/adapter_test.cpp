@@ -151,6 +151,30 @@ TEST(BuiltInAdapters, ClientVariantsGoWithTheirCapabilities) {
   EXPECT_NO_THROW((void)expand("{client_v4}:{service_port}", {{"client_v4", "192.0.2.10"}, {"service_port", "1"}}));
 }
 
+// A combined launch (kLaunchVariants "a+b") serves a case listing every
+// part, whatever their order, and wins over each part; a case listing one
+// part gets that part's own launch.
+TEST(LaunchVariants, ACombinedLaunchNeedsEveryPartAndComesFirst) {
+  EXPECT_EQ(launch_variant_for({"upnp_symmetric_nat", "hairpinning"}), "upnp_symmetric_nat+hairpinning");
+  EXPECT_EQ(launch_variant_for({"hairpinning", "upnp_symmetric_nat"}), "upnp_symmetric_nat+hairpinning");
+  EXPECT_EQ(launch_variant_for({"hairpinning"}), "hairpinning");
+  EXPECT_EQ(launch_variant_for({"upnp_symmetric_nat"}), "upnp_symmetric_nat");
+  EXPECT_EQ(launch_variant_for({"local_discovery"}), "");
+  EXPECT_EQ(launch_variant_for({}), "");
+  // RFC 6081 §5.6.3 with §5.3: the reference's combined launch has both
+  // flags (and §5.2's, which §5.3 needs); it declares both capabilities.
+  const Adapter reference = load_adapter("reference");
+  const auto& command = reference.roles.at("client").variants.at("upnp_symmetric_nat+hairpinning").command;
+  for (const char* flag : {"--upnp", "--hairpinning", "--symmetric-nat-support"}) {
+    EXPECT_NE(std::find(command.begin(), command.end(), flag), command.end()) << flag;
+  }
+  EXPECT_TRUE(reference.has("upnp_symmetric_nat") && reference.has("hairpinning"));
+  // Miredo declares neither, and has no such launch.
+  const Adapter miredo = load_adapter("miredo");
+  EXPECT_FALSE(miredo.has("upnp_symmetric_nat") || miredo.has("hairpinning"));
+  EXPECT_FALSE(miredo.roles.at("client").variants.count("upnp_symmetric_nat+hairpinning"));
+}
+
 TEST_F(AdapterFileTest, ClientOnlyLaunchOnAServerRoleIsRefused) {
   for (const char* key : {"interval", "service_port", "default_timers"}) {
     const auto file = write(fmt::format(R"({{"name": "v", "roles": {{"server": {{"command": ["s"], "{}": {{"command": ["x"]}}}}}}}})", key));

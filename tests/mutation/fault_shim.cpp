@@ -423,6 +423,37 @@ struct Outgoing {
   std::chrono::milliseconds delay{0};  // sent later, from a thread of the shim
 };
 
+// The client-alternate-upnp-dropped and client-upnp-mapping-not-zeroed
+// faults: the Alternate Address Trailer (type 3) among `trailer` loses its
+// second entry (length 14 -> 8) or gains the mapping the packet's Teredo
+// source embeds as a second (8 -> 14). True when it changed.
+bool rewrite_alternate_trailer(ByteVector& trailer, const Packet& p) {
+  for (std::size_t i = 0; i + 2 <= trailer.size();) {
+    const std::size_t length = trailer[i + 1];
+    if (i + 2 + length > trailer.size()) return false;
+    if (trailer[i] == 0x03 && length == 14 && fault("client-alternate-upnp-dropped")) {
+      trailer[i + 1] = 8;
+      trailer.erase(trailer.begin() + static_cast<std::ptrdiff_t>(i + 2 + 8),
+                    trailer.begin() + static_cast<std::ptrdiff_t>(i + 2 + 14));
+      return true;
+    }
+    if (trailer[i] == 0x03 && length == 8 && fault("client-upnp-mapping-not-zeroed")) {
+      const auto t = parse_teredo(p.address(kSource));
+      if (!t) return false;
+      const std::uint32_t a = t.value().mapped_ipv4.value;
+      const std::uint16_t port = t.value().mapped_port;
+      const std::uint8_t entry[6] = {static_cast<std::uint8_t>(a >> 24), static_cast<std::uint8_t>(a >> 16),
+                                     static_cast<std::uint8_t>(a >> 8),  static_cast<std::uint8_t>(a),
+                                     static_cast<std::uint8_t>(port >> 8), static_cast<std::uint8_t>(port)};
+      trailer[i + 1] = 14;
+      trailer.insert(trailer.begin() + static_cast<std::ptrdiff_t>(i + 2 + 8), entry, entry + 6);
+      return true;
+    }
+    i += 2 + length;
+  }
+  return false;
+}
+
 // The datagrams to send in place of one the reference sends.
 std::vector<Outgoing> on_send(int fd, const sockaddr_in& to_in, Bytes payload, int ttl) {
   std::vector<Outgoing> out;
@@ -479,6 +510,11 @@ std::vector<Outgoing> on_send(int fd, const sockaddr_in& to_in, Bytes payload, i
     if (p.bubble() && (fault("relay-no-bubble"))) return out;
     if (p.bubble() && fault("client-bubble-burst")) copies = 3;
     if (p.bubble() && fault("relay-bubble-repeated-fast")) repeat_later = true;
+    // RFC 6081 §5.6.3 / R6081-5.6.4.1-03 faults on the Alternate Address
+    // Trailer (type 3) of the client's indirect bubbles.
+    if (p.bubble() && (fault("client-alternate-upnp-dropped") || fault("client-upnp-mapping-not-zeroed"))) {
+      changed = rewrite_alternate_trailer(d.trailer, p) || changed;
+    }
     if (fault("client-z-flag") && is_teredo(p.address(kSource))) {
       p.patch_u8(kSource + 8, static_cast<std::uint8_t>(p.bytes[kSource + 8] | 0x40));
       changed = true;

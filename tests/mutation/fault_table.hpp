@@ -146,6 +146,12 @@ inline constexpr std::array kFaults = {
              "client.hairpinning.direct-bubble-acceptance",
              "a direct bubble from elsewhere than the mapping its source embeds loses its trailers on arrival: the "
              "nonce of RFC 6081 5.6.4.3 never matches"},
+    FaultRow{"client-alternate-upnp-dropped", "client", "R6081-5.6.4.1-03", "client.upnp-hairpinning.nested-nat",
+             "an Alternate Address Trailer listing two entries leaves with the first only: a UPnP mapping kept "
+             "after qualification (nested NATs) is never advertised"},
+    FaultRow{"client-upnp-mapping-not-zeroed", "client", "R6081-5.6.3-04", "client.upnp-hairpinning.single-nat",
+             "an Alternate Address Trailer listing one entry gets the mapping the Teredo source embeds as a second: "
+             "behind a single UPnP NAT, the UPnP mapping (the same as the server's) advertised as if never zeroed"},
     FaultRow{"client-no-refresh", "client", "R4380-5.2-07", "client.maintenance.refresh-interval",
              "no RS once qualified (no maintenance)"},
     FaultRow{"client-accept-trailer-01", "client", "R6081-5.1.2-02", "client.receive.rfc6081-trailers",

@@ -1,4 +1,5 @@
-// RFC 6081 §5.6 Hairpinning Extension (off by default), without UPnP: the
+// RFC 6081 §5.6 Hairpinning Extension (off by default), with UPnP only for
+// what §5.6.3 and R6081-5.6.4.1-03 add: the
 // Alternate Address Trailer (§4.3: type 0x03, length 2 + 6 n, reserved 0,
 // IPv4 address and port) on indirect bubbles, direct bubbles to every
 // address a peer advertises, and the §5.6.4.3 acceptance rules.
@@ -63,6 +64,40 @@ TEST(NodeClientHairpin, IndirectBubbleCarriesANonceAndTheLocalAddressPort) {
   const auto direct = to(out, kPeerMapping);
   ASSERT_EQ(direct.size(), 1u);
   EXPECT_EQ(hexstr(direct[0].payload), hexstr(plain));
+}
+
+// With UPnP as well (§5.6.3): the mapping the IGD gave is set before
+// qualification (the I/O edge's AddPortMapping and GetExternalIPAddress);
+// the server then sees kClient.
+struct HairpinUpnp : Driver {
+  explicit HairpinUpnp(UdpEndpoint upnp) : Driver(hairpin_config()) {
+    Outbox out;
+    client.set_upnp_mapping(upnp, out);
+    qualify();
+  }
+  ByteVector indirect() { return to(tun(echo(client_teredo(), peer_v6())), kPeerServer).at(0).payload; }
+};
+
+TEST(NodeClientHairpin, BehindNestedNatsTheUpnpMappingIsAdvertisedToo) {
+  // R6081-5.6.3-02/03: the UPnP mapping 192.0.2.1:40000 (the inner NAT's
+  // outside) differs from the server's kClient: kept. R6081-5.6.4.1-03: the
+  // trailer lists it after the local address/port: length 14.
+  HairpinUpnp d(UdpEndpoint{v4(192, 0, 2, 1), 40000});
+  ASSERT_TRUE(d.client.upnp_mapped());
+  const ByteVector p = d.indirect();
+  const std::size_t plain = bubble(client_teredo(), peer_v6()).size();
+  ASSERT_EQ(p.size(), plain + 6 + 16);
+  EXPECT_EQ(hexstr(Bytes(p).subspan(plain + 6)), "030e0000c0a8010a9c40c00002019c40");
+}
+
+TEST(NodeClientHairpin, BehindASingleNatTheZeroedUpnpMappingIsNotAdvertised) {
+  // R6081-5.6.3-04: the server saw the UPnP mapping: zeroed out, so only the
+  // local address/port (length 8).
+  HairpinUpnp d(kClient);
+  EXPECT_FALSE(d.client.upnp_mapped());
+  const ByteVector p = d.indirect();
+  const std::size_t plain = bubble(client_teredo(), peer_v6()).size();
+  EXPECT_EQ(hexstr(Bytes(p).subspan(plain + 6)), "03080000c0a8010a9c40");
 }
 
 TEST(NodeClientHairpin, WithoutTheExtensionIndirectBubblesArePlain) {

@@ -1,5 +1,6 @@
 // RFC 6081 §5.6 Hairpinning Extension (its UPnP parts, §5.6.3 and
-// R6081-5.6.4.1-03, are not here) with the Alternate Address Trailer (§4.3).
+// R6081-5.6.4.1-03, are upnp_hairpinning.cpp's) with the Alternate Address
+// Trailer (§4.3).
 // Every case needs the "hairpinning" capability (its launch variant). The
 // NAT is the default port-restricted cone one with hairpinning off, so two
 // clients behind it reach each other only at their local addresses: the

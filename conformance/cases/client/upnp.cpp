@@ -3,11 +3,8 @@
 // (§5.3.5), and where data and direct bubbles go to a peer behind a
 // symmetric NAT (§5.3.4). The NAT is the lab's with a UPnP IGD (profile
 // "<profile>+upnp": SSDP and SOAP WANIPConnection:1 in teredo-nat, whose
-// port mappings are entries of the NAT's own table). The IGD keeps every
-// SOAP call with its arguments as received and how many UDP packets of the
-// caller it had forwarded before it ("outbound_before"): the calls are
-// judged from that record, by content, and their place relative to the
-// IUT's Teredo traffic from that count, not from timing.
+// port mappings are entries of the NAT's own table), read through
+// upnp_igd.hpp: the calls are judged from its record, by content.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -16,6 +13,7 @@
 #include <thread>
 
 #include "cases/client/client_driver.hpp"
+#include "cases/client/upnp_igd.hpp"
 
 namespace teredo::conformance::client {
 namespace {
@@ -23,68 +21,13 @@ namespace {
 using namespace teredo::wire;
 using namespace std::chrono_literals;
 
-constexpr const char* kUpnpCapability = "upnp_symmetric_nat";
+using upnp::call_text;
+using upnp::first_call;
+using upnp::first_rs;
+using upnp::IgdCall;
+using upnp::iut_calls;
 
-// One SOAP call the NAT's IGD received.
-struct IgdCall {
-  std::size_t index = 0;  // its place in the IGD's record (1-based)
-  std::string action{}, client{};
-  std::map<std::string, std::string> arguments{};
-  int error = 0;
-  std::uint64_t outbound_before = 0;
-  [[nodiscard]] std::string arg(const std::string& name) const {
-    const auto it = arguments.find(name);
-    return it == arguments.end() ? "<absent>" : "\"" + it->second + "\"";
-  }
-};
-
-std::string call_text(const IgdCall& c) {
-  std::string args;
-  for (const auto& [k, v] : c.arguments) args += fmt::format("{}{}=\"{}\"", args.empty() ? "" : ", ", k, v);
-  return fmt::format("IGD call #{} {}({}) from {} -> {}, after {} UDP packet(s) of it", c.index, c.action, args,
-                     c.client, c.error == 0 ? std::string("success") : fmt::format("UPnP error {}", c.error),
-                     c.outbound_before);
-}
-
-// The IUT's calls so far, in order (the IGD's own record, "upnp" on its
-// control socket).
-std::vector<IgdCall> iut_calls(CaseRun& run) {
-  std::vector<IgdCall> calls;
-  const auto j = nlohmann::json::parse(run.lab().nat_command("nat", "upnp"), nullptr, false);
-  if (!j.is_object() || !j.contains("calls")) return calls;
-  std::size_t index = 0;
-  for (const auto& c : j["calls"]) {
-    ++index;
-    if (c.value("client", "") != kClientLan) continue;
-    IgdCall call;
-    call.index = index;
-    call.action = c.value("action", "");
-    call.client = c.value("client", "");
-    for (const auto& [k, v] : c["arguments"].items()) call.arguments[k] = v.get<std::string>();
-    call.error = c.value("error", 0);
-    call.outbound_before = c.value("outbound_before", std::uint64_t{0});
-    calls.push_back(std::move(call));
-  }
-  return calls;
-}
-
-const IgdCall* first_call(const std::vector<IgdCall>& calls, const std::string& action, std::size_t after = 0) {
-  for (const auto& c : calls) {
-    if (c.action == action && c.index > after) return &c;
-  }
-  return nullptr;
-}
-
-// UPnP booleans: 1, true or yes ([UPNPWANIP] data types).
-bool upnp_true(const std::string& v) { return v == "1" || v == "true" || v == "yes"; }
-
-// The IUT's Local Port: the UDP source port of its first RS on the LAN
-// (before the NAT).
-std::optional<Seen> first_rs(CaseRun& run) {
-  const auto rs = all_seen(run, iut_rs(run.capture("lan")));
-  if (rs.empty()) return std::nullopt;
-  return rs.front();
-}
+constexpr const char* kUpnpCapability = upnp::kCapability;
 
 void before_iut_refusing(CaseRun& run, const std::string& action) {
   open_played_server(run);
@@ -131,34 +74,9 @@ void initialization(CaseRun& run) {
                      "add_port_mapping_missing");
     return;
   }
-  std::vector<std::string> wrong;
-  const std::string port = std::to_string(local_port);
-  const auto want = [&](const char* name, bool ok, const std::string& expected) {
-    if (!ok) wrong.push_back(fmt::format("{} {} (expected {})", name, add->arg(name), expected));
-  };
-  const auto value = [&](const char* name) {
-    const auto it = add->arguments.find(name);
-    return it == add->arguments.end() ? std::optional<std::string>() : std::optional<std::string>(it->second);
-  };
-  want("NewRemoteHost", value("NewRemoteHost") == std::string(), "\"\"");
-  want("NewExternalPort", value("NewExternalPort") == port, "the Local Port " + port);
-  want("NewProtocol", value("NewProtocol") == std::string("UDP"), "UDP");
-  want("NewInternalPort", value("NewInternalPort") == port, "the Local Port " + port);
-  want("NewInternalClient", value("NewInternalClient") == std::string(kClientLan),
-       std::string("the Local Address ") + kClientLan);
-  want("NewEnabled", value("NewEnabled") && upnp_true(*value("NewEnabled")), "TRUE");
-  want("NewPortMappingDescription", value("NewPortMappingDescription") == std::string("TEREDO"), "\"TEREDO\"");
-  want("NewLeaseDuration", value("NewLeaseDuration") == std::string("0"), "0");
-  if (add->outbound_before != 0) {
-    wrong.push_back(fmt::format("made after {} UDP packet(s) of the IUT had left through the NAT (expected before "
-                                "qualification began)",
-                                add->outbound_before));
-  }
+  const std::vector<std::string> wrong = upnp::add_port_mapping_problems(*add, local_port);
   run.check(reqs[0], "add_port_mapping_parameters", wrong.empty(),
-            fmt::format("AddPortMapping(NewRemoteHost=\"\", NewExternalPort={0}, NewProtocol=UDP, "
-                        "NewInternalPort={0}, NewInternalClient={1}, NewEnabled=1, "
-                        "NewPortMappingDescription=\"TEREDO\", NewLeaseDuration=0) before any Teredo packet",
-                        port, kClientLan),
+            upnp::add_port_mapping_expected(local_port),
             qualified + "; " + call_text(*add) + (wrong.empty() ? "" : "; wrong: " + fmt::format("{}", fmt::join(wrong, "; "))),
             lan_frames({rs->frame}));
   if (add->error != 0) {

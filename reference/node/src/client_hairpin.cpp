@@ -1,5 +1,6 @@
-// RFC 6081 §5.6, the Hairpinning Extension (without its UPnP parts): an
-// indirect bubble tells the peer our local address/port in an Alternate
+// RFC 6081 §5.6, the Hairpinning Extension (its UPnP calls and comparison,
+// §5.6.3, are client_upnp.cpp's): an indirect bubble tells the peer our local
+// address/port, and a UPnP mapping kept after qualification, in an Alternate
 // Address Trailer (§4.3), and an indirect bubble carrying one gets direct
 // bubbles to every address it lists. A direct bubble from an address other
 // than the one the peer's Teredo address embeds is accepted on the nonce of
@@ -34,13 +35,19 @@ wire::ByteVector Client::indirect_bubble_datagram(const Peer& peer, std::uint32_
   // R6081-5.6.4.1-04: the indirect bubble also carries a Nonce Trailer
   // (send_bubbles draws one when hairpinning is on).
   wire::append_nonce_trailer(trailer, nonce);
-  // R6081-5.6.4.1-02: the node's local address/port. R6081-5.6.4.1-03 (the
-  // UPnP mapping) does not apply: no UPnP here, so one entry, length 8
-  // (R6081-4.3-04: at most 14).
-  // R6081-4.3-02/-03/-05/-06: type 0x03, length 2 + 6, Reserved 0, the
+  // R6081-5.6.4.1-02: the node's local address/port. R6081-5.6.4.1-03: the
+  // UPnP Mapped Address/Port too when it is non-zero (§5.6.3 zeroes it after
+  // qualification when the server saw the same mapping: a single NAT; kept,
+  // it is the inner NAT's forward behind nested NATs). So one or two
+  // entries, length 8 or 14 (R6081-4.3-04: at most 14).
+  // R6081-4.3-02/-03/-05/-06: type 0x03, length 2 + 6 n, Reserved 0, the
   // address then the port (wire/trailer.hpp).
-  const wire::AlternateAddress list[] = {{local.address, local.port}};
-  (void)wire::append_alternate_address_trailer(trailer, list, 1);
+  wire::AlternateAddress list[2] = {{local.address, local.port}, {}};
+  std::size_t count = 1;
+  if (upnp_mapped_ && upnp_mapped_->address.value != 0 && upnp_mapped_->port != 0) {
+    list[count++] = {upnp_mapped_->address, upnp_mapped_->port};
+  }
+  (void)wire::append_alternate_address_trailer(trailer, list, count);
   wire::ByteVector payload;
   (void)wire::append_datagram(payload, std::nullopt, std::nullopt, bubble, trailer);
   return payload;
