@@ -83,7 +83,13 @@ inline bool upnp_true(const std::string& v) { return v == "1" || v == "true" || 
 // The IUT's Local Port: the UDP source port of its first RS on the LAN
 // (before the NAT), from `after` on.
 inline std::optional<Seen> first_rs(CaseRun& run, std::uint64_t after = 0) {
-  const auto rs = all_seen(run, iut_rs(run.capture("lan")), after);
+  // The played server reads an RS from its socket before the capture thread
+  // has indexed the frame (seen under load: a qualified IUT with no RS in the
+  // capture yet): wait, bounded, for one to show; the capture keeps order, so
+  // the first one is then there too.
+  Capture& lan = run.capture("lan");
+  (void)lan.wait_for(iut_rs(lan), kit::timeout::answer, after);
+  const auto rs = all_seen(run, iut_rs(lan), after);
   if (rs.empty()) return std::nullopt;
   return rs.front();
 }
