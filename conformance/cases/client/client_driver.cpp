@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -540,6 +541,16 @@ FrameMatch ra_to_iut(const Capture& capture) {
 }
 
 std::uint64_t lan_mark(CaseRun& run) { return run.capture("lan").count(); }
+
+std::uint64_t lan_barrier(CaseRun& run) {
+  static std::atomic<unsigned> serial{0};  // cases run in parallel threads
+  const std::string tag = fmt::format("teredo-conformance lan barrier {}", ++serial);
+  const int fd = run.udp_socket("lanpeer", kLanPeer, 0);
+  send_to(fd, Endpoint{kit::ipv4(kClientLan), 9}, kit::bytes_of(tag.c_str()));
+  Capture& lan = run.capture("lan");
+  const auto seen = lan.wait_for(kit::udp_from_containing(lan.link_type(), kLanPeer, tag), kit::timeout::answer);
+  return seen ? seen->number : lan_mark(run);
+}
 std::uint64_t inet_mark(CaseRun& run) { return run.capture("inet").count(); }
 
 std::optional<Seen> parse_seen(const CapturedFrame& frame, LinkType link) { return Seen::parse(frame, link, "lan"); }

@@ -261,6 +261,15 @@ FrameMatch iut_rs(const Capture& capture);
 FrameMatch ra_to_iut(const Capture& capture);
 
 std::uint64_t lan_mark(CaseRun& run);
+// A mark of the lan capture that no frame sent before it can come after: a
+// datagram from the LAN peer (192.0.2.20) to the IUT host's discard port,
+// waited for in the capture. The capture numbers frames in the order the
+// kernel saw them, so every frame the IUT sent before the barrier is
+// numbered before it, even one the capture thread had not numbered yet when
+// the case looked (which lan_mark would count as later: what a case that
+// tells two instances of the IUT apart by time must not do). lan_mark when
+// the barrier is not seen within the answer time-out.
+std::uint64_t lan_barrier(CaseRun& run);
 std::uint64_t inet_mark(CaseRun& run);
 
 // A parsed frame of the lan capture: the kit's captured datagram.

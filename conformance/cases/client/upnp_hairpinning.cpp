@@ -323,7 +323,10 @@ void persisted_port(CaseRun& run) {
   }
   const std::string old_port = *add->value("NewExternalPort");
   const std::size_t last = before_crash.back().index;
-  const std::uint64_t mark = lan_mark(run);
+  // Everything the old instance sent is numbered before this mark, even a
+  // frame the capture had not numbered yet (a late RS of its qualification
+  // taken for the new instance's first would fail an innocent IUT).
+  const std::uint64_t mark = lan_barrier(run);
   // Stopped as a crash or a power loss would (no shutdown: the mapping stays
   // in the IGD), started again with the same run directory.
   run.crash_restart_iut();
