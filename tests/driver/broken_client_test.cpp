@@ -27,10 +27,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "conform_run.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using teredo::test::outcomes;
 
 class BrokenClientTest : public ::testing::Test {
  protected:
@@ -72,28 +75,7 @@ class BrokenClientTest : public ::testing::Test {
 
   // Runs one case (glob) against `iut`; returns the report's case entries.
   json run(const std::string& iut, const std::string& cases, const std::string& name) {
-    const fs::path out = dir_ / name;
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      const std::string log = (dir_ / (name + ".stderr")).string();
-      std::freopen(log.c_str(), "w", stderr);
-      std::freopen("/dev/null", "w", stdout);
-      std::vector<std::string> args = {TEREDO_CONFORM_BIN, "run",    "--iut", iut,         "--cases",
-                                       cases,              "--out",  out.string(), "--retries", "0"};
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(TEREDO_CONFORM_BIN, argv.data());
-      ::_exit(127);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    std::ifstream in(out / "report.json");
-    if (!in) {
-      ADD_FAILURE() << "no report for " << cases << " against " << iut;
-      return json::array();
-    }
-    return json::parse(in)["cases"];
+    return teredo::test::run_cases(dir_, name, iut, cases);
   }
 
   // The assertions of `requirement` in the case entries.
@@ -106,18 +88,6 @@ class BrokenClientTest : public ::testing::Test {
     }
     return out;
   }
-  static std::string outcomes(const json& cases) {
-    std::string out;
-    for (const auto& c : cases) {
-      out += c["case_id"].get<std::string>() + " " + c["verdict"].get<std::string>() + ":";
-      for (const auto& a : c["assertions"]) {
-        out += " " + (a["requirement"].is_null() ? std::string("harness-rule") : a["requirement"].get<std::string>()) + "=" + a["outcome"].get<std::string>();
-      }
-      out += "\n";
-    }
-    return out;
-  }
-
   fs::path dir_;
 };
 

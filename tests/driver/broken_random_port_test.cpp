@@ -18,10 +18,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "conform_run.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using teredo::test::outcome_of;
 
 class BrokenRandomPortTest : public ::testing::Test {
  protected:
@@ -52,51 +55,15 @@ class BrokenRandomPortTest : public ::testing::Test {
 
   // Runs one case against `iut`; returns its report entry.
   json run(const std::string& iut, const std::string& id) {
-    const fs::path out = dir_ / "out";
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      const std::string log = (dir_ / "conform.stderr").string();
-      (void)std::freopen(log.c_str(), "w", stderr);
-      (void)std::freopen("/dev/null", "w", stdout);
-      std::vector<std::string> args = {TEREDO_CONFORM_BIN, "run",         "--iut",     iut, "--role", "client",
-                                       "--cases",          id,            "--out",     out.string(),
-                                       "--retries",        "0"};
-      std::vector<char*> argv;
-      for (auto& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
-      ::execv(TEREDO_CONFORM_BIN, argv.data());
-      ::_exit(127);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    std::ifstream in(out / "report.json");
-    if (!in) {
-      ADD_FAILURE() << "no report for " << id << " against " << iut;
-      return json::object();
-    }
-    const json cases = json::parse(in)["cases"];
+    const json cases = teredo::test::run_cases(dir_, "out", iut, id, {"--role", "client"});
     if (cases.size() != 1) {
       ADD_FAILURE() << cases.size() << " cases ran for " << id;
       return json::object();
     }
     return cases[0];
   }
-
-  // "REQ=outcome" for each assertion of the case, for the failure messages.
-  static std::string outcomes(const json& c) {
-    std::string out = c.value("verdict", std::string("?")) + ":";
-    for (const auto& a : c.value("assertions", json::array())) {
-      out += " " + (a["requirement"].is_null() ? std::string("harness-rule") : a["requirement"].get<std::string>()) +
-             "=" + a["outcome"].get<std::string>();
-    }
-    return out;
-  }
-  static std::string outcome_of(const json& c, const std::string& requirement) {
-    for (const auto& a : c.value("assertions", json::array())) {
-      if (a["requirement"] == requirement) return a["outcome"].get<std::string>();
-    }
-    return "absent";
-  }
+  // "verdict: REQ=outcome ..." of one case entry, for the failure messages.
+  static std::string outcomes(const json& c) { return teredo::test::outcomes(json::array({c})); }
 
   // The case fails on `failing` and on nothing else.
   void expect_fails_on(const std::string& variant, const std::string& fault, const std::string& id,

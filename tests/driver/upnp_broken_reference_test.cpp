@@ -18,6 +18,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "conform_run.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -39,29 +41,7 @@ class UpnpBrokenReferenceTest : public ::testing::Test {
 
   // Runs the cases (glob) against `iut`; returns the report's case entries.
   json run(const std::string& iut, const std::string& cases, const std::string& name) {
-    const fs::path out = dir_ / name;
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      const std::string log = (dir_ / (name + ".stderr")).string();
-      (void)std::freopen(log.c_str(), "w", stderr);
-      (void)std::freopen("/dev/null", "w", stdout);
-      std::vector<std::string> args = {TEREDO_CONFORM_BIN, "run",        "--iut",   iut,    "--role", "client",
-                                       "--cases",          cases,        "--out",   out.string(), "--retries", "0",
-                                       "--jobs",           "2"};
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(TEREDO_CONFORM_BIN, argv.data());
-      ::_exit(127);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    std::ifstream in(out / "report.json");
-    if (!in) {
-      ADD_FAILURE() << "no report for " << cases << " against " << iut;
-      return json::array();
-    }
-    return json::parse(in)["cases"];
+    return teredo::test::run_cases(dir_, name, iut, cases, {"--role", "client", "--jobs", "2"});
   }
 
   static const json* find(const json& cases, const std::string& id) {
@@ -72,23 +52,9 @@ class UpnpBrokenReferenceTest : public ::testing::Test {
   }
   // The outcome of `requirement` in the case (empty: not asserted).
   static std::string outcome(const json& c, const std::string& requirement) {
-    for (const auto& a : c["assertions"]) {
-      if (a["requirement"] == requirement) return a["outcome"].get<std::string>();
-    }
-    return {};
+    return teredo::test::outcome_of(c, requirement);
   }
-  static std::string outcomes(const json& cases) {
-    std::string out;
-    for (const auto& c : cases) {
-      out += c["case_id"].get<std::string>() + " " + c["verdict"].get<std::string>() + ":";
-      for (const auto& a : c["assertions"]) {
-        out += " " + (a["requirement"].is_null() ? std::string("harness-rule") : a["requirement"].get<std::string>()) +
-               "=" + a["outcome"].get<std::string>();
-      }
-      out += "\n";
-    }
-    return out;
-  }
+  static std::string outcomes(const json& cases) { return teredo::test::outcomes(cases); }
 
   fs::path dir_;
 };
