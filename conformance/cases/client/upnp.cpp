@@ -130,20 +130,9 @@ void shutdown(CaseRun& run) {
   // The IUT is stopped (its adapter's stop signal) and started again; the new
   // instance's own AddPortMapping shows the old one's shutdown is over.
   run.restart_iut();
-  std::vector<IgdCall> calls;
-  const IgdCall* again = nullptr;
-  for (int i = 0; i < 100 && again == nullptr; ++i) {
-    calls = iut_calls(run);
-    again = first_call(calls, "AddPortMapping", last);
-    if (again == nullptr) std::this_thread::sleep_for(100ms);
-  }
-  const IgdCall* removal = nullptr;
-  for (const auto& c : calls) {
-    if (c.index > last && c.action == "DeletePortMapping" && (again == nullptr || c.index < again->index)) {
-      removal = &c;
-      break;
-    }
-  }
+  const std::vector<IgdCall> calls = upnp::calls_once_added_again(run, last);
+  const IgdCall* again = first_call(calls, "AddPortMapping", last);
+  const IgdCall* removal = upnp::removal_before(calls, last, again);
   const std::string story = fmt::format(
       "the IUT held the mapping of {}; stopped and started again; {}; {}", call_text(*add),
       removal != nullptr ? call_text(*removal) : std::string("no DeletePortMapping from it since"),

@@ -330,20 +330,9 @@ void persisted_port(CaseRun& run) {
   // Stopped as a crash or a power loss would (no shutdown: the mapping stays
   // in the IGD), started again with the same run directory.
   run.crash_restart_iut();
-  std::vector<IgdCall> calls;
-  const IgdCall* again = nullptr;
-  for (int i = 0; i < 100 && again == nullptr; ++i) {
-    calls = iut_calls(run);
-    again = first_call(calls, "AddPortMapping", last);
-    if (again == nullptr) std::this_thread::sleep_for(100ms);
-  }
-  const IgdCall* removal = nullptr;
-  for (const auto& c : calls) {
-    if (c.index > last && c.action == "DeletePortMapping" && (again == nullptr || c.index < again->index)) {
-      removal = &c;
-      break;
-    }
-  }
+  const std::vector<IgdCall> calls = upnp::calls_once_added_again(run, last);
+  const IgdCall* again = first_call(calls, "AddPortMapping", last);
+  const IgdCall* removal = upnp::removal_before(calls, last, again);
   // The new instance's first RS (the old one is gone: nothing after the mark
   // is its), and the DeletePortMapping request in the same capture.
   const Timers t = timers(run);

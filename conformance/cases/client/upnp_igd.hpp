@@ -11,9 +11,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cases/client/client_driver.hpp"
@@ -73,6 +75,27 @@ inline const IgdCall* first_call(const std::vector<IgdCall>& calls, const std::s
                                  std::size_t after = 0) {
   for (const auto& c : calls) {
     if (c.action == action && c.index > after) return &c;
+  }
+  return nullptr;
+}
+
+// After a restart of the IUT: the IGD's record once the new instance's
+// AddPortMapping (a call after record entry `last`) is in it, polled every
+// 100 ms for at most 10 s (the record as it then stands when none came).
+inline std::vector<IgdCall> calls_once_added_again(CaseRun& run, std::size_t last) {
+  std::vector<IgdCall> calls = iut_calls(run);
+  for (int i = 1; i < 100 && first_call(calls, "AddPortMapping", last) == nullptr; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    calls = iut_calls(run);
+  }
+  return calls;
+}
+
+// The first DeletePortMapping after entry `last` and before `before` (any
+// later one when `before` is null).
+inline const IgdCall* removal_before(const std::vector<IgdCall>& calls, std::size_t last, const IgdCall* before) {
+  for (const auto& c : calls) {
+    if (c.index > last && c.action == "DeletePortMapping" && (before == nullptr || c.index < before->index)) return &c;
   }
   return nullptr;
 }
