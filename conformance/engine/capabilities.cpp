@@ -59,6 +59,11 @@ const std::vector<CapabilityInfo>& capability_table() {
       {"default_timers", CapabilityKind::launch_form,
        "a launch with every protocol timer at its RFC default (no time scaling), for the cases that time a default",
        {}},
+      {"fast_timers", CapabilityKind::launch_form,
+       "a launch whose protocol timers run at least 50 times faster than the RFC's, with the timers_ms it runs, for "
+       "the cases that need more timer periods than fit a case's budget at the usual scale (RFC 6081 §5.4.2.1: twenty "
+       "Peer Refresh periods of 30 s)",
+       {}},
       // §5.2.10: "The implementers of Teredo functions in hosts must make sure
       // that the value of the service port can be explicitly provisioned".
       {"configurable_service_port", CapabilityKind::required,

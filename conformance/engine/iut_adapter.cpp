@@ -105,8 +105,11 @@ RoleLaunch role_launch(const json& rj) {
   for (const auto& [key, capability] : kLaunchVariants) {
     if (!rj.contains(key)) continue;
     const json& variant = rj.at(key);
-    launch.variants.emplace(capability, RoleLaunch::Variant{variant.at("command").get<std::vector<std::string>>(),
-                                                            variant.value("config", "")});
+    RoleLaunch::Variant v{variant.at("command").get<std::vector<std::string>>(), variant.value("config", ""), {}};
+    if (variant.contains("timers_ms")) {
+      for (const auto& [name, ms] : variant.at("timers_ms").items()) v.timers_ms[name] = ms.get<std::int64_t>();
+    }
+    launch.variants.emplace(capability, std::move(v));
   }
   if (rj.contains("ready")) launch.ready = readiness(rj.at("ready"));
   if (rj.contains("address")) {
@@ -229,6 +232,17 @@ std::string launch_variant_for(const std::vector<std::string>& capabilities) {
     if (all) return capability;
   }
   return {};
+}
+
+std::map<std::string, std::int64_t> launch_timers_ms(const Adapter& adapter, const std::string& role,
+                                                     const std::string& capability) {
+  std::map<std::string, std::int64_t> timers = adapter.timers_ms;
+  const auto launch = adapter.roles.find(role);
+  if (launch == adapter.roles.end() || capability.empty()) return timers;
+  const auto variant = launch->second.variants.find(capability);
+  if (variant == launch->second.variants.end()) return timers;
+  for (const auto& [name, ms] : variant->second.timers_ms) timers[name] = ms;
+  return timers;
 }
 
 IutProcess start_iut(const Adapter& adapter, const std::string& role, netns::Lab& lab, const std::string& host,

@@ -71,6 +71,9 @@ struct RoleLaunch {
   struct Variant {
     std::vector<std::string> command;
     std::string config_template;
+    // The timers this launch runs with, where they differ from the
+    // adapter's timers_ms (a launch with another time scale declares them).
+    std::map<std::string, std::int64_t> timers_ms;
   };
   std::map<std::string, Variant> variants;
 };
@@ -134,6 +137,9 @@ Placeholders launch_placeholders(const std::string& prefix, const std::string& r
 inline constexpr std::pair<const char*, const char*> kLaunchVariants[] = {
     // RFC 6081 §5.6 with §5.3, client role: hairpinning and UPnP in one launch.
     {"upnp_hairpinning", "upnp_symmetric_nat+hairpinning"},
+    // RFC 6081 §5.4 on a faster clock, client role: 20 Peer Refresh periods
+    // (§5.4.2.1's Connection Refresh Count) within a case's budget.
+    {"port_preserving_fast_timers", "port_preserving_symmetric_nat+fast_timers"},
     {"secure", "secure_qualification"},
     {"relay", "server_relay"},
     {"interval", "interval_determination"},
@@ -154,6 +160,12 @@ inline constexpr std::pair<const char*, const char*> kLaunchVariants[] = {
 // `capabilities` runs with: the first entry each of whose '+'-joined
 // capabilities the case lists; empty for the plain launch.
 std::string launch_variant_for(const std::vector<std::string>& capabilities);
+
+// The timers (milliseconds, by timers_ms name) the role runs with when
+// started for `capability` (launch_variant_for; empty: the plain launch):
+// the adapter's timers_ms, each overridden by the variant's own.
+std::map<std::string, std::int64_t> launch_timers_ms(const Adapter& adapter, const std::string& role,
+                                                     const std::string& capability);
 
 // Starts the role's command in `host` (the launch variant for `capability`
 // when the role has one, else the plain command) and waits for its readiness

@@ -151,6 +151,37 @@ TEST(BuiltInAdapters, ClientVariantsGoWithTheirCapabilities) {
   EXPECT_NO_THROW((void)expand("{client_v4}:{service_port}", {{"client_v4", "192.0.2.10"}, {"service_port", "1"}}));
 }
 
+// RFC 6081 §5.4.2.1 needs twenty 30 s periods: the fast-timer launch runs the
+// reference on a faster clock and declares the timers that gives; a case
+// started with it waits for those, every other case for the adapter's.
+TEST(BuiltInAdapters, TheFastTimerLaunchDeclaresTheTimersOfItsTimeScale) {
+  const Adapter reference = load_adapter("reference");
+  const std::string fast = launch_variant_for({"port_preserving_symmetric_nat", "fast_timers"});
+  ASSERT_EQ(fast, "port_preserving_symmetric_nat+fast_timers");
+  EXPECT_EQ(launch_variant_for({"port_preserving_symmetric_nat"}), "port_preserving_symmetric_nat");
+  const auto scale_of = [](const std::vector<std::string>& argv) {
+    const auto it = std::find(argv.begin(), argv.end(), "--time-scale");
+    return it == argv.end() || it + 1 == argv.end() ? 1.0 : std::stod(*(it + 1));
+  };
+  const RoleLaunch& client = reference.roles.at("client");
+  const double plain_scale = scale_of(client.variants.at("port_preserving_symmetric_nat").command);
+  const double fast_scale = scale_of(client.variants.at(fast).command);
+  EXPECT_LE(fast_scale * 50, 1.0 + 1e-9) << "fast_timers promises at least 50 times the RFC's pace";
+  EXPECT_TRUE(reference.has("fast_timers"));
+  const auto plain = launch_timers_ms(reference, "client", "port_preserving_symmetric_nat");
+  const auto faster = launch_timers_ms(reference, "client", fast);
+  EXPECT_EQ(plain, reference.timers_ms);
+  ASSERT_EQ(faster.size(), plain.size());
+  for (const auto& [name, ms] : plain) {
+    ASSERT_TRUE(faster.count(name)) << name;
+    EXPECT_NEAR(static_cast<double>(faster.at(name)), static_cast<double>(ms) * fast_scale / plain_scale, 1.0)
+        << name;
+  }
+  // Another role, or no variant: the adapter's own.
+  EXPECT_EQ(launch_timers_ms(reference, "server", fast), reference.timers_ms);
+  EXPECT_EQ(launch_timers_ms(reference, "client", ""), reference.timers_ms);
+}
+
 // A combined launch (kLaunchVariants "a+b") serves a case listing every
 // part, whatever their order, and wins over each part; a case listing one
 // part gets that part's own launch.

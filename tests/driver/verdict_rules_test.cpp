@@ -60,6 +60,7 @@ TEST(VerdictRules, NotApplicableOnlyForFeaturesTheRfcMakesOptional) {
   EXPECT_EQ(judge_missing_capabilities({"interval_determination"}).outcome, Outcome::not_applicable);
   // A launch form the harness needs is not a feature of the IUT.
   EXPECT_EQ(judge_missing_capabilities({"default_timers"}).outcome, Outcome::inconclusive);
+  EXPECT_EQ(judge_missing_capabilities({"fast_timers"}).outcome, Outcome::inconclusive);
   // §5.2.10: the service port "must" be provisionable: declaring no way is a fail on that requirement.
   const auto port = judge_missing_capabilities({"configurable_service_port"});
   EXPECT_EQ(port.outcome, Outcome::fail);

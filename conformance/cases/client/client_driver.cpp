@@ -54,12 +54,17 @@ void fix_icmpv6_checksum(ByteVector& packet) {
 
 std::vector<VantagePoint> client_captures() { return {{"lan", "client", "eth0"}, {"inet", "server", "eth0"}}; }
 
-Timers timers(const CaseRun& run) { return timers(run.adapter()); }
+Timers timers(const CaseRun& run) {
+  // The launch the case runs with may have its own time scale.
+  return timers(launch_timers_ms(run.adapter(), run.spec().role, launch_variant_for(run.spec().capabilities)));
+}
 
-Timers timers(const Adapter& adapter) {
-  const auto timer = [&adapter](const char* name, std::chrono::milliseconds fallback) {
-    const auto it = adapter.timers_ms.find(name);
-    return it == adapter.timers_ms.end() ? fallback : std::chrono::milliseconds(it->second);
+Timers timers(const Adapter& adapter) { return timers(adapter.timers_ms); }
+
+Timers timers(const std::map<std::string, std::int64_t>& timers_ms) {
+  const auto timer = [&timers_ms](const char* name, std::chrono::milliseconds fallback) {
+    const auto it = timers_ms.find(name);
+    return it == timers_ms.end() ? fallback : std::chrono::milliseconds(it->second);
   };
   Timers t;
   t.retry = timer("qualification_retry", t.retry);

@@ -13,14 +13,15 @@
 // Verdicts are judged from the captures: "lan" (client:eth0, what the IUT
 // itself sent and what reached it through the NAT) and "inet"
 // (server:eth0, the driver's side), with frame numbers. Timers come from the
-// adapter's timers_ms (RFC values when not declared), with explicit
-// tolerances.
+// adapter's timers_ms, or its launch variant's where that has its own (RFC
+// values when not declared), with explicit tolerances.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -76,8 +77,9 @@ struct Timers {
   std::chrono::milliseconds validity{30000};     // peer_validity: §5.2.4
   std::chrono::milliseconds discovery_max{300000};
 };
-Timers timers(const CaseRun& run);
-Timers timers(const Adapter& adapter);
+Timers timers(const CaseRun& run);  // of the launch the case runs with (launch_timers_ms)
+Timers timers(const Adapter& adapter);  // of the plain launch
+Timers timers(const std::map<std::string, std::int64_t>& timers_ms);
 
 // A UDP endpoint as the driver sees it.
 struct Endpoint {
