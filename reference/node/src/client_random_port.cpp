@@ -47,12 +47,17 @@ std::uint16_t random_port_trailer(const wire::TeredoDatagram& d) {
 
 bool Client::port_preserving_mode() const noexcept {
   // §5.4.4.2/§5.4.4.3: the Port-Preserving NAT flag and the Symmetric NAT flag.
-  return config_.port_preserving_nat && port_preserving_ && nat_ == NatType::symmetric;
+  return config_.port_preserving_nat && port_preserving_ && symmetric_nat_flag();
 }
 
 bool Client::sequential_mode() const noexcept {
   // §5.5.4.1: the Symmetric NAT flag TRUE and the Port-Preserving NAT flag FALSE.
-  return config_.sequential_port_nat && !port_preserving_ && nat_ == NatType::symmetric;
+  return config_.sequential_port_nat && !port_preserving_ && symmetric_nat_flag();
+}
+
+bool Client::symmetric_nat_flag() const noexcept {
+  // The Symmetric NAT flag is the NAT type qualification assigned.
+  return nat_ == NatType::symmetric || config_.faults.nat_flags_true_at_start;  // the fault: the harness's only
 }
 
 std::vector<std::uint16_t> Client::random_ports() const {
@@ -67,7 +72,7 @@ std::vector<std::uint16_t> Client::random_ports() const {
 void Client::random_port_start(Time now) {
   // R6081-5.4.3-01: both flags FALSE at start (the Symmetric NAT flag is
   // nat_, which start() resets); a restart forgets every random port.
-  port_preserving_ = false;
+  port_preserving_ = config_.faults.nat_flags_true_at_start;  // the fault: the harness's only
   for (const wire::Ipv6Address& address : random_port_peers_) {
     if (Peer* peer = peers_.find(address)) peer->random_port = Peer::RandomPort{};
   }
@@ -82,7 +87,7 @@ void Client::random_port_qualified(const ValidRa& ra, Outbox& out) {
   // R6081-5.4.3-03: the port of the origin indication of the RA from the
   // Teredo server address against the local port; R6081-5.4.3-04: equal,
   // the NAT is port-preserving.
-  port_preserving_ = ra.mapping.port == config_.local.port;
+  port_preserving_ = ra.mapping.port == config_.local.port || (config_.faults.nat_flags_true_at_start && port_preserving_);
   out.action(port_preserving_ ? "port_preserving_nat" : "port_not_preserved", "R6081-5.4.3-04",
              "local port " + std::to_string(config_.local.port) + ", mapping " + to_string(ra.mapping));
 }
@@ -461,12 +466,12 @@ void Client::random_port_timeout(Time now, Outbox& out) {
     const bool data_sent = r.last_data_send && now - *r.last_data_send < window;
     if (data_sent) {
       // R6081-5.4.2.1-04: data in the last 30 s: the count starts again.
-      r.refresh_count = 0;
+      if (!config_.faults.refresh_count_not_reset) r.refresh_count = 0;
       continue;
     }
     // R6081-5.4.2.1-02: at most 20 in a row; R6081-5.4.2.1-03: a direct
     // bubble (§5.4.4.3: from the random port, with its trailer), counted.
-    if (r.refresh_count >= kMaxConnectionRefreshes) continue;
+    if (r.refresh_count >= kMaxConnectionRefreshes && !config_.faults.refresh_count_uncapped) continue;
     if (send(peer->mapped, with_random_port(*peer, bubble_datagram(peer->address, peer->nonce_received)),
              "R6081-5.4.2.1-03", out, false, source)) {
       ++r.refresh_count;

@@ -358,9 +358,11 @@ struct ClientFlags {
     app.add_option("--fault", faults,
                    "Fault injection for the harness's own tests (repeat): echo-test-not-cancelled (R6081-5.5.4.3-02), "
                    "echo-ports-kept-on-refresh (R6081-5.5.2.1-02), data-sent-not-stamped (R6081-5.4.4.1-01), "
-                   "invert-mapping-check (R6081-5.4.4.5-05/-15)")
-        ->check(CLI::IsMember(
-            {"echo-test-not-cancelled", "echo-ports-kept-on-refresh", "data-sent-not-stamped", "invert-mapping-check"}));
+                   "invert-mapping-check (R6081-5.4.4.5-05/-15), nat-flags-true-at-start (R6081-5.4.3-01), "
+                   "refresh-count-not-reset (R6081-5.4.2.1-04), refresh-count-uncapped (R6081-5.4.2.1-02)")
+        ->check(CLI::IsMember({"echo-test-not-cancelled", "echo-ports-kept-on-refresh", "data-sent-not-stamped",
+                               "invert-mapping-check", "nat-flags-true-at-start", "refresh-count-not-reset",
+                               "refresh-count-uncapped"}));
     app.add_flag("--no-nonce", no_nonce, "RSs without the authentication encapsulation's nonce");
     app.add_flag("--local-discovery", local_discovery, "Local client discovery (RFC 4380 5.2.8)");
     app.add_option("--local-subnet", local_subnet,
@@ -418,6 +420,9 @@ struct ClientFlags {
       if (fault == "echo-ports-kept-on-refresh") c.faults.echo_ports_kept_on_refresh = true;
       if (fault == "data-sent-not-stamped") c.faults.data_sent_not_stamped = true;
       if (fault == "invert-mapping-check") c.faults.invert_mapping_check = true;
+      if (fault == "nat-flags-true-at-start") c.faults.nat_flags_true_at_start = true;
+      if (fault == "refresh-count-not-reset") c.faults.refresh_count_not_reset = true;
+      if (fault == "refresh-count-uncapped") c.faults.refresh_count_uncapped = true;
     }
     c.hairpinning = hairpinning;
     c.server_load_reduction = server_load_reduction;

@@ -151,6 +151,16 @@ struct ClientConfig {
     // R6081-5.4.4.5-05/-15 broken: a trusted peer's direct bubble is compared
     // with its stored mapping the wrong way round (same taken as changed).
     bool invert_mapping_check = false;
+    // R6081-5.4.3-01 broken: the Port-Preserving NAT and Symmetric NAT flags
+    // start TRUE, and qualification only ever sets them TRUE (as §5.3.2 and
+    // §5.4.3 word it), so they stay TRUE behind a cone NAT.
+    bool nat_flags_true_at_start = false;
+    // R6081-5.4.2.1-04 broken: data sent in the last 30 s leaves the
+    // Connection Refresh Count as it is.
+    bool refresh_count_not_reset = false;
+    // R6081-5.4.2.1-02 broken: the Connection Refresh Count is never checked
+    // against 20.
+    bool refresh_count_uncapped = false;
   } faults{};
   // RFC 6081 §5.6 hairpinning (client_hairpin.cpp) and §5.7 server load
   // reduction (client_load_reduction.cpp): off by default; each implies
@@ -342,6 +352,7 @@ class Client {
   enum class BubbleRule : std::uint8_t { not_mine, handled };
   [[nodiscard]] bool port_preserving_mode() const noexcept;  // §5.4 applies
   [[nodiscard]] bool sequential_mode() const noexcept;       // §5.5 applies
+  [[nodiscard]] bool symmetric_nat_flag() const noexcept;    // RFC 6081's Symmetric NAT flag
   void random_port_start(Time now);
   void random_port_qualified(const ValidRa& ra, Outbox& out);
   bool random_port_before_indirect(Time now, Peer& peer, Outbox& out);
