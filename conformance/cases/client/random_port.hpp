@@ -114,6 +114,16 @@ inline void all_inconclusive(CaseRun& run, const std::vector<std::string>& reqs,
   for (const auto& r : reqs) run.inconclusive(r, why, code);
 }
 
+// The application writes `mark` to `peer`; false, with every requirement of
+// `reqs` inconclusive (app_send_failed), when the client's stack refused it.
+inline bool app_write(CaseRun& run, App& app, const Peer& peer, const std::string& mark,
+                      const std::vector<std::string>& reqs) {
+  std::string error;
+  if (app.send(peer.teredo, kit::bytes_of(mark.c_str()), &error)) return true;
+  all_inconclusive(run, reqs, "the application could not send to peer A: " + error, "app_send_failed");
+  return false;
+}
+
 // An RFC duration on the IUT's clock: the adapter's bubble_interval (RFC: 2 s)
 // says how it is scaled.
 inline std::chrono::milliseconds rfc_time(const Timers& t, std::chrono::milliseconds rfc) {

@@ -1,13 +1,15 @@
 // RFC 6081 §5.5 Sequential Port-Symmetric NAT Extension: what the Peer
 // Refresh Timer does to the Echo Test's state (§5.5.2.1) and what a direct
-// bubble on the primary port does to a running Echo Test (§5.5.4.3); and two
-// §5.4 (port-preserving) rules seen only over time: data defers the refresh
-// bubbles (§5.4.4.1) and the NAT flags start FALSE (§5.4.3).
+// bubble on the primary port does to a running Echo Test (§5.5.4.3); and
+// three §5.4 (port-preserving) rules seen only over time or behind another
+// NAT: data defers the refresh bubbles (§5.4.4.1), the Connection Refresh
+// Count caps them (§5.4.2.1), and the NAT flags start FALSE (§5.4.3, behind
+// a port-preserving cone NAT).
 //
 // The lab is client.random-port.*'s (random_port.cpp): the IUT client behind
 // the lab's symmetric NAT, "symmetric-sequential" (each new mapping takes the
-// next port) or "symmetric" (port-preserving); the driver plays the IUT's
-// server and Teredo peer A (198.51.100.7, embedded mapping 41701). Behind an
+// next port) or "symmetric" (port-preserving), or its port-preserving cone
+// NAT; the driver plays the IUT's server and Teredo peer A (198.51.100.7, embedded mapping 41701). Behind an
 // address-and-port-dependent NAT, A reaches a port of the IUT only through a
 // mapping the IUT opened towards A's exact endpoint: each case first makes
 // the IUT open the one it needs (seen leaving the NAT in "inet") and sends
@@ -169,17 +171,11 @@ void refresh_resets_echo_test(CaseRun& run) {
   if (!s) return;
   Capture& lan_capture = run.capture("lan");
   const auto period = rfc_time(t, 30000ms);
-  std::string error;
-  const auto write = [&](const std::string& mark) {
-    if (app.send(a.teredo, kit::bytes_of(mark.c_str()), &error)) return true;
-    all_inconclusive(run, reqs, "the application could not send to peer A: " + error, "app_send_failed");
-    return false;
-  };
 
   // 1. The application writes to A: an Echo Test, answered, predicts the
   // random port's mapping (client.sequential-port.echo-test judges it).
   std::uint64_t before = lan_mark(run);
-  if (!write(marker("seq-refresh", 1))) return;
+  if (!app_write(run, app, a, marker("seq-refresh", 1), reqs)) return;
   const AnsweredEchoTest first = answered_echo_test(run, server, a, s->service_port, before, t.bubble + 1500ms);
   run.info("first Echo Test: " + first.text());
   if (!first.echo.rs2 || first.named == 0) {
@@ -195,7 +191,7 @@ void refresh_resets_echo_test(CaseRun& run) {
   std::this_thread::sleep_for(200ms);
   before = lan_mark(run);
   const std::string mark2 = marker("seq-refresh", 2);
-  if (!write(mark2)) return;
+  if (!app_write(run, app, a, mark2, reqs)) return;
   const auto data = wait_seen(run, iut_containing(lan_capture, mark2), t.bubble + 1500ms, before);
   if (!data || data->carrier.source_port != random_port || !to_endpoint(*data, kPeerA, kPeerPort)) {
     all_inconclusive(run, reqs,
@@ -361,11 +357,7 @@ void primary_bubble_cancels_echo_test(CaseRun& run) {
   server.push(RaPlan{.fault = RaFault::silent});
   const std::size_t rs_before = server.seen().size();
   before = lan_mark(run);
-  std::string error;
-  if (!app.send(a.teredo, kit::bytes_of(marker("seq-primary", 1).c_str()), &error)) {
-    all_inconclusive(run, reqs, "the application could not send to peer A: " + error, "app_send_failed");
-    return;
-  }
+  if (!app_write(run, app, a, marker("seq-primary", 1), reqs)) return;
   const auto deadline = std::chrono::steady_clock::now() + t.bubble + 1500ms;
   bool echo_rs = false;
   while (!echo_rs && std::chrono::steady_clock::now() < deadline) {
@@ -394,10 +386,7 @@ void primary_bubble_cancels_echo_test(CaseRun& run) {
   std::this_thread::sleep_for(rfc_time(t, 3000ms) + 300ms);
   const std::uint64_t control_mark = lan_mark(run);
   const std::string mark2 = marker("seq-primary", 2);
-  if (!app.send(a.teredo, kit::bytes_of(mark2.c_str()), &error)) {
-    all_inconclusive(run, reqs, "the application could not send to peer A: " + error, "app_send_failed");
-    return;
-  }
+  if (!app_write(run, app, a, mark2, reqs)) return;
   const auto control = wait_seen(run, iut_containing(lan_capture, mark2), t.bubble + 1500ms, control_mark);
 
   // Was an Echo Test out when A's bubble arrived? One had started, and no
@@ -517,6 +506,55 @@ TEREDO_CASE({
 // §5.4.4.1: behind a port-preserving symmetric NAT, data sent to a peer
 // reached through the random port defers the Peer Refresh Timer's bubbles.
 
+// A random port for A (client.random-port.port-preserving judges it): the
+// indirect bubble names it; A's indirect bubble names A's random port 41702;
+// the IUT's bubble from its random port to 41702 opens the mapping A's
+// random port then sends its bubbles to. nullopt: every requirement
+// inconclusive, saying why.
+struct RandomPortToA {
+  std::uint16_t random_port = 0;  // the IUT's local random port
+  Endpoint random_mapping{};      // where the NAT put it towards 198.51.100.7:41702
+};
+std::optional<RandomPortToA> random_port_to_a(CaseRun& run, PlayedServer& server, App& app, const Peer& a,
+                                              const Start& s, const std::string& mark,
+                                              const std::vector<std::string>& reqs) {
+  const Timers t = timers(run);
+  Capture& lan_capture = run.capture("lan");
+  std::uint64_t before = lan_mark(run);
+  if (!app_write(run, app, a, mark, reqs)) return std::nullopt;
+  const auto indirect = wait_seen(run, iut_bubble_to(lan_capture, a, kPeerServer, kTeredoPort), t.bubble + 1500ms,
+                                  before);
+  const auto advertised = indirect ? advertised_port(random_port_option(*indirect)) : std::nullopt;
+  if (!advertised) {
+    all_inconclusive(run, reqs,
+                     "no indirect bubble for A with a Random Port Trailer: " +
+                         (indirect ? describe(*indirect) : std::string("none")),
+                     "no_random_port_trailer");
+    return std::nullopt;
+  }
+  before = lan_mark(run);
+  server.send_from_primary(s.mapping, relayed_bubble(a, s.address, kPeerRandomPort));
+  const auto through = wait_seen(run, iut_bubble_to(lan_capture, a, kPeerA, kPeerRandomPort), kSettle, before);
+  const auto random_mapping = through ? external_of(run, *through, kPeerA, kPeerRandomPort) : std::nullopt;
+  if (!random_mapping) {
+    all_inconclusive(run, reqs, "no bubble from the random port to A's random port seen leaving the NAT",
+                     "no_random_port_bubble");
+    return std::nullopt;
+  }
+  return RandomPortToA{through->carrier.source_port, *random_mapping};
+}
+
+// The application's packet `mark`, seen going from the random port to A's
+// random port 41702 (after lan frame `before`); nullopt: not seen so.
+std::optional<Seen> data_through_random_port(CaseRun& run, const std::string& mark, std::uint16_t random_port,
+                                             std::uint64_t before) {
+  const auto data = wait_seen(run, iut_containing(run.capture("lan"), mark), kSettle, before);
+  if (!data || data->carrier.source_port != random_port || !to_endpoint(*data, kPeerA, kPeerRandomPort)) {
+    return std::nullopt;
+  }
+  return data;
+}
+
 const std::vector<std::string> kDataDefersRefreshRequirements = {"R6081-5.4.4.1-01"};
 
 void data_defers_refresh(CaseRun& run) {
@@ -530,66 +568,39 @@ void data_defers_refresh(CaseRun& run) {
   if (!s) return;
   Capture& lan_capture = run.capture("lan");
   const auto period = rfc_time(t, 30000ms);
-  std::string error;
-  const auto write = [&](const std::string& mark) {
-    if (app.send(a.teredo, kit::bytes_of(mark.c_str()), &error)) return true;
-    all_inconclusive(run, reqs, "the application could not send to peer A: " + error, "app_send_failed");
-    return false;
-  };
 
-  // 1. A random port for A (client.random-port.port-preserving judges it):
-  // the indirect bubble names it; A's indirect bubble names A's random port
-  // 41702; the IUT's bubble from its random port to 41702 opens the mapping
-  // A's random port then sends a bubble to.
-  std::uint64_t before = lan_mark(run);
-  if (!write(marker("data-refresh", 0))) return;
-  const auto indirect = wait_seen(run, iut_bubble_to(lan_capture, a, kPeerServer, kTeredoPort), t.bubble + 1500ms,
-                                  before);
-  const auto advertised = indirect ? advertised_port(random_port_option(*indirect)) : std::nullopt;
-  if (!advertised) {
-    all_inconclusive(run, reqs,
-                     "no indirect bubble for A with a Random Port Trailer: " +
-                         (indirect ? describe(*indirect) : std::string("none")),
-                     "no_random_port_trailer");
-    return;
-  }
-  before = lan_mark(run);
-  server.send_from_primary(s->mapping, relayed_bubble(a, s->address, kPeerRandomPort));
-  const auto through = wait_seen(run, iut_bubble_to(lan_capture, a, kPeerA, kPeerRandomPort), kSettle, before);
-  const auto random_mapping = through ? external_of(run, *through, kPeerA, kPeerRandomPort) : std::nullopt;
-  if (!random_mapping) {
-    all_inconclusive(run, reqs, "no bubble from the random port to A's random port seen leaving the NAT",
-                     "no_random_port_bubble");
-    return;
-  }
-  const std::uint16_t random_port = through->carrier.source_port;
+  // 1. A random port for A.
+  const auto opened = random_port_to_a(run, server, app, a, *s, marker("data-refresh", 0), reqs);
+  if (!opened) return;
+  const std::uint16_t random_port = opened->random_port;
+  const Endpoint random_mapping = opened->random_mapping;
   const ByteVector a_bubble = kit::bubble_packet(a.teredo, s->address);
 
   // 2. Data: A's bubble makes it trusted through the random port, then the
   // application writes every 10 s (scaled) for more than two refresh
   // periods; A's bubble beside each write keeps its entry valid (RFC 4380
   // §5.2.4: 30 s from the last reception) so the data goes straight to it.
-  (void)send_from(run, a_random, a_bubble, *random_mapping);
+  (void)send_from(run, a_random, a_bubble, random_mapping);
   std::this_thread::sleep_for(200ms);
   const auto step = rfc_time(t, 10000ms);
   const int writes = static_cast<int>((2 * period + period / 2) / step) + 1;
-  before = lan_mark(run);
+  const std::uint64_t before = lan_mark(run);
   std::optional<Seen> first_data, last_data;
   for (int i = 1; i <= writes; ++i) {
     const std::string mark = marker("data-refresh", i);
-    if (!write(mark)) return;
-    const auto data = wait_seen(run, iut_containing(lan_capture, mark), kSettle, before);
-    if (!data || data->carrier.source_port != random_port || !to_endpoint(*data, kPeerA, kPeerRandomPort)) {
+    if (!app_write(run, app, a, mark, reqs)) return;
+    const auto data = data_through_random_port(run, mark, random_port, before);
+    if (!data) {
       all_inconclusive(run, reqs,
-                       fmt::format("write {}: the application's packet did not go from the random port {} to "
-                                   "{}:{}: {}",
-                                   i, random_port, kPeerA, kPeerRandomPort, data ? describe(*data) : "not seen"),
+                       fmt::format("write {}: the application's packet was not seen going from the random port {} "
+                                   "to {}:{}",
+                                   i, random_port, kPeerA, kPeerRandomPort),
                        "no_random_port_peer");
       return;
     }
     if (!first_data) first_data = data;
     last_data = data;
-    (void)send_from(run, a_random, a_bubble, *random_mapping);
+    (void)send_from(run, a_random, a_bubble, random_mapping);
     if (i < writes) std::this_thread::sleep_for(step);
   }
   // 3. Idle: the refresh bubbles come (the control: the timer runs and
@@ -645,6 +656,313 @@ TEREDO_CASE({
     .nat_profile = std::string("symmetric"),
     .captures = client_captures(),
     .body = data_defers_refresh,
+    .before_iut = open_played_server,
+});
+
+// ---------------------------------------------------------------------------
+// §5.4.2.1: the Connection Refresh Count. At most 20 refresh bubbles in a row
+// to a peer reached through the random port; data sent in the last 30 s
+// starts the count again. Twenty Peer Refresh periods of 30 s do not fit a
+// case at the usual time scale: the case runs the adapter's fast-timer launch
+// (fast_timers: the reference at 0.02, a period of 600 ms).
+
+const std::vector<std::string> kRefreshCountRequirements = {"R6081-5.4.2.1-02", "R6081-5.4.2.1-04"};
+constexpr std::size_t kMaxRefreshes = 20;        // "the maximum allowed value of 20"
+constexpr std::size_t kRefreshesBeforeData = 5;  // let through before the data that must reset the count
+
+void refresh_count(CaseRun& run) {
+  PlayedServer& server = played_server(run);
+  const Timers t = timers(run);
+  const auto& reqs = kRefreshCountRequirements;
+  const Peer a = make_peer(run, kPeerA, kPeerPort);
+  const Peer a_random = make_peer(run, kPeerA, kPeerRandomPort);
+  App app(run);
+  const auto s = start(run, server, reqs, true);
+  if (!s) return;
+  Capture& lan_capture = run.capture("lan");
+  const auto period = rfc_time(t, 30000ms);
+  const auto periods = [&](std::size_t m) { return period * static_cast<int>(m); };
+  const auto opened = random_port_to_a(run, server, app, a, *s, marker("refresh-count", 0), reqs);
+  if (!opened) return;
+  const ByteVector a_bubble = kit::bubble_packet(a.teredo, s->address);
+  const FrameMatch refresh =
+      from_port(lan_capture, iut_bubble_to(lan_capture, a, kPeerA, kPeerRandomPort), opened->random_port);
+  // A's bubble to the random port's mapping (A trusted there, its entry
+  // valid: RFC 4380 §5.2.4), then the application's packet n, seen going
+  // from the random port to A's random port. Not seen: nullopt, the
+  // requirements inconclusive (app_write records its own failure).
+  bool app_failed = false;
+  const auto data_to_a = [&](int n) -> std::optional<Seen> {
+    (void)send_from(run, a_random, a_bubble, opened->random_mapping);
+    std::this_thread::sleep_for(200ms);
+    const std::uint64_t before = lan_mark(run);
+    const std::string mark = marker("refresh-count", n);
+    if (!app_write(run, app, a, mark, reqs)) {
+      app_failed = true;
+      return std::nullopt;
+    }
+    return data_through_random_port(run, mark, opened->random_port, before);
+  };
+  const auto bubbles_between = [&](const Seen& from, std::uint64_t until) {
+    std::vector<Seen> out;
+    for (auto& b : all_seen(run, refresh, from.frame)) {
+      if (until == 0 || b.frame < until) out.push_back(std::move(b));
+    }
+    return out;
+  };
+
+  // 1. Data through the random port: the count starts at zero.
+  const auto first = data_to_a(1);
+  if (!first) {
+    if (!app_failed) {
+      all_inconclusive(run, reqs, "setup: the application's first packet to A did not go through the random port",
+                       "no_random_port_peer");
+    }
+    return;
+  }
+  // 2. Idle until a few refresh bubbles have gone (bounded).
+  const auto idle_deadline = std::chrono::steady_clock::now() + periods(kRefreshesBeforeData + 3);
+  while (bubbles_between(*first, 0).size() < kRefreshesBeforeData && std::chrono::steady_clock::now() < idle_deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  // 3. Data again: a count that was not reset would now be k, not zero.
+  const auto second = data_to_a(2);
+  if (!second) {
+    if (!app_failed) {
+      all_inconclusive(run, reqs, "the application's second packet to A did not go through the random port",
+                       "no_random_port_peer");
+    }
+    return;
+  }
+  const std::size_t k = bubbles_between(*first, second->frame).size();
+  if (k == 0) {
+    all_inconclusive(run, reqs,
+                     fmt::format("no refresh bubble from the random port {} within {} of idle: nothing to count",
+                                 opened->random_port, ms_text(periods(kRefreshesBeforeData + 3))),
+                     "no_idle_refresh");
+    return;
+  }
+  // 4. Idle until the bubbles have stopped: at least 21 periods, then three
+  // of the longest gaps seen (or the declared period) without one; bounded.
+  const auto idle_start = std::chrono::steady_clock::now();
+  const auto hard_deadline = idle_start + periods(kMaxRefreshes + 10);
+  std::vector<Seen> after = bubbles_between(*second, 0);
+  auto last_change = idle_start;
+  std::chrono::milliseconds longest_gap = period;
+  bool quiet = false;
+  while (!quiet && std::chrono::steady_clock::now() < hard_deadline) {
+    std::this_thread::sleep_for(50ms);
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<Seen> seen = bubbles_between(*second, 0);
+    if (seen.size() != after.size()) {
+      after = std::move(seen);
+      last_change = now;
+      for (std::size_t i = 1; i < after.size(); ++i) {
+        longest_gap = std::max(longest_gap, std::chrono::duration_cast<std::chrono::milliseconds>(after[i].at -
+                                                                                                 after[i - 1].at));
+      }
+    }
+    quiet = now - idle_start >= periods(kMaxRefreshes + 1) && now - last_change >= 3 * longest_gap;
+  }
+  const auto silence = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                             last_change);
+  // 5. The control: A's bubble and the application's packet still go
+  // through the random port, so the IUT is alive and still reaches A there.
+  const auto control = data_to_a(3);
+  if (app_failed) return;
+  const std::size_t n = after.size();
+  std::vector<FrameRef> frames{lan(first->frame), lan(second->frame)};
+  std::string listed;
+  for (const auto& b : after) {
+    frames.push_back(lan(b.frame));
+    listed += (listed.empty() ? "" : ", ") + std::to_string(b.frame);
+  }
+  if (control) frames.push_back(lan(control->frame));
+  const std::string story = fmt::format(
+      "{} refresh bubble(s) from the random port {} between the data in lan frames {} and {}; {} after it (lan "
+      "frames {}), then {} without one; the application's later packet {}",
+      k, opened->random_port, first->frame, second->frame, n, listed.empty() ? "none" : listed, ms_text(silence),
+      control ? "went through the random port (lan frame " + std::to_string(control->frame) + ")"
+              : std::string("was not seen going through the random port"));
+  run.info(story);
+  // "check the Connection Refresh Count field to determine if the count has
+  // reached the maximum allowed value of 20": never more than 20 in a row.
+  if (n > kMaxRefreshes) {
+    run.check("R6081-5.4.2.1-02", "refresh_count_not_capped", false,
+              fmt::format("at most {} refresh bubbles in a row after the data", kMaxRefreshes), story, frames);
+    run.inconclusive("R6081-5.4.2.1-04", "no cap to show the reset against: " + story, "refresh_count_not_capped");
+    return;
+  }
+  if (n == 0 || !quiet || !control) {
+    // The stop is silence: it proves something only while A is still
+    // reached through the random port afterwards, and after a long enough wait.
+    const std::string why = n == 0    ? "no refresh bubble after the data: " + story
+                            : !quiet  ? "the refresh bubbles had not stopped within the bound: " + story
+                                      : "the silence proves nothing without the control: " + story;
+    if (n == 0) {
+      all_inconclusive(run, reqs, why, "no_idle_refresh");
+    } else if (!quiet) {
+      all_inconclusive(run, reqs, why, "refresh_not_settled");
+    } else {
+      all_inconclusive(run, reqs, why, "no_control");
+    }
+    return;
+  }
+  // "If on the other hand, data has been sent to the peer in the last 30
+  // seconds, the Connection Refresh Count MUST be reset to zero": 20 again
+  // after the data; a count left at k stops after 20 - k.
+  const bool not_reset = n + k == kMaxRefreshes;
+  run.check("R6081-5.4.2.1-04", "refresh_count_not_reset", n == kMaxRefreshes,
+            fmt::format("{} refresh bubbles after the data ({} before it, so a count not reset would allow {})",
+                        kMaxRefreshes, k, kMaxRefreshes - k),
+            story, frames);
+  // The stop itself: at a count of 20, whether or not it was reset.
+  run.check("R6081-5.4.2.1-02", "refresh_stopped_early", n == kMaxRefreshes || not_reset,
+            fmt::format("the bubbles stop when the count reaches {}", kMaxRefreshes), story, frames);
+}
+
+TEREDO_CASE({
+    .id = "client.random-port.refresh-count",
+    .title = "Behind a port-preserving symmetric NAT: at most 20 refresh bubbles in a row, the count reset by data",
+    .description =
+        "NAT profile symmetric (port-preserving), the adapter's fast-timer launch (a Peer Refresh period of 30 s "
+        "scaled, 600 ms for the reference). The played server answers every RS. The application writes to Teredo "
+        "peer A; the played server relays A's indirect bubble naming A's random port 41702; A's random port sends "
+        "a direct bubble to the mapping of the IUT's bubble to it and the application writes; idle until five "
+        "refresh bubbles have gone (at most eight periods); A's bubble and the application's packet again; idle "
+        "for at least 21 periods and until three of the longest gaps pass without a refresh bubble (at most 30 "
+        "periods); A's bubble and the application's packet once more (the control).",
+    .judgement = "Every packet of the application goes from the IUT's random port to 198.51.100.7:41702. Counting "
+                 "the bubbles from the random port to 198.51.100.7:41702: after the second packet exactly 20, then "
+                 "none (more than 20: fail R6081-5.4.2.1-02; 20 minus those between the first and the second "
+                 "packet: fail R6081-5.4.2.1-04, the count was not reset; fewer otherwise: fail "
+                 "R6081-5.4.2.1-02, stopped early). The stop is judged only when the control packet goes through "
+                 "the random port; otherwise, or without any refresh bubble, inconclusive.",
+    .role = "client",
+    .requirements = kRefreshCountRequirements,
+    .capabilities = {"port_preserving_symmetric_nat", "fast_timers"},
+    .topology = kTopology,
+    .nat_profile = std::string("symmetric"),
+    .captures = client_captures(),
+    .body = refresh_count,
+    .before_iut = open_played_server,
+});
+
+// ---------------------------------------------------------------------------
+// §5.4.3: the NAT flags start FALSE. Behind a port-preserving cone NAT,
+// qualification sets the Port-Preserving NAT flag (the RA's origin port is
+// the local port) and never the Symmetric NAT flag (one mapping for every
+// destination). Nothing in RFC 6081 sets either flag FALSE, so an IUT that
+// started with the Symmetric NAT flag TRUE would have both TRUE here and use
+// random ports (§5.4.4.2), where a conforming one does not.
+
+const std::vector<std::string> kFlagsAtStartRequirements = {"R6081-5.4.3-01"};
+
+// A datagram the IUT sent to 198.51.100.7 (A, any port) from a local port
+// other than `service_port`.
+FrameMatch to_a_from_another_port(const Capture& capture, std::uint16_t service_port) {
+  const LinkType link = capture.link_type();
+  const Ipv4Address iut = kit::ipv4(kClientLan);
+  const Ipv4Address peer = kit::ipv4(kPeerA);
+  return [link, iut, peer, service_port](const CapturedFrame& f) {
+    const auto c = find_udp_carrier(link, f.data);
+    return c && !c->ipv6 && c->source4 == iut && c->destination4 == peer && c->source_port != service_port;
+  };
+}
+
+void flags_false_at_start(CaseRun& run) {
+  PlayedServer& server = played_server(run);
+  const Timers t = timers(run);
+  const auto& reqs = kFlagsAtStartRequirements;
+  const Peer a = make_peer(run, kPeerA, kPeerPort);
+  App app(run);
+  const auto s = start(run, server, reqs, true);
+  if (!s) return;
+  Capture& lan_capture = run.capture("lan");
+  const std::uint64_t before = lan_mark(run);
+
+  // 1. The application writes to A: the indirect bubble for A. With both
+  // flags TRUE it would carry a Random Port Trailer (§5.4.4.2).
+  if (!app_write(run, app, a, marker("nat-flags", 1), reqs)) return;
+  const auto indirect = wait_seen(run, iut_bubble_to(lan_capture, a, kPeerServer, kTeredoPort), t.bubble + 1500ms,
+                                  before);
+  if (!indirect) {
+    run.inconclusive("R6081-5.4.3-01",
+                     fmt::format("the application's packet to A produced no indirect bubble to {}:{} within {}",
+                                 kPeerServer, kTeredoPort, ms_text(t.bubble + 1500ms)),
+                     "no_indirect_bubble");
+    return;
+  }
+  // 2. A's indirect bubble names A's random port: with both flags TRUE the
+  // IUT would answer it from a random port of its own (§5.4.4.3).
+  server.send_from_primary(s->mapping, relayed_bubble(a, s->address, kPeerRandomPort));
+  std::this_thread::sleep_for(kSettle);
+  // 3. The control: A's direct bubble from its embedded mapping, then the
+  // application's packet, which must reach A.
+  const std::uint64_t answer = send_from(run, a, kit::bubble_packet(a.teredo, s->address), s->mapping);
+  std::this_thread::sleep_for(200ms);
+  const std::uint64_t control_mark = lan_mark(run);
+  const std::string mark = marker("nat-flags", 2);
+  if (!app_write(run, app, a, mark, reqs)) return;
+  const auto control = wait_seen(run, iut_containing(lan_capture, mark), t.bubble + 1500ms, control_mark);
+
+  const auto option = random_port_option(*indirect);
+  const auto elsewhere = all_seen(run, to_a_from_another_port(lan_capture, s->service_port), before);
+  std::vector<FrameRef> frames{lan(indirect->frame), inet(answer)};
+  std::string listed;
+  for (const auto& e : elsewhere) {
+    frames.push_back(lan(e.frame));
+    listed += (listed.empty() ? "" : "; ") + describe(e);
+  }
+  if (control) frames.push_back(lan(control->frame));
+  const std::string story = fmt::format(
+      "service port {} kept outside ({}); indirect bubble: {}; to A from another port: {}; the application's "
+      "packet after A's bubble: {}",
+      s->service_port, to_text(s->mapping), describe(*indirect), listed.empty() ? "nothing" : listed,
+      control ? describe(*control) : std::string("not seen"));
+  // "the Port-Preserving NAT flag and Symmetric NAT flag MUST be set to FALSE
+  // when the Teredo client is started."
+  if (option || !elsewhere.empty()) {
+    run.check("R6081-5.4.3-01", "symmetric_nat_flag_set_at_start", false,
+              "behind a cone NAT no Random Port Trailer and nothing to A from a port other than the service port "
+              "(the Symmetric NAT flag stayed FALSE)",
+              story, frames);
+    return;
+  }
+  if (!control || control->carrier.source_port != s->service_port) {
+    run.inconclusive("R6081-5.4.3-01",
+                     "no random port seen, but the application's packet after A's bubble was not seen going from "
+                     "the service port: the absence proves nothing. " +
+                         story,
+                     "no_control");
+    return;
+  }
+  run.check("R6081-5.4.3-01", "symmetric_nat_flag_set_at_start", true,
+            "behind a cone NAT no Random Port Trailer and nothing to A from a port other than the service port (the "
+            "Symmetric NAT flag stayed FALSE)",
+            story, frames);
+}
+
+TEREDO_CASE({
+    .id = "client.random-port.flags-false-at-start",
+    .title = "Behind a port-preserving cone NAT: the client with the port-preserving extension opens no random port",
+    .description =
+        "NAT profile port-restricted-cone (ports preserved: the mapping keeps the service port), the adapter's "
+        "port-preserving launch. The played server answers every RS with the mapping it saw (the same for both "
+        "server addresses). The application writes to Teredo peer A; the played server relays A's indirect "
+        "bubble with a Random Port Trailer naming 41702; A sends a direct bubble from its embedded mapping; the "
+        "application writes again (the control).",
+    .judgement = "The indirect bubble to A carries no Random Port Trailer and nothing goes to 198.51.100.7 from a "
+                 "port other than the service port (a trailer or another port: fail); with that, the control "
+                 "packet goes from the service port, otherwise inconclusive. No indirect bubble, or a NAT that did "
+                 "not keep the service port: inconclusive.",
+    .role = "client",
+    .requirements = kFlagsAtStartRequirements,
+    .capabilities = {"port_preserving_symmetric_nat"},
+    .topology = kTopology,
+    .nat_profile = std::string("port-restricted-cone"),
+    .captures = client_captures(),
+    .body = flags_false_at_start,
     .before_iut = open_played_server,
 });
 
