@@ -48,11 +48,7 @@ void port_preserving(CaseRun& run) {
 
   // 1. The application writes to A: an indirect bubble via A's server.
   std::uint64_t before = lan_mark(run);
-  std::string error;
-  if (!app.send(a.teredo, kit::bytes_of(marker("random-port", 1).c_str()), &error)) {
-    all_inconclusive(run, reqs, "the application could not send to peer A: " + error, "app_send_failed");
-    return;
-  }
+  if (!app_write(run, app, a, marker("random-port", 1), reqs)) return;
   const auto indirect = wait_seen(run, iut_bubble_to(lan_capture, a, kPeerServer, kTeredoPort), t.bubble + 1500ms,
                                   before);
   if (!indirect) {
@@ -181,11 +177,9 @@ void port_preserving(CaseRun& run) {
   std::this_thread::sleep_for(200ms);
   before = lan_mark(run);
   const std::string mark = marker("random-port", 2);
-  if (!app.send(a.teredo, kit::bytes_of(mark.c_str()), &error)) {
-    for (const char* r : {"R6081-5.4.4.5-12", "R6081-5.4.4.5-13", "R6081-5.4.4.5-14", "R6081-5.4.2.1-01",
-                          "R6081-5.4.2.1-03", "R6081-5.4.2.1-05", "R6081-5.4.3-02"}) {
-      run.inconclusive(r, "the application could not send to peer A: " + error, "app_send_failed");
-    }
+  if (!app_write(run, app, a, mark,
+                 {"R6081-5.4.4.5-12", "R6081-5.4.4.5-13", "R6081-5.4.4.5-14", "R6081-5.4.2.1-01", "R6081-5.4.2.1-03",
+                  "R6081-5.4.2.1-05", "R6081-5.4.3-02"})) {
     return;
   }
   const auto data = wait_seen(run, iut_containing(lan_capture, mark), t.bubble + 1500ms, before);
@@ -329,11 +323,7 @@ std::optional<SequentialStart> sequential_start(CaseRun& run, PlayedServer& serv
   }
   run.info(fmt::format("service port {} mapped to {}: the NAT does not preserve ports", s.service_port,
                        to_text(mapping)));
-  std::string error;
-  if (!app.send(a.teredo, kit::bytes_of(marker("sequential", 1).c_str()), &error)) {
-    all_inconclusive(run, reqs, "the application could not send to peer A: " + error, "app_send_failed");
-    return std::nullopt;
-  }
+  if (!app_write(run, app, a, marker("sequential", 1), reqs)) return std::nullopt;
   return s;
 }
 
@@ -503,11 +493,7 @@ void echo_test_failover(CaseRun& run) {
   }
   const std::uint16_t service_port = rss.front().carrier.source_port;
   const std::uint64_t before = lan_mark(run);
-  std::string error;
-  if (!app.send(a.teredo, kit::bytes_of(marker("failover", 1).c_str()), &error)) {
-    all_inconclusive(run, reqs, "the application could not send to peer A: " + error, "app_send_failed");
-    return;
-  }
+  if (!app_write(run, app, a, marker("failover", 1), reqs)) return;
   // The RFC's failover times are 1 s then 2 s, on the IUT's clock.
   const auto scaled = [&t](std::chrono::milliseconds d) { return rfc_time(t, d); };
   std::this_thread::sleep_for(scaled(3000ms) + 1500ms);

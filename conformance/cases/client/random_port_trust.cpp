@@ -84,10 +84,7 @@ std::optional<Trusted> trusted_on_random_port(CaseRun& run, PlayedServer& server
     return std::nullopt;
   };
   std::uint64_t before = lan_mark(run);
-  std::string error;
-  if (!app.send(a.teredo, kit::bytes_of(marker("trust", 1).c_str()), &error)) {
-    return setup_failed("the application could not send to peer A: " + error, "app_send_failed");
-  }
+  if (!app_write(run, app, a, marker("trust", 1), reqs)) return std::nullopt;
   const auto indirect = wait_seen(run, iut_bubble_to(lan_capture, a, kPeerServer, kTeredoPort), t.bubble + 1500ms,
                                   before);
   if (!indirect) return setup_failed("no indirect bubble for A to its server", "no_indirect_bubble");
@@ -132,9 +129,7 @@ std::optional<Trusted> trusted_on_random_port(CaseRun& run, PlayedServer& server
   std::this_thread::sleep_for(200ms);
   before = lan_mark(run);
   const std::string mark = marker("trust", 2);
-  if (!app.send(a.teredo, kit::bytes_of(mark.c_str()), &error)) {
-    return setup_failed("the application could not send to peer A: " + error, "app_send_failed");
-  }
+  if (!app_write(run, app, a, mark, reqs)) return std::nullopt;
   const auto data = wait_seen(run, iut_containing(lan_capture, mark), t.bubble + 1500ms, before);
   if (!data || data->carrier.source_port != s.random_port || !to_endpoint(*data, kPeerA, kPeerRandomPort)) {
     return setup_failed(fmt::format("after A's direct bubble to the random port's mapping {} (inet frame {}) the "
@@ -347,11 +342,7 @@ void trust_on_primary_port(CaseRun& run) {
   const std::uint64_t primary = send_from(run, a, kit::bubble_packet(a.teredo, s->address), s->primary_to_a);
   std::this_thread::sleep_for(200ms);
   const std::string mark = marker("trust", 3);
-  std::string error;
-  if (!app.send(a.teredo, kit::bytes_of(mark.c_str()), &error)) {
-    all_inconclusive(run, reqs, "the application could not send to peer A: " + error, "app_send_failed");
-    return;
-  }
+  if (!app_write(run, app, a, mark, reqs)) return;
   const auto data = wait_seen(run, iut_containing(lan_capture, mark), t.bubble + 1500ms, before);
   const bool to_primary_mapping = data && to_endpoint(*data, kPeerA, kPeerPort);
   const bool from_primary = data && data->carrier.source_port == s->service_port;
@@ -510,7 +501,7 @@ void trust_on_primary_port(CaseRun& run) {
   auto to_new = wait_seen(run, iut_bubble_to(lan_capture, a, kPeerA, kPeerNewRandomPort), kSettle, before);
   if (!to_new) {
     // The IUT may wait for traffic: the application writes to A (untrusted: bubbles).
-    (void)app.send(a.teredo, kit::bytes_of(marker("trust", 4).c_str()), &error);
+    (void)app.send(a.teredo, kit::bytes_of(marker("trust", 4).c_str()));
     to_new = wait_seen(run, iut_bubble_to(lan_capture, a, kPeerA, kPeerNewRandomPort), t.bubble + kSettle, before);
   }
   std::optional<Seen> to_old;
@@ -544,7 +535,7 @@ void trust_on_primary_port(CaseRun& run) {
   const std::uint64_t untrusted = send_from(run, a, kit::bubble_packet(a.teredo, s->address), s->primary_to_a);
   std::this_thread::sleep_for(200ms);
   const std::string last_mark = marker("trust", 5);
-  (void)app.send(a.teredo, kit::bytes_of(last_mark.c_str()), &error);
+  (void)app.send(a.teredo, kit::bytes_of(last_mark.c_str()));
   const auto last = wait_seen(run, iut_containing(lan_capture, last_mark), t.bubble + 1500ms, before);
   const std::string last_text = last ? describe(*last) : std::string();
   const std::vector<FrameRef> last_frames = frames_of({&last}, {inet(untrusted)});
