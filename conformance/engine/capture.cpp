@@ -17,6 +17,14 @@ constexpr std::uint64_t kRecordHeaderBytes = 16;  // a classic pcap record heade
 
 }  // namespace
 
+std::chrono::steady_clock::time_point captured_at(std::chrono::system_clock::time_point captured,
+                                                  std::chrono::system_clock::time_point system_now,
+                                                  std::chrono::steady_clock::time_point steady_now) {
+  const auto lag = system_now - captured;
+  if (lag < std::chrono::system_clock::duration::zero() || lag > std::chrono::seconds(5)) return steady_now;
+  return steady_now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(lag);
+}
+
 Capture::Capture(std::string vantage, const std::string& netns, const std::string& ifname, std::string pcap_path,
                  std::uint64_t cap_bytes)
     : vantage_(std::move(vantage)), path_(std::move(pcap_path)), cap_bytes_(cap_bytes) {
@@ -92,7 +100,10 @@ void Capture::loop() {
       ++dropped_;
       continue;
     }
-    index_.push_back({file_bytes_ + kRecordHeaderBytes, header->caplen, std::chrono::steady_clock::now()});
+    const std::chrono::system_clock::time_point captured{std::chrono::seconds(header->ts.tv_sec) +
+                                                         std::chrono::microseconds(header->ts.tv_usec)};
+    index_.push_back({file_bytes_ + kRecordHeaderBytes, header->caplen,
+                      captured_at(captured, std::chrono::system_clock::now(), std::chrono::steady_clock::now())});
     file_bytes_ += record;
     arrived_.notify_all();
   }

@@ -28,9 +28,21 @@ namespace teredo::conformance {
 
 struct CapturedFrame {
   std::uint64_t number = 0;
-  std::chrono::steady_clock::time_point at;
+  std::chrono::steady_clock::time_point at;  // when the kernel captured it (captured_at)
   wire::ByteVector data;
 };
+
+// When a frame was captured, on the steady clock: its kernel timestamp
+// (`captured`, on the realtime clock) moved by the realtime-to-steady offset
+// read at `system_now` / `steady_now`, the moment the capture thread reads
+// it. The thread may read a frame late (two cores, many labs): the time it
+// read the frame would shorten the gap after it and lengthen the one before
+// by that lag, and cases measure gaps (bubble spacing, refresh periods). A
+// timestamp after `system_now` or more than 5 s before it is a realtime
+// clock step, not a lag: the read time is used then.
+std::chrono::steady_clock::time_point captured_at(std::chrono::system_clock::time_point captured,
+                                                  std::chrono::system_clock::time_point system_now,
+                                                  std::chrono::steady_clock::time_point steady_now);
 
 class Capture {
  public:
