@@ -9,11 +9,11 @@
 // The lab is client.random-port.*'s (random_port.cpp): the IUT client behind
 // the lab's symmetric NAT, "symmetric-sequential" (each new mapping takes the
 // next port) or "symmetric" (port-preserving), or its port-preserving cone
-// NAT; the driver plays the IUT's server and Teredo peer A (198.51.100.7, embedded mapping 41701). Behind an
-// address-and-port-dependent NAT, A reaches a port of the IUT only through a
-// mapping the IUT opened towards A's exact endpoint: each case first makes
-// the IUT open the one it needs (seen leaving the NAT in "inet") and sends
-// A's bubbles there. Everything is judged by content (ports, nonces,
+// NAT; the driver plays the IUT's server and Teredo peer A (198.51.100.7,
+// embedded mapping 41701). Behind an address-and-port-dependent NAT, A
+// reaches a port of the IUT only through a mapping the IUT opened towards
+// A's exact endpoint: each case first makes the IUT open the one it needs
+// (seen leaving the NAT in "inet") and sends A's bubbles there. Everything is judged by content (ports, nonces,
 // trailers, markers) from the captures.
 #include <fmt/format.h>
 
@@ -545,10 +545,12 @@ std::optional<RandomPortToA> random_port_to_a(CaseRun& run, PlayedServer& server
 }
 
 // The application's packet `mark`, seen going from the random port to A's
-// random port 41702 (after lan frame `before`); nullopt: not seen so.
+// random port 41702 (after lan frame `before`); nullopt: not seen so, and
+// `seen` says what was (the packet elsewhere, or nothing).
 std::optional<Seen> data_through_random_port(CaseRun& run, const std::string& mark, std::uint16_t random_port,
-                                             std::uint64_t before) {
+                                             std::uint64_t before, std::string& seen) {
   const auto data = wait_seen(run, iut_containing(run.capture("lan"), mark), kSettle, before);
+  seen = data ? describe(*data) : "not seen within " + ms_text(kSettle);
   if (!data || data->carrier.source_port != random_port || !to_endpoint(*data, kPeerA, kPeerRandomPort)) {
     return std::nullopt;
   }
@@ -589,12 +591,13 @@ void data_defers_refresh(CaseRun& run) {
   for (int i = 1; i <= writes; ++i) {
     const std::string mark = marker("data-refresh", i);
     if (!app_write(run, app, a, mark, reqs)) return;
-    const auto data = data_through_random_port(run, mark, random_port, before);
+    std::string seen;
+    const auto data = data_through_random_port(run, mark, random_port, before, seen);
     if (!data) {
       all_inconclusive(run, reqs,
-                       fmt::format("write {}: the application's packet was not seen going from the random port {} "
-                                   "to {}:{}",
-                                   i, random_port, kPeerA, kPeerRandomPort),
+                       fmt::format("write {}: the application's packet did not go from the random port {} to "
+                                   "{}:{}: {}",
+                                   i, random_port, kPeerA, kPeerRandomPort, seen),
                        "no_random_port_peer");
       return;
     }
@@ -689,9 +692,10 @@ void refresh_count(CaseRun& run) {
       from_port(lan_capture, iut_bubble_to(lan_capture, a, kPeerA, kPeerRandomPort), opened->random_port);
   // A's bubble to the random port's mapping (A trusted there, its entry
   // valid: RFC 4380 §5.2.4), then the application's packet n, seen going
-  // from the random port to A's random port. Not seen: nullopt, the
-  // requirements inconclusive (app_write records its own failure).
+  // from the random port to A's random port. Not seen so: nullopt, and
+  // `seen` says what was (app_write records its own failure).
   bool app_failed = false;
+  std::string seen;
   const auto data_to_a = [&](int n) -> std::optional<Seen> {
     (void)send_from(run, a_random, a_bubble, opened->random_mapping);
     std::this_thread::sleep_for(200ms);
@@ -701,7 +705,7 @@ void refresh_count(CaseRun& run) {
       app_failed = true;
       return std::nullopt;
     }
-    return data_through_random_port(run, mark, opened->random_port, before);
+    return data_through_random_port(run, mark, opened->random_port, before, seen);
   };
   const auto bubbles_between = [&](const Seen& from, std::uint64_t until) {
     std::vector<Seen> out;
@@ -715,21 +719,23 @@ void refresh_count(CaseRun& run) {
   const auto first = data_to_a(1);
   if (!first) {
     if (!app_failed) {
-      all_inconclusive(run, reqs, "setup: the application's first packet to A did not go through the random port",
+      all_inconclusive(run, reqs,
+                       "setup: the application's first packet to A did not go through the random port: " + seen,
                        "no_random_port_peer");
     }
     return;
   }
   // 2. Idle until a few refresh bubbles have gone (bounded).
   const auto idle_deadline = std::chrono::steady_clock::now() + periods(kRefreshesBeforeData + 3);
-  while (bubbles_between(*first, 0).size() < kRefreshesBeforeData && std::chrono::steady_clock::now() < idle_deadline) {
+  while (bubbles_between(*first, 0).size() < kRefreshesBeforeData &&
+         std::chrono::steady_clock::now() < idle_deadline) {
     std::this_thread::sleep_for(50ms);
   }
   // 3. Data again: a count that was not reset would now be k, not zero.
   const auto second = data_to_a(2);
   if (!second) {
     if (!app_failed) {
-      all_inconclusive(run, reqs, "the application's second packet to A did not go through the random port",
+      all_inconclusive(run, reqs, "the application's second packet to A did not go through the random port: " + seen,
                        "no_random_port_peer");
     }
     return;
@@ -753,9 +759,9 @@ void refresh_count(CaseRun& run) {
   while (!quiet && std::chrono::steady_clock::now() < hard_deadline) {
     std::this_thread::sleep_for(50ms);
     const auto now = std::chrono::steady_clock::now();
-    std::vector<Seen> seen = bubbles_between(*second, 0);
-    if (seen.size() != after.size()) {
-      after = std::move(seen);
+    std::vector<Seen> now_seen = bubbles_between(*second, 0);
+    if (now_seen.size() != after.size()) {
+      after = std::move(now_seen);
       last_change = now;
       for (std::size_t i = 1; i < after.size(); ++i) {
         longest_gap = std::max(longest_gap, std::chrono::duration_cast<std::chrono::milliseconds>(after[i].at -
@@ -783,7 +789,7 @@ void refresh_count(CaseRun& run) {
       "frames {}), then {} without one; the application's later packet {}",
       k, opened->random_port, first->frame, second->frame, n, listed.empty() ? "none" : listed, ms_text(silence),
       control ? "went through the random port (lan frame " + std::to_string(control->frame) + ")"
-              : std::string("was not seen going through the random port"));
+              : "did not go through the random port: " + seen);
   run.info(story);
   // "check the Connection Refresh Count field to determine if the count has
   // reached the maximum allowed value of 20": never more than 20 in a row.
